@@ -1,0 +1,247 @@
+"""The HTTP layer every provider client stands on.
+
+One `httpx.AsyncClient` per provider with explicit timeouts. `ProviderHttp.send`
+maps transport failures onto the error hierarchy and retries only what is safe:
+
+* a connect failure never reached the provider: always safe to retry;
+* a read timeout or dropped connection on a *read* is retried; on a *write* it is
+  `OutcomeUnknown` (the provider may have acted) and is never retried here, unless the
+  write carries an idempotency key the provider honours (`retry_safe=True`);
+* 429 waits for Retry-After (up to `max_retry_after`), 502/503/504 back off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from providers.errors import (
+    OutcomeUnknown,
+    ProviderProtocolError,
+    ProviderUnavailable,
+    RateLimited,
+)
+from providers.redact import redact_mapping
+
+__all__ = ["HttpPolicy", "ProviderHttp", "parse_retry_after"]
+
+log = logging.getLogger("invoicebot.providers.http")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class HttpPolicy(BaseModel):
+    """Timeouts and retry limits for one provider."""
+
+    model_config = ConfigDict(frozen=True)
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 20.0
+    write_timeout: float = 10.0
+    pool_timeout: float = 10.0
+    max_attempts: int = 3
+    backoff: float = 0.25
+    max_retry_after: float = 10.0
+    max_connections: int = 100
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_timeout, read=self.read_timeout, write=self.write_timeout, pool=self.pool_timeout
+        )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ProviderHttp:
+    """A provider's HTTP client. Args:
+        provider: name used in errors and logs.
+        base_url: the provider's (or its sandbox's) base URL.
+        policy: timeouts and retries.
+        transport: injected transport (`httpx.MockTransport` in unit tests).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        *,
+        policy: HttpPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.provider = provider
+        self.policy = policy or HttpPolicy()
+        self._sleep = sleep
+        limits = httpx.Limits(
+            max_connections=self.policy.max_connections, max_keepalive_connections=self.policy.max_connections
+        )
+        self.client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=self.policy.timeout(),
+            transport=transport,
+            headers=dict(headers or {}),
+            limits=limits,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.base_url)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        write: bool,
+        retry_safe: bool | None = None,
+        operation: str = "",
+    ) -> httpx.Response:
+        """Send one request with the retry rules above and return the raw response.
+
+        Status codes other than 429 and 502/503/504 are left to the provider's parser.
+        """
+        safe = (not write) if retry_safe is None else retry_safe
+        op = operation or f"{method} {url.split('?')[0]}"
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, content=content, headers=headers, params=params)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                # Never reached the provider: nothing happened there.
+                error: ProviderUnavailable = ProviderUnavailable(
+                    f"could not connect ({type(exc).__name__})",
+                    provider=self.provider,
+                    code="connect",
+                    user_hint="The provider could not be reached. Nothing was done; try again in a minute.",
+                )
+                if attempt < self.policy.max_attempts:
+                    await self._backoff(op, attempt, error)
+                    continue
+                raise error from exc
+            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
+                    httpx.WriteError) as exc:
+                elapsed = time.perf_counter() - started
+                log.warning("%s %s: no answer after %.2fs (%s)", self.provider, op, elapsed, type(exc).__name__)
+                if write and not safe:
+                    raise OutcomeUnknown(
+                        f"sent, but no answer came ({type(exc).__name__})",
+                        provider=self.provider,
+                        code="no_answer",
+                        user_hint="The request reached the provider but no answer came back. "
+                        "I will check with the provider before doing anything again.",
+                    ) from exc
+                error = ProviderUnavailable(
+                    f"no answer ({type(exc).__name__})",
+                    provider=self.provider,
+                    code="timeout",
+                    user_hint="The provider did not answer in time. Try again in a minute.",
+                )
+                if attempt < self.policy.max_attempts:
+                    await self._backoff(op, attempt, error)
+                    continue
+                if write:
+                    raise OutcomeUnknown(str(error.message), provider=self.provider, code="no_answer") from exc
+                raise error from exc
+            elapsed = time.perf_counter() - started
+            log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s request headers %s", self.provider, redact_mapping(dict(response.request.headers)))
+            status_error = self._status_error(response)
+            if status_error is None:
+                return response
+            if safe and attempt < self.policy.max_attempts and self._may_wait(status_error):
+                await self._backoff(op, attempt, status_error)
+                continue
+            raise status_error
+
+    def _status_error(self, response: httpx.Response) -> ProviderUnavailable | None:
+        status = response.status_code
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            wait = f" Try again in {retry_after:.0f} s." if retry_after is not None else " Try again shortly."
+            return RateLimited(
+                "too many requests (429)",
+                provider=self.provider,
+                code="429",
+                retry_after=retry_after,
+                status=status,
+                user_hint="The provider is rate-limiting us." + wait,
+            )
+        if status in (502, 503, 504):
+            maintenance = status == 503
+            return ProviderUnavailable(
+                "under maintenance (503)" if maintenance else f"gateway error ({status})",
+                provider=self.provider,
+                code=str(status),
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                status=status,
+                user_hint="The provider is temporarily unavailable. Nothing was done; try again later.",
+            )
+        return None
+
+    def _may_wait(self, error: ProviderUnavailable) -> bool:
+        return error.retry_after is None or error.retry_after <= self.policy.max_retry_after
+
+    async def _backoff(self, op: str, attempt: int, error: ProviderUnavailable) -> None:
+        delay = error.retry_after if error.retry_after is not None else self.policy.backoff * (2 ** (attempt - 1))
+        log.info("%s %s: %s; retry %d in %.2fs", self.provider, op, error.message, attempt, delay)
+        await self._sleep(delay)
+
+    def json_body(self, response: httpx.Response, *, operation: str = "") -> Any:
+        """The response body as JSON, or `ProviderProtocolError` for an HTML page or garbage."""
+        text = response.text
+        ctype = response.headers.get("content-type", "")
+        if "html" in ctype.lower() or text.lstrip().startswith("<"):
+            raise ProviderProtocolError(
+                f"{operation or 'response'}: got an HTML page (HTTP {response.status_code}) instead of JSON",
+                provider=self.provider,
+                code=f"http_{response.status_code}",
+                status=response.status_code,
+                body_excerpt=text,
+                user_hint="The provider answered with an error page. Try again later; if it persists, "
+                "check the provider's status page.",
+            )
+        try:
+            return json.loads(text) if text else None
+        except json.JSONDecodeError as exc:
+            raise ProviderProtocolError(
+                f"{operation or 'response'}: unreadable body (HTTP {response.status_code})",
+                provider=self.provider,
+                code=f"http_{response.status_code}",
+                status=response.status_code,
+                body_excerpt=text,
+                user_hint="The provider's answer could not be read. Try again later.",
+            ) from exc

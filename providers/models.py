@@ -1,0 +1,292 @@
+"""One vocabulary for every provider.
+
+The Slack layer and storage speak only these models; each provider package maps its
+own wire format onto them and always keeps the provider's raw state code, so nothing
+the provider said is lost in translation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "VAT_RATE",
+    "Amounts",
+    "BusinessState",
+    "BusinessStatus",
+    "DocumentKind",
+    "DocumentRef",
+    "DocumentState",
+    "DocumentStatus",
+    "IssueRequest",
+    "LineItem",
+    "Party",
+    "Provider",
+    "Purpose",
+    "ResendChannel",
+    "ResendRequest",
+    "StatusEvent",
+    "TaxType",
+    "compute_line_vat",
+]
+
+VAT_RATE = Decimal("0.10")
+
+
+class Provider(StrEnum):
+    POPBILL = "popbill"
+    PAYSSAM = "payssam"
+    HIWORKS = "hiworks"
+    ABILLIFY = "abillify"
+
+
+class DocumentKind(StrEnum):
+    """What kind of document a provider issues."""
+
+    TAX_INVOICE = "tax_invoice"  # 세금계산서 (taxable, 10% VAT)
+    ZERO_RATED_INVOICE = "zero_rated_invoice"  # 영세율 세금계산서 (0% VAT)
+    EXEMPT_INVOICE = "exempt_invoice"  # 계산서 (VAT exempt)
+    STATEMENT = "statement"  # 거래명세서 (Hiworks)
+    CASH_RECEIPT = "cash_receipt"  # 현금영수증 (Popbill Cashbill)
+    BILL = "bill"  # 결제선생 청구서 (Payssam)
+    INVOICE = "invoice"  # Abillify invoice
+
+    @property
+    def tax_type(self) -> TaxType:
+        if self is DocumentKind.ZERO_RATED_INVOICE:
+            return TaxType.ZERO_RATED
+        if self is DocumentKind.EXEMPT_INVOICE:
+            return TaxType.EXEMPT
+        return TaxType.TAXABLE
+
+
+class TaxType(StrEnum):
+    TAXABLE = "taxable"
+    ZERO_RATED = "zero_rated"
+    EXEMPT = "exempt"
+
+
+class Purpose(StrEnum):
+    RECEIPT = "receipt"  # 영수 (already paid)
+    CHARGE = "charge"  # 청구 (payment requested)
+
+
+class DocumentState(StrEnum):
+    """Normalized provider-side state of a document.
+
+    `raw_state` on :class:`DocumentStatus` always keeps the provider's own code.
+    """
+
+    ISSUED = "issued"
+    SENT = "sent"
+    FILING = "filing"  # sent to the tax office (NTS), no result yet
+    FILED = "filed"  # NTS accepted it
+    FILING_FAILED = "filing_failed"
+    UNPAID = "unpaid"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELED = "canceled"
+    DESTROYED = "destroyed"
+    DELETED = "deleted"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the provider may still move the document (a status sweep refreshes these)."""
+        return self in _OPEN_STATES
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATES
+
+
+_OPEN_STATES = frozenset(
+    {DocumentState.ISSUED, DocumentState.SENT, DocumentState.FILING, DocumentState.UNPAID, DocumentState.UNKNOWN}
+)
+_FINAL_STATES = frozenset(
+    {
+        DocumentState.CANCELED,
+        DocumentState.DESTROYED,
+        DocumentState.DELETED,
+        DocumentState.EXPIRED,
+        DocumentState.FILED,
+        DocumentState.FILING_FAILED,
+        DocumentState.PAID,
+    }
+)
+
+
+class ResendChannel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    FAX = "fax"
+    TALK = "talk"  # KakaoTalk (Payssam)
+    DEFAULT = "default"  # whatever the provider uses by default
+
+
+class BusinessState(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # 휴업
+    CLOSED = "closed"  # 폐업
+    UNREGISTERED = "unregistered"
+    UNKNOWN = "unknown"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Party(_Model):
+    """A business or person on a document. `bizno` is the normalized 10-digit number when a business."""
+
+    name: str
+    bizno: str | None = None
+    ceo_name: str | None = None
+    address: str | None = None
+    biz_type: str | None = None  # 업태
+    biz_class: str | None = None  # 종목
+    contact_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def compute_line_vat(supply: int, tax_type: TaxType) -> int:
+    """VAT of one line: 10% rounded half-up to the won, zero when zero-rated or exempt."""
+    if tax_type is not TaxType.TAXABLE:
+        return 0
+    return int((Decimal(supply) * VAT_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class LineItem(_Model):
+    name: str = Field(min_length=1, max_length=100)
+    quantity: Decimal = Field(default=Decimal(1), gt=0)
+    unit_price: int = Field(ge=0)
+    spec: str | None = None
+    remark: str | None = None
+    supply: int | None = None  # computed from quantity x unit price when omitted
+    vat: int | None = None  # computed per line when omitted
+
+    def supply_amount(self) -> int:
+        if self.supply is not None:
+            return self.supply
+        return int((self.quantity * self.unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def vat_amount(self, tax_type: TaxType) -> int:
+        if self.vat is not None:
+            return self.vat
+        return compute_line_vat(self.supply_amount(), tax_type)
+
+
+class Amounts(_Model):
+    """Integer amounts in the currency's minor unit (KRW has none, so won)."""
+
+    supply: int
+    vat: int
+    total: int
+    currency: str = "KRW"
+
+    @model_validator(mode="after")
+    def _total_adds_up(self) -> Amounts:
+        if self.supply + self.vat != self.total:
+            raise ValueError(f"total {self.total} != supply {self.supply} + vat {self.vat}")
+        return self
+
+    @classmethod
+    def of_items(cls, items: list[LineItem], tax_type: TaxType, currency: str = "KRW") -> Amounts:
+        supply = sum(i.supply_amount() for i in items)
+        vat = sum(i.vat_amount(tax_type) for i in items)
+        return cls(supply=supply, vat=vat, total=supply + vat, currency=currency)
+
+
+class DocumentRef(_Model):
+    """How a provider knows a document.
+
+    `provider_id` is the id the provider's API takes (Popbill MgtKey, Payssam billId,
+    Hiworks documentId, Abillify invoice reference).
+    """
+
+    provider: Provider
+    kind: DocumentKind
+    provider_id: str
+
+    def __str__(self) -> str:
+        prefix = "cashbill" if self.kind is DocumentKind.CASH_RECEIPT else self.provider.value
+        return f"{prefix}:{self.provider_id}"
+
+
+class StatusEvent(_Model):
+    at: dt.datetime | None
+    what: str
+    raw_code: str | None = None
+
+
+class DocumentStatus(_Model):
+    """The provider's view of one document, normalized, with its raw code kept."""
+
+    ref: DocumentRef
+    state: DocumentState
+    raw_state: str
+    amounts: Amounts | None = None
+    buyer_name: str | None = None
+    buyer_bizno: str | None = None
+    issued_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    due_date: dt.date | None = None
+    confirm_number: str | None = None  # NTS approval number, Payssam apprNum, ...
+    links: dict[str, str] = Field(default_factory=dict)  # e.g. {"popup": url, "pdf": url, "pay": url}
+    history: tuple[StatusEvent, ...] = ()
+    detail: str | None = None  # human-readable extra, e.g. NTS failure reason
+    raw: dict[str, Any] = Field(default_factory=dict)
+
+
+class BusinessStatus(_Model):
+    """Result of a closure (휴폐업) check."""
+
+    bizno: str
+    state: BusinessState
+    raw_state: str | None = None
+    tax_type: str | None = None  # human-readable, e.g. "general taxable"
+    tax_type_code: str | None = None
+    state_date: dt.date | None = None  # closing/suspension date
+    type_date: dt.date | None = None
+    checked_at: dt.datetime | None = None
+    detail: str | None = None
+
+
+class IssueRequest(_Model):
+    """Everything needed to issue one document, independent of the provider.
+
+    `key` is our idempotency key for the document (e.g. ``INV-000123``); providers that
+    let the caller choose the document id (Popbill MgtKey, Payssam billId) derive it from
+    this key so a retry can never issue twice.
+    """
+
+    provider: Provider
+    kind: DocumentKind
+    key: str = Field(min_length=1, max_length=64)
+    buyer: Party
+    items: list[LineItem] = Field(min_length=1)
+    write_date: dt.date
+    purpose: Purpose = Purpose.CHARGE
+    memo: str | None = None
+    seller: Party | None = None  # provider settings supply the default seller
+    currency: str = "KRW"
+    due_date: dt.date | None = None
+    callback_url: str | None = None  # Payssam payment callback, Abillify notifyUrl
+
+    @property
+    def tax_type(self) -> TaxType:
+        return self.kind.tax_type
+
+    def amounts(self) -> Amounts:
+        return Amounts.of_items(self.items, self.tax_type, self.currency)
+
+
+class ResendRequest(_Model):
+    channel: ResendChannel = ResendChannel.DEFAULT
+    address: str | None = None  # e-mail address, phone or fax number
