@@ -1,0 +1,228 @@
+"""Configuration: environment variables and an optional `invoicebot.toml`.
+
+Environment wins over the file; the file takes the same names in lower case
+(`slack_bot_token = "..."`) or grouped the same way. With nothing configured the bot
+runs on its embedded defaults: a SQLite file in the working directory, the built-in
+provider sandboxes and the local console.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from providers.config import (
+    AbillifyConfig,
+    HiworksConfig,
+    PayssamConfig,
+    PopbillConfig,
+    SellerConfig,
+)
+from providers.http import HttpPolicy
+from providers.sandbox.base import Faults
+
+__all__ = ["Settings", "load_settings"]
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class Settings(BaseSettings):
+    """Every setting, by its environment variable name."""
+
+    model_config = SettingsConfigDict(
+        env_file=None,
+        extra="ignore",
+        case_sensitive=False,
+        toml_file=os.environ.get("INVOICEBOT_CONFIG", "invoicebot.toml"),
+        populate_by_name=True,
+    )
+
+    # -- Slack ---------------------------------------------------------------
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    # -- the bot ---------------------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///./invoicebot.db"
+    invoicebot_env: Literal["development", "test", "production"] = "development"
+    invoicebot_approvals_channel: str | None = None
+    invoicebot_approvers: str = ""  # comma-separated user ids (U…/W…) and user-group ids (S…)
+    invoicebot_four_eyes: bool = True
+    invoicebot_approval_ttl_hours: float = 24.0
+    invoicebot_approval_actions: str = "issue,destroy"
+    invoicebot_timezone: str = "Asia/Seoul"
+    invoicebot_digest_grace_minutes: int = 120
+    invoicebot_expiring_days: int = 3
+    invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
+    invoicebot_instance_id: str | None = None
+    invoicebot_log_level: str = "INFO"
+    invoicebot_sweep_concurrency: int = 16
+
+    # -- seller (our business) ---------------------------------------------------
+    invoicebot_seller_bizno: str = SellerConfig().bizno
+    invoicebot_seller_name: str = SellerConfig().name
+    invoicebot_seller_ceo: str = SellerConfig().ceo_name
+    invoicebot_seller_address: str = SellerConfig().address
+    invoicebot_seller_email: str = SellerConfig().email
+
+    # -- providers -------------------------------------------------------------
+    popbill_link_id: str | None = None
+    popbill_secret_key: SecretStr | None = None
+    popbill_corp_num: str | None = None
+    popbill_user_id: str | None = None
+    popbill_api_url: str | None = None
+    popbill_auth_url: str | None = None
+    popbill_is_test: bool = True
+
+    payssam_api_key: SecretStr | None = None
+    payssam_member: str | None = None
+    payssam_merchant: str | None = None
+    payssam_api_url: str | None = None
+
+    hiworks_office_token: SecretStr | None = None
+    hiworks_bill_access_token: SecretStr | None = None
+    hiworks_api_url: str | None = None
+
+    abillify_username: str | None = None
+    abillify_password: SecretStr | None = None
+    abillify_api_url: str | None = None
+
+    provider_connect_timeout: float = 5.0
+    provider_read_timeout: float = 20.0
+    provider_max_attempts: int = 3
+
+    # -- sandboxes ---------------------------------------------------------------
+    #: standing faults per sandbox, JSON: {"popbill": {"latency_ms": 2000}}
+    invoicebot_sandbox_faults: dict[str, Faults] = Field(default_factory=dict)
+    invoicebot_sandbox_host: str = "127.0.0.1"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls), file_secret_settings
+
+    @field_validator("invoicebot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Asia/Seoul)") from exc
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _production_needs_slack(self) -> Settings:
+        if self.invoicebot_env == "production" and not self.slack_signing_secret and not self.slack_app_token:
+            raise ValueError("production needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+        return self
+
+    # -- derived -----------------------------------------------------------------
+    @property
+    def approvers(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())
+
+    @property
+    def approval_actions(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_approval_actions.split(",") if x.strip())
+
+    @property
+    def approval_ttl(self) -> timedelta:
+        return timedelta(hours=self.invoicebot_approval_ttl_hours)
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.invoicebot_timezone)
+
+    @property
+    def production(self) -> bool:
+        return self.invoicebot_env == "production"
+
+    def http_policy(self) -> HttpPolicy:
+        return HttpPolicy(
+            connect_timeout=self.provider_connect_timeout,
+            read_timeout=self.provider_read_timeout,
+            max_attempts=self.provider_max_attempts,
+        )
+
+    def seller(self) -> SellerConfig:
+        return SellerConfig(
+            bizno=self.invoicebot_seller_bizno,
+            name=self.invoicebot_seller_name,
+            ceo_name=self.invoicebot_seller_ceo,
+            address=self.invoicebot_seller_address,
+            email=self.invoicebot_seller_email,
+        )
+
+    def popbill(self) -> PopbillConfig:
+        extra: dict[str, Any] = {}
+        if self.popbill_corp_num:
+            extra["corp_num"] = self.popbill_corp_num
+        return PopbillConfig(
+            link_id=self.popbill_link_id,
+            secret_key=self.popbill_secret_key,
+            user_id=self.popbill_user_id,
+            api_url=self.popbill_api_url,
+            auth_url=self.popbill_auth_url,
+            is_test=self.popbill_is_test,
+            policy=self.http_policy(),
+            **extra,
+        )
+
+    def payssam(self) -> PayssamConfig:
+        return PayssamConfig(
+            api_key=self.payssam_api_key,
+            member=self.payssam_member,
+            merchant=self.payssam_merchant,
+            api_url=self.payssam_api_url,
+            policy=self.http_policy(),
+        )
+
+    def hiworks(self) -> HiworksConfig:
+        return HiworksConfig(
+            office_token=self.hiworks_office_token,
+            bill_access_token=self.hiworks_bill_access_token,
+            api_url=self.hiworks_api_url,
+            policy=self.http_policy(),
+        )
+
+    def abillify(self) -> AbillifyConfig:
+        return AbillifyConfig(
+            username=self.abillify_username,
+            password=self.abillify_password,
+            api_url=self.abillify_api_url,
+            policy=self.http_policy(),
+        )
+
+    def database_path(self) -> Path | None:
+        prefix = "sqlite+aiosqlite:///"
+        if self.database_url.startswith(prefix):
+            return Path(self.database_url[len(prefix):])
+        return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and `invoicebot.toml`, with explicit overrides on top."""
+    return Settings(**overrides)

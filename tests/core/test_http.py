@@ -1,0 +1,123 @@
+"""The provider HTTP layer retries only what is safe and maps every failure."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from providers.errors import OutcomeUnknown, ProviderProtocolError, ProviderUnavailable, RateLimited
+from providers.http import HttpPolicy, ProviderHttp, parse_retry_after
+
+FAST = HttpPolicy(read_timeout=0.2, backoff=0.0, max_attempts=3, max_retry_after=5)
+
+
+class Script:
+    """A MockTransport handler answering from a list of steps (a response or an exception)."""
+
+    def __init__(self, *steps: httpx.Response | Exception) -> None:
+        self.steps = list(steps)
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+def client(script: Script) -> ProviderHttp:
+    return ProviderHttp("demo", "http://provider.test", policy=FAST, transport=httpx.MockTransport(script),
+                        sleep=no_sleep)
+
+
+async def test_a_read_is_retried_after_a_timeout() -> None:
+    script = Script(httpx.ReadTimeout("slow"), httpx.Response(200, json={"ok": True}))
+    response = await client(script).send("GET", "/doc", write=False)
+    assert response.json() == {"ok": True}
+    assert script.calls == 2
+
+
+async def test_a_write_that_timed_out_is_outcome_unknown_and_not_retried() -> None:
+    script = Script(httpx.ReadTimeout("slow"), httpx.Response(200, json={"ok": True}))
+    with pytest.raises(OutcomeUnknown):
+        await client(script).send("POST", "/doc", write=True)
+    assert script.calls == 1
+
+
+async def test_a_dropped_connection_on_a_write_is_outcome_unknown() -> None:
+    script = Script(httpx.RemoteProtocolError("Server disconnected without sending a response."))
+    with pytest.raises(OutcomeUnknown) as excinfo:
+        await client(script).send("POST", "/doc", write=True)
+    assert excinfo.value.user_hint and "check with the provider" in excinfo.value.user_hint
+
+
+async def test_a_connect_error_never_reached_the_provider_so_even_writes_retry() -> None:
+    script = Script(httpx.ConnectError("refused"), httpx.Response(200, json={"ok": True}))
+    response = await client(script).send("POST", "/doc", write=True)
+    assert response.status_code == 200
+    assert script.calls == 2
+
+
+async def test_an_idempotent_write_is_retried_after_a_timeout() -> None:
+    script = Script(httpx.ReadTimeout("slow"), httpx.Response(200, json={"ok": True}))
+    response = await client(script).send("POST", "/doc", write=True, retry_safe=True)
+    assert response.status_code == 200
+    assert script.calls == 2
+
+
+async def test_429_waits_for_retry_after_on_reads() -> None:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    script = Script(httpx.Response(429, headers={"Retry-After": "2"}), httpx.Response(200, json={}))
+    http = ProviderHttp("demo", "http://provider.test", policy=FAST, transport=httpx.MockTransport(script),
+                        sleep=sleep)
+    await http.send("GET", "/doc", write=False)
+    assert waited == [2.0]
+
+
+async def test_429_on_a_plain_write_is_rate_limited_with_retry_after() -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "7"}))
+    with pytest.raises(RateLimited) as excinfo:
+        await client(script).send("POST", "/doc", write=True)
+    assert excinfo.value.retry_after == 7.0
+    assert script.calls == 1
+
+
+async def test_a_retry_after_longer_than_we_wait_is_raised_at_once() -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "600"}))
+    with pytest.raises(RateLimited):
+        await client(script).send("GET", "/doc", write=False)
+    assert script.calls == 1
+
+
+async def test_503_is_maintenance_after_the_last_attempt() -> None:
+    script = Script(httpx.Response(503))
+    with pytest.raises(ProviderUnavailable) as excinfo:
+        await client(script).send("GET", "/doc", write=False)
+    assert "maintenance" in str(excinfo.value)
+    assert script.calls == FAST.max_attempts
+
+
+async def test_html_and_garbage_bodies_are_protocol_errors() -> None:
+    http = client(Script(httpx.Response(200)))
+    html = httpx.Response(500, text="<html><body>oops</body></html>", headers={"content-type": "text/html"})
+    with pytest.raises(ProviderProtocolError) as excinfo:
+        http.json_body(html)
+    assert excinfo.value.status == 500
+    with pytest.raises(ProviderProtocolError):
+        http.json_body(httpx.Response(200, text='{"code": 1,'))
+
+
+def test_retry_after_parses_seconds_and_dates() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
