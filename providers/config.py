@@ -76,6 +76,7 @@ class PayssamConfig(_ProviderConfig):
     api_key: SecretStr | None = None
     member: str | None = None
     merchant: str | None = None
+    callback_url: str | None = None  # where Payssam posts payment callbacks (…/webhooks/payssam)
 
     @property
     def configured(self) -> bool:

@@ -1,0 +1,443 @@
+"""Payssam as an :class:`~providers.base.InvoiceProvider`: bills paid by the customer online.
+
+The billId is ours to choose, so it derives from `IssueRequest.key` (letters and digits
+only, at most 20) and a repeated issue is refused by Payssam instead of billing twice;
+after `OutcomeUnknown`, :meth:`PayssamService.find` reads the bill to reconcile.
+Payssam has no list or batch query, so `statuses` reads bills one by one with bounded
+concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import httpx
+
+from providers.base import Capabilities
+from providers.config import DEMO_PAYSSAM, PayssamConfig, SellerConfig
+from providers.errors import (
+    DocumentNotFound,
+    NotSupported,
+    ProviderRejected,
+    RequestInvalid,
+)
+from providers.models import (
+    Amounts,
+    BusinessStatus,
+    DocumentKind,
+    DocumentRef,
+    DocumentState,
+    DocumentStatus,
+    IssueRequest,
+    Provider,
+    ResendChannel,
+    ResendRequest,
+    StatusEvent,
+)
+from providers.payssam.callback import PaymentCallback
+from providers.payssam.client import (
+    DEFAULT_BASE_URL,
+    MAX_BILL_ISSUER,
+    MAX_CANCEL_REASON,
+    PROVIDER,
+    BillInfo,
+    PayssamClient,
+    SendType,
+)
+
+__all__ = ["CAPABILITIES", "KST", "SANDBOX_CALLBACK_PATH", "PayssamService", "bill_id_for", "create_service"]
+
+KST: Final = dt.timezone(dt.timedelta(hours=9), "KST")
+
+#: Where a sandboxed service sends payment callbacks when no callback URL is configured:
+#: the sandbox's own sink, which answers like a well-behaved partner.
+SANDBOX_CALLBACK_PATH: Final = "/_sandbox/callback-sink"
+
+_STATES: Final[dict[str, DocumentState]] = {
+    "W": DocumentState.UNPAID,
+    "F": DocumentState.PAID,
+    "C": DocumentState.CANCELED,
+    "D": DocumentState.DESTROYED,
+}
+_PRICE_MEMORY: Final = 10_000
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+CAPABILITIES: Final = Capabilities(
+    provider=Provider.PAYSSAM,
+    kinds=frozenset({DocumentKind.BILL}),
+    resend_channels=frozenset({ResendChannel.TALK}),
+    destroy=True,
+    closure_check=False,
+    batch_status=False,
+    batch_size=1,
+    links=True,
+    notes={
+        "resend": "can only resend the KakaoTalk message, to the phone on the bill",
+        "closure": "has no business closure check; use popbill or hiworks",
+        "destroy": "destroys an unpaid bill and cancels the payment of a paid one (full amount only)",
+        "status": "reads bills one by one (no batch query)",
+    },
+)
+
+
+def bill_id_for(key: str) -> str:
+    """The billId for our idempotency key: every non-alphanumeric character removed.
+
+    ``INV-000123`` -> ``INV000123``. Payssam allows at most 20 letters or digits.
+    """
+    bill_id = _NOT_ALNUM.sub("", key)
+    if not bill_id or len(bill_id) > 20:
+        raise RequestInvalid(
+            f"key {key!r} gives billId {bill_id!r}; payssam needs 1 to 20 letters or digits",
+            provider=PROVIDER,
+            code="invalid_bill_id",
+            user_hint="Use a shorter document key (at most 20 letters and digits, dashes are dropped).",
+        )
+    return bill_id
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _parse_appr_dt(value: str | None) -> dt.datetime | None:
+    """``YYYYMMDDHHMMSS`` in KST (the format of apprDt)."""
+    if not value or not re.fullmatch(r"\d{14}", value):
+        return None
+    return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=KST)
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class PayssamService:
+    """Bills (청구서) through Payssam.
+
+    Args:
+        client: the low-level client.
+        seller: our business; its name is printed on the bill (billIssuer).
+        sandbox: True when the client talks to the built-in sandbox.
+        send_type: ``TALK`` (Payssam sends the KakaoTalk message) or ``URL`` (only a pay link,
+            which the status carries in ``links["pay"]``).
+        callback_url: payment callback used when the request has none.
+        concurrency: parallel ``/bill/read`` calls in `statuses`.
+        now: the current time (tests pass a fixed one).
+    """
+
+    provider = Provider.PAYSSAM
+    capabilities = CAPABILITIES
+
+    def __init__(
+        self,
+        client: PayssamClient,
+        *,
+        seller: SellerConfig | None = None,
+        sandbox: bool = False,
+        send_type: SendType = "TALK",
+        callback_url: str | None = None,
+        concurrency: int = 16,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.client = client
+        self.seller = seller or SellerConfig()
+        self.sandbox = sandbox
+        self.send_type: SendType = send_type
+        self.callback_url = callback_url
+        self.concurrency = max(1, concurrency)
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
+        # /bill/read documents only the approval fields, so the price an unpaid bill was
+        # sent with (needed to destroy it) is remembered from issue, bounded.
+        self._prices: OrderedDict[str, str] = OrderedDict()
+
+    # -- issue -------------------------------------------------------------------------
+    async def issue(self, request: IssueRequest) -> DocumentStatus:
+        self.capabilities.require_kind(request.kind)
+        if request.provider is not Provider.PAYSSAM:
+            raise RequestInvalid(
+                f"this request is for {request.provider.value}, not payssam", provider=PROVIDER, code="provider"
+            )
+        if request.currency != "KRW":
+            raise RequestInvalid(
+                f"payssam bills are in KRW only, not {request.currency}", provider=PROVIDER, code="currency"
+            )
+        bill_id = bill_id_for(request.key)
+        phone = _digits(request.buyer.phone or "")
+        if not phone:
+            raise RequestInvalid(
+                "payssam sends the bill to the buyer's mobile phone, and the buyer has no phone number",
+                provider=PROVIDER,
+                code="invalid_phone",
+                user_hint="Add the buyer's mobile phone number (e.g. 010-1234-5678) and try again.",
+            )
+        amounts = request.amounts()
+        if amounts.total <= 0:
+            raise RequestInvalid("a payssam bill must ask for more than 0 won", provider=PROVIDER, code="price")
+        expire = request.due_date or (request.write_date + dt.timedelta(days=7))
+        issuer = (request.seller.name if request.seller else self.seller.name)[:MAX_BILL_ISSUER]
+        sent = await self.client.send_bill(
+            bill_id=bill_id,
+            send_type=self.send_type,
+            product_name=self._product_name(request),
+            price=str(amounts.total),
+            supply_price=str(amounts.supply),
+            tax=str(amounts.vat),
+            member_name=request.buyer.name,
+            phone=phone,
+            callback_url=self._callback_url(request),
+            expire_dt=expire,
+            message=request.memo,
+            bill_issuer=issuer,
+        )
+        self._remember_price(bill_id, str(amounts.total))
+        links = {"pay": sent.short_url} if sent.short_url else {}
+        return DocumentStatus(
+            ref=self._ref(bill_id),
+            state=DocumentState.UNPAID,
+            raw_state="W",
+            amounts=amounts,
+            buyer_name=request.buyer.name,
+            issued_at=self._now(),
+            due_date=expire,
+            links=links,
+            history=(StatusEvent(at=self._now(), what=f"bill sent ({self.send_type})", raw_code="W"),),
+            raw=sent.wire(),
+        )
+
+    @staticmethod
+    def _product_name(request: IssueRequest) -> str:
+        first = request.items[0].name
+        more = len(request.items) - 1
+        return f"{first} 외 {more}건" if more else first
+
+    def _callback_url(self, request: IssueRequest) -> str:
+        url = request.callback_url or self.callback_url
+        if url:
+            return url
+        if self.sandbox:
+            root = re.sub(r"/partner/?$", "", self.client.http.base_url.rstrip("/"))
+            return root + SANDBOX_CALLBACK_PATH
+        raise RequestInvalid(
+            "payssam needs a payment callback URL for every bill, and none is configured",
+            provider=PROVIDER,
+            code="callback_url",
+            user_hint="Set INVOICEBOT_PUBLIC_URL so Payssam can report payments to the bot.",
+        )
+
+    # -- read --------------------------------------------------------------------------
+    async def find(self, request: IssueRequest) -> DocumentStatus | None:
+        try:
+            return await self.status(self._ref(bill_id_for(request.key)))
+        except DocumentNotFound:
+            return None
+
+    async def status(self, ref: DocumentRef) -> DocumentStatus:
+        info = await self.client.read(ref.provider_id)
+        status = self._status(ref, info)
+        price = status.raw.get("price")
+        if isinstance(price, str) and price.isdigit():
+            self._remember_price(ref.provider_id, price)
+        return status
+
+    async def statuses(self, refs: Sequence[DocumentRef]) -> dict[str, DocumentStatus]:
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(ref: DocumentRef) -> DocumentStatus | None:
+            async with limit:
+                try:
+                    return await self.status(ref)
+                except DocumentNotFound:
+                    return None
+
+        unique = list({ref.provider_id: ref for ref in refs}.values())
+        results = await asyncio.gather(*(one(ref) for ref in unique))
+        return {s.ref.provider_id: s for s in results if s is not None}
+
+    def _status(self, ref: DocumentRef, info: BillInfo) -> DocumentStatus:
+        raw = info.wire()
+        raw_state = info.appr_state or ""
+        state = _STATES.get(raw_state, DocumentState.UNKNOWN)
+        expire = _parse_date(raw.get("expireDt"))
+        if state is DocumentState.UNPAID and (raw.get("expired") is True or self._past(expire)):
+            state = DocumentState.EXPIRED
+        price = raw.get("price") or info.appr_price
+        amounts = None
+        if isinstance(price, str) and price.isdigit():
+            supply, tax = raw.get("supplyPrice"), raw.get("tax")
+            if isinstance(supply, str) and isinstance(tax, str) and supply.isdigit() and tax.isdigit() \
+                    and int(supply) + int(tax) == int(price):
+                amounts = Amounts(supply=int(supply), vat=int(tax), total=int(price))
+            else:
+                amounts = Amounts(supply=int(price), vat=0, total=int(price))
+        paid_at = _parse_appr_dt(info.appr_origin_dt if raw_state == "C" else info.appr_dt)
+        history: list[StatusEvent] = []
+        if paid_at is not None:
+            history.append(StatusEvent(at=paid_at, what=f"paid ({info.appr_pay_type or 'unknown method'})",
+                                       raw_code="F"))
+        if raw_state == "C":
+            history.append(StatusEvent(at=_parse_appr_dt(info.appr_cancel_dt or info.appr_dt),
+                                       what="payment cancelled", raw_code="C"))
+        short_url = raw.get("shortUrl")
+        detail = None
+        if state is DocumentState.EXPIRED:
+            detail = f"expired unpaid (valid until {expire.isoformat() if expire else 'its expiry date'})"
+        elif raw_state == "F" and info.appr_issuer:
+            detail = f"paid by {info.appr_issuer}"
+        return DocumentStatus(
+            ref=ref,
+            state=state,
+            raw_state=raw_state,
+            amounts=amounts,
+            buyer_name=raw.get("memberName") if isinstance(raw.get("memberName"), str) else None,
+            updated_at=paid_at,
+            due_date=expire,
+            confirm_number=info.appr_num,
+            links={"pay": short_url} if isinstance(short_url, str) and short_url else {},
+            history=tuple(history),
+            detail=detail,
+            raw=raw,
+        )
+
+    def _past(self, expire: dt.date | None) -> bool:
+        """A bill is valid until the end of its expireDt (midnight KST)."""
+        return expire is not None and self._now().astimezone(KST).date() > expire
+
+    # -- resend / destroy ----------------------------------------------------------------
+    async def resend(self, ref: DocumentRef, request: ResendRequest) -> None:
+        if request.channel not in (ResendChannel.DEFAULT, ResendChannel.TALK):
+            raise NotSupported(
+                f"payssam can only resend the KakaoTalk message (not by {request.channel.value})",
+                provider=PROVIDER,
+                code="resend_channel",
+            )
+        if request.address:
+            raise NotSupported(
+                "payssam can only resend the KakaoTalk message to the phone on the bill, not to another address",
+                provider=PROVIDER,
+                code="resend_address",
+                user_hint="To bill another phone, destroy this bill and issue a new one.",
+            )
+        await self.client.resend(ref.provider_id)
+
+    async def destroy(self, ref: DocumentRef, reason: str | None = None) -> DocumentStatus:
+        """Unpaid: destroy (파기). Paid: cancel the payment, full amount. Otherwise refuse."""
+        current = await self.status(ref)
+        if current.raw_state == "W":
+            price = current.raw.get("price") or self._prices.get(ref.provider_id)
+            await self.client.destroy(ref.provider_id, self._price(ref, price))
+        elif current.raw_state == "F":
+            price = current.raw.get("apprPrice") or current.raw.get("price")
+            await self.client.cancel(
+                ref.provider_id, self._price(ref, price), (reason or "청구 취소")[:MAX_CANCEL_REASON]
+            )
+        elif current.raw_state in ("C", "D"):
+            what = "cancelled" if current.raw_state == "C" else "destroyed"
+            raise ProviderRejected(
+                f"payssam bill {ref.provider_id} is already {what}",
+                provider=PROVIDER,
+                code=f"already_{what}",
+                user_hint="Nothing to do: the bill can no longer be paid.",
+            )
+        else:
+            raise ProviderRejected(
+                f"payssam bill {ref.provider_id} is in state {current.raw_state!r}, which cannot be undone",
+                provider=PROVIDER,
+                code="state",
+            )
+        return await self.status(ref)
+
+    def _remember_price(self, bill_id: str, price: str) -> None:
+        self._prices[bill_id] = price
+        self._prices.move_to_end(bill_id)
+        while len(self._prices) > _PRICE_MEMORY:
+            self._prices.popitem(last=False)
+
+    @staticmethod
+    def _price(ref: DocumentRef, price: Any) -> str:
+        if isinstance(price, str) and price.isdigit():
+            return price
+        raise ProviderRejected(
+            f"payssam did not say the amount of bill {ref.provider_id}, which destroying it needs",
+            provider=PROVIDER,
+            code="price_unknown",
+            user_hint="Cancel it in the Payssam back office.",
+        )
+
+    # -- callbacks -------------------------------------------------------------------------
+    def authenticate(self, callback: PaymentCallback) -> bool:
+        """Whether a payment callback carries our apiKey (constant-time)."""
+        return self.client.is_own_api_key(callback.api_key)
+
+    async def confirm_payment(self, callback: PaymentCallback) -> DocumentStatus:
+        """The bill's status after a payment callback, confirmed with ``/bill/read``.
+
+        The callback has no signature, so it is trusted only when Payssam itself says the
+        bill is paid with the same approval number and amount.
+        """
+        status = await self.status(self._ref(callback.bill_id))
+        agrees = (
+            status.raw_state == "F"
+            and (callback.appr_num is None or status.confirm_number == callback.appr_num)
+            and (callback.appr_price is None or status.raw.get("apprPrice") == callback.appr_price)
+        )
+        if not agrees:
+            raise ProviderRejected(
+                f"payment callback for bill {callback.bill_id} does not match payssam's record "
+                f"(state {status.raw_state!r})",
+                provider=PROVIDER,
+                code="callback_mismatch",
+                user_hint="Ignored: Payssam does not confirm this payment.",
+            )
+        return status
+
+    # -- unsupported ---------------------------------------------------------------------
+    async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
+        self.capabilities.require_closure()
+        return []
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def _ref(self, bill_id: str) -> DocumentRef:
+        return DocumentRef(provider=Provider.PAYSSAM, kind=DocumentKind.BILL, provider_id=bill_id)
+
+
+def create_service(
+    config: PayssamConfig,
+    *,
+    seller: SellerConfig,
+    sandbox: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    send_type: SendType = "TALK",
+    callback_url: str | None = None,
+    concurrency: int = 16,
+) -> PayssamService:
+    """The Payssam service for `config` (``api_url`` or the V2 sandbox default).
+
+    A sandboxed config without credentials gets the demo credentials the sandbox accepts.
+    """
+    sandboxed = sandbox or config.sandbox
+    if not config.configured and sandboxed:
+        config = DEMO_PAYSSAM.model_copy(update={"api_url": config.api_url, "policy": config.policy})
+    client = PayssamClient.from_config(
+        config.model_copy(update={"api_url": config.api_url or DEFAULT_BASE_URL}), transport=transport
+    )
+    return PayssamService(
+        client,
+        seller=seller,
+        sandbox=sandboxed,
+        send_type=send_type,
+        callback_url=callback_url or getattr(config, "callback_url", None),
+        concurrency=concurrency,
+    )
+
