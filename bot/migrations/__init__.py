@@ -1,0 +1,1 @@
+"""Alembic migrations for the invoicebot database (run them with `bot.storage.upgrade`)."""

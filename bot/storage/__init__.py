@@ -1,0 +1,76 @@
+"""Storage: SQLAlchemy 2 (async) on SQLite or PostgreSQL, with Alembic migrations.
+
+`Store` bundles the repositories; `upgrade` / `migrate` run the migrations shipped in
+`bot/migrations`; `create_engine` sets the SQLite pragmas and pool sizes the rest of the
+code relies on.
+"""
+
+from __future__ import annotations
+
+from bot.storage.db import DEFAULT_DATABASE_URL, create_engine, normalize_url, utc_now, write_engine
+from bot.storage.migrate import alembic_config, current_revision, head_revision, migrate, upgrade
+from bot.storage.repo import (
+    REF_PREFIX,
+    ApprovalRecord,
+    ApprovalRepo,
+    AuditEventRecord,
+    AuditRepo,
+    CallbackEventRecord,
+    CallbackRepo,
+    Claim,
+    ClosureChange,
+    ClosureCheckRecord,
+    ClosureRepo,
+    DigestRepo,
+    DigestRunRecord,
+    DigestScheduleRecord,
+    DocumentAggregate,
+    DocumentRecord,
+    DocumentRepo,
+    IdempotencyConflict,
+    IdempotencyRecord,
+    IdempotencyRepo,
+    Store,
+    format_ref,
+)
+from bot.storage.schema import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle, metadata
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "REF_PREFIX",
+    "ApprovalAction",
+    "ApprovalRecord",
+    "ApprovalRepo",
+    "ApprovalState",
+    "AuditEventRecord",
+    "AuditRepo",
+    "CallbackEventRecord",
+    "CallbackRepo",
+    "Claim",
+    "ClosureChange",
+    "ClosureCheckRecord",
+    "ClosureRepo",
+    "DigestRepo",
+    "DigestRunRecord",
+    "DigestScheduleRecord",
+    "DocumentAggregate",
+    "DocumentRecord",
+    "DocumentRepo",
+    "IdempotencyConflict",
+    "IdempotencyRecord",
+    "IdempotencyRepo",
+    "IdempotencyState",
+    "Lifecycle",
+    "Store",
+    "alembic_config",
+    "create_engine",
+    "current_revision",
+    "format_ref",
+    "head_revision",
+    "metadata",
+    "migrate",
+    "normalize_url",
+    "upgrade",
+    "utc_now",
+    "write_engine",
+]

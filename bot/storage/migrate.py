@@ -1,0 +1,82 @@
+"""Run the Alembic migrations from code.
+
+``await upgrade(url)`` at start-up and in tests; ``migrate(url)`` from synchronous code
+such as the CLI. The migrations run in one transaction on a connection opened here,
+so a failed upgrade leaves the database as it was (both SQLite and PostgreSQL have
+transactional DDL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.db import create_engine, normalize_url, write_engine
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "migrate", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """The Alembic config shipped in the package, pointed at `url` when given."""
+    cfg = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    if url is not None:
+        # render_as_string keeps the password; '%' must be escaped for ConfigParser
+        rendered = normalize_url(url).render_as_string(hide_password=False)
+        cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise RuntimeError(f"no migrations found in {MIGRATIONS_DIR}")
+    return head
+
+
+async def upgrade(target: str | URL | AsyncEngine, revision: str = "head") -> None:
+    """Bring the database at `target` (a URL or an engine) up to `revision`.
+
+    Example::
+
+        await upgrade("sqlite+aiosqlite:///./invoicebot.db")
+    """
+    engine, owned = (target, False) if isinstance(target, AsyncEngine) else (create_engine(target), True)
+    cfg = alembic_config()
+
+    def _upgrade(connection: Connection) -> None:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+
+    try:
+        async with write_engine(engine).begin() as conn:
+            await conn.run_sync(_upgrade)
+    finally:
+        if owned:
+            await engine.dispose()
+
+
+async def current_revision(target: str | URL | AsyncEngine) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    engine, owned = (target, False) if isinstance(target, AsyncEngine) else (create_engine(target), True)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+    finally:
+        if owned:
+            await engine.dispose()
+
+
+def migrate(url: str | URL, revision: str = "head") -> None:
+    """Synchronous `upgrade`, for the CLI. Must not be called from a running event loop."""
+    asyncio.run(upgrade(url, revision))

@@ -1,0 +1,302 @@
+"""Tables, as SQLAlchemy Core metadata.
+
+The Alembic migrations in `bot/migrations/versions` create exactly this schema (a test
+compares them on SQLite and PostgreSQL), so the metadata is the one description of the
+database the code relies on. State columns are plain strings guarded by CHECK
+constraints: readable in any SQL client, and a new state needs a migration on purpose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "APPROVAL_ACTIONS",
+    "JSON_TYPE",
+    "ApprovalAction",
+    "ApprovalState",
+    "IdempotencyState",
+    "Lifecycle",
+    "UtcDateTime",
+    "approval_requests",
+    "audit_events",
+    "callback_events",
+    "closure_checks",
+    "digest_runs",
+    "digest_schedules",
+    "documents",
+    "idempotency_keys",
+    "metadata",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Lifecycle(StrEnum):
+    """Our side of a document's life (the provider's side is `DocumentState`)."""
+
+    PENDING_APPROVAL = "pending_approval"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    ISSUING = "issuing"
+    ISSUED = "issued"
+    FAILED = "failed"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    DESTROYING = "destroying"
+    DESTROYED = "destroyed"
+
+
+class ApprovalAction(StrEnum):
+    ISSUE = "issue"
+    DESTROY = "destroy"
+    RESEND = "resend"
+
+
+APPROVAL_ACTIONS = frozenset(ApprovalAction)
+
+
+class ApprovalState(StrEnum):
+    """An approval request's state machine, moved only by compare-and-set::
+
+        pending ─┬─▶ approved ─▶ executing ─┬─▶ succeeded
+                 ├─▶ rejected               ├─▶ failed  ─(retryable)─▶ executing
+                 └─▶ expired                └─▶ unknown ─(reconcile)─▶ executing
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    EXECUTING = "executing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class IdempotencyState(StrEnum):
+    IN_FLIGHT = "in_flight"  # a provider write may have been sent and has no recorded answer
+    DONE = "done"
+    FAILED = "failed"  # the provider definitely did nothing (or refused): the key may be claimed again
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC timestamps on every backend.
+
+    SQLite has no timezone type, so values are stored as naive UTC there (ISO text that
+    sorts and compares correctly) and come back tagged as UTC; PostgreSQL uses timestamptz.
+    Naive datetimes are refused on the way in: a silent local-time guess is how digests
+    end up a day off.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+#: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JSON_TYPE: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+#: 64-bit ids on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
+ID_TYPE: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _in(column: str, values: frozenset[str] | type[StrEnum]) -> str:
+    allowed = ", ".join(f"'{v}'" for v in sorted(str(v) for v in values))
+    return f"{column} IN ({allowed})"
+
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    # INV-000123, derived from the id in the same transaction as the insert
+    sa.Column("ref", sa.String(24), nullable=True, unique=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("provider_id", sa.String(128), nullable=True),
+    # "bot": issued through us; "external": issued elsewhere, adopted to destroy/resend it
+    sa.Column("origin", sa.String(16), nullable=False, server_default="bot"),
+    sa.Column("sandbox", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("buyer_name", sa.String(200), nullable=True),
+    sa.Column("buyer_bizno", sa.String(20), nullable=True),
+    sa.Column("buyer_email", sa.String(320), nullable=True),
+    sa.Column("buyer_phone", sa.String(40), nullable=True),
+    sa.Column("supply", sa.BigInteger(), nullable=True),
+    sa.Column("vat", sa.BigInteger(), nullable=True),
+    sa.Column("total", sa.BigInteger(), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="KRW"),
+    sa.Column("lifecycle", sa.String(24), nullable=False),
+    sa.Column("state", sa.String(24), nullable=True),
+    sa.Column("raw_state", sa.String(64), nullable=True),
+    sa.Column("state_detail", sa.Text(), nullable=True),
+    sa.Column("write_date", sa.Date(), nullable=True),
+    sa.Column("due_date", sa.Date(), nullable=True),
+    sa.Column("issued_at", UtcDateTime(), nullable=True),
+    sa.Column("state_checked_at", UtcDateTime(), nullable=True),
+    sa.Column("confirm_number", sa.String(64), nullable=True),
+    sa.Column("links", JSON_TYPE, nullable=True),
+    sa.Column("request", JSON_TYPE, nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Column("requested_by", sa.String(64), nullable=True),
+    sa.Column("channel_id", sa.String(64), nullable=True),
+    sa.Column("thread_ts", sa.String(32), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("provider", "provider_id"),
+    sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
+    sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
+    sa.Index(None, "lifecycle", "state"),
+    sa.Index(None, "provider", "state"),
+    sa.Index(None, "created_at"),
+)
+
+approval_requests = sa.Table(
+    "approval_requests",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=False),
+    sa.Column("payload", JSON_TYPE, nullable=True),
+    sa.Column("requester", sa.String(64), nullable=False),
+    sa.Column("decider", sa.String(64), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    # a failure where nothing happened at the provider (timeout before sending, 5xx): retry is offered
+    sa.Column("retryable", sa.Boolean(), nullable=False, server_default=sa.false()),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("outcome_code", sa.String(64), nullable=True),
+    sa.Column("outcome_message", sa.Text(), nullable=True),
+    sa.Column("user_hint", sa.Text(), nullable=True),
+    sa.Column("idempotency_key", sa.String(160), nullable=True),
+    sa.Column("channel_id", sa.String(64), nullable=True),  # where the approval card is
+    sa.Column("message_ts", sa.String(32), nullable=True),
+    sa.Column("origin_channel_id", sa.String(64), nullable=True),  # where the request came from
+    sa.Column("origin_thread_ts", sa.String(32), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("decided_at", UtcDateTime(), nullable=True),
+    sa.Column("expires_at", UtcDateTime(), nullable=True),
+    sa.Column("started_at", UtcDateTime(), nullable=True),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    sa.CheckConstraint(_in("action", ApprovalAction), name="action"),
+    sa.CheckConstraint(_in("state", ApprovalState), name="state"),
+    sa.Index(None, "state", "expires_at"),
+    sa.Index(None, "document_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    # category: command, decision, provider_call, callback, digest, system
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("operation", sa.String(64), nullable=True),  # e.g. issue, destroy, approve
+    sa.Column("document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("document_ref", sa.String(160), nullable=True),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("outcome", sa.String(64), nullable=True),
+    sa.Column("detail", JSON_TYPE, nullable=True),
+    sa.Index(None, "document_id"),
+    sa.Index(None, "approval_id"),
+    sa.Index(None, "at"),
+)
+
+closure_checks = sa.Table(
+    "closure_checks",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("bizno", sa.String(10), nullable=False),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("raw_state", sa.String(32), nullable=True),
+    sa.Column("tax_type", sa.String(64), nullable=True),
+    sa.Column("state_date", sa.Date(), nullable=True),
+    sa.Column("detail", sa.Text(), nullable=True),
+    sa.Column("checked_at", UtcDateTime(), nullable=False),
+    sa.Column("checked_by", sa.String(64), nullable=True),
+    sa.Index(None, "bizno", "id"),
+    sa.Index(None, "checked_at"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key", sa.String(160), primary_key=True),
+    sa.Column("operation", sa.String(32), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("result", JSON_TYPE, nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default="1"),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("state", IdempotencyState), name="state"),
+)
+
+digest_schedules = sa.Table(
+    "digest_schedules",
+    metadata,
+    sa.Column("channel_id", sa.String(64), primary_key=True),
+    sa.Column("time", sa.String(5), nullable=False),  # HH:MM in `timezone`
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="Asia/Seoul"),
+    sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("created_by", sa.String(64), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+digest_runs = sa.Table(
+    "digest_runs",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("day", sa.Date(), nullable=False),
+    sa.Column("claimed_at", UtcDateTime(), nullable=False),
+    sa.Column("claimed_by", sa.String(128), nullable=False),
+    sa.Column("posted_at", UtcDateTime(), nullable=True),
+    sa.Column("message_ts", sa.String(32), nullable=True),
+    sa.Column("summary", JSON_TYPE, nullable=True),
+    sa.UniqueConstraint("channel_id", "day"),
+)
+
+callback_events = sa.Table(
+    "callback_events",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("dedup_key", sa.String(200), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("payload", JSON_TYPE, nullable=True),
+    sa.UniqueConstraint("provider", "dedup_key"),
+    sa.Index(None, "received_at"),
+)
