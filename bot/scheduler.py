@@ -1,0 +1,501 @@
+"""Timed work: daily digests per channel, the status sweep and approval expiry.
+
+APScheduler 3 `AsyncIOScheduler`, started from a coroutine inside the app's running
+event loop (`await scheduler.start()`), so every job is a coroutine on that loop.
+
+Jobs (stable ids, added with ``replace_existing=True`` so re-arming never duplicates):
+
+* ``digest:<channel>``: a cron trigger at the channel's HH:MM in the channel's time zone
+  (default: INVOICEBOT_TIMEZONE, Asia/Seoul).
+* ``sweep``: the status sweep, daily at the earliest digest time (in the bot's zone)
+  minus `sweep_lead` (30 minutes by default; 08:30 when no digest is scheduled), so the
+  digest reports fresh states and says which provider could not be reached.
+* ``expire-approvals``: every few minutes, the lead's callback (it moves expired approval
+  requests and updates their cards).
+* ``digest-sync``: every few minutes, re-reads the schedules from the database, so an
+  instance learns about schedules another instance changed.
+
+Why these options:
+
+* ``misfire_grace_time`` = INVOICEBOT_DIGEST_GRACE_MINUTES: a run that starts late (event
+  loop busy, host suspended, the process restarted just after the hour) still runs if it
+  is within the grace period; later than that it is skipped, because a "daily" digest
+  at 3 pm is noise.
+* ``coalesce=True``: several missed runs (a laptop asleep for three days) collapse into
+  one run, never a burst of stale digests.
+* ``max_instances=1``: a slow digest or sweep is never overlapped by the next one.
+* Exactly once: none of the above is enough with restarts or several instances sharing
+  one database. Before posting, each run claims the (channel, local day) row in
+  ``digest_runs`` with an INSERT on a unique key (`Store.claim_digest_run`); only the
+  winner posts. The same claim (on the pseudo-channel ``~sweep``) makes the daily sweep
+  run on one instance only.
+* Catch-up: a cron trigger added at start-up fires next at the *next* occurrence, so a
+  restart at 09:05 would skip today's 09:00 digest. `start()` therefore looks at each
+  schedule and, when today's time passed less than the grace period ago, runs the digest
+  once (the claim makes this safe when it was in fact posted before the restart).
+
+If posting fails with a Slack error, nothing was posted, so the claim is given back and a
+retry is scheduled a few minutes later while still within the grace period.
+
+Time comes from an injectable `clock` (aware "now"); tests freeze it and call the job
+methods (`run_digest`, `catch_up`, `run_sweep`) directly, or move a job's next run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+from bot.storage import DigestScheduleRecord, Store, utc_now
+from bot.storage import digest_queries as q
+from commands.digest import DigestPublisher, PostedDigest
+from commands.sweep import SweepReport, sweep
+from providers.base import InvoiceProvider
+from providers.models import Provider
+
+__all__ = [
+    "EXPIRY_JOB_ID",
+    "SWEEP_CLAIM_CHANNEL",
+    "SWEEP_JOB_ID",
+    "SYNC_JOB_ID",
+    "DigestPoster",
+    "DigestRun",
+    "InvoiceScheduler",
+    "JobInfo",
+    "RunOutcome",
+    "create_scheduler",
+    "digest_job_id",
+    "last_occurrence",
+]
+
+log = logging.getLogger("invoicebot.scheduler")
+
+SWEEP_JOB_ID = "sweep"
+EXPIRY_JOB_ID = "expire-approvals"
+SYNC_JOB_ID = "digest-sync"
+#: digest_runs "channel" the daily sweep claims (never a Slack channel id: those start with C/G/D)
+SWEEP_CLAIM_CHANNEL = "~sweep"
+_RETRY_AFTER = dt.timedelta(minutes=5)
+
+
+def digest_job_id(channel: str) -> str:
+    return f"digest:{channel}"
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    hour, minute = text.split(":")
+    return int(hour), int(minute)
+
+
+def last_occurrence(now: dt.datetime, at: str, tz: dt.tzinfo) -> dt.datetime:
+    """The most recent local `at` (HH:MM) in `tz` at or before `now` (an aware datetime).
+
+    Its local date is the digest's day, so a 23:59 digest that runs at 00:20 still counts
+    for the day before.
+    """
+    hour, minute = _hhmm(at)
+    local = now.astimezone(tz)
+    candidate = dt.datetime.combine(local.date(), dt.time(hour, minute), tz)
+    if candidate > now:
+        candidate = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute), tz)
+    return candidate
+
+
+class RunOutcome(StrEnum):
+    POSTED = "posted"
+    ALREADY_CLAIMED = "already_claimed"  # another run (instance, restart) has today's digest
+    NO_SCHEDULE = "no_schedule"  # unscheduled meanwhile (maybe by another instance)
+    TOO_LATE = "too_late"  # more than the grace period after the digest time
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    channel: str
+    outcome: RunOutcome
+    day: dt.date | None = None
+    posted: PostedDigest | None = None
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    id: str
+    next_run_time: dt.datetime | None
+    trigger: str
+
+
+class DigestPoster(Protocol):
+    """What posts a digest (`commands.digest.DigestPublisher`)."""
+
+    async def publish(self, channel: str, *, day: dt.date | None = None,
+                      tz: dt.tzinfo | None = None) -> PostedDigest: ...
+
+
+def _default_instance_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class InvoiceScheduler:
+    """Digest, sweep and expiry jobs over one `AsyncIOScheduler`.
+
+    Args:
+        store: the database (schedules and run claims live there).
+        poster: posts a digest (`DigestPublisher`).
+        timezone: the default zone for schedules and for the sweep time.
+        grace: how late a digest may still be posted (misfire grace, catch-up window).
+        instance_id: who claims runs (default: host, pid and a random suffix).
+        clock: aware "now".
+        sweep_job: runs the status sweep (None: no sweep job).
+        sweep_lead: how long before the earliest digest the sweep runs.
+        default_sweep_time: HH:MM (in `timezone`) when no digest is scheduled.
+        expire_approvals: the lead's callback expiring approval requests (None: no job).
+        expiry_interval: how often it runs.
+        sync_interval: how often schedules are re-read from the database.
+
+    Example::
+
+        scheduler = create_scheduler(settings, store, app.client, runtime.services,
+                                     expire_approvals=approvals.expire_due)
+        await scheduler.start()          # inside the running loop
+        ...
+        await scheduler.shutdown()
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        poster: DigestPoster,
+        *,
+        timezone: str = "Asia/Seoul",
+        grace: dt.timedelta = dt.timedelta(minutes=120),
+        instance_id: str | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        sweep_job: Callable[[], Awaitable[object]] | None = None,
+        sweep_lead: dt.timedelta = dt.timedelta(minutes=30),
+        default_sweep_time: str = "08:30",
+        expire_approvals: Callable[[], Awaitable[object]] | None = None,
+        expiry_interval: dt.timedelta = dt.timedelta(minutes=5),
+        sync_interval: dt.timedelta = dt.timedelta(minutes=5),
+    ) -> None:
+        self.store = store
+        self.poster = poster
+        self.timezone = timezone
+        self.tz = ZoneInfo(timezone)
+        self.grace = grace
+        self.instance_id = instance_id or _default_instance_id()
+        self.clock = clock
+        self.sweep_job = sweep_job
+        self.sweep_lead = sweep_lead
+        self.default_sweep_time = default_sweep_time
+        self.expire_approvals = expire_approvals
+        self.expiry_interval = expiry_interval
+        self.sync_interval = sync_interval
+        self._scheduler = AsyncIOScheduler(
+            timezone=self.tz,
+            job_defaults={
+                "misfire_grace_time": max(1, int(grace.total_seconds())),
+                "coalesce": True,
+                "max_instances": 1,
+            },
+        )
+        self._schedules: dict[str, DigestScheduleRecord] = {}
+        self._sweep_at: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store, poster: DigestPoster, **kwargs: Any) -> InvoiceScheduler:
+        """Zone, grace period and instance id from the settings; other arguments as for the class."""
+        return cls(
+            store,
+            poster,
+            timezone=settings.invoicebot_timezone,
+            grace=dt.timedelta(minutes=settings.invoicebot_digest_grace_minutes),
+            instance_id=settings.invoicebot_instance_id,
+            **kwargs,
+        )
+
+    # -- life cycle ---------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    async def start(self, *, catch_up: bool = True) -> None:
+        """Start on the running loop, restore the schedules, add the fixed jobs, catch up.
+
+        The catch-up runs as a background task so start-up never waits on Slack;
+        `idle()` waits for it.
+        """
+        if not self.running:
+            self._scheduler.start()
+        await self.restore()
+        if self.expire_approvals is not None:
+            self._scheduler.add_job(self._expiry_job, IntervalTrigger(seconds=self.expiry_interval.total_seconds(),
+                                                                      timezone=self.tz),
+                                    id=EXPIRY_JOB_ID, replace_existing=True,
+                                    misfire_grace_time=max(1, int(self.expiry_interval.total_seconds())))
+        self._scheduler.add_job(self._sync_job, IntervalTrigger(seconds=self.sync_interval.total_seconds(),
+                                                                timezone=self.tz),
+                                id=SYNC_JOB_ID, replace_existing=True,
+                                misfire_grace_time=max(1, int(self.sync_interval.total_seconds())))
+        if catch_up:
+            self._spawn(self._catch_up_job())
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.running:
+            self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down via call_soon
+
+    async def idle(self) -> None:
+        """Wait for background work started by this object (catch-up, retries) to finish."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- schedules ------------------------------------------------------------------------
+    async def restore(self) -> int:
+        """Arm one job per enabled schedule in the database, drop jobs of removed ones."""
+        records = await self.store.digests.list_schedules(enabled_only=True)
+        wanted = {r.channel_id: r for r in records}
+        for channel in set(self._schedules) - set(wanted):
+            self._remove_job(digest_job_id(channel))
+        for record in records:
+            if self._schedules.get(record.channel_id) != record:
+                self._arm(record)
+        self._schedules = wanted
+        self._arm_sweep()
+        return len(records)
+
+    async def schedule(self, channel: str, at: str, timezone: str | None = None, *,
+                       user: str | None = None) -> DigestScheduleRecord:
+        """Store the channel's daily digest time (HH:MM, 24 h) and arm its job.
+
+        Raises:
+            ValueError: `at` is not HH:MM or `timezone` is unknown.
+        """
+        record = await self.store.digests.upsert_schedule(channel, time=at, timezone=timezone or self.timezone,
+                                                          created_by=user, now=self.clock())
+        self._schedules[channel] = record
+        self._arm(record)
+        self._arm_sweep()
+        log.info("digest for %s scheduled at %s %s", channel, record.time, record.timezone)
+        return record
+
+    async def unschedule(self, channel: str) -> bool:
+        """Remove the channel's digest; False when there was none."""
+        removed = await self.store.digests.delete_schedule(channel)
+        self._schedules.pop(channel, None)
+        self._remove_job(digest_job_id(channel))
+        self._arm_sweep()
+        return removed
+
+    def jobs(self) -> list[JobInfo]:
+        return [
+            JobInfo(id=job.id, next_run_time=getattr(job, "next_run_time", None), trigger=str(job.trigger))
+            for job in self._scheduler.get_jobs()
+        ]
+
+    def next_run(self, channel: str) -> dt.datetime | None:
+        """When the channel's next digest is due, by the injected clock."""
+        record = self._schedules.get(channel)
+        if record is None:
+            return None
+        next_time: dt.datetime | None = self._digest_trigger(record).get_next_fire_time(None, self.clock())
+        return next_time
+
+    def _digest_trigger(self, record: DigestScheduleRecord) -> CronTrigger:
+        hour, minute = _hhmm(record.time)
+        return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(record.timezone))
+
+    def _arm(self, record: DigestScheduleRecord) -> None:
+        self._scheduler.add_job(self._digest_job, self._digest_trigger(record), args=[record.channel_id],
+                                id=digest_job_id(record.channel_id), name=f"digest {record.channel_id}",
+                                replace_existing=True)
+
+    def _remove_job(self, job_id: str) -> None:
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+
+    def sweep_time(self) -> str:
+        """HH:MM (bot zone) of the daily sweep: `sweep_lead` before the earliest digest."""
+        if not self._schedules:
+            return self.default_sweep_time
+        now = self.clock()
+        times = []
+        for record in self._schedules.values():
+            hour, minute = _hhmm(record.time)
+            local = now.astimezone(ZoneInfo(record.timezone))
+            occurrence = dt.datetime.combine(local.date(), dt.time(hour, minute), ZoneInfo(record.timezone))
+            times.append((occurrence - self.sweep_lead).astimezone(self.tz).time())
+        earliest = min(times)
+        return f"{earliest.hour:02d}:{earliest.minute:02d}"
+
+    def _arm_sweep(self) -> None:
+        if self.sweep_job is None:
+            return
+        at = self.sweep_time()
+        if at == self._sweep_at and self._scheduler.get_job(SWEEP_JOB_ID) is not None:
+            return  # re-adding would recompute the next run and could skip one due this very second
+        self._sweep_at = at
+        hour, minute = _hhmm(at)
+        self._scheduler.add_job(self._sweep_job, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
+                                id=SWEEP_JOB_ID, name="status sweep", replace_existing=True)
+
+    # -- runs -------------------------------------------------------------------------------
+    async def run_digest(self, channel: str) -> DigestRun:
+        """The scheduled digest of `channel` for the current day, posted at most once.
+
+        Reads the schedule again (another instance may have changed it), refuses when the
+        digest time passed more than the grace period ago, claims (channel, day) and posts.
+        """
+        record = await self.store.digests.get_schedule(channel)
+        if record is None or not record.enabled:
+            self._remove_job(digest_job_id(channel))
+            self._schedules.pop(channel, None)
+            return DigestRun(channel, RunOutcome.NO_SCHEDULE)
+        zone = ZoneInfo(record.timezone)
+        now = self.clock()
+        due = last_occurrence(now, record.time, zone)
+        day = due.astimezone(zone).date()
+        if now - due > self.grace:
+            log.warning("digest for %s on %s: %s late, beyond the %s grace period; skipped",
+                        channel, day, now - due, self.grace)
+            return DigestRun(channel, RunOutcome.TOO_LATE, day)
+        if not await self.store.claim_digest_run(channel, day, self.instance_id):
+            log.info("digest for %s on %s already claimed; not posting again", channel, day)
+            return DigestRun(channel, RunOutcome.ALREADY_CLAIMED, day)
+        try:
+            posted = await self.poster.publish(channel, day=day, tz=zone)
+        except (SlackApiError, SlackClientError, TimeoutError):
+            log.exception("digest for %s on %s could not be posted; giving the claim back", channel, day)
+            await q.release_unposted_run(self.store, channel, day, self.instance_id)
+            if now - due + _RETRY_AFTER <= self.grace and self.running:
+                self._scheduler.add_job(self._digest_job, DateTrigger(run_date=dt.datetime.now(dt.UTC) + _RETRY_AFTER),
+                                        args=[channel], id=f"{digest_job_id(channel)}:retry", replace_existing=True)
+            return DigestRun(channel, RunOutcome.FAILED, day)
+        except Exception:
+            # the message may have been posted: keep the claim (at most once beats twice)
+            log.exception("digest for %s on %s failed", channel, day)
+            return DigestRun(channel, RunOutcome.FAILED, day)
+        log.info("digest for %s on %s posted (ts %s)", channel, day, posted.message_ts)
+        return DigestRun(channel, RunOutcome.POSTED, day, posted)
+
+    async def post_now(self, channel: str) -> PostedDigest:
+        """``digest now``: an explicit extra digest, not claimed against the scheduled one."""
+        record = self._schedules.get(channel) or await self.store.digests.get_schedule(channel)
+        zone = ZoneInfo(record.timezone) if record is not None else self.tz
+        return await self.poster.publish(channel, day=None, tz=zone)
+
+    async def catch_up(self) -> list[DigestRun]:
+        """Post today's digest of every channel whose time passed less than the grace period ago
+        and that no run has claimed (a restart just after the digest time)."""
+        now = self.clock()
+        runs = []
+        for record in await self.store.digests.list_schedules(enabled_only=True):
+            zone = ZoneInfo(record.timezone)
+            due = last_occurrence(now, record.time, zone)
+            if now - due > self.grace:
+                continue
+            if await self.store.digests.get_run(record.channel_id, due.astimezone(zone).date()) is not None:
+                continue
+            log.info("catching up the digest for %s due at %s", record.channel_id, due.isoformat())
+            runs.append(await self.run_digest(record.channel_id))
+        return runs
+
+    async def run_sweep(self) -> bool:
+        """Today's status sweep, on one instance only; False when another run has it."""
+        if self.sweep_job is None:
+            return False
+        day = self.clock().astimezone(self.tz).date()
+        if not await self.store.claim_digest_run(SWEEP_CLAIM_CHANNEL, day, self.instance_id):
+            log.info("status sweep for %s already claimed by another run", day)
+            return False
+        await self.sweep_job()
+        return True
+
+    # -- job wrappers (APScheduler logs exceptions, ours say which job) ------------------------
+    async def _digest_job(self, channel: str) -> None:
+        try:
+            await self.run_digest(channel)
+        except Exception:
+            log.exception("digest job for %s failed", channel)
+
+    async def _sweep_job(self) -> None:
+        try:
+            await self.run_sweep()
+        except Exception:
+            log.exception("status sweep failed")
+
+    async def _expiry_job(self) -> None:
+        if self.expire_approvals is None:
+            return
+        try:
+            await self.expire_approvals()
+        except Exception:
+            log.exception("approval expiry failed")
+
+    async def _catch_up_job(self) -> None:
+        try:
+            await self.catch_up()
+        except Exception:
+            log.exception("digest catch-up at start failed")
+
+    async def _sync_job(self) -> None:
+        try:
+            await self.restore()
+        except Exception:
+            log.exception("re-reading digest schedules failed")
+
+
+def create_scheduler(
+    settings: Settings,
+    store: Store,
+    client: AsyncWebClient,
+    providers: Mapping[Provider, InvoiceProvider],
+    *,
+    expire_approvals: Callable[[], Awaitable[object]] | None = None,
+    on_sweep: Callable[[SweepReport], Awaitable[object]] | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> InvoiceScheduler:
+    """The scheduler the app runs, wired from settings: digest publisher, sweep and expiry.
+
+    Args:
+        on_sweep: called with each sweep's report (post the state changes in their threads).
+        expire_approvals: called every few minutes to expire approval requests.
+    """
+    publisher = DigestPublisher(
+        store, client, tz=settings.invoicebot_timezone, expiring_days=settings.invoicebot_expiring_days,
+        sandbox_providers=[p for p, s in providers.items() if s.sandbox], clock=clock,
+    )
+
+    async def sweep_job() -> None:
+        report = await sweep(store, providers, concurrency=settings.invoicebot_sweep_concurrency, clock=clock)
+        if on_sweep is not None:
+            await on_sweep(report)
+
+    return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock, sweep_job=sweep_job,
+                                          expire_approvals=expire_approvals)
