@@ -391,6 +391,8 @@ class InvoiceService:
         timezone: where dates are meant (exports, messages).
         executing_stale_after: how long an execution may run before `recover` assumes its
             process died (longer than any provider call with its retries).
+        callback_url: the URL a provider should call back for a document (provider, ref), e.g.
+            Payssam's payment callback; None when the bot is not reachable from outside.
     """
 
     def __init__(
@@ -405,6 +407,7 @@ class InvoiceService:
         approval_actions: Collection[str] = DEFAULT_APPROVAL_ACTIONS,
         timezone: str = "Asia/Seoul",
         executing_stale_after: dt.timedelta = dt.timedelta(minutes=2),
+        callback_url: Callable[[Provider, str], str | None] | None = None,
     ) -> None:
         unknown = set(approval_actions) - {a.value for a in ApprovalAction}
         if unknown:
@@ -418,6 +421,7 @@ class InvoiceService:
         self._approval_actions = frozenset(ApprovalAction(a) for a in approval_actions)
         self._tz = ZoneInfo(timezone)
         self._stale_after = executing_stale_after
+        self._callback_url = callback_url
 
     @property
     def four_eyes(self) -> bool:
@@ -1448,6 +1452,10 @@ class _Run:
         request = self.doc.issue_request()
         if request is None:
             raise RuntimeError(f"{self.doc.ref} has no stored issue request")
+        if request.callback_url is None and self.service._callback_url is not None:
+            url = self.service._callback_url(self.doc.provider, self.doc.ref)
+            if url:
+                request = request.model_copy(update={"callback_url": url})
         await self.store.documents.set_lifecycle(
             self.doc.id,
             Lifecycle.ISSUING,

@@ -42,7 +42,8 @@ SENSITIVE_KEYS = frozenset(
 _PATTERNS = [
     re.compile(r"xox[abposr]-[0-9A-Za-z-]{6,}"),
     re.compile(r"xapp-[0-9A-Za-z-]{6,}"),
-    re.compile(r"(?i)(bearer|basic|linkhub)\s+[^\s\"',]+(\s+[A-Za-z0-9+/=]{20,})?"),
+    re.compile(r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"LINKHUB\s+\S+\s+[A-Za-z0-9+/=]{20,}"),
     re.compile(r"v0=[0-9a-f]{64}"),
     re.compile(r"\b[0-9a-f]{64}\b"),  # SHA-256 hex (Payssam hash)
     re.compile(r"(?i)(\"?(?:apiKey|api_key|hash|session_token|password|secret(?:_key)?|token)\"?\s*[:=]\s*)"

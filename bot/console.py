@@ -1,0 +1,383 @@
+"""`invoicebot console`: a local stand-in for Slack.
+
+It sends the requests Slack would send (signed, in Slack's formats) through the same
+Bolt app `serve` runs, and renders what the app asks Slack to do as text: messages,
+ephemerals, updates, DMs, uploaded files and modals. A modal becomes a series of
+prompts, buttons become numbered choices, and `:as USER` switches the acting user so
+an approval can be shown. Interactive on a terminal; scriptable on standard input,
+one command or answer per line (a multi-line answer ends with an empty line).
+
+    /invoice …        a slash command in the current channel
+    3                 click choice 3
+    :as U_BOB         act as another user          :channel C_OPS   switch channel
+    :home             open your App Home            :wait 2          let background work run
+    :help             this text                     :quit            leave
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import queue
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.console_render import build_view_state, modal_to_prompts, render_call, render_message
+from bot.runtime import Runtime, SettingsError, start_runtime
+from bot.settings import Settings
+from bot.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
+from bot.slack_requests import SignedRequest, SlackRequestFactory
+
+__all__ = ["Console", "run_console", "settle_tasks"]
+
+log = logging.getLogger("invoicebot.console")
+
+CONSOLE_TOKEN = "xoxb-local"  # noqa: S105 - accepted only by the local Web API double
+DEFAULT_APPROVERS = ("U_BOB",)
+USERS = {"U_ALICE": "alice", "U_BOB": "bob", "U_CAROL": "carol"}
+CHANNELS = {"C_FINANCE": "finance", "C_APPROVALS": "approvals"}
+
+
+@dataclass(frozen=True)
+class _Clickable:
+    action_id: str
+    value: str | None
+    block_id: str | None
+    channel: str | None
+    message: dict[str, Any] | None
+    view: dict[str, Any] | None
+    label: str
+
+
+class Console:
+    """The console session. `run()` reads lines until `:quit` or the end of input."""
+
+    def __init__(self, settings: Settings, *, user: str, channel: str, approvers: list[str] | None,
+                 out: TextIO = sys.stdout, inp: TextIO = sys.stdin) -> None:
+        self.base_settings = settings
+        self.user = user
+        self.channel = channel
+        self.approvers = approvers
+        self.out = out
+        self.inp = inp
+        self.interactive = inp.isatty()
+        self.secret = secrets.token_hex(16)
+        self.calls: queue.Queue[RecordedCall] = queue.Queue()
+        self.double = SlackWebApiDouble(valid_tokens={CONSOLE_TOKEN}, on_call=self._on_call)
+        self.double_thread = SlackDoubleThread(self.double)
+        self.factory = SlackRequestFactory(self.secret, team_id=self.double.team_id, api_app_id=self.double.app_id)
+        self.choices: dict[int, _Clickable] = {}
+        self.next_choice = 1
+        self.modals: list[dict[str, Any]] = []
+        self.runtime: Runtime | None = None
+
+    # -- setup ----------------------------------------------------------------------
+    async def _on_call(self, call: RecordedCall) -> None:
+        self.calls.put(call)
+
+    async def start(self) -> None:
+        base_url = self.double_thread.start()
+        for user_id, name in USERS.items():
+            self.double.add_user(user_id, name=name)
+        for channel_id, name in CHANNELS.items():
+            self.double.add_channel(name, channel_id)
+        approvers = self.approvers or sorted(self.base_settings.approvers) or list(DEFAULT_APPROVERS)
+        settings = self.base_settings.model_copy(update={
+            "slack_bot_token": _secret(CONSOLE_TOKEN),
+            "slack_signing_secret": _secret(self.secret),
+            "slack_app_token": None,
+            "slack_api_url": base_url,
+            "invoicebot_approvers": ",".join(approvers),
+        })
+        self.runtime = await start_runtime(settings, sandbox_in_thread=True)
+        sandboxed = ", ".join(p.value for p in self.runtime.providers.sandboxed()) or "none"
+        self.say(f"invoicebot console — you are {self.user} in #{self._name(self.channel)}. "
+                 f"Approvers: {', '.join(approvers)}. Providers on their SANDBOX: {sandboxed}.")
+        self.say("Type /invoice help, a choice number, :as USER, :home, :help or :quit.")
+
+    async def stop(self) -> None:
+        await self.settle()
+        self.drain()
+        if self.runtime is not None:
+            await self.runtime.aclose()
+        self.double_thread.stop()
+
+    # -- output ---------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def _name(self, channel: str | None) -> str:
+        return CHANNELS.get(channel or "", channel or "?")
+
+    def drain(self) -> None:
+        """Print what the app asked Slack to do since last time; remember buttons and modals."""
+        while True:
+            try:
+                call = self.calls.get_nowait()
+            except queue.Empty:
+                return
+            self._show(call)
+
+    def _show(self, call: RecordedCall) -> None:
+        args, response = call.args, call.response
+        if call.method in ("views.open", "views.push") and response.get("ok"):
+            self.modals.append(dict(response.get("view") or args.get("view") or {}))
+        blocks = args.get("blocks")
+        if call.method == "views.publish":
+            blocks = (args.get("view") or {}).get("blocks")
+        if not blocks or call.method in ("views.open", "views.push", "views.update") or not response.get(
+                "ok", call.method == "response_url"):
+            line = render_call(call.method, args, response, channel_names=CHANNELS)
+            if line:
+                self.say(line)
+            return
+        header = render_call(call.method, {**args, "blocks": [], "text": ""}, response,
+                             channel_names=CHANNELS).split("\n")[0]
+        rendered = render_message(blocks, start=self.next_choice)
+        self.say(header)
+        self.say("   " + rendered.text.replace("\n", "\n   "))
+        channel, message, view = self._target(call)
+        for choice in rendered.choices:
+            self.choices[choice.number] = _Clickable(choice.action_id, choice.value, choice.block_id, channel,
+                                                     message, view, choice.label)
+            self.next_choice = max(self.next_choice, choice.number + 1)
+
+    def _target(self, call: RecordedCall) -> tuple[str | None, dict[str, Any] | None, dict[str, Any] | None]:
+        if call.method == "views.publish":
+            return None, None, dict(call.response.get("view") or {})
+        message = dict(call.response.get("message") or {})
+        channel = call.response.get("channel") or call.args.get("channel")
+        ts = call.response.get("ts") or call.args.get("ts")
+        if ts:
+            message.setdefault("ts", ts)
+        message.setdefault("blocks", call.args.get("blocks"))
+        return (str(channel) if channel else self.channel), message, None
+
+    # -- input --------------------------------------------------------------------------
+    async def read_line(self, prompt: str) -> str | None:
+        if self.interactive:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, input, prompt)
+            except EOFError:
+                return None
+        line = await asyncio.get_running_loop().run_in_executor(None, self.inp.readline)
+        if not line:
+            return None
+        line = line.rstrip("\n")
+        self.say(f"{prompt}{line}")
+        return line
+
+    async def run(self) -> int:
+        await self.start()
+        try:
+            while True:
+                line = await self.read_line("> ")
+                if line is None:
+                    break
+                if not await self.handle(line.strip()):
+                    break
+        finally:
+            await self.stop()
+        return 0
+
+    async def handle(self, line: str) -> bool:
+        """One line of input; False to quit."""
+        if not line or line.startswith("#"):
+            return True
+        if line in (":quit", ":q", ":exit"):
+            return False
+        if line == ":help":
+            self.say(__doc__ or "")
+        elif line.startswith(":as "):
+            self.user = line.split(maxsplit=1)[1].strip()
+            self.say(f"(you are now {self.user})")
+        elif line.startswith(":channel "):
+            self.channel = line.split(maxsplit=1)[1].strip()
+            self.say(f"(you are now in #{self._name(self.channel)})")
+        elif line.startswith(":wait"):
+            parts = line.split()
+            await asyncio.sleep(float(parts[1]) if len(parts) > 1 else 1.0)
+            await self.settle()
+        elif line == ":home":
+            await self.send(self.factory.app_home_opened(self.user))
+        elif line.startswith("/"):
+            command, _, text = line.partition(" ")
+            response_url = self.double.response_url(channel=self.channel)
+            await self.send(self.factory.slash_command(text, user_id=self.user, channel_id=self.channel,
+                                                       response_url=response_url, command=command))
+        elif line.isdigit():
+            await self.click(int(line))
+        else:
+            self.say("Not understood: type a /command, a choice number, or :help.")
+        return True
+
+    async def click(self, number: int) -> None:
+        target = self.choices.get(number)
+        if target is None:
+            self.say(f"There is no choice {number}.")
+            return
+        self.say(f"(clicked “{target.label}” as {self.user})")
+        if target.view is not None:
+            request = self.factory.block_action(user_id=self.user, action_id=target.action_id, value=target.value,
+                                                block_id=target.block_id, view=target.view)
+        else:
+            ts = (target.message or {}).get("ts")
+            response_url = self.double.response_url(channel=target.channel, ts=str(ts) if ts else None)
+            request = self.factory.block_action(user_id=self.user, action_id=target.action_id, value=target.value,
+                                                block_id=target.block_id, channel_id=target.channel,
+                                                message=target.message, response_url=response_url)
+        await self.send(request)
+
+    # -- dispatch -------------------------------------------------------------------------
+    async def send(self, request: SignedRequest) -> dict[str, Any] | None:
+        """Dispatch through the app as Slack would, show its answer, then fill any modal it opened."""
+        assert self.runtime is not None
+        response = await self.runtime.app.async_dispatch(_bolt_request(request))
+        body = _json(response.body)
+        if response.status != 200:
+            self.say(f"⚠️ the app answered HTTP {response.status}: {response.body[:200]}")
+        elif body and (body.get("text") or body.get("blocks")):
+            rendered = render_message(body.get("blocks"), start=self.next_choice)
+            self.say("↩️ reply (only you see it):\n   " + (rendered.text or str(body.get("text"))).replace(
+                "\n", "\n   "))
+        await self.settle()
+        self.drain()
+        while self.modals:
+            await self.fill_modal(self.modals.pop(0))
+        return body
+
+    async def settle(self, timeout: float = 120.0) -> None:
+        """Wait until the app's background work (listeners after their ack) has finished."""
+        await settle_tasks(timeout)
+
+    async def fill_modal(self, view: dict[str, Any]) -> None:
+        prompts = modal_to_prompts(view)
+        title = ((view.get("title") or {}).get("text")) or "form"
+        self.say(f"📝 “{title}” — answer each field (Enter keeps the default; - leaves an optional field empty):")
+        answers: dict[str, Any] = {}
+        todo = list(prompts)
+        while True:
+            for prompt in todo:
+                answer = await self._ask(prompt)
+                if answer is None:
+                    self.say("(form abandoned)")
+                    return
+                answers[prompt.block_id] = answer
+            try:
+                values = build_view_state(prompts, answers)
+            except ValueError as exc:
+                self.say(f"⚠️ {exc}")
+                todo = [p for p in prompts if p.label in str(exc)] or prompts
+                continue
+            request = self.factory.view_submission(user_id=self.user, view=view, values=values)
+            assert self.runtime is not None
+            response = await self.runtime.app.async_dispatch(
+                _bolt_request(request))
+            body = _json(response.body) or {}
+            errors = body.get("errors") if body.get("response_action") == "errors" else None
+            if errors:
+                for block_id, message in errors.items():
+                    self.say(f"⚠️ {block_id}: {message}")
+                todo = [p for p in prompts if p.block_id in errors] or prompts
+                continue
+            await self.settle()
+            self.drain()
+            return
+
+    async def _ask(self, prompt: Any) -> str | None:
+        label = prompt.label + ("" if not prompt.optional else " (optional)")
+        if prompt.options:
+            listed = ", ".join(f"{n}) {text}" for n, (_, text) in enumerate(prompt.options, start=1))
+            label += f" [{listed}]"
+        default = prompt.initial if isinstance(prompt.initial, str) else (
+            ",".join(prompt.initial) if prompt.initial else None)
+        if default:
+            label += f" (default: {default})"
+        if prompt.hint:
+            self.say(f"   ℹ️ {prompt.hint}")
+        if prompt.multiline:
+            self.say(f"   {label} — one per line, end with an empty line:")
+            lines: list[str] = []
+            while True:
+                line = await self.read_line("   | ")
+                if line is None:
+                    return None if not lines else "\n".join(lines)
+                if not line.strip():
+                    break
+                lines.append(line)
+            return "\n".join(lines)
+        answer = await self.read_line(f"   {label}: ")
+        if answer is None:
+            return None
+        return "" if answer.strip() == "-" else answer
+
+
+def _bolt_request(request: SignedRequest) -> AsyncBoltRequest:
+    headers: dict[str, str | Sequence[str]] = dict(request.headers)
+    return AsyncBoltRequest(body=request.body, headers=headers)
+
+
+async def settle_tasks(timeout: float = 120.0) -> None:
+    """Wait until every task on this loop that is doing the app's work has finished.
+
+    Servers' connection handlers and the scheduler's own bookkeeping are not work; Bolt's
+    listener tasks (still running after their ack) and the runtime's background tasks are.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    current = asyncio.current_task()
+    quiet_rounds = 0
+    while loop.time() < deadline and quiet_rounds < 3:
+        await asyncio.sleep(0.01)
+        busy = [t for t in asyncio.all_tasks() if t is not current and not t.done() and _is_work(t)]
+        if busy:
+            quiet_rounds = 0
+            await asyncio.wait(busy, timeout=max(0.0, deadline - loop.time()))
+        else:
+            quiet_rounds += 1
+
+
+def _is_work(task: asyncio.Task[Any]) -> bool:
+    name = task.get_name()
+    if name.startswith(("scheduler", "recover")):
+        return False
+    coro = task.get_coro()
+    qualname = getattr(coro, "__qualname__", "")
+    return not qualname.startswith(("RequestHandler.", "Server.", "BaseProtocol.", "_SelectorSocketTransport"))
+
+
+def _json(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text) if text and text.lstrip().startswith("{") else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+def run_console(settings: Settings, *, user: str, channel: str, approvers: list[str] | None,
+                out: TextIO | None = None, inp: TextIO | None = None,
+                runner: Callable[..., Any] = asyncio.run) -> int:
+    console = Console(settings, user=user, channel=channel, approvers=approvers,
+                      out=out or sys.stdout, inp=inp or sys.stdin)
+    try:
+        return int(runner(console.run()))
+    except SettingsError as exc:
+        print(f"invoicebot console: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("", file=console.out)
+        return 130

@@ -1,0 +1,27 @@
+"""Bolt listener registration: one line per listener, the logic is in `commands.handlers`."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.middleware import log_requests, require_approver
+from commands.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
+from commands.handlers import Handlers
+
+__all__ = ["register_listeners"]
+
+COMMAND = "/invoice"
+ISSUE_CALLBACK_ID = "invoice_issue"
+REMINDER_RESEND_ACTION_ID = "reminder_resend"
+
+
+def register_listeners(app: AsyncApp, handlers: Handlers) -> None:
+    deps = handlers.deps
+    decision_guard = require_approver(deps.approvers, deps.notifier)
+    app.use(log_requests)
+    app.command(COMMAND)(handlers.on_command)
+    app.view(ISSUE_CALLBACK_ID)(handlers.on_issue_submission)
+    app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(handlers.on_approve)
+    app.action(REJECT_ACTION_ID, middleware=[decision_guard])(handlers.on_reject_click)
+    app.view(REJECT_CALLBACK_ID)(handlers.on_reject_submission)
+    app.action(REMINDER_RESEND_ACTION_ID)(handlers.on_reminder_resend)

@@ -1,0 +1,66 @@
+"""Cross-cutting checks as Bolt middleware, so listeners stay one line each.
+
+* `log_requests`: one log line per request (who, what), never tokens or payload secrets.
+* `require_approver`: decision buttons refuse non-approvers before any listener runs. The
+  service checks again (and enforces four-eyes) on every decision: the middleware is the
+  fast, friendly refusal, the service is the authority.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
+
+from bot.authz import ApproverDirectory
+from commands.notify import Notifier
+
+__all__ = ["log_requests", "require_approver"]
+
+log = logging.getLogger("invoicebot.requests")
+
+Next = Callable[[], Awaitable[BoltResponse | None]]
+
+
+def _describe(body: dict[str, Any]) -> str:
+    if "command" in body:
+        text = str(body.get("text") or "").split(" ", 1)[0]
+        return f"{body.get('command')} {text}".strip()
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return f"block_actions {actions[0].get('action_id')}"
+    if kind in ("view_submission", "view_closed"):
+        return f"{kind} {(body.get('view') or {}).get('callback_id')}"
+    if kind == "event_callback":
+        return f"event {(body.get('event') or {}).get('type')}"
+    return str(kind)
+
+
+async def log_requests(body: dict[str, Any], next: Next) -> BoltResponse | None:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    log.info("slack %s from %s", _describe(body), user)
+    return await next()
+
+
+def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callable[..., Awaitable[Any]]:
+    """Listener middleware for Approve/Reject: only approvers get through."""
+
+    async def middleware(ack: AsyncAck, body: dict[str, Any], next: Next) -> BoltResponse | None:
+        user = str((body.get("user") or {}).get("id", ""))
+        if await approvers.is_approver(user):
+            return await next()
+        await ack()
+        text = f"🚫 Only approvers can approve or reject requests. Approvers: {approvers.describe()}."
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if channel:
+            await notifier.ephemeral(str(channel), user, text)
+        else:
+            await notifier.tell_user(user, text)
+        log.info("refused a decision by %s: not an approver", user)
+        return None
+
+    return middleware

@@ -1,0 +1,234 @@
+"""Everything the bot runs on, built from settings: storage, providers (or their sandboxes),
+the service, the Bolt app, the scheduler.
+
+`serve`, the console and the tests all start the same `Runtime`, so what the tests
+prove is what runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
+
+from bot.authz import ApproverDirectory
+from bot.listeners import register_listeners
+from bot.settings import Settings
+from bot.storage import Store
+from commands.handlers import HandlerDeps, Handlers
+from commands.notify import Notifier
+from commands.service import ExecutionResult, InvoiceService
+from providers.models import Provider
+from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
+
+__all__ = ["Runtime", "SettingsError", "start_runtime"]
+
+log = logging.getLogger("invoicebot.runtime")
+
+
+class SettingsError(Exception):
+    """The configuration cannot run in this mode (e.g. production on sandboxes)."""
+
+
+def _instance_id(settings: Settings) -> str:
+    return settings.invoicebot_instance_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    providers: ProviderRuntime
+    service: InvoiceService
+    client: AsyncWebClient
+    app: AsyncApp
+    handlers: Handlers
+    notifier: Notifier
+    approvers: ApproverDirectory
+    instance_id: str
+    scheduler: Any = None  # bot.scheduler.DigestScheduler once started
+    socket_mode_connected: Callable[[], Awaitable[bool]] | None = None
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """Run work in the background, keeping a reference and logging its failure."""
+
+        async def _guarded() -> Any:
+            try:
+                return await coro
+            except Exception:
+                log.exception("background task %s failed", name)
+                return None
+
+        task = asyncio.get_running_loop().create_task(_guarded(), name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def recover(self) -> list[ExecutionResult]:
+        """Re-drive requests a crash left approved or executing, then update their cards."""
+        results = await self.service.recover()
+        for result in results:
+            await self.notifier.update_card(result.approval)
+            await self.notifier.tell_requester(result.approval)
+        if results:
+            log.info("recovered %d request(s) left in flight", len(results))
+        return results
+
+    async def health(self) -> dict[str, object]:
+        report: dict[str, object] = {"instance": self.instance_id}
+        try:
+            async with self.store.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            report["database"] = "ok"
+        except Exception as exc:
+            report["database"] = f"unreachable: {type(exc).__name__}"
+        running = bool(self.scheduler is not None and getattr(self.scheduler, "running", False))
+        report["scheduler"] = "running" if running else "stopped"
+        if self.socket_mode_connected is not None:
+            connected = await self.socket_mode_connected()
+            report["socket_mode"] = "connected" if connected else "disconnected"
+        report["sandbox_providers"] = [p.value for p in self.providers.sandboxed()]
+        report["ok"] = (
+            report["database"] == "ok"
+            and running
+            and report.get("socket_mode", "connected") == "connected"
+        )
+        return report
+
+    async def aclose(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.shutdown()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.providers.aclose()
+        await self.store.close()
+
+
+def build_client(settings: Settings) -> AsyncWebClient:
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+async def start_runtime(
+    settings: Settings,
+    *,
+    sandbox_in_thread: bool = False,
+    with_scheduler: bool = True,
+    recover: bool = True,
+) -> Runtime:
+    """Open storage (migrating it), start providers or sandboxes, build the app.
+
+    Raises:
+        SettingsError: production settings with providers falling back to sandboxes.
+    """
+    configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
+    if settings.production:
+        missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
+        if missing:
+            raise SettingsError(
+                "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
+                f"configure credentials for: {', '.join(missing)}"
+            )
+    store = await Store.open(settings.database_url, migrate=True)
+    providers = await start_providers(
+        configs,
+        settings.seller(),
+        faults=settings.invoicebot_sandbox_faults,
+        host=settings.invoicebot_sandbox_host,
+        sandbox_in_thread=sandbox_in_thread,
+    )
+    client = build_client(settings)
+    approvers = ApproverDirectory(settings.approvers, client)
+    service = InvoiceService(
+        store,
+        providers.services,
+        callback_url=_callback_urls(settings.invoicebot_public_url),
+        is_approver=approvers.is_approver,
+        four_eyes=settings.invoicebot_four_eyes,
+        approval_ttl=settings.approval_ttl,
+        approval_actions=settings.approval_actions,
+        timezone=settings.invoicebot_timezone,
+    )
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    deps = HandlerDeps(
+        service=service,
+        store=store,
+        providers=providers.services,
+        approvers=approvers,
+        notifier=notifier,
+        tz=settings.timezone,
+    )
+    handlers = Handlers(deps)
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+    )
+    register_listeners(app, handlers)
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        providers=providers,
+        service=service,
+        client=client,
+        app=app,
+        handlers=handlers,
+        notifier=notifier,
+        approvers=approvers,
+        instance_id=_instance_id(settings),
+    )
+    if with_scheduler:
+        await _start_scheduler(runtime)
+    if recover:
+        runtime.spawn(runtime.recover(), "recover")
+    for provider in providers.sandboxed():
+        log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
+    return runtime
+
+
+def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | None] | None:
+    """Where Payssam and Abillify call back, when the bot is reachable from outside."""
+    if not public_url:
+        return None
+    from bot.webhooks import abillify_notify_url, payssam_callback_url
+
+    def url(provider: Provider, ref: str) -> str | None:
+        if provider is Provider.PAYSSAM:
+            return payssam_callback_url(public_url)
+        if provider is Provider.ABILLIFY:
+            return abillify_notify_url(public_url, ref)
+        return None
+
+    return url
+
+
+async def _start_scheduler(runtime: Runtime) -> None:
+    """Digest and sweep schedules (bot.scheduler), restored from the database."""
+    from bot.wiring import attach_scheduler
+
+    await attach_scheduler(runtime)

@@ -1,0 +1,93 @@
+"""`invoicebot serve`: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP.
+
+Both modes also serve `GET /health` and the provider callbacks under `/webhooks/` on
+`--port`; only HTTP mode serves `POST /slack/events`, and only with a signing secret,
+so an unsigned request can never reach a listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from aiohttp import web
+
+from bot.runtime import Runtime, SettingsError, start_runtime
+from bot.server import build_web_app
+from bot.settings import Settings
+
+__all__ = ["ServeError", "serve", "start_http"]
+
+log = logging.getLogger("invoicebot.serve")
+
+
+class ServeError(Exception):
+    """The settings cannot serve in the requested mode."""
+
+
+def check_mode(settings: Settings, force_http: bool) -> str:
+    """'socket' or 'http', or ServeError saying what is missing."""
+    if not settings.slack_bot_token:
+        raise ServeError("SLACK_BOT_TOKEN is required to serve Slack (try `invoicebot console` without Slack)")
+    if settings.slack_app_token and not force_http:
+        return "socket"
+    if not settings.slack_signing_secret:
+        raise ServeError("HTTP mode needs SLACK_SIGNING_SECRET to verify that requests come from Slack")
+    return "http"
+
+
+async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True) -> web.AppRunner:
+    """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
+    from bot.wiring import attach_webhooks
+
+    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else "/_no_slack")
+    attach_webhooks(runtime, web_app)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=2048)
+    await site.start()
+    return runner
+
+
+async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0",  # noqa: S104
+                port: int = 3000) -> int:
+    try:
+        mode = check_mode(settings, force_http)
+        runtime = await start_runtime(settings)
+    except (ServeError, SettingsError) as exc:
+        print(f"invoicebot serve: {exc}", file=sys.stderr)
+        return 2
+    handler = None
+    runner: web.AppRunner | None = None
+    try:
+        runner = await start_http(runtime, host, port, slack_events=mode == "http")
+        if mode == "socket":
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert settings.slack_app_token is not None
+            handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+            runtime.socket_mode_connected = handler.client.is_connected
+            await handler.connect_async()
+            log.info("connected to Slack in Socket Mode; health and webhooks on %s:%s", host, port)
+        else:
+            log.info("serving Slack over HTTP on %s:%s (POST /slack/events)", host, port)
+        await _wait_for_signal()
+    finally:
+        if handler is not None:
+            await handler.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await runtime.aclose()
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

@@ -1,0 +1,119 @@
+"""Service views → the card models the Block Kit builders take.
+
+Kept apart from both sides so the builders stay independent of storage, and the
+service independent of Slack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.storage import AuditEventRecord
+from commands.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
+from commands.service import ApprovalView, ClosureItem, DocumentView
+from providers.models import Amounts, BusinessState, DocumentState
+
+__all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]
+
+_OPERATION_WORDS = {
+    "issue.request": "requested",
+    "issue.approve": "approved",
+    "issue.reject": "rejected",
+    "issue.expire": "expired without a decision",
+    "issue.execute": "issued at the provider",
+    "destroy.request": "destroy requested",
+    "destroy.approve": "destroy approved",
+    "destroy.execute": "destroyed at the provider",
+    "resend.request": "resend requested",
+    "resend.execute": "resent",
+    "status.change": "state changed",
+    "callback": "provider callback",
+}
+
+
+def history_from_audit(events: Sequence[AuditEventRecord]) -> tuple[tuple[dt.datetime | None, str], ...]:
+    """Readable timeline lines from a document's audit events, oldest first."""
+    lines: list[tuple[dt.datetime | None, str]] = []
+    for event in sorted(events, key=lambda e: (e.at, e.id)):
+        operation = event.operation or event.action
+        word = _OPERATION_WORDS.get(operation, operation.replace(".", " ").replace("_", " "))
+        who = f" by <@{event.actor}>" if event.actor and not event.actor.startswith(("system", "provider")) else ""
+        outcome = f" ({event.outcome})" if event.outcome and event.outcome not in ("ok", "pending") else ""
+        lines.append((event.at, f"{word}{who}{outcome}"))
+    return tuple(lines)
+
+
+def document_card(
+    view: DocumentView,
+    *,
+    history: tuple[tuple[dt.datetime | None, str], ...] = (),
+) -> DocumentCard:
+    amounts = None
+    if view.total is not None and view.supply is not None and view.vat is not None:
+        amounts = Amounts(supply=view.supply, vat=view.vat, total=view.total, currency=view.currency)
+    state = view.state or DocumentState.UNKNOWN
+    detail_parts = [p for p in (view.state_detail, view.error and f"Provider not reachable: {view.error}",
+                                view.error_hint) if p]
+    return DocumentCard(
+        ref=view.ref,
+        provider=view.provider,
+        kind=view.kind,
+        sandbox=view.sandbox,
+        buyer_name=view.buyer_name,
+        buyer_bizno=view.buyer_bizno,
+        amounts=amounts,
+        state=state,
+        raw_state=view.raw_state or (view.lifecycle.value if view.lifecycle else None),
+        provider_id=view.provider_id,
+        links=dict(view.links),
+        history=history,
+        requester=view.requested_by,
+        created_at=view.created_at,
+        write_date=view.write_date,
+        due_date=view.due_date,
+        detail="\n".join(detail_parts) or None,
+    )
+
+
+def approval_card(view: ApprovalView) -> ApprovalCard:
+    document = document_card(view.document)
+    outcome = view.outcome_message
+    return ApprovalCard(
+        id=str(view.id),
+        action=view.action.value,
+        document=document,
+        requester=view.requester,
+        state=ApprovalState(view.state.value),
+        decider=view.decider,
+        decided_at=view.decided_at,
+        reason=view.reason,
+        expires_at=view.expires_at,
+        outcome=outcome,
+        hint=view.user_hint,
+        retryable=view.retryable,
+        warnings=tuple(view.warnings),
+    )
+
+
+def closure_rows(items: Sequence[ClosureItem]) -> list[ClosureRow]:
+    rows: list[ClosureRow] = []
+    for item in items:
+        if item.status is None:
+            rows.append(ClosureRow(bizno=item.bizno or item.input, state=BusinessState.UNKNOWN,
+                                   warning=item.error or item.warning))
+            continue
+        status = item.status
+        rows.append(
+            ClosureRow(
+                bizno=status.bizno,
+                state=status.state,
+                tax_type=status.tax_type,
+                state_date=status.state_date,
+                checked_at=status.checked_at,
+                warning=item.warning,
+                changed=item.changed,
+                previous_state=item.previous_state,
+            )
+        )
+    return rows

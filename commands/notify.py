@@ -1,0 +1,118 @@
+"""Telling Slack about approvals and documents: cards, their updates, DMs and thread replies.
+
+Every call here is best effort after the database already holds the truth: a Slack
+failure is logged and never undoes or repeats a provider call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.storage import ApprovalAction, Store
+from commands.blocks import approval_text, build_approval_message
+from commands.cards import approval_card
+from commands.formatting import clip
+from commands.service import ApprovalView
+
+__all__ = ["Notifier"]
+
+log = logging.getLogger("invoicebot.notify")
+
+
+class Notifier:
+    """Posts and updates approval cards and tells people what happened.
+
+    Args:
+        client: the Web API client.
+        store: to find a document's thread (its issue approval card).
+        approvals_channel: where cards go; None means the channel the request came from.
+    """
+
+    def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo) -> None:
+        self.client = client
+        self.store = store
+        self.approvals_channel = approvals_channel
+        self.tz = tz
+
+    async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
+        """Post the approval card; returns (channel, ts) or None when Slack refused."""
+        card = approval_card(approval)
+        channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel, text=approval_text(card), blocks=build_approval_message(card, self.tz)
+            )
+        except SlackApiError as exc:
+            log.warning("could not post approval card %s to %s: %s", approval.id, channel,
+                        exc.response.get("error"))
+            return None
+        return str(response["channel"]), str(response["ts"])
+
+    async def update_card(self, approval: ApprovalView) -> None:
+        """Replace the card with its current state (decided cards have no buttons)."""
+        if not approval.channel_id or not approval.message_ts:
+            return
+        card = approval_card(approval)
+        try:
+            await self.client.chat_update(
+                channel=approval.channel_id,
+                ts=approval.message_ts,
+                text=approval_text(card),
+                blocks=build_approval_message(card, self.tz),
+            )
+        except SlackApiError as exc:
+            log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
+
+    async def tell_user(self, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
+        """A direct message from the app."""
+        try:
+            opened = await self.client.conversations_open(users=user)
+            channel = opened["channel"]["id"]
+            await self.client.chat_postMessage(channel=channel, text=text, blocks=list(blocks) if blocks else None)
+        except SlackApiError as exc:
+            log.warning("could not DM %s: %s", user, exc.response.get("error"))
+
+    async def tell_requester(self, approval: ApprovalView) -> None:
+        card = approval_card(approval)
+        text = approval_text(card)
+        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+        if approval.outcome_message and approval.outcome_message not in text:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(approval.outcome_message, 2000))]))
+        if approval.user_hint:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("👉 " + approval.user_hint, 2000))]))
+        await self.tell_user(approval.requester, text, blocks)
+
+    async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
+        try:
+            await self.client.chat_postEphemeral(channel=channel, user=user, text=text,
+                                                 blocks=list(blocks) if blocks else None)
+        except SlackApiError as exc:
+            log.warning("could not post ephemeral to %s in %s: %s", user, channel, exc.response.get("error"))
+
+    async def document_thread(self, document_id: int) -> tuple[str, str] | None:
+        """The (channel, ts) of the document's issue approval card: its thread."""
+        approvals = await self.store.approvals.search(document_id=document_id, action=ApprovalAction.ISSUE, limit=1)
+        for approval in approvals:
+            if approval.channel_id and approval.message_ts:
+                return approval.channel_id, approval.message_ts
+        return None
+
+    async def post_in_thread(self, document_id: int, text: str, blocks: Sequence[Block] | None = None) -> bool:
+        """Reply in the document's thread; False when the document has no card."""
+        where = await self.document_thread(document_id)
+        if where is None:
+            return False
+        channel, ts = where
+        try:
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text,
+                                               blocks=list(blocks) if blocks else None)
+        except SlackApiError as exc:
+            log.warning("could not post in the thread of document %s: %s", document_id, exc.response.get("error"))
+            return False
+        return True

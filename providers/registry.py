@@ -1,0 +1,147 @@
+"""Build the provider services, starting a built-in sandbox for each unconfigured one.
+
+A provider with credentials talks to its configured (or documented default) host.
+A provider without credentials gets its sandbox, started on loopback, and the
+sandbox's documented demo credentials; its service says `sandbox=True` so every
+message about its documents can say SANDBOX.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from providers import abillify, hiworks, payssam, popbill
+from providers.base import InvoiceProvider
+from providers.config import (
+    DEMO_ABILLIFY,
+    DEMO_HIWORKS,
+    DEMO_PAYSSAM,
+    DEMO_POPBILL,
+    AbillifyConfig,
+    HiworksConfig,
+    PayssamConfig,
+    PopbillConfig,
+    SellerConfig,
+)
+from providers.models import Provider
+from providers.sandbox.abillify import AbillifySandbox
+from providers.sandbox.base import Faults, Sandbox, SandboxThread
+from providers.sandbox.hiworks import HiworksSandbox
+from providers.sandbox.payssam import PayssamSandbox
+from providers.sandbox.popbill import PopbillSandbox
+
+__all__ = ["ProviderConfigs", "ProviderRuntime", "build_sandboxes", "start_providers"]
+
+log = logging.getLogger("invoicebot.providers")
+
+C = TypeVar("C", PopbillConfig, PayssamConfig, HiworksConfig, AbillifyConfig)
+
+
+@dataclass(frozen=True)
+class ProviderConfigs:
+    popbill: PopbillConfig = field(default_factory=PopbillConfig)
+    payssam: PayssamConfig = field(default_factory=PayssamConfig)
+    hiworks: HiworksConfig = field(default_factory=HiworksConfig)
+    abillify: AbillifyConfig = field(default_factory=AbillifyConfig)
+
+
+@dataclass
+class ProviderRuntime:
+    """The running services, and the sandboxes started for them."""
+
+    services: dict[Provider, InvoiceProvider]
+    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    sandbox_urls: dict[str, str] = field(default_factory=dict)
+    thread: SandboxThread | None = None
+
+    def sandboxed(self) -> list[Provider]:
+        return [p for p, s in self.services.items() if s.sandbox]
+
+    async def aclose(self) -> None:
+        for service in self.services.values():
+            await service.aclose()
+        if self.thread is not None:
+            self.thread.stop()
+        else:
+            for sandbox in self.sandboxes.values():
+                await sandbox.stop()
+
+
+def build_sandboxes(
+    configs: ProviderConfigs,
+    faults: Mapping[str, Faults] | None = None,
+    *,
+    seller: SellerConfig | None = None,
+) -> list[Sandbox]:
+    """One sandbox per provider, accepting the configured credentials (or the demo ones).
+
+    Hiworks refuses invoices from a business that is not the office's own, so its sandbox
+    is told our seller's business number.
+    """
+    faults = faults or {}
+    seller = seller or SellerConfig()
+    return [
+        PopbillSandbox(configs.popbill if configs.popbill.configured else None, faults=faults.get("popbill")),
+        PayssamSandbox(configs.payssam if configs.payssam.configured else None, faults=faults.get("payssam")),
+        HiworksSandbox(configs.hiworks if configs.hiworks.configured else None, faults=faults.get("hiworks"),
+                       office_bizno=seller.bizno),
+        AbillifySandbox(configs.abillify if configs.abillify.configured else None, faults=faults.get("abillify")),
+    ]
+
+
+async def start_providers(
+    configs: ProviderConfigs,
+    seller: SellerConfig,
+    *,
+    faults: Mapping[str, Faults] | None = None,
+    host: str = "127.0.0.1",
+    sandbox_in_thread: bool = False,
+) -> ProviderRuntime:
+    """Start sandboxes for unconfigured providers and build every service.
+
+    Args:
+        sandbox_in_thread: run the sandboxes on their own event loop (keeps their CPU
+            work off the bot's loop; used by benchmarks and the console).
+    """
+    needed = {
+        "popbill": not configs.popbill.configured,
+        "payssam": not configs.payssam.configured,
+        "hiworks": not configs.hiworks.configured,
+        "abillify": not configs.abillify.configured,
+    }
+    sandboxes = {s.name: s for s in build_sandboxes(configs, faults, seller=seller) if needed[s.name]}
+    urls: dict[str, str] = {}
+    thread: SandboxThread | None = None
+    if sandboxes and sandbox_in_thread:
+        thread = SandboxThread(list(sandboxes.values()))
+        urls = thread.start(host)
+    else:
+        for name, sandbox in sandboxes.items():
+            urls[name] = await sandbox.start(host)
+    for name, url in urls.items():
+        log.info("%s: no credentials, using the built-in SANDBOX at %s", name, url)
+
+    def pick(name: str, cfg: C, demo: C) -> C:
+        if name not in urls:
+            return cfg
+        return demo.model_copy(update={"api_url": urls[name], "policy": cfg.policy, "sandbox": True})
+
+    pop = pick("popbill", configs.popbill, DEMO_POPBILL)
+    if "popbill" in urls:
+        pop = pop.model_copy(update={"auth_url": urls["popbill"]})
+    services: dict[Provider, InvoiceProvider] = {
+        Provider.POPBILL: popbill.create_service(pop, seller=seller, sandbox=pop.sandbox),
+        Provider.PAYSSAM: payssam.create_service(
+            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox
+        ),
+        Provider.HIWORKS: hiworks.create_service(
+            (hw := pick("hiworks", configs.hiworks, DEMO_HIWORKS)), seller=seller, sandbox=hw.sandbox
+        ),
+        Provider.ABILLIFY: abillify.create_service(
+            (ab := pick("abillify", configs.abillify, DEMO_ABILLIFY)), seller=seller, sandbox=ab.sandbox
+        ),
+    }
+    return ProviderRuntime(services=services, sandboxes=sandboxes, sandbox_urls=urls, thread=thread)
