@@ -40,7 +40,7 @@ __all__ = ["Console", "run_console", "settle_tasks"]
 log = logging.getLogger("invoicebot.console")
 
 CONSOLE_TOKEN = "xoxb-local"  # noqa: S105 - accepted only by the local Web API double
-DEFAULT_APPROVERS = ("U_BOB",)
+DEFAULT_APPROVERS = ("U_BOB", "U_CAROL")
 USERS = {"U_ALICE": "alice", "U_BOB": "bob", "U_CAROL": "carol"}
 CHANNELS = {"C_FINANCE": "finance", "C_APPROVALS": "approvals"}
 
@@ -77,6 +77,7 @@ class Console:
         self.next_choice = 1
         self.modals: list[dict[str, Any]] = []
         self.runtime: Runtime | None = None
+        self.home_requested = False  # App Home updates are shown only after :home
 
     # -- setup ----------------------------------------------------------------------
     async def _on_call(self, call: RecordedCall) -> None:
@@ -127,6 +128,8 @@ class Console:
 
     def _show(self, call: RecordedCall) -> None:
         args, response = call.args, call.response
+        if call.method == "views.publish" and not (self.home_requested and args.get("user_id") == self.user):
+            return  # another user's App Home, or one nobody is looking at
         if call.method in ("views.open", "views.push") and response.get("ok"):
             self.modals.append(dict(response.get("view") or args.get("view") or {}))
         blocks = args.get("blocks")
@@ -197,6 +200,7 @@ class Console:
             self.say(__doc__ or "")
         elif line.startswith(":as "):
             self.user = line.split(maxsplit=1)[1].strip()
+            self.home_requested = False
             self.say(f"(you are now {self.user})")
         elif line.startswith(":channel "):
             self.channel = line.split(maxsplit=1)[1].strip()
@@ -206,6 +210,7 @@ class Console:
             await asyncio.sleep(float(parts[1]) if len(parts) > 1 else 1.0)
             await self.settle()
         elif line == ":home":
+            self.home_requested = True
             await self.send(self.factory.app_home_opened(self.user))
         elif line.startswith("/"):
             command, _, text = line.partition(" ")
@@ -303,7 +308,7 @@ class Console:
         if prompt.hint:
             self.say(f"   ℹ️ {prompt.hint}")
         if prompt.multiline:
-            self.say(f"   {label} — one per line, end with an empty line:")
+            self.say(f"   {label} — one per line, end with an empty line (- alone: leave it empty):")
             lines: list[str] = []
             while True:
                 line = await self.read_line("   | ")
@@ -311,6 +316,8 @@ class Console:
                     return None if not lines else "\n".join(lines)
                 if not line.strip():
                     break
+                if not lines and line.strip() == "-":
+                    return ""
                 lines.append(line)
             return "\n".join(lines)
         answer = await self.read_line(f"   {label}: ")

@@ -82,6 +82,12 @@ class Notifier:
         card = approval_card(approval)
         text = approval_text(card)
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+        if approval.decider:
+            verb = "Rejected" if approval.state.value == "rejected" else "Decided"
+            reason = f": “{clip(approval.reason, 1000)}”" if approval.reason else ""
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{verb} by <@{approval.decider}>{reason}")]))
+        elif approval.reason:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Reason: {clip(approval.reason, 1000)}")]))
         if approval.outcome_message and approval.outcome_message not in text:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(approval.outcome_message, 2000))]))
         if approval.user_hint:

@@ -1,0 +1,107 @@
+"""The README's "run" path: `invoicebot console` driven through standard input.
+
+A new user issues a document, a second user approves it, then status, resend, destroy
+(approved again) and a closure check — for a Popbill tax invoice, a Payssam bill and a
+Hiworks invoice, each against its sandbox, all in one scripted session.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+FORM = """\
+{provider}
+{kind}
+123-12-12312
+-
+주식회사 구매자
+김대표
+buyer@example.com
+010-1234-5678
+Consulting | 2 | 50000
+Support | 1 | 30000
+
+-
+-
+-
+-
+"""
+
+
+def flow(n: int, provider: str, kind: str, resend: str) -> str:
+    """Lines for one document: its approval card's buttons are choices 2n-1 (Approve), 2n (Reject)
+    for the issue and, two documents later, for the destroy."""
+    return "\n".join([
+        ":as U_ALICE",
+        f"/invoice issue {provider}",
+        FORM.format(provider=provider, kind=kind).rstrip("\n"),
+        ":as U_BOB",
+        "{approve_issue}",
+        f"/invoice status INV-{n:06d}",
+        f"/invoice resend INV-{n:06d} {resend}",
+        ":as U_ALICE",
+        f"/invoice destroy INV-{n:06d} wrong buyer",
+        ":as U_CAROL",
+        "{approve_destroy}",
+        f"/invoice status INV-{n:06d}",
+    ])
+
+
+def run_console(tmp_path: Path, script: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_",
+                                                                    "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
+    result = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "bot.cli", "console"],
+        input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": os.getcwd()},
+        timeout=240, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_a_new_user_runs_the_whole_day_in_the_console(tmp_path: Path) -> None:
+    parts = []
+    choice = 1
+    for n, (provider, kind, resend) in enumerate(
+        [("popbill", "tax_invoice", "email buyer@example.com"), ("payssam", "bill", "talk"),
+         ("hiworks", "statement", "email")], start=1):
+        text = flow(n, provider, kind, resend)
+        parts.append(text.replace("{approve_issue}", str(choice)).replace("{approve_destroy}", str(choice + 2)))
+        choice += 4
+    script = "\n".join(parts) + "\n/invoice closure 679-87-00433 123-12-12312 220-88-75476\n:quit\n"
+    out = run_console(tmp_path, script)
+
+    assert (tmp_path / "invoicebot.db").exists()  # the embedded default: a SQLite file here
+    assert "Providers on their SANDBOX: popbill, payssam, hiworks, abillify" in out
+    for what in ("tax invoice INV-000001", "bill INV-000002", "statement INV-000003"):
+        assert re.search(rf"Approved and done: issue {what}", out), what
+        assert re.search(rf"Approved and done: destroy {what}", out), what
+    # Popbill: issued, resent by e-mail, then cancelled and deleted.
+    assert "INV-000001 issued at popbill" in out
+    assert "INV-000001 resent by email" in out
+    # Payssam: the KakaoTalk message resent, the unpaid bill destroyed.
+    assert "INV-000002 issued at payssam" in out
+    # Hiworks cannot resend through its API, and says so instead of failing.
+    assert "hiworks cannot resend" in out
+    assert "deleted" in out and "destroyed" in out
+    # Closure: active, closed with its date, suspended.
+    assert "closed (폐업) 123-12-12312 since 2023-03-31" in out
+    assert "suspended (휴업) 220-88-75476" in out
+    assert "Traceback" not in out
+
+
+def test_the_requester_cannot_approve_in_the_console_either(tmp_path: Path) -> None:
+    script = "\n".join([
+        ":as U_BOB",
+        "/invoice issue payssam",
+        FORM.format(provider="payssam", kind="bill").rstrip("\n"),
+        "1",
+        ":quit",
+    ]) + "\n"
+    out = run_console(tmp_path, script)
+    assert "four-eyes" in out
+    assert "Approved and done" not in out
