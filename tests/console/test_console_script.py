@@ -54,7 +54,7 @@ def flow(n: int, provider: str, kind: str, resend: str) -> str:
 def run_console(tmp_path: Path, script: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_",
                                                                     "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
-    result = subprocess.run(  # noqa: S603 - our own entry point
+    result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console"],
         input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": os.getcwd()},
         timeout=240, check=False,
