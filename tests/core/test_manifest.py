@@ -1,0 +1,57 @@
+"""manifest.yml installs: it validates against Slack's manifest schema and asks only for what the code uses."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMAS = ROOT.parent / "shared" / "reference"
+
+
+def manifest() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_manifest_validates_against_slacks_schema() -> None:
+    data = manifest()
+    version = data["_metadata"]["major_version"]
+    schema = json.loads((SCHEMAS / f"manifest.schema.{version}.0.0.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, schema)
+    dispatcher = json.loads((SCHEMAS / "manifest.schema.json").read_text(encoding="utf-8"))
+    assert str(version) in json.dumps(dispatcher)
+
+
+def test_manifest_declares_the_command_interactivity_home_and_socket_mode() -> None:
+    data = manifest()
+    commands = {c["command"]: c for c in data["features"]["slash_commands"]}
+    assert "/invoice" in commands and commands["/invoice"]["usage_hint"]
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+
+
+def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
+    used_methods = set()
+    for path in [*ROOT.glob("bot/*.py"), *ROOT.glob("commands/*.py")]:
+        if path.name in ("slack_double.py", "console_render.py"):
+            continue
+        used_methods |= set(re.findall(r"client\.(\w+)\(", path.read_text(encoding="utf-8")))
+    needs = {
+        "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
+        "files_upload_v2": "files:write", "conversations_open": "im:write",
+        "usergroups_users_list": "usergroups:read", "users_info": "users:read",
+    }
+    required = {needs[m] for m in used_methods if m in needs} | {"commands"}
+    granted = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert required <= granted, f"missing scopes: {required - granted}"
+    unused = granted - required
+    assert not unused, f"scopes the code does not use: {unused}"
