@@ -166,7 +166,7 @@ class _Walker:
         if kind == "button":
             label = _text_of(element.get("text"))
             if element.get("url"):
-                return f"🔗 {label}: {element['url']}"
+                return f"{label if label.startswith('🔗') else '🔗 ' + label}: {element['url']}"
             choice = Choice(self.number, str(element.get("action_id", "")), element.get("value"), block_id, label)
             self.choices.append(choice)
             self.number += 1

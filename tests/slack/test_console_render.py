@@ -63,7 +63,7 @@ def test_choices_can_be_numbered_after_earlier_messages() -> None:
 
 def test_link_buttons_show_their_url_and_are_not_choices() -> None:
     rendered = render_message(build_status_message(card()))
-    assert "🔗 🔗 PDF: https://popbill.example/pdf" in rendered.text
+    assert "🔗 PDF: https://popbill.example/pdf" in rendered.text
     assert rendered.choices == []
 
 
