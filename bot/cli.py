@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
 from bot.logs import setup_logging
 from bot.settings import Settings, load_settings
+from bot.signals import wait_for_signal
 
 __all__ = ["main"]
 
@@ -48,13 +47,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
@@ -68,7 +60,7 @@ async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
             port = port_base + offset if port_base else 0
             url = await sandboxes[name].start(host, port)
             print(f"{name} {url}", flush=True)
-        await _wait_for_signal()
+        await wait_for_signal()
     finally:
         for sandbox in sandboxes.values():
             await sandbox.stop()

@@ -7,10 +7,7 @@ so an unsigned request can never reach a listener.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
 import sys
 
 from aiohttp import web
@@ -18,6 +15,7 @@ from aiohttp import web
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
 from bot.settings import Settings
+from bot.signals import wait_for_signal
 
 __all__ = ["ServeError", "serve", "start_http"]
 
@@ -74,7 +72,7 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             log.info("connected to Slack in Socket Mode; health and webhooks on %s:%s", host, port)
         else:
             log.info("serving Slack over HTTP on %s:%s (POST /slack/events)", host, port)
-        await _wait_for_signal()
+        await wait_for_signal()
     finally:
         if handler is not None:
             await handler.close_async()
@@ -84,10 +82,3 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
     return 0
 
 
-async def _wait_for_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
