@@ -45,6 +45,7 @@ from commands.blocks import (
     status_text,
 )
 from commands.cards import approval_card, closure_rows, document_card, history_from_audit
+from commands.drafts import IssueDraft
 from commands.modal import build_issue_modal, parse_issue_submission
 from commands.notify import Notifier
 from commands.parser import (
@@ -68,7 +69,6 @@ from commands.service import (
     DecisionOutcome,
     ExecutionResult,
     InvoiceService,
-    IssueDraft,
     ServiceError,
 )
 from providers.base import InvoiceProvider
@@ -239,18 +239,17 @@ class Handlers:
             await self._issue(draft, user, channel, metadata.get("thread_ts"), client, warnings)
             return
         try:
-            approval = await service.request_issue(IssueDraft(**dict(draft)), user, channel,
-                                                   metadata.get("thread_ts"))
+            approval = await service.request_issue(draft, user, channel, metadata.get("thread_ts"))
         except ServiceError as exc:
             await ack(response_action="errors", errors={"provider": exc.message[:1900]})
             return
         await ack()
         await self._announce(approval, channel, client, warnings)
 
-    async def _issue(self, draft: Any, user: str, channel: str, thread_ts: str | None,
+    async def _issue(self, draft: IssueDraft, user: str, channel: str, thread_ts: str | None,
                      client: AsyncWebClient, warnings: Sequence[str]) -> None:
         try:
-            approval = await self.deps.service.request_issue(IssueDraft(**dict(draft)), user, channel, thread_ts)
+            approval = await self.deps.service.request_issue(draft, user, channel, thread_ts)
         except (ServiceError, ProviderError) as exc:
             text, blocks = _error_blocks("The document was not issued", exc)
             await self.deps.notifier.ephemeral(channel, user, text, blocks)

@@ -22,7 +22,6 @@ from collections.abc import Collection, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from slack_sdk.models.blocks import (
     Block,
     CheckboxesElement,
@@ -39,6 +38,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.drafts import IssueDraft
 from commands.formatting import (
     KIND_LABELS,
     PROVIDER_LABELS,
@@ -52,12 +52,10 @@ from commands.parser import normalise_phone
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import (
     DocumentKind,
-    IssueRequest,
     LineItem,
     Party,
     Provider,
     Purpose,
-    TaxType,
 )
 
 __all__ = [
@@ -121,40 +119,6 @@ class IssueBlocks:
     def action(block_id: str) -> str:
         """Each input's action_id is its block_id plus ``_input``."""
         return f"{block_id}_input"
-
-
-class IssueDraft(BaseModel):
-    """An :class:`~providers.models.IssueRequest` without its key: what the modal collects.
-
-    The key (``INV-000123``) is assigned when the draft is stored, so a resubmitted
-    modal never reuses a key.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    provider: Provider
-    kind: DocumentKind
-    buyer: Party
-    items: list[LineItem] = Field(min_length=1)
-    write_date: dt.date
-    purpose: Purpose = Purpose.CHARGE
-    memo: str | None = None
-    seller: Party | None = None
-    currency: str = "KRW"
-    due_date: dt.date | None = None
-    callback_url: str | None = None
-
-    @property
-    def tax_type(self) -> TaxType:
-        return self.kind.tax_type
-
-    def to_request(self, key: str) -> IssueRequest:
-        return IssueRequest(key=key, **dict(self))
-
-    def amounts_text(self) -> str:
-        amounts = self.to_request("draft").amounts()
-        return (f"supply {format_money(amounts.supply, amounts.currency)} + VAT "
-                f"{format_money(amounts.vat, amounts.currency)} = {format_money(amounts.total, amounts.currency)}")
 
 
 # -- building --------------------------------------------------------------------------

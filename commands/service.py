@@ -55,6 +55,7 @@ from bot.storage import (
     Store,
     utc_now,
 )
+from commands.drafts import IssueDraft
 from commands.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, check_bizno
@@ -76,10 +77,8 @@ from providers.models import (
     DocumentState,
     DocumentStatus,
     IssueRequest,
-    LineItem,
     Party,
     Provider,
-    Purpose,
     ResendRequest,
     TaxType,
 )
@@ -174,27 +173,6 @@ class Conflict(ServiceError):
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-class IssueDraft(BaseModel):
-    """An `IssueRequest` before it has a key: the service gives it the new document's ref."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    provider: Provider
-    kind: DocumentKind
-    buyer: Party
-    items: list[LineItem] = Field(min_length=1)
-    write_date: dt.date
-    purpose: Purpose = Purpose.CHARGE
-    memo: str | None = None
-    seller: Party | None = None
-    currency: str = "KRW"
-    due_date: dt.date | None = None
-    callback_url: str | None = None
-
-    def to_request(self, key: str) -> IssueRequest:
-        return IssueRequest(key=key, **self.model_dump())
 
 
 # --------------------------------------------------------------------------- views
