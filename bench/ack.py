@@ -1,0 +1,335 @@
+"""Ack latency: how fast `invoicebot serve` answers signed slash commands under load.
+
+Slack gives an app 3 s to acknowledge a command, and a modal's trigger_id dies 3 s
+after the click, so the ack must never wait for a provider. Here every provider
+sandbox adds 2 s to each request (INVOICEBOT_SANDBOX_FAULTS), and N concurrent
+`/invoice status INV-000001` and `/invoice issue` commands, signed like Slack signs
+them, hit the bot in HTTP mode. The baseline is a bare Bolt AsyncApp whose only
+`/invoice` listener does `await ack()`, served by the same aiohttp path
+(`bot.server.build_web_app`), started in the same run. Both are child processes; the
+Slack Web API double is a third; the load generator (aiohttp client) is this process.
+
+Rounds alternate bot / bare so drift on a noisy machine hits both. After each bot
+round the benchmark also waits for the work done after the ack (the status answer
+posted to the response_url, the modal opened with views.open) and reports how long
+that took: about the provider's 2 s, which proves the slow work runs after the ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import sqlalchemy as sa
+
+from bench._common import (
+    BenchResult,
+    Child,
+    child_env,
+    fmt_ms,
+    free_port,
+    percentile,
+    proc_cpu_seconds,
+    python,
+    temp_dir,
+)
+from bot.slack_requests import SignedRequest, SlackRequestFactory
+from bot.storage import Store, write_engine
+from bot.storage.schema import documents
+
+__all__ = ["AckPlan", "run"]
+
+SIGNING_SECRET = "bench-signing-secret-not-real-0000"
+BOT_TOKEN = "xoxb-bench"  # not token-shaped on purpose: nothing here is a credential
+PROVIDER_LATENCY_MS = 2000
+STATUS_REF = "INV-000001"
+POPBILL_KEY = "DEMO-TI-002"  # issued today in the Popbill sandbox's seed: stateCode 300
+CHANNEL = "C_FINANCE"
+TARGET_RATIO = 1.5
+TARGET_P99 = 0.300
+
+
+@dataclass(frozen=True)
+class AckPlan:
+    concurrency: tuple[int, ...]
+    rounds: int
+    warmup: int = 1
+
+
+FULL = AckPlan(concurrency=(50, 200), rounds=5)
+QUICK = AckPlan(concurrency=(20,), rounds=2)
+
+
+@dataclass
+class Sample:
+    acks: list[float] = field(default_factory=list)  # seconds, request sent -> HTTP answer read
+    answers: list[float] = field(default_factory=list)  # seconds, request sent -> follow-up seen at Slack
+    cpu: float = 0.0  # seconds of the server process's CPU over the recorded rounds (ack + follow-up)
+    requests: int = 0
+    errors: int = 0
+    missing_answers: int = 0
+    failed_answers: int = 0
+
+
+class _Target:
+    def __init__(self, name: str, url: str, session: aiohttp.ClientSession, pid: int) -> None:
+        self.name = name
+        self.url = url
+        self.session = session
+        self.pid = pid
+
+
+async def _wait_healthy(child: Child, url: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if not child.alive():
+                raise RuntimeError(f"{child.name} exited ({child.proc.returncode})\n{child.log_tail()}")
+            try:
+                async with session.get(url + "/health", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    if resp.status in (200, 503):
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{child.name} did not answer /health within {timeout:.0f} s\n{child.log_tail()}")
+
+
+async def _seed_database(url: str) -> None:
+    """One issued Popbill document for `/invoice status INV-000001` (the sandbox knows its MgtKey)."""
+    store = await Store.open(url, migrate=True)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with write_engine(store.engine).begin() as conn:
+            await conn.execute(sa.insert(documents), [{
+                "id": 1, "ref": STATUS_REF, "provider": "popbill", "kind": "tax_invoice", "provider_id": POPBILL_KEY,
+                "origin": "bot", "sandbox": True, "buyer_name": "데모 거래처", "buyer_bizno": "1168200276",
+                "supply": 100_000, "vat": 10_000, "total": 110_000, "currency": "KRW", "lifecycle": "issued",
+                "state": "issued", "raw_state": "300", "issued_at": now, "created_at": now, "updated_at": now,
+                "links": {}, "channel_id": CHANNEL, "thread_ts": None, "requested_by": "U_ALICE",
+            }])
+    finally:
+        await store.close()
+
+
+async def _post(target: _Target, request: SignedRequest) -> tuple[float, float, int]:
+    """(seconds to the answer, wall-clock send time, HTTP status)."""
+    sent_wall = time.time()
+    started = time.perf_counter()
+    try:
+        async with target.session.post(target.url + "/slack/events", data=request.body.encode(),
+                                       headers=request.headers) as resp:
+            await resp.read()
+            status = resp.status
+    except (aiohttp.ClientError, TimeoutError):
+        status = 0
+    return time.perf_counter() - started, sent_wall, status
+
+
+class _SlackCalls:
+    """Reads what the bot asked the Slack double to do, incrementally."""
+
+    def __init__(self, root_url: str, session: aiohttp.ClientSession) -> None:
+        self.root_url = root_url
+        self.session = session
+        self.next = 0
+
+    async def skip_to_now(self) -> None:
+        await self.fetch()
+
+    async def fetch(self) -> list[dict[str, object]]:
+        async with self.session.get(f"{self.root_url}/_bench/calls", params={"since": str(self.next)}) as resp:
+            data = await resp.json()
+        self.next = int(data["next"])
+        return list(data["calls"])
+
+
+async def _await_followups(calls: _SlackCalls, kind: str, expected: dict[str, float], sample: Sample,
+                           timeout: float) -> None:
+    """Wait until every request's follow-up reached the Slack double; record send -> follow-up."""
+    pending = dict(expected)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for call in await calls.fetch():
+            key = call.get("response_id") if kind == "status" else call.get("trigger_id")
+            method_ok = call.get("method") == ("response_url" if kind == "status" else "views.open")
+            if not method_ok or not isinstance(key, str) or key not in pending:
+                continue
+            sample.answers.append(float(str(call["at"])) - pending.pop(key))
+            if not call.get("ok"):
+                sample.failed_answers += 1
+        if pending:
+            await asyncio.sleep(0.05)
+    sample.missing_answers += len(pending)
+
+
+def _requests(factory: SlackRequestFactory, root_url: str, kind: str, tag: str, count: int
+              ) -> tuple[list[SignedRequest], list[str]]:
+    """Signed commands and the key that identifies each one's follow-up (response id / trigger id)."""
+    stamp = int(time.time())
+    built: list[SignedRequest] = []
+    keys: list[str] = []
+    for i in range(count):
+        response_id = f"R{tag}x{i}"
+        trigger_id = f"{stamp}.{tag}{i:04d}.bench"
+        text = f"status {STATUS_REF}" if kind == "status" else "issue"
+        built.append(factory.slash_command(text, user_id="U_ALICE", channel_id=CHANNEL,
+                                           response_url=f"{root_url}/response/{response_id}", trigger_id=trigger_id))
+        keys.append(response_id if kind == "status" else trigger_id)
+    return built, keys
+
+
+async def _round(target: _Target, requests: Sequence[SignedRequest]) -> list[tuple[float, float, int]]:
+    return list(await asyncio.gather(*(_post(target, r) for r in requests)))
+
+
+async def _measure(kind: str, concurrency: int, plan: AckPlan, bot: _Target, bare: _Target,
+                   factory: SlackRequestFactory, calls: _SlackCalls, root_url: str) -> tuple[Sample, Sample]:
+    bot_sample, bare_sample = Sample(), Sample()
+    for n in range(plan.warmup + plan.rounds):
+        recording = n >= plan.warmup
+        tag = f"{kind[0]}{concurrency}r{n}"
+        requests, keys = _requests(factory, root_url, kind, tag + "b", concurrency)
+        await calls.skip_to_now()
+        cpu_before = proc_cpu_seconds(bot.pid)
+        results = await _round(bot, requests)
+        expected = {key: sent for key, (_lat, sent, _st) in zip(keys, results, strict=True)}
+        scratch = Sample()
+        await _await_followups(calls, kind, expected, scratch, timeout=60.0)
+        bot_cpu = proc_cpu_seconds(bot.pid) - cpu_before
+        bare_requests, _ = _requests(factory, root_url, kind, tag + "a", concurrency)
+        cpu_before = proc_cpu_seconds(bare.pid)
+        bare_results = await _round(bare, bare_requests)
+        bare_cpu = proc_cpu_seconds(bare.pid) - cpu_before
+        if recording:
+            bot_sample.cpu += bot_cpu
+            bot_sample.requests += len(requests)
+            bare_sample.cpu += bare_cpu
+            bare_sample.requests += len(bare_requests)
+            bot_sample.acks += [lat for lat, _sent, status in results if status == 200]
+            bot_sample.errors += sum(1 for _lat, _sent, status in results if status != 200)
+            bot_sample.answers += scratch.answers
+            bot_sample.missing_answers += scratch.missing_answers
+            bot_sample.failed_answers += scratch.failed_answers
+            bare_sample.acks += [lat for lat, _sent, status in bare_results if status == 200]
+            bare_sample.errors += sum(1 for _lat, _sent, status in bare_results if status != 200)
+        await asyncio.sleep(0.3)
+    return bot_sample, bare_sample
+
+
+def _invoicebot_argv(port: int) -> list[str]:
+    exe = Path(python()).parent / "invoicebot"
+    base = [str(exe)] if exe.exists() else [python(), "-m", "bot.cli"]
+    if not exe.exists() and shutil.which("invoicebot"):
+        base = [str(shutil.which("invoicebot"))]
+    return [*base, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
+
+
+async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
+    children: list[Child] = []
+    try:
+        slack = Child("slack-double", [python(), "-m", "bench._servers", "slack", "--token", BOT_TOKEN],
+                      env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
+        children.append(slack)
+        ready = slack.wait_line(60)
+        api_url, root_url = str(ready["api_url"]), str(ready["root_url"])
+
+        db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
+        await _seed_database(db_url)
+        faults = {name: {"latency_ms": PROVIDER_LATENCY_MS} for name in ("popbill", "payssam", "hiworks", "abillify")}
+        bot_port, bare_port = free_port(), free_port()
+        settings_env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": db_url,
+            "INVOICEBOT_SANDBOX_FAULTS": json.dumps(faults),
+            "INVOICEBOT_APPROVERS": "U_BOB",
+            "INVOICEBOT_APPROVALS_CHANNEL": "C_APPROVALS",
+        }
+        bot_child = Child("bot", _invoicebot_argv(bot_port), env=child_env(settings_env, workdir=workdir),
+                          workdir=workdir)
+        children.append(bot_child)
+        bare_child = Child("bare-bolt", [python(), "-m", "bench._servers", "bare", "--port", str(bare_port),
+                                         "--api-url", api_url],
+                           env=child_env(settings_env, workdir=workdir), workdir=workdir, announce=True)
+        children.append(bare_child)
+        bare_child.wait_line(60)
+        bot_url, bare_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{bare_port}"
+        await _wait_healthy(bot_child, bot_url)
+        await _wait_healthy(bare_child, bare_url)
+
+        factory = SlackRequestFactory(SIGNING_SECRET)
+        top = max(plan.concurrency)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=top), timeout=timeout) as bot_s, \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=top), timeout=timeout) as bare_s, \
+                aiohttp.ClientSession(timeout=timeout) as slack_s:
+            bot = _Target("bot", bot_url, bot_s, bot_child.pid)
+            bare = _Target("bare", bare_url, bare_s, bare_child.pid)
+            calls = _SlackCalls(root_url, slack_s)
+            print(f"  bot: invoicebot serve --http (pid {bot_child.pid}); bare Bolt app (pid {bare_child.pid}); "
+                  f"sandboxes add {PROVIDER_LATENCY_MS} ms to every provider call", flush=True)
+            print(f"  {'command':<8} {'c':>4} | {'bot p50':>9} {'bot p99':>9} | {'bare p50':>9} {'bare p99':>9} | "
+                  f"{'p99 ratio':>9} | {'answer p50':>10} {'answer p99':>10} | {'CPU/req bot':>11} {'bare':>7} | "
+                  "errors", flush=True)
+            for concurrency in plan.concurrency:
+                for kind in ("status", "issue"):
+                    bot_sample, bare_sample = await _measure(kind, concurrency, plan, bot, bare, factory, calls,
+                                                             root_url)
+                    _report(result, kind, concurrency, plan, bot_sample, bare_sample)
+    finally:
+        for child in reversed(children):
+            child.stop()
+
+
+def _report(result: BenchResult, kind: str, concurrency: int, plan: AckPlan, bot: Sample, bare: Sample) -> None:
+    bot50, bot99 = percentile(bot.acks, 50), percentile(bot.acks, 99)
+    bare50, bare99 = percentile(bare.acks, 50), percentile(bare.acks, 99)
+    ratio = bot99 / bare99 if bare99 > 0 else float("nan")
+    ans50, ans99 = percentile(bot.answers, 50), percentile(bot.answers, 99)
+    errors = f"{bot.errors}/{bare.errors}"
+    if bot.missing_answers or bot.failed_answers:
+        errors += f" (follow-ups missing {bot.missing_answers}, failed {bot.failed_answers})"
+    bot_cpu = bot.cpu / bot.requests if bot.requests else float("nan")
+    bare_cpu = bare.cpu / bare.requests if bare.requests else float("nan")
+    print(f"  {kind:<8} {concurrency:>4} | {fmt_ms(bot50):>9} {fmt_ms(bot99):>9} | {fmt_ms(bare50):>9} "
+          f"{fmt_ms(bare99):>9} | {ratio:>8.2f}x | {ans50:>8.2f} s {ans99:>8.2f} s | {fmt_ms(bot_cpu):>11} "
+          f"{fmt_ms(bare_cpu):>7} | {errors}", flush=True)
+    line = (f"ack {kind} c={concurrency}: bot p50 {fmt_ms(bot50)} p99 {fmt_ms(bot99)} | bare p50 {fmt_ms(bare50)} "
+            f"p99 {fmt_ms(bare99)} | ratio p99 {ratio:.2f}x")
+    print(line, flush=True)
+    samples = f"{len(bot.acks)} samples ({plan.rounds} rounds)"
+    result.check(f"`{kind}` c={concurrency}: bot p99 / bare p99", f"≤ {TARGET_RATIO}x", f"{ratio:.2f}x "
+                 f"({fmt_ms(bot99)} / {fmt_ms(bare99)}, {samples})", ratio <= TARGET_RATIO)
+    result.check(f"`{kind}` c={concurrency}: bot p99", f"< {TARGET_P99 * 1000:.0f} ms", fmt_ms(bot99),
+                 bot99 < TARGET_P99)
+    result.check(f"`{kind}` c={concurrency}: server CPU per request (ack + work after it)", "info",
+                 f"bot {fmt_ms(bot_cpu)}, bare {fmt_ms(bare_cpu)}", None)
+    what = "answer at response_url" if kind == "status" else "views.open reached Slack"
+    result.check(f"`{kind}` c={concurrency}: {what} (after the ack)", "≈ provider latency, after the ack",
+                 f"p50 {ans50:.2f} s, p99 {ans99:.2f} s", None)
+    if bot.errors or bare.errors:
+        result.notes.append(f"{kind} c={concurrency}: non-200 answers bot {bot.errors}, bare {bare.errors}")
+    if bot.missing_answers or bot.failed_answers:
+        result.notes.append(f"{kind} c={concurrency}: follow-ups missing {bot.missing_answers}, "
+                            f"refused by Slack {bot.failed_answers}")
+    if bot99 >= PROVIDER_LATENCY_MS / 1000:
+        result.notes.append(f"{kind} c={concurrency}: the ack p99 ({fmt_ms(bot99)}) is at least the provider "
+                            "latency: the ack path waits for the provider")
+    result.final_lines.append(line)
+
+
+def run(quick: bool) -> BenchResult:
+    plan = QUICK if quick else FULL
+    result = BenchResult("ack")
+    with temp_dir("ack") as workdir:
+        asyncio.run(_run(plan, result, workdir))
+    return result
