@@ -61,6 +61,8 @@ def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callab
         else:
             await notifier.tell_user(user, text)
         log.info("refused a decision by %s: not an approver", user)
-        return None
+        # A listener middleware that neither calls next() nor returns a response makes Bolt
+        # answer 404 "unhandled request", which Slack shows as a failed click: answer 200.
+        return BoltResponse(status=200, body="")
 
     return middleware

@@ -8,6 +8,7 @@ prove is what runs.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 import socket
@@ -170,6 +171,7 @@ async def start_runtime(
         approval_ttl=settings.approval_ttl,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
+        executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
     )
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
     deps = HandlerDeps(

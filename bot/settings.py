@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     invoicebot_instance_id: str | None = None
     invoicebot_log_level: str = "INFO"
     invoicebot_sweep_concurrency: int = 16
+    #: how long an execution may run before `recover` assumes its process died and takes it over
+    invoicebot_executing_stale_seconds: float = 120.0
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno
