@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -118,13 +119,18 @@ class Runtime:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.providers.aclose()
         await self.store.close()
+        if self.client.session is not None:
+            await self.client.session.close()
 
 
-def build_client(settings: Settings) -> AsyncWebClient:
+def build_client(settings: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client: 429s are retried after Retry-After; one shared HTTP session (a new
+    session per call costs milliseconds on the acknowledging path)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
+        session=session,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
@@ -160,7 +166,8 @@ async def start_runtime(
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
     )
-    client = build_client(settings)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client)
     service = InvoiceService(
         store,

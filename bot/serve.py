@@ -54,7 +54,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
                 port: int = 3000) -> int:
     try:
         mode = check_mode(settings, force_http)
-        runtime = await start_runtime(settings)
+        # sandboxes (providers without credentials) get their own loop: their work is not the bot's
+        runtime = await start_runtime(settings, sandbox_in_thread=True)
     except (ServeError, SettingsError) as exc:
         print(f"invoicebot serve: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,9 @@ ever reaches a user.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -110,6 +112,16 @@ class HandlerDeps:
         return any(s.sandbox for s in self.providers.values())
 
 
+async def let_the_ack_go() -> None:
+    """Give Bolt's runner time to send the acknowledgement before the slow work starts.
+
+    Bolt answers Slack's HTTP request from a loop that checks every 10 ms whether `ack()` was
+    called; a listener that goes straight on to database and provider work can hold the event
+    loop past that check under load, and Slack's 3-second clock keeps running.
+    """
+    await asyncio.sleep(0.012)
+
+
 def _error_blocks(title: str, exc: BaseException) -> tuple[str, list[Block]]:
     """A user-facing message for a service or provider error."""
     if isinstance(exc, ServiceError):
@@ -119,6 +131,15 @@ def _error_blocks(title: str, exc: BaseException) -> tuple[str, list[Block]]:
     else:
         what, todo = "Something went wrong on our side.", "Try again; if it keeps failing, tell an admin."
     return error_text(title, what), build_error_message(title, what, todo)
+
+
+@functools.lru_cache(maxsize=256)
+def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
+                 offered: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+    """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
+    `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
+    kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
+    return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
 
 
 def _private_metadata(channel: str, thread_ts: str | None = None) -> str:
@@ -160,6 +181,7 @@ class Handlers:
                                         parsed.provider, parsed.kind, respond)
             return
         await ack()
+        await let_the_ack_go()
         try:
             await self._dispatch(parsed, user, channel, respond, client)
         except (ServiceError, ProviderError) as exc:
@@ -201,9 +223,10 @@ class Handlers:
     async def open_issue_modal(self, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
                                provider: Provider | None, kind: DocumentKind | None,
                                respond: AsyncRespond | None = None) -> None:
-        view = build_issue_modal(provider, kind, offered=self.deps.offered(),
-                                 today=dt.datetime.now(self.deps.tz).date(),
-                                 private_metadata=_private_metadata(channel))
+        today = dt.datetime.now(self.deps.tz).date()
+        offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
+                               for p, kinds in self.deps.offered().items()))
+        view = dict(_issue_modal(provider, kind, today, offered), private_metadata=_private_metadata(channel))
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except SlackApiError as exc:

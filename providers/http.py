@@ -98,6 +98,9 @@ class ProviderHttp:
         limits = httpx.Limits(
             max_connections=self.policy.max_connections, max_keepalive_connections=self.policy.max_connections
         )
+        # Requests wait here, not in httpcore's pool: its queue gets quadratic once more
+        # requests are in flight than it has connections (benchmarked in docs/benchmarks.md).
+        self._slots = asyncio.Semaphore(self.policy.max_connections)
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=self.policy.timeout(),
@@ -138,7 +141,9 @@ class ProviderHttp:
             attempt += 1
             started = time.perf_counter()
             try:
-                response = await self.client.request(method, url, content=content, headers=headers, params=params)
+                async with self._slots:
+                    response = await self.client.request(method, url, content=content, headers=headers,
+                                                         params=params)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 # Never reached the provider: nothing happened there.
                 error: ProviderUnavailable = ProviderUnavailable(
