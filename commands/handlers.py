@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.authz import ApproverDirectory
 from bot.storage import Store
 from commands.blocks import (
+    REJECT_REASON_BLOCK_ID,
     build_closure_message,
     build_command_error_message,
     build_error_message,
@@ -69,6 +70,7 @@ from commands.service import (
     ApprovalView,
     ClosureItem,
     DecisionOutcome,
+    DecisionResult,
     ExecutionResult,
     InvoiceService,
     ServiceError,
@@ -419,8 +421,24 @@ class Handlers:
     # ------------------------------------------------------------------ approvals
 
     async def on_approve(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Acknowledge first, then record the decision and run it.
+
+        Recording before the ack would survive a crash between the two, but under a burst of
+        clicks (a thousand duplicates in the fault suite) the database work pushes acks past
+        Slack's 3 seconds; a click lost to a crash leaves the card with its buttons, visibly
+        pending, for the approver to click again.
+        """
         await ack()
-        await self._decide(body, client, approve=True, reason=None)
+        user = str(body.get("user", {}).get("id", ""))
+        approval_id = self._approval_id(body)
+        if approval_id is None:
+            return
+        try:
+            result = await self.deps.service.decide(approval_id, user, True, execute=False)
+        except ServiceError as exc:
+            await self._tell_clicker(body, user, f"🚫 {exc.message}" + (f" ({exc.user_hint})" if exc.user_hint else ""))
+            return
+        await self._after_decision(body, user, result, client)
 
     async def on_reject_click(self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -453,12 +471,21 @@ class Handlers:
         if errors or reason is None:
             await ack(response_action="errors", errors=errors)
             return
-        await ack()
+        user = str(body.get("user", {}).get("id", ""))
         try:
             approval_id = int(str(view.get("private_metadata", "")))
         except ValueError:
+            await ack()
             return
-        await self._decide(body, client, approve=False, reason=reason, approval_id=approval_id)
+        try:
+            result = await self.deps.service.decide(approval_id, user, False, reason)
+        except ServiceError as exc:
+            await ack(response_action="errors", errors={REJECT_REASON_BLOCK_ID: exc.message[:1900]})
+            await self._tell_clicker(body, user, f"🚫 {exc.message}")
+            return
+        await ack()
+        await let_the_ack_go()
+        await self._after_decision(body, user, result, client)
 
     @staticmethod
     def _approval_id(body: Mapping[str, Any]) -> int | None:
@@ -468,30 +495,24 @@ class Handlers:
         except (TypeError, ValueError):
             return None
 
-    async def _decide(self, body: dict[str, Any], client: AsyncWebClient, *, approve: bool, reason: str | None,
-                      approval_id: int | None = None) -> None:
-        user = str(body.get("user", {}).get("id", ""))
-        approval_id = approval_id if approval_id is not None else self._approval_id(body)
-        if approval_id is None:
-            return
-        service = self.deps.service
-        try:
-            result = await service.decide(approval_id, user, approve, reason)
-        except ServiceError as exc:
-            await self._tell_clicker(body, user, f"🚫 {exc.message}" + (f" ({exc.user_hint})" if exc.user_hint else ""))
-            return
-        except Exception:
-            log.exception("deciding approval %s failed", approval_id)
-            await self._tell_clicker(body, user, "Something went wrong while recording your decision. "
-                                                 "The request is unchanged; try again.")
-            return
+    async def _after_decision(self, body: dict[str, Any], user: str, result: DecisionResult,
+                              client: AsyncWebClient) -> None:
+        """Run an approved request, then update its card and tell the people involved."""
         approval = result.approval
+        notifier = self.deps.notifier
         if result.outcome in (DecisionOutcome.ALREADY_DECIDED, DecisionOutcome.EXPIRED):
             await self._tell_clicker(body, user, result.message)
-            await self.deps.notifier.update_card(approval)
+            await notifier.update_card(approval)
             return
-        await self.deps.notifier.update_card(approval)
-        await self.deps.notifier.tell_requester(approval)
+        if result.outcome is DecisionOutcome.APPROVED and result.execution is None:
+            await notifier.update_card(approval)  # approved: the buttons go before the provider call
+            try:
+                approval = (await self.deps.service.execute(approval.id)).approval
+            except Exception:
+                log.exception("executing approval %s failed", approval.id)
+                approval = await self.deps.service.get_approval(approval.id)
+        await notifier.update_card(approval)
+        await notifier.tell_requester(approval)
         if self.deps.refresh_home is not None:
             await self.deps.refresh_home(user, client)
             await self.deps.refresh_home(approval.requester, client)

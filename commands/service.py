@@ -571,9 +571,13 @@ class InvoiceService:
     # ----------------------------------------------------------------- decisions
 
     async def decide(
-        self, approval_id: int, decider: str, approve: bool, reason: str | None = None
+        self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True
     ) -> DecisionResult:
-        """Approve or reject a pending request; approving executes it.
+        """Approve or reject a pending request; approving executes it unless `execute` is False.
+
+        With ``execute=False`` the decision is only recorded (a fast compare-and-set): the
+        Slack layer records it before acknowledging the click, then calls `execute`; a crash
+        in between leaves the request approved, and `recover` runs it.
 
         Raises:
             NotFound: no such request.
@@ -640,6 +644,12 @@ class InvoiceService:
                 outcome=DecisionOutcome.REJECTED,
                 message=f"rejected by {_mention(decider)}: {reason}",
                 approval=view,
+            )
+        if not execute:
+            return DecisionResult(
+                outcome=DecisionOutcome.APPROVED,
+                message=f"approved by {_mention(decider)}",
+                approval=await self._approval_view(await self._approval(approval_id)),
             )
         execution = await self.execute(approval_id)
         return DecisionResult(
