@@ -142,6 +142,7 @@ class ProviderHttp:
             started = time.perf_counter()
             try:
                 async with self._slots:
+                    started = time.perf_counter()  # time at the provider, not in our queue
                     response = await self.client.request(method, url, content=content, headers=headers,
                                                          params=params)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
