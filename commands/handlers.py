@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,7 +105,6 @@ class HandlerDeps:
     digest: DigestPort | None = None
     #: refreshes the App Home of a user after something changed for them
     refresh_home: Callable[[str, AsyncWebClient], Awaitable[None]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def offered(self) -> dict[Provider, frozenset[DocumentKind]]:
         return {p: frozenset(s.capabilities.kinds) for p, s in self.providers.items()}
