@@ -11,7 +11,11 @@ one command or answer per line (a multi-line answer ends with an empty line).
     3                 click choice 3
     :as U_BOB         act as another user          :channel C_OPS   switch channel
     :home             open your App Home            :wait 2          let background work run
+    :pay INV-000002   the customer pays a Payssam bill or Abillify invoice (its sandbox calls back)
     :help             this text                     :quit            leave
+
+Provider callbacks reach the console's bot: it serves its `/webhooks/` on a loopback port and
+gives that address to the sandboxes, so a payment shows up in the document's thread.
 """
 
 from __future__ import annotations
@@ -22,15 +26,19 @@ import json
 import logging
 import queue
 import secrets
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import httpx
+from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.console_render import build_view_state, modal_to_prompts, render_call, render_message
 from bot.runtime import Runtime, SettingsError, start_runtime
+from bot.serve import start_http
 from bot.settings import Settings
 from bot.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
 from bot.slack_requests import SignedRequest, SlackRequestFactory
@@ -78,6 +86,7 @@ class Console:
         self.modals: list[dict[str, Any]] = []
         self.runtime: Runtime | None = None
         self.home_requested = False  # App Home updates are shown only after :home
+        self.webhooks: web.AppRunner | None = None
 
     # -- setup ----------------------------------------------------------------------
     async def _on_call(self, call: RecordedCall) -> None:
@@ -85,6 +94,7 @@ class Console:
 
     async def start(self) -> None:
         base_url = self.double_thread.start()
+        webhook_port = _free_port()
         for user_id, name in USERS.items():
             self.double.add_user(user_id, name=name)
         for channel_id, name in CHANNELS.items():
@@ -96,8 +106,15 @@ class Console:
             "slack_app_token": None,
             "slack_api_url": base_url,
             "invoicebot_approvers": ",".join(approvers),
+            "invoicebot_public_url": self.base_settings.invoicebot_public_url or f"http://127.0.0.1:{webhook_port}",
         })
         self.runtime = await start_runtime(settings, sandbox_in_thread=True)
+        self.webhooks = await start_http(self.runtime, "127.0.0.1", webhook_port, slack_events=False)
+        abillify = self.runtime.providers.sandbox_urls.get("abillify")
+        if abillify:  # workflow webhooks (payments) come back to the bot too
+            async with httpx.AsyncClient(timeout=10) as admin:
+                await admin.post(abillify + "/_sandbox/webhook",
+                                 json={"url": f"http://127.0.0.1:{webhook_port}/webhooks/abillify/workflow"})
         sandboxed = ", ".join(p.value for p in self.runtime.providers.sandboxed()) or "none"
         self.say(f"invoicebot console — you are {self.user} in #{self._name(self.channel)}. "
                  f"Approvers: {', '.join(approvers)}. Providers on their SANDBOX: {sandboxed}.")
@@ -106,6 +123,8 @@ class Console:
     async def stop(self) -> None:
         await self.settle()
         self.drain()
+        if self.webhooks is not None:
+            await self.webhooks.cleanup()
         if self.runtime is not None:
             await self.runtime.aclose()
         self.double_thread.stop()
@@ -209,6 +228,8 @@ class Console:
             parts = line.split()
             await asyncio.sleep(float(parts[1]) if len(parts) > 1 else 1.0)
             await self.settle()
+        elif line.startswith(":pay "):
+            await self.pay(line.split(maxsplit=1)[1].strip())
         elif line == ":home":
             self.home_requested = True
             await self.send(self.factory.app_home_opened(self.user))
@@ -222,6 +243,32 @@ class Console:
         else:
             self.say("Not understood: type a /command, a choice number, or :help.")
         return True
+
+    async def pay(self, ref: str) -> None:
+        """Play the customer paying a document at its sandbox, which then calls the bot back."""
+        assert self.runtime is not None
+        doc = await self.runtime.store.documents.get_by_ref(ref.upper())
+        urls = self.runtime.providers.sandbox_urls
+        if doc is None or not doc.provider_id:
+            self.say(f"{ref} is not an issued document.")
+            return
+        if doc.provider.value == "payssam" and "payssam" in urls:
+            url, body = urls["payssam"] + "/_sandbox/bill/pay", {"billId": doc.provider_id, "payType": "CARD_VAN"}
+        elif doc.provider.value == "abillify" and "abillify" in urls:
+            url, body = urls["abillify"] + f"/_sandbox/invoices/{doc.provider_id}/pay", {}
+        else:
+            self.say(f"Only Payssam bills and Abillify invoices on their sandboxes can be paid here ({ref} is "
+                     f"{doc.provider.value}).")
+            return
+        async with httpx.AsyncClient(timeout=10) as admin:
+            answer = await admin.post(url, json=body)
+        if answer.status_code != 200:
+            self.say(f"The sandbox refused the payment: {answer.text[:300]}")
+            return
+        self.say(f"(the customer paid {ref}; waiting for the provider's callback)")
+        await asyncio.sleep(1.5)  # the sandbox calls back in the background
+        await self.settle()
+        self.drain()
 
     async def click(self, number: int) -> None:
         target = self.choices.get(number)
@@ -358,6 +405,12 @@ def _is_work(task: asyncio.Task[Any]) -> bool:
     coro = task.get_coro()
     qualname = getattr(coro, "__qualname__", "")
     return not qualname.startswith(("RequestHandler.", "Server.", "BaseProtocol.", "_SelectorSocketTransport"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _json(text: str) -> dict[str, Any] | None:

@@ -105,3 +105,19 @@ def test_the_requester_cannot_approve_in_the_console_either(tmp_path: Path) -> N
     out = run_console(tmp_path, script)
     assert "four-eyes" in out
     assert "Approved and done" not in out
+
+
+def test_a_payment_at_the_sandbox_comes_back_to_the_documents_thread(tmp_path: Path) -> None:
+    script = "\n".join([
+        "/invoice issue payssam",
+        FORM.format(provider="payssam", kind="bill").rstrip("\n"),
+        ":as U_BOB",
+        "1",
+        ":pay INV-000001",
+        "/invoice status INV-000001",
+        ":quit",
+    ]) + "\n"
+    out = run_console(tmp_path, script)
+    paid = out.index("(the customer paid INV-000001")
+    assert "Payment received for INV-000001" in out[paid:out.index("> /invoice status")]
+    assert "State: ✅ paid (F)" in out
