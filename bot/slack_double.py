@@ -132,6 +132,7 @@ class SlackWebApiDouble:
         self.on_call = on_call
         self.root_url = ""
         self._runner: web.AppRunner | None = None
+        self._sockets: list[web.WebSocketResponse] = []
         self.reset()
 
     # -- state --------------------------------------------------------------------------
@@ -152,6 +153,8 @@ class SlackWebApiDouble:
         self._faults: dict[str, list[_Fault]] = {}
         self._ids = itertools.count(1)
         self._last_ts = 0.0
+        self.socket_acks: dict[str, dict[str, Any]] = {}  # Socket Mode: envelope id -> the app's ack
+        self._socket_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.add_user(self.bot_user_id, name="invoicebot", real_name="Invoice Bot", is_bot=True)
 
     def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
@@ -245,6 +248,7 @@ class SlackWebApiDouble:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/response/{response_id}", self._response)
+        app.router.add_get("/socket-mode", self._socket_mode)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -261,6 +265,8 @@ class SlackWebApiDouble:
         return self.base_url
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -298,11 +304,13 @@ class SlackWebApiDouble:
         args.pop("token", None)
         return args
 
-    def _auth_error(self, request: web.Request) -> str | None:
+    def _auth_error(self, request: web.Request, method: str = "") -> str | None:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
             return "not_authed"
         token = header[7:].strip()
+        if method == "apps.connections.open":  # the one method that takes the app-level token
+            return None if token.startswith("xapp-") else "invalid_auth"
         if not token.startswith("xoxb-"):
             return "invalid_auth"
         if self.valid_tokens is not None and token not in self.valid_tokens:
@@ -324,7 +332,7 @@ class SlackWebApiDouble:
         args = await self._read_args(request)
         call = RecordedCall(method=method, args=args, headers=redact_mapping(dict(request.headers)), at=time.time())
         headers: dict[str, str] = {}
-        auth_error = self._auth_error(request)
+        auth_error = self._auth_error(request, method)
         if auth_error:
             call.response = {"ok": False, "error": auth_error}
         elif (fault := self._take_fault(method)) is not None:
@@ -380,6 +388,53 @@ class SlackWebApiDouble:
         call.response = {"ok": True}
         await self._record(call)
         return web.json_response(call.response)
+
+    # -- Socket Mode ----------------------------------------------------------------------
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        """The WebSocket `apps.connections.open` hands out: hello, then envelopes and their acks."""
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self._sockets),
+                                "debug_info": {"host": "slack-double"}, "connection_info": {"app_id": self.app_id}})
+        try:
+            async for message in socket:
+                if message.type != web.WSMsgType.TEXT:
+                    continue
+                try:
+                    data = json.loads(message.data)
+                except ValueError:
+                    continue
+                envelope_id = str(data.get("envelope_id", ""))
+                self.socket_acks[envelope_id] = data
+                waiter = self._socket_waiters.pop(envelope_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(data)
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    @property
+    def socket_connected(self) -> bool:
+        return bool(self._sockets)
+
+    async def push(self, envelope_type: str, payload: dict[str, Any], *, retry_attempt: int = 0,
+                   retry_reason: str = "", timeout: float = 10.0) -> dict[str, Any]:
+        """Send an envelope over Socket Mode, as Slack does, and return the app's ack."""
+        if not self._sockets:
+            raise AssertionError("no Socket Mode connection")
+        envelope_id = f"env-{next(self._ids):06d}"
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._socket_waiters[envelope_id] = waiter
+        await self._sockets[-1].send_json({
+            "envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+            "retry_attempt": retry_attempt, "retry_reason": retry_reason,
+        })
+        return await asyncio.wait_for(waiter, timeout)
+
+    def _apps_connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.root_url.replace("http://", "ws://") + "/socket-mode"}
 
     # -- helpers for handlers ---------------------------------------------------------------
     def _next_ts(self) -> str:
@@ -706,6 +761,7 @@ _HANDLERS: dict[str, Callable[[SlackWebApiDouble, dict[str, Any]], dict[str, Any
     "usergroups.users.list": SlackWebApiDouble._usergroups_users_list,
     "files.getUploadURLExternal": SlackWebApiDouble._files_get_upload_url,
     "files.completeUploadExternal": SlackWebApiDouble._files_complete_upload,
+    "apps.connections.open": SlackWebApiDouble._apps_connections_open,
 }
 
 
