@@ -6,6 +6,7 @@ Slack does; the app acknowledges them over the socket. Health reports the connec
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ from bot.slack_double import SlackDoubleThread, SlackWebApiDouble
 from tests.app.harness import BOT_TOKEN
 from tests.app.test_serve import clean_env, free_port
 
-APP_TOKEN = "xapp-test"  # noqa: S105 - only the double accepts it
+APP_TOKEN = "xapp-test"  # only the double accepts it
 
 
 @pytest.fixture
@@ -50,10 +51,8 @@ def test_socket_mode_connects_acks_over_the_socket_and_reports_health(tmp_path: 
         health: dict[str, object] = {}
         while time.monotonic() < deadline and health.get("socket_mode") != "connected":
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
-            except httpx.HTTPError:
-                pass
             time.sleep(0.2)
         assert health.get("socket_mode") == "connected" and health.get("ok") is True, health
         assert slack.double.calls("apps.connections.open")[-1].ok
