@@ -31,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import hashlib
@@ -129,6 +130,10 @@ _CSV_COLUMNS = (
 
 
 # --------------------------------------------------------------------------- errors
+
+
+#: requests `recover` drives at once after a crash
+_RECOVER_CONCURRENCY = 8
 
 
 class ServiceError(Exception):
@@ -778,36 +783,45 @@ class InvoiceService:
         over (once, by compare-and-set on the attempt count) and reconciled with the provider
         before anything is sent again.
         """
-        results = []
-        for approval in await self._store.approvals.search(states=ApprovalState.APPROVED, limit=500):
-            results.append(await self.execute(approval.id))
+        slots = asyncio.Semaphore(_RECOVER_CONCURRENCY)  # each request is its own provider round trip
+
+        async def run_approved(approval: ApprovalRecord) -> ExecutionResult:
+            async with slots:
+                return await self.execute(approval.id)
+
+        async def take_over(approval: ApprovalRecord, now: dt.datetime) -> ExecutionResult | None:
+            async with slots:
+                taken = await self._store.approvals.transition(
+                    approval.id,
+                    expected=ApprovalState.EXECUTING,
+                    to=ApprovalState.EXECUTING,
+                    now=now,
+                    attempts_seen=approval.attempts,
+                    count_attempt=True,
+                    started_at=now,
+                )
+                if not taken:
+                    return None
+                await self._store.audit.record(
+                    actor=SYSTEM_ACTOR,
+                    action="system",
+                    operation=f"{approval.action.value}.recover",
+                    document_id=approval.document_id,
+                    document_ref=await self._doc_ref(approval),
+                    approval_id=approval.id,
+                    detail={"started_at": approval.started_at, "attempts": approval.attempts},
+                    now=now,
+                )
+                return await self._drive(approval.id, mode="recover")
+
+        approved = await self._store.approvals.search(states=ApprovalState.APPROVED, limit=500)
+        results = list(await asyncio.gather(*(run_approved(a) for a in approved)))
         now = self._clock()
         stuck = await self._store.approvals.search(
             states=ApprovalState.EXECUTING, started_before=now - self._stale_after, limit=500
         )
-        for approval in stuck:
-            taken = await self._store.approvals.transition(
-                approval.id,
-                expected=ApprovalState.EXECUTING,
-                to=ApprovalState.EXECUTING,
-                now=now,
-                attempts_seen=approval.attempts,
-                count_attempt=True,
-                started_at=now,
-            )
-            if not taken:
-                continue
-            await self._store.audit.record(
-                actor=SYSTEM_ACTOR,
-                action="system",
-                operation=f"{approval.action.value}.recover",
-                document_id=approval.document_id,
-                document_ref=await self._doc_ref(approval),
-                approval_id=approval.id,
-                detail={"started_at": approval.started_at, "attempts": approval.attempts},
-                now=now,
-            )
-            results.append(await self._drive(approval.id, mode="recover"))
+        taken_over = await asyncio.gather(*(take_over(a, now) for a in stuck))
+        results.extend(r for r in taken_over if r is not None)
         return results
 
     async def _drive(self, approval_id: int, *, mode: Literal["first", "retry", "recover"]) -> ExecutionResult:
