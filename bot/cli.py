@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = settings.invoicebot_log_level
     if args.command == "console" and "INVOICEBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the console's own output is the conversation; logs only for trouble
-    setup_logging(level)
+    setup_logging(level, fmt=settings.invoicebot_log_format)
     if args.command == "sandbox":
         asyncio.run(run_sandboxes(settings, args.host, args.port_base))
         return 0

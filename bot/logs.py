@@ -1,22 +1,47 @@
-"""Logging: one line per record, secrets scrubbed by `providers.redact.RedactingFilter`."""
+"""Logging: one line per record, secrets scrubbed by `providers.redact.RedactingFilter`.
+
+`INVOICEBOT_LOG_FORMAT=json` writes one JSON object per line instead, with the fields the
+code attaches to records (`provider`, `operation`, `status`, `elapsed_ms`, `attempt`, …) as
+keys, for a log pipeline to index. The redacting filter runs before either formatter.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any, TextIO
 
-from providers.redact import RedactingFilter
+from providers.redact import RedactingFilter, redact_mapping
 
-__all__ = ["setup_logging"]
+__all__ = ["JsonFormatter", "setup_logging"]
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+_STANDARD = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 
 
-def setup_logging(level: str = "INFO", stream: object = None) -> None:
+class JsonFormatter(logging.Formatter):
+    """A record as one JSON line: time, level, logger, message, extra fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+        data.update(redact_mapping(extras))
+        if record.exc_text or record.exc_info:
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: str = "INFO", stream: TextIO | None = None, *, fmt: str = "text") -> None:
     """Configure the root logger once; every handler gets the redacting filter."""
     root = logging.getLogger()
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_FORMAT))
     handler.addFilter(RedactingFilter())
     for old in list(root.handlers):
         if getattr(old, "_invoicebot", False):

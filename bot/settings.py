@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
     invoicebot_instance_id: str | None = None
     invoicebot_log_level: str = "INFO"
+    invoicebot_log_format: Literal["text", "json"] = "text"
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
     invoicebot_executing_stale_seconds: float = 120.0

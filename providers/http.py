@@ -160,7 +160,9 @@ class ProviderHttp:
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
                     httpx.WriteError) as exc:
                 elapsed = time.perf_counter() - started
-                log.warning("%s %s: no answer after %.2fs (%s)", self.provider, op, elapsed, type(exc).__name__)
+                log.warning("%s %s: no answer after %.2fs (%s)", self.provider, op, elapsed, type(exc).__name__,
+                            extra={"provider": self.provider, "operation": op, "elapsed_ms": round(elapsed * 1000),
+                                   "attempt": attempt, "error": type(exc).__name__, "write": write})
                 if write and not safe:
                     raise OutcomeUnknown(
                         f"sent, but no answer came ({type(exc).__name__})",
@@ -182,7 +184,9 @@ class ProviderHttp:
                     raise OutcomeUnknown(str(error.message), provider=self.provider, code="no_answer") from exc
                 raise error from exc
             elapsed = time.perf_counter() - started
-            log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000)
+            log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000,
+                     extra={"provider": self.provider, "operation": op, "status": response.status_code,
+                            "elapsed_ms": round(elapsed * 1000), "attempt": attempt, "write": write})
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s request headers %s", self.provider, redact_mapping(dict(response.request.headers)))
             status_error = self._status_error(response)
@@ -223,7 +227,9 @@ class ProviderHttp:
 
     async def _backoff(self, op: str, attempt: int, error: ProviderUnavailable) -> None:
         delay = error.retry_after if error.retry_after is not None else self.policy.backoff * (2 ** (attempt - 1))
-        log.info("%s %s: %s; retry %d in %.2fs", self.provider, op, error.message, attempt, delay)
+        log.info("%s %s: %s; retry %d in %.2fs", self.provider, op, error.message, attempt, delay,
+                 extra={"provider": self.provider, "operation": op, "retry_in_s": delay, "attempt": attempt,
+                        "outcome": error.outcome_code})
         await self._sleep(delay)
 
     def json_body(self, response: httpx.Response, *, operation: str = "") -> Any:

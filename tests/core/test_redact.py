@@ -51,3 +51,26 @@ def test_filter_rewrites_records_and_their_arguments(caplog: pytest.LogCaptureFi
         logger.info("token %s used", "xox" + "b-1234567890-abcdefghij")
     assert "1234567890-abcdefghij" not in caplog.text
     assert MASK in caplog.text
+
+
+def test_json_logs_carry_fields_and_never_a_secret() -> None:
+    import io
+    import json
+
+    from bot.logs import setup_logging
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    setup_logging("INFO", stream, fmt="json")
+    try:
+        logging.getLogger("invoicebot.test").info(
+            "popbill getInfo -> 200 with %s", "Bearer abcdefghijklmnop",
+            extra={"provider": "popbill", "elapsed_ms": 12, "apiKey": "SANDBOX-API-KEY"},
+        )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert line["provider"] == "popbill" and line["elapsed_ms"] == 12 and line["level"] == "INFO"
+    assert "abcdefghijklmnop" not in stream.getvalue() and "SANDBOX-API-KEY" not in stream.getvalue()
