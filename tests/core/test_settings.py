@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,14 @@ def test_bad_values_are_refused_with_the_reason() -> None:
 def test_secrets_never_show_in_repr() -> None:
     settings = Settings(slack_bot_token="xox" + "b-1234567890-secretvalue", popbill_secret_key="c2VjcmV0")
     assert "secretvalue" not in repr(settings) and "c2VjcmV0" not in repr(settings)
+
+
+def test_the_example_configuration_file_names_only_real_settings_and_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    example = (Path(__file__).resolve().parents[2] / "invoicebot.toml.example").read_text(encoding="utf-8")
+    assert set(tomllib.loads(example)) <= set(Settings.model_fields)
+    (tmp_path / "invoicebot.toml").write_text(
+        example.replace("invoicebot_expiring_days = 3", "invoicebot_expiring_days = 5"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert Settings().invoicebot_expiring_days == 5
