@@ -4,12 +4,13 @@ Abillify), each against its sandbox."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.app.harness import APPROVALS, FINANCE, BotHarness, text_of
+from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
 
 BUYER = {
     "buyer_bizno": "123-12-12312",
@@ -199,3 +200,16 @@ async def test_app_home_shows_waiting_approvals_with_buttons(bot: BotHarness) ->
 async def test_approvals_channel_receives_the_cards(bot: BotHarness) -> None:
     await issue(bot, "payssam", "bill")
     assert bot.slack.messages_in(APPROVALS)
+
+
+async def test_the_same_day_on_each_database(tmp_path: Path, database_url: str) -> None:
+    """The app on each supported database: issue, approve, status, destroy."""
+    async with running_bot(tmp_path, database_url=database_url) as bot:
+        card = await issue(bot, "popbill", "tax_invoice")
+        await bot.click(card, "approval_approve", user="U_BOB")
+        await bot.command("status INV-000001")
+        assert "INV-000001" in last_reply(bot)
+        await bot.command("destroy INV-000001 duplicate")
+        await bot.click(bot.cards()[-1], "approval_approve", user="U_CAROL")
+        doc = await bot.runtime.store.documents.get_by_ref("INV-000001")
+        assert doc is not None and doc.lifecycle.value == "destroyed"
