@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.middleware import log_requests, require_approver
+from bot.middleware import request_arrival, require_approver
 from commands.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
 from commands.handlers import Handlers
 
@@ -18,7 +18,7 @@ REMINDER_RESEND_ACTION_ID = "reminder_resend"
 def register_listeners(app: AsyncApp, handlers: Handlers) -> None:
     deps = handlers.deps
     decision_guard = require_approver(deps.approvers, deps.notifier)
-    app.use(log_requests)
+    app.use(request_arrival(deps.pacer))
     app.command(COMMAND)(handlers.on_command)
     app.view(ISSUE_CALLBACK_ID)(handlers.on_issue_submission)
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(handlers.on_approve)

@@ -1,6 +1,7 @@
 """Cross-cutting checks as Bolt middleware, so listeners stay one line each.
 
-* `log_requests`: one log line per request (who, what), never tokens or payload secrets.
+* `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
+  tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
 * `require_approver`: decision buttons refuse non-approvers before any listener runs. The
   service checks again (and enforces four-eyes) on every decision: the middleware is the
   fast, friendly refusal, the service is the authority.
@@ -17,8 +18,9 @@ from slack_bolt.response import BoltResponse
 
 from bot.authz import ApproverDirectory
 from commands.notify import Notifier
+from commands.pacing import AckPacer
 
-__all__ = ["log_requests", "require_approver"]
+__all__ = ["request_arrival", "require_approver"]
 
 log = logging.getLogger("invoicebot.requests")
 
@@ -40,10 +42,14 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-async def log_requests(body: dict[str, Any], next: Next) -> BoltResponse | None:
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-    log.info("slack %s from %s", _describe(body), user)
-    return await next()
+def request_arrival(pacer: AckPacer) -> Callable[..., Awaitable[BoltResponse | None]]:
+    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        pacer.arrived()
+        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+        log.info("slack %s from %s", _describe(body), user)
+        return await next()
+
+    return middleware
 
 
 def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callable[..., Awaitable[Any]]:

@@ -9,13 +9,12 @@ ever reaches a user.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +50,7 @@ from commands.cards import approval_card, closure_rows, document_card, history_f
 from commands.drafts import IssueDraft
 from commands.modal import build_issue_modal, parse_issue_submission
 from commands.notify import Notifier
+from commands.pacing import AckPacer
 from commands.parser import (
     ClosureCommand,
     Command,
@@ -105,22 +105,14 @@ class HandlerDeps:
     digest: DigestPort | None = None
     #: refreshes the App Home of a user after something changed for them
     refresh_home: Callable[[str, AsyncWebClient], Awaitable[None]] | None = None
+    #: holds slow work back while a burst of requests is still being acknowledged
+    pacer: AckPacer = field(default_factory=AckPacer)
 
     def offered(self) -> dict[Provider, frozenset[DocumentKind]]:
         return {p: frozenset(s.capabilities.kinds) for p, s in self.providers.items()}
 
     def any_sandbox(self) -> bool:
         return any(s.sandbox for s in self.providers.values())
-
-
-async def let_the_ack_go() -> None:
-    """Give Bolt's runner time to send the acknowledgement before the slow work starts.
-
-    Bolt answers Slack's HTTP request from a loop that checks every 10 ms whether `ack()` was
-    called; a listener that goes straight on to database and provider work can hold the event
-    loop past that check under load, and Slack's 3-second clock keeps running.
-    """
-    await asyncio.sleep(0.012)
 
 
 def _error_blocks(title: str, exc: BaseException) -> tuple[str, list[Block]]:
@@ -178,11 +170,12 @@ class Handlers:
             return
         if isinstance(parsed, IssueCommand):
             await ack()
+            await self.deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
             await self.open_issue_modal(client, str(command.get("trigger_id", "")), channel, user,
                                         parsed.provider, parsed.kind, respond)
             return
         await ack()
-        await let_the_ack_go()
+        await self.deps.pacer.wait()
         try:
             await self._dispatch(parsed, user, channel, respond, client)
         except (ServiceError, ProviderError) as exc:
@@ -483,7 +476,7 @@ class Handlers:
             await self._tell_clicker(body, user, f"🚫 {exc.message}")
             return
         await ack()
-        await let_the_ack_go()
+        await self.deps.pacer.wait()
         await self._after_decision(body, user, result, client)
 
     @staticmethod

@@ -1,0 +1,46 @@
+"""Slow work waits while a burst of Slack requests is still being acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from commands.pacing import AckPacer
+
+
+async def test_work_starts_after_the_minimum_when_nothing_else_arrives() -> None:
+    pacer = AckPacer(min_wait=0.02, quiet=0.02, max_wait=0.5)
+    started = time.monotonic()
+    await pacer.wait()
+    assert 0.02 <= time.monotonic() - started < 0.2
+
+
+async def test_work_waits_while_requests_keep_arriving() -> None:
+    pacer = AckPacer(min_wait=0.01, quiet=0.03, max_wait=1.0)
+
+    async def burst() -> None:
+        for _ in range(10):
+            pacer.arrived()
+            await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    await asyncio.gather(burst(), pacer.wait())
+    assert time.monotonic() - started >= 0.1 + 0.03 - 0.005  # the burst, then a quiet moment
+
+
+async def test_work_never_waits_longer_than_the_maximum() -> None:
+    pacer = AckPacer(min_wait=0.01, quiet=0.05, max_wait=0.1)
+    stop = False
+
+    async def endless() -> None:
+        while not stop:
+            pacer.arrived()
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(endless())
+    started = time.monotonic()
+    await pacer.wait()
+    waited = time.monotonic() - started
+    stop = True
+    await task
+    assert 0.1 <= waited < 0.3
