@@ -12,29 +12,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
 import sys
 from typing import Any
 
 from aiohttp import web
 
+from bot.signals import wait_for_signal
 from bot.slack_double import SlackWebApiDouble
 
 __all__ = ["BenchSlackDouble", "main"]
 
 HOST = "127.0.0.1"
-
-
-async def _until_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 def _announce(data: dict[str, Any]) -> None:
@@ -70,7 +60,7 @@ async def serve_slack(token: str) -> None:
     api_url = await double.start(HOST, 0)
     _announce({"api_url": api_url, "root_url": double.root_url})
     try:
-        await _until_signal()
+        await wait_for_signal()
     finally:
         await double.stop()
 
@@ -101,7 +91,7 @@ async def serve_bare(port: int, api_url: str) -> None:
     await site.start()
     _announce({"url": f"http://{HOST}:{port}"})
     try:
-        await _until_signal()
+        await wait_for_signal()
     finally:
         await runner.cleanup()
 
@@ -123,7 +113,7 @@ async def serve_sandboxes(spec: dict[str, Any]) -> None:
         for name, sandbox in sandboxes.items():
             urls[name] = await sandbox.start(HOST, 0)
         _announce({"urls": urls, "pid": os.getpid()})
-        await _until_signal()
+        await wait_for_signal()
     finally:
         for sandbox in sandboxes.values():
             await sandbox.stop()
