@@ -41,7 +41,7 @@ async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bo
     """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
     from bot.wiring import attach_webhooks
 
-    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else "/_no_slack")
+    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None)
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

@@ -21,8 +21,13 @@ log = logging.getLogger("invoicebot.server")
 HealthCheck = Callable[[], Awaitable[dict[str, object]]]
 
 
-def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str = "/slack/events") -> web.Application:
-    """The aiohttp application serving Slack, `/health` and (later registered) webhooks."""
+def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/slack/events") -> web.Application:
+    """The aiohttp application serving Slack, `/health` and (later registered) webhooks.
+
+    Args:
+        path: where Slack's requests arrive; None in Socket Mode, where Slack never calls over
+            HTTP and Bolt verifies no signatures, so no HTTP route may reach the listeners.
+    """
     web_app = web.Application(client_max_size=2 * 1024 * 1024)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -35,6 +40,7 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str = "/slack/ev
         ok = bool(report.get("ok"))
         return web.json_response(report, status=200 if ok else 503)
 
-    web_app.router.add_post(path, slack_events)
+    if path is not None:
+        web_app.router.add_post(path, slack_events)
     web_app.router.add_get("/health", health_check)
     return web_app
