@@ -256,6 +256,7 @@ class Handlers:
             await self._issue(draft, user, channel, metadata.get("thread_ts"), client, warnings)
             return
         try:
+            # Only database writes, before the ack on purpose: a refusal belongs on the form.
             approval = await service.request_issue(draft, user, channel, metadata.get("thread_ts"))
         except ServiceError as exc:
             await ack(response_action="errors", errors={"provider": exc.message[:1900]})

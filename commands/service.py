@@ -1521,17 +1521,21 @@ class _Run:
                 continue
             return await self.issued(status, how="issued")
 
-    async def issued(self, status: DocumentStatus, *, how: str) -> ExecutionResult:
+    async def succeeded(self, status: DocumentStatus, *, lifecycle: Lifecycle, operation: str,
+                        detail: dict[str, Any], code: str, message: str) -> ExecutionResult:
+        """The provider did it: remember the answer under the key, record the document, finish."""
         now = self.now()
         await self.store.idempotency.complete(self.key, _status_json(status), now=now)
-        await self.store.documents.record_status(self.doc.id, status, lifecycle=Lifecycle.ISSUED, now=now)
-        await self.audit("issue", "ok", {"how": how, "provider_ref": str(status.ref), "state": status.raw_state})
+        await self.store.documents.record_status(self.doc.id, status, lifecycle=lifecycle, now=now)
+        await self.audit(operation, "ok", {**detail, "state": status.raw_state})
+        return await self.finish(ApprovalState.SUCCEEDED, code=code, message=message, status=status)
+
+    async def issued(self, status: DocumentStatus, *, how: str) -> ExecutionResult:
         label = " (SANDBOX)" if self.doc.sandbox else ""
-        return await self.finish(
-            ApprovalState.SUCCEEDED,
-            code="issued",
+        return await self.succeeded(
+            status, lifecycle=Lifecycle.ISSUED, operation="issue",
+            detail={"how": how, "provider_ref": str(status.ref)}, code="issued",
             message=f"{self.doc.ref} issued at {self.doc.provider.value}{label} as {status.ref}",
-            status=status,
         )
 
     async def issue_failed(
@@ -1631,15 +1635,9 @@ class _Run:
         return status if status.state in _GONE_STATES else None
 
     async def destroyed(self, status: DocumentStatus, *, how: str) -> ExecutionResult:
-        now = self.now()
-        await self.store.idempotency.complete(self.key, _status_json(status), now=now)
-        await self.store.documents.record_status(self.doc.id, status, lifecycle=Lifecycle.DESTROYED, now=now)
-        await self.audit("destroy", "ok", {"how": how, "state": status.raw_state})
-        return await self.finish(
-            ApprovalState.SUCCEEDED,
-            code="destroyed",
+        return await self.succeeded(
+            status, lifecycle=Lifecycle.DESTROYED, operation="destroy", detail={"how": how}, code="destroyed",
             message=f"{self.doc.ref} is {status.state.value} at {self.doc.provider.value}",
-            status=status,
         )
 
     async def destroy_failed(

@@ -87,7 +87,20 @@ _AUTH_HINT = (
 M = TypeVar("M", bound=BaseModel)
 
 
-class HiworksRejected(ProviderRejected):
+class _HiworksErrors:
+    """What Hiworks said in its ``errors`` body, kept on the exception."""
+
+    title: str
+    http_status: int
+    errors: list[dict[str, Any]]
+
+    def _keep(self, title: str, http_status: int, errors: list[dict[str, Any]] | None) -> None:
+        self.title = title
+        self.http_status = http_status
+        self.errors = errors or []
+
+
+class HiworksRejected(ProviderRejected, _HiworksErrors):
     """Hiworks answered with an ``errors`` body. `code` is the first error's status, and its
     `title` and all `errors` are kept."""
 
@@ -102,12 +115,10 @@ class HiworksRejected(ProviderRejected):
         user_hint: str | None = None,
     ) -> None:
         super().__init__(message, provider=PROVIDER, code=code, user_hint=user_hint)
-        self.title = title
-        self.http_status = http_status
-        self.errors = errors or []
+        self._keep(title, http_status, errors)
 
 
-class HiworksNotFound(DocumentNotFound):
+class HiworksNotFound(DocumentNotFound, _HiworksErrors):
     """Hiworks does not know (or no longer has) the document."""
 
     def __init__(
@@ -121,9 +132,7 @@ class HiworksNotFound(DocumentNotFound):
         user_hint: str | None = None,
     ) -> None:
         super().__init__(message, provider=PROVIDER, code=code, user_hint=user_hint)
-        self.title = title
-        self.http_status = http_status
-        self.errors = errors or []
+        self._keep(title, http_status, errors)
 
 
 def check_invoice(invoice: Invoice, *, label: str = "") -> None:
