@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.console.slack_double import SlackWebApiDouble
 from bot.signals import wait_for_signal
-from bot.slack_double import SlackWebApiDouble
 
 __all__ = ["BenchSlackDouble", "main"]
 

@@ -40,9 +40,9 @@ from bench._common import (
     python,
     temp_dir,
 )
-from bot.slack_requests import SignedRequest, SlackRequestFactory
-from bot.storage import Store, write_engine
-from bot.storage.schema import documents
+from bot.console.slack_requests import SignedRequest, SlackRequestFactory
+from commands.ledger import Store, write_engine
+from commands.ledger.schema import documents
 
 __all__ = ["AckPlan", "run"]
 

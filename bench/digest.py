@@ -41,8 +41,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench._common import BenchResult, Child, child_env, python, temp_dir
-from bot.storage import Store, write_engine
-from bot.storage.schema import approval_requests, audit_events, closure_checks, documents
+from commands.ledger import Store, write_engine
+from commands.ledger.schema import approval_requests, audit_events, closure_checks, documents
 
 __all__ = ["DigestPlan", "run", "seed"]
 
@@ -201,8 +201,8 @@ def _rss_mb() -> float:
 async def _measure(url: str, now: dt.datetime, repeats: int) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
-    from commands.chart import render_chart_png
-    from commands.digest import CHART_DAYS, build_digest_blocks, build_digest_data
+    from commands.slack.chart import render_chart_png
+    from commands.slack.digest import CHART_DAYS, build_digest_blocks, build_digest_data
 
     tz = ZoneInfo("Asia/Seoul")
     render_chart_png({}, CHART_DAYS, end=now.astimezone(tz).date())  # a running bot has drawn a chart before

@@ -2,7 +2,7 @@
 
 The sandboxes run in a child process (`bench._servers sandboxes`) with 50 ms added to
 every request, seeded with open documents; the same documents are bulk-inserted in a
-SQLite database; then `commands.sweep.sweep` runs here with the product's defaults
+SQLite database; then `commands.workflow.sweep.sweep` runs here with the product's defaults
 (sweep concurrency from `Settings`, each service's own read concurrency).
 
 Two baselines, both from this run:
@@ -40,9 +40,9 @@ import sqlalchemy as sa
 from bench._common import BenchResult, Child, child_env, proc_cpu_seconds, python, temp_dir
 from bench._sandbox_seed import KINDS, provider_id
 from bot.settings import Settings
-from bot.storage import Store, write_engine
-from bot.storage.schema import documents
-from commands.sweep import DEFAULT_PAGE_SIZE, sweep
+from commands.ledger import Store, write_engine
+from commands.ledger.schema import documents
+from commands.workflow.sweep import DEFAULT_PAGE_SIZE, sweep
 from providers import abillify, hiworks, payssam, popbill
 from providers.base import InvoiceProvider
 from providers.config import DEMO_ABILLIFY, DEMO_HIWORKS, DEMO_PAYSSAM, DEMO_POPBILL, SellerConfig

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_sandboxes(settings, args.host, args.port_base))
         return 0
     if args.command == "migrate":
-        from bot.storage import migrate
+        from commands.ledger import migrate
 
         migrate(settings.database_url)
         print("database is at the latest migration")
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
-        from bot.console import run_console
+        from bot.console.app import run_console
 
         return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
     return 2  # argparse's `required=True` makes this unreachable

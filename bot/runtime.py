@@ -26,13 +26,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
-from bot.authz import ApproverDirectory
-from bot.listeners import register_listeners
 from bot.settings import Settings
-from bot.storage import Store
-from commands.handlers import HandlerDeps, Handlers
-from commands.notify import Notifier
-from commands.service import ExecutionResult, InvoiceService
+from commands.ledger import Store
+from commands.slack.authz import ApproverDirectory
+from commands.slack.handlers import HandlerDeps, Handlers
+from commands.slack.listeners import register_listeners
+from commands.slack.notify import Notifier
+from commands.workflow.service import ExecutionResult, InvoiceService
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 

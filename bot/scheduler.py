@@ -63,10 +63,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.settings import Settings
-from bot.storage import DigestScheduleRecord, Store, utc_now
-from bot.storage import digest_queries as q
-from commands.digest import DigestPublisher, PostedDigest
-from commands.sweep import SweepReport, sweep
+from commands.ledger import DigestScheduleRecord, Store, utc_now
+from commands.ledger import digest_queries as q
+from commands.slack.digest import DigestPublisher, PostedDigest
+from commands.workflow.sweep import SweepReport, sweep
 from providers.base import InvoiceProvider
 from providers.models import Provider
 
@@ -142,7 +142,7 @@ class JobInfo:
 
 
 class DigestPoster(Protocol):
-    """What posts a digest (`commands.digest.DigestPublisher`)."""
+    """What posts a digest (`commands.slack.digest.DigestPublisher`)."""
 
     async def publish(self, channel: str, *, day: dt.date | None = None,
                       tz: dt.tzinfo | None = None) -> PostedDigest: ...

@@ -43,9 +43,9 @@ from pydantic import ValidationError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.settings import Settings
-from bot.storage import DocumentRecord, Store, utc_now
-from bot.storage import digest_queries as q
-from commands.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn, format_money, state_label
+from commands.ledger import DocumentRecord, Store, utc_now
+from commands.ledger import digest_queries as q
+from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn, format_money, state_label
 from providers.abillify.webhooks import TaskNotification, WorkflowWebhook, dedup_key
 from providers.base import InvoiceProvider
 from providers.errors import ProviderError, ProviderRejected

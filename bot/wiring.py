@@ -15,11 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.runtime import Runtime
 from bot.scheduler import create_scheduler
 from bot.webhooks import WebhookDeps, register_webhooks
-from commands.blocks import build_closure_message, closure_text
-from commands.cards import closure_rows
-from commands.digest import handle_digest_command
-from commands.formatting import state_label
-from commands.home import (
+from commands.slack.blocks import build_closure_message, closure_text
+from commands.slack.cards import closure_rows
+from commands.slack.digest import handle_digest_command
+from commands.slack.formatting import state_label
+from commands.slack.home import (
     CLOSURE_MODAL_CALLBACK_ID,
     HOME_CLOSURE_ACTION_ID,
     HOME_ISSUE_ACTION_ID,
@@ -27,8 +27,8 @@ from commands.home import (
     load_home,
     parse_closure_submission,
 )
-from commands.parser import DigestCommand
-from commands.sweep import SweepReport
+from commands.slack.parser import DigestCommand
+from commands.workflow.sweep import SweepReport
 
 __all__ = ["attach_scheduler", "attach_webhooks", "register_home"]
 

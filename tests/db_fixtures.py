@@ -38,7 +38,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.storage import Store, metadata, upgrade
+from commands.ledger import Store, metadata, upgrade
 
 __all__ = [
     "DATABASE_BACKENDS",

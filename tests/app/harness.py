@@ -17,13 +17,13 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from bot.console import settle_tasks
-from bot.console_render import build_view_state, modal_to_prompts
+from bot.console.app import settle_tasks
+from bot.console.render import build_view_state, modal_to_prompts
+from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
+from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from bot.runtime import Runtime, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
-from bot.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
-from bot.slack_requests import SignedRequest, SlackRequestFactory
 from providers.sandbox.base import Sandbox
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

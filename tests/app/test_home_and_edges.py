@@ -7,9 +7,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from bot.storage import utc_now
-from bot.storage.schema import approval_requests
-from commands.home import CLOSURE_BLOCK_ID
+from commands.ledger import utc_now
+from commands.ledger.schema import approval_requests
+from commands.slack.home import CLOSURE_BLOCK_ID
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BotHarness, text_of
 from tests.app.test_flows import BUYER, issue, last_reply

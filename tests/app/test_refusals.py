@@ -74,7 +74,7 @@ async def test_a_double_click_issues_exactly_once(bot: BotHarness) -> None:
     responses = await asyncio.gather(*clicks)
     assert all(r.status_code == 200 for r in responses)
     await asyncio.sleep(0.5)
-    from bot.console import settle_tasks
+    from bot.console.app import settle_tasks
 
     await settle_tasks(30)
     assert len(bot.sandbox("popbill").requests_to(r"^/Taxinvoice$", "POST")) == 1

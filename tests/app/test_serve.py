@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.slack_double import SlackDoubleThread, SlackWebApiDouble
-from bot.slack_requests import SlackRequestFactory
+from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
+from bot.console.slack_requests import SlackRequestFactory
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET
 
 

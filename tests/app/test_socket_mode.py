@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.slack_double import SlackDoubleThread, SlackWebApiDouble
+from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from tests.app.harness import BOT_TOKEN
 from tests.app.test_serve import clean_env, free_port
 

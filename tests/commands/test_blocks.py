@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from commands.blocks import (
+from commands.slack.blocks import (
     APPROVE_ACTION_ID,
     REJECT_ACTION_ID,
     REJECT_CALLBACK_ID,
@@ -40,7 +40,7 @@ from commands.blocks import (
     progress_text,
     status_text,
 )
-from commands.formatting import (
+from commands.slack.formatting import (
     format_bizno,
     format_bytes,
     format_date,
@@ -48,7 +48,7 @@ from commands.formatting import (
     format_krw,
     format_money,
 )
-from commands.parser import USAGE, CommandError
+from commands.slack.parser import USAGE, CommandError
 from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
 
 NOW = dt.datetime(2024, 5, 17, 5, 30, tzinfo=dt.UTC)  # 14:30 in Seoul
@@ -198,7 +198,7 @@ def test_decided_approvals_have_no_buttons_and_say_who_decided_and_what_happened
 
 
 def test_storage_states_and_integer_ids_map_onto_the_card() -> None:
-    from bot.storage import ApprovalState as StoredState
+    from commands.ledger import ApprovalState as StoredState
 
     assert {s.value for s in StoredState} == {s.value for s in ApprovalState}
     assert approval(id=42).id == "42"

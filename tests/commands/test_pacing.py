@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from commands.pacing import AckPacer
+from commands.slack.pacing import AckPacer
 
 
 async def test_work_starts_after_the_minimum_when_nothing_else_arrives() -> None:

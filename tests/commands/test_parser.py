@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from commands.parser import (
+from commands.slack.parser import (
     USAGE,
     ClosureCommand,
     CommandError,

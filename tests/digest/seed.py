@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.storage import DocumentRecord, Lifecycle, Store, write_engine
-from bot.storage.schema import approval_requests, documents
+from commands.ledger import DocumentRecord, Lifecycle, Store, write_engine
+from commands.ledger.schema import approval_requests, documents
 from providers.models import Amounts, DocumentKind, DocumentState, Party, Provider
 
 KINDS = {

@@ -11,11 +11,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.slack_double import SlackWebApiDouble
 from bot.scheduler import InvoiceScheduler, RunOutcome, digest_job_id
-from bot.slack_double import SlackWebApiDouble
-from bot.storage import Store
-from commands.digest import DigestPublisher, handle_digest_command
-from commands.parser import DigestCommand, parse_command
+from commands.ledger import Store
+from commands.slack.digest import DigestPublisher, handle_digest_command
+from commands.slack.parser import DigestCommand, parse_command
 
 SEOUL = ZoneInfo("Asia/Seoul")
 DAY = dt.date(2026, 3, 2)

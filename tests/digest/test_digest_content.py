@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block, ButtonElement, SectionBlock
 
-from bot.storage import ApprovalAction, ApprovalState, Lifecycle, Store
-from bot.storage import digest_queries as q
-from commands.digest import (
+from commands.ledger import ApprovalAction, ApprovalState, Lifecycle, Store
+from commands.ledger import digest_queries as q
+from commands.slack.digest import (
     MAX_DIGEST_BLOCKS,
     RESEND_ACTION_ID,
     DigestData,

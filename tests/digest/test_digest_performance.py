@@ -7,8 +7,8 @@ import time
 import tracemalloc
 from zoneinfo import ZoneInfo
 
-from bot.storage import Store
-from commands.digest import MAX_DIGEST_BLOCKS, build_digest_blocks, build_digest_data
+from commands.ledger import Store
+from commands.slack.digest import MAX_DIGEST_BLOCKS, build_digest_blocks, build_digest_data
 from providers.models import Provider
 from tests.digest.seed import bulk_documents
 

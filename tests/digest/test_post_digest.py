@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_double import SlackWebApiDouble
-from bot.storage import Store
-from commands.chart import render_chart_png
-from commands.digest import DigestPublisher, build_digest_data, post_digest
+from bot.console.slack_double import SlackWebApiDouble
+from commands.ledger import Store
+from commands.slack.chart import render_chart_png
+from commands.slack.digest import DigestPublisher, build_digest_data, post_digest
 from providers.models import DocumentState, Provider
 from tests.digest.seed import add_document
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.storage import ApprovalRecord, AuditEventRecord
+from commands.ledger import ApprovalRecord, AuditEventRecord
 from providers.sandbox.base import FaultRule, Sandbox
 from tests.app.harness import BotHarness, text_of
 
@@ -201,7 +201,7 @@ def draft(provider: str = "popbill", *, name: str = "주식회사 구매자", am
     """An issue draft as the modal would produce it (for tests that need many requests fast)."""
     import datetime as dt
 
-    from commands.service import IssueDraft
+    from commands.workflow.service import IssueDraft
     from providers.models import DocumentKind, LineItem, Party, Provider
 
     kinds = {"popbill": DocumentKind.TAX_INVOICE, "payssam": DocumentKind.BILL,

@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.console_render import build_view_state, modal_to_prompts
-from bot.slack_double import SlackDoubleThread, SlackWebApiDouble
-from bot.slack_requests import SignedRequest, SlackRequestFactory
+from bot.console.render import build_view_state, modal_to_prompts
+from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
+from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import ApprovalState, Lifecycle
+from commands.ledger import ApprovalState, Lifecycle
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BotHarness, running_bot, text_of
 from tests.faults.flows import (

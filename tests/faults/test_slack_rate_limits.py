@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage import ApprovalState
+from commands.ledger import ApprovalState
 from tests.app.harness import running_bot, text_of
 from tests.faults.flows import FAST, approval, card_now, issue_calls, request_issue, sandbox_documents
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import Lifecycle
+from commands.ledger import Lifecycle
 from providers.sandbox.base import FaultRule
 from tests.app.harness import FINANCE, BotHarness, running_bot, text_of
 from tests.faults.flows import FAST, add_fault, assert_no_traceback_shown, issue_approved, requests_at

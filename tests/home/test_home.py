@@ -7,10 +7,10 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.storage import ApprovalAction, Lifecycle, Store
-from bot.storage import digest_queries as q
-from commands.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
-from commands.home import (
+from commands.ledger import ApprovalAction, Lifecycle, Store
+from commands.ledger import digest_queries as q
+from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from commands.slack.home import (
     CLOSURE_ACTION_ID,
     CLOSURE_BLOCK_ID,
     CLOSURE_MODAL_CALLBACK_ID,

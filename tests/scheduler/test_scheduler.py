@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.console.slack_double import SlackWebApiDouble
 from bot.scheduler import (
     EXPIRY_JOB_ID,
     SWEEP_JOB_ID,
@@ -18,9 +19,8 @@ from bot.scheduler import (
     digest_job_id,
     last_occurrence,
 )
-from bot.slack_double import SlackWebApiDouble
-from bot.storage import Store
-from commands.digest import DigestPublisher
+from commands.ledger import Store
+from commands.slack.digest import DigestPublisher
 
 SEOUL = ZoneInfo("Asia/Seoul")
 GRACE = dt.timedelta(minutes=120)

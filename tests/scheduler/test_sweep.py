@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bot.storage import Store
-from commands.digest import build_digest_blocks, build_digest_data
-from commands.sweep import SweepProgress, sweep
+from commands.ledger import Store
+from commands.slack.digest import build_digest_blocks, build_digest_data
+from commands.workflow.sweep import SweepProgress, sweep
 from providers import payssam
 from providers.config import DEMO_PAYSSAM, DEMO_POPBILL, SellerConfig
 from providers.http import HttpPolicy

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage import ApprovalState
-from commands.blocks import APPROVE_ACTION_ID, REJECT_CALLBACK_ID, build_reject_modal
+from commands.ledger import ApprovalState
+from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_CALLBACK_ID, build_reject_modal
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BotHarness, running_bot, text_of
 from tests.faults.flows import (

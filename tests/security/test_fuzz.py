@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.console import settle_tasks
-from bot.console_render import Prompt, modal_to_prompts
+from bot.console.app import settle_tasks
+from bot.console.render import Prompt, modal_to_prompts
 from tests.app.harness import FINANCE
 from tests.faults.flows import assert_no_traceback_shown, everything_shown
 from tests.security.conftest import BotOnThread

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack_requests import SignedRequest, SlackRequestFactory
-from bot.storage import ApprovalState
+from bot.console.slack_requests import SignedRequest, SlackRequestFactory
+from commands.ledger import ApprovalState
 from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
 from tests.faults.flows import BUYER, issue_approved, issue_calls, request_issue, requests_at
 
@@ -40,7 +40,7 @@ async def footprint(bot: BotHarness) -> tuple[int, int, int, int]:
 def forged(bot: BotHarness, card: dict[str, object], factory: SlackRequestFactory,
            timestamp: int | None) -> dict[str, Callable[[], SignedRequest]]:
     """One builder per kind of Slack request, signed by `factory` at `timestamp`."""
-    from bot.console_render import build_view_state, modal_to_prompts
+    from bot.console.render import build_view_state, modal_to_prompts
 
     modal = bot.last_modal()
     return {
@@ -131,7 +131,7 @@ async def test_a_replayed_issue_form_only_adds_a_request_that_still_needs_four_e
     async with running_bot(tmp_path) as bot:
         await bot.command("issue popbill tax")
         modal = bot.last_modal()
-        from bot.console_render import build_view_state, modal_to_prompts
+        from bot.console.render import build_view_state, modal_to_prompts
 
         submission = bot.factory.view_submission(user_id="U_ALICE", view=modal,
                                                  values=build_view_state(modal_to_prompts(modal), BUYER))

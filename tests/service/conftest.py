@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.storage import Store
-from commands.service import InvoiceService, IssueDraft
+from commands.ledger import Store
+from commands.workflow.service import InvoiceService, IssueDraft
 from providers.models import DocumentKind, LineItem, Party, Provider
 from tests.service.fakes import FakeProvider
 

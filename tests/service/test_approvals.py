@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.storage import ApprovalState, Lifecycle
-from commands.service import DecisionOutcome, InvalidInput, NotAllowed, Unsupported
+from commands.ledger import ApprovalState, Lifecycle
+from commands.workflow.service import DecisionOutcome, InvalidInput, NotAllowed, Unsupported
 from providers.models import DocumentKind, Provider
 from tests.service.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
 

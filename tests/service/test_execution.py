@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.storage import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
-from commands.service import ApprovalView, Conflict, DecisionOutcome, NotAllowed, Unsupported
+from commands.ledger import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
+from commands.workflow.service import ApprovalView, Conflict, DecisionOutcome, NotAllowed, Unsupported
 from providers.errors import (
     NotSupported,
     OutcomeUnknown,
@@ -224,7 +224,7 @@ async def _crash_executing(env: Env, approval: ApprovalView, *, provider_has_it:
     assert await env.store.documents.set_lifecycle(doc.id, Lifecycle.ISSUING, expected=Lifecycle.PENDING_APPROVAL)
     request = doc.issue_request()
     assert request is not None
-    from commands.service import _digest
+    from commands.workflow.service import _digest
 
     claim = await env.store.idempotency.claim(f"issue:{doc.ref}", "issue", _digest(request.model_dump(mode="json")))
     assert claim.claimed

@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.console_render import (
+from bot.console.render import (
     Choice,
     Prompt,
     build_view_state,
@@ -28,9 +28,9 @@ from bot.console_render import (
     render_message,
     strip_mrkdwn,
 )
-from bot.slack_double import RecordedCall, SlackWebApiDouble
-from commands.blocks import build_approval_message, build_closure_message, build_status_message
-from commands.modal import IssueBlocks, build_issue_modal
+from bot.console.slack_double import RecordedCall, SlackWebApiDouble
+from commands.slack.blocks import build_approval_message, build_closure_message, build_status_message
+from commands.slack.modal import IssueBlocks, build_issue_modal
 from tests.commands.test_blocks import approval, card
 
 B = IssueBlocks
@@ -87,7 +87,7 @@ def test_mrkdwn_is_lightly_stripped() -> None:
 
 
 def test_closure_results_render_line_by_line() -> None:
-    from commands.blocks import ClosureRow
+    from commands.slack.blocks import ClosureRow
     from providers.models import BusinessState
 
     text = render_blocks(build_closure_message([ClosureRow(bizno="2208162517", state=BusinessState.CLOSED,

@@ -13,9 +13,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
-from commands.blocks import build_approval_message, build_reject_modal
-from commands.modal import build_issue_modal
+from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
+from commands.slack.blocks import build_approval_message, build_reject_modal
+from commands.slack.modal import build_issue_modal
 from tests.commands.test_blocks import approval
 
 TOKEN = "xox" + "b-1111-2222-secretsecret"  # built at run time: no token-shaped literal in the repo

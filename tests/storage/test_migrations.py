@@ -10,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.storage import (
+from commands.ledger import (
     alembic_config,
     create_engine,
     current_revision,

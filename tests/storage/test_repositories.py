@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from bot.storage import (
+from commands.ledger import (
     ApprovalAction,
     ApprovalState,
     IdempotencyConflict,

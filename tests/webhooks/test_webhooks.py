@@ -13,7 +13,6 @@ import pytest
 from aiohttp import web
 from slack_sdk.models.blocks import Block
 
-from bot.storage import DocumentRecord, Lifecycle, Store
 from bot.webhooks import (
     ABILLIFY_WORKFLOW_PATH,
     PAYSSAM_PATH,
@@ -22,6 +21,7 @@ from bot.webhooks import (
     payssam_callback_url,
     register_webhooks,
 )
+from commands.ledger import DocumentRecord, Lifecycle, Store
 from providers import abillify, payssam
 from providers.config import DEMO_ABILLIFY, DEMO_PAYSSAM, SellerConfig
 from providers.http import HttpPolicy

@@ -1,6 +1,6 @@
 """Tables, as SQLAlchemy Core metadata.
 
-The Alembic migrations in `bot/migrations/versions` create exactly this schema (a test
+The Alembic migrations in `commands/ledger/migrations/versions` create exactly this schema (a test
 compares them on SQLite and PostgreSQL), so the metadata is the one description of the
 database the code relies on. State columns are plain strings guarded by CHECK
 constraints: readable in any SQL client, and a new state needs a migration on purpose.

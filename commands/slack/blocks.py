@@ -36,7 +36,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.formatting import (
+from commands.slack.formatting import (
     KIND_SHORT,
     SANDBOX_NOTICE,
     SEOUL,
@@ -54,8 +54,8 @@ from commands.formatting import (
     provider_label,
     state_label,
 )
-from commands.modal import ISSUE_CALLBACK_ID, IssueDraft, build_issue_modal, parse_issue_submission
-from commands.parser import SUMMARY, USAGE, CommandError
+from commands.slack.modal import ISSUE_CALLBACK_ID, IssueDraft, build_issue_modal, parse_issue_submission
+from commands.slack.parser import SUMMARY, USAGE, CommandError
 from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
 
 __all__ = [
@@ -142,7 +142,7 @@ class DocumentCard(_Card):
 
 
 class ApprovalState(StrEnum):
-    """Mirrors the storage state machine (bot.storage ApprovalState), value for value."""
+    """Mirrors the storage state machine (commands.ledger ApprovalState), value for value."""
 
     PENDING = "pending"
     APPROVED = "approved"  # approved, not started yet

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage import (
+from commands.ledger import (
     ApprovalAction,
     ApprovalRecord,
     ApprovalState,
@@ -56,8 +56,8 @@ from bot.storage import (
     Store,
     utc_now,
 )
-from commands.drafts import IssueDraft
-from commands.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
+from commands.workflow.drafts import IssueDraft
+from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, check_bizno
 from providers.errors import (

@@ -30,11 +30,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.storage import Lifecycle, Store
-from bot.storage import digest_queries as q
-from commands.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
-from commands.digest import summary_line
-from commands.formatting import (
+from commands.ledger import Lifecycle, Store
+from commands.ledger import digest_queries as q
+from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from commands.slack.digest import summary_line
+from commands.slack.formatting import (
     SEOUL,
     clip,
     document_line,
@@ -42,7 +42,7 @@ from commands.formatting import (
     format_datetime,
     provider_label,
 )
-from commands.parser import ClosureCommand, CommandError, parse_command
+from commands.slack.parser import ClosureCommand, CommandError, parse_command
 from providers.models import Provider
 
 __all__ = [

@@ -1,12 +1,12 @@
-"""Bolt listener registration: one line per listener, the logic is in `commands.handlers`."""
+"""Bolt listener registration: one line per listener, the logic is in `commands.slack.handlers`."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.middleware import request_arrival, require_approver
-from commands.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
-from commands.handlers import Handlers
+from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
+from commands.slack.handlers import Handlers
+from commands.slack.middleware import request_arrival, require_approver
 
 __all__ = ["register_listeners"]
 

@@ -25,9 +25,9 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from bot.storage.db import write_engine
-from bot.storage.repo import DocumentRepo, Store
-from bot.storage.schema import (
+from commands.ledger.db import write_engine
+from commands.ledger.repo import DocumentRepo, Store
+from commands.ledger.schema import (
     ApprovalState,
     Lifecycle,
     approval_requests,
@@ -183,7 +183,7 @@ class ClosureChangeRow:
 
 @dataclass(frozen=True, slots=True)
 class SweepSummary:
-    """What the last status sweep recorded (see `commands.sweep`)."""
+    """What the last status sweep recorded (see `commands.workflow.sweep`)."""
 
     at: dt.datetime
     checked: int

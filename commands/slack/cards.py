@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from bot.storage import AuditEventRecord
-from commands.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
-from commands.service import ApprovalView, ClosureItem, DocumentView
+from commands.ledger import AuditEventRecord
+from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
+from commands.workflow.service import ApprovalView, ClosureItem, DocumentView
 from providers.models import Amounts, BusinessState, DocumentState
 
 __all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]

@@ -1,15 +1,15 @@
 """Storage: SQLAlchemy 2 (async) on SQLite or PostgreSQL, with Alembic migrations.
 
 `Store` bundles the repositories; `upgrade` / `migrate` run the migrations shipped in
-`bot/migrations`; `create_engine` sets the SQLite pragmas and pool sizes the rest of the
+`commands/ledger/migrations`; `create_engine` sets the SQLite pragmas and pool sizes the rest of the
 code relies on.
 """
 
 from __future__ import annotations
 
-from bot.storage.db import DEFAULT_DATABASE_URL, create_engine, normalize_url, utc_now, write_engine
-from bot.storage.migrate import alembic_config, current_revision, head_revision, migrate, upgrade
-from bot.storage.repo import (
+from commands.ledger.db import DEFAULT_DATABASE_URL, create_engine, normalize_url, utc_now, write_engine
+from commands.ledger.migrate import alembic_config, current_revision, head_revision, migrate, upgrade
+from commands.ledger.repo import (
     REF_PREFIX,
     ApprovalRecord,
     ApprovalRepo,
@@ -33,7 +33,7 @@ from bot.storage.repo import (
     Store,
     format_ref,
 )
-from bot.storage.schema import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle, metadata
+from commands.ledger.schema import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle, metadata
 
 __all__ = [
     "DEFAULT_DATABASE_URL",

@@ -10,7 +10,6 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from commands.formatting import format_money
 from providers.models import DocumentKind, IssueRequest, LineItem, Party, Provider, Purpose, TaxType
 
 __all__ = ["IssueDraft"]
@@ -39,8 +38,3 @@ class IssueDraft(BaseModel):
 
     def to_request(self, key: str) -> IssueRequest:
         return IssueRequest(key=key, **dict(self))
-
-    def amounts_text(self) -> str:
-        amounts = self.to_request("draft").amounts()
-        return (f"supply {format_money(amounts.supply, amounts.currency)} + VAT "
-                f"{format_money(amounts.vat, amounts.currency)} = {format_money(amounts.total, amounts.currency)}")

@@ -3,12 +3,12 @@
 Three layers, each usable alone:
 
 * `build_digest_data(store, ...)` reads the database (aggregates in SQL, top rows only,
-  see `bot.storage.digest_queries`) into a frozen `DigestData`;
+  see `commands.ledger.digest_queries`) into a frozen `DigestData`;
 * `build_digest_blocks(data, tz)` / `digest_text(data, tz)` turn it into Block Kit (at most
   50 blocks, long lists cut with "and N more", every SANDBOX provider's lines marked) and
   the notification text; pure functions, tested without Slack;
 * `post_digest(client, channel, data, ...)` posts the message, records the run, and
-  uploads the chart (`commands.chart`) into the digest's thread with the upload v2 flow.
+  uploads the chart (`commands.slack.chart`) into the digest's thread with the upload v2 flow.
 
 `DigestPublisher` bundles the three for the scheduler and for ``digest now``.
 
@@ -45,10 +45,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.storage import DigestScheduleRecord, Store, utc_now
-from bot.storage import digest_queries as q
-from commands.chart import chart_days, render_chart_png
-from commands.formatting import (
+from commands.ledger import DigestScheduleRecord, Store, utc_now
+from commands.ledger import digest_queries as q
+from commands.slack.chart import chart_days, render_chart_png
+from commands.slack.formatting import (
     business_state_label,
     clip,
     document_line,
@@ -59,7 +59,7 @@ from commands.formatting import (
     format_money,
     provider_label,
 )
-from commands.parser import DigestCommand
+from commands.slack.parser import DigestCommand
 from providers.models import Provider
 
 __all__ = [

@@ -38,8 +38,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.drafts import IssueDraft
-from commands.formatting import (
+from commands.slack.formatting import (
     KIND_LABELS,
     PROVIDER_LABELS,
     SEOUL,
@@ -48,7 +47,8 @@ from commands.formatting import (
     escape_mrkdwn,
     format_money,
 )
-from commands.parser import normalise_phone
+from commands.slack.parser import normalise_phone
+from commands.workflow.drafts import IssueDraft
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import (
     DocumentKind,

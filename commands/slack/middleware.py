@@ -16,9 +16,9 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
-from bot.authz import ApproverDirectory
-from commands.notify import Notifier
-from commands.pacing import AckPacer
+from commands.slack.authz import ApproverDirectory
+from commands.slack.notify import Notifier
+from commands.slack.pacing import AckPacer
 
 __all__ = ["request_arrival", "require_approver"]
 

@@ -2,7 +2,7 @@
 
 Two ways in:
 
-* programmatic (`bot.storage.upgrade`): the caller opens an async connection and hands
+* programmatic (`commands.ledger.upgrade`): the caller opens an async connection and hands
   its sync facade over in ``config.attributes["connection"]``; migrations run on it,
   inside the caller's transaction;
 * the ``alembic`` command line: the URL comes from ``sqlalchemy.url`` or ``DATABASE_URL``
@@ -19,8 +19,8 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.storage.db import DEFAULT_DATABASE_URL, create_engine, write_engine
-from bot.storage.schema import metadata
+from commands.ledger.db import DEFAULT_DATABASE_URL, create_engine, write_engine
+from commands.ledger.schema import metadata
 
 config = context.config
 target_metadata = metadata

@@ -35,8 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.db import create_engine, utc_now, write_engine
-from bot.storage.schema import (
+from commands.ledger.db import create_engine, utc_now, write_engine
+from commands.ledger.schema import (
     ApprovalAction,
     ApprovalState,
     IdempotencyState,
@@ -1181,7 +1181,7 @@ class Store:
         """Create the engine and (by default) bring the schema up to date."""
         engine = create_engine(url, echo=echo)
         if migrate:
-            from bot.storage.migrate import upgrade
+            from commands.ledger.migrate import upgrade
 
             try:
                 await upgrade(engine)

@@ -1,6 +1,6 @@
 """What each Slack interaction does: parse, acknowledge, call the service, answer in Block Kit.
 
-Listeners in `bot.listeners` are one line each; the logic lives here so it reads in
+Listeners in `commands.slack.listeners` are one line each; the logic lives here so it reads in
 one place. The rule everywhere: acknowledge first (Slack waits 3 s and a trigger_id
 lives 3 s), then do the slow work and answer through `respond` or the Web API.
 Errors become a clear message that says what happened and what to do; no traceback
@@ -24,9 +24,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.authz import ApproverDirectory
-from bot.storage import Store
-from commands.blocks import (
+from commands.ledger import Store
+from commands.slack.authz import ApproverDirectory
+from commands.slack.blocks import (
     REJECT_REASON_BLOCK_ID,
     build_closure_message,
     build_command_error_message,
@@ -46,12 +46,11 @@ from commands.blocks import (
     pending_list_text,
     status_text,
 )
-from commands.cards import approval_card, closure_rows, document_card, history_from_audit
-from commands.drafts import IssueDraft
-from commands.modal import build_issue_modal, parse_issue_submission
-from commands.notify import Notifier
-from commands.pacing import AckPacer
-from commands.parser import (
+from commands.slack.cards import approval_card, closure_rows, document_card, history_from_audit
+from commands.slack.modal import build_issue_modal, parse_issue_submission
+from commands.slack.notify import Notifier
+from commands.slack.pacing import AckPacer
+from commands.slack.parser import (
     ClosureCommand,
     Command,
     CommandError,
@@ -66,7 +65,8 @@ from commands.parser import (
     StatusCommand,
     parse_command,
 )
-from commands.service import (
+from commands.workflow.drafts import IssueDraft
+from commands.workflow.service import (
     ApprovalView,
     ClosureItem,
     DecisionOutcome,

@@ -14,11 +14,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.storage import ApprovalAction, Store
-from commands.blocks import approval_text, build_approval_message
-from commands.cards import approval_card
-from commands.formatting import clip
-from commands.service import ApprovalView
+from commands.ledger import ApprovalAction, Store
+from commands.slack.blocks import approval_text, build_approval_message
+from commands.slack.cards import approval_card
+from commands.slack.formatting import clip
+from commands.workflow.service import ApprovalView
 
 __all__ = ["Notifier"]
 

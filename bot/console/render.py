@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from commands.formatting import format_bytes
+from commands.slack.formatting import format_bytes
 
 __all__ = [
     "Choice",

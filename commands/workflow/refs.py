@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.storage import REF_PREFIX, format_ref
+from commands.ledger import REF_PREFIX, format_ref
 from providers.models import DocumentKind, DocumentRef, Provider
 
 __all__ = ["EXTERNAL_PREFIXES", "ExternalRef", "InvalidRef", "OurRef", "ParsedRef", "parse_ref"]

@@ -31,8 +31,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.storage import DocumentRecord, Store, utc_now
-from bot.storage import digest_queries as q
+from commands.ledger import DocumentRecord, Store, utc_now
+from commands.ledger import digest_queries as q
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, normalize_bizno
 from providers.errors import ProviderError
@@ -105,7 +105,7 @@ class SweepReport:
         return sum(self.checked.values())
 
     def as_detail(self) -> dict[str, object]:
-        """The audit-event detail the digest reads back (`bot.storage.digest_queries.last_sweep`)."""
+        """The audit-event detail the digest reads back (`commands.ledger.digest_queries.last_sweep`)."""
         return {
             "checked": self.total_checked,
             "changed": len(self.changes),

@@ -18,11 +18,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.db import create_engine, normalize_url, write_engine
+from commands.ledger.db import create_engine, normalize_url, write_engine
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "migrate", "upgrade"]
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str | URL | None = None) -> Config:

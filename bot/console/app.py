@@ -36,12 +36,12 @@ import httpx
 from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.console_render import build_view_state, modal_to_prompts, render_call, render_message
+from bot.console.render import build_view_state, modal_to_prompts, render_call, render_message
+from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
+from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
-from bot.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
-from bot.slack_requests import SignedRequest, SlackRequestFactory
 
 __all__ = ["Console", "run_console", "settle_tasks"]
 

@@ -1,1 +1,0 @@
-"""Alembic migrations for the invoicebot database (run them with `bot.storage.upgrade`)."""

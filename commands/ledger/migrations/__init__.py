@@ -1,0 +1,1 @@
+"""Alembic migrations for the invoicebot database (run them with `commands.ledger.upgrade`)."""

@@ -1,0 +1,1 @@
+"""The workflow: requests, approvals, execution and reads; knows nothing of Slack."""
