@@ -33,16 +33,30 @@ from commands.ledger.repo import (
     Store,
     format_ref,
 )
-from commands.ledger.schema import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle, metadata
+from commands.ledger.schema import metadata
+from commands.ledger.vocabulary import (
+    GONE_STATES,
+    ApprovalAction,
+    ApprovalState,
+    AuditKind,
+    AuditOperation,
+    IdempotencyState,
+    Lifecycle,
+    Standing,
+    standing,
+)
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "GONE_STATES",
     "REF_PREFIX",
     "ApprovalAction",
     "ApprovalRecord",
     "ApprovalRepo",
     "ApprovalState",
     "AuditEventRecord",
+    "AuditKind",
+    "AuditOperation",
     "AuditRepo",
     "CallbackEventRecord",
     "CallbackRepo",
@@ -61,6 +75,7 @@ __all__ = [
     "IdempotencyRepo",
     "IdempotencyState",
     "Lifecycle",
+    "Standing",
     "Store",
     "alembic_config",
     "create_engine",
@@ -70,6 +85,7 @@ __all__ = [
     "metadata",
     "migrate",
     "normalize_url",
+    "standing",
     "upgrade",
     "utc_now",
     "write_engine",

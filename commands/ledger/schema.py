@@ -17,6 +17,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
+
 __all__ = [
     "APPROVAL_ACTIONS",
     "JSON_TYPE",
@@ -47,51 +49,7 @@ NAMING_CONVENTION = {
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Lifecycle(StrEnum):
-    """Our side of a document's life (the provider's side is `DocumentState`)."""
-
-    PENDING_APPROVAL = "pending_approval"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    ISSUING = "issuing"
-    ISSUED = "issued"
-    FAILED = "failed"
-    OUTCOME_UNKNOWN = "outcome_unknown"
-    DESTROYING = "destroying"
-    DESTROYED = "destroyed"
-
-
-class ApprovalAction(StrEnum):
-    ISSUE = "issue"
-    DESTROY = "destroy"
-    RESEND = "resend"
-
-
 APPROVAL_ACTIONS = frozenset(ApprovalAction)
-
-
-class ApprovalState(StrEnum):
-    """An approval request's state machine, moved only by compare-and-set::
-
-        pending ─┬─▶ approved ─▶ executing ─┬─▶ succeeded
-                 ├─▶ rejected               ├─▶ failed  ─(retryable)─▶ executing
-                 └─▶ expired                └─▶ unknown ─(reconcile)─▶ executing
-    """
-
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    EXECUTING = "executing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-class IdempotencyState(StrEnum):
-    IN_FLIGHT = "in_flight"  # a provider write may have been sent and has no recorded answer
-    DONE = "done"
-    FAILED = "failed"  # the provider definitely did nothing (or refused): the key may be claimed again
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

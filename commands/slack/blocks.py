@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from slack_sdk.models.blocks import (
@@ -36,6 +35,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.ledger.vocabulary import ApprovalState
 from commands.slack.formatting import (
     KIND_SHORT,
     SANDBOX_NOTICE,
@@ -139,19 +139,6 @@ class DocumentCard(_Card):
     detail: str | None = None
     items: tuple[LineItem, ...] = ()
     memo: str | None = None
-
-
-class ApprovalState(StrEnum):
-    """Mirrors the storage state machine (commands.ledger ApprovalState), value for value."""
-
-    PENDING = "pending"
-    APPROVED = "approved"  # approved, not started yet
-    EXECUTING = "executing"  # the provider call is running
-    SUCCEEDED = "succeeded"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    FAILED = "failed"  # approved, but the provider refused or failed
-    UNKNOWN = "unknown"  # sent, no answer: reconciled before any retry
 
 
 class ApprovalCard(_Card):

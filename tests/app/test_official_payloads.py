@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 from tests.app.harness import BotHarness, text_of
 from tests.app.test_flows import issue
+from tests.paths import shared_path
 
-PAYLOADS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "slack-payloads"
+PAYLOADS = shared_path("reference", "slack-payloads")
 
 
 def load(name: str) -> Any:

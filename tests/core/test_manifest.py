@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT.parent / "shared" / "reference"
+from tests.paths import REPO_ROOT, SHARED
+
+ROOT = REPO_ROOT
+SCHEMAS = SHARED / "reference"
 
 
 def manifest() -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.settings import Settings
+from tests.paths import REPO_ROOT
 
 
 def test_defaults_run_on_sqlite_and_sandboxes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_secrets_never_show_in_repr() -> None:
 def test_the_example_configuration_file_names_only_real_settings_and_loads(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    example = (Path(__file__).resolve().parents[2] / "invoicebot.toml.example").read_text(encoding="utf-8")
+    example = (REPO_ROOT / "invoicebot.toml.example").read_text(encoding="utf-8")
     assert set(tomllib.loads(example)) <= set(Settings.model_fields)
     (tmp_path / "invoicebot.toml").write_text(
         example.replace("invoicebot_expiring_days = 3", "invoicebot_expiring_days = 5"), encoding="utf-8")

@@ -32,8 +32,9 @@ from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 SECRET = "kill-test-signing-secret-0123456789"
 TOKEN = "xoxb-test"
 APPROVALS = "C_APPROVALS"

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 import json
 import time
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -27,8 +26,9 @@ from providers.popbill import (
     token_request_body,
 )
 from providers.sandbox.popbill import PopbillSandbox
+from tests.paths import shared_path
 
-GOLDEN = json.loads(Path("/work/shared/reference/popbill-golden-requests.json").read_text())
+GOLDEN = json.loads(shared_path("reference", "popbill-golden-requests.json").read_text())
 FAST = HttpPolicy(read_timeout=0.5, backoff=0.01)
 
 

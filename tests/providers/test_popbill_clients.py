@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,8 +16,9 @@ from providers.errors import DocumentNotFound, ProviderRejected, RequestInvalid
 from providers.http import HttpPolicy
 from providers.popbill import MgtKeyType, PopbillService
 from providers.sandbox.popbill import PopbillSandbox
+from tests.paths import shared_path
 
-GOLDEN = json.loads(Path("/work/shared/reference/popbill-golden-requests.json").read_text())
+GOLDEN = json.loads(shared_path("reference", "popbill-golden-requests.json").read_text())
 CORP = DEMO_POPBILL.corp_num
 SELL = MgtKeyType.SELL
 DAY = 86400.0

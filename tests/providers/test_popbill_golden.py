@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,8 +19,9 @@ from providers.errors import ProviderRejected
 from providers.http import HttpPolicy
 from providers.popbill import CashbillClient, CloseDownClient, PopbillService, TaxinvoiceClient
 from providers.sandbox.popbill import PopbillSandbox
+from tests.paths import shared_path
 
-GOLDEN = json.loads(Path("/work/shared/reference/popbill-golden-requests.json").read_text())
+GOLDEN = json.loads(shared_path("reference", "popbill-golden-requests.json").read_text())
 META = GOLDEN["meta"]
 MGT = META["mgt_key"]
 OPS = GOLDEN["operations"]
