@@ -32,7 +32,7 @@ from commands.slack.authz import ApproverDirectory
 from commands.slack.handlers import HandlerDeps, Handlers
 from commands.slack.listeners import register_listeners
 from commands.slack.notify import Notifier
-from commands.workflow.service import ExecutionResult, InvoiceService
+from commands.workflow import ExecutionResult, InvoiceService
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from commands.ledger import AuditEventRecord
 from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
-from commands.workflow.service import ApprovalView, ClosureItem, DocumentView
+from commands.workflow import ApprovalView, ClosureItem, DocumentView
 from providers.models import Amounts, BusinessState, DocumentState
 
 __all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]

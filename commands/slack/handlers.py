@@ -65,16 +65,16 @@ from commands.slack.parser import (
     StatusCommand,
     parse_command,
 )
-from commands.workflow.drafts import IssueDraft
-from commands.workflow.service import (
+from commands.workflow import (
     ApprovalView,
     ClosureItem,
     DecisionOutcome,
     DecisionResult,
     ExecutionResult,
     InvoiceService,
-    ServiceError,
+    WorkflowError,
 )
+from commands.workflow.drafts import IssueDraft
 from providers.base import InvoiceProvider
 from providers.errors import ProviderError
 from providers.models import DocumentKind, Provider, ResendRequest
@@ -117,7 +117,7 @@ class HandlerDeps:
 
 def _error_blocks(title: str, exc: BaseException) -> tuple[str, list[Block]]:
     """A user-facing message for a service or provider error."""
-    if isinstance(exc, ServiceError):
+    if isinstance(exc, WorkflowError):
         what, todo = exc.message, exc.user_hint or "Check the command and try again."
     elif isinstance(exc, ProviderError):
         what, todo = str(exc), exc.user_hint or "Try again in a minute; if it keeps failing, tell an admin."
@@ -178,7 +178,7 @@ class Handlers:
         await self.deps.pacer.wait()
         try:
             await self._dispatch(parsed, user, channel, respond, client)
-        except (ServiceError, ProviderError) as exc:
+        except (WorkflowError, ProviderError) as exc:
             text, blocks = _error_blocks(f"/invoice {parsed.name} failed", exc)
             await respond(text=text, blocks=blocks, response_type="ephemeral")
         except Exception:
@@ -258,7 +258,7 @@ class Handlers:
         try:
             # Only database writes, before the ack on purpose: a refusal belongs on the form.
             approval = await service.request_issue(draft, user, channel, metadata.get("thread_ts"))
-        except ServiceError as exc:
+        except WorkflowError as exc:
             await ack(response_action="errors", errors={"provider": exc.message[:1900]})
             return
         await ack()
@@ -268,7 +268,7 @@ class Handlers:
                      client: AsyncWebClient, warnings: Sequence[str]) -> None:
         try:
             approval = await self.deps.service.request_issue(draft, user, channel, thread_ts)
-        except (ServiceError, ProviderError) as exc:
+        except (WorkflowError, ProviderError) as exc:
             text, blocks = _error_blocks("The document was not issued", exc)
             await self.deps.notifier.ephemeral(channel, user, text, blocks)
             return
@@ -375,7 +375,7 @@ class Handlers:
             result = await self.deps.service.closure(chunk, user)
             if result.error:
                 text, blocks = _error_blocks("The closure check failed",
-                                             ServiceError(result.error, user_hint=result.error_hint))
+                                             WorkflowError(result.error, user_hint=result.error_hint))
                 await respond(text=text, blocks=blocks, replace_original=show_progress, response_type="ephemeral")
                 return
             if result.provider is not None and result.provider in self.deps.providers:
@@ -428,7 +428,7 @@ class Handlers:
             return
         try:
             result = await self.deps.service.decide(approval_id, user, True, execute=False)
-        except ServiceError as exc:
+        except WorkflowError as exc:
             await self._tell_clicker(body, user, f"🚫 {exc.message}" + (f" ({exc.user_hint})" if exc.user_hint else ""))
             return
         await self._after_decision(body, user, result, client)
@@ -472,7 +472,7 @@ class Handlers:
             return
         try:
             result = await self.deps.service.decide(approval_id, user, False, reason)
-        except ServiceError as exc:
+        except WorkflowError as exc:
             await ack(response_action="errors", errors={REJECT_REASON_BLOCK_ID: exc.message[:1900]})
             await self._tell_clicker(body, user, f"🚫 {exc.message}")
             return
@@ -527,7 +527,7 @@ class Handlers:
         channel = str((body.get("channel") or {}).get("id") or user)
         try:
             approval = await self.deps.service.request_resend(ref, ResendRequest(), user, channel)
-        except (ServiceError, ProviderError) as exc:
+        except (WorkflowError, ProviderError) as exc:
             await self._tell_clicker(body, user, _error_blocks(f"Resending {ref} failed", exc)[0])
             return
         if approval.is_pending:

@@ -18,7 +18,7 @@ from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.cards import approval_card
 from commands.slack.formatting import clip
-from commands.workflow.service import ApprovalView
+from commands.workflow import ApprovalView
 
 __all__ = ["Notifier"]
 

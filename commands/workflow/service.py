@@ -99,8 +99,8 @@ __all__ = [
     "IssueDraft",
     "NotAllowed",
     "NotFound",
-    "ServiceError",
     "Unsupported",
+    "WorkflowError",
 ]
 
 log = logging.getLogger("invoicebot.service")
@@ -136,12 +136,12 @@ _CSV_COLUMNS = (
 _RECOVER_CONCURRENCY = 8
 
 
-class ServiceError(Exception):
+class WorkflowError(Exception):
     """A request the service refuses; `message` and `user_hint` are meant for the user.
 
     ::
 
-        ServiceError
+        WorkflowError
         ├── NotAllowed      not an approver, approving your own request, retrying someone else's
         ├── InvalidInput    bad amounts, a bad business number, a missing reject reason, a bad ref
         ├── Unsupported     the provider cannot do this (kind, resend channel, destroy, closure)
@@ -157,23 +157,23 @@ class ServiceError(Exception):
         self.user_hint = user_hint
 
 
-class NotAllowed(ServiceError):
+class NotAllowed(WorkflowError):
     code = "not_allowed"
 
 
-class InvalidInput(ServiceError):
+class InvalidInput(WorkflowError):
     code = "invalid"
 
 
-class Unsupported(ServiceError):
+class Unsupported(WorkflowError):
     code = "unsupported"
 
 
-class NotFound(ServiceError):
+class NotFound(WorkflowError):
     code = "not_found"
 
 
-class Conflict(ServiceError):
+class Conflict(WorkflowError):
     code = "conflict"
 
 
@@ -1188,7 +1188,7 @@ class InvoiceService:
         except DocumentNotFound as exc:
             raise NotFound(f"{parsed} does not exist at {parsed.provider.value}") from exc
         except ProviderError as exc:
-            raise ServiceError(
+            raise WorkflowError(
                 f"could not look {parsed} up at {parsed.provider.value}: {exc.message}",
                 user_hint=exc.user_hint or "try again in a moment",
             ) from exc

@@ -201,7 +201,7 @@ def draft(provider: str = "popbill", *, name: str = "주식회사 구매자", am
     """An issue draft as the modal would produce it (for tests that need many requests fast)."""
     import datetime as dt
 
-    from commands.workflow.service import IssueDraft
+    from commands.workflow import IssueDraft
     from providers.models import DocumentKind, LineItem, Party, Provider
 
     kinds = {"popbill": DocumentKind.TAX_INVOICE, "payssam": DocumentKind.BILL,

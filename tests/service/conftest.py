@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from commands.ledger import Store
-from commands.workflow.service import InvoiceService, IssueDraft
+from commands.workflow import InvoiceService, IssueDraft
 from providers.models import DocumentKind, LineItem, Party, Provider
 from tests.service.fakes import FakeProvider
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from commands.ledger import ApprovalState, Lifecycle
-from commands.workflow.service import DecisionOutcome, InvalidInput, NotAllowed, Unsupported
+from commands.workflow import DecisionOutcome, InvalidInput, NotAllowed, Unsupported
 from providers.models import DocumentKind, Provider
 from tests.service.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from commands.ledger import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
-from commands.workflow.service import ApprovalView, Conflict, DecisionOutcome, NotAllowed, Unsupported
+from commands.workflow import ApprovalView, Conflict, DecisionOutcome, NotAllowed, Unsupported
 from providers.errors import (
     NotSupported,
     OutcomeUnknown,

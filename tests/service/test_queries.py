@@ -9,8 +9,8 @@ import io
 import pytest
 
 from commands.ledger import Lifecycle
+from commands.workflow import InvalidInput, NotFound, Unsupported
 from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, parse_ref
-from commands.workflow.service import InvalidInput, NotFound, Unsupported
 from providers.errors import ProviderUnavailable
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 from tests.service.conftest import APPROVER, CHANNEL, REQUESTER, Env, make_draft
