@@ -19,14 +19,8 @@ from commands.slack.blocks import build_closure_message, closure_text
 from commands.slack.cards import closure_rows
 from commands.slack.digest import handle_digest_command
 from commands.slack.formatting import state_label
-from commands.slack.home import (
-    CLOSURE_MODAL_CALLBACK_ID,
-    HOME_CLOSURE_ACTION_ID,
-    HOME_ISSUE_ACTION_ID,
-    build_closure_modal,
-    load_home,
-    parse_closure_submission,
-)
+from commands.slack.home import build_closure_modal, load_home, parse_closure_submission
+from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID, HOME_ISSUE_ACTION_ID
 from commands.slack.parser import DigestCommand
 from commands.workflow.sweep import SweepReport
 

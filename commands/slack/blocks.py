@@ -54,7 +54,15 @@ from commands.slack.formatting import (
     provider_label,
     state_label,
 )
-from commands.slack.modal import ISSUE_CALLBACK_ID, IssueDraft, build_issue_modal, parse_issue_submission
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    ISSUE_CALLBACK_ID,
+    REJECT_ACTION_ID,
+    REJECT_CALLBACK_ID,
+    REJECT_REASON_ACTION_ID,
+    REJECT_REASON_BLOCK_ID,
+)
+from commands.slack.modal import IssueDraft, build_issue_modal, parse_issue_submission
 from commands.slack.parser import SUMMARY, USAGE, CommandError
 from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
 
@@ -97,11 +105,6 @@ __all__ = [
     "status_text",
 ]
 
-APPROVE_ACTION_ID = "approval_approve"
-REJECT_ACTION_ID = "approval_reject"
-REJECT_CALLBACK_ID = "approval_reject_reason"
-REJECT_REASON_BLOCK_ID = "reason"
-REJECT_REASON_ACTION_ID = "reason_input"
 
 MAX_LIST_ROWS = 100  # beyond this a list is unreadable in chat: we point to filters and export
 _ROWS_PER_SECTION = 10

@@ -59,6 +59,7 @@ from commands.slack.formatting import (
     format_money,
     provider_label,
 )
+from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 from commands.slack.parser import DigestCommand
 from providers.models import Provider
 
@@ -66,7 +67,7 @@ __all__ = [
     "CHART_DAYS",
     "MAX_DIGEST_BLOCKS",
     "MAX_WINDOW",
-    "RESEND_ACTION_ID",
+    "REMINDER_RESEND_ACTION_ID",
     "DigestControl",
     "DigestData",
     "DigestPublisher",
@@ -86,7 +87,6 @@ __all__ = [
 
 log = logging.getLogger("invoicebot.digest")
 
-RESEND_ACTION_ID = "reminder_resend"
 MAX_DIGEST_BLOCKS = 50  # Slack's per-message limit (slack_sdk does not check it)
 MAX_WINDOW = dt.timedelta(days=7)
 CHART_DAYS = 14
@@ -384,7 +384,8 @@ def _overdue_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
         blocks.append(SectionBlock(
             text=_md(clip(text, _LINE_LIMIT)),
             block_id=clip(f"overdue_{row.id}", 255),
-            accessory=ButtonElement(text=_plain("Resend", 75), action_id=RESEND_ACTION_ID, value=clip(row.ref, 2000)),
+            accessory=ButtonElement(text=_plain("Resend", 75), action_id=REMINDER_RESEND_ACTION_ID,
+                                    value=clip(row.ref, 2000)),
         ))
     if data.overdue.more:
         blocks.append(_more(data.overdue.more, "`/invoice list unpaid`"))

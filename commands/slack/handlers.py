@@ -27,7 +27,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.ledger import Store
 from commands.slack.authz import ApproverDirectory
 from commands.slack.blocks import (
-    REJECT_REASON_BLOCK_ID,
     build_closure_message,
     build_command_error_message,
     build_error_message,
@@ -47,6 +46,7 @@ from commands.slack.blocks import (
     status_text,
 )
 from commands.slack.cards import approval_card, closure_rows, document_card, history_from_audit
+from commands.slack.ids import REJECT_REASON_BLOCK_ID
 from commands.slack.modal import build_issue_modal, parse_issue_submission
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer

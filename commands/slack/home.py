@@ -32,7 +32,6 @@ from slack_sdk.models.views import View
 
 from commands.ledger import Lifecycle, Store
 from commands.ledger import digest_queries as q
-from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
     SEOUL,
@@ -41,6 +40,15 @@ from commands.slack.formatting import (
     escape_mrkdwn,
     format_datetime,
     provider_label,
+)
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    CLOSURE_ACTION_ID,
+    CLOSURE_BLOCK_ID,
+    CLOSURE_MODAL_CALLBACK_ID,
+    HOME_CLOSURE_ACTION_ID,
+    HOME_ISSUE_ACTION_ID,
+    REJECT_ACTION_ID,
 )
 from commands.slack.parser import ClosureCommand, CommandError, parse_command
 from providers.models import Provider
@@ -58,11 +66,6 @@ __all__ = [
     "parse_closure_submission",
 ]
 
-HOME_ISSUE_ACTION_ID = "home_issue"
-HOME_CLOSURE_ACTION_ID = "home_closure"
-CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
-CLOSURE_BLOCK_ID = "closure_numbers"
-CLOSURE_ACTION_ID = "numbers"
 
 _APPROVALS_SHOWN = 10
 _RECENT_SHOWN = 10

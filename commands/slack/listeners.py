@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
 from commands.slack.handlers import Handlers
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    COMMAND,
+    ISSUE_CALLBACK_ID,
+    REJECT_ACTION_ID,
+    REJECT_CALLBACK_ID,
+    REMINDER_RESEND_ACTION_ID,
+)
 from commands.slack.middleware import request_arrival, require_approver
 
 __all__ = ["register_listeners"]
 
-COMMAND = "/invoice"
-ISSUE_CALLBACK_ID = "invoice_issue"
-REMINDER_RESEND_ACTION_ID = "reminder_resend"
 
 
 def register_listeners(app: AsyncApp, handlers: Handlers) -> None:

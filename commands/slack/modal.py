@@ -47,6 +47,7 @@ from commands.slack.formatting import (
     escape_mrkdwn,
     format_money,
 )
+from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.parser import normalise_phone
 from commands.workflow.drafts import IssueDraft
 from providers.bizno import InvalidBizno, check_bizno
@@ -70,7 +71,6 @@ __all__ = [
     "parse_items",
 ]
 
-ISSUE_CALLBACK_ID = "invoice_issue"
 MAX_ITEMS = 99  # Popbill's detail list holds at most 99 lines; no provider takes more
 MAX_QUANTITY = Decimal(10_000_000)
 MAX_AMOUNT = 10**13  # minor units; far above any real document, below every provider's field width

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from commands.ledger import utc_now
 from commands.ledger.schema import approval_requests
-from commands.slack.home import CLOSURE_BLOCK_ID
+from commands.slack.ids import CLOSURE_BLOCK_ID
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BotHarness, text_of
 from tests.app.test_flows import BUYER, issue, last_reply

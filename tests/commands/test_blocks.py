@@ -14,9 +14,6 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from commands.slack.blocks import (
-    APPROVE_ACTION_ID,
-    REJECT_ACTION_ID,
-    REJECT_CALLBACK_ID,
     ApprovalCard,
     ApprovalState,
     ClosureRow,
@@ -48,6 +45,7 @@ from commands.slack.formatting import (
     format_krw,
     format_money,
 )
+from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID
 from commands.slack.parser import USAGE, CommandError
 from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
 

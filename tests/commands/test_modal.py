@@ -12,14 +12,8 @@ from hypothesis import strategies as st
 
 from bot.console.render import build_view_state, modal_to_prompts
 from commands.slack.formatting import format_money
-from commands.slack.modal import (
-    ISSUE_CALLBACK_ID,
-    IssueBlocks,
-    IssueDraft,
-    build_issue_modal,
-    parse_issue_submission,
-    parse_items,
-)
+from commands.slack.ids import ISSUE_CALLBACK_ID
+from commands.slack.modal import IssueBlocks, IssueDraft, build_issue_modal, parse_issue_submission, parse_items
 from providers.models import DocumentKind, LineItem, Party, Provider, Purpose
 
 TODAY = dt.date(2024, 5, 17)

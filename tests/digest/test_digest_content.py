@@ -13,13 +13,13 @@ from commands.ledger import ApprovalAction, ApprovalState, Lifecycle, Store
 from commands.ledger import digest_queries as q
 from commands.slack.digest import (
     MAX_DIGEST_BLOCKS,
-    RESEND_ACTION_ID,
     DigestData,
     build_digest_blocks,
     build_digest_data,
     digest_text,
     digest_window,
 )
+from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 from providers.models import BusinessState, BusinessStatus, DocumentKind, DocumentState, Provider
 from tests.digest.seed import add_document, age_approval
 
@@ -130,7 +130,7 @@ async def test_digest_matches_the_seeded_database(store: Store) -> None:
     assert "Could not reach" in rendered and "Hiworks" in rendered and "read timeout" in rendered
     buttons = [b.accessory for b in blocks if isinstance(b, SectionBlock) and isinstance(b.accessory, ButtonElement)]
     assert [(b.action_id, b.value) for b in buttons] == [
-        (RESEND_ACTION_ID, refs["overdue_invoice"].ref), (RESEND_ACTION_ID, refs["overdue_bill"].ref)]
+        (REMINDER_RESEND_ACTION_ID, refs["overdue_invoice"].ref), (REMINDER_RESEND_ACTION_ID, refs["overdue_bill"].ref)]
     fallback = digest_text(data, SEOUL)
     assert fallback.startswith("Invoicing digest 2026-03-02 (SANDBOX): 4 issued (₩1,289,500 + €123.45)")
     assert "2 waiting for approval" in fallback and "3 need attention" in fallback

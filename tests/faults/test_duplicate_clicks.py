@@ -49,7 +49,7 @@ async def test_a_thousand_duplicate_approvals_issue_each_document_exactly_once(t
 
 
 def _approval_id(card: dict[str, object]) -> int:
-    from commands.slack.blocks import APPROVE_ACTION_ID
+    from commands.slack.ids import APPROVE_ACTION_ID
     from tests.app.harness import find_button
 
     return int(str(find_button(card.get("blocks") or [], APPROVE_ACTION_ID)["value"]))  # type: ignore[arg-type]

@@ -9,17 +9,15 @@ from zoneinfo import ZoneInfo
 
 from commands.ledger import ApprovalAction, Lifecycle, Store
 from commands.ledger import digest_queries as q
-from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_ACTION_ID
-from commands.slack.home import (
+from commands.slack.home import build_closure_modal, build_home_view, load_home, parse_closure_submission
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
     CLOSURE_ACTION_ID,
     CLOSURE_BLOCK_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     HOME_CLOSURE_ACTION_ID,
     HOME_ISSUE_ACTION_ID,
-    build_closure_modal,
-    build_home_view,
-    load_home,
-    parse_closure_submission,
+    REJECT_ACTION_ID,
 )
 from providers.models import DocumentKind, DocumentState, Provider
 from tests.digest.seed import add_document, age_approval

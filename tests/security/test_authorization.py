@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from commands.ledger import ApprovalState
-from commands.slack.blocks import APPROVE_ACTION_ID, REJECT_CALLBACK_ID, build_reject_modal
+from commands.slack.blocks import build_reject_modal
+from commands.slack.ids import APPROVE_ACTION_ID, REJECT_CALLBACK_ID
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BotHarness, running_bot, text_of
 from tests.faults.flows import (

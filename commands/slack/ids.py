@@ -1,0 +1,46 @@
+"""Every id Slack sends back to us (slash command, action ids, callback ids, block ids), defined once.
+
+Builders put these ids into Block Kit and listeners match on them; both import them from
+here, so a renamed button cannot leave a listener waiting for a click that never comes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "APPROVE_ACTION_ID",
+    "CLOSURE_ACTION_ID",
+    "CLOSURE_BLOCK_ID",
+    "CLOSURE_MODAL_CALLBACK_ID",
+    "COMMAND",
+    "HOME_CLOSURE_ACTION_ID",
+    "HOME_ISSUE_ACTION_ID",
+    "ISSUE_CALLBACK_ID",
+    "REJECT_ACTION_ID",
+    "REJECT_CALLBACK_ID",
+    "REJECT_REASON_ACTION_ID",
+    "REJECT_REASON_BLOCK_ID",
+    "REMINDER_RESEND_ACTION_ID",
+]
+
+#: the slash command (manifest.yml declares the same)
+COMMAND = "/invoice"
+
+# the issue modal
+ISSUE_CALLBACK_ID = "invoice_issue"
+
+# approval cards and the rejection modal
+APPROVE_ACTION_ID = "approval_approve"
+REJECT_ACTION_ID = "approval_reject"
+REJECT_CALLBACK_ID = "approval_reject_reason"
+REJECT_REASON_BLOCK_ID = "reason"
+REJECT_REASON_ACTION_ID = "reason_input"
+
+# the digest's unpaid-bill reminders
+REMINDER_RESEND_ACTION_ID = "reminder_resend"
+
+# App Home and its closure-check modal
+HOME_ISSUE_ACTION_ID = "home_issue"
+HOME_CLOSURE_ACTION_ID = "home_closure"
+CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
+CLOSURE_BLOCK_ID = "closure_numbers"
+CLOSURE_ACTION_ID = "numbers"
