@@ -14,9 +14,13 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.console.app import run_console
 from bot.logs import setup_logging
+from bot.serve import serve
 from bot.settings import Settings, load_settings
 from bot.signals import wait_for_signal
+from commands.ledger import migrate
+from providers.registry import ProviderConfigs, build_sandboxes
 
 __all__ = ["main"]
 
@@ -47,11 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
-    from providers.registry import ProviderConfigs, build_sandboxes
-
+    """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
     configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
     sandboxes = {s.name: s for s in build_sandboxes(configs, settings.invoicebot_sandbox_faults,
                                                      seller=settings.seller())}
@@ -67,6 +68,7 @@ async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -81,18 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_sandboxes(settings, args.host, args.port_base))
         return 0
     if args.command == "migrate":
-        from commands.ledger import migrate
-
         migrate(settings.database_url)
         print("database is at the latest migration")
         return 0
     if args.command == "serve":
-        from bot.serve import serve
-
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
-        from bot.console.app import run_console
-
         return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
     return 2  # argparse's `required=True` makes this unreachable
 

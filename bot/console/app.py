@@ -34,11 +34,15 @@ from typing import Any, TextIO
 
 import httpx
 from aiohttp import web
+from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot.console.render import build_view_state, modal_to_prompts, render_call, render_message
+from bot.console.forms import build_view_state, modal_to_prompts
+from bot.console.render import render_call, render_message
+from bot.console.settle import settle_tasks
 from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
+from bot.console.terminal import Terminal
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
@@ -55,6 +59,8 @@ CHANNELS = {"C_FINANCE": "finance", "C_APPROVALS": "approvals"}
 
 @dataclass(frozen=True)
 class _Clickable:
+    """A numbered button, with where it was shown, so a click builds the payload Slack would."""
+
     action_id: str
     value: str | None
     block_id: str | None
@@ -73,9 +79,7 @@ class Console:
         self.user = user
         self.channel = channel
         self.approvers = approvers
-        self.out = out
-        self.inp = inp
-        self.interactive = inp.isatty()
+        self.terminal = Terminal(out, inp)
         self.secret = secrets.token_hex(16)
         self.calls: queue.Queue[RecordedCall] = queue.Queue()
         self.double = SlackWebApiDouble(valid_tokens={CONSOLE_TOKEN}, on_call=self._on_call)
@@ -100,14 +104,7 @@ class Console:
         for channel_id, name in CHANNELS.items():
             self.double.add_channel(name, channel_id)
         approvers = self.approvers or sorted(self.base_settings.approvers) or list(DEFAULT_APPROVERS)
-        settings = self.base_settings.model_copy(update={
-            "slack_bot_token": _secret(CONSOLE_TOKEN),
-            "slack_signing_secret": _secret(self.secret),
-            "slack_app_token": None,
-            "slack_api_url": base_url,
-            "invoicebot_approvers": ",".join(approvers),
-            "invoicebot_public_url": self.base_settings.invoicebot_public_url or f"http://127.0.0.1:{webhook_port}",
-        })
+        settings = self._settings(base_url, webhook_port, approvers)
         self.runtime = await start_runtime(settings, sandbox_in_thread=True)
         self.webhooks = await start_http(self.runtime, "127.0.0.1", webhook_port, slack_events=False)
         abillify = self.runtime.providers.sandbox_urls.get("abillify")
@@ -120,6 +117,17 @@ class Console:
                  f"Approvers: {', '.join(approvers)}. Providers on their SANDBOX: {sandboxed}.")
         self.say("Type /invoice help, a choice number, :as USER, :home, :help or :quit.")
 
+    def _settings(self, slack_api_url: str, webhook_port: int, approvers: list[str]) -> Settings:
+        """The user's settings pointed at the double, with a fresh signing secret and local webhooks."""
+        return self.base_settings.model_copy(update={
+            "slack_bot_token": SecretStr(CONSOLE_TOKEN),
+            "slack_signing_secret": SecretStr(self.secret),
+            "slack_app_token": None,
+            "slack_api_url": slack_api_url,
+            "invoicebot_approvers": ",".join(approvers),
+            "invoicebot_public_url": self.base_settings.invoicebot_public_url or f"http://127.0.0.1:{webhook_port}",
+        })
+
     async def stop(self) -> None:
         await self.settle()
         self.drain()
@@ -130,8 +138,12 @@ class Console:
         self.double_thread.stop()
 
     # -- output ---------------------------------------------------------------------
+    @property
+    def out(self) -> TextIO:
+        return self.terminal.out
+
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        self.terminal.say(text)
 
     def _name(self, channel: str | None) -> str:
         return CHANNELS.get(channel or "", channel or "?")
@@ -183,24 +195,11 @@ class Console:
         return (str(channel) if channel else self.channel), message, None
 
     # -- input --------------------------------------------------------------------------
-    async def read_line(self, prompt: str) -> str | None:
-        if self.interactive:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(None, input, prompt)
-            except EOFError:
-                return None
-        line = await asyncio.get_running_loop().run_in_executor(None, self.inp.readline)
-        if not line:
-            return None
-        line = line.rstrip("\n")
-        self.say(f"{prompt}{line}")
-        return line
-
     async def run(self) -> int:
         await self.start()
         try:
             while True:
-                line = await self.read_line("> ")
+                line = await self.terminal.read_line("> ")
                 if line is None:
                     break
                 if not await self.handle(line.strip()):
@@ -271,6 +270,7 @@ class Console:
         self.drain()
 
     async def click(self, number: int) -> None:
+        """Press a numbered button as the current user: in a view, or in the message it was shown in."""
         target = self.choices.get(number)
         if target is None:
             self.say(f"There is no choice {number}.")
@@ -310,6 +310,7 @@ class Console:
         await settle_tasks(timeout)
 
     async def fill_modal(self, view: dict[str, Any]) -> None:
+        """Ask every input of a modal and submit it; ask again the fields the app or Slack refused."""
         prompts = modal_to_prompts(view)
         title = ((view.get("title") or {}).get("text")) or "form"
         self.say(f"📝 “{title}” — answer each field (Enter keeps the default; - leaves an optional field empty):")
@@ -317,7 +318,7 @@ class Console:
         todo = list(prompts)
         while True:
             for prompt in todo:
-                answer = await self._ask(prompt)
+                answer = await self.terminal.ask(prompt)
                 if answer is None:
                     self.say("(form abandoned)")
                     return
@@ -330,8 +331,7 @@ class Console:
                 continue
             request = self.factory.view_submission(user_id=self.user, view=view, values=values)
             assert self.runtime is not None
-            response = await self.runtime.app.async_dispatch(
-                _bolt_request(request))
+            response = await self.runtime.app.async_dispatch(_bolt_request(request))
             body = _json(response.body) or {}
             errors = body.get("errors") if body.get("response_action") == "errors" else None
             if errors:
@@ -343,68 +343,10 @@ class Console:
             self.drain()
             return
 
-    async def _ask(self, prompt: Any) -> str | None:
-        label = prompt.label + ("" if not prompt.optional else " (optional)")
-        if prompt.options:
-            listed = ", ".join(f"{n}) {text}" for n, (_, text) in enumerate(prompt.options, start=1))
-            label += f" [{listed}]"
-        default = prompt.initial if isinstance(prompt.initial, str) else (
-            ",".join(prompt.initial) if prompt.initial else None)
-        if default:
-            label += f" (default: {default})"
-        if prompt.hint:
-            self.say(f"   ℹ️ {prompt.hint}")
-        if prompt.multiline:
-            self.say(f"   {label} — one per line, end with an empty line (- alone: leave it empty):")
-            lines: list[str] = []
-            while True:
-                line = await self.read_line("   | ")
-                if line is None:
-                    return None if not lines else "\n".join(lines)
-                if not line.strip():
-                    break
-                if not lines and line.strip() == "-":
-                    return ""
-                lines.append(line)
-            return "\n".join(lines)
-        answer = await self.read_line(f"   {label}: ")
-        if answer is None:
-            return None
-        return "" if answer.strip() == "-" else answer
-
 
 def _bolt_request(request: SignedRequest) -> AsyncBoltRequest:
     headers: dict[str, str | Sequence[str]] = dict(request.headers)
     return AsyncBoltRequest(body=request.body, headers=headers)
-
-
-async def settle_tasks(timeout: float = 120.0) -> None:
-    """Wait until every task on this loop that is doing the app's work has finished.
-
-    Servers' connection handlers and the scheduler's own bookkeeping are not work; Bolt's
-    listener tasks (still running after their ack) and the runtime's background tasks are.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    current = asyncio.current_task()
-    quiet_rounds = 0
-    while loop.time() < deadline and quiet_rounds < 3:
-        await asyncio.sleep(0.01)
-        busy = [t for t in asyncio.all_tasks() if t is not current and not t.done() and _is_work(t)]
-        if busy:
-            quiet_rounds = 0
-            await asyncio.wait(busy, timeout=max(0.0, deadline - loop.time()))
-        else:
-            quiet_rounds += 1
-
-
-def _is_work(task: asyncio.Task[Any]) -> bool:
-    name = task.get_name()
-    if name.startswith(("scheduler", "recover")):
-        return False
-    coro = task.get_coro()
-    qualname = getattr(coro, "__qualname__", "")
-    return not qualname.startswith(("RequestHandler.", "Server.", "BaseProtocol.", "_SelectorSocketTransport"))
 
 
 def _free_port() -> int:
@@ -419,12 +361,6 @@ def _json(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
-
-
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)
 
 
 def run_console(settings: Settings, *, user: str, channel: str, approvers: list[str] | None,

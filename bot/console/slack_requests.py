@@ -12,7 +12,7 @@ import itertools
 import json
 import time
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ _counter = itertools.count(1)
 
 @dataclass(frozen=True)
 class SignedRequest:
+    """A request body with the headers Slack signs it with, ready for HTTP or Bolt's dispatch."""
+
     body: str
     headers: dict[str, str]
     content_type: str
@@ -36,14 +38,15 @@ class SlackRequestFactory:
 
     Args:
         signing_secret: the app's signing secret (use a wrong one to test refusals).
-        clock: seconds since the epoch (tests move it to make requests stale).
+        clock: seconds since the epoch, for the signature timestamp and every time inside a
+            payload (tests move it to make requests stale).
     """
 
     signing_secret: str
     team_id: str = "T0INVOICE"
     team_domain: str = "invoicebot-dev"
     api_app_id: str = "A0INVOICE"
-    clock: Any = field(default=time.time)
+    clock: Callable[[], float] = field(default=time.time)
 
     # -- signing ------------------------------------------------------------------
     def sign(self, body: str, content_type: str, *, timestamp: int | None = None,
@@ -101,7 +104,7 @@ class SlackRequestFactory:
             "block_id": block_id or "actions",
             "text": {"type": "plain_text", "text": action_id, "emoji": True},
             "type": "button",
-            "action_ts": f"{time.time():.6f}",
+            "action_ts": f"{self.clock():.6f}",
         }
         if value is not None:
             action["value"] = value
@@ -135,7 +138,7 @@ class SlackRequestFactory:
         submitted["state"] = {"values": dict(values)}
         submitted.setdefault("id", f"V{next(_counter):08d}")
         submitted.setdefault("team_id", self.team_id)
-        submitted.setdefault("hash", f"{int(time.time())}.{next(_counter):08d}")
+        submitted.setdefault("hash", f"{int(self.clock())}.{next(_counter):08d}")
         payload = {
             "type": "view_submission",
             "team": self._team(),
@@ -160,7 +163,7 @@ class SlackRequestFactory:
             "event": dict(event),
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_counter):010d}",
-            "event_time": int(time.time()),
+            "event_time": int(self.clock()),
             "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": "U0BOT",
                                 "is_bot": True, "is_enterprise_install": False}],
             "is_ext_shared_channel": False,
@@ -172,11 +175,11 @@ class SlackRequestFactory:
 
     def app_home_opened(self, user_id: str, **kwargs: Any) -> SignedRequest:
         return self.event({"type": "app_home_opened", "user": user_id, "channel": f"D{user_id[1:]}",
-                           "tab": "home", "event_ts": f"{time.time():.6f}"}, **kwargs)
+                           "tab": "home", "event_ts": f"{self.clock():.6f}"}, **kwargs)
 
-    @staticmethod
-    def trigger_id() -> str:
-        return f"{int(time.time())}.{next(_counter)}.console"
+    def trigger_id(self) -> str:
+        """A fresh trigger id (Slack's start with the time it was issued)."""
+        return f"{int(self.clock())}.{next(_counter)}.console"
 
 
 def values_of(blocks: Sequence[Mapping[str, Any]]) -> list[str]:

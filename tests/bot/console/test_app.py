@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.paths import REPO_ROOT
+
 FORM = """\
 {provider}
 {kind}
@@ -56,7 +58,7 @@ def run_console(tmp_path: Path, script: str) -> str:
                                                                     "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "console"],
-        input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": os.getcwd()},
+        input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO_ROOT)},
         timeout=240, check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]

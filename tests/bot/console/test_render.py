@@ -1,40 +1,16 @@
-"""Console rendering of what the app asks Slack to do, and modals as console prompts."""
+"""Console rendering of what the app asks Slack to do: messages with numbered buttons, and calls."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-import pytest
-from slack_sdk.models.blocks import (
-    InputBlock,
-    NumberInputElement,
-    Option,
-    PlainTextObject,
-    TimePickerElement,
-    UserSelectElement,
-)
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.console.render import (
-    Choice,
-    Prompt,
-    build_view_state,
-    collect_choices,
-    modal_to_prompts,
-    render_blocks,
-    render_call,
-    render_message,
-    strip_mrkdwn,
-)
+from bot.console.render import Choice, collect_choices, render_blocks, render_call, render_message
 from bot.console.slack_double import RecordedCall, SlackWebApiDouble
 from commands.slack.blocks import build_approval_message, build_closure_message, build_status_message
-from commands.slack.modal import IssueBlocks, build_issue_modal
+from commands.slack.modal import build_issue_modal
 from tests.commands.test_blocks import approval, card
-
-B = IssueBlocks
-
 
 # -- blocks -------------------------------------------------------------------------------
 
@@ -77,13 +53,6 @@ def test_dict_blocks_dividers_images_and_unknown_blocks() -> None:
         {"type": "video", "title": {"type": "plain_text", "text": "v"}},
     ])
     assert text.splitlines() == ["─" * 40, "[image: chart] https://x/chart.png", "pick   [1] Go", "[video block]"]
-
-
-def test_mrkdwn_is_lightly_stripped() -> None:
-    assert strip_mrkdwn("*Bold* and _it_ and ~gone~ and `INV-1`") == "Bold and it and gone and INV-1"
-    assert strip_mrkdwn("<@U1> in <#C1|finance>: <https://x.y|the PDF> <!here>") == \
-        "@U1 in #finance: the PDF (https://x.y) @here"
-    assert strip_mrkdwn("R&amp;D &lt;ok&gt; file_name_here") == "R&D <ok> file_name_here"
 
 
 def test_closure_results_render_line_by_line() -> None:
@@ -157,81 +126,3 @@ async def test_the_double_event_sink_feeds_the_renderer() -> None:
     finally:
         await double.stop()
     assert printed == ["💬 to #finance:\n  hello team", "📎 uploaded digest.png (12 KB) to #finance"]
-
-
-# -- modals --------------------------------------------------------------------------------
-
-
-def test_the_issue_modal_becomes_prompts() -> None:
-    prompts = {p.block_id: p for p in modal_to_prompts(build_issue_modal(today=dt.date(2024, 5, 17)))}
-    assert prompts[B.PROVIDER].type == "static_select"
-    assert ("payssam", "Payssam (결제선생)") in prompts[B.PROVIDER].options
-    assert not prompts[B.PROVIDER].optional
-    assert prompts[B.BUYER_EMAIL].type == "email_text_input" and prompts[B.BUYER_EMAIL].optional
-    assert prompts[B.ITEMS].multiline and "quantity" in (prompts[B.ITEMS].hint or "")
-    assert prompts[B.WRITE_DATE].type == "datepicker" and prompts[B.WRITE_DATE].initial == "2024-05-17"
-    assert prompts[B.PURPOSE].initial == "charge"
-    assert prompts[B.BIZNO_CONFIRM].type == "checkboxes"
-    assert prompts[B.BUYER_NAME].action_id == "buyer_name_input"
-
-
-def _other_inputs_view() -> View:
-    return View(type="modal", title=PlainTextObject(text="t"), callback_id="c", blocks=[
-        InputBlock(block_id="n", label=PlainTextObject(text="Count"),
-                   element=NumberInputElement(action_id="n_in", is_decimal_allowed=False)),
-        InputBlock(block_id="u", label=PlainTextObject(text="Who"), element=UserSelectElement(action_id="u_in")),
-        InputBlock(block_id="t", label=PlainTextObject(text="When"), optional=True,
-                   element=TimePickerElement(action_id="t_in", initial_time="09:00")),
-    ])
-
-
-def test_view_state_has_slacks_shapes_for_every_input_type() -> None:
-    values = build_view_state(modal_to_prompts(_other_inputs_view()), {"n": 12345, "u": "U0LEE"})
-    assert values == {
-        "n": {"n_in": {"type": "number_input", "value": "12345"}},  # a string, as Slack sends it
-        "u": {"u_in": {"type": "users_select", "selected_user": "U0LEE"}},
-        "t": {"t_in": {"type": "timepicker", "selected_time": "09:00"}},  # the initial value is kept
-    }
-
-
-def _select(*labels: str) -> Prompt:
-    return Prompt(block_id="s", action_id="s_in", label="Pick", type="static_select",
-                  options=tuple((label.lower(), label) for label in labels))
-
-
-@pytest.mark.parametrize("answer", ["beta", "Beta", "BETA", "2"])
-def test_a_select_answer_may_be_the_value_the_label_or_the_number(answer: str) -> None:
-    values = build_view_state([_select("Alpha", "Beta")], {"s": answer})
-    assert values["s"]["s_in"]["selected_option"] == {
-        "text": {"type": "plain_text", "text": "Beta", "emoji": True}, "value": "beta"}
-
-
-def test_option_text_objects_are_echoed_exactly_as_the_view_defined_them() -> None:
-    view = View(type="modal", title="t", callback_id="c", blocks=[InputBlock(
-        block_id="k", label="Kind", element={"type": "static_select", "action_id": "k_in", "options": [
-            Option(value="a", label="Ä", description="desc").to_dict()]})])
-    values = build_view_state(modal_to_prompts(view), {"k": "1"})
-    assert values["k"]["k_in"]["selected_option"]["text"] == {"type": "plain_text", "text": "Ä", "emoji": True}
-
-
-@pytest.mark.parametrize(
-    ("prompt", "answer", "message"),
-    [
-        (_select("Alpha"), "gamma", "not one of the choices for Pick: 1) Alpha"),
-        (Prompt(block_id="d", action_id="d_in", label="Due", type="datepicker"), "31/05/2024", "is not a date"),
-        (Prompt(block_id="x", action_id="x_in", label="Name", type="plain_text_input"), "  ", "Name is required"),
-    ],
-)
-def test_bad_answers_are_refused_with_a_readable_message(prompt: Prompt, answer: Any, message: str) -> None:
-    with pytest.raises(ValueError) as info:
-        build_view_state([prompt], {prompt.block_id: answer})
-    assert message in str(info.value)
-
-
-def test_checkboxes_take_yes_no_or_a_list() -> None:
-    box = Prompt(block_id="c", action_id="c_in", label="Sure", type="checkboxes", optional=True,
-                 options=(("ok", "The number is correct"),))
-    assert build_view_state([box], {"c": "yes"})["c"]["c_in"]["selected_options"][0]["value"] == "ok"
-    assert build_view_state([box], {"c": "no"})["c"]["c_in"]["selected_options"] == []
-    assert build_view_state([box], {})["c"]["c_in"] == {"type": "checkboxes", "selected_options": []}
-    assert build_view_state([box], {"c": ["ok"]})["c"]["c_in"]["selected_options"][0]["value"] == "ok"
