@@ -121,3 +121,19 @@ async def test_wait_for_and_reset(client: AsyncWebClient, double: SlackWebApiDou
         double.last("views.open")
     double.reset()
     assert double.calls() == [] and double.messages_in("C1") == []
+
+
+async def test_the_injected_clock_stamps_messages_views_and_recorded_calls() -> None:
+    now = [1_700_000_000.0]
+    server = SlackWebApiDouble(clock=lambda: now[0])
+    client = AsyncWebClient(token=TOKEN, base_url=await server.start())
+    try:
+        first = await client.chat_postMessage(channel="C1", text="a")
+        second = await client.chat_postMessage(channel="C1", text="b")  # the same instant: still its own ts
+        assert (first["ts"], second["ts"]) == ("1700000000.000000", "1700000000.000001")
+        now[0] += 60
+        view = (await client.views_open(trigger_id="T-1", view=build_issue_modal()))["view"]
+        assert view["hash"].startswith("1700000060.")
+        assert server.last("views.open").at == 1_700_000_060.0
+    finally:
+        await server.stop()
