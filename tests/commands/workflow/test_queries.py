@@ -9,11 +9,11 @@ import io
 import pytest
 
 from commands.ledger import Lifecycle
-from commands.workflow import InvalidInput, NotFound, Unsupported
+from commands.workflow import NotFound
 from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, parse_ref
-from providers.errors import ProviderUnavailable
+from providers.errors import NotSupported, ProviderUnavailable, RequestInvalid
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
-from tests.service.conftest import APPROVER, CHANNEL, REQUESTER, Env, make_draft
+from tests.commands.workflow.conftest import APPROVER, CHANNEL, REQUESTER, Env, make_draft
 
 
 async def issue(env: Env, **draft: object) -> str:
@@ -105,7 +105,7 @@ async def test_status_of_a_document_issued_elsewhere_asks_the_provider(env: Env)
 async def test_status_of_an_unknown_ref(env: Env) -> None:
     with pytest.raises(NotFound, match="INV-000042 does not exist"):
         await env.service.status("INV-42")
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RequestInvalid):
         await env.service.status("what?")
     view = await env.service.status("abillify:A-1")  # not configured here
     assert view.error == "abillify is not configured on this bot"
@@ -150,7 +150,7 @@ async def test_export_csv_opens_in_excel_with_korean_and_no_formulas(env: Env) -
                        "100000", "10000", "110000", "KRW", "issued", "300", "2024-05-02T10:00:00+09:00", REQUESTER]
     assert rows[2][0] == "INV-000002" and rows[2][4] == "'=HYPERLINK(\"x\")" and rows[2][10] == "pending_approval"
     assert len(rows) == 3
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RequestInvalid):
         await env.service.export_csv(dt.date(2024, 5, 2), dt.date(2024, 5, 1))
 
 
@@ -202,5 +202,5 @@ async def test_closure_can_be_asked_of_a_named_provider(env: Env) -> None:
     result = await env.service.closure(["6798700433"], REQUESTER, provider=Provider.HIWORKS)
 
     assert result.provider is Provider.HIWORKS
-    with pytest.raises(Unsupported):
+    with pytest.raises(NotSupported):
         await env.service.closure(["6798700433"], REQUESTER, provider=Provider.PAYSSAM)

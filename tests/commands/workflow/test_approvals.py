@@ -7,9 +7,10 @@ import asyncio
 import pytest
 
 from commands.ledger import ApprovalState, Lifecycle
-from commands.workflow import DecisionOutcome, InvalidInput, NotAllowed, Unsupported
+from commands.workflow import DecisionOutcome, NotAllowed
+from providers.errors import NotSupported, RequestInvalid
 from providers.models import DocumentKind, Provider
-from tests.service.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
+from tests.commands.workflow.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
 
 
 async def test_request_issue_creates_a_pending_document_with_our_ref(env: Env) -> None:
@@ -17,7 +18,7 @@ async def test_request_issue_creates_a_pending_document_with_our_ref(env: Env) -
 
     assert approval.state is ApprovalState.PENDING
     assert approval.requester == REQUESTER
-    assert approval.expires_at == env.clock.now + env.service._ttl
+    assert approval.expires_at == env.clock.now + env.service.context.policy.approval_ttl
     doc = approval.document
     assert doc.ref == "INV-000001"
     assert doc.lifecycle is Lifecycle.PENDING_APPROVAL
@@ -88,9 +89,9 @@ async def test_four_eyes_off_lets_the_requester_approve(env: Env) -> None:
 async def test_rejection_needs_a_reason_and_closes_the_document(env: Env) -> None:
     approval = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
 
-    with pytest.raises(InvalidInput, match="reason"):
+    with pytest.raises(RequestInvalid, match="reason"):
         await env.service.decide(approval.id, APPROVER, approve=False)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(RequestInvalid):
         await env.service.decide(approval.id, APPROVER, approve=False, reason="   ")
     result = await env.service.decide(approval.id, APPROVER, approve=False, reason="wrong buyer")
 
@@ -198,13 +199,13 @@ async def test_issue_without_approval_runs_at_once(env: Env) -> None:
 
 
 async def test_validation_refuses_before_anything_is_stored(env: Env) -> None:
-    with pytest.raises(Unsupported, match="cannot issue a cash receipt"):
+    with pytest.raises(NotSupported, match="cannot issue a cash receipt"):
         await env.service.request_issue(make_draft(kind=DocumentKind.CASH_RECEIPT), REQUESTER, CHANNEL)
-    with pytest.raises(InvalidInput, match="business number"):
+    with pytest.raises(RequestInvalid, match="business number"):
         await env.service.request_issue(make_draft(bizno="12-34"), REQUESTER, CHANNEL)
-    with pytest.raises(InvalidInput, match="more than zero"):
+    with pytest.raises(RequestInvalid, match="more than zero"):
         await env.service.request_issue(make_draft(unit_price=0), REQUESTER, CHANNEL)
-    with pytest.raises(Unsupported, match="not configured"):
+    with pytest.raises(NotSupported, match="not configured"):
         await env.service.request_issue(make_draft(provider=Provider.ABILLIFY), REQUESTER, CHANNEL)
 
     assert await env.store.documents.search() == []

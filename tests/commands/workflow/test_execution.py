@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from commands.ledger import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
-from commands.workflow import ApprovalView, Conflict, DecisionOutcome, NotAllowed, Unsupported
+from commands.workflow import ApprovalView, Conflict, DecisionOutcome, NotAllowed
 from providers.errors import (
     NotSupported,
     OutcomeUnknown,
@@ -16,7 +16,7 @@ from providers.errors import (
     ProviderUnavailable,
 )
 from providers.models import DocumentState, ResendChannel, ResendRequest
-from tests.service.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
+from tests.commands.workflow.conftest import APPROVER, CHANNEL, OUTSIDER, REQUESTER, Env, make_draft
 
 
 def unknown() -> OutcomeUnknown:
@@ -224,7 +224,7 @@ async def _crash_executing(env: Env, approval: ApprovalView, *, provider_has_it:
     assert await env.store.documents.set_lifecycle(doc.id, Lifecycle.ISSUING, expected=Lifecycle.PENDING_APPROVAL)
     request = doc.issue_request()
     assert request is not None
-    from commands.workflow.service import _digest
+    from commands.workflow.run import request_digest as _digest
 
     claim = await env.store.idempotency.claim(f"issue:{doc.ref}", "issue", _digest(request.model_dump(mode="json")))
     assert claim.claimed
@@ -313,7 +313,7 @@ async def test_destroy_is_refused_where_the_provider_cannot(env: Env) -> None:
     env.popbill.capabilities = env.popbill.capabilities.model_copy(update={"destroy": False})
     await issued(env)
 
-    with pytest.raises(Unsupported):
+    with pytest.raises(NotSupported):
         await no_destroy.request_destroy("INV-000001", None, REQUESTER, CHANNEL)
 
 
@@ -348,7 +348,7 @@ async def test_resend_can_require_approval(env: Env) -> None:
 async def test_resend_by_an_unsupported_channel_is_refused(env: Env) -> None:
     await issued(env)
 
-    with pytest.raises(Unsupported, match="cannot resend by sms"):
+    with pytest.raises(NotSupported, match="cannot resend by sms"):
         await env.service.request_resend("INV-000001", ResendRequest(channel=ResendChannel.SMS), REQUESTER, CHANNEL)
 
 

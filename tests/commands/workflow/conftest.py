@@ -12,7 +12,7 @@ import pytest
 from commands.ledger import Store
 from commands.workflow import InvoiceService, IssueDraft
 from providers.models import DocumentKind, LineItem, Party, Provider
-from tests.service.fakes import FakeProvider
+from tests.commands.workflow.fakes import FakeProvider
 
 REQUESTER = "U_ALICE"  # an approver too, so the four-eyes rule is what stops her
 APPROVER = "U_BOB"
