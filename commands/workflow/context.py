@@ -75,6 +75,8 @@ class Policy:
 
 @dataclass(frozen=True)
 class WorkflowContext:
+    """What each workflow function receives: built once by `InvoiceService`, shared by all."""
+
     store: Store
     providers: Mapping[Provider, InvoiceProvider]
     clock: Callable[[], dt.datetime]
