@@ -1,26 +1,23 @@
 """The workflow: requests, approvals, execution and reads; knows nothing of Slack.
 
 Callers import from this package, never from its modules: `InvoiceService` is the façade,
-the views are what it returns, and `WorkflowError` is what it refuses with (provider
-refusals arrive as `providers.errors.ProviderError`).
+the views are what it returns, and `WorkflowError` is what it refuses with when the refusal
+is the workflow's own; bad input and what a provider cannot do arrive as the provider
+layer's `RequestInvalid` and `NotSupported` (see `commands.workflow.errors`), so callers
+catch ``(WorkflowError, ProviderError)``.
 """
 
 from commands.workflow.drafts import IssueDraft
-from commands.workflow.service import (
+from commands.workflow.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from commands.workflow.service import InvoiceService
+from commands.workflow.views import (
     ApprovalView,
     ClosureItem,
     ClosureResult,
-    Conflict,
     DecisionOutcome,
     DecisionResult,
     DocumentView,
     ExecutionResult,
-    InvalidInput,
-    InvoiceService,
-    NotAllowed,
-    NotFound,
-    Unsupported,
-    WorkflowError,
 )
 
 __all__ = [
@@ -32,11 +29,9 @@ __all__ = [
     "DecisionResult",
     "DocumentView",
     "ExecutionResult",
-    "InvalidInput",
     "InvoiceService",
     "IssueDraft",
     "NotAllowed",
     "NotFound",
-    "Unsupported",
     "WorkflowError",
 ]

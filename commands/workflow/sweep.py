@@ -31,7 +31,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from commands.ledger import DocumentRecord, Store, utc_now
+from commands.ledger import AuditKind, AuditOperation, DocumentRecord, Store, utc_now
 from commands.ledger import digest_queries as q
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, normalize_bizno
@@ -172,7 +172,7 @@ async def _apply_page(
                 if not moved:
                     continue  # destroyed or reconciled meanwhile: their writer records it
                 await tx.audit.record(
-                    actor=ACTOR, action="system", operation="status_change", document_id=doc.id,
+                    actor=ACTOR, action=AuditKind.SYSTEM, operation=AuditOperation.STATUS_CHANGE, document_id=doc.id,
                     document_ref=doc.ref, outcome=status.state.value, now=now,
                     detail={"from": doc.state.value if doc.state else None, "to": status.state.value,
                             "raw_state": status.raw_state, "detail": status.detail},
@@ -333,7 +333,7 @@ async def sweep(
     if closure:
         await _sweep_closure(store, providers, report, page_size=page_size, clock=clock)
     report.finished_at = clock()
-    await store.audit.record(actor=ACTOR, action="system", operation=q.SWEEP_AUDIT_OPERATION,
+    await store.audit.record(actor=ACTOR, action=AuditKind.SYSTEM, operation=AuditOperation.SWEEP,
                              outcome="partial" if report.unreachable else "ok", detail=report.as_detail(),
                              now=report.finished_at)
     log.info("sweep done: %d documents checked, %d changed, %d closure checks; unreachable: %s",

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from commands.ledger import Store
-from commands.workflow import InvoiceService, IssueDraft
+from commands.ledger import ApprovalState, Store
+from commands.workflow import ApprovalView, DecisionOutcome, InvoiceService, IssueDraft
+from providers.errors import OutcomeUnknown
 from providers.models import DocumentKind, LineItem, Party, Provider
-from tests.service.fakes import FakeProvider
+from tests.commands.workflow.fakes import FakeProvider
 
 REQUESTER = "U_ALICE"  # an approver too, so the four-eyes rule is what stops her
 APPROVER = "U_BOB"
@@ -92,3 +93,28 @@ async def env(store: Store) -> AsyncIterator[Env]:
         clock=clock,
     )
     yield Env(store=store, popbill=popbill, hiworks=hiworks, payssam=payssam, clock=clock, service=service)
+
+
+# --------------------------------------------------------------------------- steps shared by the modules
+
+
+def unknown() -> OutcomeUnknown:
+    return OutcomeUnknown("read timeout after sending", provider="popbill")
+
+
+async def approve(env: Env, approval: ApprovalView) -> ApprovalView:
+    result = await env.service.decide(approval.id, APPROVER, approve=True)
+    assert result.outcome is DecisionOutcome.APPROVED
+    return result.approval
+
+
+async def issued(env: Env) -> ApprovalView:
+    approval = await approve(env, await env.service.request_issue(make_draft(), REQUESTER, CHANNEL))
+    assert approval.state is ApprovalState.SUCCEEDED
+    return approval
+
+
+async def issue(env: Env, **draft: object) -> str:
+    approval = await env.service.request_issue(make_draft(**draft), REQUESTER, CHANNEL)  # type: ignore[arg-type]
+    await env.service.decide(approval.id, APPROVER, approve=True)
+    return approval.document.ref

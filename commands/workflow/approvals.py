@@ -1,0 +1,178 @@
+"""Decisions: approve, reject, expire. Exactly one decision per request.
+
+A decision moves the approval row by compare-and-set (``pending → approved | rejected |
+expired``, see `commands.ledger.vocabulary.TRANSITIONS`): a hundred clicks produce one
+winner and ninety-nine "already approved by ..." answers. Authorisation is checked here, on
+every call, not in the button that called it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation, Lifecycle
+from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
+from commands.workflow.errors import NotAllowed, invalid
+from commands.workflow.views import ApprovalView, DecisionOutcome, DecisionResult, ExecutionResult
+
+__all__ = ["Executor", "already_decided", "decide", "expire", "expire_stale"]
+
+#: runs an approved request (`commands.workflow.execution.execute` bound to a context)
+Executor = Callable[[int], Awaitable[ExecutionResult]]
+
+
+async def decide(
+    ctx: WorkflowContext,
+    approval_id: int,
+    decider: str,
+    approve: bool,
+    reason: str | None,
+    *,
+    execute: Executor | None,
+) -> DecisionResult:
+    """Approve or reject a pending request; approving runs `execute` when one is given."""
+    approval = await ctx.approval(approval_id)
+    await _authorise(ctx, approval, decider)
+    reason = (reason or "").strip() or None
+    if not approve and reason is None:
+        raise invalid("a reason is required to reject a request", user_hint="say why, so the requester can fix it")
+    now = ctx.clock()
+    if approval.state is ApprovalState.PENDING and approval.expires_at is not None and approval.expires_at <= now:
+        await expire(ctx, approval, now)
+        approval = await ctx.approval(approval_id)
+    if approval.state is not ApprovalState.PENDING:
+        return await already_decided(ctx, approval)
+    if not await _record_decision(ctx, approval, decider, approve, reason, now):
+        current = await ctx.approval(approval_id)
+        if current.state is ApprovalState.PENDING:  # it expired between our read and the update
+            await expire(ctx, current, now)
+            current = await ctx.approval(approval_id)
+        return await already_decided(ctx, current)
+    if not approve:
+        return DecisionResult(
+            outcome=DecisionOutcome.REJECTED,
+            message=f"rejected by {mention(decider)}: {reason}",
+            approval=await ctx.approval_view(approval_id),
+        )
+    message = f"approved by {mention(decider)}"
+    if execute is None:
+        approved = await ctx.approval_view(approval_id)
+        return DecisionResult(outcome=DecisionOutcome.APPROVED, message=message, approval=approved)
+    execution = await execute(approval_id)
+    return DecisionResult(
+        outcome=DecisionOutcome.APPROVED, message=message, approval=execution.approval, execution=execution
+    )
+
+
+async def _authorise(ctx: WorkflowContext, approval: ApprovalRecord, decider: str) -> None:
+    """Only an approver decides, and (four eyes) never their own request; refusals are audited."""
+    if not await ctx.policy.is_approver(decider):
+        await _audit_refusal(ctx, approval, decider, "not_approver")
+        raise NotAllowed(
+            "only approvers can approve or reject requests",
+            user_hint="ask an approver, or an admin to add you to the approvers",
+        )
+    if ctx.policy.four_eyes and decider == approval.requester:
+        await _audit_refusal(ctx, approval, decider, "own_request")
+        raise NotAllowed(
+            "you made this request, so someone else has to decide it (four-eyes rule)",
+            user_hint="ask another approver to look at it",
+        )
+
+
+async def _record_decision(
+    ctx: WorkflowContext, approval: ApprovalRecord, decider: str, approve: bool, reason: str | None, now: dt.datetime
+) -> bool:
+    """Move the row out of pending (unless it expired or someone else won); True when this call did."""
+    to = ApprovalState.APPROVED if approve else ApprovalState.REJECTED
+    changes: dict[str, Any] = {"decider": decider, "decided_at": now}
+    if not approve:
+        changes.update(reason=reason, finished_at=now)
+    moved = await ctx.move(approval.id, expected=ApprovalState.PENDING, to=to, now=now, unexpired_at=now, **changes)
+    if not moved:
+        return False
+    await ctx.store.audit.record(
+        actor=decider,
+        action=AuditKind.DECISION,
+        operation=AuditOperation.APPROVE if approve else AuditOperation.REJECT,
+        document_id=approval.document_id,
+        document_ref=await ctx.doc_ref(approval),
+        approval_id=approval.id,
+        outcome=to.value,
+        detail={"reason": reason} if reason else None,
+        now=now,
+    )
+    if not approve and approval.action is ApprovalAction.ISSUE:
+        await ctx.store.documents.set_lifecycle(
+            approval.document_id, Lifecycle.REJECTED, expected=Lifecycle.PENDING_APPROVAL, error=reason, now=now
+        )
+    return True
+
+
+async def already_decided(ctx: WorkflowContext, approval: ApprovalRecord) -> DecisionResult:
+    """The answer to a click on a request someone already decided (or that expired)."""
+    view = await ctx.approval_view(approval)
+    if approval.state is ApprovalState.EXPIRED:
+        return DecisionResult(
+            outcome=DecisionOutcome.EXPIRED,
+            message=f"this request expired at {ctx.policy.local(approval.expires_at)}; "
+            "ask the requester to make it again",
+            approval=view,
+        )
+    verb = "rejected" if approval.state is ApprovalState.REJECTED else "approved"
+    message = f"already {verb} by {mention(approval.decider)}"
+    if approval.state not in (ApprovalState.APPROVED, ApprovalState.REJECTED):
+        message += f" ({approval.state.value})"
+    return DecisionResult(outcome=DecisionOutcome.ALREADY_DECIDED, message=message, approval=view)
+
+
+async def _audit_refusal(ctx: WorkflowContext, approval: ApprovalRecord, actor: str, why: str) -> None:
+    await ctx.store.audit.record(
+        actor=actor,
+        action=AuditKind.DECISION,
+        operation=AuditOperation.REFUSED,
+        document_id=approval.document_id,
+        document_ref=await ctx.doc_ref(approval),
+        approval_id=approval.id,
+        outcome=why,
+        now=ctx.clock(),
+    )
+
+
+async def expire_stale(ctx: WorkflowContext) -> list[ApprovalView]:
+    """Expire pending requests past their deadline; returns them so their cards can be updated."""
+    now = ctx.clock()
+    expired = []
+    for approval in await ctx.store.approvals.search(states=ApprovalState.PENDING, expired_at=now, limit=500):
+        if await expire(ctx, approval, now):
+            expired.append(await ctx.approval_view(approval.id))
+    return expired
+
+
+async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetime) -> bool:
+    """Move a pending request past its deadline to expired; True when this call did."""
+    message = f"expired at {ctx.policy.local(approval.expires_at)} without a decision"
+    moved = await ctx.move(
+        approval.id, expected=ApprovalState.PENDING, to=ApprovalState.EXPIRED,
+        now=now, finished_at=now, outcome_code="expired", outcome_message=message,
+    )
+    if not moved:
+        return False
+    if approval.action is ApprovalAction.ISSUE:
+        await ctx.store.documents.set_lifecycle(
+            approval.document_id, Lifecycle.EXPIRED, expected=Lifecycle.PENDING_APPROVAL, now=now
+        )
+    await ctx.store.audit.record(
+        actor=SYSTEM_ACTOR,
+        action=AuditKind.SYSTEM,
+        operation=AuditOperation.of(approval.action, "expire"),
+        document_id=approval.document_id,
+        document_ref=await ctx.doc_ref(approval),
+        approval_id=approval.id,
+        outcome="expired",
+        now=now,
+    )
+    return True
+

@@ -1,0 +1,132 @@
+"""What every workflow module works with: the store, the providers, the clock and the policy.
+
+The modules of this package are functions of a `WorkflowContext` rather than methods that
+reach into a service's private members; the `InvoiceService` façade builds one context and
+hands it to each. The context also owns the one way an approval row moves (`move`), so
+every compare-and-set is checked against the ledger's declared `TRANSITIONS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, Store
+from commands.ledger.vocabulary import TRANSITIONS
+from commands.workflow.errors import NotFound, not_configured
+from commands.workflow.views import ApprovalView, approval_view
+from providers.base import InvoiceProvider
+from providers.models import Provider
+
+__all__ = [
+    "DEFAULT_APPROVAL_ACTIONS",
+    "SYSTEM_ACTOR",
+    "Approver",
+    "CallbackUrl",
+    "Policy",
+    "WorkflowContext",
+    "mention",
+]
+
+#: the actor of what the bot does on its own (expiry, recovery, provider calls)
+SYSTEM_ACTOR = "system"
+DEFAULT_APPROVAL_ACTIONS = frozenset({"issue", "destroy"})
+
+Approver = Callable[[str], Awaitable[bool]]
+CallbackUrl = Callable[[Provider, str], str | None]
+
+
+def mention(user: str | None) -> str:
+    return f"<@{user}>" if user else "someone"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules a deployment chooses (see `InvoiceService` for what each means)."""
+
+    is_approver: Approver
+    four_eyes: bool = True
+    approval_actions: frozenset[ApprovalAction] = frozenset({ApprovalAction.ISSUE, ApprovalAction.DESTROY})
+    approval_ttl: dt.timedelta = dt.timedelta(hours=24)
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Seoul"))
+    executing_stale_after: dt.timedelta = dt.timedelta(minutes=2)
+    callback_url: CallbackUrl | None = None
+
+    @staticmethod
+    def actions(names: Collection[str]) -> frozenset[ApprovalAction]:
+        """The approval actions named in settings; an unknown name is a configuration error."""
+        unknown = set(names) - {a.value for a in ApprovalAction}
+        if unknown:
+            raise ValueError(f"unknown approval actions {sorted(unknown)}: use issue, destroy, resend")
+        return frozenset(ApprovalAction(a) for a in names)
+
+    def needs_approval(self, action: ApprovalAction | str) -> bool:
+        return ApprovalAction(action) in self.approval_actions
+
+    def local(self, at: dt.datetime | None) -> str:
+        """A time as people here read it."""
+        if at is None:
+            return "an unknown time"
+        return at.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@dataclass(frozen=True)
+class WorkflowContext:
+    """What each workflow function receives: built once by `InvoiceService`, shared by all."""
+
+    store: Store
+    providers: Mapping[Provider, InvoiceProvider]
+    clock: Callable[[], dt.datetime]
+    policy: Policy
+
+    def provider(self, provider: Provider) -> InvoiceProvider:
+        """The configured provider; `NotSupported` when this bot has none."""
+        service = self.providers.get(provider)
+        if service is None:
+            raise not_configured(provider)
+        return service
+
+    async def approval(self, approval_id: int) -> ApprovalRecord:
+        approval = await self.store.approvals.get(approval_id)
+        if approval is None:
+            raise NotFound(f"approval request #{approval_id} does not exist")
+        return approval
+
+    async def document(self, document_id: int) -> DocumentRecord:
+        doc = await self.store.documents.get(document_id)
+        if doc is None:
+            raise NotFound(f"document {document_id} does not exist")
+        return doc
+
+    async def doc_ref(self, approval: ApprovalRecord) -> str | None:
+        """The document's ref for an audit row (None if the row is gone)."""
+        doc = await self.store.documents.get(approval.document_id)
+        return doc.ref if doc else None
+
+    async def approval_view(self, approval: ApprovalRecord | int) -> ApprovalView:
+        """The view of an approval (re-read when given its id)."""
+        if isinstance(approval, int):
+            approval = await self.approval(approval)
+        return approval_view(approval, await self.document(approval.document_id))
+
+    async def move(
+        self,
+        approval_id: int,
+        *,
+        expected: ApprovalState | tuple[ApprovalState, ...],
+        to: ApprovalState,
+        **options: Any,
+    ) -> bool:
+        """Compare-and-set an approval from `expected` to `to`; True when this call moved it.
+
+        Every move the workflow makes goes through here, and must be one the ledger's
+        `TRANSITIONS` declares: a move outside the table is a bug, not a lost race.
+        """
+        for state in expected if isinstance(expected, tuple) else (expected,):
+            if to not in TRANSITIONS[state]:
+                raise ValueError(f"an approval cannot move from {state.value} to {to.value}")
+        options.setdefault("now", self.clock())
+        return await self.store.approvals.transition(approval_id, expected=expected, to=to, **options)

@@ -1,0 +1,152 @@
+"""Execution: one send-and-reconcile loop for issue, destroy and resend.
+
+Every provider write first claims an idempotency key in the database. When a write's
+outcome is unknown (a timeout after sending, an answer we cannot read), the provider is
+asked whether the action happened (`Action.look`) before anything is sent again, and a
+retry reuses the same key, which providers use as the document id; at most `MAX_SENDS`
+writes go out per execution. When the provider cannot tell, the request is left
+``unknown`` with instructions, never silently retried. What differs per action lives in
+`commands.workflow.actions`.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+
+from commands.ledger import ApprovalRecord, ApprovalState, IdempotencyState
+from commands.workflow.actions import Action, action_for
+from commands.workflow.context import WorkflowContext
+from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
+from commands.workflow.views import ExecutionResult
+from providers.errors import (
+    OutcomeUnknown,
+    ProviderError,
+    ProviderProtocolError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RequestInvalid,
+)
+from providers.models import DocumentStatus
+
+__all__ = ["drive", "execute", "not_executed", "send_and_reconcile"]
+
+log = logging.getLogger("invoicebot.service")
+
+
+class _Answer(Enum):
+    UNANSWERED = "unanswered"  # sent, and no answer we can read: it may have happened
+    UNAVAILABLE = "unavailable"  # nothing happened; retryable
+    REFUSED = "refused"  # the provider (or our own check) said no; final
+
+
+def _classify(exc: ProviderError, action: Action) -> _Answer:
+    if isinstance(exc, (OutcomeUnknown, ProviderProtocolError)):
+        return _Answer.UNANSWERED
+    if isinstance(exc, ProviderUnavailable):
+        return _Answer.UNAVAILABLE
+    if isinstance(exc, (RequestInvalid, ProviderRejected)):
+        return _Answer.REFUSED
+    # an error nobody classified: look before deciding when we can; otherwise do not guess it went out
+    return _Answer.UNANSWERED if action.can_look else _Answer.REFUSED
+
+
+async def execute(ctx: WorkflowContext, approval_id: int) -> ExecutionResult:
+    """Run an approved request (exactly once, whoever else calls this at the same time)."""
+    now = ctx.clock()
+    await ctx.approval(approval_id)  # NotFound for an id that does not exist
+    moved = await ctx.move(
+        approval_id, expected=ApprovalState.APPROVED, to=ApprovalState.EXECUTING,
+        now=now, count_attempt=True, started_at=now,
+    )
+    if not moved:
+        return await not_executed(ctx, await ctx.approval(approval_id))
+    return await drive(ctx, approval_id, mode="first")
+
+
+async def not_executed(ctx: WorkflowContext, current: ApprovalRecord) -> ExecutionResult:
+    """Someone else is executing (or has executed) this request: say where it stands."""
+    ok = current.state is ApprovalState.SUCCEEDED
+    return ExecutionResult(
+        approval=await ctx.approval_view(current),
+        executed=False,
+        ok=ok,
+        error_code=None if ok else current.outcome_code,
+        message=current.outcome_message or f"this {current.action.value} request is {current.state.value}",
+        user_hint=current.user_hint,
+    )
+
+
+async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> ExecutionResult:
+    """Carry an approval this caller owns (state executing) to its end."""
+    approval = await ctx.approval(approval_id)
+    run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
+    try:
+        return await send_and_reconcile(action_for(run))
+    except Exception as exc:
+        # a bug must not leave the request "executing" for ever, nor be retried blindly
+        log.exception("executing %s request %s failed unexpectedly", approval.action.value, approval_id)
+        return await run.finish(
+            ApprovalState.UNKNOWN,
+            code="internal",
+            message=f"internal error while executing ({type(exc).__name__}); the provider may or may not have acted",
+            hint="retrying checks with the provider first; if it fails again, tell an administrator",
+            retryable=True,
+        )
+
+
+async def send_and_reconcile(action: Action) -> ExecutionResult:
+    """Claim the key, look before any resend, send at most `MAX_SENDS` times, and record the outcome."""
+    run = action.run
+    remembered = request_digest(dict(await action.prepare()))
+    claim = await run.store.idempotency.claim(run.key, action.operation.value, remembered, now=run.now())
+    if not claim.claimed and claim.record.state is IdempotencyState.DONE:
+        done = await action.already_done(claim.record.result)
+        if done is not None:
+            return done
+    if not claim.claimed and run.mode == "recover" and not action.can_look:
+        return await action.unknown(None, None)  # interrupted, and nothing says whether it went out
+    # a write may already have been sent (crash, unknown outcome, explicit retry): look before sending
+    reconcile = run.mode != "first" or not claim.claimed
+    sends = 0
+    last_error: ProviderError | None = None
+    while True:
+        if reconcile and action.look_operation is not None:
+            try:
+                found = await action.look()
+            except ProviderError as exc:
+                await run.audit(action.look_operation, exc.outcome_code, {"error": str(exc)})
+                return await action.unknown(last_error or exc, exc)
+            if found is not None:
+                return await action.succeeded(found, how=action.found_how)
+            if sends >= MAX_SENDS:
+                why, message = action.exhausted(sends)
+                await run.fail_key(why)
+                no_answer = last_error or OutcomeUnknown("no answer", provider=run.doc.provider.value)
+                return await action.failed(no_answer, retryable=True, message=message)
+        sends += 1
+        try:
+            status = await action.send()
+        except ProviderError as exc:
+            await run.audit(action.operation, exc.outcome_code, {"error": str(exc)})
+            answer = _classify(exc, action)
+            if answer is _Answer.UNANSWERED:
+                if not action.can_look:
+                    return await action.unknown(exc, None)
+                last_error, reconcile = exc, True
+                continue
+            if answer is _Answer.REFUSED and reconcile and action.recheck_after_refusal:
+                found = await _look_quietly(action)
+                if found is not None:
+                    return await action.succeeded(found, how=action.found_how)
+            await run.fail_key(exc.outcome_code)
+            return await action.failed(exc, retryable=answer is _Answer.UNAVAILABLE)
+        return await action.succeeded(status, how=action.sent_how)
+
+
+async def _look_quietly(action: Action) -> DocumentStatus | None:
+    """A second look after a refusal; a failure to look just means the refusal stands."""
+    try:
+        return await action.look(audit=False)
+    except ProviderError:
+        return None

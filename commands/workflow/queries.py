@@ -1,0 +1,135 @@
+"""Reads: a document's status, what a ref names, approvals waiting, the document list.
+
+Reads never move an approval. `status` is the one read that asks a provider, and a provider
+failure does not fail it: the last known state comes back with the error on the view.
+"""
+
+from __future__ import annotations
+
+from commands.ledger import ApprovalState, DocumentRecord, Lifecycle
+from commands.workflow.context import WorkflowContext
+from commands.workflow.errors import NotFound, invalid, not_configured_message
+from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
+from commands.workflow.views import (
+    ApprovalView,
+    DocumentView,
+    document_view,
+    error_fields,
+    external_view,
+    status_update,
+)
+from providers.errors import ProviderError
+from providers.models import DocumentState, Provider
+
+__all__ = [
+    "attach_card",
+    "list_documents",
+    "lookup",
+    "parse",
+    "pending_approvals",
+    "resolve_ref",
+    "status",
+    "stored_document",
+]
+
+
+def parse(ref_text: str) -> ParsedRef:
+    """The ref a person typed; `RequestInvalid` (saying what works) when it is not one."""
+    try:
+        return parse_ref(ref_text)
+    except InvalidRef as exc:
+        raise invalid(str(exc)) from exc
+
+
+async def lookup(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | None:
+    """Our row for a ref: None for a provider ref we do not store; `NotFound` for a missing ``INV-``."""
+    if isinstance(parsed, OurRef):
+        doc = await ctx.store.documents.get(parsed.document_id)
+        if doc is None:
+            raise NotFound(f"{parsed.ref} does not exist")
+        return doc
+    doc = await ctx.store.documents.get_by_provider_id(parsed.provider, parsed.provider_id)
+    if doc is not None and parsed.matches_kind(doc.kind):
+        return doc
+    return None
+
+
+async def stored_document(ctx: WorkflowContext, ref_text: str) -> DocumentRecord:
+    """Our row for a ref, or `NotFound` (a provider ref we do not store included)."""
+    doc = await lookup(ctx, parse(ref_text))
+    if doc is None:
+        raise NotFound(f"{ref_text} is not a document this bot knows")
+    return doc
+
+
+async def status(ctx: WorkflowContext, ref_text: str, *, refresh: bool = True) -> DocumentView:
+    """A document's state, fresh from the provider when `refresh` (and it has a provider id)."""
+    parsed = parse(ref_text)
+    doc = await lookup(ctx, parsed)
+    if doc is None:
+        assert isinstance(parsed, ExternalRef)
+        return await _external_status(ctx, parsed)
+    ref = doc.document_ref
+    if not refresh or ref is None or doc.lifecycle in (Lifecycle.PENDING_APPROVAL, Lifecycle.REJECTED):
+        return document_view(doc)
+    provider = ctx.providers.get(doc.provider)
+    if provider is None:
+        return document_view(doc, error=not_configured_message(doc.provider))
+    try:
+        answer = await provider.status(ref)
+    except ProviderError as exc:
+        return document_view(doc, error=exc)
+    await ctx.store.documents.record_status(doc.id, answer, now=ctx.clock())
+    return document_view(await ctx.document(doc.id))
+
+
+async def _external_status(ctx: WorkflowContext, parsed: ExternalRef) -> DocumentView:
+    """A provider document we do not store, asked of the provider directly."""
+    provider = ctx.providers.get(parsed.provider)
+    if provider is None:
+        return external_view(parsed, error=not_configured_message(parsed.provider), error_code="unsupported")
+    try:
+        answer = await provider.status(parsed.document_ref)
+    except ProviderError as exc:
+        return external_view(parsed, sandbox=provider.sandbox, **error_fields(exc))
+    return external_view(parsed, sandbox=provider.sandbox, **status_update(answer, ctx.clock()))
+
+
+async def resolve_ref(ctx: WorkflowContext, ref_text: str) -> DocumentView:
+    """The stored document a ref names, without asking the provider (external refs: a stub view)."""
+    parsed = parse(ref_text)
+    doc = await lookup(ctx, parsed)
+    if doc is not None:
+        return document_view(doc)
+    assert isinstance(parsed, ExternalRef)
+    return external_view(parsed)
+
+
+async def pending_approvals(ctx: WorkflowContext, approver: str | None, *, limit: int) -> list[ApprovalView]:
+    """Requests waiting for a decision; for `approver`, only those they may decide."""
+    exclude = approver if (approver is not None and ctx.policy.four_eyes) else None
+    records = await ctx.store.approvals.search(states=ApprovalState.PENDING, exclude_requester=exclude, limit=limit)
+    now = ctx.clock()
+    return [await ctx.approval_view(a) for a in records if a.expires_at is None or a.expires_at > now]
+
+
+async def attach_card(ctx: WorkflowContext, approval_id: int, channel_id: str, message_ts: str) -> ApprovalView:
+    """Remember where the approval card was posted, so later updates edit it."""
+    await ctx.store.approvals.set_card(approval_id, channel_id, message_ts, now=ctx.clock())
+    return await ctx.approval_view(approval_id)
+
+
+async def list_documents(
+    ctx: WorkflowContext,
+    *,
+    state: DocumentState | None,
+    provider: Provider | None,
+    lifecycle: Lifecycle | None,
+    limit: int,
+    before_id: int | None,
+) -> list[DocumentView]:
+    """Newest first, as stored (no provider calls)."""
+    records = await ctx.store.documents.search(
+        state=state, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id
+    )
+    return [document_view(r) for r in records]

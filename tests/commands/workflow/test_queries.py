@@ -1,0 +1,109 @@
+"""Reads: status (fresh or last known), and the document list."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.ledger import Lifecycle
+from commands.workflow import NotFound
+from providers.errors import (
+    ProviderUnavailable,
+    RequestInvalid,
+)
+from providers.models import DocumentState
+from tests.commands.workflow.conftest import (
+    CHANNEL,
+    REQUESTER,
+    Env,
+    issue,
+    make_draft,
+)
+
+
+async def test_status_refreshes_from_the_provider(env: Env) -> None:
+    ref = await issue(env)
+    env.popbill.documents["INV-000001"] = env.popbill.documents["INV-000001"].model_copy(
+        update={"state": DocumentState.FILED, "raw_state": "310"}
+    )
+    env.clock.advance(hours=1)
+
+
+    view = await env.service.status(ref)
+
+
+    assert view.state is DocumentState.FILED and view.raw_state == "310"
+    assert view.state_checked_at == env.clock.now
+    assert view.error is None
+    stored = await env.store.documents.get_by_ref(ref)
+    assert stored is not None and stored.raw_state == "310"
+
+
+async def test_status_shows_the_last_known_state_when_the_provider_is_down(env: Env) -> None:
+    ref = await issue(env)
+    env.popbill.fail("status", ProviderUnavailable("connect timeout", provider="popbill", user_hint="try later"))
+
+
+    view = await env.service.status(ref)
+
+
+    assert view.state is DocumentState.ISSUED and view.lifecycle is Lifecycle.ISSUED
+    assert view.error == "popbill: connect timeout"
+    assert view.error_code == "unavailable" and view.error_hint == "try later"
+
+
+async def test_status_by_provider_ref_finds_our_document(env: Env) -> None:
+    await issue(env)
+
+
+    view = await env.service.status("popbill:INV-000001", refresh=False)
+
+
+    assert view.ref == "INV-000001" and view.stored
+    assert env.popbill.calls["status"] == 0
+
+
+async def test_status_of_a_document_issued_elsewhere_asks_the_provider(env: Env) -> None:
+    env.popbill.add_document("EXT-7", state=DocumentState.SENT)
+
+
+    view = await env.service.status("popbill:EXT-7")
+    missing = await env.service.status("popbill:NOPE")
+
+
+    assert not view.stored and view.ref == "popbill:EXT-7"
+    assert view.state is DocumentState.SENT and view.total == 11000
+    assert missing.error is not None and missing.error_code == "not_found"
+    assert await env.store.documents.search() == []  # looking does not adopt
+
+
+async def test_status_of_an_unknown_ref(env: Env) -> None:
+    with pytest.raises(NotFound, match="INV-000042 does not exist"):
+        await env.service.status("INV-42")
+    with pytest.raises(RequestInvalid):
+        await env.service.status("what?")
+    view = await env.service.status("abillify:A-1")  # not configured here
+    assert view.error == "abillify is not configured on this bot"
+
+
+async def test_a_pending_document_is_not_looked_up(env: Env) -> None:
+    await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+
+
+    view = await env.service.status("INV-000001")
+
+
+    assert view.lifecycle is Lifecycle.PENDING_APPROVAL and view.provider_id is None
+    assert env.popbill.calls["status"] == 0
+
+
+async def test_list_documents_filters(env: Env) -> None:
+    await issue(env)
+    await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+
+
+    issued = await env.service.list_documents(state=DocumentState.ISSUED)
+    everything = await env.service.list_documents()
+
+
+    assert [d.ref for d in issued] == ["INV-000001"]
+    assert [d.ref for d in everything] == ["INV-000002", "INV-000001"]
