@@ -10,34 +10,36 @@ import datetime as dt
 from collections.abc import Sequence
 
 from commands.ledger import AuditEventRecord
-from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
+from commands.ledger.vocabulary import ApprovalState, AuditKind, AuditOperation, Lifecycle
+from commands.slack.blocks.models import ApprovalCard, ClosureRow, DocumentCard
+from commands.slack.formatting import operation_label
 from commands.workflow import ApprovalView, ClosureItem, DocumentView
 from providers.models import Amounts, BusinessState, DocumentState
 
 __all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]
 
-_OPERATION_WORDS = {
-    "issue.request": "requested",
-    "issue.approve": "approved",
-    "issue.reject": "rejected",
-    "issue.expire": "expired without a decision",
-    "issue.execute": "issued at the provider",
-    "destroy.request": "destroy requested",
-    "destroy.approve": "destroy approved",
-    "destroy.execute": "destroyed at the provider",
-    "resend.request": "resend requested",
-    "resend.execute": "resent",
-    "status.change": "state changed",
-    "callback": "provider callback",
-}
+#: an event recorded without an operation says only who caused it
+_KIND_WORDS = {AuditKind.CALLBACK: "provider callback", AuditKind.DIGEST: "digest posted"}
+
+
+def _event_words(event: AuditEventRecord) -> str:
+    """What the event did, in words; a code the vocabulary does not know is shown readably."""
+    if event.operation is None:
+        try:
+            return _KIND_WORDS.get(AuditKind(event.action), event.action.replace("_", " "))
+        except ValueError:
+            return event.action.replace("_", " ")
+    try:
+        return operation_label(AuditOperation(event.operation))
+    except ValueError:
+        return event.operation.replace(".", " ").replace("_", " ")
 
 
 def history_from_audit(events: Sequence[AuditEventRecord]) -> tuple[tuple[dt.datetime | None, str], ...]:
     """Readable timeline lines from a document's audit events, oldest first."""
     lines: list[tuple[dt.datetime | None, str]] = []
     for event in sorted(events, key=lambda e: (e.at, e.id)):
-        operation = event.operation or event.action
-        word = _OPERATION_WORDS.get(operation, operation.replace(".", " ").replace("_", " "))
+        word = _event_words(event)
         who = f" by <@{event.actor}>" if event.actor and not event.actor.startswith(("system", "provider")) else ""
         outcome = f" ({event.outcome})" if event.outcome and event.outcome not in ("ok", "pending") else ""
         lines.append((event.at, f"{word}{who}{outcome}"))
@@ -49,10 +51,13 @@ def document_card(
     *,
     history: tuple[tuple[dt.datetime | None, str], ...] = (),
 ) -> DocumentCard:
+    """The card of a document: both state columns travel, so every builder labels it one way."""
     amounts = None
     if view.total is not None and view.supply is not None and view.vat is not None:
         amounts = Amounts(supply=view.supply, vat=view.vat, total=view.total, currency=view.currency)
-    state = view.state or DocumentState.UNKNOWN
+    # no lifecycle: a document only the provider knows (looked up by its provider ref)
+    lifecycle = view.lifecycle or Lifecycle.ISSUED
+    state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
     detail_parts = [p for p in (view.state_detail, view.error and f"Provider not reachable: {view.error}",
                                 view.error_hint) if p]
     return DocumentCard(
@@ -63,6 +68,7 @@ def document_card(
         buyer_name=view.buyer_name,
         buyer_bizno=view.buyer_bizno,
         amounts=amounts,
+        lifecycle=lifecycle,
         state=state,
         raw_state=view.raw_state or (view.lifecycle.value if view.lifecycle else None),
         provider_id=view.provider_id,

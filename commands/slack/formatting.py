@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
@@ -22,9 +23,11 @@ __all__ = [
     "PROVIDER_LABELS",
     "SANDBOX_NOTICE",
     "SEOUL",
+    "approval_state_label",
     "business_state_label",
     "clip",
     "currency_exponent",
+    "document_label",
     "document_line",
     "escape_mrkdwn",
     "format_bizno",
@@ -34,8 +37,10 @@ __all__ = [
     "format_krw",
     "format_money",
     "kind_label",
+    "operation_label",
     "progress_bar",
     "provider_label",
+    "standing_label",
     "state_label",
 ]
 
@@ -104,6 +109,61 @@ _BUSINESS_LABELS: Mapping[BusinessState, str] = {
     BusinessState.CLOSED: "⛔ closed (폐업)",
     BusinessState.UNREGISTERED: "❓ not registered",
     BusinessState.UNKNOWN: "❔ unknown",
+}
+
+_STANDING_LABELS: Mapping[Standing, str] = {
+    Standing.PENDING: "⏳ waiting for approval",
+    Standing.REJECTED: "🚫 rejected",
+    Standing.EXPIRED: "⌛ approval expired",
+    Standing.ISSUING: "⏳ issuing",
+    Standing.FAILED: "❌ failed",
+    Standing.UNKNOWN: "❔ outcome unknown",
+    Standing.ISSUED: "📄 issued",
+    Standing.CANCELLED: "🗑️ cancelled",
+}
+
+_APPROVAL_LABELS: Mapping[ApprovalState, str] = {
+    ApprovalState.PENDING: "🖊️ Approval needed",
+    ApprovalState.APPROVED: "⏳ Approved",
+    ApprovalState.EXECUTING: "⏳ Approved — working on it",
+    ApprovalState.SUCCEEDED: "✅ Approved and done",
+    ApprovalState.REJECTED: "🚫 Rejected",
+    ApprovalState.EXPIRED: "⌛ Expired",
+    ApprovalState.FAILED: "❌ Approved, but it failed",
+    ApprovalState.UNKNOWN: "❔ Approved, outcome unknown",
+}
+
+#: What a history line says for each recorded operation (`audit_events.operation`).
+_OPERATION_LABELS: Mapping[AuditOperation, str] = {
+    AuditOperation.ISSUE_REQUEST: "issue requested",
+    AuditOperation.DESTROY_REQUEST: "cancellation requested",
+    AuditOperation.RESEND_REQUEST: "resend requested",
+    AuditOperation.APPROVE: "approved",
+    AuditOperation.REJECT: "rejected",
+    AuditOperation.REFUSED: "decision refused",
+    AuditOperation.ISSUE_EXPIRE: "issue request expired without a decision",
+    AuditOperation.DESTROY_EXPIRE: "cancellation request expired without a decision",
+    AuditOperation.RESEND_EXPIRE: "resend request expired without a decision",
+    AuditOperation.ISSUE_RETRY: "issue retried",
+    AuditOperation.DESTROY_RETRY: "cancellation retried",
+    AuditOperation.RESEND_RETRY: "resend retried",
+    AuditOperation.ISSUE_RECOVER: "interrupted issue checked again",
+    AuditOperation.DESTROY_RECOVER: "interrupted cancellation checked again",
+    AuditOperation.RESEND_RECOVER: "interrupted resend checked again",
+    AuditOperation.ADOPT: "taken over from the provider",
+    AuditOperation.CLOSURE: "closure (휴폐업) checked",
+    AuditOperation.ISSUE: "issued at the provider",
+    AuditOperation.ISSUE_FIND: "looked up at the provider",
+    AuditOperation.DESTROY: "cancelled at the provider",
+    AuditOperation.DESTROY_CHECK: "cancellation checked at the provider",
+    AuditOperation.RESEND: "resent",
+    AuditOperation.STATUS_CHANGE: "state changed",
+    AuditOperation.SWEEP: "status sweep",
+    AuditOperation.PAYMENT: "payment received",
+    AuditOperation.TASK_NOTIFICATION: "provider notice",
+    AuditOperation.WORKFLOW_EVENT: "provider workflow event",
+    AuditOperation.DIGEST_SCHEDULED: "daily digest posted",
+    AuditOperation.DIGEST_NOW: "digest posted on request",
 }
 
 
@@ -196,12 +256,40 @@ def kind_label(kind: DocumentKind) -> str:
 
 
 def state_label(state: DocumentState) -> str:
-    """A state with its emoji, e.g. `✅ filed with NTS`."""
+    """A provider state with its emoji, e.g. `✅ filed with NTS`."""
     return _STATE_LABELS.get(state, state.value)
+
+
+def standing_label(where: Standing) -> str:
+    """Where a document stands, e.g. `⏳ waiting for approval`."""
+    return _STANDING_LABELS[where]
+
+
+def approval_state_label(state: ApprovalState) -> str:
+    """An approval request's state as its card's header says it, e.g. `🚫 Rejected`."""
+    return _APPROVAL_LABELS[state]
 
 
 def business_state_label(state: BusinessState) -> str:
     return _BUSINESS_LABELS.get(state, state.value)
+
+
+def operation_label(operation: AuditOperation) -> str:
+    """What a recorded operation means to a reader of a document's history."""
+    return _OPERATION_LABELS[operation]
+
+
+def document_label(lifecycle: Lifecycle, state: DocumentState | None) -> str:
+    """The one label of a document on every surface (status, list, App Home, digest).
+
+    A live issued document says what its provider says (`📨 sent`, `✅ paid`); any other
+    document says where it stands (`⏳ waiting for approval`, `🚫 rejected`, `🗑️ cancelled`),
+    so a pending request never reads as "unknown" and a deleted one carries one label.
+    """
+    where = standing(lifecycle, state)
+    if where is Standing.ISSUED and state is not None:
+        return state_label(state)
+    return standing_label(where)
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:
@@ -222,11 +310,15 @@ def document_line(
     total: int | None,
     currency: str = "KRW",
     state: DocumentState | None = None,
+    lifecycle: Lifecycle | None = None,
     sandbox: bool = False,
     when: dt.date | dt.datetime | None = None,
     tz: dt.tzinfo = SEOUL,
 ) -> str:
     """One mrkdwn line describing a document, used by lists, the digest and App Home.
+
+    Its state is `document_label(lifecycle, state)`; without a lifecycle the document is
+    taken as issued (the provider's state alone).
 
     e.g. ``INV-000123`` · Popbill tax invoice · Acme Corp · ₩1,100,000 · ✅ filed with NTS · 2024-05-02
     """
@@ -238,8 +330,8 @@ def document_line(
         parts.append(escape_mrkdwn(clip(buyer_name, 60)))
     if total is not None:
         parts.append(format_money(total, currency))
-    if state is not None:
-        parts.append(state_label(state))
+    if lifecycle is not None or state is not None:
+        parts.append(document_label(lifecycle or Lifecycle.ISSUED, state))
     if when is not None:
         parts.append(format_date(when, tz))
     return " · ".join(parts)

@@ -19,19 +19,17 @@ from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
     ConfirmObject,
-    ContextBlock,
     DividerBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from commands.ledger import Lifecycle, Store
+from commands.ledger import Store
 from commands.ledger import digest_queries as q
+from commands.slack.blocks.kit import LINE_LIMIT, context, plain, section
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
     SEOUL,
@@ -69,19 +67,6 @@ __all__ = [
 
 _APPROVALS_SHOWN = 10
 _RECENT_SHOWN = 10
-_LINE_LIMIT = 290
-
-_LIFECYCLE_LABELS: Mapping[Lifecycle, str] = {
-    Lifecycle.PENDING_APPROVAL: "⏳ waiting for approval",
-    Lifecycle.REJECTED: "🚫 rejected",
-    Lifecycle.EXPIRED: "⌛ approval expired",
-    Lifecycle.ISSUING: "⏳ issuing",
-    Lifecycle.FAILED: "❌ failed",
-    Lifecycle.OUTCOME_UNKNOWN: "❔ outcome unknown",
-    Lifecycle.DESTROYING: "⏳ being cancelled",
-    Lifecycle.DESTROYED: "🗑️ cancelled",
-}
-
 
 @dataclass(frozen=True)
 class HomeData:
@@ -118,28 +103,16 @@ async def load_home(
 
 
 def _plain(text: str, limit: int = 75) -> PlainTextObject:
-    return PlainTextObject(text=clip(text, limit), emoji=True)
-
-
-def _md(text: str, limit: int = 3000) -> MarkdownTextObject:
-    return MarkdownTextObject(text=clip(text, limit))
-
-
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=_md(text))
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[_md(text)])
+    """Button and modal texts: Slack's 75-character limit unless told."""
+    return plain(text, limit)
 
 
 def _line(row: q.DocumentRow, sandbox: frozenset[Provider], tz: dt.tzinfo) -> str:
+    """One document as every surface writes it: one label from `document_label`."""
     line = document_line(row.ref, provider=row.provider, kind=row.kind, buyer_name=row.buyer_name, total=row.total,
-                         currency=row.currency, state=row.state, sandbox=row.sandbox or row.provider in sandbox,
-                         when=row.created_at, tz=tz)
-    if row.lifecycle is not Lifecycle.ISSUED and row.lifecycle in _LIFECYCLE_LABELS:
-        line += f" · {_LIFECYCLE_LABELS[row.lifecycle]}"
-    return clip(line, _LINE_LIMIT)
+                         currency=row.currency, state=row.state, lifecycle=row.lifecycle,
+                         sandbox=row.sandbox or row.provider in sandbox, when=row.created_at, tz=tz)
+    return clip(line, LINE_LIMIT)
 
 
 def _ago(delta: dt.timedelta) -> str:
@@ -164,7 +137,7 @@ def _approval_blocks(a: q.ApprovalRow, sandbox: frozenset[Provider], tz: dt.tzin
         confirm=_plain("Approve", 30), deny=_plain("Not yet", 30),
     )
     return [
-        _section(text),
+        section(text),
         ActionsBlock(block_id=clip(f"home_approval:{a.id}", 255), elements=[
             ButtonElement(text=_plain("Approve"), action_id=APPROVE_ACTION_ID, value=str(a.id), style="primary",
                           confirm=confirm),
@@ -190,34 +163,34 @@ def build_home_view(
     blocks: list[Block] = [HeaderBlock(text=_plain("🧾 Invoicing", 150))]
     if sandbox:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(sandbox))
-        blocks.append(_context(f"🧪 *SANDBOX*: {names} — documents there are not real"))
+        blocks.append(context(f"🧪 *SANDBOX*: {names} — documents there are not real"))
     blocks.append(ActionsBlock(block_id="home_actions", elements=[
         ButtonElement(text=_plain("Issue a document"), action_id=HOME_ISSUE_ACTION_ID, style="primary"),
         ButtonElement(text=_plain("Check closure"), action_id=HOME_CLOSURE_ACTION_ID),
     ]))
     blocks.append(DividerBlock())
     if is_approver:
-        blocks.append(_section(f"*Waiting for your approval ({approvals.count})*" if approvals
+        blocks.append(section(f"*Waiting for your approval ({approvals.count})*" if approvals
                                else "*Waiting for your approval*\nNothing right now. 🎉"))
         for a in approvals.rows[:_APPROVALS_SHOWN]:
             blocks += _approval_blocks(a, sandbox, tz, now)
         if approvals.more:
-            blocks.append(_context(f"…and {approvals.more} more — `/invoice list pending`"))
+            blocks.append(context(f"…and {approvals.more} more — `/invoice list pending`"))
         blocks.append(DividerBlock())
     rows = list(recent)[:_RECENT_SHOWN]
     if rows:
-        blocks.append(_section("*Your recent requests*\n" + "\n".join(_line(r, sandbox, tz) for r in rows)))
+        blocks.append(section("*Your recent requests*\n" + "\n".join(_line(r, sandbox, tz) for r in rows)))
     else:
-        blocks.append(_section("*Your recent requests*\nNone yet. Start with *Issue a document* or `/invoice issue`."))
+        blocks.append(section("*Your recent requests*\nNone yet. Start with *Issue a document* or `/invoice issue`."))
     blocks.append(DividerBlock())
     if last_digest is not None:
-        blocks.append(_section(f"*Last digest* in <#{last_digest.channel_id}>, "
+        blocks.append(section(f"*Last digest* in <#{last_digest.channel_id}>, "
                                f"{format_datetime(last_digest.posted_at, tz)}\n"
                                f"{escape_mrkdwn(summary_line(last_digest.summary))}"))
     else:
-        blocks.append(_section("*Last digest*\nNo digest yet. `/invoice digest schedule 09:00` in a channel "
+        blocks.append(section("*Last digest*\nNo digest yet. `/invoice digest schedule 09:00` in a channel "
                                "starts one."))
-    blocks.append(_context(f"Updated {format_datetime(now, tz)} for <@{user}>"))
+    blocks.append(context(f"Updated {format_datetime(now, tz)} for <@{user}>"))
     return View(type="home", blocks=blocks[:100])
 
 

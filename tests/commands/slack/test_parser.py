@@ -22,6 +22,7 @@ from commands.slack.parser import (
     ResendCommand,
     RetryCommand,
     StatusCommand,
+    is_mobile,
     normalise_phone,
     parse_command,
     parse_ref,
@@ -401,3 +402,9 @@ def test_the_parser_only_ever_raises_command_error(text: str) -> None:
         assert "Traceback" not in message and "ValidationError" not in message
     else:
         assert command.name in USAGE
+
+
+def test_one_mobile_rule_for_sms_and_the_issue_modal() -> None:
+    assert is_mobile("01012345678") and is_mobile("0161234567")
+    assert not is_mobile("0212345678") and not is_mobile("15881234")
+    assert normalise_phone("02-123-4567") == "021234567" and not is_mobile("021234567")

@@ -15,7 +15,7 @@ from commands.ledger import Store
 from commands.slack.chart import render_chart_png
 from commands.slack.digest import DigestPublisher, build_digest_data, post_digest
 from providers.models import DocumentState, Provider
-from tests.digest.seed import add_document
+from tests.commands.slack.digest.seed import add_document
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)

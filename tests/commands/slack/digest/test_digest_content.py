@@ -21,7 +21,7 @@ from commands.slack.digest import (
 )
 from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 from providers.models import BusinessState, BusinessStatus, DocumentKind, DocumentState, Provider
-from tests.digest.seed import add_document, age_approval
+from tests.commands.slack.digest.seed import add_document, age_approval
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)

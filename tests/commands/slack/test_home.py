@@ -20,7 +20,7 @@ from commands.slack.ids import (
     REJECT_ACTION_ID,
 )
 from providers.models import DocumentKind, DocumentState, Provider
-from tests.digest.seed import add_document, age_approval
+from tests.commands.slack.digest.seed import add_document, age_approval
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)
@@ -106,3 +106,15 @@ def test_the_closure_modal_reads_numbers_like_the_command() -> None:
         command, errors = parse_closure_submission(submit(bad))
         assert command is None and set(errors) == {CLOSURE_BLOCK_ID}
     assert "Not a business number" in parse_closure_submission(submit("12345"))[1][CLOSURE_BLOCK_ID]
+
+
+async def test_a_deleted_or_rejected_document_carries_one_label_on_home(store: Store) -> None:
+    await add_document(store, Provider.POPBILL, state=DocumentState.DELETED, lifecycle=Lifecycle.DESTROYED,
+                       requested_by="U1")
+    await add_document(store, Provider.HIWORKS, state=None, lifecycle=Lifecycle.REJECTED, requested_by="U1")
+
+    rendered = json.dumps((await load_home(store, "U1", is_approver=False)).view(SEOUL, now=NOW).to_dict(),
+                          ensure_ascii=False)
+
+    assert "🗑️ cancelled" in rendered and "deleted" not in rendered  # not "🗑️ deleted · … · 🗑️ cancelled"
+    assert "🚫 rejected" in rendered and "unknown" not in rendered

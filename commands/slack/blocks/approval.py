@@ -1,0 +1,196 @@
+"""The approval card (four-eyes) and the reject modal.
+
+Pending: the document summary plus Approve (with a confirm dialog) and Reject buttons,
+both carrying the approval id as their value. Any other state: no buttons at all (nobody
+can click twice), who decided, and the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    InputBlock,
+    PlainTextInputElement,
+)
+from slack_sdk.models.views import View
+
+from commands.ledger.vocabulary import ApprovalState
+from commands.slack.blocks.document import amounts_text, buyer_text, item_lines
+from commands.slack.blocks.kit import (
+    LINE_LIMIT,
+    context,
+    fields,
+    flat,
+    header,
+    plain,
+    sandbox_context,
+    section,
+    user_mention,
+)
+from commands.slack.blocks.models import ApprovalCard
+from commands.slack.formatting import (
+    KIND_SHORT,
+    SEOUL,
+    approval_state_label,
+    clip,
+    escape_mrkdwn,
+    format_date,
+    format_datetime,
+    format_money,
+    kind_label,
+    provider_label,
+)
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    REJECT_ACTION_ID,
+    REJECT_CALLBACK_ID,
+    REJECT_REASON_ACTION_ID,
+    REJECT_REASON_BLOCK_ID,
+)
+
+__all__ = ["approval_text", "build_approval_message", "build_reject_modal", "parse_reject_submission"]
+
+
+def _action_phrase(card: ApprovalCard) -> str:
+    return f"{card.action} {KIND_SHORT.get(card.document.kind, card.document.kind.value)}"
+
+
+def _summary_fields(card: ApprovalCard, tz: dt.tzinfo) -> list[tuple[str, str]]:
+    doc = card.document
+    pairs = [
+        ("Document", f"`{escape_mrkdwn(clip(doc.ref, 100))}` · {kind_label(doc.kind)}"),
+        ("Provider", provider_label(doc.provider)),
+        ("Buyer", buyer_text(doc)),
+        ("Amount", amounts_text(doc.amounts)),
+        ("Requested by", user_mention(card.requester)),
+    ]
+    if doc.write_date:
+        pairs.append(("Write date", format_date(doc.write_date)))
+    if doc.due_date:
+        pairs.append(("Due", format_date(doc.due_date)))
+    if card.state is ApprovalState.PENDING and card.expires_at:
+        pairs.append(("Expires", format_datetime(card.expires_at, tz)))
+    return pairs
+
+
+def _notes(card: ApprovalCard) -> list[Block]:
+    """Items, memo, the reason given and the warnings: what the approver should read."""
+    doc = card.document
+    blocks: list[Block] = []
+    if doc.items:
+        currency = doc.amounts.currency if doc.amounts else "KRW"
+        blocks.append(section("*Items*\n" + "\n".join(
+            clip(line, LINE_LIMIT) for line in item_lines(doc.items, doc.kind, currency))))
+    if doc.memo:
+        blocks.append(context(f"📝 {escape_mrkdwn(clip(flat(doc.memo), 2900))}"))
+    if card.reason and card.state is not ApprovalState.REJECTED:
+        blocks.append(context(f"Reason given: {escape_mrkdwn(clip(flat(card.reason), 2900))}"))
+    if card.warnings:
+        blocks.append(section("\n".join(f"⚠️ {escape_mrkdwn(clip(flat(w), 400))}" for w in card.warnings[:6])))
+    return blocks
+
+
+def _decision_buttons(card: ApprovalCard) -> list[Block]:
+    doc = card.document
+    verb = card.action.capitalize()
+    sandbox_note = " in the SANDBOX (nothing real is issued)" if doc.sandbox else ""
+    confirm = ConfirmObject(
+        title=plain(f"{verb} {doc.ref}?", 100),
+        text=plain(f"{verb} this {KIND_SHORT.get(doc.kind, 'document')} for "
+                   f"{flat(doc.buyer_name or 'the buyer')} through {provider_label(doc.provider)}"
+                   f"{sandbox_note}.", 300),
+        confirm=plain("Approve", 30), deny=plain("Not yet", 30),
+    )
+    return [
+        ActionsBlock(block_id=clip(f"approval:{card.id}", 255), elements=[
+            ButtonElement(text=plain("Approve", 75), action_id=APPROVE_ACTION_ID, value=card.id,
+                          style="primary", confirm=confirm),
+            ButtonElement(text=plain("Reject", 75), action_id=REJECT_ACTION_ID, value=card.id, style="danger"),
+        ]),
+        context("You cannot approve your own request."),
+    ]
+
+
+def _what_to_do(card: ApprovalCard) -> list[Block]:
+    if card.state not in (ApprovalState.FAILED, ApprovalState.UNKNOWN):
+        return []
+    todo = [escape_mrkdwn(clip(flat(card.hint), 2000))] if card.hint else []
+    if card.retryable:
+        todo.append(f"Retry with `/invoice retry {escape_mrkdwn(clip(card.id, 64))}`.")
+    return [context("What to do: " + " ".join(todo))] if todo else []
+
+
+def build_approval_message(card: ApprovalCard, tz: dt.tzinfo = SEOUL) -> list[Block]:
+    """The approval request posted to approvers: buttons while pending, the decision after."""
+    doc = card.document
+    blocks: list[Block] = [header(f"{approval_state_label(card.state)}: {_action_phrase(card)} {doc.ref}")]
+    if doc.sandbox:
+        blocks.append(sandbox_context())
+    blocks.append(fields(_summary_fields(card, tz)))
+    blocks.extend(_notes(card))
+    if card.state is ApprovalState.PENDING:
+        return blocks + _decision_buttons(card)
+    blocks.append(section(_decision_text(card, tz)))
+    return blocks + _what_to_do(card)
+
+
+def _decision_text(card: ApprovalCard, tz: dt.tzinfo) -> str:
+    when = f" at {format_datetime(card.decided_at, tz)}" if card.decided_at else ""
+    who = user_mention(card.decider)
+    outcome = f"\n{escape_mrkdwn(clip(card.outcome, 2000))}" if card.outcome else ""
+    if card.state is ApprovalState.REJECTED:
+        reason = f": “{escape_mrkdwn(clip(flat(card.reason), 1000))}”" if card.reason else ""
+        return f"🚫 Rejected by {who}{when}{reason}"
+    if card.state is ApprovalState.EXPIRED:
+        at = format_datetime(card.expires_at, tz) if card.expires_at else "its deadline"
+        return f"⌛ Nobody decided before {at}. Ask again with a new request."
+    if card.state is ApprovalState.FAILED:
+        return f"❌ Approved by {who}{when}, but it failed.{outcome}"
+    if card.state is ApprovalState.UNKNOWN:
+        return (f"❔ Approved by {who}{when}. {provider_label(card.document.provider)} did not answer, so it may or "
+                f"may not have been done; it is checked before anything is retried.{outcome}")
+    if card.state is ApprovalState.SUCCEEDED:
+        return f"✅ Approved by {who}{when}.{outcome}"
+    return f"⏳ Approved by {who}{when}; sending to {provider_label(card.document.provider)}…{outcome}"
+
+
+def approval_text(card: ApprovalCard) -> str:
+    doc = card.document
+    prefix = "[SANDBOX] " if doc.sandbox else ""
+    total = f" {format_money(doc.amounts.total, doc.amounts.currency)}" if doc.amounts else ""
+    buyer = f" for {flat(doc.buyer_name)}" if doc.buyer_name else ""
+    return clip(f"{prefix}{approval_state_label(card.state)}: {_action_phrase(card)} {doc.ref}{buyer}{total}", 3000)
+
+
+def build_reject_modal(approval_id: str) -> View:
+    """Asks the rejecter why; the reason goes back to the requester."""
+    return View(
+        type="modal", callback_id=REJECT_CALLBACK_ID, private_metadata=approval_id,
+        title=plain("Reject request", 24), submit=plain("Reject", 24), close=plain("Cancel", 24),
+        blocks=[
+            InputBlock(
+                block_id=REJECT_REASON_BLOCK_ID, label=plain("Why are you rejecting it?"),
+                hint=plain("The requester sees this, so say what to change."),
+                element=PlainTextInputElement(action_id=REJECT_REASON_ACTION_ID, multiline=True,
+                                              min_length=3, max_length=500,
+                                              placeholder=plain("e.g. the amount should include May")),
+            ),
+        ],
+    )
+
+
+def parse_reject_submission(view_state_values: Mapping[str, object]) -> tuple[str | None, dict[str, str]]:
+    """(reason, errors) from a submitted reject modal."""
+    block = view_state_values.get(REJECT_REASON_BLOCK_ID)
+    action = block.get(REJECT_REASON_ACTION_ID) if isinstance(block, Mapping) else None
+    value = action.get("value") if isinstance(action, Mapping) else None
+    reason = value.strip() if isinstance(value, str) else ""
+    if len(reason) < 3:
+        return None, {REJECT_REASON_BLOCK_ID: "Say why, so the requester knows what to change."}
+    return clip(reason, 500), {}

@@ -1,0 +1,59 @@
+"""The daily digest: what it says, how it is posted, and the ``/invoice digest`` answers.
+
+Four modules, each usable alone:
+
+* `digest.data`: `build_digest_data(store, ...)` reads the database (aggregates in SQL,
+  top rows only, see `commands.ledger.digest_queries`) into a frozen `DigestData`;
+* `digest.message`: `build_digest_blocks(data, tz)` / `digest_text(data, tz)` turn it into
+  Block Kit (at most 50 blocks) and the notification text; pure functions;
+* `digest.post`: `post_digest(client, channel, data, ...)` posts the message, records the
+  run, and uploads the chart (`commands.slack.chart`) into the digest's thread;
+  `DigestPublisher` bundles the three for the scheduler and for ``digest now``;
+* `digest.command`: the ``/invoice digest schedule|off|now|show`` answers.
+
+Window: a digest covers what happened since the channel's previous *posted* scheduled
+digest (at most 7 days back), or the last 24 hours when there is none. ``digest now`` is
+an explicit extra post: it is not claimed against the day's scheduled digest (which
+still posts), and it does not move the window of the next scheduled one.
+
+Overdue reminders: an unpaid document past its due date gets its own line with a
+"Resend" button (action_id ``reminder_resend``, value = our ref); the click goes through
+the same resend path and approval rules as ``/invoice resend``.
+"""
+
+from __future__ import annotations
+
+from commands.slack.digest.command import (
+    DigestControl,
+    digest_now,
+    digest_off,
+    digest_schedule,
+    digest_show,
+    handle_digest_command,
+)
+from commands.slack.digest.data import CHART_DAYS, MAX_WINDOW, DigestData, build_digest_data, digest_window
+from commands.slack.digest.message import MAX_DIGEST_BLOCKS, build_digest_blocks, digest_text, summary_line
+from commands.slack.digest.post import DigestPublisher, PostedDigest, post_digest
+from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+
+__all__ = [
+    "CHART_DAYS",
+    "MAX_DIGEST_BLOCKS",
+    "MAX_WINDOW",
+    "REMINDER_RESEND_ACTION_ID",
+    "DigestControl",
+    "DigestData",
+    "DigestPublisher",
+    "PostedDigest",
+    "build_digest_blocks",
+    "build_digest_data",
+    "digest_now",
+    "digest_off",
+    "digest_schedule",
+    "digest_show",
+    "digest_text",
+    "digest_window",
+    "handle_digest_command",
+    "post_digest",
+    "summary_line",
+]

@@ -1,0 +1,268 @@
+"""The digest as Block Kit: at most 50 blocks whatever the data, plus its notification text.
+
+Pure functions of a `DigestData`, tested without Slack. Long lists are cut with "and N
+more", and every SANDBOX provider's lines are marked. A document's state reads as
+`document_label` says, as in every other surface.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    SectionBlock,
+)
+
+from commands.ledger import digest_queries as q
+from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
+from commands.slack.digest.data import CHART_DAYS, DigestData
+from commands.slack.formatting import (
+    business_state_label,
+    clip,
+    document_line,
+    escape_mrkdwn,
+    format_bizno,
+    format_datetime,
+    format_krw,
+    format_money,
+    provider_label,
+)
+from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+from providers.models import Provider
+
+__all__ = ["MAX_DIGEST_BLOCKS", "build_digest_blocks", "digest_text", "summary_line"]
+
+MAX_DIGEST_BLOCKS = 50  # Slack's per-message limit (slack_sdk does not check it)
+
+_FAILURE_TITLES: Mapping[str, str] = {
+    "filing_failed": "NTS filing failed",
+    "provider_error": "Provider refused or failed",
+    "outcome_unknown": "Outcome unknown (check before retrying)",
+}
+
+
+def _sections(title: str, lines: Sequence[str]) -> list[Block]:
+    """A titled list in sections of ten lines, each line clipped so a section stays valid."""
+    blocks: list[Block] = []
+    for start in range(0, max(len(lines), 1), ROWS_PER_SECTION):
+        chunk = [clip(line, LINE_LIMIT) for line in lines[start:start + ROWS_PER_SECTION]]
+        head = f"{title}\n" if start == 0 else ""
+        blocks.append(section(head + "\n".join(chunk)))
+    return blocks
+
+
+def _more(count: int, hint: str = "") -> ContextBlock:
+    return context(f"…and {count} more{(' — ' + hint) if hint else ''}")
+
+
+def _provider_name(provider: Provider, data: DigestData, *, sandbox: bool = False) -> str:
+    name = provider_label(provider)
+    if sandbox or provider in data.sandbox_providers:
+        name += " 🧪 SANDBOX"
+    return name
+
+
+def _money_totals(totals: Mapping[str, int]) -> str:
+    if not totals:
+        return format_krw(0)
+    krw_first = sorted(totals, key=lambda c: (c != "KRW", c))
+    return " + ".join(format_money(totals[c], c) for c in krw_first)
+
+
+def _age(delta: dt.timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def _doc_line(row: q.DocumentRow, data: DigestData, tz: dt.tzinfo, *, when: dt.date | None = None) -> str:
+    sandbox = row.sandbox or row.provider in data.sandbox_providers
+    return document_line(row.ref, provider=row.provider, kind=row.kind, buyer_name=row.buyer_name, total=row.total,
+                         currency=row.currency, state=row.state, lifecycle=row.lifecycle, sandbox=sandbox,
+                         when=when, tz=tz)
+
+
+def _with_detail(line: str, row: q.DocumentRow) -> str:
+    if row.detail:
+        return f"{line} — {escape_mrkdwn(clip(' '.join(row.detail.split()), 120))}"
+    return line
+
+
+def _issued_blocks(data: DigestData) -> list[Block]:
+    if not data.issued:
+        return [section("*📄 Issued since the last digest:* nothing")]
+    head = (f"*📄 Issued since the last digest:* {data.issued_count} document"
+            f"{'s' if data.issued_count != 1 else ''} · {_money_totals(data.issued_totals())}")
+    groups: dict[tuple[Provider, bool], dict[str, int]] = {}
+    counts: dict[tuple[Provider, bool], int] = {}
+    for t in data.issued:
+        key = (t.provider, t.sandbox or t.provider in data.sandbox_providers)
+        groups.setdefault(key, {})[t.currency] = groups.get(key, {}).get(t.currency, 0) + t.total
+        counts[key] = counts.get(key, 0) + t.count
+    fields = [
+        md(f"*{_provider_name(p, data, sandbox=sb)}*\n{counts[(p, sb)]} · {_money_totals(groups[(p, sb)])}", 2000)
+        for (p, sb) in sorted(groups, key=lambda k: (k[0].value, k[1]))
+    ][:10]
+    return [SectionBlock(text=md(head), fields=fields)]
+
+
+def _pending_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    if not data.pending:
+        return []
+    lines = []
+    for a in data.pending.rows:
+        doc = _doc_line(a.document, data, tz)
+        lines.append(f"• #{a.id} {escape_mrkdwn(a.action)} {doc} — waiting {_age(data.now - a.created_at)}, "
+                     f"asked by <@{a.requester}>")
+    blocks = _sections(f"*⏳ Waiting for approval ({data.pending.count})*", lines)
+    if data.pending.more:
+        blocks.append(_more(data.pending.more, "`/invoice list pending`"))
+    return blocks
+
+
+def _failure_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    blocks: list[Block] = []
+    for key, title in _FAILURE_TITLES.items():
+        listing = data.failures.get(key)
+        if not listing:
+            continue
+        lines = [f"• {_with_detail(_doc_line(row, data, tz), row)}" for row in listing.rows]
+        blocks.extend(_sections(f"*❌ {title} ({listing.count})*", lines))
+        if listing.more:
+            blocks.append(_more(listing.more, "`/invoice list`"))
+    return blocks
+
+
+def _unpaid_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    if not (data.unpaid_payssam or data.unpaid_abillify):
+        return []
+    lines = []
+    if data.unpaid_payssam:
+        n = data.unpaid_payssam.count
+        lines.append(f"{_provider_name(Provider.PAYSSAM, data)}: {n} unpaid bill{'s' if n != 1 else ''} · "
+                     f"{_money_totals(data.unpaid_payssam.totals)}, {data.expiring_payssam.count} expiring within "
+                     f"{data.expiring_days} day{'s' if data.expiring_days != 1 else ''}")
+    if data.unpaid_abillify:
+        n = data.unpaid_abillify.count
+        lines.append(f"{_provider_name(Provider.ABILLIFY, data)}: {n} unpaid invoice{'s' if n != 1 else ''} · "
+                     f"{_money_totals(data.unpaid_abillify.totals)}")
+    lines += [f"• expires {row.due_date.isoformat() if row.due_date else '—'}: {_doc_line(row, data, tz)}"
+              for row in data.expiring_payssam.rows]
+    blocks = _sections("*💳 Unpaid*", lines)
+    if data.expiring_payssam.more:
+        blocks.append(_more(data.expiring_payssam.more, "`/invoice list unpaid`"))
+    return blocks
+
+
+def _overdue_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    if not data.overdue:
+        return []
+    today = data.now.astimezone(tz).date()
+    blocks: list[Block] = [section(f"*⏰ Past due, still unpaid ({data.overdue.count})*")]
+    for row in data.overdue.rows:
+        late = (today - row.due_date).days if row.due_date else 0
+        text = f"{_doc_line(row, data, tz)} — due {row.due_date.isoformat() if row.due_date else '—'} " \
+               f"({late} day{'s' if late != 1 else ''} ago)"
+        blocks.append(SectionBlock(
+            text=md(clip(text, LINE_LIMIT)),
+            block_id=clip(f"overdue_{row.id}", 255),
+            accessory=ButtonElement(text=plain("Resend", 75), action_id=REMINDER_RESEND_ACTION_ID,
+                                    value=clip(row.ref, 2000)),
+        ))
+    if data.overdue.more:
+        blocks.append(_more(data.overdue.more, "`/invoice list unpaid`"))
+    return blocks
+
+
+def _closure_blocks(data: DigestData) -> list[Block]:
+    if not data.closure_changes:
+        return []
+    lines = []
+    for c in data.closure_changes.rows:
+        who = format_bizno(c.bizno) + (f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else "")
+        since = f" (since {c.state_date.isoformat()})" if c.state_date else ""
+        lines.append(f"• {who}: {business_state_label(c.previous)} → *{business_state_label(c.current)}*{since}")
+    blocks = _sections(f"*🏢 Closure status changed ({data.closure_changes.count})*", lines)
+    if data.closure_changes.more:
+        blocks.append(_more(data.closure_changes.more, "`/invoice closure <number>`"))
+    return blocks
+
+
+def _unreachable_blocks(data: DigestData) -> list[Block]:
+    if not data.unreachable:
+        return []
+    lines = []
+    for name, message in sorted(data.unreachable.items()):
+        try:
+            label = _provider_name(Provider(name), data)
+        except ValueError:
+            label = escape_mrkdwn(name)
+        lines.append(f"• {label}: {escape_mrkdwn(clip(' '.join(message.split()), 200))}")
+    return _sections("*⚠️ Could not reach during the status sweep* — their statuses above may be out of date", lines)
+
+
+def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    """The digest message: at most 50 blocks, whatever the data."""
+    local_now = data.now.astimezone(tz)
+    blocks: list[Block] = [
+        HeaderBlock(text=plain(f"📊 Invoicing digest · {local_now:%Y-%m-%d (%a)}", 150)),
+    ]
+    scope = f"<#{data.scope_channel}>" if data.scope_channel else "all channels"
+    notes = [f"Since {format_datetime(data.since, tz)} · {scope}"]
+    if data.sandbox_providers:
+        names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
+        notes.append(f"🧪 *SANDBOX*: {names} — no real documents")
+    blocks.append(context(*notes))
+    if data.quiet:
+        blocks.append(section("🌤️ Quiet day: nothing issued, nothing waiting for approval, no failures, "
+                               "nothing unpaid."))
+        return blocks
+    body: list[Block] = []
+    body += _issued_blocks(data)
+    body += _pending_blocks(data, tz)
+    body += _failure_blocks(data, tz)
+    body += _unpaid_blocks(data, tz)
+    body += _overdue_blocks(data, tz)
+    body += _closure_blocks(data)
+    body += _unreachable_blocks(data)
+    footer: list[Block] = [DividerBlock(), context(f"Chart of the last {CHART_DAYS} days in the thread 🧵")]
+    room = MAX_DIGEST_BLOCKS - len(blocks) - len(footer)
+    if len(body) > room:
+        body = [*body[: room - 1], context("…the digest was cut to fit one message; see `/invoice list`")]
+    return blocks + body + footer
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    """One line from a stored digest summary (`DigestData.summary()`), for ``show`` and App Home."""
+    if summary.get("quiet"):
+        return "Quiet day"
+    totals = summary.get("issued_totals") or {}
+    parts = [f"{summary.get('issued', 0)} issued ({_money_totals({str(k): int(v) for k, v in totals.items()})})"]
+    for key, label in (("pending", "waiting for approval"), ("failures", "need attention"), ("unpaid", "unpaid"),
+                       ("overdue", "past due"), ("closure_changes", "closure change")):
+        count = summary.get(key)
+        if count:
+            plural = "s" if key == "closure_changes" and count != 1 else ""
+            parts.append(f"{count} {label}{plural}")
+    unreachable = summary.get("unreachable") or []
+    if unreachable:
+        parts.append("unreachable: " + ", ".join(str(u) for u in unreachable))
+    return " · ".join(parts)
+
+
+def digest_text(data: DigestData, tz: dt.tzinfo) -> str:
+    """The notification text (Slack shows it where blocks cannot be shown)."""
+    day = data.now.astimezone(tz).date().isoformat()
+    sandbox = " (SANDBOX)" if data.sandbox_providers else ""
+    return f"Invoicing digest {day}{sandbox}: {summary_line(data.summary())}"

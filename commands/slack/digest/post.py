@@ -1,0 +1,142 @@
+"""Posting a digest: the message, its run row and audit event, then the chart in its thread.
+
+`DigestPublisher` bundles reading, building and posting for the scheduler and for
+``digest now``. The chart (`commands.slack.chart`) is uploaded into the digest's thread
+with the upload v2 flow; a failed upload is logged and the digest stays posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.ledger import Store, utc_now
+from commands.slack.chart import render_chart_png
+from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, digest_window
+from commands.slack.digest.message import build_digest_blocks, digest_text
+from providers.models import Provider
+
+__all__ = ["DigestPublisher", "PostedDigest", "post_digest"]
+
+log = logging.getLogger("invoicebot.digest")
+
+
+@dataclass(frozen=True)
+class PostedDigest:
+    channel: str
+    message_ts: str
+    day: dt.date | None  # the scheduled day it was claimed for; None for ``digest now``
+    file_id: str | None
+    summary: Mapping[str, Any]
+
+
+async def post_digest(
+    client: AsyncWebClient,
+    channel: str,
+    data: DigestData,
+    *,
+    tz: dt.tzinfo,
+    store: Store | None = None,
+    day: dt.date | None = None,
+    chart: bool = True,
+) -> PostedDigest:
+    """Post the digest, record it on the run row, then upload the chart into its thread.
+
+    Args:
+        store, day: the claimed run to complete (``posted_at``, ``message_ts``, summary);
+            leave out for an unclaimed post (``digest now``).
+        chart: upload the chart (a failed upload is logged; the digest stays posted).
+
+    Raises:
+        SlackApiError / SlackClientError: the message itself could not be posted.
+    """
+    answer = await client.chat_postMessage(channel=channel, text=digest_text(data, tz),
+                                           blocks=build_digest_blocks(data, tz), unfurl_links=False)
+    ts = str(answer["ts"])
+    posted_in = str(answer.get("channel") or channel)
+    summary = data.summary()
+    if store is not None:
+        if day is not None:
+            await store.digests.finish_run(channel, day, message_ts=ts, summary=summary, now=data.now)
+        await store.audit.record(actor="system", action="digest", operation="scheduled" if day else "now",
+                                 outcome="posted", detail={"channel": channel, "ts": ts, "day": day, **summary},
+                                 now=data.now)
+    file_id = None
+    if chart:
+        local_day = (data.chart_end or data.now.astimezone(tz).date()).isoformat()
+        try:
+            png = await asyncio.to_thread(render_chart_png, data.daily_krw, CHART_DAYS, end=data.chart_end)
+            uploaded = await client.files_upload_v2(
+                channel=posted_in, content=png, filename=f"digest-{local_day}.png",
+                title=f"KRW issued per day, {CHART_DAYS} days to {local_day}", thread_ts=ts,
+            )
+            file_info = uploaded.get("file") or {}
+            file_id = str(file_info.get("id")) if file_info.get("id") else None
+        except (SlackApiError, SlackClientError):
+            log.exception("digest chart upload to %s failed (the digest itself was posted)", channel)
+    return PostedDigest(channel=channel, message_ts=ts, day=day, file_id=file_id, summary=summary)
+
+
+class DigestPublisher:
+    """Builds and posts digests for a channel; what the scheduler and ``digest now`` call.
+
+    Args:
+        store: the database.
+        client: the Slack Web API client (Bolt's ``app.client``).
+        tz: the default readers' time zone (a schedule's own zone wins for its digest).
+        expiring_days: "expiring soon" horizon for Payssam bills (settings: INVOICEBOT_EXPIRING_DAYS).
+        sandbox_providers: providers running against a sandbox.
+        scope: ``"all"``: every digest covers documents from every channel (a finance team
+            usually wants the whole picture in its channel); ``"channel"``: only documents
+            requested from the digest's channel.
+        clock: aware "now" (tests freeze it).
+        chart: upload the chart into the thread.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        client: AsyncWebClient,
+        *,
+        tz: str | dt.tzinfo = "Asia/Seoul",
+        expiring_days: int = 3,
+        sandbox_providers: Iterable[Provider] = (),
+        scope: Literal["all", "channel"] = "all",
+        clock: Callable[[], dt.datetime] = utc_now,
+        chart: bool = True,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+        self.expiring_days = expiring_days
+        self.sandbox_providers = frozenset(sandbox_providers)
+        self.scope = scope
+        self.clock = clock
+        self.chart = chart
+
+    async def collect(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> DigestData:
+        now = self.clock()
+        return await build_digest_data(
+            self.store,
+            now=now,
+            since=await digest_window(self.store, channel, now, day=day),
+            tz=tz or self.tz,
+            scope_channel=channel if self.scope == "channel" else None,
+            expiring_days=self.expiring_days,
+            sandbox_providers=self.sandbox_providers,
+            chart=self.chart,
+        )
+
+    async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> PostedDigest:
+        """Collect and post; `day` completes that claimed run (None: an unclaimed extra post)."""
+        zone = tz or self.tz
+        data = await self.collect(channel, day=day, tz=zone)
+        return await post_digest(self.client, channel, data, tz=zone, store=self.store, day=day, chart=self.chart)

@@ -1,0 +1,124 @@
+"""The typed commands `parse_command` returns: a pydantic discriminated union on `name`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from providers.models import DocumentKind, DocumentState, Provider, ResendChannel
+
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "ClosureCommand",
+    "Command",
+    "DestroyCommand",
+    "DigestCommand",
+    "ExportCommand",
+    "HelpCommand",
+    "IssueCommand",
+    "ListCommand",
+    "RefArg",
+    "ResendCommand",
+    "RetryCommand",
+    "StatusCommand",
+]
+
+DEFAULT_TIMEZONE = "Asia/Seoul"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RefArg(_Model):
+    """A document reference as typed: our key (``INV-000123``) or a provider and its id.
+
+    `kind` is known only when the prefix implies it (``cashbill:`` is a cash receipt).
+    """
+
+    key: str | None = None
+    provider: Provider | None = None
+    kind: DocumentKind | None = None
+    provider_id: str | None = None
+
+    @property
+    def is_ours(self) -> bool:
+        return self.key is not None
+
+    def __str__(self) -> str:
+        if self.key is not None:
+            return self.key
+        prefix = "cashbill" if self.kind is DocumentKind.CASH_RECEIPT else (
+            self.provider.value if self.provider else "?")
+        return f"{prefix}:{self.provider_id}"
+
+
+class HelpCommand(_Model):
+    name: Literal["help"] = "help"
+    topic: str | None = None
+
+
+class IssueCommand(_Model):
+    name: Literal["issue"] = "issue"
+    provider: Provider | None = None
+    kind: DocumentKind | None = None
+
+
+class StatusCommand(_Model):
+    name: Literal["status"] = "status"
+    ref: RefArg
+
+
+class ResendCommand(_Model):
+    name: Literal["resend"] = "resend"
+    ref: RefArg
+    channel: ResendChannel = ResendChannel.DEFAULT
+    address: str | None = None  # e-mail or digits-only phone/fax number; None = the one on file
+
+
+class DestroyCommand(_Model):
+    name: Literal["destroy"] = "destroy"
+    ref: RefArg
+    reason: str | None = None
+
+
+class ClosureCommand(_Model):
+    name: Literal["closure"] = "closure"
+    biznos: tuple[str, ...]  # normalised 10-digit numbers, duplicates removed, order kept
+    warnings: tuple[str, ...] = ()  # check-digit mismatches: still checked, the tax office decides
+
+
+class ListCommand(_Model):
+    name: Literal["list"] = "list"
+    state: DocumentState | None = None
+    pending: bool = False  # approvals waiting, instead of documents
+    provider: Provider | None = None
+
+
+class ExportCommand(_Model):
+    name: Literal["export"] = "export"
+    start: dt.date
+    end: dt.date
+
+
+class DigestCommand(_Model):
+    name: Literal["digest"] = "digest"
+    action: Literal["schedule", "off", "now", "show"]
+    at: dt.time | None = None  # for schedule
+    timezone: str = DEFAULT_TIMEZONE
+
+
+class RetryCommand(_Model):
+    name: Literal["retry"] = "retry"
+    ref: RefArg | None = None
+    approval_id: int | None = None
+
+
+Command = Annotated[
+    HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand,
+    Field(discriminator="name"),
+]
+

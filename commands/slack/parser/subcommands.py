@@ -1,0 +1,279 @@
+"""One parser per subcommand: the words after ``/invoice <subcommand>`` to its command model.
+
+Each raises `CommandError` naming its subcommand, so the refusal carries that usage line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+
+from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
+from commands.slack.parser.models import (
+    DEFAULT_TIMEZONE,
+    ClosureCommand,
+    Command,
+    DestroyCommand,
+    DigestCommand,
+    ExportCommand,
+    HelpCommand,
+    IssueCommand,
+    ListCommand,
+    RefArg,
+    ResendCommand,
+    RetryCommand,
+    StatusCommand,
+)
+from commands.slack.parser.tokens import (
+    APPROVAL_ID,
+    BIZNO_SPLIT,
+    DIGEST_ACTIONS,
+    HHMM,
+    KIND_WORDS,
+    OUR_REF,
+    PROVIDER_WORDS,
+    STATE_WORDS,
+    did_you_mean,
+    is_email,
+    is_mobile,
+    normalise_phone,
+    parse_date,
+    parse_ref,
+    parse_timezone,
+    show,
+)
+from providers.bizno import InvalidBizno, check_bizno
+from providers.models import DocumentKind, DocumentState, Provider, ResendChannel
+
+__all__ = ["MAX_CLOSURE_NUMBERS", "MAX_REASON_LENGTH", "SUBCOMMAND_PARSERS", "parse_closure", "parse_export"]
+
+MAX_CLOSURE_NUMBERS = 100
+MAX_REASON_LENGTH = 200
+
+
+def _parse_help(args: list[str]) -> HelpCommand:
+    if not args:
+        return HelpCommand()
+    topic = args[0].lower()
+    if topic not in USAGE:
+        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, SUBCOMMANDS)}",
+                           subcommand="help")
+    if len(args) > 1:
+        raise CommandError("`help` takes at most one subcommand.", subcommand="help")
+    return HelpCommand(topic=topic)
+
+
+def _parse_issue(args: list[str]) -> IssueCommand:
+    provider: Provider | None = None
+    kind: DocumentKind | None = None
+    for token in args:
+        word = token.lower()
+        if word in PROVIDER_WORDS and provider is None:
+            provider = PROVIDER_WORDS[word]
+        elif word in KIND_WORDS and kind is None:
+            kind = KIND_WORDS[word]
+        else:
+            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice"]
+            raise CommandError(
+                f"I don't know what {show(token)} means here.{did_you_mean(word, choices)}",
+                subcommand="issue",
+                hint="Give at most a provider and a document kind; the form asks for the rest.",
+            )
+    return IssueCommand(provider=provider, kind=kind)
+
+
+def _need_ref(args: list[str], subcommand: str) -> RefArg:
+    if not args:
+        raise CommandError(f"`{subcommand}` needs the document's reference.", subcommand=subcommand)
+    return parse_ref(args[0], subcommand=subcommand)
+
+
+def _parse_status(args: list[str]) -> StatusCommand:
+    ref = _need_ref(args, "status")
+    if len(args) > 1:
+        raise CommandError("`status` takes one reference; ask again for another document.", subcommand="status")
+    return StatusCommand(ref=ref)
+
+
+def _sms_address(value: str) -> str:
+    digits = normalise_phone(value)
+    if digits is None or not is_mobile(digits):
+        raise CommandError(f"{show(value)} is not a mobile number for an SMS (e.g. 010-1234-5678).",
+                           subcommand="resend")
+    return digits
+
+
+def _fax_address(value: str | None) -> str:
+    if value is None:
+        raise CommandError("A fax needs the number to send it to, e.g. `fax 02-123-4567`.", subcommand="resend")
+    digits = normalise_phone(value)
+    if digits is None:
+        raise CommandError(f"{show(value)} is not a fax number (e.g. 02-123-4567).", subcommand="resend")
+    return digits
+
+
+def _talk_address(value: str | None) -> None:
+    if value is not None:
+        raise CommandError("KakaoTalk goes to the phone on the bill; it takes no address.", subcommand="resend")
+
+
+def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendChannel, str | None]:
+    """(channel, address) from the words after the reference; `first` is the channel word as typed."""
+    if word in ("email", "e-mail", "mail"):
+        return ResendChannel.EMAIL, None if value is None else _email(value)
+    if word in ("sms", "text"):
+        return ResendChannel.SMS, None if value is None else _sms_address(value)
+    if word == "fax":
+        return ResendChannel.FAX, _fax_address(value)
+    if word in ("talk", "kakao", "kakaotalk"):
+        _talk_address(value)
+        return ResendChannel.TALK, None
+    if value is None and "@" in word:
+        return ResendChannel.EMAIL, _email(first)
+    raise CommandError(
+        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk'])}",
+        subcommand="resend",
+    )
+
+
+def _parse_resend(args: list[str]) -> ResendCommand:
+    ref = _need_ref(args, "resend")
+    rest = args[1:]
+    if not rest:
+        return ResendCommand(ref=ref)
+    word = rest[0].lower()
+    # phone numbers are often typed with spaces ("+82 10 1234 5678"); anything else is one word
+    value = " ".join(rest[1:]) or None
+    if len(rest) > 2 and word not in ("sms", "text", "fax"):
+        raise CommandError("Too many words after the channel.", subcommand="resend")
+    channel, address = _resend_channel(word, value, rest[0])
+    return ResendCommand(ref=ref, channel=channel, address=address)
+
+
+def _email(text: str) -> str:
+    if not is_email(text):
+        raise CommandError(f"{show(text)} is not an e-mail address (e.g. billing@example.co.kr).",
+                           subcommand="resend")
+    return text
+
+
+def _parse_destroy(args: list[str]) -> DestroyCommand:
+    ref = _need_ref(args, "destroy")
+    reason = " ".join(args[1:]).strip() or None
+    if reason is not None and len(reason) > MAX_REASON_LENGTH:
+        raise CommandError(f"The reason is {len(reason)} characters; keep it under {MAX_REASON_LENGTH}.",
+                           subcommand="destroy")
+    return DestroyCommand(ref=ref, reason=reason)
+
+
+def parse_closure(rest: str) -> ClosureCommand:
+    tokens = [t for t in BIZNO_SPLIT.split(rest) if t]
+    if not tokens:
+        raise CommandError("`closure` needs at least one business number.", subcommand="closure")
+    numbers: list[str] = []
+    warnings: list[str] = []
+    bad: list[str] = []
+    for token in tokens:
+        try:
+            checked = check_bizno(token)
+        except InvalidBizno:
+            bad.append(token)
+            continue
+        if checked.number not in numbers:
+            numbers.append(checked.number)
+            if checked.warning:
+                warnings.append(checked.warning)
+    if bad:
+        shown = ", ".join(show(b, 20) for b in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise CommandError(f"Not a business number: {shown}. A business number has 10 digits, "
+                           "e.g. 123-45-67890.", subcommand="closure")
+    if len(numbers) > MAX_CLOSURE_NUMBERS:
+        raise CommandError(f"That is {len(numbers)} numbers; one check takes up to {MAX_CLOSURE_NUMBERS}.",
+                           subcommand="closure", hint="Split them into several `/invoice closure` commands.")
+    return ClosureCommand(biznos=tuple(numbers), warnings=tuple(warnings))
+
+
+def _parse_list(args: list[str]) -> ListCommand:
+    state: DocumentState | None = None
+    pending = False
+    provider: Provider | None = None
+    for token in args:
+        word = token.lower()
+        if word == "pending" and not pending and state is None:
+            pending = True
+        elif word in STATE_WORDS and state is None and not pending:
+            state = STATE_WORDS[word]
+        elif word in PROVIDER_WORDS and provider is None:
+            provider = PROVIDER_WORDS[word]
+        else:
+            choices = ["pending", *STATE_WORDS, *PROVIDER_WORDS]
+            raise CommandError(
+                f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
+                subcommand="list",
+                hint="States: pending, " + ", ".join(s.value for s in DocumentState) + ".",
+            )
+    return ListCommand(state=state, pending=pending, provider=provider)
+
+
+def parse_export(args: list[str], today: dt.date) -> ExportCommand:
+    if len(args) > 2:
+        raise CommandError("`export` takes at most two dates.", subcommand="export")
+    start = parse_date(args[0], "start") if args else today.replace(day=1)
+    end = parse_date(args[1], "end") if len(args) > 1 else today
+    if start > end:
+        raise CommandError(f"The range starts ({start}) after it ends ({end}).", subcommand="export",
+                           hint="Put the earlier date first.")
+    return ExportCommand(start=start, end=end)
+
+
+def _parse_digest(args: list[str]) -> DigestCommand:
+    if not args:
+        raise CommandError("`digest` needs an action: schedule, off, now or show.", subcommand="digest")
+    action = args[0].lower()
+    if action in ("off", "now", "show"):
+        if len(args) > 1:
+            raise CommandError(f"`digest {action}` takes nothing more.", subcommand="digest")
+        return DigestCommand(action=DIGEST_ACTIONS[action])
+    if action != "schedule":
+        raise CommandError(
+            f"{show(args[0])} is not a digest action.{did_you_mean(action, ['schedule', 'off', 'now', 'show'])}",
+            subcommand="digest",
+        )
+    if len(args) < 2:
+        raise CommandError("`digest schedule` needs a time, e.g. `digest schedule 09:00`.", subcommand="digest")
+    if len(args) > 3:
+        raise CommandError("`digest schedule` takes a time and optionally a time zone.", subcommand="digest")
+    match = HHMM.match(args[1])
+    hour, minute = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise CommandError(f"{show(args[1])} is not a time: use 24-hour HH:MM, e.g. 09:00 or 18:30.",
+                           subcommand="digest")
+    timezone = parse_timezone(args[2]) if len(args) > 2 else DEFAULT_TIMEZONE
+    return DigestCommand(action="schedule", at=dt.time(hour, minute), timezone=timezone)
+
+
+def _parse_retry(args: list[str]) -> RetryCommand:
+    if len(args) != 1:
+        raise CommandError("`retry` takes one approval id or document reference.", subcommand="retry")
+    token = args[0]
+    if OUR_REF.match(token) or ":" in token:
+        return RetryCommand(ref=parse_ref(token, subcommand="retry"))
+    approval = APPROVAL_ID.match(token)
+    if not approval or int(approval.group(1)) == 0:
+        raise CommandError(f"{show(token)} is not an approval id (a number, e.g. 42) or a document reference.",
+                           subcommand="retry")
+    return RetryCommand(approval_id=int(approval.group(1)))
+
+
+#: the parsers that read only the words after the subcommand (closure reads the raw text,
+#: export also needs today: `parse_command` calls those two itself), by every name they answer to
+SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
+    "help": _parse_help, "?": _parse_help, "-h": _parse_help, "--help": _parse_help,
+    "issue": _parse_issue,
+    "status": _parse_status,
+    "resend": _parse_resend,
+    "destroy": _parse_destroy, "cancel": _parse_destroy,
+    "list": _parse_list,
+    "digest": _parse_digest,
+    "retry": _parse_retry,
+}
