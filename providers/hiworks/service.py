@@ -112,6 +112,7 @@ CAPABILITIES = Capabilities(
     batch_status=False,
     batch_size=1,
     links=False,
+    currencies=frozenset({"KRW"}),
     notes={
         "resend": _RESEND_NOTE,
         "find": "has no search call: a document can only be found by the documentId Hiworks assigned",

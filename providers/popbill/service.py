@@ -299,6 +299,7 @@ class PopbillService:
         batch_status=True,
         batch_size=MAX_BATCH,
         links=True,
+        currencies=frozenset({"KRW"}),
         notes={
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "
