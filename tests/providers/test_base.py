@@ -9,6 +9,7 @@ from providers.base import Capabilities
 from providers.errors import NotSupported, RequestInvalid
 from providers.models import DocumentKind, Provider
 from providers.payssam.client import MAX_PRICE
+from providers.registry import CAPABILITIES
 
 POPBILL = popbill.PopbillService.capabilities
 PAYSSAM = payssam.service.CAPABILITIES
@@ -70,3 +71,10 @@ def test_documents_that_do_not_go_to_a_phone_need_no_mobile_number() -> None:
 def test_defaults_allow_everything_new_rules_would_refuse() -> None:
     caps = Capabilities(provider=Provider.ABILLIFY, kinds=frozenset({DocumentKind.INVOICE}))
     assert (caps.currencies, caps.max_total, caps.mobile_kinds) == (None, None, frozenset())
+
+
+def test_the_registry_maps_every_provider_to_its_services_capabilities() -> None:
+    assert set(CAPABILITIES) == set(Provider)
+    assert CAPABILITIES[Provider.PAYSSAM] is PAYSSAM
+    assert CAPABILITIES[Provider.POPBILL] is POPBILL
+    assert all(caps.provider is provider for provider, caps in CAPABILITIES.items())
