@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.errors import NotSupported
+from providers.errors import NotSupported, RequestInvalid
 from providers.models import (
     BusinessStatus,
     DocumentKind,
@@ -23,6 +23,7 @@ from providers.models import (
     ResendChannel,
     ResendRequest,
 )
+from providers.phone import MOBILE_EXAMPLE, normalise_mobile
 
 __all__ = ["Capabilities", "InvoiceProvider"]
 
@@ -40,6 +41,12 @@ class Capabilities(BaseModel):
     batch_status: bool = False  # status of many documents in one call
     batch_size: int = 1
     links: bool = False  # popup/PDF URLs
+    #: ISO 4217 codes the provider issues in; None means any currency
+    currencies: frozenset[str] | None = None
+    #: the largest document total the provider accepts, in minor units; None means no limit of its own
+    max_total: int | None = None
+    #: document kinds delivered to the buyer's mobile phone (KakaoTalk, SMS), which need a mobile number
+    mobile_kinds: frozenset[DocumentKind] = frozenset()
     notes: dict[str, str] = Field(default_factory=dict)  # free text shown with refusals, keyed by operation
 
     def require_kind(self, kind: DocumentKind) -> None:
@@ -69,6 +76,59 @@ class Capabilities(BaseModel):
         if not self.closure_check:
             raise NotSupported(self._why("closure", "cannot check business closure status"),
                                provider=self.provider.value, code="closure")
+
+    def require_currency(self, currency: str) -> None:
+        """Refuse a document in a currency the provider cannot issue in (Korean e-tax services: KRW)."""
+        if self.currencies is None or currency in self.currencies:
+            return
+        offered = ", ".join(sorted(self.currencies))
+        raise NotSupported(
+            f"{self.provider.value} issues documents in {offered} only, not {currency}",
+            provider=self.provider.value,
+            code="currency",
+            user_hint=f"Write the amounts in {offered}, or choose a provider that bills in {currency}.",
+        )
+
+    def require_total(self, total: int, currency: str) -> None:
+        """Refuse a total above what the provider accepts (Payssam's price has at most 10 digits)."""
+        if self.max_total is None or total <= self.max_total:
+            return
+        raise RequestInvalid(
+            f"{self.provider.value} bills at most {self.max_total:,} {currency} (this total is {total:,})",
+            provider=self.provider.value,
+            code="max_total",
+            user_hint="Split the amount over several documents.",
+        )
+
+    def needs_mobile(self, kind: DocumentKind) -> bool:
+        """True when a `kind` document reaches the buyer on a mobile phone, so the buyer needs one."""
+        return kind in self.mobile_kinds
+
+    def require_mobile(self, kind: DocumentKind, phone: str | None) -> str | None:
+        """The buyer's mobile number as digits when a `kind` document needs one, else None.
+
+        Raises `RequestInvalid` (code ``invalid_phone``) when the document needs a mobile number
+        and `phone` is missing or is not a Korean mobile number.
+        """
+        if not self.needs_mobile(kind):
+            return None
+        why = self._why("mobile", "sends this document to the buyer's mobile phone")
+        if not phone:
+            raise RequestInvalid(
+                f"{why}, and the buyer has no phone number",
+                provider=self.provider.value,
+                code="invalid_phone",
+                user_hint=f"Add the buyer's mobile phone number (e.g. {MOBILE_EXAMPLE}) and try again.",
+            )
+        digits = normalise_mobile(phone)
+        if digits is None:
+            raise RequestInvalid(
+                f"{why}, and {phone!r} is not a mobile number",
+                provider=self.provider.value,
+                code="invalid_phone",
+                user_hint=f"Give a mobile number (e.g. {MOBILE_EXAMPLE}); a landline cannot receive it.",
+            )
+        return digits
 
     def _why(self, op: str, default: str) -> str:
         return f"{self.provider.value} {self.notes.get(op, default)}"

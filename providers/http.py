@@ -38,6 +38,11 @@ log = logging.getLogger("invoicebot.providers.http")
 Sleep = Callable[[float], Awaitable[None]]
 
 
+#: transport errors raised before the request reached the provider
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: transport errors after the request may have reached the provider
+_NO_ANSWER = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
 class HttpPolicy(BaseModel):
     """Timeouts and retry limits for one provider."""
 
@@ -145,50 +150,21 @@ class ProviderHttp:
                     started = time.perf_counter()  # time at the provider, not in our queue
                     response = await self.client.request(method, url, content=content, headers=headers,
                                                          params=params)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                # Never reached the provider: nothing happened there.
-                error: ProviderUnavailable = ProviderUnavailable(
-                    f"could not connect ({type(exc).__name__})",
-                    provider=self.provider,
-                    code="connect",
-                    user_hint="The provider could not be reached. Nothing was done; try again in a minute.",
-                )
+            except _NOT_SENT as exc:
+                error = self._not_sent(exc)
                 if attempt < self.policy.max_attempts:
                     await self._backoff(op, attempt, error)
                     continue
                 raise error from exc
-            except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError,
-                    httpx.WriteError) as exc:
-                elapsed = time.perf_counter() - started
-                log.warning("%s %s: no answer after %.2fs (%s)", self.provider, op, elapsed, type(exc).__name__,
-                            extra={"provider": self.provider, "operation": op, "elapsed_ms": round(elapsed * 1000),
-                                   "attempt": attempt, "error": type(exc).__name__, "write": write})
-                if write and not safe:
-                    raise OutcomeUnknown(
-                        f"sent, but no answer came ({type(exc).__name__})",
-                        provider=self.provider,
-                        code="no_answer",
-                        user_hint="The request reached the provider but no answer came back. "
-                        "I will check with the provider before doing anything again.",
-                    ) from exc
-                error = ProviderUnavailable(
-                    f"no answer ({type(exc).__name__})",
-                    provider=self.provider,
-                    code="timeout",
-                    user_hint="The provider did not answer in time. Try again in a minute.",
-                )
+            except _NO_ANSWER as exc:
+                error = self._no_answer(exc, op, time.perf_counter() - started, attempt, write=write, safe=safe)
                 if attempt < self.policy.max_attempts:
                     await self._backoff(op, attempt, error)
                     continue
                 if write:
                     raise OutcomeUnknown(str(error.message), provider=self.provider, code="no_answer") from exc
                 raise error from exc
-            elapsed = time.perf_counter() - started
-            log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000,
-                     extra={"provider": self.provider, "operation": op, "status": response.status_code,
-                            "elapsed_ms": round(elapsed * 1000), "attempt": attempt, "write": write})
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s request headers %s", self.provider, redact_mapping(dict(response.request.headers)))
+            self._log_answer(op, response, time.perf_counter() - started, attempt, write)
             status_error = self._status_error(response)
             if status_error is None:
                 return response
@@ -196,6 +172,44 @@ class ProviderHttp:
                 await self._backoff(op, attempt, status_error)
                 continue
             raise status_error
+
+    def _not_sent(self, exc: Exception) -> ProviderUnavailable:
+        """The request never reached the provider: nothing happened there, so it is always retryable."""
+        return ProviderUnavailable(
+            f"could not connect ({type(exc).__name__})",
+            provider=self.provider,
+            code="connect",
+            user_hint="The provider could not be reached. Nothing was done; try again in a minute.",
+        )
+
+    def _no_answer(self, exc: Exception, op: str, elapsed: float, attempt: int, *, write: bool,
+                   safe: bool) -> ProviderUnavailable:
+        """Sent, and no answer came. A write not safe to repeat raises `OutcomeUnknown` at once:
+        the provider may have acted, so it must be reconciled before anything is sent again."""
+        log.warning("%s %s: no answer after %.2fs (%s)", self.provider, op, elapsed, type(exc).__name__,
+                    extra={"provider": self.provider, "operation": op, "elapsed_ms": round(elapsed * 1000),
+                           "attempt": attempt, "error": type(exc).__name__, "write": write})
+        if write and not safe:
+            raise OutcomeUnknown(
+                f"sent, but no answer came ({type(exc).__name__})",
+                provider=self.provider,
+                code="no_answer",
+                user_hint="The request reached the provider but no answer came back. "
+                "I will check with the provider before doing anything again.",
+            ) from exc
+        return ProviderUnavailable(
+            f"no answer ({type(exc).__name__})",
+            provider=self.provider,
+            code="timeout",
+            user_hint="The provider did not answer in time. Try again in a minute.",
+        )
+
+    def _log_answer(self, op: str, response: httpx.Response, elapsed: float, attempt: int, write: bool) -> None:
+        log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000,
+                 extra={"provider": self.provider, "operation": op, "status": response.status_code,
+                        "elapsed_ms": round(elapsed * 1000), "attempt": attempt, "write": write})
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s request headers %s", self.provider, redact_mapping(dict(response.request.headers)))
 
     def _status_error(self, response: httpx.Response) -> ProviderUnavailable | None:
         status = response.status_code

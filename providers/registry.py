@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from providers import abillify, hiworks, payssam, popbill
-from providers.base import InvoiceProvider
+from providers.base import Capabilities, InvoiceProvider
 from providers.config import (
     DEMO_ABILLIFY,
     DEMO_HIWORKS,
@@ -33,7 +33,16 @@ from providers.sandbox.hiworks import HiworksSandbox
 from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.popbill import PopbillSandbox
 
-__all__ = ["ProviderConfigs", "ProviderRuntime", "build_sandboxes", "start_providers"]
+__all__ = ["CAPABILITIES", "ProviderConfigs", "ProviderRuntime", "build_sandboxes", "start_providers"]
+
+#: every provider's declared capabilities, for code that checks a request before any service exists
+#: (the issue form, the parser); each is the same object its service exposes as `.capabilities`
+CAPABILITIES: Mapping[Provider, Capabilities] = {
+    Provider.POPBILL: popbill.PopbillService.capabilities,
+    Provider.PAYSSAM: payssam.PayssamService.capabilities,
+    Provider.HIWORKS: hiworks.HiworksService.capabilities,
+    Provider.ABILLIFY: abillify.AbillifyService.capabilities,
+}
 
 log = logging.getLogger("invoicebot.providers")
 

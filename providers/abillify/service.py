@@ -32,47 +32,42 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import re
 import uuid
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 
+from providers.abillify._answers import _amounts, _meta, _normalize, invoice_status
+from providers.abillify._bodies import DEFAULT_UNIT, _AbillifyBodies, identity_reference, tax_rate_percent
 from providers.abillify._errors import PROVIDER
-from providers.abillify._money import is_currency, to_major, to_minor
+from providers.abillify._money import to_major, to_minor
 from providers.abillify.client import AbillifyClient
 from providers.base import Capabilities
 from providers.config import AbillifyConfig, SellerConfig
 from providers.errors import DocumentNotFound, NotSupported, ProviderRejected, RequestInvalid
 from providers.models import (
-    Amounts,
     BusinessStatus,
     DocumentKind,
     DocumentRef,
     DocumentState,
     DocumentStatus,
     IssueRequest,
-    LineItem,
-    Party,
     Provider,
     ResendChannel,
     ResendRequest,
-    StatusEvent,
-    TaxType,
-    compute_line_vat,
 )
 
 __all__ = [
     "CAPABILITIES",
+    "DEFAULT_UNIT",
     "AbillifyService",
     "create_service",
     "identity_reference",
     "invoice_status",
     "tax_rate_percent",
 ]
+
 
 CAPABILITIES = Capabilities(
     provider=Provider.ABILLIFY,
@@ -90,115 +85,8 @@ CAPABILITIES = Capabilities(
     },
 )
 
-#: Items need a unit on Abillify; our line items have none, so every line is counted in pieces.
-DEFAULT_UNIT = "EA"
 
-
-def tax_rate_percent(tax_type: TaxType) -> int:
-    """VAT rate sent as `detail.taxrate`: 10% for taxable documents, 0 for zero-rated or exempt ones."""
-    return 10 if tax_type is TaxType.TAXABLE else 0
-
-
-def identity_reference(buyer: Party) -> str:
-    """The Abillify identityReference of a buyer: its business number when known, else a name slug.
-
-    Stable for the same buyer, so every invoice of a customer lands on one identity. Names
-    without any ASCII letters or digits (e.g. Korean) get a short digest of the name instead.
-    """
-    if buyer.bizno:
-        digits = re.sub(r"\D", "", buyer.bizno)
-        if digits:
-            return f"biz-{digits}"
-    slug = re.sub(r"[^a-z0-9]+", "-", buyer.name.lower()).strip("-")[:60].strip("-")
-    if slug:
-        return f"name-{slug}"
-    return "name-" + hashlib.sha256(buyer.name.strip().encode("utf-8")).hexdigest()[:16]
-
-
-def _parse_datetime(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def _meta(invoice: dict[str, Any]) -> dict[str, Any]:
-    meta = invoice.get("meta")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _amounts(invoice: dict[str, Any]) -> Amounts | None:
-    currency = str(invoice.get("currency") or "EUR")
-    supply = to_minor(invoice.get("net"), currency)
-    vat = to_minor(invoice.get("tax"), currency)
-    if supply is None or vat is None:
-        total = to_minor(invoice.get("total"), currency)
-        if total is None:
-            return None
-        return Amounts(supply=total, vat=0, total=total, currency=currency)
-    return Amounts(supply=supply, vat=vat, total=supply + vat, currency=currency)
-
-
-def _normalize(invoice: dict[str, Any]) -> tuple[DocumentState, str]:
-    state = str(invoice.get("state") or "none")
-    committed = bool(invoice.get("committed"))
-    raw = f"{state}/{'committed' if committed else 'draft'}"
-    if state == "canceled" or invoice.get("cancelationdate"):
-        return DocumentState.CANCELED, raw
-    if state == "paid":
-        return DocumentState.PAID, raw
-    if state != "none":
-        return DocumentState.UNKNOWN, raw
-    return (DocumentState.UNPAID if committed else DocumentState.ISSUED), raw
-
-
-def invoice_status(invoice: dict[str, Any], *, detail: str | None = None) -> DocumentStatus:
-    """A `GET /invoices/{ref}` body as a `DocumentStatus` (the raw body kept in `raw`)."""
-    reference = str(invoice.get("reference") or "")
-    state, raw_state = _normalize(invoice)
-    meta = _meta(invoice)
-    history: list[StatusEvent] = []
-    for field, what in (("created", "created"), ("committed", "committed (locked and sent)"),
-                        ("cancelationdate", "canceled")):
-        at = _parse_datetime(invoice.get(field))
-        if at is not None:
-            history.append(StatusEvent(at=at, what=what, raw_code=field))
-    currency = str(invoice.get("currency") or "EUR")
-    unpaid = to_minor(invoice.get("unpaid"), currency)
-    if detail is None and state is DocumentState.UNPAID and unpaid is not None:
-        total = to_minor(invoice.get("total"), currency)
-        if total is not None and unpaid != total:
-            detail = f"partly paid: {to_major(unpaid, currency)} {currency} still open"
-    return DocumentStatus(
-        ref=DocumentRef(provider=Provider.ABILLIFY, kind=DocumentKind.INVOICE, provider_id=reference),
-        state=state,
-        raw_state=raw_state,
-        amounts=_amounts(invoice),
-        buyer_name=meta.get("buyer_name"),
-        buyer_bizno=meta.get("buyer_bizno"),
-        issued_at=_parse_datetime(invoice.get("created")),
-        updated_at=_parse_datetime(invoice.get("cancelationdate") or invoice.get("committed")),
-        due_date=_parse_date(invoice.get("due")),
-        confirm_number=str(invoice["number"]) if invoice.get("number") else None,
-        history=tuple(history),
-        detail=detail,
-        raw=invoice,
-    )
-
-
-class AbillifyService:
+class AbillifyService(_AbillifyBodies):
     """Abillify as an `InvoiceProvider`. Args:
         client: the low-level client (owned: `aclose` closes it).
         seller: our business; kept in each invoice's `meta` (Abillify knows the merchant already).
@@ -224,97 +112,6 @@ class AbillifyService:
         self.sandbox = sandbox
         self.payment_kind = payment_kind
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
-
-    # -- request building ----------------------------------------------------------
-    @staticmethod
-    def idempotency_key(document_key: str, step: str, attempt: int = 1) -> str:
-        """The Idempotency-Key of one step of one document: stable across retries of that step.
-
-        Abillify replays a stored 5xx for 24 h; `attempt` > 1 gives a fresh key for a deliberate retry.
-        """
-        suffix = "" if attempt <= 1 else f":a{attempt}"
-        return f"invoicebot:{document_key}:{step}{suffix}"
-
-    def identity_body(self, buyer: Party, currency: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "incorporate" if buyer.bizno else "individual",
-            "name": {"company": buyer.name} if buyer.bizno else {"lastname": buyer.name},
-            "currency": currency,
-        }
-        if buyer.bizno:
-            body["detail"] = {"vatId": buyer.bizno}
-        if buyer.email:
-            body["emails"] = [{"email": buyer.email}]
-        if buyer.phone:
-            body["phones"] = [{"phone": buyer.phone}]
-        if buyer.address:
-            body["addresses"] = [{"kind": "billing", "company": buyer.name, "street": buyer.address,
-                                  "country": "KR"}]
-        meta = {k: v for k, v in {"ceo_name": buyer.ceo_name, "contact_name": buyer.contact_name,
-                                  "biz_type": buyer.biz_type, "biz_class": buyer.biz_class}.items() if v}
-        if meta:
-            body["meta"] = meta
-        return body
-
-    def _item(self, item: LineItem, request: IssueRequest, rate: int) -> dict[str, Any]:
-        expected_supply = int((item.quantity * item.unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        if item.supply is not None and item.supply != expected_supply:
-            raise RequestInvalid(
-                f"line '{item.name}': supply {item.supply} differs from quantity x unit price ({expected_supply}); "
-                "Abillify computes line amounts itself",
-                provider=PROVIDER, code="supply",
-                user_hint="Leave the supply amount out or make it quantity x unit price.",
-            )
-        expected_vat = compute_line_vat(expected_supply, request.tax_type)
-        if item.vat is not None and item.vat != expected_vat:
-            raise RequestInvalid(
-                f"line '{item.name}': VAT {item.vat} differs from {rate}% of the supply ({expected_vat}); "
-                "Abillify computes VAT itself",
-                provider=PROVIDER, code="vat",
-                user_hint="Leave the VAT out; Abillify computes it from the rate.",
-            )
-        detail: dict[str, Any] = {"taxrate": rate}
-        if item.spec:
-            detail["spec"] = item.spec
-        if item.remark:
-            detail["remark"] = item.remark
-        return {
-            "label": item.name,
-            "quantity": item.quantity,
-            "unit": DEFAULT_UNIT,
-            "unitprice": to_major(item.unit_price, request.currency),
-            "detail": detail,
-        }
-
-    def invoice_body(self, request: IssueRequest) -> dict[str, Any]:
-        """The create-invoice body for `request`, refusing what Abillify would compute differently."""
-        if not is_currency(request.currency):
-            raise RequestInvalid(f"'{request.currency}' is not an ISO 4217 currency code", provider=PROVIDER,
-                                 code="currency", user_hint="Use a three-letter code such as KRW or EUR.")
-        rate = tax_rate_percent(request.tax_type)
-        meta: dict[str, Any] = {
-            "invoicebot_key": request.key,
-            "buyer_name": request.buyer.name,
-            "purpose": request.purpose.value,
-            "seller_bizno": (request.seller.bizno if request.seller else self.seller.bizno),
-        }
-        if request.buyer.bizno:
-            meta["buyer_bizno"] = request.buyer.bizno
-        if request.memo:
-            meta["memo"] = request.memo
-        body: dict[str, Any] = {
-            "number": request.key,
-            "currency": request.currency,
-            "netbased": True,
-            "paymentkind": self.payment_kind,
-            "issued": request.write_date.isoformat(),
-            "accountingdate": request.write_date.isoformat(),
-            "items": [self._item(item, request, rate) for item in request.items],
-            "meta": meta,
-        }
-        if request.due_date is not None:
-            body["due"] = request.due_date.isoformat()
-        return body
 
     def _check_ref(self, ref: DocumentRef) -> str:
         if ref.provider is not Provider.ABILLIFY:
@@ -458,27 +255,6 @@ class AbillifyService:
             detail += (f"; the invoice had been paid, so the customer is owed {to_major(owed, currency)} "
                        f"{currency}: refund it outside Abillify")
         return invoice_status(after, detail=detail)
-
-    @staticmethod
-    def _credit_note_body(invoice: dict[str, Any], reference: str, reason: str | None) -> dict[str, Any]:
-        items = [
-            {k: item[k] for k in ("label", "quantity", "unit", "unitprice", "detail") if k in item}
-            for item in invoice.get("items") or []
-            if isinstance(item, dict)
-        ]
-        meta: dict[str, Any] = {"invoiceReference": reference, "invoicebot": "destroy"}
-        if reason:
-            meta["reason"] = reason
-        body: dict[str, Any] = {
-            "currency": invoice.get("currency"),
-            "netbased": invoice.get("netbased", True),
-            "items": items,
-            "detail": {"invoiceReference": reference},
-            "meta": meta,
-        }
-        if invoice.get("paymentkind"):
-            body["paymentkind"] = invoice["paymentkind"]
-        return body
 
     async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
         self.capabilities.require_closure()

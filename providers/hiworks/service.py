@@ -49,31 +49,25 @@ time as ``YYYYMMDDHHMMSS`` in Korean time, which we report as ``issued_at``.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any, Literal
 
 import httpx
 
-from providers.base import Capabilities
-from providers.bizno import InvalidBizno, format_bizno, normalize_bizno
+from providers.bizno import InvalidBizno, normalize_bizno
 from providers.config import DEMO_HIWORKS, HiworksConfig, SellerConfig
 from providers.errors import DocumentNotFound, NotSupported, ProviderRejected, RequestInvalid
-from providers.hiworks.client import PROVIDER, HiworksClient, HiworksRejected
-from providers.hiworks.models import (
-    BusinessCheck,
-    Contact,
-    Invoice,
-    InvoiceDetail,
-    InvoiceInformation,
-    InvoiceItem,
-    InvoiceParty,
-    InvoiceType,
+from providers.hiworks._answers import (
+    NTS_CODES,
+    _created_at,
+    business_status,
+    document_status,
+    normalize_state,
 )
+from providers.hiworks._capabilities import _DECLARED, _RESEND_NOTE, CAPABILITIES
+from providers.hiworks._invoice import build_invoice
+from providers.hiworks.client import PROVIDER, HiworksClient, HiworksRejected
 from providers.models import (
     Amounts,
-    BusinessState,
     BusinessStatus,
     DocumentKind,
     DocumentRef,
@@ -81,9 +75,7 @@ from providers.models import (
     DocumentStatus,
     IssueRequest,
     Provider,
-    Purpose,
     ResendRequest,
-    StatusEvent,
 )
 
 __all__ = [
@@ -96,292 +88,6 @@ __all__ = [
     "document_status",
     "normalize_state",
 ]
-
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
-
-_RESEND_NOTE = "cannot resend documents by e-mail or SMS through its API; resend from the Hiworks console"
-_DECLARED = "already reported to the National Tax Service; issue an amendment instead"
-
-CAPABILITIES = Capabilities(
-    provider=Provider.HIWORKS,
-    kinds=frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE, DocumentKind.EXEMPT_INVOICE,
-                     DocumentKind.STATEMENT}),
-    resend_channels=frozenset(),
-    destroy=True,
-    closure_check=True,
-    batch_status=False,
-    batch_size=1,
-    links=False,
-    notes={
-        "resend": _RESEND_NOTE,
-        "find": "has no search call: a document can only be found by the documentId Hiworks assigned",
-        "destroy": "deletes a document only before it is reported to the National Tax Service; "
-        "after that, issue an amendment",
-    },
-)
-
-_APPROVAL = {
-    "W": "approval not requested yet",
-    "T": "approval requested from the buyer",
-    "R": "the buyer opened the approval request",
-    "S": "approved by the buyer",
-    "B": "refused by the buyer",
-}
-_DECLARE = {
-    "0": "not sent to the NTS yet",
-    "1": "sending to the NTS",
-    "2": "sent to the NTS, waiting for the result",
-    "3": "sending to the NTS failed",
-    "4": "accepted by the NTS",
-    "5": "transmission to the NTS failed",
-}
-#: NTS result codes (국세청 전송 결과 상태 코드) from the Postman "Status" data type.
-NTS_CODES = {
-    "SUC001": "accepted",
-    "SYN001": "decryption failed",
-    "SYN002": "invalid supplier signature",
-    "SYN003": "duplicate approval number",
-    "SYN004": "invalid e-tax invoice schema",
-    "ERR001": "supplier business number not registered with the NTS",
-    "ERR002": "buyer business or resident number not registered with the NTS",
-    "ERR003": "trustee business number not registered with the NTS",
-    "ERR004": "invalid transmission time",
-    "ERR005": "invalid issue time",
-    "ERR006": "invalid write date",
-    "ERR007": "supply amount or tax is wrong (sign, zero-rated/exempt with tax, or VAT not 10%)",
-    "ERR008": "invalid type, business number kind or amendment code",
-    "ERR009": "issued after the supplier closed the business",
-    "ERR010": "NTS registration number mismatch",
-    "ERR011": "wrong original approval number",
-    "ERR999": "other NTS error",
-    "SYS001": "the issuing system is not approved by the NTS",
-    "SYS002": "duplicate submission id",
-    "SYS003": "unknown submission id",
-    "WSM001": "SOAP communication error",
-    "WSM002": "SOAP message structure error",
-    "WSM003": "SOAP signature error",
-}
-_CLOSURE = {"01": BusinessState.ACTIVE, "02": BusinessState.SUSPENDED, "03": BusinessState.CLOSED}
-_TAX_TYPES = {
-    "01": "general taxable (부가가치세 일반과세자)",
-    "02": "simplified taxable (부가가치세 간이과세자)",
-    "03": "special taxable (부가가치세 과세특례자)",
-    "04": "VAT exempt (부가가치세 면세사업자)",
-    "05": "non-profit or public body (비영리법인, 국가기관 등)",
-    "06": "organisation with a unique number (고유번호 단체)",
-    "07": "simplified taxable issuing tax invoices (간이과세자, 세금계산서 발급사업자)",
-}
-
-
-def normalize_state(approval: str, declare: str) -> DocumentState:
-    """One normalized state from Hiworks' two status codes (see the module docstring)."""
-    if declare == "4":
-        return DocumentState.FILED
-    if declare in ("3", "5"):
-        return DocumentState.FILING_FAILED
-    if declare in ("1", "2"):
-        return DocumentState.FILING
-    if declare not in ("0", ""):
-        return DocumentState.UNKNOWN
-    if approval == "B":
-        return DocumentState.CANCELED
-    if approval in ("T", "R", "S"):
-        return DocumentState.SENT
-    if approval == "W":
-        return DocumentState.ISSUED
-    return DocumentState.UNKNOWN
-
-
-_KIND_TYPES = {
-    DocumentKind.TAX_INVOICE: InvoiceType.taxable,
-    DocumentKind.ZERO_RATED_INVOICE: InvoiceType.zero_rated,
-    DocumentKind.EXEMPT_INVOICE: InvoiceType.exempt,
-    DocumentKind.STATEMENT: InvoiceType.statement,
-}
-
-
-def _invoice_type(kind: DocumentKind, purpose: Purpose) -> InvoiceType:
-    CAPABILITIES.require_kind(kind)
-    code: Literal["C", "R"] = "R" if purpose is Purpose.RECEIPT else "C"
-    return _KIND_TYPES[kind](code)
-
-
-def _contact(name: str, email: str | None, phone: str | None) -> Contact:
-    if not email:
-        raise RequestInvalid(
-            "hiworks needs the buyer's e-mail address (the document is mailed to it)",
-            provider=PROVIDER, code="buyer_email", user_hint="Add the buyer's e-mail address and try again.",
-        )
-    digits = (phone or "").replace("-", "").replace(" ", "")
-    mobile = digits.startswith("01")
-    return Contact(name=name[:100], email=email, cell=phone if mobile else None, phone=None if mobile else phone)
-
-
-def _decimal_places(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-def build_invoice(request: IssueRequest, *, seller: SellerConfig, easy_sign: bool = True) -> Invoice:
-    """The ``POST /v4/invoices`` body for `request`.
-
-    Raises:
-        RequestInvalid: the buyer has no business number, CEO name or e-mail, or a quantity has
-            more than two decimals (Hiworks' limit).
-    """
-    CAPABILITIES.require_kind(request.kind)
-    buyer = request.buyer
-    if not buyer.bizno:
-        raise RequestInvalid("hiworks needs the buyer's business number (companyNumber)", provider=PROVIDER,
-                             code="buyer_bizno", user_hint="Add the buyer's 10-digit business number.")
-    try:
-        buyer_bizno = normalize_bizno(buyer.bizno)
-        seller_bizno = normalize_bizno(request.seller.bizno if request.seller and request.seller.bizno
-                                       else seller.bizno)
-    except InvalidBizno as exc:
-        raise RequestInvalid(str(exc), provider=PROVIDER, code="bizno") from exc
-    if not buyer.ceo_name:
-        raise RequestInvalid("hiworks needs the buyer's CEO name (대표자명)", provider=PROVIDER, code="buyer_ceo",
-                             user_hint="Add the buyer's CEO name and try again.")
-    kind = _invoice_type(request.kind, request.purpose)
-    tax_type = request.tax_type
-    items: list[InvoiceItem] = []
-    for n, line in enumerate(request.items, start=1):
-        if _decimal_places(line.quantity) > 2:
-            raise RequestInvalid(f"item {n}: hiworks allows at most two decimals in a quantity",
-                                 provider=PROVIDER, code="quantity")
-        items.append(InvoiceItem.on(
-            request.write_date,
-            subject=line.name,
-            unit=line.spec,
-            quantity=line.quantity,
-            unit_price=Decimal(line.unit_price),
-            supply_price=line.supply_amount(),
-            tax=line.vat_amount(tax_type),
-            description=line.remark,
-        ))
-    supply = sum(i.supply_price for i in items)
-    tax = sum(i.tax for i in items)
-    information = InvoiceInformation(
-        issue_date=request.write_date,
-        serial=request.key,
-        memo=request.memo,
-        total_supply_price=supply,
-        total_tax=tax,
-        uncollected=supply + tax if request.purpose is Purpose.CHARGE else None,
-    )
-    invoicee = InvoiceParty(
-        company_number=buyer_bizno,
-        company_name=buyer.name,
-        ceo_name=buyer.ceo_name,
-        company_address=buyer.address,
-        biz_type=buyer.biz_type,
-        biz_classification=buyer.biz_class,
-        party_type_code="01",
-        primary_contact=_contact(buyer.contact_name or buyer.name, buyer.email, buyer.phone),
-    )
-    sign = easy_sign and request.kind is not DocumentKind.STATEMENT
-    return Invoice(
-        easy_sign="Y" if sign else None,
-        information=information,
-        invoice_type=kind,
-        invoicer=format_bizno(seller_bizno),
-        invoicee=invoicee,
-        items=items,
-    )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
-def _created_at(document_id: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(document_id[:14], "%Y%m%d%H%M%S").replace(tzinfo=KST)
-    except ValueError:
-        return None
-
-
-def document_status(ref: DocumentRef, detail: InvoiceDetail) -> DocumentStatus:
-    """Map a ``GET /v4/invoices/{id}`` answer onto :class:`DocumentStatus`."""
-    status = detail.status
-    approval, declare = status.approval_status or "", status.declare_status or ""
-    state = normalize_state(approval, declare)
-    notes = [_APPROVAL.get(approval, f"approval status {approval or '?'}"),
-             _DECLARE.get(declare, f"declare status {declare or '?'}")]
-    nts = status.declare_status_code or ""
-    if nts and nts != "SUC001":
-        notes.append(f"NTS {nts}: {NTS_CODES.get(nts, 'see the Hiworks console')}")
-    info = detail.information
-    supply, vat = _int(info.get("totalSupplyPrice")), _int(info.get("totalTax"))
-    amounts = Amounts(supply=supply, vat=vat, total=supply + vat) if supply is not None and vat is not None else None
-    invoicee = detail.invoicee
-    bizno = str(invoicee.get("companyNumber") or "").replace("-", "") or None
-    history: list[StatusEvent] = []
-    if detail.mail.send_date:
-        sent = _parse_time(detail.mail.send_date)
-        history.append(StatusEvent(at=sent, what="notification mail sent", raw_code=detail.mail.send_result_code))
-    return DocumentStatus(
-        ref=ref,
-        state=state,
-        raw_state=f"approval={approval},declare={declare}",
-        amounts=amounts,
-        buyer_name=invoicee.get("companyName") or None,
-        buyer_bizno=bizno,
-        issued_at=_created_at(ref.provider_id),
-        confirm_number=status.issue_id or None,
-        history=tuple(history),
-        detail="; ".join(notes),
-        raw=detail.model_dump(by_alias=True, mode="json"),
-    )
-
-
-def _parse_time(text: str) -> dt.datetime | None:
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"):
-        try:
-            return dt.datetime.strptime(text[:19], fmt).replace(tzinfo=KST)
-        except ValueError:
-            continue
-    return None
-
-
-def _yyyymmdd(text: str) -> dt.date | None:
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d").date() if text else None
-    except ValueError:
-        return None
-
-
-def business_status(check: BusinessCheck, *, checked_at: dt.datetime | None = None) -> BusinessStatus:
-    """Map a ``POST /v4/check/{bizno}`` answer onto :class:`BusinessStatus`.
-
-    An empty status code means the number is not registered with the NTS (as documented).
-    """
-    code = check.status_code.strip()
-    state = _CLOSURE.get(code, BusinessState.UNREGISTERED if not code else BusinessState.UNKNOWN)
-    notes: list[str] = []
-    if state is BusinessState.UNREGISTERED:
-        notes.append("not registered with the National Tax Service")
-    elif check.status:
-        notes.append(check.status)
-    if check.utcc == "Y":
-        notes.append("closed on conversion to unit taxation (단위과세 전환 폐업)")
-    if check.invoice_apply_date:
-        notes.append(f"tax invoices apply from {check.invoice_apply_date}")
-    return BusinessStatus(
-        bizno=check.idn,
-        state=state,
-        raw_state=code or None,
-        tax_type=_TAX_TYPES.get(check.tax_type_code, check.tax_type or None),
-        tax_type_code=check.tax_type_code or None,
-        state_date=_yyyymmdd(check.end_date),
-        type_date=_yyyymmdd(check.tax_type_change_date),
-        checked_at=checked_at or dt.datetime.now(dt.UTC),
-        detail="; ".join(notes) or None,
-    )
 
 
 class HiworksService:

@@ -78,6 +78,8 @@ _PHONE = re.compile(r"[0-9]{8,15}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_CANCEL_REASON: Final = 20
 MAX_BILL_ISSUER: Final = 50
+#: the largest price Payssam takes: `price` is 1 to 10 digits of won
+MAX_PRICE: Final = 9_999_999_999
 
 _CREDENTIAL_HINT = "Check PAYSSAM_API_KEY, PAYSSAM_MEMBER and PAYSSAM_MERCHANT (the sandbox and live keys differ)."
 _HINTS: Final[dict[str, str]] = {

@@ -44,6 +44,7 @@ from providers.payssam.client import (
     DEFAULT_BASE_URL,
     MAX_BILL_ISSUER,
     MAX_CANCEL_REASON,
+    MAX_PRICE,
     PROVIDER,
     BillInfo,
     PayssamClient,
@@ -76,7 +77,11 @@ CAPABILITIES: Final = Capabilities(
     batch_status=False,
     batch_size=1,
     links=True,
+    currencies=frozenset({"KRW"}),
+    max_total=MAX_PRICE,
+    mobile_kinds=frozenset({DocumentKind.BILL}),
     notes={
+        "mobile": "sends the bill to the buyer's mobile phone by KakaoTalk",
         "resend": "can only resend the KakaoTalk message, to the phone on the bill",
         "closure": "has no business closure check; use popbill or hiworks",
         "destroy": "destroys an unpaid bill and cancels the payment of a paid one (full amount only)",
@@ -99,10 +104,6 @@ def bill_id_for(key: str) -> str:
             user_hint="Use a shorter document key (at most 20 letters and digits, dashes are dropped).",
         )
     return bill_id
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
 
 
 def _parse_appr_dt(value: str | None) -> dt.datetime | None:
@@ -167,22 +168,14 @@ class PayssamService:
             raise RequestInvalid(
                 f"this request is for {request.provider.value}, not payssam", provider=PROVIDER, code="provider"
             )
-        if request.currency != "KRW":
-            raise RequestInvalid(
-                f"payssam bills are in KRW only, not {request.currency}", provider=PROVIDER, code="currency"
-            )
+        self.capabilities.require_currency(request.currency)
         bill_id = bill_id_for(request.key)
-        phone = _digits(request.buyer.phone or "")
-        if not phone:
-            raise RequestInvalid(
-                "payssam sends the bill to the buyer's mobile phone, and the buyer has no phone number",
-                provider=PROVIDER,
-                code="invalid_phone",
-                user_hint="Add the buyer's mobile phone number (e.g. 010-1234-5678) and try again.",
-            )
+        phone = self.capabilities.require_mobile(request.kind, request.buyer.phone)
+        assert phone is not None  # every payssam kind goes to a mobile phone (CAPABILITIES.mobile_kinds)
         amounts = request.amounts()
         if amounts.total <= 0:
             raise RequestInvalid("a payssam bill must ask for more than 0 won", provider=PROVIDER, code="price")
+        self.capabilities.require_total(amounts.total, request.currency)
         expire = request.due_date or (request.write_date + dt.timedelta(days=7))
         issuer = (request.seller.name if request.seller else self.seller.name)[:MAX_BILL_ISSUER]
         sent = await self.client.send_bill(

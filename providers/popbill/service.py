@@ -15,12 +15,9 @@ cash receipt (취소거래) under the derived key ``<key>-C``.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -37,25 +34,33 @@ from providers.errors import (
 )
 from providers.http import ProviderHttp
 from providers.models import (
-    Amounts,
-    BusinessState,
     BusinessStatus,
     DocumentKind,
     DocumentRef,
     DocumentState,
     DocumentStatus,
     IssueRequest,
-    LineItem,
-    Party,
     Provider,
-    Purpose,
     ResendChannel,
     ResendRequest,
-    StatusEvent,
-    TaxType,
+)
+from providers.popbill._answers import (
+    TAX_TYPE_NAMES,
+    _state_code,
+    business_status,
+    cashbill_status,
+    taxinvoice_status,
 )
 from providers.popbill._auth import LINKHUB_URL, PROVIDER, LinkhubAuth
 from providers.popbill._base import MAX_BATCH, POPBILL_URL_REAL, POPBILL_URL_TEST, chunks, validate_mgt_key
+from providers.popbill._bodies import (
+    _EMAIL,
+    _PHONE,
+    CANCEL_RECEIPT_SUFFIX,
+    _digits,
+    _DocumentBodies,
+    _sms_text,
+)
 from providers.popbill.cashbill import CashbillClient
 from providers.popbill.closedown import CloseDownClient
 from providers.popbill.taxinvoice import MgtKeyType, TaxinvoiceClient
@@ -70,212 +75,15 @@ __all__ = [
     "taxinvoice_status",
 ]
 
+
 log = logging.getLogger("invoicebot.providers.popbill")
 
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
-MAX_DETAIL_LINES = 99
-#: a filed cash receipt is revoked by a cancellation receipt under this derived key
-CANCEL_RECEIPT_SUFFIX = "-C"
-
-_TAX_TYPE_TEXT = {TaxType.TAXABLE: "과세", TaxType.ZERO_RATED: "영세", TaxType.EXEMPT: "면세"}
-_PURPOSE_TEXT = {Purpose.RECEIPT: "영수", Purpose.CHARGE: "청구"}
-
-#: CloseDown taxType codes
-TAX_TYPE_NAMES = {
-    "10": "general taxable business (일반과세자)",
-    "20": "tax-exempt business (면세과세자)",
-    "30": "simplified taxpayer (간이과세자)",
-    "31": "simplified taxpayer issuing tax invoices (간이과세자, 세금계산서 발급사업자)",
-    "40": "non-profit or government body (비영리법인 또는 국가기관, 고유번호)",
-}
-_BUSINESS_STATES = {"0": BusinessState.UNREGISTERED, "1": BusinessState.ACTIVE, "2": BusinessState.CLOSED,
-                    "3": BusinessState.SUSPENDED}
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE = re.compile(r"\+?[0-9][0-9 -]{6,18}[0-9]")
 
 _FILED_HINT = ("Issue an amended tax invoice (수정세금계산서) for the correction instead; "
                "Popbill cannot cancel a document the National Tax Service already has.")
 
 
-# -- parsing helpers ---------------------------------------------------------------------------
-def _kst_datetime(value: Any) -> dt.datetime | None:
-    text = str(value or "").strip()
-    for fmt in ("%Y%m%d%H%M%S", "%Y%m%d"):
-        try:
-            return dt.datetime.strptime(text, fmt).replace(tzinfo=KST)
-        except ValueError:
-            continue
-    return None
-
-
-def _date(value: Any) -> dt.date | None:
-    text = str(value or "").strip()
-    try:
-        return dt.datetime.strptime(text[:8], "%Y%m%d").date() if len(text) >= 8 else None
-    except ValueError:
-        return None
-
-
-def _won(value: Any) -> int:
-    text = str(value if value is not None else "0").strip().replace(",", "") or "0"
-    return int(Decimal(text))
-
-
-def _state_code(info: dict[str, Any]) -> int | None:
-    try:
-        return int(info.get("stateCode"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def taxinvoice_state(code: int | None) -> DocumentState:
-    if code == 300:
-        return DocumentState.ISSUED
-    if code in (301, 302, 303):
-        return DocumentState.FILING
-    if code == 304:
-        return DocumentState.FILED
-    if code == 305:
-        return DocumentState.FILING_FAILED
-    if code == 600:
-        return DocumentState.CANCELED
-    return DocumentState.UNKNOWN
-
-
-def cashbill_state(code: int | None) -> DocumentState:
-    if code == 300:
-        return DocumentState.ISSUED
-    if code in (301, 302, 303):
-        return DocumentState.FILING
-    if code == 304:
-        return DocumentState.FILED
-    if code == 305:
-        return DocumentState.FILING_FAILED
-    if code in (400, 600):
-        return DocumentState.CANCELED
-    return DocumentState.UNKNOWN
-
-
-def _raw(info: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in info.items() if not k.startswith("__")}
-
-
-def taxinvoice_status(info: dict[str, Any], ref: DocumentRef, *, links: dict[str, str] | None = None,
-                      logs: Sequence[dict[str, Any]] = ()) -> DocumentStatus:
-    """A TaxinvoiceInfo as a `DocumentStatus` (raw stateCode and JSON kept)."""
-    code = _state_code(info)
-    state = taxinvoice_state(code)
-    supply, vat = _won(info.get("supplyCostTotal")), _won(info.get("taxTotal"))
-    detail = None
-    if state is DocumentState.FILING_FAILED:
-        detail = f"NTS filing failed: {info.get('ntssendErrCode') or 'no error code'}"
-    elif state is DocumentState.FILED:
-        detail = f"filed with the NTS ({info.get('ntssendErrCode') or 'SUC001'})"
-    elif info.get("stateMemo"):
-        detail = str(info["stateMemo"])
-    history = tuple(
-        StatusEvent(at=_kst_datetime(e.get("regDT")), what=str(e.get("log") or e.get("procType") or ""),
-                    raw_code=None if e.get("docLogType") is None else str(e.get("docLogType")))
-        for e in logs
-    )
-    return DocumentStatus(
-        ref=ref,
-        state=state,
-        raw_state=str(code) if code is not None else str(info.get("stateCode")),
-        amounts=Amounts(supply=supply, vat=vat, total=supply + vat),
-        buyer_name=info.get("invoiceeCorpName") or None,
-        buyer_bizno=info.get("invoiceeCorpNum") or None,
-        issued_at=_kst_datetime(info.get("issueDT")),
-        updated_at=_kst_datetime(info.get("stateDT")),
-        confirm_number=info.get("ntsconfirmNum") or None,
-        links=links or {},
-        history=history,
-        detail=detail,
-        raw=_raw(info),
-    )
-
-
-def cashbill_status(info: dict[str, Any], ref: DocumentRef, *, links: dict[str, str] | None = None) -> DocumentStatus:
-    """A CashbillInfo as a `DocumentStatus`; a service fee counts as supply so the total adds up."""
-    code = _state_code(info)
-    state = cashbill_state(code)
-    supply = _won(info.get("supplyCost")) + _won(info.get("serviceFee"))
-    vat = _won(info.get("tax"))
-    detail = None
-    if state is DocumentState.FILING_FAILED:
-        detail = f"NTS filing failed: {info.get('ntsresultCode') or ''} {info.get('ntsresultMessage') or ''}".strip()
-    elif info.get("stateMemo"):
-        detail = str(info["stateMemo"])
-    return DocumentStatus(
-        ref=ref,
-        state=state,
-        raw_state=str(code) if code is not None else str(info.get("stateCode")),
-        amounts=Amounts(supply=supply, vat=vat, total=supply + vat),
-        buyer_name=info.get("customerName") or None,
-        issued_at=_kst_datetime(info.get("issueDT")),
-        updated_at=_kst_datetime(info.get("stateDT")),
-        confirm_number=info.get("confirmNum") or None,
-        links=links or {},
-        detail=detail,
-        raw=_raw(info),
-    )
-
-
-def business_status(state: dict[str, Any], *, bizno: str | None = None) -> BusinessStatus:
-    """A CloseDown CorpState as a `BusinessStatus`."""
-    raw_state = state.get("state")
-    raw_state_text = None if raw_state in (None, "") else str(raw_state)
-    tax_code = state.get("taxType")
-    tax_code_text = None if tax_code in (None, "") else str(tax_code)
-    business = _BUSINESS_STATES.get(raw_state_text or "", BusinessState.UNKNOWN)
-    checked = _date(state.get("checkDate"))
-    detail = None
-    if business is BusinessState.UNKNOWN:
-        detail = "the National Tax Service gave no status for this number"
-    elif business is BusinessState.UNREGISTERED:
-        detail = "not registered with the National Tax Service"
-    return BusinessStatus(
-        bizno=str(state.get("corpNum") or bizno or ""),
-        state=business,
-        raw_state=raw_state_text,
-        tax_type=TAX_TYPE_NAMES.get(tax_code_text or "") if tax_code_text else None,
-        tax_type_code=tax_code_text,
-        state_date=_date(state.get("stateDate")),
-        type_date=_date(state.get("typeDate")),
-        checked_at=dt.datetime.combine(checked, dt.time(), tzinfo=KST) if checked else None,
-        detail=detail,
-    )
-
-
-def _qty(value: Decimal) -> str:
-    if value != value.quantize(Decimal("0.01")):
-        raise RequestInvalid(f"quantity {value} has more than two decimals (Popbill allows two)", provider=PROVIDER,
-                             code="qty")
-    text = format(value.normalize(), "f")
-    return text
-
-
-def _digits(phone: str) -> str:
-    return re.sub(r"[^0-9]", "", phone)
-
-
-def _sms_text(text: str, limit: int = 90) -> str:
-    """Cut to Popbill's 90-byte SMS limit (EUC-KR: 2 bytes per Korean letter) on a character boundary."""
-    out = ""
-    for ch in text:
-        candidate = out + ch
-        try:
-            size = len(candidate.encode("cp949"))
-        except UnicodeEncodeError:
-            size = len(candidate.encode("utf-8"))
-        if size > limit:
-            break
-        out = candidate
-    return out
-
-
-class PopbillService:
+class PopbillService(_DocumentBodies):
     """Popbill behind the bot's `InvoiceProvider` interface.
 
     Args:
@@ -299,6 +107,7 @@ class PopbillService:
         batch_status=True,
         batch_size=MAX_BATCH,
         links=True,
+        currencies=frozenset({"KRW"}),
         notes={
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "
@@ -356,141 +165,6 @@ class PopbillService:
             raise RequestInvalid(f"{ref} is not a Popbill document", provider=PROVIDER, code="provider")
         self.capabilities.require_kind(ref.kind)
         return validate_mgt_key(ref.provider_id)
-
-    def _seller_party(self, request: IssueRequest) -> Party:
-        s = self.seller
-        base = Party(name=s.name, bizno=self.config.corp_num, ceo_name=s.ceo_name, address=s.address,
-                     biz_type=s.biz_type, biz_class=s.biz_class, contact_name=s.contact_name, email=s.email,
-                     phone=s.phone)
-        if request.seller is None:
-            return base
-        given = request.seller
-        if given.bizno and _digits(given.bizno) != self.config.corp_num:
-            raise RequestInvalid(
-                f"the seller's business number {given.bizno} is not the Popbill member {self.config.corp_num}",
-                provider=PROVIDER, code="seller",
-                user_hint="Popbill issues only as the configured member business; remove the seller override.",
-            )
-        overrides = {k: v for k, v in given.model_dump().items() if v is not None and k != "bizno"}
-        return base.model_copy(update=overrides)
-
-    @staticmethod
-    def _buyer_bizno(buyer: Party) -> str:
-        if not buyer.bizno:
-            raise RequestInvalid("a tax invoice needs the buyer's business number (사업자등록번호)", provider=PROVIDER,
-                                 code="buyer_bizno",
-                                 user_hint="Add the buyer's 10-digit business number, or issue a cash receipt.")
-        try:
-            return normalize_bizno(buyer.bizno)
-        except InvalidBizno as exc:
-            raise RequestInvalid(str(exc), provider=PROVIDER, code="buyer_bizno") from exc
-
-    def taxinvoice_body(self, request: IssueRequest) -> dict[str, Any]:
-        """The Taxinvoice object for `request` (field order as in Popbill's examples, amounts as strings)."""
-        key = validate_mgt_key(request.key)
-        if len(request.items) > MAX_DETAIL_LINES:
-            raise RequestInvalid(f"a Popbill tax invoice has at most {MAX_DETAIL_LINES} lines "
-                                 f"({len(request.items)} given)", provider=PROVIDER, code="lines")
-        if request.currency != "KRW":
-            raise RequestInvalid("Popbill tax invoices are in KRW only", provider=PROVIDER, code="currency")
-        seller = self._seller_party(request)
-        buyer = request.buyer
-        write_date = request.write_date.strftime("%Y%m%d")
-        amounts = request.amounts()
-        body: dict[str, Any] = {
-            "writeDate": write_date,
-            "chargeDirection": "정과금",
-            "issueType": "정발행",
-            "purposeType": _PURPOSE_TEXT[request.purpose],
-            "taxType": _TAX_TYPE_TEXT[request.tax_type],
-            "invoicerCorpNum": self.config.corp_num,
-            "invoicerCorpName": seller.name,
-            "invoicerMgtKey": key,
-            "invoicerCEOName": seller.ceo_name or seller.name,
-            "invoicerAddr": seller.address,
-            "invoicerBizType": seller.biz_type,
-            "invoicerBizClass": seller.biz_class,
-            "invoicerContactName": seller.contact_name,
-            "invoicerEmail": seller.email,
-            "invoicerTEL": seller.phone,
-            "invoicerSMSSendYN": False,
-            "invoiceeType": "사업자",
-            "invoiceeCorpNum": self._buyer_bizno(buyer),
-            "invoiceeCorpName": buyer.name,
-            "invoiceeCEOName": buyer.ceo_name or buyer.name,
-            "invoiceeAddr": buyer.address,
-            "invoiceeBizType": buyer.biz_type,
-            "invoiceeBizClass": buyer.biz_class,
-            "invoiceeContactName1": buyer.contact_name,
-            "invoiceeEmail1": buyer.email,
-            "invoiceeTEL1": buyer.phone,
-            "invoiceeSMSSendYN": False,
-            "supplyCostTotal": str(amounts.supply),
-            "taxTotal": str(amounts.vat),
-            "totalAmount": str(amounts.total),
-            "remark1": request.memo,
-            "detailList": [self._detail(i, item, write_date, request.tax_type)
-                           for i, item in enumerate(request.items, start=1)],
-        }
-        return {k: v for k, v in body.items() if v is not None}
-
-    @staticmethod
-    def _detail(serial: int, item: LineItem, write_date: str, tax_type: TaxType) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "serialNum": serial,
-            "purchaseDT": write_date,
-            "itemName": item.name,
-            "spec": item.spec,
-            "qty": _qty(item.quantity),
-            "unitCost": str(item.unit_price),
-            "supplyCost": str(item.supply_amount()),
-            "tax": str(item.vat_amount(tax_type)),
-            "remark": item.remark,
-        }
-        return {k: v for k, v in line.items() if v is not None}
-
-    def cashbill_body(self, request: IssueRequest) -> dict[str, Any]:
-        """The Cashbill object for `request`: 지출증빙용 with the buyer's business number, 소득공제용 with a
-        phone number, or Popbill's voluntary-issuance number 0100001234 when the buyer gave neither."""
-        key = validate_mgt_key(request.key)
-        if request.currency != "KRW":
-            raise RequestInvalid("Popbill cash receipts are in KRW only", provider=PROVIDER, code="currency")
-        seller = self._seller_party(request)
-        buyer = request.buyer
-        amounts = request.amounts()
-        if buyer.bizno:
-            usage, identity = "지출증빙용", self._buyer_bizno(buyer)
-        elif buyer.phone and _digits(buyer.phone):
-            usage, identity = "소득공제용", _digits(buyer.phone)
-        else:
-            usage, identity = "소득공제용", "0100001234"
-        names = [i.name for i in request.items]
-        item_name = names[0] if len(names) == 1 else f"{names[0]} 외 {len(names) - 1}건"
-        body: dict[str, Any] = {
-            "mgtKey": key,
-            "tradeDT": request.write_date.strftime("%Y%m%d") + "000000",
-            "tradeType": "승인거래",
-            "tradeUsage": usage,
-            "tradeOpt": "일반",
-            "taxationType": "과세" if amounts.vat > 0 else "비과세",
-            "totalAmount": str(amounts.total),
-            "supplyCost": str(amounts.supply),
-            "tax": str(amounts.vat),
-            "serviceFee": "0",
-            "franchiseCorpNum": self.config.corp_num,
-            "franchiseCorpName": seller.name,
-            "franchiseCEOName": seller.ceo_name,
-            "franchiseAddr": seller.address,
-            "franchiseTEL": seller.phone,
-            "identityNum": identity,
-            "customerName": buyer.name,
-            "itemName": item_name[:100],
-            "orderNumber": request.key,
-            "email": buyer.email,
-            "hp": _digits(buyer.phone) if buyer.phone else None,
-            "smssendYN": False,
-        }
-        return {k: v for k, v in body.items() if v is not None}
 
     async def _links(self, ref: DocumentRef) -> dict[str, str]:
         key = ref.provider_id

@@ -220,12 +220,6 @@ class TaxinvoiceClient(PopbillClientBase):
 
         Returns ``{code, message, total, perPage, pageNum, pageCount, list}``.
         """
-        for name, value in (("DType", d_type), ("SDate", s_date), ("EDate", e_date)):
-            if not value:
-                raise RequestInvalid(f"search needs {name}", provider=PROVIDER, code="search")
-        for name, value in (("SDate", s_date), ("EDate", e_date)):
-            _check_yyyymmdd(name, value)
-        params: list[tuple[str, str]] = [("DType", d_type), ("SDate", s_date), ("EDate", e_date)]
         optional: list[tuple[str, str | None]] = [
             ("State", _joined(state)),
             ("Type", _joined(invoice_type)),
@@ -238,7 +232,6 @@ class TaxinvoiceClient(PopbillClientBase):
             ("TaxRegIDYN", tax_reg_id_yn or None),
             ("TaxRegID", tax_reg_id or None),
         ]
-        params += [(k, v) for k, v in optional if v is not None]
         tail: list[tuple[str, str | None]] = [
             ("InterOPYN", inter_op_yn or None),
             ("IssueType", _joined(issue_type)),
@@ -246,12 +239,7 @@ class TaxinvoiceClient(PopbillClientBase):
             ("CloseDownState", _joined(close_down_state)),
             ("MgtKey", mgt_key or None),
         ]
-        query = query_string(params)
-        if q_string:
-            query += "&QString=" + quote(q_string, safe="")
-        rest = query_string([(k, v) for k, v in tail if v is not None])
-        if rest:
-            query += "&" + rest
+        query = _search_query(d_type, s_date, e_date, optional, q_string, tail)
         data = await self._get(f"/Taxinvoice/{_key_type(key_type)}?{query}", operation="search", user_id=user_id,
                                send_user=True)
         result = self._expect_dict(data, "search")
@@ -353,3 +341,23 @@ def _check_yyyymmdd(name: str, value: str) -> None:
     except ValueError as exc:
         raise RequestInvalid(f"{name} {value!r} must be a date as yyyyMMdd", provider=PROVIDER,
                              code="search") from exc
+
+
+def _search_query(d_type: str, s_date: str, e_date: str, optional: list[tuple[str, str | None]],
+                  q_string: str | None, tail: list[tuple[str, str | None]]) -> str:
+    """The search query string in the SDK's parameter order: QString (percent-encoded as the SDK
+    does) sits between the optional filters and the tail ones, and empty filters are left out."""
+    for name, value in (("DType", d_type), ("SDate", s_date), ("EDate", e_date)):
+        if not value:
+            raise RequestInvalid(f"search needs {name}", provider=PROVIDER, code="search")
+    for name, value in (("SDate", s_date), ("EDate", e_date)):
+        _check_yyyymmdd(name, value)
+    params: list[tuple[str, str]] = [("DType", d_type), ("SDate", s_date), ("EDate", e_date)]
+    params += [(k, v) for k, v in optional if v is not None]
+    query = query_string(params)
+    if q_string:
+        query += "&QString=" + quote(q_string, safe="")
+    rest = query_string([(k, v) for k, v in tail if v is not None])
+    if rest:
+        query += "&" + rest
+    return query
