@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from commands.ledger import ApprovalAction, ApprovalState, Store
+from commands.ledger import TRANSITIONS, ApprovalAction, ApprovalState, Store
+from commands.ledger.approvals import check_moves
 from tests.commands.ledger.factories import T0, new_document
 
 
@@ -82,3 +85,65 @@ async def test_pending_list_for_an_approver_leaves_out_their_requests(store: Sto
         theirs.id
     ]
     assert await store.approvals.count(ApprovalState.PENDING) == 2
+
+
+# --------------------------------------------------------------------------- the declared state machine
+
+LEGAL = sorted((source, to) for source, targets in TRANSITIONS.items() for to in targets)
+ILLEGAL = sorted((s, t) for s in ApprovalState for t in ApprovalState if t not in TRANSITIONS[s])
+
+
+@pytest.mark.parametrize(("source", "to"), LEGAL, ids=[f"{s.value}->{t.value}" for s, t in LEGAL])
+async def test_every_declared_move_still_works(store: Store, source: ApprovalState, to: ApprovalState) -> None:
+    document_id = await new_document(store)
+    approval = await store.approvals.create(
+        action=ApprovalAction.ISSUE, document_id=document_id, requester="U_ALICE", state=source
+    )
+
+    assert await store.approvals.transition(approval.id, expected=source, to=to)
+
+    current = await store.approvals.get(approval.id)
+    assert current is not None and current.state is to
+
+
+@pytest.mark.parametrize(("source", "to"), ILLEGAL, ids=[f"{s.value}->{t.value}" for s, t in ILLEGAL])
+def test_every_undeclared_move_is_refused(source: ApprovalState, to: ApprovalState) -> None:
+    with pytest.raises(ValueError, match=f"no move {source.value} → {to.value}"):
+        check_moves(source, to)
+
+
+async def test_an_undeclared_move_is_refused_and_the_row_is_untouched(store: Store) -> None:
+    document_id = await new_document(store)
+    approval = await store.approvals.create(
+        action=ApprovalAction.ISSUE, document_id=document_id, requester="U_ALICE", state=ApprovalState.SUCCEEDED
+    )
+
+    with pytest.raises(ValueError, match="succeeded → executing"):
+        await store.approvals.transition(approval.id, expected=ApprovalState.SUCCEEDED, to=ApprovalState.EXECUTING)
+    # one bad source among good ones is enough to refuse the whole move
+    with pytest.raises(ValueError, match="approved → failed"):
+        await store.approvals.transition(
+            approval.id, expected=(ApprovalState.EXECUTING, ApprovalState.APPROVED), to=ApprovalState.FAILED
+        )
+
+    current = await store.approvals.get(approval.id)
+    assert current is not None
+    assert (current.state, current.updated_at) == (ApprovalState.SUCCEEDED, approval.updated_at)
+
+
+async def test_an_undeclared_move_is_refused_before_any_sql(store: Store) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        with pytest.raises(ValueError, match="pending → executing"):
+            await store.approvals.transition(1, expected=ApprovalState.PENDING, to=ApprovalState.EXECUTING)
+        assert statements == []
+        # a declared move does reach the database (and finds no such request)
+        assert not await store.approvals.transition(1, expected=ApprovalState.PENDING, to=ApprovalState.APPROVED)
+        assert any("UPDATE approval_requests" in s for s in statements)
+    finally:
+        sa.event.remove(store.engine.sync_engine, "before_cursor_execute", seen)

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from commands.ledger import Store
+from commands.ledger import digest_queries as q
 
 
 async def test_digest_run_is_claimed_once_per_channel_and_day(store: Store) -> None:
@@ -52,3 +53,24 @@ async def test_digest_schedules_upsert(store: Store) -> None:
         await store.digests.upsert_schedule("C_FIN", time="9am")
     assert await store.digests.delete_schedule("C_OFF")
     assert await store.digests.get_schedule("C_OFF") is None
+
+
+async def test_previous_posted_at_is_the_channels_last_posted_digest(store: Store) -> None:
+    may1, may2, may3 = (dt.date(2024, 5, d) for d in (1, 2, 3))
+    posted1 = dt.datetime(2024, 5, 1, 0, 0, 5, tzinfo=dt.UTC)
+    posted2 = dt.datetime(2024, 5, 2, 0, 1, tzinfo=dt.UTC)
+    assert await store.digests.previous_posted_at("C_FIN") is None
+
+    for day, at in ((may1, posted1), (may2, posted2)):
+        assert await store.claim_digest_run("C_FIN", day, "a")
+        assert await store.digests.finish_run("C_FIN", day, message_ts="1.2", now=at)
+    assert await store.claim_digest_run("C_FIN", may3, "a")  # claimed, never posted: not a digest
+    assert await store.claim_digest_run("C_OPS", may3, "a")
+    assert await store.digests.finish_run("C_OPS", may3, message_ts="3.4")  # another channel's
+
+    assert await store.digests.previous_posted_at("C_FIN") == posted2
+    assert await store.digests.previous_posted_at("C_FIN", before=may3) == posted2
+    assert await store.digests.previous_posted_at("C_FIN", before=may2) == posted1
+    assert await store.digests.previous_posted_at("C_FIN", before=may1) is None
+    run = await q.last_posted_run(store, "C_FIN", before=may2)  # the digest's reading agrees
+    assert run is not None and run.posted_at == posted1

@@ -134,3 +134,29 @@ async def test_amounts_type_roundtrip_for_large_totals(store: Store) -> None:
 
     stored = await store.documents.get(doc.id)
     assert stored is not None and stored.total == 9_900_000_000_000
+
+
+async def _written(store: Store, day: dt.date, lifecycle: Lifecycle, state: DocumentState | None = None) -> int:
+    doc = await store.documents.create(provider=Provider.POPBILL, kind=DocumentKind.TAX_INVOICE,
+                                       lifecycle=lifecycle, write_date=day)
+    if state is not None:
+        await store.documents.record_status(doc.id, issued_status(f"P{doc.id}", state))
+    return doc.id
+
+
+async def test_iter_written_between_lists_issued_and_cancelled_by_write_date(store: Store) -> None:
+    may1, may2, may3, may4 = (dt.date(2024, 5, d) for d in (1, 2, 3, 4))
+    late_issued = await _written(store, may3, Lifecycle.ISSUED, DocumentState.ISSUED)
+    paid = await _written(store, may2, Lifecycle.ISSUED, DocumentState.PAID)
+    deleted = await _written(store, may2, Lifecycle.ISSUED, DocumentState.DELETED)
+    destroyed = await _written(store, may1, Lifecycle.DESTROYED, DocumentState.DESTROYED)
+    destroying = await _written(store, may3, Lifecycle.DESTROYING, DocumentState.ISSUED)
+    for lifecycle in (Lifecycle.PENDING_APPROVAL, Lifecycle.REJECTED, Lifecycle.EXPIRED, Lifecycle.ISSUING,
+                      Lifecycle.FAILED, Lifecycle.OUTCOME_UNKNOWN):
+        await _written(store, may2, lifecycle)  # requests that never became documents
+    await _written(store, may4, Lifecycle.ISSUED, DocumentState.ISSUED)  # after the range
+    await _written(store, may1 - dt.timedelta(days=1), Lifecycle.ISSUED, DocumentState.ISSUED)  # before it
+
+    listed = [(d.id, d.write_date) async for d in store.documents.iter_written_between(may1, may3, batch_size=2)]
+
+    assert listed == [(destroyed, may1), (paid, may2), (deleted, may2), (late_issued, may3), (destroying, may3)]
