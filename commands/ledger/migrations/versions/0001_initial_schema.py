@@ -27,6 +27,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # tables first that nothing references, then documents, then what references documents
+    _create_log_tables()
+    _create_documents()
+    _create_approvals_and_audit()
+
+
+def _create_log_tables() -> None:
+    """Callbacks, closure checks and digests: tables that reference nothing."""
     op.create_table('callback_events',
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.Column('provider', sa.String(length=16), nullable=False),
@@ -75,6 +83,10 @@ def upgrade() -> None:
     sa.Column('updated_at', TIMESTAMP, nullable=False),
     sa.PrimaryKeyConstraint('channel_id', name=op.f('pk_digest_schedules'))
     )
+
+
+def _create_documents() -> None:
+    """Documents and the idempotency keys of their provider writes."""
     op.create_table('documents',
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.Column('ref', sa.String(length=24), nullable=True),
@@ -130,6 +142,10 @@ def upgrade() -> None:
     sa.CheckConstraint("state IN ('done', 'failed', 'in_flight')", name=op.f('ck_idempotency_keys_state')),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_idempotency_keys'))
     )
+
+
+def _create_approvals_and_audit() -> None:
+    """Approval requests and audit events, which reference documents."""
     op.create_table('approval_requests',
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.Column('action', sa.String(length=16), nullable=False),

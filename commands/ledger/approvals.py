@@ -1,0 +1,197 @@
+"""Approval requests: a row per request, moved along `vocabulary.TRANSITIONS` by compare-and-set.
+
+An approval is never a flag in a Slack message. Its state lives here and changes only by
+``UPDATE ... WHERE id = :id AND state IN (:expected)``, so of two approvers clicking at
+once exactly one moves it. `ApprovalRepo.transition` also refuses, before touching the
+database, any move the state machine does not declare (``succeeded → executing``, say),
+so a caller's mistake is an error rather than a silently rewritten history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from commands.ledger._db import Repo, jsonable, now_or, state_values
+from commands.ledger.records import ApprovalRecord
+from commands.ledger.schema import approval_requests
+from commands.ledger.vocabulary import TRANSITIONS, ApprovalAction, ApprovalState
+
+__all__ = ["ApprovalRepo", "check_moves"]
+
+
+def check_moves(expected: ApprovalState | Collection[ApprovalState], to: ApprovalState) -> None:
+    """Raise ValueError unless every ``expected → to`` is a move `TRANSITIONS` declares."""
+    sources = [expected] if isinstance(expected, str) else list(expected)
+    for source in sources:
+        state = ApprovalState(source)
+        if to not in TRANSITIONS[state]:
+            raise ValueError(f"approval state machine has no move {state.value} → {ApprovalState(to).value}")
+
+
+class ApprovalRepo(Repo):
+    """Approval requests and their compare-and-set state machine (see `ApprovalState`)."""
+
+    _CHANGEABLE: ClassVar[frozenset[str]] = frozenset(
+        {
+            "decider",
+            "decided_at",
+            "reason",
+            "outcome_code",
+            "outcome_message",
+            "user_hint",
+            "retryable",
+            "started_at",
+            "finished_at",
+        }
+    )
+
+    async def create(
+        self,
+        *,
+        action: ApprovalAction,
+        document_id: int,
+        requester: str,
+        state: ApprovalState = ApprovalState.PENDING,
+        payload: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+        expires_at: dt.datetime | None = None,
+        idempotency_key: str | None = None,
+        decider: str | None = None,
+        origin_channel_id: str | None = None,
+        origin_thread_ts: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> ApprovalRecord:
+        now = now_or(now)
+        values: dict[str, Any] = {
+            "action": action.value,
+            "document_id": document_id,
+            "requester": requester,
+            "state": state.value,
+            "payload": jsonable(payload),
+            "reason": reason,
+            "expires_at": expires_at,
+            "idempotency_key": idempotency_key,
+            "decider": decider,
+            "decided_at": now if state is ApprovalState.APPROVED else None,
+            "origin_channel_id": origin_channel_id,
+            "origin_thread_ts": origin_thread_ts,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self._db.write() as conn:
+            row = (
+                (await conn.execute(sa.insert(approval_requests).values(**values).returning(*approval_requests.c)))
+                .mappings()
+                .one()
+            )
+        return ApprovalRecord.from_row(row)
+
+    async def get(self, approval_id: int) -> ApprovalRecord | None:
+        async with self._db.read() as conn:
+            row = (
+                (await conn.execute(sa.select(approval_requests).where(approval_requests.c.id == approval_id)))
+                .mappings()
+                .first()
+            )
+        return ApprovalRecord.from_row(row) if row else None
+
+    async def transition(
+        self,
+        approval_id: int,
+        *,
+        expected: ApprovalState | Collection[ApprovalState],
+        to: ApprovalState,
+        now: dt.datetime | None = None,
+        unexpired_at: dt.datetime | None = None,
+        attempts_seen: int | None = None,
+        retryable_only: bool = False,
+        count_attempt: bool = False,
+        **changes: Any,
+    ) -> bool:
+        """Move `approval_id` from one of `expected` to `to`; True when this call moved it.
+
+        Raises ValueError, before any SQL, when some ``expected → to`` is not in `TRANSITIONS`.
+
+        Args:
+            unexpired_at: also require ``expires_at`` to be unset or later than this instant.
+            attempts_seen: also require ``attempts`` to equal this (take over a stuck execution
+                exactly once).
+            retryable_only: also require the ``retryable`` flag.
+            count_attempt: increment ``attempts``.
+            changes: other columns to set (decider, reason, outcome_code, ...).
+        """
+        check_moves(expected, to)
+        unknown = set(changes) - self._CHANGEABLE
+        if unknown:
+            raise TypeError(f"cannot set {sorted(unknown)} on an approval request")
+        c = approval_requests.c
+        where: list[sa.ColumnElement[bool]] = [c.id == approval_id, c.state.in_(state_values(expected))]
+        if unexpired_at is not None:
+            where.append(sa.or_(c.expires_at.is_(None), c.expires_at > unexpired_at))
+        if attempts_seen is not None:
+            where.append(c.attempts == attempts_seen)
+        if retryable_only:
+            where.append(c.retryable.is_(True))
+        values: dict[str, Any] = {"state": to.value, "updated_at": now_or(now), **changes}
+        if count_attempt:
+            values["attempts"] = c.attempts + 1
+        async with self._db.write() as conn:
+            return (await conn.execute(sa.update(approval_requests).where(*where).values(**values))).rowcount == 1
+
+    async def set_card(
+        self, approval_id: int, channel_id: str, message_ts: str, *, now: dt.datetime | None = None
+    ) -> bool:
+        """Remember where the approval card was posted, so it can be updated later."""
+        stmt = (
+            sa.update(approval_requests)
+            .where(approval_requests.c.id == approval_id)
+            .values(channel_id=channel_id, message_ts=message_ts, updated_at=now_or(now))
+        )
+        async with self._db.write() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def search(
+        self,
+        *,
+        states: ApprovalState | Collection[ApprovalState] | None = None,
+        action: ApprovalAction | None = None,
+        document_id: int | None = None,
+        exclude_requester: str | None = None,
+        started_before: dt.datetime | None = None,
+        expired_at: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[ApprovalRecord]:
+        """Oldest first.
+
+        Args:
+            exclude_requester: leave out requests by this user (what an approver may decide).
+            started_before: only executions started before this instant (stuck ones).
+            expired_at: only requests whose ``expires_at`` is at or before this instant.
+        """
+        c = approval_requests.c
+        stmt = sa.select(approval_requests).order_by(c.id).limit(limit)
+        if states is not None:
+            stmt = stmt.where(c.state.in_(state_values(states)))
+        if action is not None:
+            stmt = stmt.where(c.action == action.value)
+        if document_id is not None:
+            stmt = stmt.where(c.document_id == document_id)
+        if exclude_requester is not None:
+            stmt = stmt.where(c.requester != exclude_requester)
+        if started_before is not None:
+            stmt = stmt.where(sa.or_(c.started_at.is_(None), c.started_at <= started_before))
+        if expired_at is not None:
+            stmt = stmt.where(c.expires_at.is_not(None), c.expires_at <= expired_at)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [ApprovalRecord.from_row(r) for r in rows]
+
+    async def count(self, states: ApprovalState | Collection[ApprovalState]) -> int:
+        stmt = sa.select(sa.func.count()).where(approval_requests.c.state.in_(state_values(states)))
+        async with self._db.read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+

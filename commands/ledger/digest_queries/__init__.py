@@ -1,0 +1,74 @@
+"""Read-mostly queries for the daily digest, the status sweep, App Home and webhooks.
+
+They sit beside the repositories (and use the same table objects) because they answer
+questions no single repository owns: "what happened since the last digest", across
+documents, approvals, closure checks and audit events. Callers import the package
+(``from commands.ledger import digest_queries as q``); the modules split it by subject:
+
+* `rows`: the row types, `Listing`, and the shared helpers;
+* `listings`: document totals and lists (digest, App Home, sweep pages);
+* `activity`: pending approvals, closure changes, the last sweep, seen callbacks;
+* `runs`: posted digest runs.
+
+Every query is built to stay fast and small on 100,000 documents, on SQLite and
+PostgreSQL alike: totals are computed in SQL (``GROUP BY``), never by loading rows; lists
+fetch only their top rows (``LIMIT``) plus one aggregate for "and N more"; filters lead
+with indexed columns. Nothing here builds SQL from strings; all values are bound parameters.
+"""
+
+from __future__ import annotations
+
+from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
+from commands.ledger.digest_queries.listings import (
+    daily_issued_krw,
+    expiring,
+    failures,
+    issued_totals,
+    open_buyer_biznos,
+    overdue,
+    recent_requests,
+    touch_checked,
+    unpaid,
+)
+from commands.ledger.digest_queries.rows import (
+    ISSUED_LIFECYCLES,
+    OPEN_STATES,
+    SWEEP_AUDIT_OPERATION,
+    ApprovalRow,
+    ClosureChangeRow,
+    DocumentRow,
+    IssuedTotal,
+    Listing,
+    PostedRun,
+    SweepSummary,
+)
+from commands.ledger.digest_queries.runs import last_posted_run, latest_posted_run, release_unposted_run
+
+__all__ = [
+    "ISSUED_LIFECYCLES",
+    "OPEN_STATES",
+    "SWEEP_AUDIT_OPERATION",
+    "ApprovalRow",
+    "ClosureChangeRow",
+    "DocumentRow",
+    "IssuedTotal",
+    "Listing",
+    "PostedRun",
+    "SweepSummary",
+    "callback_seen",
+    "closure_changes",
+    "daily_issued_krw",
+    "expiring",
+    "failures",
+    "issued_totals",
+    "last_posted_run",
+    "last_sweep",
+    "latest_posted_run",
+    "open_buyer_biznos",
+    "overdue",
+    "pending_approvals",
+    "recent_requests",
+    "release_unposted_run",
+    "touch_checked",
+    "unpaid",
+]

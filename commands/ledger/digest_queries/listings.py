@@ -1,0 +1,189 @@
+"""Document listings and totals: what the digest, App Home and status sweeps show about documents.
+
+Filters lead with indexed columns (``(lifecycle, state)``, ``(provider, state)``) and day
+buckets are computed in Python in the reader's time zone and passed as bound ranges, so
+no database-specific date function decides which day a document is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from commands.ledger.db import write_engine
+from commands.ledger.digest_queries.rows import (
+    DOC_COLUMNS,
+    ISSUED_LIFECYCLES,
+    OPEN_STATES,
+    SWEPT,
+    DocumentRow,
+    IssuedTotal,
+    Listing,
+    channel_filter,
+    document_listing,
+    fetch,
+)
+from commands.ledger.schema import documents
+from commands.ledger.store import Store
+from commands.ledger.vocabulary import Lifecycle
+from providers.models import DocumentState, Provider
+
+__all__ = [
+    "daily_issued_krw",
+    "expiring",
+    "failures",
+    "issued_totals",
+    "open_buyer_biznos",
+    "overdue",
+    "recent_requests",
+    "touch_checked",
+    "unpaid",
+]
+
+
+async def issued_totals(
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+) -> list[IssuedTotal]:
+    """Documents issued in [since, until), grouped by provider, currency and sandbox flag."""
+    c = documents.c
+    stmt = (
+        sa.select(c.provider, c.currency, c.sandbox, sa.func.count().label("n"),
+                  sa.func.coalesce(sa.func.sum(c.total), 0).label("amount"))
+        .where(c.issued_at >= since, c.issued_at < until, c.lifecycle.in_(ISSUED_LIFECYCLES),
+               *channel_filter(channel))
+        .group_by(c.provider, c.currency, c.sandbox)
+        .order_by(c.provider, c.currency, c.sandbox)
+    )
+    return [
+        IssuedTotal(provider=Provider(r["provider"]), currency=r["currency"], sandbox=bool(r["sandbox"]),
+                    count=int(r["n"]), total=int(r["amount"]))
+        for r in await fetch(store, stmt)
+    ]
+
+
+async def daily_issued_krw(
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None
+) -> dict[Provider, dict[dt.date, int]]:
+    """KRW issued per provider and day, one query for all days.
+
+    Args:
+        days: ``(day, start, end)`` with aware bounds of each local day, oldest first.
+
+    The bucket is a CASE over bound ranges in a subquery, so PostgreSQL groups by a
+    column and not by an expression whose parameters it cannot compare.
+    """
+    if not days:
+        return {}
+    c = documents.c
+    bucket = sa.case(
+        *[(sa.and_(c.issued_at >= start, c.issued_at < end), index) for index, (_d, start, end) in enumerate(days)],
+        else_=-1,
+    ).label("bucket")
+    inner = (
+        sa.select(bucket, c.provider, c.total)
+        .where(c.issued_at >= days[0][1], c.issued_at < days[-1][2], c.currency == "KRW",
+               c.lifecycle.in_(ISSUED_LIFECYCLES), *channel_filter(channel))
+        .subquery()
+    )
+    stmt = (
+        sa.select(inner.c.bucket, inner.c.provider, sa.func.coalesce(sa.func.sum(inner.c.total), 0).label("amount"))
+        .group_by(inner.c.bucket, inner.c.provider)
+    )
+    out: dict[Provider, dict[dt.date, int]] = {}
+    for r in await fetch(store, stmt):
+        index = int(r["bucket"])
+        if 0 <= index < len(days):
+            out.setdefault(Provider(r["provider"]), {})[days[index][0]] = int(r["amount"])
+    return out
+
+
+async def failures(
+    store: Store, since: dt.datetime, *, limit: int = 5, channel: str | None = None
+) -> dict[str, Listing[DocumentRow]]:
+    """Three kinds of failure, newest first.
+
+    * ``filing_failed``: the NTS refused a filing we learnt about since `since`;
+    * ``provider_error``: an issue that failed at the provider since `since`;
+    * ``outcome_unknown``: every document whose issue may or may not have happened, however
+      old, because each needs a person to reconcile it.
+    """
+    c = documents.c
+    newest = (c.updated_at.desc(), c.id.desc())
+    scope = channel_filter(channel)
+    return {
+        "filing_failed": await document_listing(
+            store,
+            [c.lifecycle.in_(SWEPT), c.state == DocumentState.FILING_FAILED.value, c.updated_at >= since, *scope],
+            newest, limit),
+        "provider_error": await document_listing(
+            store, [c.lifecycle == Lifecycle.FAILED.value, c.updated_at >= since, *scope], newest, limit),
+        "outcome_unknown": await document_listing(
+            store, [c.lifecycle == Lifecycle.OUTCOME_UNKNOWN.value, *scope], newest, limit),
+    }
+
+
+def _due_first() -> tuple[Any, ...]:
+    # undated documents last, on both databases (no NULLS LAST needed)
+    return (documents.c.due_date.is_(None), documents.c.due_date, documents.c.id)
+
+
+async def unpaid(
+    store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None
+) -> Listing[DocumentRow]:
+    """Issued documents of `provider` the customer has not paid yet, soonest due first."""
+    c = documents.c
+    where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
+             *channel_filter(channel)]
+    return await document_listing(store, where, _due_first(), limit)
+
+
+async def expiring(
+    store: Store, provider: Provider, today: dt.date, days: int, *, limit: int = 5, channel: str | None = None
+) -> Listing[DocumentRow]:
+    """Unpaid documents of `provider` due today or within `days` days."""
+    c = documents.c
+    where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
+             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel)]
+    return await document_listing(store, where, _due_first(), limit)
+
+
+async def overdue(
+    store: Store, today: dt.date, *, limit: int = 10, channel: str | None = None
+) -> Listing[DocumentRow]:
+    """Unpaid documents of any provider whose due date has passed, longest overdue first."""
+    c = documents.c
+    where = [c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT), c.due_date < today,
+             *channel_filter(channel)]
+    return await document_listing(store, where, _due_first(), limit)
+
+
+async def recent_requests(store: Store, user: str, *, limit: int = 10) -> list[DocumentRow]:
+    """Documents `user` asked for, newest first."""
+    c = documents.c
+    stmt = sa.select(*DOC_COLUMNS).where(c.requested_by == user).order_by(c.id.desc()).limit(limit)
+    return [DocumentRow.from_row(r) for r in await fetch(store, stmt)]
+
+
+async def touch_checked(store: Store, ids: Collection[int], now: dt.datetime) -> int:
+    """Mark documents whose provider state did not change as checked `now`: one UPDATE per page."""
+    if not ids:
+        return 0
+    stmt = sa.update(documents).where(documents.c.id.in_(list(ids))).values(state_checked_at=now)
+    async with write_engine(store.engine).begin() as conn:
+        return int((await conn.execute(stmt)).rowcount)
+
+
+async def open_buyer_biznos(store: Store, *, after: str = "", limit: int = 1000) -> list[str]:
+    """Distinct business numbers of buyers with open documents, in order; page with `after`."""
+    c = documents.c
+    stmt = (
+        sa.select(c.buyer_bizno)
+        .where(c.lifecycle.in_(SWEPT), c.state.in_(OPEN_STATES), c.buyer_bizno.is_not(None), c.buyer_bizno > after)
+        .group_by(c.buyer_bizno)
+        .order_by(c.buyer_bizno)
+        .limit(limit)
+    )
+    return [str(r["buyer_bizno"]) for r in await fetch(store, stmt)]

@@ -1,0 +1,222 @@
+"""The rows the digest, App Home and sweeps read, and the query helpers they share.
+
+Every listing is a count and per-currency totals computed in SQL plus only its top rows,
+so a digest over 100,000 documents loads a handful of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+
+from commands.ledger.documents import DocumentRepo
+from commands.ledger.schema import documents
+from commands.ledger.store import Store
+from commands.ledger.vocabulary import AuditOperation, Lifecycle
+from providers.models import BusinessState, DocumentKind, DocumentState, Provider
+
+__all__ = [
+    "DOC_COLUMNS",
+    "ISSUED_LIFECYCLES",
+    "OPEN_STATES",
+    "SWEEP_AUDIT_OPERATION",
+    "SWEPT",
+    "ApprovalRow",
+    "ClosureChangeRow",
+    "DocumentRow",
+    "IssuedTotal",
+    "Listing",
+    "PostedRun",
+    "SweepSummary",
+    "channel_filter",
+    "document_listing",
+    "fetch",
+]
+
+#: Lifecycles of documents that really exist at the provider (issued, possibly undone since).
+ISSUED_LIFECYCLES: tuple[str, ...] = (Lifecycle.ISSUED.value, Lifecycle.DESTROYING.value, Lifecycle.DESTROYED.value)
+#: Provider states a status sweep refreshes.
+OPEN_STATES: tuple[str, ...] = tuple(s.value for s in DocumentState if s.is_open)
+#: `audit_events.operation` of the row each status sweep leaves behind (read by the digest).
+SWEEP_AUDIT_OPERATION = AuditOperation.SWEEP
+#: Lifecycles in which the provider may still move a document (its state is worth showing).
+SWEPT: tuple[str, ...] = tuple(lc.value for lc in DocumentRepo.SWEPT_LIFECYCLES)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTotal:
+    """Documents issued in a window for one provider, currency and sandbox flag."""
+
+    provider: Provider
+    currency: str
+    sandbox: bool
+    count: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    """The columns a digest or App Home line shows about one document."""
+
+    id: int
+    ref: str
+    provider: Provider
+    kind: DocumentKind
+    sandbox: bool
+    buyer_name: str | None
+    buyer_bizno: str | None
+    total: int | None
+    currency: str
+    lifecycle: Lifecycle
+    state: DocumentState | None
+    raw_state: str | None
+    detail: str | None
+    due_date: dt.date | None
+    issued_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    requested_by: str | None
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> DocumentRow:
+        return cls(
+            id=int(row["id"]),
+            ref=row["ref"] or "",
+            provider=Provider(row["provider"]),
+            kind=DocumentKind(row["kind"]),
+            sandbox=bool(row["sandbox"]),
+            buyer_name=row["buyer_name"],
+            buyer_bizno=row["buyer_bizno"],
+            total=row["total"],
+            currency=row["currency"],
+            lifecycle=Lifecycle(row["lifecycle"]),
+            state=DocumentState(row["state"]) if row["state"] else None,
+            raw_state=row["raw_state"],
+            detail=row["state_detail"] or row["last_error"],
+            due_date=row["due_date"],
+            issued_at=row["issued_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            requested_by=row["requested_by"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRow:
+    """A pending approval request with the document it is about."""
+
+    id: int
+    action: str
+    requester: str
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    document: DocumentRow
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """The top `rows` of a list, how many there are in all, and their totals per currency."""
+
+    count: int = 0
+    rows: tuple[T, ...] = ()
+    totals: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def more(self) -> int:
+        return max(0, self.count - len(self.rows))
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosureChangeRow:
+    """A business whose closure state changed, with the name we know it by."""
+
+    bizno: str
+    buyer_name: str | None
+    previous: BusinessState
+    current: BusinessState
+    state_date: dt.date | None
+    checked_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSummary:
+    """What the last status sweep recorded (see `commands.workflow.sweep`)."""
+
+    at: dt.datetime
+    checked: int
+    changed: int
+    unreachable: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class PostedRun:
+    channel_id: str
+    day: dt.date
+    posted_at: dt.datetime
+    message_ts: str | None
+    summary: Mapping[str, Any]
+
+
+DOC_COLUMNS = (
+    documents.c.id,
+    documents.c.ref,
+    documents.c.provider,
+    documents.c.kind,
+    documents.c.sandbox,
+    documents.c.buyer_name,
+    documents.c.buyer_bizno,
+    documents.c.total,
+    documents.c.currency,
+    documents.c.lifecycle,
+    documents.c.state,
+    documents.c.raw_state,
+    documents.c.state_detail,
+    documents.c.last_error,
+    documents.c.due_date,
+    documents.c.issued_at,
+    documents.c.created_at,
+    documents.c.updated_at,
+    documents.c.requested_by,
+)
+
+
+async def fetch(store: Store, stmt: sa.Select[Any]) -> Sequence[RowMapping]:
+    """Run a read on its own connection (never the write lock) and return its rows."""
+    async with store.engine.connect() as conn:
+        return (await conn.execute(stmt)).mappings().all()
+
+
+async def document_listing(
+    store: Store, where: Sequence[sa.ColumnElement[bool]], order_by: Sequence[Any], limit: int
+) -> Listing[DocumentRow]:
+    """Count and per-currency totals in one aggregate, then only the top `limit` rows."""
+    totals_stmt = (
+        sa.select(documents.c.currency, sa.func.count().label("n"),
+                  sa.func.coalesce(sa.func.sum(documents.c.total), 0).label("amount"))
+        .where(*where)
+        .group_by(documents.c.currency)
+    )
+    aggregates = await fetch(store, totals_stmt)
+    count = sum(int(r["n"]) for r in aggregates)
+    if count == 0:
+        return Listing()
+    rows: tuple[DocumentRow, ...] = ()
+    if limit > 0:
+        top = sa.select(*DOC_COLUMNS).where(*where).order_by(*order_by).limit(limit)
+        rows = tuple(DocumentRow.from_row(r) for r in await fetch(store, top))
+    return Listing(count=count, rows=rows, totals={r["currency"]: int(r["amount"]) for r in aggregates})
+
+
+def channel_filter(channel: str | None) -> list[sa.ColumnElement[bool]]:
+    """Only documents requested from `channel`, or all of them when it is None."""
+    return [] if channel is None else [documents.c.channel_id == channel]

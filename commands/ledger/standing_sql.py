@@ -1,0 +1,41 @@
+"""`standing()` as SQL, so a query can file documents exactly as Python does.
+
+Read models that count or list documents in SQL (digest totals, exports) must not keep a
+second, hand-written list of which lifecycles and provider states mean "issued" or
+"cancelled". `standing_case` is built from the same two tables `vocabulary.standing`
+reads (`LIFECYCLE_STANDING` and `GONE_STATES`), and a test checks the two agree for every
+lifecycle and provider state on each database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import sqlalchemy as sa
+
+from commands.ledger.vocabulary import GONE_STATES, LIFECYCLE_STANDING, Standing
+
+__all__ = ["standing_case", "standing_in"]
+
+
+def standing_case(table: sa.FromClause) -> sa.ColumnElement[str]:
+    """``CASE`` giving the `Standing` value of each row of `table` (a documents table or alias).
+
+    Lifecycles with a fixed standing map straight to it; for the others (issued, being
+    destroyed) the provider's state decides: gone states are cancelled, anything else
+    (including no state yet) is issued, as in `vocabulary.standing`.
+    """
+    lifecycle, state = table.c.lifecycle, table.c.state
+    provider_decides = [lc.value for lc, fixed in LIFECYCLE_STANDING.items() if fixed is None]
+    whens: list[tuple[sa.ColumnElement[bool], str]] = [
+        (lifecycle == lc.value, fixed.value) for lc, fixed in LIFECYCLE_STANDING.items() if fixed is not None
+    ]
+    gone = sorted(s.value for s in GONE_STATES)
+    whens.append((sa.and_(lifecycle.in_(provider_decides), state.in_(gone)), Standing.CANCELLED.value))
+    whens.append((lifecycle.in_(provider_decides), Standing.ISSUED.value))
+    return sa.case(*whens)
+
+
+def standing_in(table: sa.FromClause, standings: Collection[Standing]) -> sa.ColumnElement[bool]:
+    """Rows of `table` whose standing is one of `standings`."""
+    return standing_case(table).in_(sorted(s.value for s in standings))

@@ -1,0 +1,90 @@
+"""`Store`: every repository over one engine, and transactions that span them.
+
+Example::
+
+    store = await Store.open("sqlite+aiosqlite:///./invoicebot.db")   # migrates to head
+    doc = await store.documents.get_by_ref("INV-000001")
+    async with store.transaction() as tx:      # one transaction, all or nothing
+        doc = await tx.documents.create(provider=..., kind=..., lifecycle=Lifecycle.PENDING_APPROVAL)
+        await tx.approvals.create(action=ApprovalAction.ISSUE, document_id=doc.id, requester="U1")
+
+Never hold a transaction across a provider call: take what you need, let go, call the
+provider, then record the answer with a compare-and-set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, Self
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from commands.ledger._db import Db
+from commands.ledger.approvals import ApprovalRepo
+from commands.ledger.audit import AuditRepo
+from commands.ledger.callbacks import CallbackRepo
+from commands.ledger.closures import ClosureRepo
+from commands.ledger.db import create_engine, write_engine
+from commands.ledger.digests import DigestRepo
+from commands.ledger.documents import DocumentRepo
+from commands.ledger.idempotency import IdempotencyRepo
+from commands.ledger.migrate import upgrade
+
+__all__ = ["Store"]
+
+
+class Store:
+    """All repositories over one engine.
+
+    Example::
+
+        store = await Store.open("sqlite+aiosqlite:///./invoicebot.db")   # migrates to head
+        try:
+            if await store.claim_digest_run("C123", dt.date.today(), "host-1"):
+                ...
+        finally:
+            await store.close()
+    """
+
+    def __init__(self, engine: AsyncEngine, *, _conn: AsyncConnection | None = None) -> None:
+        self.engine = engine
+        db = Db(engine, _conn)
+        self.documents = DocumentRepo(db)
+        self.approvals = ApprovalRepo(db)
+        self.audit = AuditRepo(db)
+        self.closures = ClosureRepo(db)
+        self.idempotency = IdempotencyRepo(db)
+        self.digests = DigestRepo(db)
+        self.callbacks = CallbackRepo(db)
+
+    @classmethod
+    async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:
+        """Create the engine and (by default) bring the schema up to date."""
+        engine = create_engine(url, echo=echo)
+        if migrate:
+            try:
+                await upgrade(engine)
+            except BaseException:
+                await engine.dispose()
+                raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Store]:
+        """A Store whose repositories all run in one write transaction (committed on exit)."""
+        async with write_engine(self.engine).begin() as conn:
+            yield Store(self.engine, _conn=conn)
+
+    async def claim_digest_run(self, channel_id: str, day: dt.date, instance: str) -> bool:
+        """True for exactly one caller per (channel, day): post the digest only then."""
+        return await self.digests.claim_run(channel_id, day, instance)
+
+    async def record_callback(self, provider: str, key: str, payload: Mapping[str, Any] | None) -> bool:
+        """True the first time a provider callback with this dedup key arrives."""
+        return await self.callbacks.record(provider, key, payload)
