@@ -72,6 +72,11 @@ class Capabilities(BaseModel):
                 code="resend_channel",
             )
 
+    def require_destroy(self) -> None:
+        if not self.destroy:
+            raise NotSupported(self._why("destroy", "cannot destroy documents"),
+                               provider=self.provider.value, code="destroy")
+
     def require_closure(self) -> None:
         if not self.closure_check:
             raise NotSupported(self._why("closure", "cannot check business closure status"),

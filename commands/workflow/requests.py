@@ -34,23 +34,13 @@ from commands.workflow.refs import ExternalRef
 from commands.workflow.views import ApprovalView
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, check_bizno
-from providers.errors import DocumentNotFound, NotSupported, ProviderError
-from providers.models import IssueRequest, Party, Provider, ResendRequest, TaxType
+from providers.errors import DocumentNotFound, ProviderError
+from providers.models import IssueRequest, Party, ResendRequest, TaxType
 
 __all__ = ["request_destroy", "request_issue", "request_resend", "validate_issue"]
 
-#: providers that issue in KRW only. The one place this rule lives in the workflow until
-#: provider capabilities say which currencies each provider takes.
-_KRW_ONLY = frozenset({Provider.POPBILL, Provider.PAYSSAM, Provider.HIWORKS})
-
 #: approval states in which a request is still open (a second one for the document waits)
 _OPEN_STATES = (ApprovalState.PENDING, ApprovalState.APPROVED, ApprovalState.EXECUTING, ApprovalState.UNKNOWN)
-
-
-def _check_currency(provider: Provider, currency: str) -> None:
-    """A currency the provider does not take is bad input (see `_KRW_ONLY`)."""
-    if currency != "KRW" and provider in _KRW_ONLY:
-        raise invalid(f"{provider.value} issues documents in KRW only, not {currency}")
 
 
 def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) -> tuple[IssueRequest, list[str]]:
@@ -66,7 +56,7 @@ def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) 
         if check.warning:
             warnings.append(check.warning)
         buyer = buyer.model_copy(update={"bizno": check.number})
-    _check_currency(draft.provider, draft.currency)
+    provider.capabilities.require_currency(draft.currency)
     fields = draft.model_dump(exclude={"key"})
     fields["buyer"] = buyer.model_dump()
     # the document's ref replaces this placeholder when the row is created
@@ -77,6 +67,9 @@ def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) 
     if request.tax_type is not TaxType.TAXABLE and amounts.vat != 0:
         kind = request.kind.value.replace("_", " ")
         raise invalid(f"a {kind} carries no VAT, but the lines add {amounts.vat:,}")
+    # the provider's own limits, checked now so an approver never approves a request bound to fail
+    provider.capabilities.require_total(amounts.total, amounts.currency)
+    provider.capabilities.require_mobile(request.kind, request.buyer.phone)
     return request, warnings
 
 
@@ -138,11 +131,7 @@ async def request_destroy(
     """Ask to cancel/void/destroy an issued document (ours, or a provider ref we adopt)."""
     reason = (reason or "").strip() or None
     doc = await _document_for_action(ctx, ref_text, requester)
-    capabilities = ctx.provider(doc.provider).capabilities
-    if not capabilities.destroy:
-        raise NotSupported(
-            capabilities._why("destroy", "cannot destroy documents"), provider=doc.provider.value, code="destroy"
-        )
+    ctx.provider(doc.provider).capabilities.require_destroy()
     _require_issued(doc, "destroyed")
     existing = await ctx.store.approvals.search(states=_OPEN_STATES, document_id=doc.id, action=ApprovalAction.DESTROY)
     if existing:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.modal.fields import DEFAULT_KINDS, IssueBlocks
 from commands.slack.modal.items import MAX_ITEMS, format_items, parse_items
-from commands.slack.modal.submission import PAYSSAM_MAX_PRICE, parse_issue_submission
+from commands.slack.modal.submission import parse_issue_submission
 from commands.slack.modal.view import build_issue_modal
 from commands.workflow.drafts import IssueDraft
 
@@ -20,7 +20,6 @@ __all__ = [
     "DEFAULT_KINDS",
     "ISSUE_CALLBACK_ID",
     "MAX_ITEMS",
-    "PAYSSAM_MAX_PRICE",
     "IssueBlocks",
     "IssueDraft",
     "build_issue_modal",

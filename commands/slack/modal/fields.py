@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from providers.models import DocumentKind, Provider, Purpose
+from providers.registry import CAPABILITIES
 
 __all__ = [
     "CONFIRM_VALUE",
@@ -27,14 +28,7 @@ __all__ = [
 ]
 
 #: Which kinds each provider issues, unless the caller passes the live capabilities.
-DEFAULT_KINDS: Mapping[Provider, frozenset[DocumentKind]] = {
-    Provider.POPBILL: frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE,
-                                 DocumentKind.EXEMPT_INVOICE, DocumentKind.CASH_RECEIPT}),
-    Provider.PAYSSAM: frozenset({DocumentKind.BILL}),
-    Provider.HIWORKS: frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE,
-                                 DocumentKind.EXEMPT_INVOICE, DocumentKind.STATEMENT}),
-    Provider.ABILLIFY: frozenset({DocumentKind.INVOICE}),
-}
+DEFAULT_KINDS: Mapping[Provider, frozenset[DocumentKind]] = {p: caps.kinds for p, caps in CAPABILITIES.items()}
 
 #: Kinds filed with the tax office, which always need the buyer's business number.
 NEEDS_BIZNO = frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE,

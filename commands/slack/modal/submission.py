@@ -27,14 +27,13 @@ from commands.slack.modal.fields import (
     text_value,
 )
 from commands.slack.modal.items import MAX_AMOUNT, parse_items
-from commands.slack.parser import is_mobile, normalise_phone
 from commands.workflow.drafts import IssueDraft
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, LineItem, Party, Provider, Purpose
+from providers.phone import MOBILE_EXAMPLE, is_mobile, normalise_phone
+from providers.registry import CAPABILITIES
 
-__all__ = ["PAYSSAM_MAX_PRICE", "Checked", "parse_issue_submission"]
-
-PAYSSAM_MAX_PRICE = 9_999_999_999  # Payssam's price is at most 10 digits
+__all__ = ["Checked", "parse_issue_submission"]
 
 B = IssueBlocks
 T = TypeVar("T")
@@ -117,19 +116,21 @@ def _buyer(values: Mapping[str, Any], kind: DocumentKind | None) -> Checked[_Buy
 
 
 def _contacts(values: Mapping[str, Any], provider: Provider | None) -> Checked[tuple[str | None, str | None]]:
-    """(email, phone digits); Payssam sends its bill to a mobile phone, so it needs one."""
+    """(email, phone digits); a provider that delivers by KakaoTalk or SMS needs a mobile number."""
     errors: dict[str, str] = {}
     email = text_value(values, B.BUYER_EMAIL)
     if email is not None and not re.fullmatch(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+", email):
         errors[B.BUYER_EMAIL] = "That is not an e-mail address (e.g. billing@example.co.kr)."
     phone_text = text_value(values, B.BUYER_PHONE)
     phone = normalise_phone(phone_text) if phone_text is not None else None
+    needs_mobile = provider is not None and bool(CAPABILITIES[provider].mobile_kinds)
+    name = PROVIDER_LABELS[provider].split(" (")[0] if provider is not None else ""
     if phone_text is not None and phone is None:
-        errors[B.BUYER_PHONE] = "That is not a phone number (e.g. 010-1234-5678)."
-    elif provider is Provider.PAYSSAM and phone is None:
-        errors[B.BUYER_PHONE] = "Payssam sends the bill to the buyer's mobile phone: enter it (010-…)."
-    elif provider is Provider.PAYSSAM and phone is not None and not is_mobile(phone):
-        errors[B.BUYER_PHONE] = "Payssam needs a mobile number (010-…) to send the bill by KakaoTalk."
+        errors[B.BUYER_PHONE] = f"That is not a phone number (e.g. {MOBILE_EXAMPLE})."
+    elif needs_mobile and phone is None:
+        errors[B.BUYER_PHONE] = f"{name} sends the bill to the buyer's mobile phone: enter it (010-…)."
+    elif needs_mobile and phone is not None and not is_mobile(phone):
+        errors[B.BUYER_PHONE] = f"{name} needs a mobile number (010-…) to send the bill by KakaoTalk."
     return Checked((email, phone), errors)
 
 
@@ -153,8 +154,10 @@ def _items(values: Mapping[str, Any], provider: Provider | None, kind: DocumentK
         return Checked(items, {B.ITEMS: f"The total is {format_money(0, currency)}; a document needs an amount."})
     if total > MAX_AMOUNT:
         return Checked(items, {B.ITEMS: "The total is too large."})
-    if provider is Provider.PAYSSAM and total > PAYSSAM_MAX_PRICE:
-        return Checked(items, {B.ITEMS: f"Payssam bills at most {format_money(PAYSSAM_MAX_PRICE, currency)}."})
+    ceiling = CAPABILITIES[provider].max_total if provider is not None else None
+    if provider is not None and ceiling is not None and total > ceiling:
+        name = PROVIDER_LABELS[provider].split(" (")[0]
+        return Checked(items, {B.ITEMS: f"{name} bills at most {format_money(ceiling, currency)}."})
     return Checked(items)
 
 

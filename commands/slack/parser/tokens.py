@@ -20,6 +20,7 @@ from typing import Literal
 from commands.slack.parser.errors import CommandError
 from commands.slack.parser.models import RefArg
 from providers.models import DocumentKind, DocumentState, Provider
+from providers.phone import is_mobile, normalise_phone
 
 __all__ = [
     "APPROVAL_ID",
@@ -81,7 +82,6 @@ HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 BIZNO_SPLIT = re.compile(r"[,;\s]+")
 DIGEST_ACTIONS: Mapping[str, Literal["off", "now", "show"]] = {"off": "off", "now": "now", "show": "show"}
-_MOBILE = re.compile(r"01[016789]\d{7,8}")
 
 
 def unescape_slack(text: str) -> str:
@@ -158,30 +158,6 @@ def parse_ref(token: str, *, subcommand: str | None = None) -> RefArg:
         raise CommandError(f"{show(token)}: the id after `{prefix.lower()}:` must be {shape}.",
                            subcommand=subcommand)
     return RefArg(provider=provider, kind=kind, provider_id=rest)
-
-
-def normalise_phone(text: str) -> str | None:
-    """Korean phone or fax number to digits (``+82 10-1234-5678`` -> ``01012345678``), or None."""
-    cleaned = re.sub(r"[\s\-().]", "", text)
-    if cleaned.startswith("+82"):
-        cleaned = "0" + cleaned[3:].lstrip("0")
-    elif cleaned.startswith("82") and len(cleaned) >= 11:
-        cleaned = "0" + cleaned[2:].lstrip("0")
-    if not (cleaned.isascii() and cleaned.isdigit()):
-        return None
-    if is_mobile(cleaned):
-        return cleaned
-    if re.fullmatch(r"0(2|[3-6][1-5]|70|50\d)\d{7,8}", cleaned):  # landline, 070, 050x
-        return cleaned
-    if re.fullmatch(r"1[5-9]\d{6}", cleaned):  # 15xx/16xx/18xx business numbers
-        return cleaned
-    return None
-
-
-def is_mobile(digits: str) -> bool:
-    """Whether normalised digits are a Korean mobile number (010, 011, 016-019): what SMS and
-    KakaoTalk can reach. The one definition of the rule on the Slack side."""
-    return _MOBILE.fullmatch(digits) is not None
 
 
 def is_email(text: str) -> bool:

@@ -10,7 +10,7 @@ from bot.console.render import Choice, collect_choices, render_blocks, render_ca
 from bot.console.slack_double import RecordedCall, SlackWebApiDouble
 from commands.slack.blocks import build_approval_message, build_closure_message, build_status_message
 from commands.slack.modal import build_issue_modal
-from tests.commands.test_blocks import approval, card
+from tests.commands.slack.test_blocks import approval, card
 
 # -- blocks -------------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class FakeProvider:
             destroy=destroy,
             closure_check=closure,
             links=True,
+            currencies=None if provider is Provider.ABILLIFY else frozenset({"KRW"}),
         )
         self.documents: dict[str, DocumentStatus] = {}
         self.calls: Counter[str] = Counter()

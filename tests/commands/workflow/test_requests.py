@@ -131,12 +131,13 @@ async def test_resend_by_an_unsupported_channel_is_refused(env: Env) -> None:
         await env.service.request_resend("INV-000001", ResendRequest(channel=ResendChannel.SMS), REQUESTER, CHANNEL)
 
 
-async def test_a_currency_the_provider_does_not_take_is_bad_input(env: Env) -> None:
+async def test_a_currency_the_provider_does_not_take_is_refused_before_approval(env: Env) -> None:
     draft = make_draft().model_copy(update={"currency": "USD"})
 
-    with pytest.raises(RequestInvalid, match="KRW only, not USD") as refused:
+    with pytest.raises(NotSupported, match="KRW only, not USD") as refused:
         await env.service.request_issue(draft, REQUESTER, CHANNEL)
 
-    assert refused.value.provider == ""  # our own check, before any provider was asked
+    assert refused.value.code == "currency"  # the provider's declared capability, checked at request time
+    assert await env.service.pending_approvals() == []  # nothing reached an approver
     assert await env.store.documents.search() == []
 

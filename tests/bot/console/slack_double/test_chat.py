@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.console.slack_double import SlackWebApiDouble
 from commands.slack.blocks import build_approval_message
-from tests.commands.test_blocks import approval
+from tests.commands.slack.test_blocks import approval
 
 
 async def test_post_update_and_delete_messages(client: AsyncWebClient, double: SlackWebApiDouble) -> None:
