@@ -45,13 +45,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -61,6 +56,16 @@ from apscheduler.triggers.date import DateTrigger
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.schedule_types import (
+    DigestPoster,
+    DigestRun,
+    JobInfo,
+    RunOutcome,
+    default_instance_id,
+    digest_job_id,
+    hhmm,
+    last_occurrence,
+)
 from bot.settings import Settings
 from commands.ledger import DigestScheduleRecord, Store, utc_now
 from commands.ledger import digest_queries as q
@@ -85,63 +90,6 @@ log = logging.getLogger("invoicebot.scheduler")
 #: digest_runs "channel" the daily sweep claims (never a Slack channel id: those start with C/G/D)
 SWEEP_CLAIM_CHANNEL = "~sweep"
 _RETRY_AFTER = dt.timedelta(minutes=5)
-
-
-def digest_job_id(channel: str) -> str:
-    return f"digest:{channel}"
-
-
-def _hhmm(text: str) -> tuple[int, int]:
-    hour, minute = text.split(":")
-    return int(hour), int(minute)
-
-
-def last_occurrence(now: dt.datetime, at: str, tz: dt.tzinfo) -> dt.datetime:
-    """The most recent local `at` (HH:MM) in `tz` at or before `now` (an aware datetime).
-
-    Its local date is the digest's day, so a 23:59 digest that runs at 00:20 still counts
-    for the day before.
-    """
-    hour, minute = _hhmm(at)
-    local = now.astimezone(tz)
-    candidate = dt.datetime.combine(local.date(), dt.time(hour, minute), tz)
-    if candidate > now:
-        candidate = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute), tz)
-    return candidate
-
-
-class RunOutcome(StrEnum):
-    POSTED = "posted"
-    ALREADY_CLAIMED = "already_claimed"  # another run (instance, restart) has today's digest
-    NO_SCHEDULE = "no_schedule"  # unscheduled meanwhile (maybe by another instance)
-    TOO_LATE = "too_late"  # more than the grace period after the digest time
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class DigestRun:
-    channel: str
-    outcome: RunOutcome
-    day: dt.date | None = None
-    posted: PostedDigest | None = None
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    next_run_time: dt.datetime | None
-    trigger: str
-
-
-class DigestPoster(Protocol):
-    """What posts a digest (`commands.slack.digest.DigestPublisher`)."""
-
-    async def publish(self, channel: str, *, day: dt.date | None = None,
-                      tz: dt.tzinfo | None = None) -> PostedDigest: ...
-
-
-def _default_instance_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class InvoiceScheduler:
@@ -183,7 +131,7 @@ class InvoiceScheduler:
         self.timezone = timezone
         self.tz = ZoneInfo(timezone)
         self.grace = grace
-        self.instance_id = instance_id or _default_instance_id()
+        self.instance_id = instance_id or default_instance_id()
         self.clock = clock
         self.sweep_job: Job | None = None
         self.sweep_lead = sweep_lead
@@ -324,7 +272,7 @@ class InvoiceScheduler:
         return next_time
 
     def _digest_trigger(self, record: DigestScheduleRecord) -> CronTrigger:
-        hour, minute = _hhmm(record.time)
+        hour, minute = hhmm(record.time)
         return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(record.timezone))
 
     def _arm(self, record: DigestScheduleRecord) -> None:
@@ -343,7 +291,7 @@ class InvoiceScheduler:
         now = self.clock()
         times = []
         for record in self._schedules.values():
-            hour, minute = _hhmm(record.time)
+            hour, minute = hhmm(record.time)
             local = now.astimezone(ZoneInfo(record.timezone))
             occurrence = dt.datetime.combine(local.date(), dt.time(hour, minute), ZoneInfo(record.timezone))
             times.append((occurrence - self.sweep_lead).astimezone(self.tz).time())
@@ -357,7 +305,7 @@ class InvoiceScheduler:
         if at == self._sweep_at and self._scheduler.get_job(self._sweep_id) is not None:
             return  # re-adding would recompute the next run and could skip one due this very second
         self._sweep_at = at
-        hour, minute = _hhmm(at)
+        hour, minute = hhmm(at)
         self.add_job(self.run_sweep, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
                      id=self._sweep_id, name="status sweep")
 
