@@ -1,8 +1,9 @@
 """Everything the bot runs on, built from settings: storage, providers (or their sandboxes),
 the service, the Bolt app, the scheduler.
 
-`serve`, the console and the tests all start the same `Runtime`, so what the tests
-prove is what runs.
+`SlackDeps` is built complete first, then `register_all` wires every feature (listeners and
+jobs) onto the app and the scheduler, and only then does the scheduler start. `serve`, the
+console and the tests all start the same `Runtime`, so what the tests prove is what runs.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
+from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
 from commands.slack.authz import ApproverDirectory
-from commands.slack.handlers import HandlerDeps, Handlers
-from commands.slack.listeners import register_listeners
+from commands.slack.features import SlackDeps, register_all
+from commands.slack.features.approvals import recover_in_flight
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
 from providers.models import Provider
@@ -51,19 +54,28 @@ def _instance_id(settings: Settings) -> str:
 
 @dataclass
 class Runtime:
+    """A started bot: what `serve`, the console and the tests hold on to."""
+
     settings: Settings
     store: Store
     providers: ProviderRuntime
     service: InvoiceService
     client: AsyncWebClient
     app: AsyncApp
-    handlers: Handlers
-    notifier: Notifier
-    approvers: ApproverDirectory
+    deps: SlackDeps
     instance_id: str
-    scheduler: Any = None  # bot.scheduler.DigestScheduler once started
+    scheduler: InvoiceScheduler | None = None
     socket_mode_connected: Callable[[], Awaitable[bool]] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def notifier(self) -> Notifier:
+        """The Slack notifier the features use (tests post cards through it)."""
+        return self.deps.notifier
+
+    @property
+    def approvers(self) -> ApproverDirectory:
+        return self.deps.approvers
 
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """Run work in the background, keeping a reference and logging its failure."""
@@ -82,13 +94,7 @@ class Runtime:
 
     async def recover(self) -> list[ExecutionResult]:
         """Re-drive requests a crash left approved or executing, then update their cards."""
-        results = await self.service.recover()
-        for result in results:
-            await self.notifier.update_card(result.approval)
-            await self.notifier.tell_requester(result.approval)
-        if results:
-            log.info("recovered %d request(s) left in flight", len(results))
-        return results
+        return await recover_in_flight(self.deps)
 
     async def health(self) -> dict[str, object]:
         report: dict[str, object] = {"instance": self.instance_id}
@@ -98,7 +104,7 @@ class Runtime:
             report["database"] = "ok"
         except Exception as exc:
             report["database"] = f"unreachable: {type(exc).__name__}"
-        running = bool(self.scheduler is not None and getattr(self.scheduler, "running", False))
+        running = bool(self.scheduler is not None and self.scheduler.running)
         report["scheduler"] = "running" if running else "stopped"
         if self.socket_mode_connected is not None:
             connected = await self.socket_mode_connected()
@@ -169,7 +175,37 @@ async def start_runtime(
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client)
-    service = InvoiceService(
+    service = _build_service(settings, store, providers, approvers)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
+                     notifier=notifier, tz=settings.timezone,
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency)
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+    )
+    scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
+    register_all(app, deps, scheduler)
+    runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
+                      app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)
+    if scheduler is not None:
+        # digest and sweep schedules, restored from the database
+        await scheduler.start()
+    if recover:
+        runtime.spawn(runtime.recover(), "recover")
+    for provider in providers.sandboxed():
+        log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
+    return runtime
+
+
+def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
+                   approvers: ApproverDirectory) -> InvoiceService:
+    """The workflow façade, with the approval rules from the settings."""
+    return InvoiceService(
         store,
         providers.services,
         callback_url=_callback_urls(settings.invoicebot_public_url),
@@ -180,51 +216,12 @@ async def start_runtime(
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
     )
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
-    deps = HandlerDeps(
-        service=service,
-        store=store,
-        providers=providers.services,
-        approvers=approvers,
-        notifier=notifier,
-        tz=settings.timezone,
-    )
-    handlers = Handlers(deps)
-    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
-        request_verification_enabled=signing_secret is not None,
-        process_before_response=False,
-    )
-    register_listeners(app, handlers)
-    runtime = Runtime(
-        settings=settings,
-        store=store,
-        providers=providers,
-        service=service,
-        client=client,
-        app=app,
-        handlers=handlers,
-        notifier=notifier,
-        approvers=approvers,
-        instance_id=_instance_id(settings),
-    )
-    if with_scheduler:
-        await _start_scheduler(runtime)
-    if recover:
-        runtime.spawn(runtime.recover(), "recover")
-    for provider in providers.sandboxed():
-        log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
-    return runtime
 
 
 def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | None] | None:
     """Where Payssam and Abillify call back, when the bot is reachable from outside."""
     if not public_url:
         return None
-    from bot.webhooks import abillify_notify_url, payssam_callback_url
 
     def url(provider: Provider, ref: str) -> str | None:
         if provider is Provider.PAYSSAM:
@@ -235,9 +232,3 @@ def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | No
 
     return url
 
-
-async def _start_scheduler(runtime: Runtime) -> None:
-    """Digest and sweep schedules (bot.scheduler), restored from the database."""
-    from bot.wiring import attach_scheduler
-
-    await attach_scheduler(runtime)

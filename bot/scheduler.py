@@ -1,19 +1,18 @@
-"""Timed work: daily digests per channel, the status sweep and approval expiry.
+"""Timed work, as mechanics: daily digests per channel, and the jobs features register.
 
 APScheduler 3 `AsyncIOScheduler`, started from a coroutine inside the app's running
 event loop (`await scheduler.start()`), so every job is a coroutine on that loop.
 
-Jobs (stable ids, added with ``replace_existing=True`` so re-arming never duplicates):
+What runs is the features' business (`commands.slack.features`): each registers its jobs
+through `add_job(func, trigger, id=...)` (replacing a job of the same id, so re-registering
+never duplicates) or, for the status sweep, `add_daily_sweep`. This module owns how jobs run:
 
 * ``digest:<channel>``: a cron trigger at the channel's HH:MM in the channel's time zone
-  (default: INVOICEBOT_TIMEZONE, Asia/Seoul).
-* ``sweep``: the status sweep, daily at the earliest digest time (in the bot's zone)
-  minus `sweep_lead` (30 minutes by default; 08:30 when no digest is scheduled), so the
-  digest reports fresh states and says which provider could not be reached.
-* ``expire-approvals``: every few minutes, the lead's callback (it moves expired approval
-  requests and updates their cards).
-* ``digest-sync``: every few minutes, re-reads the schedules from the database, so an
-  instance learns about schedules another instance changed.
+  (default: INVOICEBOT_TIMEZONE, Asia/Seoul), armed from the schedules in the database.
+* the daily sweep job: at the earliest digest time (in the bot's zone) minus `sweep_lead`
+  (30 minutes by default; 08:30 when no digest is scheduled), so the digest reports fresh
+  states; re-armed whenever the schedules change.
+* every job's failure is logged with its id (`_run_job`), never lost in APScheduler's log.
 
 Why these options:
 
@@ -46,35 +45,36 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.schedule_types import (
+    DigestPoster,
+    DigestRun,
+    JobInfo,
+    RunOutcome,
+    default_instance_id,
+    digest_job_id,
+    hhmm,
+    last_occurrence,
+)
 from bot.settings import Settings
 from commands.ledger import DigestScheduleRecord, Store, utc_now
 from commands.ledger import digest_queries as q
 from commands.slack.digest import DigestPublisher, PostedDigest
-from commands.workflow.sweep import SweepReport, sweep
-from providers.base import InvoiceProvider
+from commands.slack.features.jobs import Job
 from providers.models import Provider
 
 __all__ = [
-    "EXPIRY_JOB_ID",
     "SWEEP_CLAIM_CHANNEL",
-    "SWEEP_JOB_ID",
-    "SYNC_JOB_ID",
     "DigestPoster",
     "DigestRun",
     "InvoiceScheduler",
@@ -87,73 +87,13 @@ __all__ = [
 
 log = logging.getLogger("invoicebot.scheduler")
 
-SWEEP_JOB_ID = "sweep"
-EXPIRY_JOB_ID = "expire-approvals"
-SYNC_JOB_ID = "digest-sync"
 #: digest_runs "channel" the daily sweep claims (never a Slack channel id: those start with C/G/D)
 SWEEP_CLAIM_CHANNEL = "~sweep"
 _RETRY_AFTER = dt.timedelta(minutes=5)
 
 
-def digest_job_id(channel: str) -> str:
-    return f"digest:{channel}"
-
-
-def _hhmm(text: str) -> tuple[int, int]:
-    hour, minute = text.split(":")
-    return int(hour), int(minute)
-
-
-def last_occurrence(now: dt.datetime, at: str, tz: dt.tzinfo) -> dt.datetime:
-    """The most recent local `at` (HH:MM) in `tz` at or before `now` (an aware datetime).
-
-    Its local date is the digest's day, so a 23:59 digest that runs at 00:20 still counts
-    for the day before.
-    """
-    hour, minute = _hhmm(at)
-    local = now.astimezone(tz)
-    candidate = dt.datetime.combine(local.date(), dt.time(hour, minute), tz)
-    if candidate > now:
-        candidate = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute), tz)
-    return candidate
-
-
-class RunOutcome(StrEnum):
-    POSTED = "posted"
-    ALREADY_CLAIMED = "already_claimed"  # another run (instance, restart) has today's digest
-    NO_SCHEDULE = "no_schedule"  # unscheduled meanwhile (maybe by another instance)
-    TOO_LATE = "too_late"  # more than the grace period after the digest time
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class DigestRun:
-    channel: str
-    outcome: RunOutcome
-    day: dt.date | None = None
-    posted: PostedDigest | None = None
-
-
-@dataclass(frozen=True)
-class JobInfo:
-    id: str
-    next_run_time: dt.datetime | None
-    trigger: str
-
-
-class DigestPoster(Protocol):
-    """What posts a digest (`commands.slack.digest.DigestPublisher`)."""
-
-    async def publish(self, channel: str, *, day: dt.date | None = None,
-                      tz: dt.tzinfo | None = None) -> PostedDigest: ...
-
-
-def _default_instance_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 class InvoiceScheduler:
-    """Digest, sweep and expiry jobs over one `AsyncIOScheduler`.
+    """Digest schedules and the features' jobs over one `AsyncIOScheduler`.
 
     Args:
         store: the database (schedules and run claims live there).
@@ -162,18 +102,14 @@ class InvoiceScheduler:
         grace: how late a digest may still be posted (misfire grace, catch-up window).
         instance_id: who claims runs (default: host, pid and a random suffix).
         clock: aware "now".
-        sweep_job: runs the status sweep (None: no sweep job).
-        sweep_lead: how long before the earliest digest the sweep runs.
+        sweep_lead: how long before the earliest digest the daily sweep runs.
         default_sweep_time: HH:MM (in `timezone`) when no digest is scheduled.
-        expire_approvals: the lead's callback expiring approval requests (None: no job).
-        expiry_interval: how often it runs.
-        sync_interval: how often schedules are re-read from the database.
 
     Example::
 
-        scheduler = create_scheduler(settings, store, app.client, runtime.services,
-                                     expire_approvals=approvals.expire_due)
-        await scheduler.start()          # inside the running loop
+        scheduler = create_scheduler(settings, store, app.client, sandboxed)
+        register_all(app, deps, scheduler)   # features add their jobs
+        await scheduler.start()              # inside the running loop
         ...
         await scheduler.shutdown()
     """
@@ -187,26 +123,19 @@ class InvoiceScheduler:
         grace: dt.timedelta = dt.timedelta(minutes=120),
         instance_id: str | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
-        sweep_job: Callable[[], Awaitable[object]] | None = None,
         sweep_lead: dt.timedelta = dt.timedelta(minutes=30),
         default_sweep_time: str = "08:30",
-        expire_approvals: Callable[[], Awaitable[object]] | None = None,
-        expiry_interval: dt.timedelta = dt.timedelta(minutes=5),
-        sync_interval: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.store = store
         self.poster = poster
         self.timezone = timezone
         self.tz = ZoneInfo(timezone)
         self.grace = grace
-        self.instance_id = instance_id or _default_instance_id()
+        self.instance_id = instance_id or default_instance_id()
         self.clock = clock
-        self.sweep_job = sweep_job
+        self.sweep_job: Job | None = None
         self.sweep_lead = sweep_lead
         self.default_sweep_time = default_sweep_time
-        self.expire_approvals = expire_approvals
-        self.expiry_interval = expiry_interval
-        self.sync_interval = sync_interval
         self._scheduler = AsyncIOScheduler(
             timezone=self.tz,
             job_defaults={
@@ -216,6 +145,7 @@ class InvoiceScheduler:
             },
         )
         self._schedules: dict[str, DigestScheduleRecord] = {}
+        self._sweep_id: str | None = None
         self._sweep_at: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -237,7 +167,8 @@ class InvoiceScheduler:
         return bool(self._scheduler.running)
 
     async def start(self, *, catch_up: bool = True) -> None:
-        """Start on the running loop, restore the schedules, add the fixed jobs, catch up.
+        """Start on the running loop (jobs added before start run from now on), restore the
+        schedules, catch up.
 
         The catch-up runs as a background task so start-up never waits on Slack;
         `idle()` waits for it.
@@ -245,15 +176,6 @@ class InvoiceScheduler:
         if not self.running:
             self._scheduler.start()
         await self.restore()
-        if self.expire_approvals is not None:
-            self._scheduler.add_job(self._expiry_job, IntervalTrigger(seconds=self.expiry_interval.total_seconds(),
-                                                                      timezone=self.tz),
-                                    id=EXPIRY_JOB_ID, replace_existing=True,
-                                    misfire_grace_time=max(1, int(self.expiry_interval.total_seconds())))
-        self._scheduler.add_job(self._sync_job, IntervalTrigger(seconds=self.sync_interval.total_seconds(),
-                                                                timezone=self.tz),
-                                id=SYNC_JOB_ID, replace_existing=True,
-                                misfire_grace_time=max(1, int(self.sync_interval.total_seconds())))
         if catch_up:
             self._spawn(self._catch_up_job())
 
@@ -275,6 +197,28 @@ class InvoiceScheduler:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # -- the features' jobs -----------------------------------------------------------------
+    def add_job(self, func: Job, trigger: BaseTrigger, *, id: str, name: str | None = None,
+                misfire_grace_time: int | None = None) -> None:
+        """Add a feature's job, replacing one with the same id; a failure is logged with the id."""
+        options: dict[str, Any] = {} if misfire_grace_time is None else {"misfire_grace_time": misfire_grace_time}
+        self._scheduler.add_job(self._run_job, trigger, args=[id, func], id=id, name=name or id,
+                                replace_existing=True, **options)
+
+    def add_daily_sweep(self, func: Job, *, id: str) -> None:
+        """Run `func` once a day on one instance, `sweep_lead` before the earliest digest."""
+        self.sweep_job = func
+        self._sweep_id = id
+        self._sweep_at = None
+        self._arm_sweep()
+
+    @staticmethod
+    async def _run_job(job_id: str, func: Job) -> None:
+        try:
+            await func()
+        except Exception:
+            log.exception("job %s failed", job_id)
 
     # -- schedules ------------------------------------------------------------------------
     async def restore(self) -> int:
@@ -328,7 +272,7 @@ class InvoiceScheduler:
         return next_time
 
     def _digest_trigger(self, record: DigestScheduleRecord) -> CronTrigger:
-        hour, minute = _hhmm(record.time)
+        hour, minute = hhmm(record.time)
         return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(record.timezone))
 
     def _arm(self, record: DigestScheduleRecord) -> None:
@@ -347,7 +291,7 @@ class InvoiceScheduler:
         now = self.clock()
         times = []
         for record in self._schedules.values():
-            hour, minute = _hhmm(record.time)
+            hour, minute = hhmm(record.time)
             local = now.astimezone(ZoneInfo(record.timezone))
             occurrence = dt.datetime.combine(local.date(), dt.time(hour, minute), ZoneInfo(record.timezone))
             times.append((occurrence - self.sweep_lead).astimezone(self.tz).time())
@@ -355,15 +299,15 @@ class InvoiceScheduler:
         return f"{earliest.hour:02d}:{earliest.minute:02d}"
 
     def _arm_sweep(self) -> None:
-        if self.sweep_job is None:
+        if self.sweep_job is None or self._sweep_id is None:
             return
         at = self.sweep_time()
-        if at == self._sweep_at and self._scheduler.get_job(SWEEP_JOB_ID) is not None:
+        if at == self._sweep_at and self._scheduler.get_job(self._sweep_id) is not None:
             return  # re-adding would recompute the next run and could skip one due this very second
         self._sweep_at = at
-        hour, minute = _hhmm(at)
-        self._scheduler.add_job(self._sweep_job, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
-                                id=SWEEP_JOB_ID, name="status sweep", replace_existing=True)
+        hour, minute = hhmm(at)
+        self.add_job(self.run_sweep, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
+                     id=self._sweep_id, name="status sweep")
 
     # -- runs -------------------------------------------------------------------------------
     async def run_digest(self, channel: str) -> DigestRun:
@@ -444,58 +388,29 @@ class InvoiceScheduler:
         except Exception:
             log.exception("digest job for %s failed", channel)
 
-    async def _sweep_job(self) -> None:
-        try:
-            await self.run_sweep()
-        except Exception:
-            log.exception("status sweep failed")
-
-    async def _expiry_job(self) -> None:
-        if self.expire_approvals is None:
-            return
-        try:
-            await self.expire_approvals()
-        except Exception:
-            log.exception("approval expiry failed")
-
     async def _catch_up_job(self) -> None:
         try:
             await self.catch_up()
         except Exception:
             log.exception("digest catch-up at start failed")
 
-    async def _sync_job(self) -> None:
-        try:
-            await self.restore()
-        except Exception:
-            log.exception("re-reading digest schedules failed")
-
 
 def create_scheduler(
     settings: Settings,
     store: Store,
     client: AsyncWebClient,
-    providers: Mapping[Provider, InvoiceProvider],
+    sandboxed: Sequence[Provider] = (),
     *,
-    expire_approvals: Callable[[], Awaitable[object]] | None = None,
-    on_sweep: Callable[[SweepReport], Awaitable[object]] | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> InvoiceScheduler:
-    """The scheduler the app runs, wired from settings: digest publisher, sweep and expiry.
+    """The scheduler the app runs, wired from settings with the digest publisher; features
+    add their jobs (`commands.slack.features.register_all`) before `start()`.
 
     Args:
-        on_sweep: called with each sweep's report (post the state changes in their threads).
-        expire_approvals: called every few minutes to expire approval requests.
+        sandboxed: providers on their sandbox (the digest says so).
     """
     publisher = DigestPublisher(
         store, client, tz=settings.invoicebot_timezone, expiring_days=settings.invoicebot_expiring_days,
-        sandbox_providers=[p for p, s in providers.items() if s.sandbox], clock=clock,
+        sandbox_providers=list(sandboxed), clock=clock,
     )
-
-    async def sweep_job() -> None:
-        report = await sweep(store, providers, concurrency=settings.invoicebot_sweep_concurrency, clock=clock)
-        if on_sweep is not None:
-            await on_sweep(report)
-
-    return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock, sweep_job=sweep_job,
-                                          expire_approvals=expire_approvals)
+    return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock)

@@ -11,13 +11,15 @@ import logging
 import sys
 
 from aiohttp import web
+from slack_sdk.models.blocks import Block
 
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.signals import wait_for_signal
+from bot.webhooks import WebhookDeps, register_webhooks
 
-__all__ = ["ServeError", "serve", "start_http"]
+__all__ = ["ServeError", "attach_webhooks", "serve", "start_http"]
 
 log = logging.getLogger("invoicebot.serve")
 
@@ -37,10 +39,20 @@ def check_mode(settings: Settings, force_http: bool) -> str:
     return "http"
 
 
+def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
+    """Provider callbacks under /webhooks/, each posting in the document's thread."""
+
+    async def notify(document_ref: str, text: str, blocks: list[Block]) -> None:
+        doc = await runtime.store.documents.get_by_ref(document_ref)
+        if doc is not None:
+            await runtime.deps.notifier.post_in_thread(doc.id, text, blocks)
+
+    register_webhooks(web_app, WebhookDeps(store=runtime.store, providers=runtime.providers.services,
+                                           notify=notify, settings=runtime.settings))
+
+
 async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True) -> web.AppRunner:
     """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
-    from bot.wiring import attach_webhooks
-
     web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None)
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -27,14 +27,17 @@ class ApproverDirectory:
         approvers: user ids (`U…`/`W…`) and user-group ids (`S…`).
         client: the Web API client used for group lookups.
         ttl: seconds a group's member list is trusted.
+        monotonic: the clock the ttl is measured on (tests pass one they move).
     """
 
-    def __init__(self, approvers: Iterable[str], client: AsyncWebClient | None, *, ttl: float = 300.0) -> None:
+    def __init__(self, approvers: Iterable[str], client: AsyncWebClient | None, *, ttl: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         ids = {a.strip() for a in approvers if a.strip()}
         self.users = frozenset(i for i in ids if not i.startswith("S"))
         self.groups = frozenset(i for i in ids if i.startswith("S"))
         self._client = client
         self._ttl = ttl
+        self._monotonic = monotonic
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = asyncio.Lock()
 
@@ -56,11 +59,11 @@ class ApproverDirectory:
 
     async def _group_members(self, group: str) -> frozenset[str]:
         cached = self._members.get(group)
-        if cached and time.monotonic() - cached[0] < self._ttl:
+        if cached and self._monotonic() - cached[0] < self._ttl:
             return cached[1]
         async with self._lock:
             cached = self._members.get(group)
-            if cached and time.monotonic() - cached[0] < self._ttl:
+            if cached and self._monotonic() - cached[0] < self._ttl:
                 return cached[1]
             if self._client is None:
                 return frozenset()
@@ -70,5 +73,5 @@ class ApproverDirectory:
                 log.warning("could not list members of %s: %s", group, exc.response.get("error"))
                 return frozenset()
             members = frozenset(response.get("users") or [])
-            self._members[group] = (time.monotonic(), members)
+            self._members[group] = (self._monotonic(), members)
             return members

@@ -2,9 +2,10 @@
 
 * `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
   tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
-* `require_approver`: decision buttons refuse non-approvers before any listener runs. The
-  service checks again (and enforces four-eyes) on every decision: the middleware is the
-  fast, friendly refusal, the service is the authority.
+* `require_approver`: decision buttons refuse non-approvers before any listener runs; the
+  only approver check on the Slack side. The workflow checks again (and owns the four-eyes
+  rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
+  authority.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def _describe(body: dict[str, Any]) -> str:
 
 
 def request_arrival(pacer: AckPacer) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Global middleware: log who asked for what, and tell the pacer a request arrived."""
+
     async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
         pacer.arrived()
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
@@ -61,11 +64,7 @@ def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callab
             return await next()
         await ack()
         text = f"🚫 Only approvers can approve or reject requests. Approvers: {approvers.describe()}."
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if channel:
-            await notifier.ephemeral(str(channel), user, text)
-        else:
-            await notifier.tell_user(user, text)
+        await notifier.tell_clicker(body, user, text)
         log.info("refused a decision by %s: not an approver", user)
         # A listener middleware that neither calls next() nor returns a response makes Bolt
         # answer 404 "unhandled request", which Slack shows as a failed click: answer 200.

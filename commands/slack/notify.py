@@ -7,7 +7,8 @@ failure is logged and never undoes or repeats a provider call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
@@ -100,6 +101,15 @@ class Notifier:
                                                  blocks=list(blocks) if blocks else None)
         except SlackApiError as exc:
             log.warning("could not post ephemeral to %s in %s: %s", user, channel, exc.response.get("error"))
+
+    async def tell_clicker(self, body: Mapping[str, Any], user: str, text: str) -> None:
+        """Answer whoever clicked: privately in the channel of the click, else (App Home, a
+        modal) in a DM. Every refusal of a click goes through here, so they all read alike."""
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if channel:
+            await self.ephemeral(str(channel), user, text)
+        else:
+            await self.tell_user(user, text)
 
     async def document_thread(self, document_id: int) -> tuple[str, str] | None:
         """The (channel, ts) of the document's issue approval card: its thread."""

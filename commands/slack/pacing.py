@@ -14,33 +14,43 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 __all__ = ["AckPacer"]
 
 
 class AckPacer:
-    """Args:
-    min_wait: always wait this long (longer than Bolt's 10 ms poll).
-    quiet: start once no request has arrived for this long.
-    max_wait: never wait longer than this.
+    """Holds slow work back while a burst of requests is being acknowledged.
+
+    Args:
+        min_wait: always wait this long (longer than Bolt's 10 ms poll).
+        quiet: start once no request has arrived for this long.
+        max_wait: never wait longer than this.
+        monotonic: seconds on a monotonic clock (tests pass a clock they move).
+        sleep: how to wait (tests pass one that moves their clock).
     """
 
-    def __init__(self, *, min_wait: float = 0.015, quiet: float = 0.02, max_wait: float = 0.4) -> None:
+    def __init__(self, *, min_wait: float = 0.015, quiet: float = 0.02, max_wait: float = 0.4,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.min_wait = min_wait
         self.quiet = quiet
         self.max_wait = max_wait
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._last_arrival = 0.0
 
     def arrived(self) -> None:
         """A Slack request came in (called by middleware before any listener)."""
-        self._last_arrival = time.monotonic()
+        self._last_arrival = self._monotonic()
 
     async def wait(self) -> None:
-        started = time.monotonic()
-        await asyncio.sleep(self.min_wait)
+        """Return once no request arrived for `quiet` seconds, or after `max_wait`."""
+        started = self._monotonic()
+        await self._sleep(self.min_wait)
         while True:
-            now = time.monotonic()
+            now = self._monotonic()
             idle = now - self._last_arrival
             if idle >= self.quiet or now - started >= self.max_wait:
                 return
-            await asyncio.sleep(min(self.quiet - idle, self.max_wait - (now - started)))
+            await self._sleep(min(self.quiet - idle, self.max_wait - (now - started)))

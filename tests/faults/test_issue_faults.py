@@ -7,7 +7,7 @@ provider's issue call, and approves the card through signed HTTP, as Slack would
 
 from __future__ import annotations
 
-import time
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -76,7 +76,7 @@ async def test_an_unanswered_issue_is_looked_up_before_any_resend_and_issued_onc
         assert sequence[:2] == ["issue", "find"], sequence
         assert_find_before_every_resend(sequence)
         if kind == "timeout":
-            time.sleep(0.8)  # let the hung first write land: the provider refuses the duplicate key
+            await asyncio.sleep(0.8)  # the hung first write lands (sandbox thread): the duplicate is refused
         assert sandbox_documents(bot, provider, KEY) == 1
         assert bot.dms("U_ALICE"), "the requester is told the outcome"
         assert_no_traceback_shown(bot)
@@ -152,7 +152,7 @@ async def test_hiworks_unknown_outcome_is_reported_for_a_manual_check_never_retr
         assert (await approval(bot, 1)).state is ApprovalState.UNKNOWN
         assert len(issue_calls(bot, "hiworks")) == 1, "a retry of an unknown hiworks issue never resends"
         if kind == "timeout":
-            time.sleep(0.8)
+            await asyncio.sleep(0.8)
         assert sandbox_documents(bot, "hiworks", KEY) == (0 if kind == "reset" else 1)
         assert "Hiworks" in bot.replies()[-1]["text"] or "hiworks" in text_of(bot.replies()[-1])
         assert_no_traceback_shown(bot)
@@ -170,6 +170,6 @@ async def test_abillify_retries_the_same_idempotency_key_and_issues_once(tmp_pat
         keys = {dict((k.lower(), v) for k, v in c["headers"]).get("idempotency-key") for c in creates}
         assert keys == {f"invoicebot:{KEY}:create"}, "with the same Idempotency-Key"
         if kind == "timeout":
-            time.sleep(0.8)
+            await asyncio.sleep(0.8)
         assert sandbox_documents(bot, "abillify", KEY) == 1
         assert_no_traceback_shown(bot)

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.console.slack_double import SlackWebApiDouble
 from bot.scheduler import (
-    EXPIRY_JOB_ID,
-    SWEEP_JOB_ID,
     InvoiceScheduler,
     RunOutcome,
     digest_job_id,
@@ -21,6 +20,8 @@ from bot.scheduler import (
 )
 from commands.ledger import Store
 from commands.slack.digest import DigestPublisher
+from commands.slack.features import digest
+from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, Job
 
 SEOUL = ZoneInfo("Asia/Seoul")
 GRACE = dt.timedelta(minutes=120)
@@ -51,11 +52,19 @@ async def slack() -> AsyncIterator[tuple[SlackWebApiDouble, AsyncWebClient]]:
     await double.stop()
 
 
-def make_scheduler(store: Store, client: AsyncWebClient, clock: FrozenClock, name: str,
-                   **kwargs: object) -> InvoiceScheduler:
+def make_scheduler(store: Store, client: AsyncWebClient, clock: FrozenClock, name: str, *,
+                   sweep_job: Job | None = None, expire_approvals: Job | None = None,
+                   expiry_interval: dt.timedelta = dt.timedelta(minutes=5)) -> InvoiceScheduler:
+    """A scheduler with the jobs the features would register (the sweep, expiry, schedule sync)."""
     publisher = DigestPublisher(store, client, tz="Asia/Seoul", clock=clock, chart=False)
-    return InvoiceScheduler(store, publisher, timezone="Asia/Seoul", grace=GRACE, instance_id=name, clock=clock,
-                            **kwargs)  # type: ignore[arg-type]
+    scheduler = InvoiceScheduler(store, publisher, timezone="Asia/Seoul", grace=GRACE, instance_id=name, clock=clock)
+    digest.register_jobs(scheduler)
+    if sweep_job is not None:
+        scheduler.add_daily_sweep(sweep_job, id=SWEEP_JOB_ID)
+    if expire_approvals is not None:
+        scheduler.add_job(expire_approvals, IntervalTrigger(seconds=expiry_interval.total_seconds()),
+                          id=EXPIRY_JOB_ID, misfire_grace_time=max(1, int(expiry_interval.total_seconds())))
+    return scheduler
 
 
 def test_a_late_run_belongs_to_the_day_it_was_scheduled_for() -> None:

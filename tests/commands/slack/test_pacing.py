@@ -45,3 +45,39 @@ async def test_work_never_waits_longer_than_the_maximum() -> None:
     stop = True
     await task
     assert 0.1 <= waited < 0.3
+
+
+class FakeMonotonic:
+    """A monotonic clock that only moves when the pacer sleeps on it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0  # binary-exact steps below, so the sums are exact
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+async def test_the_pacer_reads_time_only_through_its_injected_clock() -> None:
+    clock = FakeMonotonic()
+    pacer = AckPacer(min_wait=0.25, quiet=0.5, max_wait=4.0, monotonic=clock, sleep=clock.sleep)
+    pacer.arrived()  # at 0
+    await pacer.wait()
+    # the minimum, then until `quiet` passed since the arrival
+    assert clock.sleeps == [0.25, 0.25]
+
+
+async def test_the_pacer_stops_at_its_maximum_on_the_injected_clock() -> None:
+    clock = FakeMonotonic()
+
+    async def arriving_sleep(seconds: float) -> None:
+        await clock.sleep(seconds)
+        pacer.arrived()  # a request arrives during every wait
+
+    pacer = AckPacer(min_wait=0.25, quiet=1.0, max_wait=2.0, monotonic=clock, sleep=arriving_sleep)
+    await pacer.wait()
+    assert clock.now == 2.0

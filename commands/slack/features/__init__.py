@@ -1,0 +1,83 @@
+"""The Slack side, one module per feature, each with `register(app, deps, scheduler)`.
+
+A feature's subcommand, buttons, modals and jobs read in one place (as slack-machine plugins
+do). `register_all` installs the global middleware and the one `/invoice` listener, then
+lets every feature add its part::
+
+    deps = SlackDeps(service=..., store=..., providers=..., approvers=..., notifier=..., tz=...)
+    register_all(app, deps, scheduler)   # scheduler: None when nothing runs on a timer
+    await scheduler.start()
+
+==========  =====================================================================
+issue       `/invoice issue`, the App Home "Issue" button, the issue modal
+approvals   Approve/Reject buttons, the reject modal, `list pending`, expiry job
+status      `/invoice status`, `/invoice list`
+closure     `/invoice closure`, the App Home closure button and modal
+export      `/invoice export`
+digest      `/invoice digest …`, the schedule re-read job
+sweep       the daily status sweep and its thread notices
+home        App Home on `app_home_opened` (`refresh_home` for the others)
+resend      `/invoice resend`, the digest reminder's Resend button
+destroy     `/invoice destroy`
+retry       `/invoice retry`
+help        `/invoice help`
+==========  =====================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt.async_app import AsyncApp
+
+from commands.slack.features import (
+    approvals,
+    closure,
+    destroy,
+    digest,
+    export,
+    help,
+    home,
+    issue,
+    resend,
+    retry,
+    status,
+    sweep,
+)
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.jobs import JobScheduler
+from commands.slack.ids import COMMAND
+from commands.slack.middleware import request_arrival
+
+__all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
+
+Register = Callable[[AsyncApp, SlackDeps, JobScheduler | None], None]
+
+#: every feature's `register`, in the order their routes are tried
+FEATURES: tuple[Register, ...] = (
+    help.register,
+    issue.register,
+    approvals.register,  # `list pending` before status's `list`
+    status.register,
+    closure.register,
+    export.register,
+    digest.register,
+    sweep.register,
+    home.register,
+    resend.register,
+    destroy.register,
+    retry.register,
+)
+
+
+def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """Install the middleware, the `/invoice` listener and every feature on `app`.
+
+    Args:
+        scheduler: where features add their jobs; None runs no timed work (digests then
+            answer that they are not available).
+    """
+    app.use(request_arrival(deps.pacer))
+    app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
+    for register in FEATURES:
+        register(app, deps, scheduler)

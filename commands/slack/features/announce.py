@@ -1,0 +1,59 @@
+"""After a request is recorded: post its approval card, tell the requester, refresh App Home.
+
+Issue, resend and destroy all end here, so a request reads the same whichever way it came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.slack.blocks import build_error_message
+from commands.slack.cards import approval_card
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.home import refresh_home
+from commands.workflow import ApprovalView
+
+__all__ = ["announce", "report_request"]
+
+
+async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client: AsyncWebClient,
+                   warnings: Sequence[str] = ()) -> None:
+    """Post the request's card and tell the requester where it went."""
+    notifier = deps.notifier
+    posted = await notifier.post_card(approval, channel)
+    if posted is not None:
+        approval = await deps.service.attach_card(approval.id, *posted)
+    ref = approval.document.ref
+    if approval.is_pending:
+        where = f"<#{posted[0]}>" if posted else "the approvals channel"
+        text = (f"📨 {approval.action.value.capitalize()} request for *{ref}* is waiting for approval in {where}. "
+                f"Approvers: {deps.approvers.describe()}.")
+    else:
+        text = approval_card(approval).outcome or f"{ref}: {approval.state.value}"
+    if warnings:
+        text += "\n⚠️ " + "\n⚠️ ".join(warnings)
+    await notifier.ephemeral(channel, approval.requester, text)
+    await refresh_home(deps, approval.requester, client)
+
+
+async def report_request(deps: SlackDeps, approval: ApprovalView, channel: str, respond: AsyncRespond,
+                         client: AsyncWebClient, *, verb: str) -> None:
+    """A resend or destroy: announce it when it waits for approval, else say how it ended."""
+    if approval.is_pending:
+        await announce(deps, approval, channel, client)
+        return
+    card = approval_card(approval)
+    ok = approval.state.value == "succeeded"
+    title = f"{approval.document.ref}: {verb} {'done' if ok else 'failed'}"
+    lines = [card.outcome or ""]
+    if card.hint:
+        lines.append(f"👉 {card.hint}")
+    if ok:
+        await respond(text=f"✅ {title}\n" + "\n".join(x for x in lines if x), response_type="ephemeral")
+    else:
+        await respond(text=title, blocks=build_error_message(title, card.outcome or "the provider refused",
+                                                              card.hint or "Check the document and try again."),
+                      response_type="ephemeral")

@@ -1,0 +1,204 @@
+"""Deciding requests: the Approve and Reject buttons (on cards and in App Home), the reject
+modal, `/invoice list pending`, and the expiry job.
+
+Who may decide is the workflow's rule: the approver middleware is the quick refusal for
+people who are not approvers, and everything else (four eyes included) is the workflow's
+`NotAllowed`, shown to the clicker as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.slack.blocks import (
+    build_pending_list_message,
+    build_reject_modal,
+    parse_reject_submission,
+    pending_list_text,
+)
+from commands.slack.cards import approval_card
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.home import refresh_home
+from commands.slack.features.jobs import EXPIRY_JOB_ID, JobScheduler
+from commands.slack.features.replies import explain
+from commands.slack.features.router import Invocation
+from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID, REJECT_REASON_BLOCK_ID
+from commands.slack.middleware import require_approver
+from commands.slack.parser import ListCommand
+from commands.workflow import DecisionOutcome, DecisionResult, ExecutionResult, NotAllowed, WorkflowError
+from providers.errors import ProviderError
+
+__all__ = ["EXPIRY_INTERVAL", "expire_approvals", "recover_in_flight", "register"]
+
+log = logging.getLogger("invoicebot.commands")
+
+#: how often stale requests are expired (and dead executions taken over)
+EXPIRY_INTERVAL = dt.timedelta(minutes=5)
+
+
+def _approval_id(body: Mapping[str, Any]) -> int | None:
+    actions = body.get("actions") or [{}]
+    try:
+        return int(str(actions[0].get("value", "")))
+    except (TypeError, ValueError):
+        return None
+
+
+async def recover_in_flight(deps: SlackDeps) -> list[ExecutionResult]:
+    """Re-drive requests a crash left approved or executing, then update their cards."""
+    results = await deps.service.recover()
+    for result in results:
+        await deps.notifier.update_card(result.approval)
+        await deps.notifier.tell_requester(result.approval)
+    if results:
+        log.info("recovered %d request(s) left in flight", len(results))
+    return results
+
+
+async def expire_approvals(deps: SlackDeps) -> None:
+    """Expire stale requests (their cards lose the buttons), then take over dead executions."""
+    for approval in await deps.service.expire_stale():
+        await deps.notifier.update_card(approval)
+        await deps.notifier.tell_requester(approval)
+    # an execution whose process died mid-call is taken over once it is stale
+    await recover_in_flight(deps)
+
+
+async def _after_decision(deps: SlackDeps, body: dict[str, Any], user: str, result: DecisionResult,
+                          client: AsyncWebClient) -> None:
+    """Run an approved request, then update its card and tell the people involved."""
+    approval = result.approval
+    notifier = deps.notifier
+    if result.outcome in (DecisionOutcome.ALREADY_DECIDED, DecisionOutcome.EXPIRED):
+        await notifier.tell_clicker(body, user, result.message)
+        await notifier.update_card(approval)
+        return
+    if result.outcome is DecisionOutcome.APPROVED and result.execution is None:
+        await notifier.update_card(approval)  # approved: the buttons go before the provider call
+        try:
+            approval = (await deps.service.execute(approval.id)).approval
+        except Exception:
+            log.exception("executing approval %s failed", approval.id)
+            approval = await deps.service.get_approval(approval.id)
+    await notifier.update_card(approval)
+    await notifier.tell_requester(approval)
+    await refresh_home(deps, user, client)
+    await refresh_home(deps, approval.requester, client)
+
+
+async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> str | None:
+    """Why `user` may not open the reject form, or None.
+
+    The workflow owns the rule: a rejection without a reason is refused after every check of
+    the decider and before anything changes, so asking for one tells whether `user` may decide.
+    """
+    try:
+        await deps.service.decide(approval_id, user, False, None, execute=False)
+    except NotAllowed as exc:
+        return explain("", exc).line()
+    except WorkflowError:
+        pass  # only the reason is missing: the form asks for it
+    approval = await deps.service.get_approval(approval_id)
+    return None if approval.is_pending else f"This request is already {approval.state.value}."
+
+
+def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
+    decision_guard = require_approver(deps.approvers, deps.notifier)
+
+    async def on_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """Acknowledge first, then record the decision and run it.
+
+        Recording before the ack would survive a crash between the two, but under a burst of
+        clicks (a thousand duplicates in the fault suite) the database work pushes acks past
+        Slack's 3 seconds; a click lost to a crash leaves the card with its buttons, visibly
+        pending, for the approver to click again.
+        """
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        approval_id = _approval_id(body)
+        if approval_id is None:
+            return
+        try:
+            result = await deps.service.decide(approval_id, user, True, execute=False)
+        except (WorkflowError, ProviderError) as exc:
+            await deps.notifier.tell_clicker(body, user, explain("", exc).line())
+            return
+        await _after_decision(deps, body, user, result, client)
+
+    async def on_reject_click(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        approval_id = _approval_id(body)
+        user = str(body.get("user", {}).get("id", ""))
+        if approval_id is None:
+            return
+        try:
+            refusal = await _reject_form_refusal(deps, approval_id, user)
+        except (WorkflowError, ProviderError) as exc:
+            refusal = explain("", exc).line()
+        if refusal is not None:
+            await deps.notifier.tell_clicker(body, user, refusal)
+            return
+        try:
+            await client.views_open(trigger_id=str(body.get("trigger_id", "")),
+                                    view=build_reject_modal(str(approval_id)))
+        except SlackApiError as exc:
+            await deps.notifier.tell_clicker(body, user, f"The reject form could not be opened "
+                                                         f"({exc.response.get('error')}). Click Reject again.")
+
+    app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
+    app.action(REJECT_ACTION_ID, middleware=[decision_guard])(on_reject_click)
+
+
+def _register_reject_modal(app: AsyncApp, deps: SlackDeps) -> None:
+    async def on_reject_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                   client: AsyncWebClient) -> None:
+        reason, errors = parse_reject_submission(view.get("state", {}).get("values", {}))
+        if errors or reason is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        user = str(body.get("user", {}).get("id", ""))
+        try:
+            approval_id = int(str(view.get("private_metadata", "")))
+        except ValueError:
+            await ack()
+            return
+        try:
+            result = await deps.service.decide(approval_id, user, False, reason)
+        except (WorkflowError, ProviderError) as exc:
+            failure = explain("", exc)
+            await ack(response_action="errors", errors={REJECT_REASON_BLOCK_ID: failure.what[:1900]})
+            await deps.notifier.tell_clicker(body, user, f"🚫 {failure.what}")
+            return
+        await ack()
+        await deps.pacer.wait()
+        await _after_decision(deps, body, user, result, client)
+
+    app.view(REJECT_CALLBACK_ID)(on_reject_submission)
+
+
+def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """The decision buttons and modal, `list pending`, and the expiry job."""
+    _register_buttons(app, deps)
+    _register_reject_modal(app, deps)
+
+    async def on_pending(invocation: Invocation, parsed: ListCommand) -> None:
+        cards = [approval_card(a) for a in await deps.service.pending_approvals(limit=100)]
+        await invocation.respond(text=pending_list_text(cards),
+                                 blocks=build_pending_list_message(cards, tz=deps.tz), response_type="ephemeral")
+
+    deps.router.add(ListCommand, on_pending, when=lambda parsed: bool(parsed.pending))
+    if scheduler is not None:
+        async def expire() -> None:
+            await expire_approvals(deps)
+
+        scheduler.add_job(expire, IntervalTrigger(seconds=EXPIRY_INTERVAL.total_seconds(), timezone=scheduler.tz),
+                          id=EXPIRY_JOB_ID, misfire_grace_time=max(1, int(EXPIRY_INTERVAL.total_seconds())))

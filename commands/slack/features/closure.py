@@ -1,0 +1,99 @@
+"""Closure checks (휴폐업 조회): `/invoice closure <numbers>` and the App Home button with its modal.
+
+Long lists are checked in chunks with a progress message, so the user sees it working.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.slack.blocks import build_closure_message, build_progress_message, closure_text
+from commands.slack.cards import closure_rows
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.jobs import JobScheduler
+from commands.slack.features.replies import Failure
+from commands.slack.features.router import Invocation
+from commands.slack.home import build_closure_modal, parse_closure_submission
+from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID
+from commands.slack.parser import ClosureCommand
+from commands.workflow import ClosureItem
+
+__all__ = ["CLOSURE_CHUNK", "CLOSURE_PROGRESS_THRESHOLD", "register"]
+
+log = logging.getLogger("invoicebot.commands")
+
+#: numbers per provider call when a closure check reports progress
+CLOSURE_CHUNK = 100
+#: above this many numbers the answer shows progress while it works
+CLOSURE_PROGRESS_THRESHOLD = 20
+
+
+async def check_closure(deps: SlackDeps, biznos: Sequence[str], user: str, respond: AsyncRespond) -> None:
+    """Check the numbers chunk by chunk, showing progress for long lists, then answer once."""
+    total = len(biznos)
+    show_progress = total > CLOSURE_PROGRESS_THRESHOLD
+    if show_progress:
+        await respond(text=f"Checking {total} numbers…",
+                      blocks=build_progress_message(f"Checking {total} numbers", 0, total), response_type="ephemeral")
+    items: list[ClosureItem] = []
+    sandbox = False
+    for start in range(0, total, CLOSURE_CHUNK):
+        result = await deps.service.closure(list(biznos[start:start + CLOSURE_CHUNK]), user)
+        if result.error:
+            failure = Failure("The closure check failed", result.error, result.error_hint)
+            await respond(text=failure.text(), blocks=failure.blocks(), replace_original=show_progress,
+                          response_type="ephemeral")
+            return
+        if result.provider is not None and result.provider in deps.providers:
+            sandbox = sandbox or deps.providers[result.provider].sandbox
+        items.extend(result.items)
+        if show_progress and start + CLOSURE_CHUNK < total:
+            done = min(total, start + CLOSURE_CHUNK)
+            await respond(replace_original=True, text=f"Checking {total} numbers… {done}/{total}",
+                          blocks=build_progress_message(f"Checking {total} numbers", done, total))
+    rows = closure_rows(items)
+    await respond(text=closure_text(rows, sandbox=sandbox),
+                  blocks=build_closure_message(rows, sandbox=sandbox, tz=deps.tz),
+                  replace_original=show_progress, response_type="ephemeral")
+
+
+def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """`/invoice closure`, the App Home "closure check" button and its modal."""
+
+    async def on_closure(invocation: Invocation, parsed: ClosureCommand) -> None:
+        await check_closure(deps, parsed.biznos, invocation.user, invocation.respond)
+
+    async def on_home_closure(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        try:
+            await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=build_closure_modal())
+        except SlackApiError as exc:
+            log.warning("could not open the closure modal: %s", exc.response.get("error"))
+
+    async def on_closure_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        command, errors = parse_closure_submission(view.get("state", {}).get("values", {}))
+        if errors or command is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        result = await deps.service.closure(list(command.biznos), user)
+        if result.error:
+            await deps.notifier.tell_user(user, f"The closure check failed: {result.error}")
+            return
+        sandbox = bool(result.provider and deps.providers[result.provider].sandbox)
+        rows = closure_rows(result.items)
+        await deps.notifier.tell_user(user, closure_text(rows, sandbox=sandbox),
+                                      build_closure_message(rows, sandbox=sandbox, tz=deps.tz))
+
+    deps.router.add(ClosureCommand, on_closure)
+    app.action(HOME_CLOSURE_ACTION_ID)(on_home_closure)
+    app.view(CLOSURE_MODAL_CALLBACK_ID)(on_closure_submission)

@@ -1,0 +1,124 @@
+"""Issuing a document: `/invoice issue`, the App Home "Issue" button, and the issue modal's submission.
+
+The modal opens within the trigger_id's 3 s (so the command acknowledges itself); the
+submission is checked on the form (errors go back to the form), recorded, and announced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.slack.blocks import build_error_message
+from commands.slack.features.announce import announce
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.jobs import JobScheduler
+from commands.slack.features.replies import explain, private_metadata, read_metadata
+from commands.slack.features.router import Invocation
+from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
+from commands.slack.modal import build_issue_modal, parse_issue_submission
+from commands.slack.parser import IssueCommand
+from commands.workflow import IssueDraft, WorkflowError
+from providers.errors import ProviderError
+from providers.models import DocumentKind, Provider
+
+__all__ = ["open_issue_modal", "register"]
+
+log = logging.getLogger("invoicebot.commands")
+
+
+@functools.lru_cache(maxsize=256)
+def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
+                 offered: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+    """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
+    `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
+    kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
+    return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
+
+
+async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
+                           provider: Provider | None, kind: DocumentKind | None,
+                           respond: AsyncRespond | None = None) -> None:
+    """Open the issue form; when Slack refuses and we can answer, say why and what to do."""
+    offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
+                           for p, kinds in deps.offered().items()))
+    view = dict(_issue_modal(provider, kind, deps.today(), offered), private_metadata=private_metadata(channel))
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        log.warning("views.open failed for %s: %s", user, error)
+        if respond is not None:
+            await respond(
+                text="The issue form could not be opened.",
+                blocks=build_error_message(
+                    "The issue form could not be opened",
+                    f"Slack said `{error}` (a form has to open within 3 seconds of the command).",
+                    "Type the command again.",
+                ),
+                response_type="ephemeral",
+            )
+
+
+async def _issue_now(deps: SlackDeps, draft: IssueDraft, user: str, channel: str, thread_ts: str | None,
+                     client: AsyncWebClient, warnings: Sequence[str]) -> None:
+    """No approval needed: issue after the submission's ack, tell the requester how it went."""
+    try:
+        approval = await deps.service.request_issue(draft, user, channel, thread_ts)
+    except (WorkflowError, ProviderError) as exc:
+        failure = explain("The document was not issued", exc)
+        await deps.notifier.ephemeral(channel, user, failure.text(), failure.blocks())
+        return
+    await announce(deps, approval, channel, client, warnings)
+
+
+def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """`/invoice issue`, the App Home button and the modal's submission."""
+
+    async def on_issue_command(invocation: Invocation, parsed: IssueCommand) -> None:
+        await invocation.ack()
+        await deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
+        await open_issue_modal(deps, invocation.client, invocation.trigger_id, invocation.channel,
+                               invocation.user, parsed.provider, parsed.kind, invocation.respond)
+
+    async def on_home_issue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        await open_issue_modal(deps, client, str(body.get("trigger_id", "")), user, user, None, None)
+
+    async def on_issue_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                                  client: AsyncWebClient) -> None:
+        user = str(body.get("user", {}).get("id", ""))
+        metadata = read_metadata(view.get("private_metadata"))
+        channel = str(metadata.get("channel") or user)
+        draft, errors, warnings = parse_issue_submission(view.get("state", {}).get("values", {}),
+                                                         today=deps.today(), offered=deps.offered())
+        if errors or draft is None:
+            await ack(response_action="errors", errors=errors or {"provider": "Please check the form."})
+            return
+        if not deps.service.needs_approval("issue"):
+            # Issuing right away calls the provider: that must not hold the submission's answer.
+            await ack()
+            await _issue_now(deps, draft, user, channel, metadata.get("thread_ts"), client, warnings)
+            return
+        try:
+            # Only database writes, before the ack on purpose: a refusal belongs on the form.
+            approval = await deps.service.request_issue(draft, user, channel, metadata.get("thread_ts"))
+        except (WorkflowError, ProviderError) as exc:
+            await ack(response_action="errors", errors={"provider": explain("", exc).what[:1900]})
+            return
+        await ack()
+        await announce(deps, approval, channel, client, warnings)
+
+    deps.router.add(IssueCommand, on_issue_command, acks_itself=True)
+    app.action(HOME_ISSUE_ACTION_ID)(on_home_issue)
+    app.view(ISSUE_CALLBACK_ID)(on_issue_submission)

@@ -1,0 +1,53 @@
+"""Resending a document to its buyer: `/invoice resend <ref> [channel] [address]` and the
+digest's "Resend" button on unpaid-bill reminders (the same request and approval rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.slack.cards import approval_card
+from commands.slack.features.announce import announce, report_request
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.jobs import JobScheduler
+from commands.slack.features.replies import explain
+from commands.slack.features.router import Invocation
+from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+from commands.slack.parser import ResendCommand
+from commands.workflow import WorkflowError
+from providers.errors import ProviderError
+from providers.models import ResendRequest
+
+__all__ = ["register"]
+
+
+def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """Add `resend` to the `/invoice` table and listen for the reminder's button."""
+
+    async def on_resend(invocation: Invocation, parsed: ResendCommand) -> None:
+        request = ResendRequest(channel=parsed.channel, address=parsed.address)
+        approval = await deps.service.request_resend(str(parsed.ref), request, invocation.user, invocation.channel)
+        await report_request(deps, approval, invocation.channel, invocation.respond, invocation.client,
+                             verb="resend")
+
+    async def on_reminder_resend(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(body.get("user", {}).get("id", ""))
+        ref = str((body.get("actions") or [{}])[0].get("value", ""))
+        channel = str((body.get("channel") or {}).get("id") or user)
+        try:
+            approval = await deps.service.request_resend(ref, ResendRequest(), user, channel)
+        except (WorkflowError, ProviderError) as exc:
+            await deps.notifier.tell_clicker(body, user, explain(f"Resending {ref} failed", exc).text())
+            return
+        if approval.is_pending:
+            await announce(deps, approval, channel, client)
+        else:
+            card = approval_card(approval)
+            await deps.notifier.tell_clicker(body, user, f"{ref}: {card.outcome or approval.state.value}")
+
+    deps.router.add(ResendCommand, on_resend)
+    app.action(REMINDER_RESEND_ACTION_ID)(on_reminder_resend)

@@ -1,0 +1,42 @@
+"""The daily status sweep: re-read open documents at their providers, post each change in its thread.
+
+It runs once a day (claimed across instances) shortly before the earliest digest, so the
+digest reports fresh states.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from commands.slack.features.deps import SlackDeps
+from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
+from commands.slack.formatting import state_label
+from commands.workflow.sweep import SweepReport, sweep
+
+__all__ = ["post_sweep_changes", "register", "run_sweep"]
+
+
+async def post_sweep_changes(deps: SlackDeps, report: SweepReport) -> None:
+    """One line per changed document, in that document's thread."""
+    for change in report.changes:
+        text = (f"🔄 {change.ref} is now {state_label(change.current)} at {change.provider.value} "
+                f"(raw {change.raw_state})" + (f": {change.detail}" if change.detail else ""))
+        await deps.notifier.post_in_thread(change.document_id, text)
+
+
+async def run_sweep(deps: SlackDeps) -> SweepReport:
+    """Sweep every provider now and post the changes."""
+    report = await sweep(deps.store, deps.providers, concurrency=deps.sweep_concurrency, clock=deps.clock)
+    await post_sweep_changes(deps, report)
+    return report
+
+
+def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
+    """The sweep has no command or button: only its daily job."""
+    if scheduler is None:
+        return
+
+    async def sweep_job() -> None:
+        await run_sweep(deps)
+
+    scheduler.add_daily_sweep(sweep_job, id=SWEEP_JOB_ID)
