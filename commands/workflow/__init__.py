@@ -10,6 +10,7 @@ catch ``(WorkflowError, ProviderError)``.
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from commands.workflow.service import InvoiceService
+from commands.workflow.sweep import SweepReport, sweep
 from commands.workflow.views import (
     ApprovalView,
     ClosureItem,
@@ -33,5 +34,7 @@ __all__ = [
     "IssueDraft",
     "NotAllowed",
     "NotFound",
+    "SweepReport",
     "WorkflowError",
+    "sweep",
 ]

@@ -17,7 +17,7 @@ from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
 from commands.workflow.errors import NotAllowed, invalid
 from commands.workflow.views import ApprovalView, DecisionOutcome, DecisionResult, ExecutionResult
 
-__all__ = ["Executor", "already_decided", "decide", "expire", "expire_stale"]
+__all__ = ["Executor", "already_decided", "check_decider", "decide", "expire", "expire_stale"]
 
 #: runs an approved request (`commands.workflow.execution.execute` bound to a context)
 Executor = Callable[[int], Awaitable[ExecutionResult]]
@@ -64,6 +64,16 @@ async def decide(
     return DecisionResult(
         outcome=DecisionOutcome.APPROVED, message=message, approval=execution.approval, execution=execution
     )
+
+
+async def check_decider(ctx: WorkflowContext, approval_id: int, decider: str) -> ApprovalView:
+    """The request, when `decider` may decide it; raises `NotAllowed` (and audits it) otherwise.
+
+    Asked before a reject form opens, so nobody types a reason for a decision they cannot make.
+    """
+    approval = await ctx.approval(approval_id)
+    await _authorise(ctx, approval, decider)
+    return await ctx.approval_view(approval_id)
 
 
 async def _authorise(ctx: WorkflowContext, approval: ApprovalRecord, decider: str) -> None:

@@ -113,6 +113,10 @@ class InvoiceService:
         executor = self.execute if execute else None
         return await approvals.decide(self.context, approval_id, decider, approve, reason, execute=executor)
 
+    async def check_decider(self, approval_id: int, decider: str) -> ApprovalView:
+        """The request, if `decider` may decide it (approver, four eyes); raises NotAllowed otherwise."""
+        return await approvals.check_decider(self.context, approval_id, decider)
+
     async def expire_stale(self) -> list[ApprovalView]:
         """Expire pending requests past their deadline; returns them so their cards can be updated."""
         return await approvals.expire_stale(self.context)

@@ -96,18 +96,11 @@ async def _after_decision(deps: SlackDeps, body: dict[str, Any], user: str, resu
 
 
 async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> str | None:
-    """Why `user` may not open the reject form, or None.
-
-    The workflow owns the rule: a rejection without a reason is refused after every check of
-    the decider and before anything changes, so asking for one tells whether `user` may decide.
-    """
+    """Why `user` may not open the reject form, or None (the workflow owns the rule)."""
     try:
-        await deps.service.decide(approval_id, user, False, None, execute=False)
+        approval = await deps.service.check_decider(approval_id, user)
     except NotAllowed as exc:
         return explain("", exc).line()
-    except WorkflowError:
-        pass  # only the reason is missing: the form asks for it
-    approval = await deps.service.get_approval(approval_id)
     return None if approval.is_pending else f"This request is already {approval.state.value}."
 
 

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
 from commands.slack.formatting import state_label
-from commands.workflow.sweep import SweepReport, sweep
+from commands.workflow import SweepReport, sweep
 
 __all__ = ["post_sweep_changes", "register", "run_sweep"]
 

@@ -55,6 +55,22 @@ async def test_requester_cannot_approve_their_own_request(env: Env) -> None:
     assert env.popbill.issue_calls == 0
 
 
+async def test_who_may_decide_is_known_before_any_reason_is_typed(env: Env) -> None:
+    approval = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+
+    allowed = await env.service.check_decider(approval.id, APPROVER)
+    with pytest.raises(NotAllowed, match="four-eyes"):
+        await env.service.check_decider(approval.id, REQUESTER)
+    with pytest.raises(NotAllowed, match="only approvers"):
+        await env.service.check_decider(approval.id, OUTSIDER)
+
+    assert allowed.is_pending  # asking decided nothing
+    assert (await env.service.get_approval(approval.id)).state is ApprovalState.PENDING
+    refusals = await env.store.audit.search(approval_id=approval.id, action="decision")
+    expected = [(OUTSIDER, "not_approver"), (REQUESTER, "own_request")]
+    assert sorted((r.actor, r.outcome) for r in refusals) == sorted(expected)
+
+
 async def test_non_approver_is_refused(env: Env) -> None:
     approval = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
 

@@ -20,7 +20,7 @@ from providers.popbill.service import PopbillService
 from providers.sandbox.base import FaultRule
 from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.popbill import PopbillSandbox, _demo_taxinvoice
-from tests.digest.seed import bulk_open_documents
+from tests.commands.slack.digest.seed import bulk_open_documents
 
 SEOUL = ZoneInfo("Asia/Seoul")
 POLICY = HttpPolicy(read_timeout=2.0, backoff=0.01, max_attempts=1)
