@@ -43,7 +43,7 @@ from pydantic import ValidationError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot.settings import Settings
-from commands.ledger import DocumentRecord, Store, utc_now
+from commands.ledger import AuditKind, AuditOperation, DocumentRecord, Store, utc_now
 from commands.ledger import digest_queries as q
 from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn, format_money, state_label
 from providers.abillify.webhooks import TaskNotification, WorkflowWebhook, dedup_key
@@ -151,9 +151,9 @@ class _Handlers:
         if doc is not None and status is not None:
             await self.store.documents.record_status(doc.id, status, now=self.deps.clock())
 
-    async def _audit(self, doc: DocumentRecord, provider: Provider, operation: str, outcome: str,
+    async def _audit(self, doc: DocumentRecord, provider: Provider, operation: AuditOperation, outcome: str,
                      detail: Mapping[str, Any]) -> None:
-        await self.store.audit.record(actor=provider.value, action="callback", operation=operation,
+        await self.store.audit.record(actor=provider.value, action=AuditKind.CALLBACK, operation=operation,
                                       document_id=doc.id, document_ref=doc.ref, outcome=outcome, detail=detail,
                                       now=self.deps.clock())
 
@@ -193,7 +193,7 @@ class _Handlers:
         if doc is None:
             log.info("payssam payment for bill %s, which no document of ours has", callback.bill_id)
             return _payssam_success()
-        await self._audit(doc, Provider.PAYSSAM, "payment", status.state.value,
+        await self._audit(doc, Provider.PAYSSAM, AuditOperation.PAYMENT, status.state.value,
                           {"bill_id": callback.bill_id, "appr_num": callback.appr_num})
         await self._notify(doc, self._payment_text(doc, callback, status))
         return _payssam_success()
@@ -245,7 +245,7 @@ class _Handlers:
             return _json({"ok": True, "duplicate": True})
         if doc is not None:
             outcome = "ok" if event.ok else f"{event.result}:{event.resultcode}"
-            await self._audit(doc, Provider.ABILLIFY, "task_notification", outcome, {"job": event.job})
+            await self._audit(doc, Provider.ABILLIFY, AuditOperation.TASK_NOTIFICATION, outcome, {"job": event.job})
             if event.ok:
                 state = f" · {state_label(status.state)}" if status is not None else ""
                 text = f"📨 Abillify finished committing and sending `{doc.ref}`{state}"
@@ -278,8 +278,8 @@ class _Handlers:
         if not await self.store.record_callback("abillify", key, body):
             return _json({"ok": True, "duplicate": True})
         if doc is not None and status is not None:
-            await self._audit(doc, Provider.ABILLIFY, f"workflow:{event.workflow or 'event'}", status.state.value,
-                              {"reported_state": event.state, "job": event.job})
+            await self._audit(doc, Provider.ABILLIFY, AuditOperation.WORKFLOW_EVENT, status.state.value,
+                              {"workflow": event.workflow, "reported_state": event.state, "job": event.job})
             await self._notify(doc, self._workflow_text(doc, status))
         else:
             log.info("abillify workflow event for %s, which no document of ours has", event.voucher_reference)

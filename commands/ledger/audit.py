@@ -30,8 +30,8 @@ class AuditRepo(Repo):
         self,
         *,
         actor: str,
-        action: AuditKind | str,
-        operation: AuditOperation | str | None = None,
+        action: AuditKind,
+        operation: AuditOperation | None = None,
         document_id: int | None = None,
         document_ref: str | None = None,
         approval_id: int | None = None,
@@ -50,8 +50,9 @@ class AuditRepo(Repo):
         values = {
             "at": now_or(now),
             "actor": actor,
-            "action": str(action),
-            "operation": str(operation) if operation is not None else None,
+            # only the vocabulary's words are stored: a typo raises here rather than reading as raw code
+            "action": AuditKind(action).value,
+            "operation": AuditOperation(operation).value if operation is not None else None,
             "document_id": document_id,
             "document_ref": document_ref,
             "approval_id": approval_id,

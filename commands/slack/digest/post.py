@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from commands.ledger import Store, utc_now
+from commands.ledger import AuditKind, AuditOperation, Store, utc_now
 from commands.slack.chart import render_chart_png
 from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, digest_window
 from commands.slack.digest.message import build_digest_blocks, digest_text
@@ -66,7 +66,8 @@ async def post_digest(
     if store is not None:
         if day is not None:
             await store.digests.finish_run(channel, day, message_ts=ts, summary=summary, now=data.now)
-        await store.audit.record(actor="system", action="digest", operation="scheduled" if day else "now",
+        operation = AuditOperation.DIGEST_SCHEDULED if day else AuditOperation.DIGEST_NOW
+        await store.audit.record(actor="system", action=AuditKind.DIGEST, operation=operation,
                                  outcome="posted", detail={"channel": channel, "ts": ts, "day": day, **summary},
                                  now=data.now)
     file_id = None

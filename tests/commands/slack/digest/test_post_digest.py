@@ -79,7 +79,7 @@ async def test_post_digest_posts_once_records_the_run_and_uploads_the_chart_in_i
     assert run.posted_at == NOW and run.message_ts == posted.message_ts
     assert run.summary is not None and run.summary["issued"] == 2 and run.summary["unpaid"] == 1
     [audit] = await store.audit.search(action="digest")
-    assert (audit.operation, audit.outcome, audit.detail["ts"]) == ("scheduled", "posted", posted.message_ts)
+    assert (audit.operation, audit.outcome, audit.detail["ts"]) == ("digest.scheduled", "posted", posted.message_ts)
 
 
 async def test_a_failed_chart_upload_leaves_the_digest_posted(
