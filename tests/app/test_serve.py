@@ -17,6 +17,8 @@ from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SlackRequestFactory
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET
 
+pytestmark = pytest.mark.slow  # starts `invoicebot serve` as a process
+
 
 def free_port() -> int:
     with socket.socket() as sock:

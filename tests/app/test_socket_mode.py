@@ -21,6 +21,8 @@ from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from tests.app.harness import BOT_TOKEN
 from tests.app.test_serve import clean_env, free_port
 
+pytestmark = pytest.mark.slow  # a Socket Mode session over a real WebSocket
+
 APP_TOKEN = "xapp-test"  # only the double accepts it
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from bench import ack, digest, sweep
 from bench._common import percentile
 from providers.models import Provider
+
+pytestmark = pytest.mark.slow  # runs the benchmarks at a reduced size
 
 
 def test_percentile_is_nearest_rank() -> None:

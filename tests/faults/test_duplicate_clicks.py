@@ -8,10 +8,14 @@ import asyncio
 import itertools
 from pathlib import Path
 
+import pytest
+
 from bot.console.app import settle_tasks
 from commands.ledger import ApprovalState
 from tests.app.harness import running_bot
 from tests.faults.flows import FAST, create_requests, issue_calls, sandbox_documents
+
+pytestmark = pytest.mark.slow  # a thousand duplicate clicks through the app
 
 REQUESTS = 50
 CLICKS = 1000

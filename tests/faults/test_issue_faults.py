@@ -32,6 +32,8 @@ from tests.faults.flows import (
     sandbox_documents,
 )
 
+pytestmark = pytest.mark.slow  # provider faults with real timeouts against the sandboxes
+
 KEY = "INV-000001"
 
 #: faults after which the write may or may not have happened: the bot must look before sending again

@@ -34,6 +34,8 @@ from providers.config import DEMO_POPBILL
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
 from tests.paths import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # kill -9 of a real process amid a hundred issuances
+
 ROOT = REPO_ROOT
 SECRET = "kill-test-signing-secret-0123456789"
 TOKEN = "xoxb-test"

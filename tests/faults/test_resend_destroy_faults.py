@@ -27,6 +27,8 @@ from tests.faults.flows import (
     requests_at,
 )
 
+pytestmark = pytest.mark.slow  # provider faults with real timeouts against the sandboxes
+
 KEY = "INV-000001"
 
 RESEND = {

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from commands.ledger import ApprovalState
 from tests.app.harness import running_bot, text_of
 from tests.faults.flows import FAST, approval, card_now, issue_calls, request_issue, sandbox_documents
+
+pytestmark = pytest.mark.slow  # waits out Slack's Retry-After
 
 
 async def test_a_rate_limited_card_is_posted_after_retry_after(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from providers.sandbox.base import FaultRule
 from tests.app.harness import FINANCE, BotHarness, running_bot, text_of
 from tests.faults.flows import FAST, add_fault, assert_no_traceback_shown, issue_approved, requests_at
 
+pytestmark = pytest.mark.slow  # provider faults with real timeouts during sweeps
+
 #: the read each provider's sweep makes
 SWEEP_READ = {
     "popbill": (r"^/Taxinvoice/SELL$", "POST"),  # getInfos, 1,000 keys a call

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from bot.console.render import Prompt, modal_to_prompts
 from tests.app.harness import FINANCE
 from tests.faults.flows import assert_no_traceback_shown, everything_shown
 from tests.security.conftest import BotOnThread
+
+pytestmark = pytest.mark.slow  # hypothesis drives hundreds of requests through the app
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])

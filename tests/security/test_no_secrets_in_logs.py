@@ -25,6 +25,8 @@ from providers.sandbox.base import FaultRule
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET, BotHarness, running_bot
 from tests.faults.flows import add_fault, issue_approved, request_issue, requests_at
 
+pytestmark = pytest.mark.slow  # a whole working day through the app, logs captured
+
 ALL_LOGGERS = ("", "invoicebot")
 
 

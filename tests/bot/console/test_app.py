@@ -13,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # the console as a process, a whole day through standard input
 
 FORM = """\
 {provider}

@@ -7,10 +7,14 @@ import time
 import tracemalloc
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from commands.ledger import Store
 from commands.slack.digest import MAX_DIGEST_BLOCKS, build_digest_blocks, build_digest_data
 from providers.models import Provider
 from tests.commands.slack.digest.seed import bulk_documents
+
+pytestmark = pytest.mark.slow  # seeds 100,000 documents
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)
