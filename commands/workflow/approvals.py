@@ -103,16 +103,10 @@ async def _record_decision(
     moved = await ctx.move(approval.id, expected=ApprovalState.PENDING, to=to, now=now, unexpired_at=now, **changes)
     if not moved:
         return False
-    await ctx.store.audit.record(
-        actor=decider,
-        action=AuditKind.DECISION,
+    await ctx.audit_approval(
+        approval, actor=decider, kind=AuditKind.DECISION,
         operation=AuditOperation.APPROVE if approve else AuditOperation.REJECT,
-        document_id=approval.document_id,
-        document_ref=await ctx.doc_ref(approval),
-        approval_id=approval.id,
-        outcome=to.value,
-        detail={"reason": reason} if reason else None,
-        now=now,
+        outcome=to.value, detail={"reason": reason} if reason else None, now=now,
     )
     if not approve and approval.action is ApprovalAction.ISSUE:
         await ctx.store.documents.set_lifecycle(
@@ -139,16 +133,8 @@ async def already_decided(ctx: WorkflowContext, approval: ApprovalRecord) -> Dec
 
 
 async def _audit_refusal(ctx: WorkflowContext, approval: ApprovalRecord, actor: str, why: str) -> None:
-    await ctx.store.audit.record(
-        actor=actor,
-        action=AuditKind.DECISION,
-        operation=AuditOperation.REFUSED,
-        document_id=approval.document_id,
-        document_ref=await ctx.doc_ref(approval),
-        approval_id=approval.id,
-        outcome=why,
-        now=ctx.clock(),
-    )
+    await ctx.audit_approval(approval, actor=actor, kind=AuditKind.DECISION, operation=AuditOperation.REFUSED,
+                             outcome=why)
 
 
 async def expire_stale(ctx: WorkflowContext) -> list[ApprovalView]:
@@ -174,15 +160,7 @@ async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetim
         await ctx.store.documents.set_lifecycle(
             approval.document_id, Lifecycle.EXPIRED, expected=Lifecycle.PENDING_APPROVAL, now=now
         )
-    await ctx.store.audit.record(
-        actor=SYSTEM_ACTOR,
-        action=AuditKind.SYSTEM,
-        operation=AuditOperation.of(approval.action, "expire"),
-        document_id=approval.document_id,
-        document_ref=await ctx.doc_ref(approval),
-        approval_id=approval.id,
-        outcome="expired",
-        now=now,
-    )
+    await ctx.audit_approval(approval, actor=SYSTEM_ACTOR, kind=AuditKind.SYSTEM,
+                             operation=AuditOperation.of(approval.action, "expire"), outcome="expired", now=now)
     return True
 

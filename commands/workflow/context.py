@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, Store
-from commands.ledger.vocabulary import TRANSITIONS
+from commands.ledger import (
+    ApprovalAction,
+    ApprovalRecord,
+    ApprovalState,
+    AuditKind,
+    AuditOperation,
+    DocumentRecord,
+    Store,
+)
 from commands.workflow.errors import NotFound, not_configured
 from commands.workflow.views import ApprovalView, approval_view
 from providers.base import InvoiceProvider
@@ -106,6 +113,24 @@ class WorkflowContext:
         doc = await self.store.documents.get(approval.document_id)
         return doc.ref if doc else None
 
+    async def audit_approval(
+        self,
+        approval: ApprovalRecord,
+        *,
+        actor: str,
+        kind: AuditKind,
+        operation: AuditOperation,
+        outcome: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        """One audit row about an approval request and its document."""
+        await self.store.audit.record(
+            actor=actor, action=kind, operation=operation, document_id=approval.document_id,
+            document_ref=await self.doc_ref(approval), approval_id=approval.id, outcome=outcome, detail=detail,
+            now=now or self.clock(),
+        )
+
     async def approval_view(self, approval: ApprovalRecord | int) -> ApprovalView:
         """The view of an approval (re-read when given its id)."""
         if isinstance(approval, int):
@@ -122,11 +147,8 @@ class WorkflowContext:
     ) -> bool:
         """Compare-and-set an approval from `expected` to `to`; True when this call moved it.
 
-        Every move the workflow makes goes through here, and must be one the ledger's
-        `TRANSITIONS` declares: a move outside the table is a bug, not a lost race.
+        Every move the workflow makes goes through here; the ledger refuses (ValueError) a move
+        its `TRANSITIONS` table does not declare, before any SQL: that is a bug, not a lost race.
         """
-        for state in expected if isinstance(expected, tuple) else (expected,):
-            if to not in TRANSITIONS[state]:
-                raise ValueError(f"an approval cannot move from {state.value} to {to.value}")
         options.setdefault("now", self.clock())
         return await self.store.approvals.transition(approval_id, expected=expected, to=to, **options)

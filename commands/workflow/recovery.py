@@ -46,15 +46,8 @@ async def retry(ctx: WorkflowContext, approval_id: int, actor: str) -> Execution
     )
     if not moved:
         return await not_executed(ctx, await ctx.approval(approval_id))
-    await ctx.store.audit.record(
-        actor=actor,
-        action=AuditKind.COMMAND,
-        operation=AuditOperation.of(approval.action, "retry"),
-        document_id=approval.document_id,
-        document_ref=await ctx.doc_ref(approval),
-        approval_id=approval_id,
-        now=now,
-    )
+    await ctx.audit_approval(approval, actor=actor, kind=AuditKind.COMMAND,
+                             operation=AuditOperation.of(approval.action, "retry"), now=now)
     return await drive(ctx, approval_id, mode="retry")
 
 
@@ -105,14 +98,7 @@ async def _take_over(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.dat
     )
     if not taken:
         return None
-    await ctx.store.audit.record(
-        actor=SYSTEM_ACTOR,
-        action=AuditKind.SYSTEM,
-        operation=AuditOperation.of(approval.action, "recover"),
-        document_id=approval.document_id,
-        document_ref=await ctx.doc_ref(approval),
-        approval_id=approval.id,
-        detail={"started_at": approval.started_at, "attempts": approval.attempts},
-        now=now,
-    )
+    await ctx.audit_approval(approval, actor=SYSTEM_ACTOR, kind=AuditKind.SYSTEM,
+                             operation=AuditOperation.of(approval.action, "recover"),
+                             detail={"started_at": approval.started_at, "attempts": approval.attempts}, now=now)
     return await drive(ctx, approval.id, mode="recover")
