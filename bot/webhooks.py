@@ -45,7 +45,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 from bot.settings import Settings
 from commands.ledger import AuditKind, AuditOperation, DocumentRecord, Store, utc_now
 from commands.ledger import digest_queries as q
-from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn, format_money, state_label
+from commands.slack.formatting import SANDBOX_NOTICE, clip, document_label, escape_mrkdwn, format_money
 from providers.abillify.webhooks import TaskNotification, WorkflowWebhook, dedup_key
 from providers.base import InvoiceProvider
 from providers.errors import ProviderError, ProviderRejected
@@ -205,7 +205,7 @@ class _Handlers:
         how = _PAY_TYPES.get(callback.appr_pay_type or "", callback.appr_pay_type or "")
         extra = ", ".join(x for x in (how, f"approval {callback.appr_num}" if callback.appr_num else "") if x)
         return f"💳 *Payment received* for `{doc.ref}`: {money}" + (f" ({escape_mrkdwn(extra)})" if extra else "") \
-            + f" · {state_label(status.state)}"
+            + f" · {document_label(doc.lifecycle, status.state)}"
 
     # -- Abillify ----------------------------------------------------------------------------
     async def _body(self, request: web.Request) -> dict[str, Any] | None:
@@ -247,7 +247,7 @@ class _Handlers:
             outcome = "ok" if event.ok else f"{event.result}:{event.resultcode}"
             await self._audit(doc, Provider.ABILLIFY, AuditOperation.TASK_NOTIFICATION, outcome, {"job": event.job})
             if event.ok:
-                state = f" · {state_label(status.state)}" if status is not None else ""
+                state = f" · {document_label(doc.lifecycle, status.state)}" if status is not None else ""
                 text = f"📨 Abillify finished committing and sending `{doc.ref}`{state}"
             else:
                 text = (f"❌ Abillify reports that its task for `{doc.ref}` failed: "
@@ -293,7 +293,7 @@ class _Handlers:
         if status.state is DocumentState.CANCELED:
             return f"🚫 *Canceled* at Abillify: `{doc.ref}`"
         detail = f" — {escape_mrkdwn(clip(status.detail, 200))}" if status.detail else ""
-        return f"🔄 `{doc.ref}` is now {state_label(status.state)}{detail}"
+        return f"🔄 `{doc.ref}` is now {document_label(doc.lifecycle, status.state)}{detail}"
 
 
 def register_webhooks(web_app: web.Application, deps: WebhookDeps) -> None:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from commands.ledger import Lifecycle
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
-from commands.slack.formatting import state_label
+from commands.slack.formatting import document_label
 from commands.workflow import SweepReport, sweep
 
 __all__ = ["post_sweep_changes", "register", "run_sweep"]
@@ -19,7 +20,7 @@ __all__ = ["post_sweep_changes", "register", "run_sweep"]
 async def post_sweep_changes(deps: SlackDeps, report: SweepReport) -> None:
     """One line per changed document, in that document's thread."""
     for change in report.changes:
-        text = (f"🔄 {change.ref} is now {state_label(change.current)} at {change.provider.value} "
+        text = (f"🔄 {change.ref} is now {document_label(Lifecycle.ISSUED, change.current)} at {change.provider.value} "
                 f"(raw {change.raw_state})" + (f": {change.detail}" if change.detail else ""))
         await deps.notifier.post_in_thread(change.document_id, text)
 
