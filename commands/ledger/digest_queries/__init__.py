@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
 from commands.ledger.digest_queries.listings import (
+    cancelled_totals,
     daily_issued_krw,
     expiring,
     failures,
@@ -31,7 +32,6 @@ from commands.ledger.digest_queries.listings import (
     unpaid,
 )
 from commands.ledger.digest_queries.rows import (
-    ISSUED_LIFECYCLES,
     OPEN_STATES,
     SWEEP_AUDIT_OPERATION,
     ApprovalRow,
@@ -45,7 +45,6 @@ from commands.ledger.digest_queries.rows import (
 from commands.ledger.digest_queries.runs import last_posted_run, latest_posted_run, release_unposted_run
 
 __all__ = [
-    "ISSUED_LIFECYCLES",
     "OPEN_STATES",
     "SWEEP_AUDIT_OPERATION",
     "ApprovalRow",
@@ -56,6 +55,7 @@ __all__ = [
     "PostedRun",
     "SweepSummary",
     "callback_seen",
+    "cancelled_totals",
     "closure_changes",
     "daily_issued_krw",
     "expiring",

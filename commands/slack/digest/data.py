@@ -37,6 +37,7 @@ class DigestData:
     since: dt.datetime
     scope_channel: str | None = None  # None: documents from every channel
     issued: tuple[q.IssuedTotal, ...] = ()
+    cancelled: tuple[q.IssuedTotal, ...] = ()
     pending: q.Listing[q.ApprovalRow] = field(default_factory=q.Listing)
     failures: Mapping[str, q.Listing[q.DocumentRow]] = field(default_factory=dict)
     unpaid_payssam: q.Listing[q.DocumentRow] = field(default_factory=q.Listing)
@@ -55,20 +56,30 @@ class DigestData:
         return sum(t.count for t in self.issued)
 
     def issued_totals(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for t in self.issued:
-            totals[t.currency] = totals.get(t.currency, 0) + t.total
-        return totals
+        return _per_currency(self.issued)
+
+    @property
+    def cancelled_count(self) -> int:
+        return sum(t.count for t in self.cancelled)
+
+    def cancelled_totals(self) -> dict[str, int]:
+        return _per_currency(self.cancelled)
 
     @property
     def failure_count(self) -> int:
+        """Everything on the attention lists (failed, outcome unknown, NTS filing failed)."""
         return sum(listing.count for listing in self.failures.values())
+
+    @property
+    def failed_count(self) -> int:
+        """Requests that did not become documents: failed plus outcome unknown (their standings)."""
+        return sum(self.failures[key].count for key in ("provider_error", "outcome_unknown") if key in self.failures)
 
     @property
     def quiet(self) -> bool:
         """Nothing issued, waiting, failed, unpaid, changed or unreachable."""
         return not (
-            self.issued_count or self.pending or self.failure_count or self.unpaid_payssam
+            self.issued_count or self.cancelled_count or self.pending or self.failure_count or self.unpaid_payssam
             or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable
         )
 
@@ -80,7 +91,10 @@ class DigestData:
             "scope": self.scope_channel or "all",
             "issued": self.issued_count,
             "issued_totals": self.issued_totals(),
+            "cancelled": self.cancelled_count,
+            "cancelled_totals": self.cancelled_totals(),
             "pending": self.pending.count,
+            "failed": self.failed_count,
             "failures": self.failure_count,
             "unpaid": self.unpaid_payssam.count + self.unpaid_abillify.count,
             "overdue": self.overdue.count,
@@ -97,6 +111,13 @@ async def digest_window(store: Store, channel: str, now: dt.datetime, *, day: dt
     if previous is None:
         return now - dt.timedelta(hours=24)
     return max(previous.posted_at, floor)
+
+
+def _per_currency(totals: Iterable[q.IssuedTotal]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in totals:
+        out[t.currency] = out.get(t.currency, 0) + t.total
+    return out
 
 
 def _day_bounds(days: Iterable[dt.date], tz: dt.tzinfo) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
@@ -145,6 +166,7 @@ async def build_digest_data(
         since=since,
         scope_channel=scope,
         issued=tuple(await q.issued_totals(store, since, now, channel=scope)),
+        cancelled=tuple(await q.cancelled_totals(store, since, now, channel=scope)),
         pending=await q.pending_approvals(store, limit=LIST_ROWS),
         failures=await q.failures(store, since, limit=FAILURE_ROWS, channel=scope),
         unpaid_payssam=await q.unpaid(store, Provider.PAYSSAM, limit=0, channel=scope),
