@@ -8,7 +8,7 @@ documents, approvals, closure checks and audit events. Callers import the packag
 * `rows`: the row types, `Listing`, and the shared helpers;
 * `listings`: document totals and lists (digest, App Home, sweep pages);
 * `activity`: pending approvals, closure changes, the last sweep, seen callbacks;
-* `runs`: posted digest runs.
+* `runs`: posted digests (scheduled runs and ``digest now`` posts).
 
 Every query is built to stay fast and small on 100,000 documents, on SQLite and
 PostgreSQL alike: totals are computed in SQL (``GROUP BY``), never by loading rows; lists
@@ -42,7 +42,12 @@ from commands.ledger.digest_queries.rows import (
     PostedRun,
     SweepSummary,
 )
-from commands.ledger.digest_queries.runs import last_posted_run, latest_posted_run, release_unposted_run
+from commands.ledger.digest_queries.runs import (
+    last_posted_digest,
+    last_posted_run,
+    latest_posted_run,
+    release_unposted_run,
+)
 
 __all__ = [
     "OPEN_STATES",
@@ -61,6 +66,7 @@ __all__ = [
     "expiring",
     "failures",
     "issued_totals",
+    "last_posted_digest",
     "last_posted_run",
     "last_sweep",
     "latest_posted_run",

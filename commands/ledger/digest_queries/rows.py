@@ -157,8 +157,10 @@ class SweepSummary:
 
 @dataclass(frozen=True, slots=True)
 class PostedRun:
+    """A posted digest: `day` is the scheduled day it was claimed for, None for ``digest now``."""
+
     channel_id: str
-    day: dt.date
+    day: dt.date | None
     posted_at: dt.datetime
     message_ts: str | None
     summary: Mapping[str, Any]

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 
 from commands.ledger import digest_queries as q
 from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
-from commands.slack.digest.data import CHART_DAYS, DigestData
+from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
     clip,
@@ -234,7 +234,7 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
         HeaderBlock(text=plain(f"📊 Invoicing digest · {local_now:%Y-%m-%d (%a)}", 150)),
     ]
     scope = f"<#{data.scope_channel}>" if data.scope_channel else "all channels"
-    notes = [f"Since {format_datetime(data.since, tz)} · {scope}"]
+    notes = [f"{window_words(data, tz)} · {scope}"]
     if data.sandbox_providers:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
         notes.append(f"🧪 *SANDBOX*: {names} — no real documents")
@@ -256,6 +256,18 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     if len(body) > room:
         body = [*body[: room - 1], context("…the digest was cut to fit one message; see `/invoice list`")]
     return blocks + body + footer
+
+
+_BASIS_WORDS: Mapping[WindowBasis, str] = {
+    WindowBasis.PREVIOUS: "since the previous digest in this channel",
+    WindowBasis.FIRST: "the last 24 hours (the first digest in this channel)",
+    WindowBasis.CAPPED: "the last 7 days (the previous digest is older)",
+}
+
+
+def window_words(data: DigestData, tz: dt.tzinfo) -> str:
+    """What the window is, in words: "From 2026-03-01 09:30 KST to now, since the previous digest …"."""
+    return f"From {format_datetime(data.since, tz)} to {format_datetime(data.now, tz)}, {_BASIS_WORDS[data.basis]}"
 
 
 def summary_line(summary: Mapping[str, Any]) -> str:

@@ -148,15 +148,15 @@ async def test_a_quiet_day_says_so_in_one_line(store: Store) -> None:
 
 
 async def test_the_window_starts_at_the_last_posted_digest(store: Store) -> None:
-    assert await digest_window(store, "C1", NOW, day=TODAY) == NOW - dt.timedelta(hours=24)
+    assert await digest_window(store, "C1", NOW) == NOW - dt.timedelta(hours=24)
 
     yesterday = TODAY - dt.timedelta(days=1)
     assert await store.claim_digest_run("C1", yesterday, "test")
     await store.digests.finish_run("C1", yesterday, message_ts="1.2", summary={}, now=NOW - 25 * H)
     assert await store.claim_digest_run("C1", TODAY, "test")  # today's claim, not yet posted
 
-    assert await digest_window(store, "C1", NOW, day=TODAY) == NOW - 25 * H
-    assert await digest_window(store, "C2", NOW, day=TODAY) == NOW - dt.timedelta(hours=24)
+    assert await digest_window(store, "C1", NOW) == NOW - 25 * H
+    assert await digest_window(store, "C2", NOW) == NOW - dt.timedelta(hours=24)
 
 
 def _row(i: int, provider: Provider = Provider.PAYSSAM) -> q.DocumentRow:
