@@ -21,12 +21,12 @@ from commands.ledger.standing_sql import standing_in
 from commands.ledger.vocabulary import Lifecycle, Standing
 from providers.models import Amounts, DocumentKind, DocumentState, DocumentStatus, IssueRequest, Party, Provider
 
-__all__ = ["REF_PREFIX", "DocumentRepo", "format_ref"]
+__all__ = ["REF_PREFIX", "WRITTEN_STANDINGS", "DocumentRepo", "format_ref"]
 
 REF_PREFIX = "INV-"
 
 #: standings of documents that exist at the provider (or did, until cancelled): what an export lists
-_WRITTEN_STANDINGS = frozenset({Standing.ISSUED, Standing.CANCELLED})
+WRITTEN_STANDINGS = frozenset({Standing.ISSUED, Standing.CANCELLED})
 
 
 def format_ref(document_id: int) -> str:
@@ -276,7 +276,7 @@ class DocumentRepo(Repo):
         Ordered by write date, then id; read a page at a time.
         """
         c = documents.c
-        where = [c.write_date >= start, c.write_date <= end, standing_in(documents, _WRITTEN_STANDINGS)]
+        where = [c.write_date >= start, c.write_date <= end, standing_in(documents, WRITTEN_STANDINGS)]
         after: tuple[dt.date, int] | None = None
         while True:
             stmt = sa.select(documents).where(*where)

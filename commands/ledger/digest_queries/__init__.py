@@ -8,7 +8,7 @@ documents, approvals, closure checks and audit events. Callers import the packag
 * `rows`: the row types, `Listing`, and the shared helpers;
 * `listings`: document totals and lists (digest, App Home, sweep pages);
 * `activity`: pending approvals, closure changes, the last sweep, seen callbacks;
-* `runs`: posted digest runs.
+* `runs`: posted digests (scheduled runs and ``digest now`` posts).
 
 Every query is built to stay fast and small on 100,000 documents, on SQLite and
 PostgreSQL alike: totals are computed in SQL (``GROUP BY``), never by loading rows; lists
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
 from commands.ledger.digest_queries.listings import (
+    cancelled_totals,
     daily_issued_krw,
     expiring,
     failures,
@@ -31,7 +32,6 @@ from commands.ledger.digest_queries.listings import (
     unpaid,
 )
 from commands.ledger.digest_queries.rows import (
-    ISSUED_LIFECYCLES,
     OPEN_STATES,
     SWEEP_AUDIT_OPERATION,
     ApprovalRow,
@@ -42,10 +42,14 @@ from commands.ledger.digest_queries.rows import (
     PostedRun,
     SweepSummary,
 )
-from commands.ledger.digest_queries.runs import last_posted_run, latest_posted_run, release_unposted_run
+from commands.ledger.digest_queries.runs import (
+    last_posted_digest,
+    last_posted_run,
+    latest_posted_run,
+    release_unposted_run,
+)
 
 __all__ = [
-    "ISSUED_LIFECYCLES",
     "OPEN_STATES",
     "SWEEP_AUDIT_OPERATION",
     "ApprovalRow",
@@ -56,11 +60,13 @@ __all__ = [
     "PostedRun",
     "SweepSummary",
     "callback_seen",
+    "cancelled_totals",
     "closure_changes",
     "daily_issued_krw",
     "expiring",
     "failures",
     "issued_totals",
+    "last_posted_digest",
     "last_posted_run",
     "last_sweep",
     "latest_posted_run",

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from commands.ledger.db import write_engine
 from commands.ledger.digest_queries.rows import (
     DOC_COLUMNS,
-    ISSUED_LIFECYCLES,
     OPEN_STATES,
     SWEPT,
     DocumentRow,
@@ -27,11 +26,13 @@ from commands.ledger.digest_queries.rows import (
     fetch,
 )
 from commands.ledger.schema import documents
+from commands.ledger.standing_sql import standing_in
 from commands.ledger.store import Store
-from commands.ledger.vocabulary import Lifecycle
+from commands.ledger.vocabulary import Standing
 from providers.models import DocumentState, Provider
 
 __all__ = [
+    "cancelled_totals",
     "daily_issued_krw",
     "expiring",
     "failures",
@@ -43,17 +44,45 @@ __all__ = [
     "unpaid",
 ]
 
+_ISSUED = (Standing.ISSUED,)
+_CANCELLED = (Standing.CANCELLED,)
+_FAILED = (Standing.FAILED,)
+_UNKNOWN = (Standing.UNKNOWN,)
+
 
 async def issued_totals(
     store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
 ) -> list[IssuedTotal]:
-    """Documents issued in [since, until), grouped by provider, currency and sandbox flag."""
+    """Documents issued in [since, until) that still stand issued, by provider, currency and sandbox flag.
+
+    A document issued and then cancelled, voided or deleted (at the provider or by us) is
+    not "issued" any more: it is counted by `cancelled_totals` instead. The rule is the
+    SQL form of `standing()`, so the chart, the export and status file it the same way.
+    """
+    c = documents.c
+    return await _totals(store, [c.issued_at >= since, c.issued_at < until, standing_in(documents, _ISSUED),
+                                 *channel_filter(channel)])
+
+
+async def cancelled_totals(
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+) -> list[IssuedTotal]:
+    """Documents that stand cancelled and whose row last changed in [since, until).
+
+    ``updated_at`` is when we learnt of the cancellation (our destroy, a sweep or a
+    callback moved the state), which is what "cancelled since the last digest" means.
+    """
+    c = documents.c
+    return await _totals(store, [c.updated_at >= since, c.updated_at < until, standing_in(documents, _CANCELLED),
+                                 *channel_filter(channel)])
+
+
+async def _totals(store: Store, where: Sequence[sa.ColumnElement[bool]]) -> list[IssuedTotal]:
     c = documents.c
     stmt = (
         sa.select(c.provider, c.currency, c.sandbox, sa.func.count().label("n"),
                   sa.func.coalesce(sa.func.sum(c.total), 0).label("amount"))
-        .where(c.issued_at >= since, c.issued_at < until, c.lifecycle.in_(ISSUED_LIFECYCLES),
-               *channel_filter(channel))
+        .where(*where)
         .group_by(c.provider, c.currency, c.sandbox)
         .order_by(c.provider, c.currency, c.sandbox)
     )
@@ -67,7 +96,7 @@ async def issued_totals(
 async def daily_issued_krw(
     store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None
 ) -> dict[Provider, dict[dt.date, int]]:
-    """KRW issued per provider and day, one query for all days.
+    """KRW issued per provider and day, one query for all days, by the rule of `issued_totals`.
 
     Args:
         days: ``(day, start, end)`` with aware bounds of each local day, oldest first.
@@ -85,7 +114,7 @@ async def daily_issued_krw(
     inner = (
         sa.select(bucket, c.provider, c.total)
         .where(c.issued_at >= days[0][1], c.issued_at < days[-1][2], c.currency == "KRW",
-               c.lifecycle.in_(ISSUED_LIFECYCLES), *channel_filter(channel))
+               standing_in(documents, _ISSUED), *channel_filter(channel))
         .subquery()
     )
     stmt = (
@@ -106,9 +135,11 @@ async def failures(
     """Three kinds of failure, newest first.
 
     * ``filing_failed``: the NTS refused a filing we learnt about since `since`;
-    * ``provider_error``: an issue that failed at the provider since `since`;
+    * ``provider_error``: an issue that failed at the provider since `since` (standing failed);
     * ``outcome_unknown``: every document whose issue may or may not have happened, however
-      old, because each needs a person to reconcile it.
+      old, because each needs a person to reconcile it (standing unknown).
+
+    The last two together are the digest's "failed" count.
     """
     c = documents.c
     newest = (c.updated_at.desc(), c.id.desc())
@@ -119,9 +150,9 @@ async def failures(
             [c.lifecycle.in_(SWEPT), c.state == DocumentState.FILING_FAILED.value, c.updated_at >= since, *scope],
             newest, limit),
         "provider_error": await document_listing(
-            store, [c.lifecycle == Lifecycle.FAILED.value, c.updated_at >= since, *scope], newest, limit),
+            store, [standing_in(documents, _FAILED), c.updated_at >= since, *scope], newest, limit),
         "outcome_unknown": await document_listing(
-            store, [c.lifecycle == Lifecycle.OUTCOME_UNKNOWN.value, *scope], newest, limit),
+            store, [standing_in(documents, _UNKNOWN), *scope], newest, limit),
     }
 
 

@@ -22,7 +22,6 @@ from providers.models import BusinessState, DocumentKind, DocumentState, Provide
 
 __all__ = [
     "DOC_COLUMNS",
-    "ISSUED_LIFECYCLES",
     "OPEN_STATES",
     "SWEEP_AUDIT_OPERATION",
     "SWEPT",
@@ -38,8 +37,6 @@ __all__ = [
     "fetch",
 ]
 
-#: Lifecycles of documents that really exist at the provider (issued, possibly undone since).
-ISSUED_LIFECYCLES: tuple[str, ...] = (Lifecycle.ISSUED.value, Lifecycle.DESTROYING.value, Lifecycle.DESTROYED.value)
 #: Provider states a status sweep refreshes.
 OPEN_STATES: tuple[str, ...] = tuple(s.value for s in DocumentState if s.is_open)
 #: `audit_events.operation` of the row each status sweep leaves behind (read by the digest).
@@ -160,8 +157,10 @@ class SweepSummary:
 
 @dataclass(frozen=True, slots=True)
 class PostedRun:
+    """A posted digest: `day` is the scheduled day it was claimed for, None for ``digest now``."""
+
     channel_id: str
-    day: dt.date
+    day: dt.date | None
     posted_at: dt.datetime
     message_ts: str | None
     summary: Mapping[str, Any]

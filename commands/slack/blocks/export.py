@@ -1,4 +1,8 @@
-"""``/invoice export``: the message posted with the uploaded CSV."""
+"""``/invoice export``: the message posted with the uploaded CSV.
+
+It repeats what the file includes (`commands.workflow.export.export_scope`: the range by
+write date and the standings listed), so nobody reads a tax export as "everything we asked for".
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ import datetime as dt
 from slack_sdk.models.blocks import Block
 
 from commands.slack.blocks.kit import context, section
-from commands.slack.formatting import clip, escape_mrkdwn, format_bytes, format_date
+from commands.slack.formatting import clip, escape_mrkdwn, format_bytes
+from commands.workflow.export import export_scope
 
 __all__ = ["build_export_message", "export_text"]
 
@@ -18,14 +23,16 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
     size_text = f" ({format_bytes(size)})" if size is not None else ""
     blocks: list[Block] = [section(
         f"📤 *Export ready*: `{escape_mrkdwn(clip(file_name, 200))}`{size_text}\n"
-        f"{rows} document(s) from {format_date(start)} to {format_date(end)}."
+        f"{rows} document(s). {escape_mrkdwn(export_scope(start, end))}."
     )]
+    blocks.append(context("Columns: write date, issue date, standing, provider state (and its raw code), provider "
+                          "and NTS ids, buyer, amounts, line items, requester. The last row (`#`) repeats this scope."))
     if sandbox:
         blocks.append(context("🧪 *SANDBOX* — includes sandbox documents; nothing in them was really issued"))
     if rows == 0:
-        blocks.append(context("Nothing was issued in that range; the file has only the header row."))
+        blocks.append(context("No document was written in that range; the file has only the header and note rows."))
     return blocks
 
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date) -> str:
-    return f"Export ready: {clip(file_name, 200)} — {rows} document(s) from {start} to {end}"
+    return f"Export ready: {clip(file_name, 200)} — {rows} document(s). {export_scope(start, end)}"

@@ -11,10 +11,11 @@ Four modules, each usable alone:
   `DigestPublisher` bundles the three for the scheduler and for ``digest now``;
 * `digest.command`: the ``/invoice digest schedule|off|now|show`` answers.
 
-Window: a digest covers what happened since the channel's previous *posted* scheduled
-digest (at most 7 days back), or the last 24 hours when there is none. ``digest now`` is
-an explicit extra post: it is not claimed against the day's scheduled digest (which
-still posts), and it does not move the window of the next scheduled one.
+Window: a digest covers what happened since the previous digest posted in its channel,
+scheduled or ``digest now`` (at most 7 days back), or the last 24 hours when there is none;
+the message says which. ``digest now`` is an explicit extra post: it is not claimed against
+the day's scheduled digest (which still posts), but the next digest starts where it ended,
+so nothing is reported twice.
 
 Overdue reminders: an unpaid document past its due date gets its own line with a
 "Resend" button (action_id ``reminder_resend``, value = our ref); the click goes through
@@ -31,7 +32,16 @@ from commands.slack.digest.command import (
     digest_show,
     handle_digest_command,
 )
-from commands.slack.digest.data import CHART_DAYS, MAX_WINDOW, DigestData, build_digest_data, digest_window
+from commands.slack.digest.data import (
+    CHART_DAYS,
+    MAX_WINDOW,
+    DigestData,
+    DigestWindow,
+    WindowBasis,
+    build_digest_data,
+    digest_window,
+    find_window,
+)
 from commands.slack.digest.message import MAX_DIGEST_BLOCKS, build_digest_blocks, digest_text, summary_line
 from commands.slack.digest.post import DigestPublisher, PostedDigest, post_digest
 from commands.slack.ids import REMINDER_RESEND_ACTION_ID
@@ -44,7 +54,9 @@ __all__ = [
     "DigestControl",
     "DigestData",
     "DigestPublisher",
+    "DigestWindow",
     "PostedDigest",
+    "WindowBasis",
     "build_digest_blocks",
     "build_digest_data",
     "digest_now",
@@ -53,6 +65,7 @@ __all__ = [
     "digest_show",
     "digest_text",
     "digest_window",
+    "find_window",
     "handle_digest_command",
     "post_digest",
     "summary_line",

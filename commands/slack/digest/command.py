@@ -76,9 +76,9 @@ async def digest_now(control: DigestControl, channel: str) -> list[Block]:
 
 
 async def digest_show(store: Store, control: DigestControl, channel: str, *, tz: dt.tzinfo) -> list[Block]:
-    """``digest show``: the schedule, the next run and the last posted digest."""
+    """``digest show``: the schedule, the next run and the last digest posted here (scheduled or `now`)."""
     record = await store.digests.get_schedule(channel)
-    last = await q.last_posted_run(store, channel)
+    last = await q.last_posted_digest(store, channel)
     lines = []
     if record is None or not record.enabled:
         lines.append("No daily digest here. `/invoice digest schedule 09:00` starts one.")

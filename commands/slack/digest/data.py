@@ -3,9 +3,9 @@
 Aggregates run in SQL and only the top rows are fetched (`commands.ledger.digest_queries`),
 so a digest over a busy month reads as fast as a quiet day.
 
-Window: a digest covers what happened since the channel's previous *posted* scheduled
-digest (at most 7 days back), or the last 24 hours when there is none. ``digest now`` is
-an explicit extra post and does not move the window of the next scheduled one.
+Window: a digest covers what happened since the previous digest posted in its channel,
+scheduled or ``digest now`` (at most 7 days back), or the last 24 hours when there is none
+(`find_window`); the message says which.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from commands.ledger import Store
@@ -20,13 +21,28 @@ from commands.ledger import digest_queries as q
 from commands.slack.chart import chart_days
 from providers.models import Provider
 
-__all__ = ["CHART_DAYS", "FAILURE_ROWS", "LIST_ROWS", "MAX_WINDOW", "DigestData", "build_digest_data",
-           "digest_window"]
+__all__ = ["CHART_DAYS", "FAILURE_ROWS", "FIRST_WINDOW", "LIST_ROWS", "MAX_WINDOW", "DigestData", "DigestWindow",
+           "WindowBasis", "build_digest_data", "digest_window", "find_window"]
 
 MAX_WINDOW = dt.timedelta(days=7)
+FIRST_WINDOW = dt.timedelta(hours=24)
 CHART_DAYS = 14
 LIST_ROWS = 10
 FAILURE_ROWS = 5
+
+
+class WindowBasis(StrEnum):
+    """Why a digest starts where it does; the message says it in words."""
+
+    PREVIOUS = "previous"  # the channel's previous digest, scheduled or `digest now`
+    FIRST = "first"  # no digest posted in the channel yet: the last 24 hours
+    CAPPED = "capped"  # the previous digest is older than MAX_WINDOW: the last 7 days
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWindow:
+    since: dt.datetime
+    basis: WindowBasis
 
 
 @dataclass(frozen=True)
@@ -35,8 +51,10 @@ class DigestData:
 
     now: dt.datetime
     since: dt.datetime
+    basis: WindowBasis = WindowBasis.PREVIOUS
     scope_channel: str | None = None  # None: documents from every channel
     issued: tuple[q.IssuedTotal, ...] = ()
+    cancelled: tuple[q.IssuedTotal, ...] = ()
     pending: q.Listing[q.ApprovalRow] = field(default_factory=q.Listing)
     failures: Mapping[str, q.Listing[q.DocumentRow]] = field(default_factory=dict)
     unpaid_payssam: q.Listing[q.DocumentRow] = field(default_factory=q.Listing)
@@ -55,20 +73,30 @@ class DigestData:
         return sum(t.count for t in self.issued)
 
     def issued_totals(self) -> dict[str, int]:
-        totals: dict[str, int] = {}
-        for t in self.issued:
-            totals[t.currency] = totals.get(t.currency, 0) + t.total
-        return totals
+        return _per_currency(self.issued)
+
+    @property
+    def cancelled_count(self) -> int:
+        return sum(t.count for t in self.cancelled)
+
+    def cancelled_totals(self) -> dict[str, int]:
+        return _per_currency(self.cancelled)
 
     @property
     def failure_count(self) -> int:
+        """Everything on the attention lists (failed, outcome unknown, NTS filing failed)."""
         return sum(listing.count for listing in self.failures.values())
+
+    @property
+    def failed_count(self) -> int:
+        """Requests that did not become documents: failed plus outcome unknown (their standings)."""
+        return sum(self.failures[key].count for key in ("provider_error", "outcome_unknown") if key in self.failures)
 
     @property
     def quiet(self) -> bool:
         """Nothing issued, waiting, failed, unpaid, changed or unreachable."""
         return not (
-            self.issued_count or self.pending or self.failure_count or self.unpaid_payssam
+            self.issued_count or self.cancelled_count or self.pending or self.failure_count or self.unpaid_payssam
             or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable
         )
 
@@ -76,11 +104,15 @@ class DigestData:
         """What the run row and App Home keep of this digest (JSON-safe)."""
         return {
             "since": self.since.isoformat(),
+            "window": self.basis.value,
             "at": self.now.isoformat(),
             "scope": self.scope_channel or "all",
             "issued": self.issued_count,
             "issued_totals": self.issued_totals(),
+            "cancelled": self.cancelled_count,
+            "cancelled_totals": self.cancelled_totals(),
             "pending": self.pending.count,
+            "failed": self.failed_count,
             "failures": self.failure_count,
             "unpaid": self.unpaid_payssam.count + self.unpaid_abillify.count,
             "overdue": self.overdue.count,
@@ -90,13 +122,33 @@ class DigestData:
         }
 
 
-async def digest_window(store: Store, channel: str, now: dt.datetime, *, day: dt.date | None = None) -> dt.datetime:
-    """Since when the digest reports: the channel's previous posted digest, else 24 h ago."""
-    previous = await q.last_posted_run(store, channel, before=day)
-    floor = now - MAX_WINDOW
+async def find_window(store: Store, channel: str, now: dt.datetime) -> DigestWindow:
+    """Since when a digest of `channel` reports, and why.
+
+    "The previous digest" is the newest one posted in the channel *whichever way*: a
+    ``digest now`` post moves the next scheduled digest's window too, because its readers
+    already saw what it reported ("since the last digest posted here" is what they expect).
+    Scheduled and extra posts keep their other difference: only the scheduled one claims the
+    day, so a ``digest now`` never stops the day's scheduled digest.
+    """
+    previous = await q.last_posted_digest(store, channel, before=now)
     if previous is None:
-        return now - dt.timedelta(hours=24)
-    return max(previous.posted_at, floor)
+        return DigestWindow(now - FIRST_WINDOW, WindowBasis.FIRST)
+    if previous.posted_at < now - MAX_WINDOW:
+        return DigestWindow(now - MAX_WINDOW, WindowBasis.CAPPED)
+    return DigestWindow(previous.posted_at, WindowBasis.PREVIOUS)
+
+
+async def digest_window(store: Store, channel: str, now: dt.datetime) -> dt.datetime:
+    """Since when the digest reports: the channel's previous posted digest, else 24 h ago (see `find_window`)."""
+    return (await find_window(store, channel, now)).since
+
+
+def _per_currency(totals: Iterable[q.IssuedTotal]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in totals:
+        out[t.currency] = out.get(t.currency, 0) + t.total
+    return out
 
 
 def _day_bounds(days: Iterable[dt.date], tz: dt.tzinfo) -> list[tuple[dt.date, dt.datetime, dt.datetime]]:
@@ -114,6 +166,7 @@ async def build_digest_data(
     now: dt.datetime,
     since: dt.datetime,
     tz: dt.tzinfo,
+    basis: WindowBasis = WindowBasis.PREVIOUS,
     scope_channel: str | None = None,
     expiring_days: int = 3,
     sandbox_providers: Iterable[Provider] = (),
@@ -123,7 +176,7 @@ async def build_digest_data(
     """Read one digest from the database.
 
     Args:
-        now, since: the window (aware datetimes).
+        now, since: the window (aware datetimes); `basis` says why it starts at `since`.
         tz: the readers' time zone (days, "due today", chart buckets).
         scope_channel: only documents requested from this channel (None: all).
         sandbox_providers: providers running against a sandbox (their lines are marked).
@@ -143,8 +196,10 @@ async def build_digest_data(
     return DigestData(
         now=now,
         since=since,
+        basis=basis,
         scope_channel=scope,
         issued=tuple(await q.issued_totals(store, since, now, channel=scope)),
+        cancelled=tuple(await q.cancelled_totals(store, since, now, channel=scope)),
         pending=await q.pending_approvals(store, limit=LIST_ROWS),
         failures=await q.failures(store, since, limit=FAILURE_ROWS, channel=scope),
         unpaid_payssam=await q.unpaid(store, Provider.PAYSSAM, limit=0, channel=scope),

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 
 from commands.ledger import digest_queries as q
 from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
-from commands.slack.digest.data import CHART_DAYS, DigestData
+from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
     clip,
@@ -99,22 +99,37 @@ def _with_detail(line: str, row: q.DocumentRow) -> str:
     return line
 
 
-def _issued_blocks(data: DigestData) -> list[Block]:
-    if not data.issued:
-        return [section("*📄 Issued since the last digest:* nothing")]
-    head = (f"*📄 Issued since the last digest:* {data.issued_count} document"
-            f"{'s' if data.issued_count != 1 else ''} · {_money_totals(data.issued_totals())}")
+def _by_provider(totals: Sequence[q.IssuedTotal], data: DigestData) -> list[Any]:
     groups: dict[tuple[Provider, bool], dict[str, int]] = {}
     counts: dict[tuple[Provider, bool], int] = {}
-    for t in data.issued:
+    for t in totals:
         key = (t.provider, t.sandbox or t.provider in data.sandbox_providers)
         groups.setdefault(key, {})[t.currency] = groups.get(key, {}).get(t.currency, 0) + t.total
         counts[key] = counts.get(key, 0) + t.count
-    fields = [
+    return [
         md(f"*{_provider_name(p, data, sandbox=sb)}*\n{counts[(p, sb)]} · {_money_totals(groups[(p, sb)])}", 2000)
         for (p, sb) in sorted(groups, key=lambda k: (k[0].value, k[1]))
     ][:10]
-    return [SectionBlock(text=md(head), fields=fields)]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _issued_blocks(data: DigestData) -> list[Block]:
+    """Issued and cancelled, each counted once by its standing: a cancelled document is not "issued"."""
+    blocks: list[Block] = []
+    if not data.issued:
+        blocks.append(section("*📄 Issued in this window (still live):* nothing"))
+    else:
+        head = (f"*📄 Issued in this window (still live):* {_plural(data.issued_count, 'document')} · "
+                f"{_money_totals(data.issued_totals())}")
+        blocks.append(SectionBlock(text=md(head), fields=_by_provider(data.issued, data)))
+    if data.cancelled:
+        head = (f"*🗑️ Cancelled or deleted in this window:* {_plural(data.cancelled_count, 'document')} · "
+                f"{_money_totals(data.cancelled_totals())}")
+        blocks.append(SectionBlock(text=md(head), fields=_by_provider(data.cancelled, data)))
+    return blocks
 
 
 def _pending_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
@@ -219,13 +234,13 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
         HeaderBlock(text=plain(f"📊 Invoicing digest · {local_now:%Y-%m-%d (%a)}", 150)),
     ]
     scope = f"<#{data.scope_channel}>" if data.scope_channel else "all channels"
-    notes = [f"Since {format_datetime(data.since, tz)} · {scope}"]
+    notes = [f"{window_words(data, tz)} · {scope}"]
     if data.sandbox_providers:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
         notes.append(f"🧪 *SANDBOX*: {names} — no real documents")
     blocks.append(context(*notes))
     if data.quiet:
-        blocks.append(section("🌤️ Quiet day: nothing issued, nothing waiting for approval, no failures, "
+        blocks.append(section("🌤️ Quiet day: nothing issued or cancelled, nothing waiting for approval, no failures, "
                                "nothing unpaid."))
         return blocks
     body: list[Block] = []
@@ -243,13 +258,26 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     return blocks + body + footer
 
 
+_BASIS_WORDS: Mapping[WindowBasis, str] = {
+    WindowBasis.PREVIOUS: "since the previous digest in this channel",
+    WindowBasis.FIRST: "the last 24 hours (the first digest in this channel)",
+    WindowBasis.CAPPED: "the last 7 days (the previous digest is older)",
+}
+
+
+def window_words(data: DigestData, tz: dt.tzinfo) -> str:
+    """What the window is, in words: "From 2026-03-01 09:30 KST to now, since the previous digest …"."""
+    return f"From {format_datetime(data.since, tz)} to {format_datetime(data.now, tz)}, {_BASIS_WORDS[data.basis]}"
+
+
 def summary_line(summary: Mapping[str, Any]) -> str:
     """One line from a stored digest summary (`DigestData.summary()`), for ``show`` and App Home."""
     if summary.get("quiet"):
         return "Quiet day"
     totals = summary.get("issued_totals") or {}
     parts = [f"{summary.get('issued', 0)} issued ({_money_totals({str(k): int(v) for k, v in totals.items()})})"]
-    for key, label in (("pending", "waiting for approval"), ("failures", "need attention"), ("unpaid", "unpaid"),
+    for key, label in (("cancelled", "cancelled"), ("pending", "waiting for approval"), ("failed", "failed"),
+                       ("failures", "need attention"), ("unpaid", "unpaid"),
                        ("overdue", "past due"), ("closure_changes", "closure change")):
         count = summary.get(key)
         if count:

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.ledger import AuditKind, AuditOperation, Store, utc_now
 from commands.slack.chart import render_chart_png
-from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, digest_window
+from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, find_window
 from commands.slack.digest.message import build_digest_blocks, digest_text
 from providers.models import Provider
 
@@ -123,12 +123,15 @@ class DigestPublisher:
         self.clock = clock
         self.chart = chart
 
-    async def collect(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> DigestData:
+    async def collect(self, channel: str, *, tz: dt.tzinfo | None = None) -> DigestData:
+        """Read the digest of `channel` now, over the window since its previous digest (`find_window`)."""
         now = self.clock()
+        window = await find_window(self.store, channel, now)
         return await build_digest_data(
             self.store,
             now=now,
-            since=await digest_window(self.store, channel, now, day=day),
+            since=window.since,
+            basis=window.basis,
             tz=tz or self.tz,
             scope_channel=channel if self.scope == "channel" else None,
             expiring_days=self.expiring_days,
@@ -139,5 +142,5 @@ class DigestPublisher:
     async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> PostedDigest:
         """Collect and post; `day` completes that claimed run (None: an unclaimed extra post)."""
         zone = tz or self.tz
-        data = await self.collect(channel, day=day, tz=zone)
+        data = await self.collect(channel, tz=zone)
         return await post_digest(self.client, channel, data, tz=zone, store=self.store, day=day, chart=self.chart)

@@ -7,8 +7,12 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.console.slack_double import SlackWebApiDouble
 from commands.ledger import ApprovalAction, Lifecycle, Store
 from commands.ledger import digest_queries as q
+from commands.slack.digest import build_digest_data, post_digest
 from commands.slack.home import build_closure_modal, build_home_view, load_home, parse_closure_submission
 from commands.slack.ids import (
     APPROVE_ACTION_ID,
@@ -118,3 +122,25 @@ async def test_a_deleted_or_rejected_document_carries_one_label_on_home(store: S
 
     assert "🗑️ cancelled" in rendered and "deleted" not in rendered  # not "🗑️ deleted · … · 🗑️ cancelled"
     assert "🚫 rejected" in rendered and "unknown" not in rendered
+
+
+async def test_home_shows_a_digest_posted_with_digest_now(store: Store) -> None:
+    """``digest now`` claims no run row; App Home used to read only run rows and said "No digest yet"."""
+    double = SlackWebApiDouble()
+    client = AsyncWebClient(token="xoxb-test", base_url=await double.start())
+    try:
+        assert await store.claim_digest_run("C9", NOW.date(), "test")
+        await store.digests.finish_run("C9", NOW.date(), message_ts="1.1", now=NOW - dt.timedelta(hours=2),
+                                       summary={"issued": 3, "issued_totals": {"KRW": 330_000}})
+        await add_document(store, Provider.POPBILL, total=220_000, issued_at=NOW - dt.timedelta(minutes=30))
+        data = await build_digest_data(store, now=NOW, since=NOW - dt.timedelta(hours=2), tz=SEOUL, chart=False)
+        await post_digest(client, "C7", data, tz=SEOUL, store=store, chart=False)  # no day: `digest now`
+    finally:
+        await double.stop()
+
+    home = await load_home(store, "U1", is_approver=False)
+    rendered = json.dumps(home.view(SEOUL, now=NOW).to_dict(), ensure_ascii=False)
+
+    assert home.last_digest is not None and home.last_digest.day is None
+    assert "Last digest* in <#C7>" in rendered and "1 issued (₩220,000)" in rendered
+    assert "No digest yet" not in rendered

@@ -1,4 +1,4 @@
-"""The CSV export."""
+"""The CSV export: documents written in the range that stand issued or cancelled."""
 
 from __future__ import annotations
 
@@ -7,11 +7,17 @@ import datetime as dt
 import io
 
 import pytest
+import sqlalchemy as sa
 
+from commands.ledger import write_engine
+from commands.ledger.schema import documents
+from commands.workflow.export import CSV_COLUMNS, NOTE_MARK, export_file_name, export_rows, export_scope
 from providers.errors import (
     RequestInvalid,
 )
+from providers.models import DocumentState
 from tests.commands.workflow.conftest import (
+    APPROVER,
     CHANNEL,
     REQUESTER,
     Env,
@@ -21,22 +27,57 @@ from tests.commands.workflow.conftest import (
 
 
 async def test_export_csv_opens_in_excel_with_korean_and_no_formulas(env: Env) -> None:
-    await issue(env)  # 2024-05-01 09:00 KST
-    await env.service.request_issue(make_draft(buyer_name="=HYPERLINK(\"x\")"), REQUESTER, CHANNEL)
+    await issue(env)  # written 2024-05-01, issued 2024-05-02 10:00 KST
+    await issue(env, buyer_name="=HYPERLINK(\"x\")")
+    # a request that never became a document is not in a tax export (the old export, by
+    # creation time, listed it with state "pending_approval")
+    await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
     env.clock.advance(days=1)
-    await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)  # the next day: outside
-
+    await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
 
     data = await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 1))
 
-
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == ["ref", "provider", "kind", "provider_id", "buyer", "bizno", "supply", "vat", "total",
-                       "currency", "state", "raw_state", "issued_at", "requested_by"]
-    assert rows[1] == ["INV-000001", "popbill", "tax_invoice", "INV-000001", "주식회사 가나다", "6798700433",
-                       "100000", "10000", "110000", "KRW", "issued", "300", "2024-05-02T10:00:00+09:00", REQUESTER]
-    assert rows[2][0] == "INV-000002" and rows[2][4] == "'=HYPERLINK(\"x\")" and rows[2][10] == "pending_approval"
-    assert len(rows) == 3
+    assert rows[0] == list(CSV_COLUMNS)  # the first row stays the header: spreadsheets read the columns
+    assert rows[0] == ["write_date", "issued_at", "ref", "provider", "kind", "standing", "state", "raw_state",
+                       "provider_id", "nts_confirm_number", "buyer", "bizno", "supply", "vat", "total", "currency",
+                       "items", "requested_by"]
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["write_date"] == "2024-05-01" and first["issued_at"] == "2024-05-02T10:00:00+09:00"
+    assert (first["ref"], first["standing"], first["state"], first["raw_state"]) == (
+        "INV-000001", "issued", "issued", "300")
+    assert (first["provider_id"], first["buyer"], first["bizno"]) == ("INV-000001", "주식회사 가나다", "6798700433")
+    assert (first["supply"], first["vat"], first["total"], first["currency"]) == ("100000", "10000", "110000", "KRW")
+    assert first["items"] == "컨설팅 × 1 @ 100000 = 100000" and first["requested_by"] == REQUESTER
+    assert rows[2][2] == "INV-000002" and rows[2][10] == "'=HYPERLINK(\"x\")"
+    assert [r[2] for r in export_rows(data)] == ["INV-000001", "INV-000002"]
+    assert rows[-1] == [NOTE_MARK, f"{export_scope(dt.date(2024, 5, 1), dt.date(2024, 5, 1))}; 2 document(s); "
+                                   "issued_at in Asia/Seoul"]
+    assert len(rows) == 4
     with pytest.raises(RequestInvalid):
         await env.service.export_csv(dt.date(2024, 5, 2), dt.date(2024, 5, 1))
+
+
+async def test_export_is_by_write_date_and_keeps_cancelled_documents(env: Env) -> None:
+    ref = await issue(env)
+    async with write_engine(env.store.engine).begin() as conn:  # cancelled at the provider since
+        await conn.execute(sa.update(documents).where(documents.c.ref == ref)
+                           .values(state=DocumentState.CANCELED.value, raw_state="-99"))
+    april = make_draft().model_copy(update={"write_date": dt.date(2024, 4, 30)})
+    approval = await env.service.request_issue(april, REQUESTER, CHANNEL)
+    await env.service.decide(approval.id, APPROVER, approve=True)
+
+    may = export_rows(await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 31)))
+    april_rows = export_rows(await env.service.export_csv(dt.date(2024, 4, 1), dt.date(2024, 4, 30)))
+
+    # the cancelled document stays listed, as cancelled; the one written in April is not in May
+    assert [(r[2], r[5], r[6], r[7]) for r in may] == [(ref, "cancelled", "canceled", "-99")]
+    assert [(r[0], r[2]) for r in april_rows] == [("2024-04-30", approval.document.ref)]
+
+
+def test_the_file_name_and_scope_say_what_the_export_includes() -> None:
+    start, end = dt.date(2024, 5, 1), dt.date(2024, 5, 17)
+    assert export_file_name(start, end) == "invoices-written-2024-05-01-to-2024-05-17-issued-cancelled.csv"
+    assert export_scope(start, end) == ("Documents written (작성일자) from 2024-05-01 to 2024-05-17, issued and "
+                                        "cancelled only (no pending, rejected, expired or failed requests)")

@@ -95,3 +95,38 @@ async def test_digest_now_answers_a_slack_failure_instead_of_raising(
 
     assert "could not be posted" in answer and "not_in_channel" in answer
     assert "member of this channel" in answer
+
+
+async def test_the_window_is_since_the_previous_digest_posted_in_the_channel(
+    store: Store, setup: tuple[SlackWebApiDouble, InvoiceScheduler, Clock]
+) -> None:
+    """Scheduled or ``digest now``, a digest covers what happened since the channel's previous post.
+
+    Before the fix a ``digest now`` left no trace the window read (it claims no run), so a
+    channel that used it always got "the last 24 h" whatever the wording said.
+    """
+    double, scheduler, clock = setup
+    await handle_digest_command(store, scheduler, "C1", command("digest schedule 09:30 kst"), user="U1", tz=SEOUL)
+    first_at = clock.now  # 08:00
+    first = await scheduler.post_now("C1")
+    assert first.summary["since"] == (first_at - dt.timedelta(hours=24)).isoformat()  # first digest: 24 h
+
+    clock.now = dt.datetime(2026, 3, 2, 9, 30, 5, tzinfo=SEOUL).astimezone(dt.UTC)
+    scheduled = await scheduler.run_digest("C1")
+    assert scheduled.posted is not None and scheduled.posted.summary["since"] == first_at.isoformat()
+
+    later = dt.datetime(2026, 3, 2, 11, 0, tzinfo=SEOUL).astimezone(dt.UTC)
+    clock.now = later
+    again = await scheduler.post_now("C1")
+    assert again.summary["since"] == dt.datetime(2026, 3, 2, 9, 30, 5, tzinfo=SEOUL).astimezone(dt.UTC).isoformat()
+    other = await scheduler.post_now("C2")  # another channel keeps its own window
+    assert other.summary["since"] == (later - dt.timedelta(hours=24)).isoformat()
+
+    clock.now = dt.datetime(2026, 3, 3, 9, 30, 5, tzinfo=SEOUL).astimezone(dt.UTC)
+    nextday = await scheduler.run_digest("C1")
+    assert nextday.posted is not None and nextday.posted.summary["since"] == later.isoformat()
+    posted = [c.args for c in double.calls("chat.postMessage") if c.args.get("channel") == "C1"]
+    assert "since the previous digest in this channel" in json.dumps(posted[-1], ensure_ascii=False)
+
+    shown = text(await handle_digest_command(store, scheduler, "C2", command("digest show"), tz=SEOUL))
+    assert "Last digest: 2026-03-02 11:00 KST" in shown  # a `digest now` post counts as the last digest

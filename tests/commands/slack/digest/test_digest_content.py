@@ -148,15 +148,15 @@ async def test_a_quiet_day_says_so_in_one_line(store: Store) -> None:
 
 
 async def test_the_window_starts_at_the_last_posted_digest(store: Store) -> None:
-    assert await digest_window(store, "C1", NOW, day=TODAY) == NOW - dt.timedelta(hours=24)
+    assert await digest_window(store, "C1", NOW) == NOW - dt.timedelta(hours=24)
 
     yesterday = TODAY - dt.timedelta(days=1)
     assert await store.claim_digest_run("C1", yesterday, "test")
     await store.digests.finish_run("C1", yesterday, message_ts="1.2", summary={}, now=NOW - 25 * H)
     assert await store.claim_digest_run("C1", TODAY, "test")  # today's claim, not yet posted
 
-    assert await digest_window(store, "C1", NOW, day=TODAY) == NOW - 25 * H
-    assert await digest_window(store, "C2", NOW, day=TODAY) == NOW - dt.timedelta(hours=24)
+    assert await digest_window(store, "C1", NOW) == NOW - 25 * H
+    assert await digest_window(store, "C2", NOW) == NOW - dt.timedelta(hours=24)
 
 
 def _row(i: int, provider: Provider = Provider.PAYSSAM) -> q.DocumentRow:
@@ -205,3 +205,26 @@ def test_provider_lines_of_sandbox_providers_are_marked() -> None:
 
     assert "Payssam (결제선생) 🧪 SANDBOX: 2 unpaid bills · ₩20,000" in rendered
     assert "🧪 *SANDBOX*: Payssam — no real documents" in rendered
+
+
+async def test_issued_and_cancelled_are_counted_apart(store: Store) -> None:
+    # issued in the window, then cancelled at the provider: cancelled, not issued (the old
+    # digest filtered by lifecycle and counted it, and a destroyed one, as issued)
+    await add_document(store, Provider.POPBILL, total=220_000, issued_at=NOW - 5 * H)
+    await add_document(store, Provider.POPBILL, total=330_000, state=DocumentState.CANCELED, issued_at=NOW - 5 * H,
+                       updated_at=NOW - 2 * H)
+    await add_document(store, Provider.HIWORKS, total=440_000, state=DocumentState.DESTROYED,
+                       lifecycle=Lifecycle.DESTROYED, issued_at=NOW - 3 * D, updated_at=NOW - H)
+    await add_document(store, Provider.PAYSSAM, total=550_000, state=DocumentState.DELETED,
+                       issued_at=NOW - 9 * D, updated_at=NOW - 9 * D)  # cancelled long before the window
+
+    data = await build_digest_data(store, now=NOW, since=SINCE, tz=SEOUL)
+
+    assert (data.issued_count, data.issued_totals()) == (1, {"KRW": 220_000})
+    assert (data.cancelled_count, data.cancelled_totals()) == (2, {"KRW": 330_000 + 440_000})
+    assert data.daily_krw[Provider.POPBILL][TODAY] == 220_000  # the chart follows the issued rule
+    assert data.summary()["cancelled"] == 2
+    rendered = text_of(build_digest_blocks(data, SEOUL))
+    assert "Issued in this window (still live):* 1 document · ₩220,000" in rendered
+    assert "Cancelled or deleted in this window:* 2 documents · ₩770,000" in rendered
+    assert "2 cancelled" in digest_text(data, SEOUL)
