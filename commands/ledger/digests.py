@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from commands.ledger._db import Repo, jsonable, now_or
 from commands.ledger.records import DigestRunRecord, DigestScheduleRecord
-from commands.ledger.schema import digest_runs, digest_schedules
+from commands.ledger.schema import digest_posts, digest_runs, digest_schedules
 
 __all__ = ["DigestRepo", "posted_runs"]
 
@@ -111,13 +111,35 @@ class DigestRepo(Repo):
         summary: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
     ) -> bool:
+        """Mark the day's claimed run posted, and record the post (one transaction)."""
+        posted_at = now_or(now)
         stmt = (
             sa.update(digest_runs)
             .where(digest_runs.c.channel_id == channel_id, digest_runs.c.day == day)
-            .values(posted_at=now_or(now), message_ts=message_ts, summary=jsonable(summary))
+            .values(posted_at=posted_at, message_ts=message_ts, summary=jsonable(summary))
         )
+        post = {"channel_id": channel_id, "posted_at": posted_at, "kind": "scheduled", "day": day,
+                "message_ts": message_ts, "summary": jsonable(summary)}
         async with self._db.write() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+            if (await conn.execute(stmt)).rowcount != 1:
+                return False
+            await conn.execute(sa.insert(digest_posts).values(**post))
+            return True
+
+    async def record_post(
+        self,
+        channel_id: str,
+        *,
+        message_ts: str | None,
+        summary: Mapping[str, Any] | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        """Remember a ``digest now`` post: it claims no day, so this row is all that remembers it
+        (a scheduled digest is recorded by `finish_run`)."""
+        values = {"channel_id": channel_id, "posted_at": now_or(now), "kind": "now", "day": None,
+                  "message_ts": message_ts, "summary": jsonable(summary)}
+        async with self._db.write() as conn:
+            await conn.execute(sa.insert(digest_posts).values(**values))
 
     async def get_run(self, channel_id: str, day: dt.date) -> DigestRunRecord | None:
         stmt = sa.select(digest_runs).where(digest_runs.c.channel_id == channel_id, digest_runs.c.day == day)

@@ -31,6 +31,7 @@ __all__ = [
     "audit_events",
     "callback_events",
     "closure_checks",
+    "digest_posts",
     "digest_runs",
     "digest_schedules",
     "documents",
@@ -245,6 +246,23 @@ digest_runs = sa.Table(
     sa.Column("message_ts", sa.String(32), nullable=True),
     sa.Column("summary", JSON_TYPE, nullable=True),
     sa.UniqueConstraint("channel_id", "day"),
+)
+
+#: every digest that reached a channel, scheduled or asked for with ``digest now``: "the previous
+#: digest of a channel" (a digest's window) and App Home's "last digest" read this one table
+digest_posts = sa.Table(
+    "digest_posts",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("channel_id", sa.String(64), nullable=False),
+    sa.Column("posted_at", UtcDateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("day", sa.Date(), nullable=True),  # the scheduled day; None for ``digest now``
+    sa.Column("message_ts", sa.String(32), nullable=True),
+    sa.Column("summary", JSON_TYPE, nullable=True),
+    sa.CheckConstraint(_in("kind", frozenset({"now", "scheduled"})), name="kind"),
+    sa.Index(None, "channel_id", "posted_at"),
+    sa.Index(None, "posted_at"),
 )
 
 callback_events = sa.Table(

@@ -3,9 +3,9 @@
 What it lists: the documents *written* (작성일자) in the range that exist at the provider or
 did until they were cancelled (standing issued or cancelled, `WRITTEN_STANDINGS`), never
 requests that did not become documents (pending, rejected, expired, failed, unknown).
-The file says so three ways: its name (`export_file_name`), the message that delivers it
-(`export_scope`), and a last row starting with ``#`` after the data; the first row stays the
-column header, so spreadsheet tools read the columns.
+The file says so by its name (`export_file_name`) and the message that delivers it
+(`export_scope`); inside, the first row is the column header and every other row is one
+document, so a spreadsheet can sum the columns as they are.
 
 UTF-8 with a byte-order mark, so Excel shows Korean names correctly; cells that would start
 a formula are prefixed with a quote.
@@ -46,13 +46,11 @@ CSV_COLUMNS = (
     "items",
     "requested_by",
 )
-#: first cell of the closing row that says what the file includes (not a document)
-NOTE_MARK = "#"
 _STANDINGS_WORDS = " and ".join(s.value for s in sorted(WRITTEN_STANDINGS, key=list(Standing).index))
 
 
 def export_scope(from_date: dt.date, to_date: dt.date) -> str:
-    """What an export of this range includes, in one sentence (file, message and note row)."""
+    """What an export of this range includes, in one sentence (the message that delivers the file)."""
     return (f"Documents written (작성일자) from {from_date.isoformat()} to {to_date.isoformat()}, "
             f"{_STANDINGS_WORDS} only (no pending, rejected, expired or failed requests)")
 
@@ -64,9 +62,9 @@ def export_file_name(from_date: dt.date, to_date: dt.date) -> str:
 
 
 def export_rows(data: bytes) -> list[list[str]]:
-    """The document rows of an export (no header, no note row), e.g. to count them."""
+    """The document rows of an export (without the header), e.g. to count them."""
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    return [r for r in rows[1:] if r and r[0] != NOTE_MARK]
+    return [r for r in rows[1:] if r]
 
 
 def csv_cell(value: Any) -> str:
@@ -122,10 +120,6 @@ async def export_csv(ctx: WorkflowContext, from_date: dt.date, to_date: dt.date)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    count = 0
     async for doc in ctx.store.documents.iter_written_between(from_date, to_date):
         writer.writerow(_row(doc, tz))
-        count += 1
-    writer.writerow([NOTE_MARK, f"{export_scope(from_date, to_date)}; {count} document(s); "
-                                f"issued_at in {getattr(tz, 'key', str(tz))}"])
     return out.getvalue().encode("utf-8-sig")

@@ -139,7 +139,7 @@ async def surfaces(store: Store) -> dict[str, Any]:
         "home": homes,
         "digest": data,
         "digest_text": text_of(build_digest_blocks(data, SEOUL)) + digest_text(data, SEOUL),
-        "export": [r for r in rows if not r["write_date"].startswith("#")],
+        "export": rows,
     }
 
 

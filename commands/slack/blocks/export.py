@@ -30,7 +30,7 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
     if sandbox:
         blocks.append(context("🧪 *SANDBOX* — includes sandbox documents; nothing in them was really issued"))
     if rows == 0:
-        blocks.append(context("No document was written in that range; the file has only the header and note rows."))
+        blocks.append(context("No document was written in that range; the file has only the header row."))
     return blocks
 
 

@@ -66,6 +66,8 @@ async def post_digest(
     if store is not None:
         if day is not None:
             await store.digests.finish_run(channel, day, message_ts=ts, summary=summary, now=data.now)
+        else:
+            await store.digests.record_post(channel, message_ts=ts, summary=summary, now=data.now)
         operation = AuditOperation.DIGEST_SCHEDULED if day else AuditOperation.DIGEST_NOW
         await store.audit.record(actor="system", action=AuditKind.DIGEST, operation=operation,
                                  outcome="posted", detail={"channel": channel, "ts": ts, "day": day, **summary},

@@ -1,7 +1,7 @@
 """`/invoice export <start> <end>`: the documents written in a period, as a CSV file in the channel.
 
 The file name, the upload's comment and the answer all say what it includes (range by write
-date, issued and cancelled only), as the CSV's own note row does (`commands.workflow.export`).
+date, issued and cancelled only), as the file's name does (`commands.workflow.export`).
 """
 
 from __future__ import annotations

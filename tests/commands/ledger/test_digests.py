@@ -74,3 +74,21 @@ async def test_previous_posted_at_is_the_channels_last_posted_digest(store: Stor
     assert await store.digests.previous_posted_at("C_FIN", before=may1) is None
     run = await q.last_posted_run(store, "C_FIN", before=may2)  # the digest's reading agrees
     assert run is not None and run.posted_at == posted1
+
+
+async def test_every_post_is_remembered_whether_scheduled_or_asked_for_now(store: Store) -> None:
+    scheduled_at = dt.datetime(2024, 5, 1, 0, 0, 5, tzinfo=dt.UTC)
+    now_at = dt.datetime(2024, 5, 1, 6, 30, tzinfo=dt.UTC)
+    assert await store.claim_digest_run("C_FIN", dt.date(2024, 5, 1), "a")
+    assert await store.digests.finish_run("C_FIN", dt.date(2024, 5, 1), message_ts="1.1", now=scheduled_at)
+    await store.digests.record_post("C_FIN", message_ts="2.2", summary={"issued": 3}, now=now_at)
+    await store.digests.record_post("C_OPS", message_ts="3.3", now=now_at - dt.timedelta(hours=1))
+
+    newest = await q.last_posted_digest(store, "C_FIN")
+    earlier = await q.last_posted_digest(store, "C_FIN", before=now_at)
+    anywhere = await q.latest_posted_run(store)
+
+    assert newest is not None and (newest.message_ts, newest.day, newest.summary) == ("2.2", None, {"issued": 3})
+    assert earlier is not None and (earlier.message_ts, earlier.day) == ("1.1", dt.date(2024, 5, 1))
+    assert anywhere is not None and anywhere.channel_id == "C_FIN" and anywhere.posted_at == now_at
+    assert await q.last_posted_digest(store, "C_NONE") is None

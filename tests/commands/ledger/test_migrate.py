@@ -27,6 +27,7 @@ TABLES = {
     "audit_events",
     "callback_events",
     "closure_checks",
+    "digest_posts",
     "digest_runs",
     "digest_schedules",
     "documents",
@@ -100,3 +101,28 @@ def test_migrate_runs_from_synchronous_code(tmp_path: Path) -> None:
         (journal,) = conn.execute("PRAGMA journal_mode").fetchone()
     assert version == head_revision()
     assert journal == "wal"
+
+
+async def test_upgrading_to_digest_posts_keeps_the_posted_scheduled_digests(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    cfg = alembic_config()
+
+    def to(revision: str) -> Any:
+        def step(connection: sa.Connection) -> None:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+        return step
+
+    try:
+        async with write_engine(engine).begin() as conn:
+            await conn.run_sync(to("0001"))
+            await conn.execute(sa.text(
+                "INSERT INTO digest_runs (channel_id, day, claimed_at, claimed_by, posted_at, message_ts) VALUES "
+                "('C_FIN', '2026-11-27', '2026-11-27 00:00:00+00:00', 'h', '2026-11-27 00:00:05+00:00', '1.1'), "
+                "('C_FIN', '2026-11-28', '2026-11-28 00:00:00+00:00', 'h', NULL, NULL)"))
+            await conn.run_sync(to("head"))
+            rows = (await conn.execute(sa.text("SELECT channel_id, kind, message_ts FROM digest_posts"))).all()
+    finally:
+        await engine.dispose()
+
+    assert [tuple(r) for r in rows] == [("C_FIN", "scheduled", "1.1")]  # the unposted claim is not a post
