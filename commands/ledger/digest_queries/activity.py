@@ -32,13 +32,19 @@ __all__ = ["callback_seen", "closure_changes", "last_sweep", "pending_approvals"
 
 
 async def pending_approvals(
-    store: Store, *, limit: int = 10, exclude_requester: str | None = None
+    store: Store, *, limit: int = 10, exclude_requester: str | None = None, channel: str | None = None
 ) -> Listing[ApprovalRow]:
-    """Approval requests still pending, oldest first (the ones waiting longest lead)."""
+    """Approval requests still pending, oldest first (the ones waiting longest lead).
+
+    With `channel`, only the requests made in that channel: a channel's digest does not show
+    what another channel is waiting for.
+    """
     a = approval_requests.c
     where: list[sa.ColumnElement[bool]] = [a.state == ApprovalState.PENDING.value]
     if exclude_requester is not None:
         where.append(a.requester != exclude_requester)
+    if channel is not None:
+        where.append(a.origin_channel_id == channel)
     count_rows = await fetch(store, sa.select(sa.func.count().label("n")).select_from(approval_requests).where(*where))
     count = int(count_rows[0]["n"]) if count_rows else 0
     if count == 0:

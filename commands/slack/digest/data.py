@@ -200,7 +200,7 @@ async def build_digest_data(
         scope_channel=scope,
         issued=tuple(await q.issued_totals(store, since, now, channel=scope)),
         cancelled=tuple(await q.cancelled_totals(store, since, now, channel=scope)),
-        pending=await q.pending_approvals(store, limit=LIST_ROWS),
+        pending=await q.pending_approvals(store, limit=LIST_ROWS, channel=scope),
         failures=await q.failures(store, since, limit=FAILURE_ROWS, channel=scope),
         unpaid_payssam=await q.unpaid(store, Provider.PAYSSAM, limit=0, channel=scope),
         expiring_payssam=await q.expiring(store, Provider.PAYSSAM, today, expiring_days, limit=FAILURE_ROWS,

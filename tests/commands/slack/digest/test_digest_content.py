@@ -228,3 +228,17 @@ async def test_issued_and_cancelled_are_counted_apart(store: Store) -> None:
     assert "Issued in this window (still live):* 1 document · ₩220,000" in rendered
     assert "Cancelled or deleted in this window:* 2 documents · ₩770,000" in rendered
     assert "2 cancelled" in digest_text(data, SEOUL)
+
+
+async def test_a_channels_digest_shows_only_the_requests_made_in_that_channel(store: Store) -> None:
+    for channel, requester in (("C_FIN", "U7"), ("C_OPS", "U8")):
+        doc = await add_document(store, Provider.POPBILL, state=None, lifecycle=Lifecycle.PENDING_APPROVAL,
+                                 created_at=NOW - H, channel_id=channel)
+        await store.approvals.create(action=ApprovalAction.ISSUE, document_id=doc.id, requester=requester,
+                                     origin_channel_id=channel, now=NOW - H)
+
+    finance = await build_digest_data(store, now=NOW, since=SINCE, tz=SEOUL, scope_channel="C_FIN", chart=False)
+    everywhere = await build_digest_data(store, now=NOW, since=SINCE, tz=SEOUL, chart=False)
+
+    assert [a.requester for a in finance.pending.rows] == ["U7"] and finance.pending.count == 1
+    assert everywhere.pending.count == 2
