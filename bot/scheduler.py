@@ -23,18 +23,8 @@ Why these options:
 * ``coalesce=True``: several missed runs (a laptop asleep for three days) collapse into
   one run, never a burst of stale digests.
 * ``max_instances=1``: a slow digest or sweep is never overlapped by the next one.
-* Exactly once: none of the above is enough with restarts or several instances sharing
-  one database. Before posting, each run claims the (channel, local day) row in
-  ``digest_runs`` with an INSERT on a unique key (`Store.claim_digest_run`); only the
-  winner posts. The same claim (on the pseudo-channel ``~sweep``) makes the daily sweep
-  run on one instance only.
-* Catch-up: a cron trigger added at start-up fires next at the *next* occurrence, so a
-  restart at 09:05 would skip today's 09:00 digest. `start()` therefore looks at each
-  schedule and, when today's time passed less than the grace period ago, runs the digest
-  once (the claim makes this safe when it was in fact posted before the restart).
-
-If posting fails with a Slack error, nothing was posted, so the claim is given back and a
-retry is scheduled a few minutes later while still within the grace period.
+* Exactly once, catch-up and retry after a Slack error: `bot.digest_runs` (each run claims
+  its (channel, day) before posting; `start()` runs today's digests a restart skipped).
 
 Time comes from an injectable `clock` (aware "now"); tests freeze it and call the job
 methods (`run_digest`, `catch_up`, `run_sweep`) directly, or move a job's next run time.
@@ -53,9 +43,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.digest_runs import RETRY_AFTER, SWEEP_CLAIM_CHANNEL, DigestRuns
 from bot.schedule_types import (
     DigestPoster,
     DigestRun,
@@ -68,7 +58,6 @@ from bot.schedule_types import (
 )
 from bot.settings import Settings
 from commands.ledger import DigestScheduleRecord, Store, utc_now
-from commands.ledger import digest_queries as q
 from commands.slack.digest import DigestPublisher, PostedDigest
 from commands.slack.features.jobs import Job
 from providers.models import Provider
@@ -87,9 +76,6 @@ __all__ = [
 
 log = logging.getLogger("invoicebot.scheduler")
 
-#: digest_runs "channel" the daily sweep claims (never a Slack channel id: those start with C/G/D)
-SWEEP_CLAIM_CHANNEL = "~sweep"
-_RETRY_AFTER = dt.timedelta(minutes=5)
 
 
 class InvoiceScheduler:
@@ -148,6 +134,7 @@ class InvoiceScheduler:
         self._sweep_id: str | None = None
         self._sweep_at: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.runs = DigestRuns(store, poster, grace=grace, instance_id=self.instance_id, clock=clock)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, poster: DigestPoster, **kwargs: Any) -> InvoiceScheduler:
@@ -321,32 +308,11 @@ class InvoiceScheduler:
             self._remove_job(digest_job_id(channel))
             self._schedules.pop(channel, None)
             return DigestRun(channel, RunOutcome.NO_SCHEDULE)
-        zone = ZoneInfo(record.timezone)
-        now = self.clock()
-        due = last_occurrence(now, record.time, zone)
-        day = due.astimezone(zone).date()
-        if now - due > self.grace:
-            log.warning("digest for %s on %s: %s late, beyond the %s grace period; skipped",
-                        channel, day, now - due, self.grace)
-            return DigestRun(channel, RunOutcome.TOO_LATE, day)
-        if not await self.store.claim_digest_run(channel, day, self.instance_id):
-            log.info("digest for %s on %s already claimed; not posting again", channel, day)
-            return DigestRun(channel, RunOutcome.ALREADY_CLAIMED, day)
-        try:
-            posted = await self.poster.publish(channel, day=day, tz=zone)
-        except (SlackApiError, SlackClientError, TimeoutError):
-            log.exception("digest for %s on %s could not be posted; giving the claim back", channel, day)
-            await q.release_unposted_run(self.store, channel, day, self.instance_id)
-            if now - due + _RETRY_AFTER <= self.grace and self.running:
-                self._scheduler.add_job(self._digest_job, DateTrigger(run_date=dt.datetime.now(dt.UTC) + _RETRY_AFTER),
-                                        args=[channel], id=f"{digest_job_id(channel)}:retry", replace_existing=True)
-            return DigestRun(channel, RunOutcome.FAILED, day)
-        except Exception:
-            # the message may have been posted: keep the claim (at most once beats twice)
-            log.exception("digest for %s on %s failed", channel, day)
-            return DigestRun(channel, RunOutcome.FAILED, day)
-        log.info("digest for %s on %s posted (ts %s)", channel, day, posted.message_ts)
-        return DigestRun(channel, RunOutcome.POSTED, day, posted)
+        posting = await self.runs.post_due(record)
+        if posting.retry and self.running:
+            self._scheduler.add_job(self._digest_job, DateTrigger(run_date=dt.datetime.now(dt.UTC) + RETRY_AFTER),
+                                    args=[channel], id=f"{digest_job_id(channel)}:retry", replace_existing=True)
+        return posting.run
 
     async def post_now(self, channel: str) -> PostedDigest:
         """``digest now``: an explicit extra digest, not claimed against the scheduled one."""
@@ -357,26 +323,13 @@ class InvoiceScheduler:
     async def catch_up(self) -> list[DigestRun]:
         """Post today's digest of every channel whose time passed less than the grace period ago
         and that no run has claimed (a restart just after the digest time)."""
-        now = self.clock()
-        runs = []
-        for record in await self.store.digests.list_schedules(enabled_only=True):
-            zone = ZoneInfo(record.timezone)
-            due = last_occurrence(now, record.time, zone)
-            if now - due > self.grace:
-                continue
-            if await self.store.digests.get_run(record.channel_id, due.astimezone(zone).date()) is not None:
-                continue
-            log.info("catching up the digest for %s due at %s", record.channel_id, due.isoformat())
-            runs.append(await self.run_digest(record.channel_id))
-        return runs
+        return [await self.run_digest(record.channel_id) for record in await self.runs.due_unclaimed()]
 
     async def run_sweep(self) -> bool:
         """Today's status sweep, on one instance only; False when another run has it."""
         if self.sweep_job is None:
             return False
-        day = self.clock().astimezone(self.tz).date()
-        if not await self.store.claim_digest_run(SWEEP_CLAIM_CHANNEL, day, self.instance_id):
-            log.info("status sweep for %s already claimed by another run", day)
+        if not await self.runs.claim_sweep(self.tz):
             return False
         await self.sweep_job()
         return True

@@ -12,7 +12,7 @@ from providers.bizno import InvalidBizno, format_bizno, normalize_bizno
 from providers.config import SellerConfig
 from providers.errors import RequestInvalid
 from providers.hiworks._capabilities import CAPABILITIES
-from providers.hiworks.client import PROVIDER
+from providers.hiworks._errors import PROVIDER
 from providers.hiworks.models import (
     Contact,
     Invoice,

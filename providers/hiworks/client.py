@@ -27,24 +27,31 @@ import json
 import logging
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from providers.bizno import InvalidBizno, normalize_bizno
 from providers.config import HiworksConfig
 from providers.errors import (
-    DocumentNotFound,
     ProviderProtocolError,
-    ProviderRejected,
     ProviderUnavailable,
     RateLimited,
     RequestInvalid,
 )
+from providers.hiworks._checks import check_invoice
+from providers.hiworks._errors import (
+    _MAINTENANCE_HINT,
+    PROVIDER,
+    HiworksNotFound,
+    HiworksRejected,
+    coerce_request,
+    error_for,
+    parse_answer,
+)
 from providers.hiworks.models import (
-    MAX_ITEMS,
     AmendmentRequest,
     BusinessCheck,
     BusinessValidation,
@@ -68,124 +75,12 @@ __all__ = [
 log = logging.getLogger("invoicebot.providers.hiworks")
 
 DEFAULT_BASE_URL = "https://bill-api.hiworks.com"
-PROVIDER = "hiworks"
 
 #: DELETE answers seen in the wild: public clients treat a 302 as success and captured a 304
 #: with an empty body; plain 200/204 are accepted too.
 DELETE_SUCCESS_STATUSES = frozenset({200, 202, 204, 302, 304})
 
 _DOCUMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MAINTENANCE_HINT = (
-    "Hiworks is under maintenance (점검중). Nothing was done; try again later "
-    "(the Hiworks notice board announces maintenance windows)."
-)
-_AUTH_HINT = (
-    "Hiworks refused our credentials. Check the office token (오피스관리 > API 관리, with the "
-    "전자세금계산서 scope) and the bill access token (전자세금계산서 > API 연동)."
-)
-
-M = TypeVar("M", bound=BaseModel)
-
-
-class _HiworksErrors:
-    """What Hiworks said in its ``errors`` body, kept on the exception."""
-
-    title: str
-    http_status: int
-    errors: list[dict[str, Any]]
-
-    def _keep(self, title: str, http_status: int, errors: list[dict[str, Any]] | None) -> None:
-        self.title = title
-        self.http_status = http_status
-        self.errors = errors or []
-
-
-class HiworksRejected(ProviderRejected, _HiworksErrors):
-    """Hiworks answered with an ``errors`` body. `code` is the first error's status, and its
-    `title` and all `errors` are kept."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | int | None,
-        title: str = "",
-        http_status: int = 0,
-        errors: list[dict[str, Any]] | None = None,
-        user_hint: str | None = None,
-    ) -> None:
-        super().__init__(message, provider=PROVIDER, code=code, user_hint=user_hint)
-        self._keep(title, http_status, errors)
-
-
-class HiworksNotFound(DocumentNotFound, _HiworksErrors):
-    """Hiworks does not know (or no longer has) the document."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | int | None,
-        title: str = "",
-        http_status: int = 404,
-        errors: list[dict[str, Any]] | None = None,
-        user_hint: str | None = None,
-    ) -> None:
-        super().__init__(message, provider=PROVIDER, code=code, user_hint=user_hint)
-        self._keep(title, http_status, errors)
-
-
-def check_invoice(invoice: Invoice, *, label: str = "") -> None:
-    """Refuse, before sending, what Hiworks would refuse anyway.
-
-    Raises:
-        RequestInvalid: more than 100 items, totals that are not the sums of the items,
-            payment means that do not add up to the total, tax on a zero-rated or exempt
-            document, or an item dated after the issue date.
-    """
-    where = f"{label}: " if label else ""
-    items = invoice.items
-    if len(items) > MAX_ITEMS:
-        raise RequestInvalid(
-            f"{where}a Hiworks document has at most {MAX_ITEMS} items; this one has {len(items)}",
-            provider=PROVIDER, code="items",
-            user_hint="Split the lines over several documents.",
-        )
-    info = invoice.information
-    supply = sum(i.supply_price for i in items)
-    tax = sum(i.tax for i in items)
-    if supply != info.total_supply_price:
-        raise RequestInvalid(
-            f"{where}totalSupplyPrice {info.total_supply_price} is not the sum of the items' supplyPrice ({supply})",
-            provider=PROVIDER, code="totals",
-        )
-    if tax != info.total_tax:
-        raise RequestInvalid(
-            f"{where}totalTax {info.total_tax} is not the sum of the items' tax ({tax})",
-            provider=PROVIDER, code="totals",
-        )
-    paid = info.payment_total()
-    if paid and paid != supply + tax:
-        raise RequestInvalid(
-            f"{where}cash + check + draft + uncollected ({paid}) must equal the total ({supply + tax})",
-            provider=PROVIDER, code="payment",
-        )
-    kind = invoice.invoice_type
-    if kind.type_code == "B" and kind.tax_type == "A":
-        raise RequestInvalid(f"{where}an exempt invoice (typeCode B) needs taxType B", provider=PROVIDER,
-                             code="tax_type")
-    if kind.tax_type == "B" and kind.type_code != "D" and any(i.tax for i in items):
-        raise RequestInvalid(f"{where}a zero-rated or exempt document carries no tax", provider=PROVIDER,
-                             code="tax")
-    issued = (info.issue_date.month, info.issue_date.day)
-    for n, item in enumerate(items, start=1):
-        if (int(item.month), int(item.day)) > issued:
-            raise RequestInvalid(
-                f"{where}item {n} is dated {item.month}-{item.day}, after the issue date {info.issue_date}",
-                provider=PROVIDER, code="item_date",
-            )
-
-
 class HiworksClient:
     """The bill-api v4 client.
 
@@ -250,7 +145,7 @@ class HiworksClient:
     async def create_invoice(self, invoice: Invoice | Mapping[str, Any]) -> CreateResult:
         """세금계산서/계산서/거래명세서 작성 (``POST /v4/invoices``), with ``easySign: "Y"`` to issue
         and send to the NTS at once. Returns the document id(s) Hiworks assigned."""
-        model = _coerce(Invoice, invoice)
+        model = coerce_request(Invoice, invoice)
         check_invoice(model)
         data = await self._data("POST", "/v4/invoices", body=model.wire(), write=True,
                                 operation="create invoice", reseller=True)
@@ -259,7 +154,7 @@ class HiworksClient:
     async def create_amendment(self, request: AmendmentRequest | Mapping[str, Any]) -> CreateResult:
         """수정 세금계산서 작성 (``POST /v4/invoices/amendment``): one or two documents depending on
         `modifyType` (01 and 05 need a negative and a positive one)."""
-        model = _coerce(AmendmentRequest, request)
+        model = coerce_request(AmendmentRequest, request)
         if model.negative is None and model.positive is None:
             raise RequestInvalid("an amendment needs a negative and/or a positive document", provider=PROVIDER,
                                  code="amendment")
@@ -310,7 +205,7 @@ class HiworksClient:
             raise RequestInvalid(str(exc), provider=PROVIDER, code="bizno") from exc
         data = await self._data("POST", f"/v4/check/{digits}", write=False, bill_access=False,
                                 json_header=True, operation="check closure")
-        return _parse(BusinessCheck, data, "check closure")
+        return parse_answer(BusinessCheck, data, "check closure")
 
     async def validate_business(self, request: ValidateRequest | Mapping[str, Any]) -> BusinessValidation:
         """사업자등록정보 진위 검증 (``POST /v4/validate``): idn, startDate (YYYYMMDD) and representative
@@ -320,10 +215,10 @@ class HiworksClient:
                 request = {**request, "idn": normalize_bizno(request["idn"])}
             except InvalidBizno as exc:
                 raise RequestInvalid(str(exc), provider=PROVIDER, code="bizno") from exc
-        model = _coerce(ValidateRequest, request)
+        model = coerce_request(ValidateRequest, request)
         data = await self._data("POST", "/v4/validate", body=model.wire(), write=False,
                                 operation="validate business")
-        return _parse(BusinessValidation, data, "validate business")
+        return parse_answer(BusinessValidation, data, "validate business")
 
     # -- plumbing -----------------------------------------------------------------------------
     def _headers(self, *, bill_access: bool, json_header: bool, reseller: bool) -> dict[str, str]:
@@ -379,6 +274,10 @@ class HiworksClient:
             )
         return body["data"]
 
+    def _error(self, response: httpx.Response, operation: str) -> Exception:
+        body = self.http.json_body(response, operation=operation) if response.content else None
+        return error_for(response.status_code, body, operation)
+
     def _record_rate_limit(self, response: httpx.Response) -> None:
         limit = _int_header(response, "x-ratelimit-limit")
         remaining = _int_header(response, "x-ratelimit-remaining")
@@ -393,51 +292,6 @@ class HiworksClient:
             if remaining <= threshold and (before is None or before > threshold):
                 log.warning("hiworks: %d of %d calls left today for this office token", remaining, limit)
                 break
-
-    def _error(self, response: httpx.Response, operation: str) -> Exception:
-        """The error for a non-success answer, keeping Hiworks' own status, title and message."""
-        status = response.status_code
-        body = self.http.json_body(response, operation=operation) if response.content else None
-        errors = body.get("errors") if isinstance(body, dict) else None
-        first: dict[str, Any] = errors[0] if isinstance(errors, list) and errors and isinstance(
-            errors[0], dict) else {}
-        code = str(first.get("status") or status)
-        title = str(first.get("title") or "")
-        detail = str(first.get("message") or "")
-        text = ": ".join(p for p in (title, detail) if p) or f"HTTP {status}"
-        message = f"{operation}: {text}"
-        if status >= 500:
-            return ProviderUnavailable(message, provider=PROVIDER, code=code, status=status,
-                                       user_hint="Hiworks had an internal error. Try again later.")
-        common: dict[str, Any] = {"code": code, "title": title, "http_status": status,
-                                  "errors": errors if isinstance(errors, list) else []}
-        if status == 404:
-            return HiworksNotFound(message, user_hint="Hiworks has no such document (it may have been deleted "
-                                   "in the Hiworks console).", **common)
-        if status in (401, 403):
-            return HiworksRejected(message, user_hint=_AUTH_HINT, **common)
-        return HiworksRejected(message, **common)
-
-
-def _coerce(model: type[M], value: M | Mapping[str, Any]) -> M:
-    if isinstance(value, model):
-        return value
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or model.__name__
-        raise RequestInvalid(f"{where}: {first['msg']}", provider=PROVIDER, code="invalid") from exc
-
-
-def _parse(model: type[M], data: Any, operation: str) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ProviderProtocolError(f"{operation}: unexpected answer shape ({exc.error_count()} errors)",
-                                    provider=PROVIDER, code="shape",
-                                    body_excerpt=json.dumps(data, ensure_ascii=False, default=str)) from exc
-
 
 def _create_result(data: Any, operation: str) -> CreateResult:
     ids = data.get("documentId") if isinstance(data, dict) else None

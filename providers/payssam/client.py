@@ -9,39 +9,34 @@ otherwise (destroy, cancel). It is computed from exactly the strings sent.
 Answers come as ``{"code": "0000", "message"|"msg": ..., "data": {...}}``. Business
 errors come back with HTTP 200 and another code, so the code decides, never the status;
 the sandbox at Paymint answers ``message`` while the docs say ``msg``, so both are read.
-
-Mapping: ``BILL_003`` -> `DocumentNotFound`; ``MAINTAINED_METHOD`` and HTTP 5xx ->
-`ProviderUnavailable`; ``ERROR`` (unclassified server error) answered with HTTP 200 to a
-write -> `OutcomeUnknown`, because the server took the request and may have acted; HTTP
-400/404 -> `ProviderRejected` with the body's code or ``http_<status>``; an answer without
-a code -> `ProviderProtocolError`; every other code -> `ProviderRejected`, code and message kept.
+How each answer maps onto the error tree: `providers.payssam._answers`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping
 from typing import Any, Final, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from providers.config import PayssamConfig
-from providers.errors import (
-    DocumentNotFound,
-    OutcomeUnknown,
-    ProviderError,
-    ProviderProtocolError,
-    ProviderRejected,
-    ProviderUnavailable,
-    RequestInvalid,
-)
+from providers.errors import RequestInvalid
 from providers.http import HttpPolicy, ProviderHttp
+from providers.payssam._answers import _CREDENTIAL_HINT, DUPLICATE_BILL_CODES, read_reply
+from providers.payssam._wire import (
+    PROVIDER,
+    SUCCESS,
+    BillCancelResult,
+    BillInfo,
+    BillSendResult,
+    PayssamReply,
+    bill_hash,
+    price_hash,
+    send_hash,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,19 +53,10 @@ __all__ = [
     "send_hash",
 ]
 
-PROVIDER = "payssam"
-
 #: V2 sandbox; the production host is only given out after the integration review (검수).
 DEFAULT_BASE_URL: Final = "https://sandbox.paymint.co.kr/partner"
 
-SUCCESS: Final = "0000"
-
 SendType = Literal["TALK", "URL"]
-
-#: "this billId was used before": V1 says 9800; the V2 table is unpublished, the sandbox uses BILL_001.
-DUPLICATE_BILL_CODES: Final = frozenset({"BILL_001", "9800"})
-_NOT_FOUND_CODES: Final = frozenset({"BILL_003", "9980"})
-_UNAVAILABLE_CODES: Final = frozenset({"ERROR", "MAINTAINED_METHOD", "5000"})
 
 _BILL_ID = re.compile(r"[A-Za-z0-9]{1,20}")
 _PRICE = re.compile(r"[0-9]{1,10}")
@@ -80,107 +66,6 @@ MAX_CANCEL_REASON: Final = 20
 MAX_BILL_ISSUER: Final = 50
 #: the largest price Payssam takes: `price` is 1 to 10 digits of won
 MAX_PRICE: Final = 9_999_999_999
-
-_CREDENTIAL_HINT = "Check PAYSSAM_API_KEY, PAYSSAM_MEMBER and PAYSSAM_MERCHANT (the sandbox and live keys differ)."
-_HINTS: Final[dict[str, str]] = {
-    "PARTNER_001": "This partner account is not enabled for API V2; ask Paymint to enable it.",
-    "PARTNER_002": _CREDENTIAL_HINT,
-    "PARTNER_003": _CREDENTIAL_HINT,
-    "PARTNER_004": "The member/merchant pair is not mapped to this partner. Check PAYSSAM_MEMBER and PAYSSAM_MERCHANT.",
-    "PARTNER_005": _CREDENTIAL_HINT,
-    "PARTNER_006": "The partner contract with Paymint is not active.",
-    "VALIDATION_002": "The request hash did not match; this is a bug in the bot, please report it.",
-    "BILL_001": "A bill with this id already exists at Payssam. Look it up instead of issuing it again.",
-    "BILL_003": "Payssam does not know this bill. Check the bill id.",
-    "BILL_006": "The bill is not in a state that allows this (already paid, cancelled, destroyed or expired).",
-    "POINT_001": "The Payssam point (쌤포인트) balance is used up; charge points before sending bills.",
-    "PAYMENT_001": "The card network (VAN) refused the operation; try again later.",
-    "PAYMENT_002": "The bank refused the operation; try again later.",
-}
-
-
-# -- hash ----------------------------------------------------------------------------
-def bill_hash(*parts: str) -> str:
-    """Lowercase hex SHA-256 of the parts joined by commas: the V2 ``hash`` field."""
-    return hashlib.sha256(",".join(parts).encode("utf-8")).hexdigest()
-
-
-def send_hash(bill_id: str, phone: str, price: str) -> str:
-    """Hash of a body that carries a phone (``POST /bill``)."""
-    return bill_hash(bill_id, phone, price)
-
-
-def price_hash(bill_id: str, price: str) -> str:
-    """Hash of a body without a phone (``/bill/destroy``, ``/bill/cancel``)."""
-    return bill_hash(bill_id, price)
-
-
-# -- wire models -----------------------------------------------------------------------
-class _Wire(BaseModel):
-    """camelCase on the wire, snake_case in Python; unknown fields kept (the V2 table is incomplete)."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True, coerce_numbers_to_str=True
-    )
-
-    def wire(self) -> dict[str, Any]:
-        """The fields as Payssam spells them, extras included."""
-        return self.model_dump(by_alias=True, exclude_none=False)
-
-
-class BillSendResult(_Wire):
-    """``data`` of ``POST /bill``."""
-
-    bill_id: str | None = None
-    short_url: str | None = None
-    member: str | None = None
-    merchant: str | None = None
-
-
-class BillInfo(_Wire):
-    """``data`` of ``POST /bill/read``; the payment callback carries the same fields.
-
-    ``apprState``: W unpaid, F paid, C cancelled (after payment), D destroyed (before payment).
-    """
-
-    bill_id: str | None = None
-    appr_state: str | None = None
-    appr_pay_type: str | None = None  # CARD_VAN, KEYIN, OFFLINE_CARD, OFFLINE_CASH
-    appr_card_type: str | None = None
-    appr_dt: str | None = None  # YYYYMMDDHHMMSS, KST
-    appr_origin_dt: str | None = None
-    appr_price: str | None = None
-    appr_issuer: str | None = None
-    appr_issuer_cd: str | None = None
-    appr_issuer_num: str | None = None
-    appr_acquirer_cd: str | None = None
-    appr_acquirer_nm: str | None = None
-    appr_num: str | None = None
-    appr_origin_num: str | None = None
-    appr_res_cd: str | None = None
-    appr_monthly: str | None = None
-    appr_cash_num: str | None = None
-    appr_cash_trader: str | None = None
-    appr_cash_issuance_number: str | None = None
-    appr_cancel_dt: str | None = None
-
-
-class BillCancelResult(_Wire):
-    """``data`` of ``POST /bill/cancel``."""
-
-    appr_num: str | None = None
-    appr_origin_num: str | None = None
-    appr_cancel_dt: str | None = None
-
-
-class PayssamReply(BaseModel):
-    """A successful answer: code "0000", the message and the raw ``data``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    message: str
-    data: dict[str, Any] = Field(default_factory=dict)
 
 
 # -- validation --------------------------------------------------------------------------
@@ -196,11 +81,6 @@ def _check_bill_id(bill_id: str) -> None:
 def _check_price(price: str) -> None:
     if not _PRICE.fullmatch(price):
         raise _invalid(f"price {price!r} must be 1 to 10 digits (won, no separators)", "price")
-
-
-def _text_of(body: Any, key: str) -> str | None:
-    value = body.get(key) if isinstance(body, Mapping) else None
-    return value if isinstance(value, str) and value else None
 
 
 class PayssamClient:
@@ -373,78 +253,4 @@ class PayssamClient:
             write=write,
             operation=operation,
         )
-        return self._parse(response, operation=operation, write=write)
-
-    def _parse(self, response: httpx.Response, *, operation: str, write: bool) -> PayssamReply:
-        status = response.status_code
-        if status in (400, 404, 405, 415):
-            raise self._malformed(response, operation)
-        body = self.http.json_body(response, operation=operation)
-        code = body.get("code") if isinstance(body, Mapping) else None
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)
-        if not isinstance(code, str) or not code:
-            if status >= 500:
-                raise ProviderUnavailable(
-                    f"{operation}: server error (HTTP {status})", provider=PROVIDER, code=str(status), status=status,
-                    user_hint="Payssam had an internal error. Try again later.",
-                )
-            raise ProviderProtocolError(
-                f"{operation}: the answer has no result code (HTTP {status})",
-                provider=PROVIDER,
-                code=f"http_{status}",
-                status=status,
-                body_excerpt=response.text,
-                user_hint="Payssam's answer could not be read; I will check the bill's state before retrying.",
-            )
-        assert isinstance(body, Mapping)
-        message = _text_of(body, "message") or _text_of(body, "msg") or ""
-        if code == SUCCESS and status < 300:
-            data = body.get("data")
-            return PayssamReply(code=code, message=message, data=dict(data) if isinstance(data, Mapping) else {})
-        raise self._business_error(code, message, status=status, operation=operation, write=write)
-
-    @staticmethod
-    def _business_error(code: str, message: str, *, status: int, operation: str, write: bool) -> ProviderError:
-        text = message or f"{operation} refused"
-        hint = _HINTS.get(code)
-        if code in _NOT_FOUND_CODES:
-            return DocumentNotFound(text, provider=PROVIDER, code=code, user_hint=hint)
-        if code in _UNAVAILABLE_CODES or status >= 500:
-            if code == "ERROR" and write and status < 500:
-                # An unclassified server error after the request was taken: it may have acted.
-                return OutcomeUnknown(
-                    text, provider=PROVIDER, code=code,
-                    user_hint="Payssam reported an internal error; I will check the bill before doing it again.",
-                )
-            return ProviderUnavailable(
-                text, provider=PROVIDER, code=code, status=status,
-                user_hint="Payssam is unavailable (maintenance or an internal error). Nothing was done; "
-                "try again later.",
-            )
-        return ProviderRejected(text, provider=PROVIDER, code=code, user_hint=hint)
-
-    @staticmethod
-    def _malformed(response: httpx.Response, operation: str) -> ProviderRejected:
-        """HTTP 400/404: the request itself was refused before any business rule (wrong path, bad JSON)."""
-        status = response.status_code
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        code = body.get("code") if isinstance(body, Mapping) else None
-        message = (
-            _text_of(body, "message") or _text_of(body, "msg") or _text_of(body, "error")
-            or response.reason_phrase or f"HTTP {status}"
-        )
-        hint = (
-            "Payssam has no such address: check PAYSSAM_API_URL (it ends in /partner)."
-            if status == 404
-            else "Payssam refused the request as malformed; this is a bug in the bot, please report it."
-        )
-        return ProviderRejected(
-            f"{operation}: {message} (HTTP {status})",
-            provider=PROVIDER,
-            code=str(code) if isinstance(code, str | int) and code != "" else f"http_{status}",
-            user_hint=hint,
-        )
+        return read_reply(self.http, response, operation=operation, write=write)

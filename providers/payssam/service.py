@@ -27,7 +27,6 @@ from providers.errors import (
     RequestInvalid,
 )
 from providers.models import (
-    Amounts,
     BusinessStatus,
     DocumentKind,
     DocumentRef,
@@ -39,6 +38,7 @@ from providers.models import (
     ResendRequest,
     StatusEvent,
 )
+from providers.payssam._status import KST, bill_status
 from providers.payssam.callback import PaymentCallback
 from providers.payssam.client import (
     DEFAULT_BASE_URL,
@@ -46,25 +46,16 @@ from providers.payssam.client import (
     MAX_CANCEL_REASON,
     MAX_PRICE,
     PROVIDER,
-    BillInfo,
     PayssamClient,
     SendType,
 )
 
 __all__ = ["CAPABILITIES", "KST", "SANDBOX_CALLBACK_PATH", "PayssamService", "bill_id_for", "create_service"]
 
-KST: Final = dt.timezone(dt.timedelta(hours=9), "KST")
-
 #: Where a sandboxed service sends payment callbacks when no callback URL is configured:
 #: the sandbox's own sink, which answers like a well-behaved partner.
 SANDBOX_CALLBACK_PATH: Final = "/_sandbox/callback-sink"
 
-_STATES: Final[dict[str, DocumentState]] = {
-    "W": DocumentState.UNPAID,
-    "F": DocumentState.PAID,
-    "C": DocumentState.CANCELED,
-    "D": DocumentState.DESTROYED,
-}
 _PRICE_MEMORY: Final = 10_000
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
@@ -104,22 +95,6 @@ def bill_id_for(key: str) -> str:
             user_hint="Use a shorter document key (at most 20 letters and digits, dashes are dropped).",
         )
     return bill_id
-
-
-def _parse_appr_dt(value: str | None) -> dt.datetime | None:
-    """``YYYYMMDDHHMMSS`` in KST (the format of apprDt)."""
-    if not value or not re.fullmatch(r"\d{14}", value):
-        return None
-    return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=KST)
-
-
-def _parse_date(value: Any) -> dt.date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 class PayssamService:
@@ -236,7 +211,7 @@ class PayssamService:
 
     async def status(self, ref: DocumentRef) -> DocumentStatus:
         info = await self.client.read(ref.provider_id)
-        status = self._status(ref, info)
+        status = bill_status(ref, info, self._now)
         price = status.raw.get("price")
         if isinstance(price, str) and price.isdigit():
             self._remember_price(ref.provider_id, price)
@@ -255,55 +230,6 @@ class PayssamService:
         unique = list({ref.provider_id: ref for ref in refs}.values())
         results = await asyncio.gather(*(one(ref) for ref in unique))
         return {s.ref.provider_id: s for s in results if s is not None}
-
-    def _status(self, ref: DocumentRef, info: BillInfo) -> DocumentStatus:
-        raw = info.wire()
-        raw_state = info.appr_state or ""
-        state = _STATES.get(raw_state, DocumentState.UNKNOWN)
-        expire = _parse_date(raw.get("expireDt"))
-        if state is DocumentState.UNPAID and (raw.get("expired") is True or self._past(expire)):
-            state = DocumentState.EXPIRED
-        price = raw.get("price") or info.appr_price
-        amounts = None
-        if isinstance(price, str) and price.isdigit():
-            supply, tax = raw.get("supplyPrice"), raw.get("tax")
-            if isinstance(supply, str) and isinstance(tax, str) and supply.isdigit() and tax.isdigit() \
-                    and int(supply) + int(tax) == int(price):
-                amounts = Amounts(supply=int(supply), vat=int(tax), total=int(price))
-            else:
-                amounts = Amounts(supply=int(price), vat=0, total=int(price))
-        paid_at = _parse_appr_dt(info.appr_origin_dt if raw_state == "C" else info.appr_dt)
-        history: list[StatusEvent] = []
-        if paid_at is not None:
-            history.append(StatusEvent(at=paid_at, what=f"paid ({info.appr_pay_type or 'unknown method'})",
-                                       raw_code="F"))
-        if raw_state == "C":
-            history.append(StatusEvent(at=_parse_appr_dt(info.appr_cancel_dt or info.appr_dt),
-                                       what="payment cancelled", raw_code="C"))
-        short_url = raw.get("shortUrl")
-        detail = None
-        if state is DocumentState.EXPIRED:
-            detail = f"expired unpaid (valid until {expire.isoformat() if expire else 'its expiry date'})"
-        elif raw_state == "F" and info.appr_issuer:
-            detail = f"paid by {info.appr_issuer}"
-        return DocumentStatus(
-            ref=ref,
-            state=state,
-            raw_state=raw_state,
-            amounts=amounts,
-            buyer_name=raw.get("memberName") if isinstance(raw.get("memberName"), str) else None,
-            updated_at=paid_at,
-            due_date=expire,
-            confirm_number=info.appr_num,
-            links={"pay": short_url} if isinstance(short_url, str) and short_url else {},
-            history=tuple(history),
-            detail=detail,
-            raw=raw,
-        )
-
-    def _past(self, expire: dt.date | None) -> bool:
-        """A bill is valid until the end of its expireDt (midnight KST)."""
-        return expire is not None and self._now().astimezone(KST).date() > expire
 
     # -- resend / destroy ----------------------------------------------------------------
     async def resend(self, ref: DocumentRef, request: ResendRequest) -> None:

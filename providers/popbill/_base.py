@@ -13,6 +13,8 @@ is a `ProviderProtocolError`, and a token the API rejects is dropped and re-issu
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -208,6 +210,18 @@ class PopbillClientBase:
 
     async def _get(self, url: str, *, operation: str, user_id: str | None = None, send_user: bool = False) -> Any:
         return await self._request("GET", url, operation=operation, user_id=user_id, send_user=send_user)
+
+    async def _bulk_submit(self, path: str, payload: dict[str, Any], *, submit_id: str,
+                           user_id: str | None) -> dict[str, Any]:
+        """POST a bulk submission: the body is signed by its SHA-1 digest, the submit id makes it retry-safe."""
+        raw = json.dumps(payload).encode("ascii")
+        digest = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")  # noqa: S324 - Popbill's digest
+        data = await self._request(
+            "POST", path, operation="bulkSubmit", raw_body=raw, override="BULKISSUE", user_id=user_id,
+            send_user=True, extra_headers={"x-pb-message-digest": digest, "x-pb-submit-id": submit_id},
+            write=True, retry_safe=True,
+        )
+        return self._expect_dict(data, "bulkSubmit")
 
     @staticmethod
     def _expect_dict(data: Any, operation: str) -> dict[str, Any]:

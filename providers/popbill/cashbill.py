@@ -8,9 +8,6 @@ Unlike the SDK, the search QString is percent-encoded (the SDK crashes on non-AS
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -85,14 +82,8 @@ class CashbillClient(PopbillClientBase):
                                  code="bulk_size")
         for cashbill in cashbills:
             validate_mgt_key(str(cashbill.get("mgtKey") or ""), what="mgtKey")
-        raw = json.dumps({"cashbills": [dict(c) for c in cashbills]}).encode("ascii")
-        digest = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")  # noqa: S324 - Popbill's digest
-        data = await self._request(
-            "POST", "/Cashbill", operation="bulkSubmit", raw_body=raw, override="BULKISSUE", user_id=user_id,
-            send_user=True, extra_headers={"x-pb-message-digest": digest, "x-pb-submit-id": submit_id},
-            write=True, retry_safe=True,
-        )
-        return self._expect_dict(data, "bulkSubmit")
+        payload = {"cashbills": [dict(c) for c in cashbills]}
+        return await self._bulk_submit("/Cashbill", payload, submit_id=submit_id, user_id=user_id)
 
     async def get_bulk_result(self, submit_id: str, *, user_id: str | None = None) -> dict[str, Any]:
         """Bulk submission result, `issueResult` kept (the SDK drops it by mistake)."""

@@ -61,6 +61,7 @@ from providers.popbill._bodies import (
     _DocumentBodies,
     _sms_text,
 )
+from providers.popbill._cashbill_destroy import deleted, destroy_cashbill
 from providers.popbill.cashbill import CashbillClient
 from providers.popbill.closedown import CloseDownClient
 from providers.popbill.taxinvoice import MgtKeyType, TaxinvoiceClient
@@ -319,16 +320,17 @@ class PopbillService(_DocumentBodies):
         """Cancel and/or delete as the current state allows; refuse clearly once filing has started."""
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
-            return await self._destroy_cashbill(ref, key, reason)
+            return await destroy_cashbill(self.cashbill, ref, key, reason, corp_num=self.config.corp_num,
+                                          seller=self.seller)
         info = await self.taxinvoice.get_info(MgtKeyType.SELL, key)
         code = _state_code(info)
         if code == 300:
             await self.taxinvoice.cancel_issue(MgtKeyType.SELL, key, reason)
             await self.taxinvoice.delete(MgtKeyType.SELL, key)
-            return self._deleted(taxinvoice_status(info, ref), "600", "cancelled and deleted; the key is free again")
+            return deleted(taxinvoice_status(info, ref), "600", "cancelled and deleted; the key is free again")
         if code == 600 or (code is not None and code < 300):
             await self.taxinvoice.delete(MgtKeyType.SELL, key)
-            return self._deleted(taxinvoice_status(info, ref), str(code), "deleted; the key is free again")
+            return deleted(taxinvoice_status(info, ref), str(code), "deleted; the key is free again")
         if code in (301, 302, 303, 304, 305):
             raise ProviderRejected(
                 f"{key} was already sent to the National Tax Service (state {code}): it cannot be cancelled; "
@@ -338,82 +340,6 @@ class PopbillService(_DocumentBodies):
         raise ProviderRejected(f"{key} is in Popbill state {info.get('stateCode')!r}, which cannot be cancelled here",
                                provider=PROVIDER, code="state",
                                user_hint="Check the document on the Popbill website.")
-
-    @staticmethod
-    def _deleted(status: DocumentStatus, raw_state: str, detail: str) -> DocumentStatus:
-        return status.model_copy(update={"state": DocumentState.DELETED, "raw_state": raw_state, "detail": detail,
-                                         "links": {}})
-
-    async def _destroy_cashbill(self, ref: DocumentRef, key: str, reason: str | None) -> DocumentStatus:
-        info = await self.cashbill.get_info(key)
-        code = _state_code(info)
-        if code == 300:
-            await self.cashbill.cancel_issue(key, reason)
-            await self.cashbill.delete(key)
-            return self._deleted(cashbill_status(info, ref), "300", "cancelled and deleted; the key is free again")
-        if code in (400, 600) or (code is not None and code < 300):
-            await self.cashbill.delete(key)
-            return self._deleted(cashbill_status(info, ref), str(code), "deleted; the key is free again")
-        if code == 304:
-            return await self._revoke_cashbill(ref, key, info, reason)
-        if code == 305:
-            raise ProviderRejected(
-                f"cash receipt {key} was refused by the National Tax Service (state 305): there is nothing filed "
-                "to cancel", provider=PROVIDER, code="filing_failed",
-                user_hint="Issue a corrected cash receipt under a new key if the buyer still needs one.",
-            )
-        raise ProviderRejected(
-            f"cash receipt {key} is being sent to the National Tax Service (state {info.get('stateCode')}): "
-            "it can be revoked once the filing result is in",
-            provider=PROVIDER, code="filing", user_hint="Try again after the NTS result arrives (usually a day).",
-        )
-
-    async def _revoke_cashbill(self, ref: DocumentRef, key: str, info: dict[str, Any],
-                               reason: str | None) -> DocumentStatus:
-        """Issue the cancellation receipt (취소거래) for a filed receipt under the derived key ``<key>-C``."""
-        cancel_key = key + CANCEL_RECEIPT_SUFFIX
-        if len(cancel_key) > 24:
-            raise ProviderRejected(
-                f"cash receipt {key} is filed; revoking it needs a cancellation receipt with key {cancel_key!r}, "
-                "which is longer than Popbill's 24 characters",
-                provider=PROVIDER, code="cancel_key", user_hint="Revoke this receipt on the Popbill website.",
-            )
-        body = {
-            "mgtKey": cancel_key,
-            "tradeType": "취소거래",
-            "tradeUsage": info.get("tradeUsage"),
-            "tradeOpt": info.get("tradeOpt") or "일반",
-            "taxationType": info.get("taxationType"),
-            "totalAmount": str(info.get("totalAmount")),
-            "supplyCost": str(info.get("supplyCost")),
-            "tax": str(info.get("tax")),
-            "serviceFee": str(info.get("serviceFee") or "0"),
-            "franchiseCorpNum": self.config.corp_num,
-            "franchiseCorpName": self.seller.name,
-            "franchiseCEOName": self.seller.ceo_name,
-            "identityNum": info.get("identityNum"),
-            "customerName": info.get("customerName"),
-            "itemName": info.get("itemName"),
-            "orderNumber": info.get("orderNumber"),
-            "email": info.get("email"),
-            "hp": info.get("hp"),
-            "smssendYN": False,
-            "orgConfirmNum": info.get("confirmNum"),
-            "orgTradeDate": info.get("tradeDate"),
-        }
-        try:
-            answer = await self.cashbill.regist_issue({k: v for k, v in body.items() if v is not None}, memo=reason)
-        except ProviderRejected as exc:
-            if exc.code not in ("-14001019", "-14000004"):
-                raise
-            answer = {}  # already revoked by an earlier attempt: the derived key exists
-        status = cashbill_status(info, ref)
-        return status.model_copy(update={
-            "state": DocumentState.CANCELED,
-            "detail": f"revoked by the cancellation cash receipt {cancel_key}"
-                      + (f" (NTS confirm number {answer['confirmNum']})" if answer.get("confirmNum") else ""),
-            "links": {},
-        })
 
     async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
         """checkCorpNums in batches of 1,000; one `BusinessStatus` per number, in the given order."""

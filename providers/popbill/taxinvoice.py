@@ -7,10 +7,7 @@ SDK's in snake case (`regist_issue`, `cancel_issue`, `send_to_nts`, ...).
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -134,14 +131,8 @@ class TaxinvoiceClient(PopbillClientBase):
                                  provider=PROVIDER, code="bulk_size")
         for invoice in invoices:
             validate_mgt_key(str(invoice.get("invoicerMgtKey") or ""), what="invoicerMgtKey")
-        raw = json.dumps({"forceIssue": force_issue, "invoices": [dict(i) for i in invoices]}).encode("ascii")
-        digest = base64.b64encode(hashlib.sha1(raw).digest()).decode("ascii")  # noqa: S324 - Popbill's digest
-        data = await self._request(
-            "POST", "/Taxinvoice", operation="bulkSubmit", raw_body=raw, override="BULKISSUE", user_id=user_id,
-            send_user=True, extra_headers={"x-pb-message-digest": digest, "x-pb-submit-id": submit_id},
-            write=True, retry_safe=True,
-        )
-        return self._expect_dict(data, "bulkSubmit")
+        payload = {"forceIssue": force_issue, "invoices": [dict(i) for i in invoices]}
+        return await self._bulk_submit("/Taxinvoice", payload, submit_id=submit_id, user_id=user_id)
 
     async def get_bulk_result(self, submit_id: str, *, user_id: str | None = None) -> dict[str, Any]:
         """Progress and per-invoice results of a bulk submission (``txState`` 2 = done)."""

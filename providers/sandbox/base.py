@@ -12,12 +12,8 @@ keeps its state in memory (`reset_state`, `seed`, `snapshot`) and reads time fro
     DELETE /_sandbox/faults           remove all faults
     POST   /_sandbox/clock            {"advance": seconds}
 
-Fault kinds (`FaultRule.kind`): ``latency`` (adds `ms`), ``500``, ``503``, ``429``
-(with `retry_after`), ``timeout`` (hangs `seconds` before handling, so a client with a
-shorter read timeout gives up while the write still happens later), ``malformed``
-(a non-JSON body), ``html`` (an HTML error page with status 500), ``drop`` (handles the
-request, commits, then drops the connection without an answer) and ``reset`` (drops the
-connection before handling: nothing happens).
+The fault kinds and how a request's fault is chosen live in `providers.sandbox.faults`
+(re-exported here); this module is the server around them.
 """
 
 from __future__ import annotations
@@ -36,7 +32,8 @@ from typing import Any, ClassVar, TypeVar
 
 import httpx
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+
+from providers.sandbox.faults import FaultRule, Faults, canned_response, extra_latency, take_rule
 
 __all__ = [
     "FaultRule",
@@ -76,37 +73,6 @@ class SandboxClock:
 
     def reset(self) -> None:
         self.offset = 0.0
-
-
-class FaultRule(BaseModel):
-    """One injected fault. `count` None means every matching request until removed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(pattern=r"^(latency|500|503|429|timeout|malformed|html|drop|reset)$")
-    path: str | None = None  # regex searched in the request path
-    method: str | None = None
-    count: int | None = 1
-    ms: int = 0  # latency
-    seconds: float = 30.0  # timeout hang
-    retry_after: int = 1  # 429 / 503
-
-    def matches(self, request: web.Request) -> bool:
-        if self.method and request.method.upper() != self.method.upper():
-            return False
-        return not (self.path and not re.search(self.path, request.path))
-
-
-class Faults(BaseModel):
-    """Standing faults, e.g. from settings: latency on every request and random error rates."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    latency_ms: int = 0
-    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # fraction answered 500
-    rate_limit_rate: float = Field(default=0.0, ge=0.0, le=1.0)  # fraction answered 429
-    retry_after: int = 1
-    seed: int = 7
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -191,27 +157,6 @@ class Sandbox(abc.ABC):
         ]
 
     # -- faults ----------------------------------------------------------------
-    def _take_rule(self, request: web.Request) -> FaultRule | None:
-        for rule in self.rules:
-            if rule.kind != "latency" and rule.matches(request):
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count <= 0:
-                        self.rules.remove(rule)
-                return rule
-        return None
-
-    def _extra_latency(self, request: web.Request) -> float:
-        ms = self.standing.latency_ms
-        for rule in list(self.rules):
-            if rule.kind == "latency" and rule.matches(request):
-                ms += rule.ms
-                if rule.count is not None:
-                    rule.count -= 1
-                    if rule.count <= 0:
-                        self.rules.remove(rule)
-        return ms / 1000.0
-
     @web.middleware
     async def _fault_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(self._admin_prefix):
@@ -228,15 +173,10 @@ class Sandbox(abc.ABC):
                 "at": self.clock.time(),
             }
         )
-        delay = self._extra_latency(request)
+        delay = extra_latency(self.rules, self.standing, request)
         if delay:
             await asyncio.sleep(delay)
-        rule = self._take_rule(request)
-        if rule is None:
-            if self.standing.error_rate and self._rng.random() < self.standing.error_rate:
-                rule = FaultRule(kind="500")
-            elif self.standing.rate_limit_rate and self._rng.random() < self.standing.rate_limit_rate:
-                rule = FaultRule(kind="429", retry_after=self.standing.retry_after)
+        rule = take_rule(self.rules, self.standing, self._rng, request)
         if rule is None:
             return await handler(request)
         log.info("%s sandbox: injecting %s on %s %s", self.name, rule.kind, request.method, request.path)
@@ -246,15 +186,9 @@ class Sandbox(abc.ABC):
             return self.error_503(rule.retry_after)
         if rule.kind == "429":
             return self.error_429(rule.retry_after)
-        if rule.kind == "malformed":
-            return web.Response(text='{"code": 1, "message": "ok", ', status=200, content_type="application/json")
-        if rule.kind == "html":
-            return web.Response(
-                text="<html><head><title>500 Internal Server Error</title></head>"
-                "<body><h1>Internal Server Error</h1></body></html>",
-                status=500,
-                content_type="text/html",
-            )
+        canned = canned_response(rule.kind)
+        if canned is not None:
+            return canned
         if rule.kind == "reset":
             self._drop(request)
             return web.Response(status=500)
