@@ -200,6 +200,7 @@ class DocumentRepo(Repo):
         self,
         *,
         state: DocumentState | None = None,
+        standing: Standing | None = None,
         provider: Provider | None = None,
         lifecycle: Lifecycle | Collection[Lifecycle] | None = None,
         limit: int = 50,
@@ -209,6 +210,8 @@ class DocumentRepo(Repo):
         stmt = sa.select(documents).order_by(documents.c.id.desc()).limit(limit)
         if state is not None:
             stmt = stmt.where(documents.c.state == state.value)
+        if standing is not None:
+            stmt = stmt.where(standing_in(documents, [standing]))
         if provider is not None:
             stmt = stmt.where(documents.c.provider == provider.value)
         if lifecycle is not None:

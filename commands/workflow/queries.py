@@ -6,7 +6,7 @@ failure does not fail it: the last known state comes back with the error on the 
 
 from __future__ import annotations
 
-from commands.ledger import ApprovalState, DocumentRecord, Lifecycle
+from commands.ledger import ApprovalState, DocumentRecord, Lifecycle, Standing
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import NotFound, invalid, not_configured_message
 from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
@@ -127,9 +127,10 @@ async def list_documents(
     lifecycle: Lifecycle | None,
     limit: int,
     before_id: int | None,
+    standing: Standing | None = None,
 ) -> list[DocumentView]:
     """Newest first, as stored (no provider calls)."""
     records = await ctx.store.documents.search(
-        state=state, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id
+        state=state, standing=standing, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id
     )
     return [document_view(r) for r in records]

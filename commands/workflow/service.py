@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from commands.ledger import ApprovalAction, Lifecycle, Store, utc_now
+from commands.ledger import ApprovalAction, Lifecycle, Standing, Store, utc_now
 from commands.workflow import approvals, closure, execution, export, queries, recovery, requests
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
@@ -164,14 +164,16 @@ class InvoiceService:
         self,
         *,
         state: DocumentState | None = None,
+        standing: Standing | None = None,
         provider: Provider | None = None,
         lifecycle: Lifecycle | None = None,
         limit: int = 20,
         before_id: int | None = None,
     ) -> list[DocumentView]:
-        """Newest first, as stored (no provider calls)."""
+        """Newest first, as stored (no provider calls); `standing` filters as every surface labels."""
         return await queries.list_documents(
-            self.context, state=state, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id
+            self.context, state=state, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id,
+            standing=standing,
         )
 
     async def export_csv(self, from_date: dt.date, to_date: dt.date) -> bytes:

@@ -182,3 +182,13 @@ async def test_every_surface_gives_every_document_the_same_label_and_totals(stor
     summary = data.summary()
     assert (summary["issued"], summary["cancelled"], summary["failed"], summary["pending"]) == (
         data.issued_count, data.cancelled_count, data.failed_count, data.pending.count)
+
+
+async def test_listing_by_standing_finds_exactly_the_documents_labelled_so(store: Store) -> None:
+    docs = await seed(store)
+    service = InvoiceService(store, {}, is_approver=lambda _user: True, clock=lambda: NOW)
+
+    for where in Standing:
+        listed = {view.ref for view in await service.list_documents(standing=where, limit=100)}
+        expected = {d.ref for d in docs.values() if standing(d.lifecycle, d.state) is where}
+        assert listed == expected, where

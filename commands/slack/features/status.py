@@ -29,9 +29,10 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
                                  response_type="ephemeral")
 
     async def on_list(invocation: Invocation, parsed: ListCommand) -> None:
-        views = await deps.service.list_documents(state=parsed.state, provider=parsed.provider, limit=100)
+        views = await deps.service.list_documents(state=parsed.state, standing=parsed.standing,
+                                                  provider=parsed.provider, limit=100)
         cards = [document_card(v) for v in views]
-        filters = " ".join(x for x in (parsed.state and parsed.state.value,
+        filters = " ".join(x for x in (parsed.state and parsed.state.value, parsed.standing and parsed.standing.value,
                                        parsed.provider and parsed.provider.value) if x) or None
         await invocation.respond(text=list_text(cards), blocks=build_list_message(cards, filters=filters, tz=deps.tz),
                                  response_type="ephemeral")

@@ -32,8 +32,8 @@ SUMMARY: Mapping[str, str] = {
     "resend": "Send a document's notification again (e-mail, SMS, fax or KakaoTalk).",
     "destroy": "Cancel or destroy an issued document (needs approval).",
     "closure": "Check whether businesses are active, suspended (휴업) or closed (폐업).",
-    "list": "List recent documents, or approvals waiting (`pending`).",
-    "export": "Export documents issued in a date range as CSV (default: this month).",
+    "list": "List recent documents (by state: `sent`, `paid`, `cancelled`, `rejected`, …) or approvals (`pending`).",
+    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month).",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
 }

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from commands.ledger import Standing
 from providers.models import DocumentKind, DocumentState, Provider, ResendChannel
 
 __all__ = [
@@ -92,7 +93,8 @@ class ClosureCommand(_Model):
 
 class ListCommand(_Model):
     name: Literal["list"] = "list"
-    state: DocumentState | None = None
+    state: DocumentState | None = None  # the provider's word: sent, filed, paid, ...
+    standing: Standing | None = None  # where it stands on our side, as every surface labels it
     pending: bool = False  # approvals waiting, instead of documents
     provider: Provider | None = None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
 from commands.slack.parser.models import (
@@ -32,6 +33,7 @@ from commands.slack.parser.tokens import (
     KIND_WORDS,
     OUR_REF,
     PROVIDER_WORDS,
+    STANDING_WORDS,
     STATE_WORDS,
     did_you_mean,
     is_email,
@@ -43,7 +45,7 @@ from commands.slack.parser.tokens import (
     show,
 )
 from providers.bizno import InvalidBizno, check_bizno
-from providers.models import DocumentKind, DocumentState, Provider, ResendChannel
+from providers.models import DocumentKind, Provider, ResendChannel
 
 __all__ = ["MAX_CLOSURE_NUMBERS", "MAX_REASON_LENGTH", "SUBCOMMAND_PARSERS", "parse_closure", "parse_export"]
 
@@ -194,25 +196,27 @@ def parse_closure(rest: str) -> ClosureCommand:
 
 
 def _parse_list(args: list[str]) -> ListCommand:
-    state: DocumentState | None = None
-    pending = False
-    provider: Provider | None = None
+    found: dict[str, Any] = {}
     for token in args:
         word = token.lower()
-        if word == "pending" and not pending and state is None:
-            pending = True
-        elif word in STATE_WORDS and state is None and not pending:
-            state = STATE_WORDS[word]
-        elif word in PROVIDER_WORDS and provider is None:
-            provider = PROVIDER_WORDS[word]
+        filtered = "pending" in found or "state" in found or "standing" in found
+        if word == "pending" and not filtered:
+            found["pending"] = True
+        elif word in STATE_WORDS and not filtered:
+            found["state"] = STATE_WORDS[word]
+        elif word in STANDING_WORDS and not filtered:
+            found["standing"] = STANDING_WORDS[word]
+        elif word in PROVIDER_WORDS and "provider" not in found:
+            found["provider"] = PROVIDER_WORDS[word]
         else:
-            choices = ["pending", *STATE_WORDS, *PROVIDER_WORDS]
+            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS]
             raise CommandError(
                 f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
                 subcommand="list",
-                hint="States: pending, " + ", ".join(s.value for s in DocumentState) + ".",
+                hint="States: pending, rejected, issuing, cancelled, "
+                     + ", ".join(s for s in STATE_WORDS if s != "failed") + ".",
             )
-    return ListCommand(state=state, pending=pending, provider=provider)
+    return ListCommand(**found)
 
 
 def parse_export(args: list[str], today: dt.date) -> ExportCommand:

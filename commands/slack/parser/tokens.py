@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
+from commands.ledger import GONE_STATES, Standing
 from commands.slack.parser.errors import CommandError
 from commands.slack.parser.models import RefArg
 from providers.models import DocumentKind, DocumentState, Provider
@@ -31,6 +32,7 @@ __all__ = [
     "OUR_REF",
     "PROVIDER_WORDS",
     "REF_PREFIXES",
+    "STANDING_WORDS",
     "STATE_WORDS",
     "did_you_mean",
     "is_email",
@@ -59,9 +61,17 @@ KIND_WORDS: Mapping[str, DocumentKind] = {
 }
 
 STATE_WORDS: Mapping[str, DocumentState] = {
-    **{s.value: s for s in DocumentState},
-    "cancelled": DocumentState.CANCELED,
+    **{s.value: s for s in DocumentState if s not in GONE_STATES},
     "failed": DocumentState.FILING_FAILED,
+}
+
+#: list filters that mean a standing: "cancelled" is every document the buyer no longer has,
+#: whatever the provider called it, as every surface labels it "cancelled"
+STANDING_WORDS: Mapping[str, Standing] = {
+    "cancelled": Standing.CANCELLED,
+    **{s.value: Standing.CANCELLED for s in GONE_STATES},
+    "rejected": Standing.REJECTED,
+    "issuing": Standing.ISSUING,
 }
 
 REF_PREFIXES: Mapping[str, tuple[Provider, DocumentKind | None]] = {

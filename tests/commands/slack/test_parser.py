@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from commands.ledger import Standing
 from commands.slack.parser import (
     USAGE,
     ClosureCommand,
@@ -265,8 +266,16 @@ def test_closure_needs_a_number() -> None:
 def test_list_filters_in_any_order() -> None:
     assert parse("list") == ListCommand()
     assert parse("list filed popbill") == ListCommand(state=DocumentState.FILED, provider=Provider.POPBILL)
-    assert parse("list hiworks cancelled") == ListCommand(state=DocumentState.CANCELED, provider=Provider.HIWORKS)
+    assert parse("list hiworks cancelled") == ListCommand(standing=Standing.CANCELLED, provider=Provider.HIWORKS)
     assert parse("list pending") == ListCommand(pending=True)
+
+
+def test_list_words_for_a_gone_document_all_mean_cancelled_as_every_surface_labels_it() -> None:
+    for word in ("cancelled", "canceled", "deleted", "destroyed"):
+        assert parse(f"list {word}") == ListCommand(standing=Standing.CANCELLED), word
+    assert parse("list rejected") == ListCommand(standing=Standing.REJECTED)
+    assert parse("list expired") == ListCommand(state=DocumentState.EXPIRED)  # a bill the buyer let lapse
+    assert refusal("list rejected filed").usage == USAGE["list"]  # one state filter at a time
 
 
 def test_list_refuses_an_unknown_state_with_a_suggestion() -> None:

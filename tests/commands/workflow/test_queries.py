@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.ledger import Lifecycle
+from commands.ledger import Lifecycle, Standing
 from commands.workflow import NotFound
 from providers.errors import (
     ProviderUnavailable,
@@ -12,6 +12,7 @@ from providers.errors import (
 )
 from providers.models import DocumentState
 from tests.commands.workflow.conftest import (
+    APPROVER,
     CHANNEL,
     REQUESTER,
     Env,
@@ -107,3 +108,15 @@ async def test_list_documents_filters(env: Env) -> None:
 
     assert [d.ref for d in issued] == ["INV-000001"]
     assert [d.ref for d in everything] == ["INV-000002", "INV-000001"]
+
+
+async def test_list_by_standing_finds_what_every_surface_labels_the_same(env: Env) -> None:
+    await issue(env)
+    rejected = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+    await env.service.decide(rejected.id, APPROVER, approve=False, reason="wrong buyer")
+
+    found = {s: [d.ref for d in await env.service.list_documents(standing=s)] for s in Standing}
+
+    assert found[Standing.REJECTED] == ["INV-000002"]
+    assert found[Standing.ISSUED] == ["INV-000001"]
+    assert found[Standing.PENDING] == [] and found[Standing.CANCELLED] == []
