@@ -12,7 +12,8 @@ failed or unknown. What differs is here, one small class per action:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from commands.ledger import GONE_STATES, ApprovalAction, ApprovalState, AuditOperation, Lifecycle
@@ -22,17 +23,13 @@ from providers.base import InvoiceProvider
 from providers.errors import DocumentNotFound, ProviderError
 from providers.models import DocumentRef, DocumentState, DocumentStatus, IssueRequest, ResendRequest
 
-__all__ = ["Action", "DestroyAction", "IssueAction", "ResendAction", "action_for"]
+__all__ = ["Action", "DestroyAction", "IssueAction", "LookableAction", "ResendAction", "action_for"]
 
 
-class Action:
+class Action(ABC):
     """One action's side of the send-and-reconcile loop (see the module docstring)."""
 
     operation: ClassVar[AuditOperation]
-    #: the audit operation of a look at the provider; None: the result cannot be looked up
-    look_operation: ClassVar[AuditOperation | None] = None
-    #: after an unanswered send, a refusal ("duplicate key") may mean the first send went through
-    recheck_after_refusal: ClassVar[bool] = False
     found_how: ClassVar[str] = "found at the provider"
     sent_how: ClassVar[str] = "sent"
 
@@ -43,39 +40,53 @@ class Action:
 
     @property
     def can_look(self) -> bool:
-        return self.look_operation is not None
+        """Whether the provider can say if this action happened (`LookableAction`)."""
+        return isinstance(self, LookableAction)
 
+    @abstractmethod
     async def prepare(self) -> Mapping[str, Any]:
         """Get ready to send; returns what the idempotency key remembers of the request."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def send(self) -> DocumentStatus | None:
-        raise NotImplementedError
-
-    async def look(self, *, audit: bool = True) -> DocumentStatus | None:
-        """The provider's record of the done action, or None when it was not done."""
-        raise NotImplementedError
+        """One write to the provider; its answer (None when the provider answers with no document)."""
 
     async def already_done(self, result: Mapping[str, Any] | None) -> ExecutionResult | None:
         """The key says a previous run finished: report that (None: look at the provider instead)."""
         return None
 
+    @abstractmethod
     async def succeeded(self, status: DocumentStatus | None, *, how: str) -> ExecutionResult:
-        raise NotImplementedError
+        """The provider did it (`how`: sent now, found at the provider, already recorded): record and finish."""
 
+    @abstractmethod
     async def failed(self, exc: ProviderError, *, retryable: bool, message: str | None = None) -> ExecutionResult:
-        raise NotImplementedError
+        """The provider did not do it (refused, or unavailable before anything happened): record and finish."""
 
+    @abstractmethod
     async def unknown(self, sent: ProviderError | None, looked: ProviderError | None) -> ExecutionResult:
         """Sent (or maybe sent) and nobody can say whether it happened."""
-        raise NotImplementedError
 
+
+class LookableAction(Action):
+    """An action whose result the provider can be asked about, so an unanswered send is looked up
+    before anything is sent again (issue: find the document; destroy: read its state)."""
+
+    #: the audit operation of a look at the provider
+    look_operation: ClassVar[AuditOperation]
+    #: after an unanswered send, a refusal ("duplicate key") may mean the first send went through
+    recheck_after_refusal: ClassVar[bool] = False
+
+    @abstractmethod
+    async def look(self, *, audit: bool = True) -> DocumentStatus | None:
+        """The provider's record of the done action, or None when it was not done."""
+
+    @abstractmethod
     def exhausted(self, sends: int) -> tuple[str, str]:
         """(what the key records, what the user reads) when every send went unanswered and nothing happened."""
-        raise NotImplementedError
 
 
-class IssueAction(Action):
+class IssueAction(LookableAction):
     operation = AuditOperation.ISSUE
     look_operation = AuditOperation.ISSUE_FIND
     recheck_after_refusal = True
@@ -153,7 +164,7 @@ class IssueAction(Action):
         )
 
 
-class DestroyAction(Action):
+class DestroyAction(LookableAction):
     operation = AuditOperation.DESTROY
     look_operation = AuditOperation.DESTROY_CHECK
     found_how = "found destroyed at the provider"
@@ -273,7 +284,7 @@ class ResendAction(Action):
         )
 
 
-_ACTIONS: Mapping[ApprovalAction, type[Action]] = {
+_ACTIONS: Mapping[ApprovalAction, Callable[[Run], Action]] = {
     ApprovalAction.ISSUE: IssueAction,
     ApprovalAction.DESTROY: DestroyAction,
     ApprovalAction.RESEND: ResendAction,

@@ -15,7 +15,7 @@ import logging
 from enum import Enum
 
 from commands.ledger import ApprovalRecord, ApprovalState, IdempotencyState
-from commands.workflow.actions import Action, action_for
+from commands.workflow.actions import Action, LookableAction, action_for
 from commands.workflow.context import WorkflowContext
 from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
 from commands.workflow.views import ExecutionResult
@@ -111,7 +111,7 @@ async def send_and_reconcile(action: Action) -> ExecutionResult:
     sends = 0
     last_error: ProviderError | None = None
     while True:
-        if reconcile and action.look_operation is not None:
+        if reconcile and isinstance(action, LookableAction):
             try:
                 found = await action.look()
             except ProviderError as exc:
@@ -135,7 +135,8 @@ async def send_and_reconcile(action: Action) -> ExecutionResult:
                     return await action.unknown(exc, None)
                 last_error, reconcile = exc, True
                 continue
-            if answer is _Answer.REFUSED and reconcile and action.recheck_after_refusal:
+            if (answer is _Answer.REFUSED and reconcile and isinstance(action, LookableAction)
+                    and action.recheck_after_refusal):
                 found = await _look_quietly(action)
                 if found is not None:
                     return await action.succeeded(found, how=action.found_how)
@@ -144,7 +145,7 @@ async def send_and_reconcile(action: Action) -> ExecutionResult:
         return await action.succeeded(status, how=action.sent_how)
 
 
-async def _look_quietly(action: Action) -> DocumentStatus | None:
+async def _look_quietly(action: LookableAction) -> DocumentStatus | None:
     """A second look after a refusal; a failure to look just means the refusal stands."""
     try:
         return await action.look(audit=False)

@@ -5,6 +5,7 @@ joins them, so each service's routes read in their own module."""
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import json
 import secrets
@@ -272,10 +273,10 @@ class _PopbillCore(Sandbox):
         return f"{origin}/App/API?TG={tg}&T={handle}"
 
     # -- CloseDown -------------------------------------------------------------------------------
+    @abc.abstractmethod
     async def _bulk_submit(self, request: web.Request, token: _Token, kind: str) -> dict[str, Any]:
         """Issue up to 100 documents in one submission: `server.PopbillSandbox` implements it, as it
         needs both services' issue calls; declared here because both services' POST routes use it."""
-        raise NotImplementedError
 
     def _corp_state(self, number: str) -> dict[str, Any]:
         """Deterministic answer per number: seeded/admin-set ones, unregistered when the check digit
