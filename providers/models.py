@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "KST",
     "VAT_RATE",
     "Amounts",
     "BusinessState",
@@ -34,6 +35,9 @@ __all__ = [
     "TaxType",
     "compute_line_vat",
 ]
+
+#: Korea Standard Time (no daylight saving): the providers' dates and times are meant in it
+KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
 VAT_RATE = Decimal("0.10")
 

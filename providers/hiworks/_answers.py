@@ -10,6 +10,7 @@ from providers.hiworks.models import (
     InvoiceDetail,
 )
 from providers.models import (
+    KST,
     Amounts,
     BusinessState,
     BusinessStatus,
@@ -27,7 +28,6 @@ __all__ = [
 ]
 
 
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
 
 _APPROVAL = {

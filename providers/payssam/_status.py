@@ -12,12 +12,11 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
-from providers.models import Amounts, DocumentRef, DocumentState, DocumentStatus, StatusEvent
+from providers.models import KST, Amounts, DocumentRef, DocumentState, DocumentStatus, StatusEvent
 from providers.payssam.client import BillInfo
 
 __all__ = ["KST", "bill_status"]
 
-KST: Final = dt.timezone(dt.timedelta(hours=9), "KST")
 
 _STATES: Final[dict[str, DocumentState]] = {
     "W": DocumentState.UNPAID,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from providers.models import (
+    KST,
     Amounts,
     BusinessState,
     BusinessStatus,
@@ -29,7 +30,6 @@ __all__ = [
 ]
 
 
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
 
 #: CloseDown taxType codes

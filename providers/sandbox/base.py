@@ -33,6 +33,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 from aiohttp import web
 
+from providers.models import KST
 from providers.sandbox.faults import FaultRule, Faults, canned_response, extra_latency, take_rule
 
 __all__ = [
@@ -49,7 +50,6 @@ log = logging.getLogger("invoicebot.sandbox")
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
 
 
 class SandboxClock:

@@ -9,8 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-KST = dt.timezone(dt.timedelta(hours=9), "KST")
-
+from providers.models import KST
 
 SERVICE_IDS = ("POPBILL", "POPBILL_TEST")
 
