@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from commands.ledger import AuditEventRecord
-from commands.ledger.vocabulary import ApprovalState, AuditKind, AuditOperation, Lifecycle
+from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
 from commands.slack.blocks.models import ApprovalCard, ClosureRow, DocumentCard
 from commands.slack.formatting import operation_label
 from commands.workflow import ApprovalView, ClosureItem, DocumentView
@@ -90,7 +90,7 @@ def approval_card(view: ApprovalView) -> ApprovalCard:
         action=view.action.value,
         document=document,
         requester=view.requester,
-        state=ApprovalState(view.state.value),
+        state=view.state,
         decider=view.decider,
         decided_at=view.decided_at,
         reason=view.reason,
