@@ -18,9 +18,10 @@ PACKAGES = ("providers", "commands", "bot")
 #: each layer and what it may import of the product (besides itself)
 ALLOWED: dict[str, tuple[str, ...]] = {
     "providers": (),
+    "commands.i18n": (),
     "commands.ledger": ("providers",),
-    "commands.workflow": ("providers", "commands.ledger"),
-    "commands.slack": ("providers", "commands.ledger", "commands.workflow"),
+    "commands.workflow": ("providers", "commands.ledger", "commands.i18n"),
+    "commands.slack": ("providers", "commands.ledger", "commands.workflow", "commands.i18n"),
     "bot": ("providers", "commands"),
 }
 
