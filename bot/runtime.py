@@ -34,6 +34,7 @@ from commands.ledger import Store
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
+from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
 from providers.models import Provider
@@ -176,10 +177,11 @@ async def start_runtime(
     client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client)
     service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    languages = Languages(settings.invoicebot_language, store=store, client=client)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, languages=languages)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency)
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages)
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client,
@@ -188,7 +190,8 @@ async def start_runtime(
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
     )
-    scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
+    scheduler = (create_scheduler(settings, store, client, providers.sandboxed(), languages=languages)
+                 if with_scheduler else None)
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)

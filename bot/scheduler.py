@@ -60,6 +60,7 @@ from bot.settings import Settings
 from commands.ledger import DigestScheduleRecord, Store, utc_now
 from commands.slack.digest import DigestPublisher, PostedDigest
 from commands.slack.features.jobs import Job
+from commands.slack.language import Languages
 from providers.models import Provider
 
 __all__ = [
@@ -355,15 +356,18 @@ def create_scheduler(
     sandboxed: Sequence[Provider] = (),
     *,
     clock: Callable[[], dt.datetime] = utc_now,
+    languages: Languages | None = None,
 ) -> InvoiceScheduler:
     """The scheduler the app runs, wired from settings with the digest publisher; features
     add their jobs (`commands.slack.features.register_all`) before `start()`.
 
     Args:
         sandboxed: providers on their sandbox (the digest says so).
+        languages: the channel language digests are written in (default: from the settings).
     """
     publisher = DigestPublisher(
         store, client, tz=settings.invoicebot_timezone, expiring_days=settings.invoicebot_expiring_days,
         sandbox_providers=list(sandboxed), clock=clock,
+        languages=languages or Languages(settings.invoicebot_language, store=store),
     )
     return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     invoicebot_approval_ttl_hours: float = 24.0
     invoicebot_approval_actions: str = "issue,destroy"
     invoicebot_timezone: str = "Asia/Seoul"
+    #: ko | en: everyone reads this (a person's `/invoice lang` still wins); auto: each person their
+    #: Slack locale, channels the language most people read (Korean when unknown)
+    invoicebot_language: Literal["ko", "en", "auto"] = "auto"
     invoicebot_digest_grace_minutes: int = 120
     invoicebot_expiring_days: int = 3
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)

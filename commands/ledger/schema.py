@@ -37,6 +37,7 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "user_prefs",
 ]
 
 NAMING_CONVENTION = {
@@ -275,4 +276,17 @@ callback_events = sa.Table(
     sa.Column("payload", JSON_TYPE, nullable=True),
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
+)
+
+#: one row per Slack user the bot has met: the language they chose (`/invoice lang`, None = not
+#: chosen) and the locale Slack last reported for them; the workspace's "auto" language is the
+#: majority of these
+user_prefs = sa.Table(
+    "user_prefs",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("slack_locale", sa.String(16), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("language", frozenset({"ko", "en"})), name="language"),
 )

@@ -2,6 +2,8 @@
 
 * `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
   tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
+* `person_language`: everything done for a request is written in the language of the person
+  who made it (`commands.slack.language`), set once here rather than in every listener.
 * `require_approver`: decision buttons refuse non-approvers before any listener runs; the
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
@@ -17,11 +19,13 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
+from commands.i18n import use_locale
 from commands.slack.authz import ApproverDirectory
+from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 
-__all__ = ["request_arrival", "require_approver"]
+__all__ = ["person_language", "request_arrival", "require_approver"]
 
 log = logging.getLogger("invoicebot.requests")
 
@@ -43,14 +47,39 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
+def _user_of(body: dict[str, Any]) -> str | None:
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
+    return str(user) if user else None
+
+
 def request_arrival(pacer: AckPacer) -> Callable[..., Awaitable[BoltResponse | None]]:
     """Global middleware: log who asked for what, and tell the pacer a request arrived."""
 
     async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
         pacer.arrived()
-        user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-        log.info("slack %s from %s", _describe(body), user)
+        log.info("slack %s from %s", _describe(body), _user_of(body))
         return await next()
+
+    return middleware
+
+
+def person_language(languages: Languages) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Global middleware: the request is handled in its person's language.
+
+    Bolt runs the listener in a task created inside `next()`, which copies the context, so
+    the locale set here is the one every answer, modal and refusal of the request renders in.
+    A lookup that fails leaves the current (default) language: a language is never worth a
+    refused request.
+    """
+
+    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        try:
+            language = await languages.for_person(_user_of(body))
+        except Exception:
+            log.exception("could not tell the language of %s", _user_of(body))
+            return await next()
+        with use_locale(language):
+            return await next()
 
     return middleware
 

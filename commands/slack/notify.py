@@ -1,5 +1,9 @@
 """Telling Slack about approvals and documents: cards, their updates, DMs and thread replies.
 
+Cards and thread replies are read by a channel, so they are written in the channel language;
+a DM to the requester in the requester's (`commands.slack.language`). Text handed in ready
+made (`tell_user`, `ephemeral`) is already in the language of the request it answers.
+
 Every call here is best effort after the database already holds the truth: a Slack
 failure is logged and never undoes or repeats a provider call.
 """
@@ -15,15 +19,42 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _, use_locale
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.cards import approval_card
 from commands.slack.formatting import clip
+from commands.slack.language import Languages
 from commands.workflow import ApprovalView
 
-__all__ = ["Notifier"]
+__all__ = ["Notifier", "requester_message"]
 
 log = logging.getLogger("invoicebot.notify")
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def requester_message(approval: ApprovalView) -> tuple[str, list[Block]]:
+    """What the requester is told about their request: the card's line, who decided and why."""
+    card = approval_card(approval)
+    text = approval_text(card)
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+    if approval.decider:
+        reason = clip(approval.reason, 1000) if approval.reason else ""
+        if approval.state.value == "rejected":
+            line = (_("Rejected by {user}: “{reason}”") if reason else _("Rejected by {user}"))
+        else:
+            line = (_("Decided by {user}: “{reason}”") if reason else _("Decided by {user}"))
+        blocks.append(_context(line.format(user=f"<@{approval.decider}>", reason=reason)))
+    elif approval.reason:
+        blocks.append(_context(_("Reason: {reason}").format(reason=clip(approval.reason, 1000))))
+    if approval.outcome_message and approval.outcome_message not in text:
+        blocks.append(_context(clip(approval.outcome_message, 2000)))
+    if approval.user_hint:
+        blocks.append(_context(clip("👉 " + approval.user_hint, 2000)))
+    return text, blocks
 
 
 class Notifier:
@@ -33,22 +64,33 @@ class Notifier:
         client: the Web API client.
         store: to find a document's thread (its issue approval card).
         approvals_channel: where cards go; None means the channel the request came from.
+        languages: who reads which language (None: everything in the current locale).
     """
 
-    def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
+                 *, languages: Languages | None = None) -> None:
         self.client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        self.languages = languages
+
+    async def channel_language(self) -> str | None:
+        """The language of channel messages (None: keep the current one)."""
+        return await self.languages.for_channel() if self.languages is not None else None
+
+    async def person_language(self, user: str) -> str | None:
+        """The language `user` reads (None: keep the current one)."""
+        return await self.languages.for_person(user) if self.languages is not None else None
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
         card = approval_card(approval)
         channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
+        with use_locale(await self.channel_language()):
+            text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            response = await self.client.chat_postMessage(
-                channel=channel, text=approval_text(card), blocks=build_approval_message(card, self.tz)
-            )
+            response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not post approval card %s to %s: %s", approval.id, channel,
                         exc.response.get("error"))
@@ -60,13 +102,11 @@ class Notifier:
         if not approval.channel_id or not approval.message_ts:
             return
         card = approval_card(approval)
+        with use_locale(await self.channel_language()):
+            text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            await self.client.chat_update(
-                channel=approval.channel_id,
-                ts=approval.message_ts,
-                text=approval_text(card),
-                blocks=build_approval_message(card, self.tz),
-            )
+            await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
+                                          blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
 
@@ -80,19 +120,9 @@ class Notifier:
             log.warning("could not DM %s: %s", user, exc.response.get("error"))
 
     async def tell_requester(self, approval: ApprovalView) -> None:
-        card = approval_card(approval)
-        text = approval_text(card)
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
-        if approval.decider:
-            verb = "Rejected" if approval.state.value == "rejected" else "Decided"
-            reason = f": “{clip(approval.reason, 1000)}”" if approval.reason else ""
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{verb} by <@{approval.decider}>{reason}")]))
-        elif approval.reason:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Reason: {clip(approval.reason, 1000)}")]))
-        if approval.outcome_message and approval.outcome_message not in text:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(approval.outcome_message, 2000))]))
-        if approval.user_hint:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("👉 " + approval.user_hint, 2000))]))
+        """DM the requester how their request stands, in the requester's language."""
+        with use_locale(await self.person_language(approval.requester)):
+            text, blocks = requester_message(approval)
         await self.tell_user(approval.requester, text, blocks)
 
     async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:

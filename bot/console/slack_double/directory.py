@@ -23,6 +23,7 @@ class Directory:
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}
         self.channel_names: dict[str, str] = {}
+        self.locales: dict[str, str] = {}
         self.add_user(identity.bot_user_id, name="invoicebot", real_name="Invoice Bot", is_bot=True)
 
     def methods(self) -> dict[str, MethodHandler]:
@@ -36,16 +37,21 @@ class Directory:
     # -- set-up ---------------------------------------------------------------------------
     def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
                  email: str | None = None, tz: str = "Asia/Seoul", is_admin: bool = False,
-                 is_bot: bool = False) -> None:
-        """Make `users.info` know a user."""
+                 is_bot: bool = False, locale: str = "en-US") -> None:
+        """Make `users.info` know a user; `locale` is answered only with ``include_locale`` (as Slack does)."""
         name = name or user_id.lower()
         team_id = self.identity.team_id
+        self.locales[user_id] = locale
         self.users[user_id] = {
             "id": user_id, "team_id": team_id, "name": name, "deleted": False,
             "real_name": real_name or name, "tz": tz, "tz_label": tz, "is_admin": is_admin,
             "is_owner": False, "is_bot": is_bot, "is_app_user": False,
             "profile": {"real_name": real_name or name, "display_name": name, "email": email, "team": team_id},
         }
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The locale `users.info` reports for `user_id` from now on (their Slack language setting)."""
+        self.locales[user_id] = locale
 
     def set_group_members(self, group_id: str, user_ids: Collection[str]) -> None:
         """What `usergroups.users.list(usergroup=group_id)` answers."""
@@ -78,6 +84,8 @@ class Directory:
         user = self.users.get(str(args.get("user", "")))
         if user is None:
             return slack_error("user_not_found")
+        if str(args.get("include_locale", "")).lower() in ("true", "1"):
+            user = {**user, "locale": self.locales.get(user["id"], "en-US")}
         return {"ok": True, "user": user}
 
     def usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _, use_locale
 from commands.ledger import AuditKind, AuditOperation, Store, utc_now
 from commands.slack.chart import render_chart_png
 from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, find_window
 from commands.slack.digest.message import build_digest_blocks, digest_text
+from commands.slack.language import Languages
 from providers.models import Provider
 
 __all__ = ["DigestPublisher", "PostedDigest", "post_digest"]
@@ -79,7 +81,8 @@ async def post_digest(
             png = await asyncio.to_thread(render_chart_png, data.daily_krw, CHART_DAYS, end=data.chart_end)
             uploaded = await client.files_upload_v2(
                 channel=posted_in, content=png, filename=f"digest-{local_day}.png",
-                title=f"KRW issued per day, {CHART_DAYS} days to {local_day}", thread_ts=ts,
+                title=_("KRW issued per day, {days} days to {day}").format(days=CHART_DAYS, day=local_day),
+                thread_ts=ts,
             )
             file_info = uploaded.get("file") or {}
             file_id = str(file_info.get("id")) if file_info.get("id") else None
@@ -102,6 +105,7 @@ class DigestPublisher:
             requested from the digest's channel.
         clock: aware "now" (tests freeze it).
         chart: upload the chart into the thread.
+        languages: the channel language the digest is written in (None: the current locale).
     """
 
     def __init__(
@@ -115,6 +119,7 @@ class DigestPublisher:
         scope: Literal["all", "channel"] = "all",
         clock: Callable[[], dt.datetime] = utc_now,
         chart: bool = True,
+        languages: Languages | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -124,6 +129,7 @@ class DigestPublisher:
         self.scope = scope
         self.clock = clock
         self.chart = chart
+        self.languages = languages
 
     async def collect(self, channel: str, *, tz: dt.tzinfo | None = None) -> DigestData:
         """Read the digest of `channel` now, over the window since its previous digest (`find_window`)."""
@@ -145,4 +151,7 @@ class DigestPublisher:
         """Collect and post; `day` completes that claimed run (None: an unclaimed extra post)."""
         zone = tz or self.tz
         data = await self.collect(channel, tz=zone)
-        return await post_digest(self.client, channel, data, tz=zone, store=self.store, day=day, chart=self.chart)
+        language = await self.languages.for_channel() if self.languages is not None else None
+        with use_locale(language):
+            return await post_digest(self.client, channel, data, tz=zone, store=self.store, day=day,
+                                     chart=self.chart)

@@ -21,6 +21,7 @@ resend      `/invoice resend`, the digest reminder's Resend button
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
+language    `/invoice lang` (the middleware sets each request's language)
 ==========  =====================================================================
 """
 
@@ -39,6 +40,7 @@ from commands.slack.features import (
     help,
     home,
     issue,
+    language,
     resend,
     retry,
     status,
@@ -47,7 +49,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import request_arrival
+from commands.slack.middleware import person_language, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -67,6 +69,7 @@ FEATURES: tuple[Register, ...] = (
     resend.register,
     destroy.register,
     retry.register,
+    language.register,
 )
 
 
@@ -78,6 +81,7 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
             answer that they are not available).
     """
     app.use(request_arrival(deps.pacer))
+    app.use(person_language(deps.languages))
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
     for register in FEATURES:
         register(app, deps, scheduler)

@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from commands.i18n import DEFAULT_LOCALE
 from commands.ledger import Store, utc_now
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features.router import CommandRouter
+from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 from commands.workflow import InvoiceService
@@ -33,6 +35,8 @@ class SlackDeps:
         router: the `/invoice` subcommand table features add their handlers to.
         expiring_days: the digest's "expiring soon" window.
         sweep_concurrency: provider reads the status sweep runs at once.
+        languages: who reads which language (`bot.runtime` builds it from INVOICEBOT_LANGUAGE;
+            the default writes English to everyone, as the message ids are).
     """
 
     service: InvoiceService
@@ -45,6 +49,7 @@ class SlackDeps:
     pacer: AckPacer = field(default_factory=AckPacer)
     router: CommandRouter = field(default_factory=CommandRouter)
     sweep_concurrency: int = 16
+    languages: Languages = field(default_factory=lambda: Languages(DEFAULT_LOCALE))
 
     def today(self) -> dt.date:
         """Today's date in the bot's time zone, by the injected clock."""

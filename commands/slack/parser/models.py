@@ -19,6 +19,7 @@ __all__ = [
     "ExportCommand",
     "HelpCommand",
     "IssueCommand",
+    "LangCommand",
     "ListCommand",
     "RefArg",
     "ResendCommand",
@@ -118,9 +119,16 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class LangCommand(_Model):
+    """``/invoice lang``: None shows the current language; "auto" forgets the person's choice."""
+
+    name: Literal["lang"] = "lang"
+    language: Literal["ko", "en", "auto"] | None = None
+
+
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | LangCommand,
     Field(discriminator="name"),
 ]
 

@@ -1,0 +1,139 @@
+"""Which language a person reads, and which a channel reads.
+
+A person (ephemeral answers, DMs, modals, App Home) reads, first that wins:
+
+1. the language they chose with ``/invoice lang ko|en`` (the `user_prefs` table);
+2. the workspace's language when ``INVOICEBOT_LANGUAGE`` is ``ko`` or ``en``;
+3. their Slack locale (``users.info`` with ``include_locale``), when it is one we speak;
+4. the channel language below.
+
+A channel (approval cards, digests, thread notices) is read by many people at once, so it
+reads the workspace's language: ``INVOICEBOT_LANGUAGE`` when set, else ("auto") the language
+most people of this installation read (their choice, else their Slack locale), and Korean when
+nobody is known yet or it is a tie: the bot's users are mostly Korean finance teams.
+
+Answers are cached for `ttl` seconds (a click costs no lookup most of the time); a failed
+Slack lookup falls back to the channel language and is never an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from commands.i18n import SUPPORTED_LOCALES, normalise_locale
+from commands.ledger import Store
+
+__all__ = ["AUTO", "FALLBACK_LANGUAGE", "Languages"]
+
+log = logging.getLogger("invoicebot.language")
+
+AUTO = "auto"
+#: the channel language when nobody is known yet (see the module docstring)
+FALLBACK_LANGUAGE = "ko"
+
+
+class Languages:
+    """Answers `for_person(user)` and `for_channel()`; `choose` records ``/invoice lang``.
+
+    Args:
+        setting: ``INVOICEBOT_LANGUAGE``: ``ko``, ``en`` or ``auto``.
+        store: where choices and Slack locales are kept (None: nothing is remembered).
+        client: the Web API client for ``users.info`` (None: Slack locales are not asked).
+        ttl: seconds an answer is trusted.
+        lookup_timeout: the longest a ``users.info`` call may hold a request (Slack's 3 s ack).
+    """
+
+    def __init__(self, setting: str = AUTO, *, store: Store | None = None, client: AsyncWebClient | None = None,
+                 ttl: float = 3600.0, lookup_timeout: float = 1.5,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        if setting != AUTO and setting not in SUPPORTED_LOCALES:
+            raise ValueError(f"unknown language {setting!r}: use ko, en or auto")
+        self.setting = setting
+        self._store = store
+        self._client = client
+        self._ttl = ttl
+        self._timeout = lookup_timeout
+        self._monotonic = monotonic
+        self._people: dict[str, tuple[float, str]] = {}
+        self._channel: tuple[float, str] | None = None
+
+    @property
+    def fixed(self) -> str | None:
+        """The workspace language when it is set, None in "auto"."""
+        return None if self.setting == AUTO else self.setting
+
+    async def for_person(self, user_id: str | None) -> str:
+        """The language to write to `user_id` in (see the module docstring for the order)."""
+        if not user_id:
+            return await self.for_channel()
+        cached = self._people.get(user_id)
+        if cached and self._monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        language = await self.chosen(user_id) or self.fixed or await self._slack_language(user_id)
+        language = language or await self.for_channel()
+        self._people[user_id] = (self._monotonic(), language)
+        return language
+
+    async def for_channel(self) -> str:
+        """The language of messages many people read (cards, digests, thread notices)."""
+        if self.fixed:
+            return self.fixed
+        if self._channel and self._monotonic() - self._channel[0] < self._ttl:
+            return self._channel[1]
+        language = FALLBACK_LANGUAGE
+        if self._store is not None:
+            language = majority_language(await self._store.user_prefs.locale_counts())
+        self._channel = (self._monotonic(), language)
+        return language
+
+    async def choose(self, user_id: str, language: str | None) -> None:
+        """Remember `user_id`'s choice (None: back to the workspace setting or their Slack locale)."""
+        if language is not None and language not in SUPPORTED_LOCALES:
+            raise ValueError(f"unknown language {language!r}")
+        if self._store is not None:
+            await self._store.user_prefs.set_language(user_id, language)
+        self._people.pop(user_id, None)
+        self._channel = None
+
+    async def chosen(self, user_id: str) -> str | None:
+        """The language `user_id` chose with ``/invoice lang``, or None."""
+        if self._store is None:
+            return None
+        record = await self._store.user_prefs.get(user_id)
+        return record.language if record is not None else None
+
+    async def _slack_language(self, user_id: str) -> str | None:
+        """The user's Slack locale as a language we speak, remembered for the channel majority."""
+        if self._client is None:
+            return None
+        try:
+            answer = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), self._timeout)
+        except (SlackApiError, SlackClientError, TimeoutError) as exc:
+            log.warning("could not read the locale of %s: %s", user_id, type(exc).__name__)
+            return None
+        locale = str((answer.get("user") or {}).get("locale") or "")
+        if locale and self._store is not None:
+            await self._store.user_prefs.record_slack_locale(user_id, locale)
+            self._channel = None
+        return normalise_locale(locale)
+
+
+def majority_language(counts: Counter[tuple[str | None, str | None]]) -> str:
+    """The language most people read (their choice, else their Slack locale); Korean on a tie or none."""
+    votes: Counter[str] = Counter()
+    for (chosen, slack_locale), people in counts.items():
+        language = chosen or normalise_locale(slack_locale)
+        if language:
+            votes[language] += people
+    if not votes:
+        return FALLBACK_LANGUAGE
+    best = max(votes.values())
+    leaders = sorted(lang for lang, n in votes.items() if n == best)
+    return FALLBACK_LANGUAGE if FALLBACK_LANGUAGE in leaders or len(leaders) > 1 else leaders[0]
