@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
+
 __all__ = ["ApproverDirectory"]
 
 log = logging.getLogger("invoicebot.authz")
@@ -47,7 +49,7 @@ class ApproverDirectory:
 
     def describe(self) -> str:
         parts = [f"<@{u}>" for u in sorted(self.users)] + [f"<!subteam^{g}>" for g in sorted(self.groups)]
-        return ", ".join(parts) if parts else "nobody (set INVOICEBOT_APPROVERS)"
+        return ", ".join(parts) if parts else _("nobody (set INVOICEBOT_APPROVERS)")
 
     async def is_approver(self, user_id: str) -> bool:
         if user_id in self.users:

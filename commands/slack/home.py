@@ -27,8 +27,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import _
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
+from commands.slack.blocks.approval import action_label
 from commands.slack.blocks.kit import LINE_LIMIT, context, plain, section
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
@@ -118,30 +120,35 @@ def _line(row: q.DocumentRow, sandbox: frozenset[Provider], tz: dt.tzinfo) -> st
 def _ago(delta: dt.timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min ago"
+        return _("{count} min ago").format(count=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // 1440} days ago"
+        return _("{count} h ago").format(count=minutes // 60)
+    return _("{count} days ago").format(count=minutes // 1440)
 
 
 def _approval_blocks(a: q.ApprovalRow, sandbox: frozenset[Provider], tz: dt.tzinfo, now: dt.datetime) -> list[Block]:
     doc = a.document
-    expires = f" · expires {format_datetime(a.expires_at, tz)}" if a.expires_at else ""
-    text = (f"*{escape_mrkdwn(a.action.capitalize())}* {_line(doc, sandbox, tz)}\n"
-            f"asked by <@{a.requester}> {_ago(now - a.created_at)}{expires}")
-    sandbox_note = " in the SANDBOX (nothing real happens)" if doc.sandbox or doc.provider in sandbox else ""
+    expires = (" · " + _("expires {when}").format(when=format_datetime(a.expires_at, tz))) if a.expires_at else ""
+    verb = action_label(a.action)
+    verb = verb[:1].upper() + verb[1:]
+    asked = _("asked by {user} {ago}").format(user=f"<@{a.requester}>", ago=_ago(now - a.created_at))
+    text = f"*{escape_mrkdwn(verb)}* {_line(doc, sandbox, tz)}\n{asked}{expires}"
+    if doc.sandbox or doc.provider in sandbox:
+        question = _("{action} this document for {buyer} through {provider} in the SANDBOX (nothing real happens).")
+    else:
+        question = _("{action} this document for {buyer} through {provider}.")
     confirm = ConfirmObject(
-        title=_plain(f"{a.action.capitalize()} {doc.ref}?", 100),
-        text=_plain(f"{a.action.capitalize()} this document for {doc.buyer_name or 'the buyer'} through "
-                    f"{provider_label(doc.provider)}{sandbox_note}.", 300),
-        confirm=_plain("Approve", 30), deny=_plain("Not yet", 30),
+        title=_plain(_("{action} {ref}?").format(action=verb, ref=doc.ref), 100),
+        text=_plain(question.format(action=verb, buyer=doc.buyer_name or _("the buyer"),
+                                    provider=provider_label(doc.provider)), 300),
+        confirm=_plain(_("Approve"), 30), deny=_plain(_("Not yet"), 30),
     )
     return [
         section(text),
         ActionsBlock(block_id=clip(f"home_approval:{a.id}", 255), elements=[
-            ButtonElement(text=_plain("Approve"), action_id=APPROVE_ACTION_ID, value=str(a.id), style="primary",
+            ButtonElement(text=_plain(_("Approve")), action_id=APPROVE_ACTION_ID, value=str(a.id), style="primary",
                           confirm=confirm),
-            ButtonElement(text=_plain("Reject"), action_id=REJECT_ACTION_ID, value=str(a.id), style="danger"),
+            ButtonElement(text=_plain(_("Reject")), action_id=REJECT_ACTION_ID, value=str(a.id), style="danger"),
         ]),
     ]
 
@@ -160,49 +167,62 @@ def build_home_view(
     """The App Home tab of `user` (a ``home`` view, at most 100 blocks)."""
     now = now or dt.datetime.now(dt.UTC)
     sandbox = frozenset(sandbox_providers)
-    blocks: list[Block] = [HeaderBlock(text=_plain("🧾 Invoicing", 150))]
+    blocks: list[Block] = [HeaderBlock(text=_plain(_("🧾 Invoicing"), 150))]
     if sandbox:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(sandbox))
-        blocks.append(context(f"🧪 *SANDBOX*: {names} — documents there are not real"))
+        blocks.append(context(_("🧪 *SANDBOX*: {providers} — documents there are not real").format(providers=names)))
     blocks.append(ActionsBlock(block_id="home_actions", elements=[
-        ButtonElement(text=_plain("Issue a document"), action_id=HOME_ISSUE_ACTION_ID, style="primary"),
-        ButtonElement(text=_plain("Check closure"), action_id=HOME_CLOSURE_ACTION_ID),
+        ButtonElement(text=_plain(_("Issue a document")), action_id=HOME_ISSUE_ACTION_ID, style="primary"),
+        ButtonElement(text=_plain(_("Check closure")), action_id=HOME_CLOSURE_ACTION_ID),
     ]))
     blocks.append(DividerBlock())
     if is_approver:
-        blocks.append(section(f"*Waiting for your approval ({approvals.count})*" if approvals
-                               else "*Waiting for your approval*\nNothing right now. 🎉"))
-        for a in approvals.rows[:_APPROVALS_SHOWN]:
-            blocks += _approval_blocks(a, sandbox, tz, now)
-        if approvals.more:
-            blocks.append(context(f"…and {approvals.more} more — `/invoice list pending`"))
-        blocks.append(DividerBlock())
-    rows = list(recent)[:_RECENT_SHOWN]
+        blocks += _approvals_section(approvals, sandbox, tz, now)
+    blocks += _recent_and_digest(list(recent)[:_RECENT_SHOWN], last_digest, sandbox, tz)
+    blocks.append(context(_("Updated {when} for {user}").format(when=format_datetime(now, tz), user=f"<@{user}>")))
+    return View(type="home", blocks=blocks[:100])
+
+
+def _approvals_section(approvals: q.Listing[q.ApprovalRow], sandbox: frozenset[Provider], tz: dt.tzinfo,
+                       now: dt.datetime) -> list[Block]:
+    title = _("Waiting for your approval")
+    blocks: list[Block] = [section(f"*{title} ({approvals.count})*" if approvals
+                                   else f"*{title}*\n" + _("Nothing right now. 🎉"))]
+    for a in approvals.rows[:_APPROVALS_SHOWN]:
+        blocks += _approval_blocks(a, sandbox, tz, now)
+    if approvals.more:
+        blocks.append(context("…" + _("and {count} more — `/invoice list pending`").format(count=approvals.more)))
+    blocks.append(DividerBlock())
+    return blocks
+
+
+def _recent_and_digest(rows: list[q.DocumentRow], last_digest: q.PostedRun | None, sandbox: frozenset[Provider],
+                       tz: dt.tzinfo) -> list[Block]:
+    recent = _("Your recent requests")
     if rows:
-        blocks.append(section("*Your recent requests*\n" + "\n".join(_line(r, sandbox, tz) for r in rows)))
+        blocks: list[Block] = [section(f"*{recent}*\n" + "\n".join(_line(r, sandbox, tz) for r in rows))]
     else:
-        blocks.append(section("*Your recent requests*\nNone yet. Start with *Issue a document* or `/invoice issue`."))
+        blocks = [section(f"*{recent}*\n" + _("None yet. Start with *Issue a document* or `/invoice issue`."))]
     blocks.append(DividerBlock())
     if last_digest is not None:
-        blocks.append(section(f"*Last digest* in <#{last_digest.channel_id}>, "
-                               f"{format_datetime(last_digest.posted_at, tz)}\n"
-                               f"{escape_mrkdwn(summary_line(last_digest.summary))}"))
+        blocks.append(section(_("*Last digest* in {channel}, {when}").format(
+            channel=f"<#{last_digest.channel_id}>", when=format_datetime(last_digest.posted_at, tz))
+            + f"\n{escape_mrkdwn(summary_line(last_digest.summary))}"))
     else:
-        blocks.append(section("*Last digest*\nNo digest yet. `/invoice digest schedule 09:00` in a channel "
-                               "starts one."))
-    blocks.append(context(f"Updated {format_datetime(now, tz)} for <@{user}>"))
-    return View(type="home", blocks=blocks[:100])
+        blocks.append(section(f"*{_('Last digest')}*\n"
+                              + _("No digest yet. `/invoice digest schedule 09:00` in a channel starts one.")))
+    return blocks
 
 
 def build_closure_modal(initial: str | None = None) -> View:
     """A small modal asking for business numbers to check (휴폐업 조회)."""
     return View(
         type="modal", callback_id=CLOSURE_MODAL_CALLBACK_ID,
-        title=_plain("Check closure", 24), submit=_plain("Check", 24), close=_plain("Cancel", 24),
+        title=_plain(_("Check closure"), 24), submit=_plain(_("Check"), 24), close=_plain(_("Cancel"), 24),
         blocks=[
             InputBlock(
-                block_id=CLOSURE_BLOCK_ID, label=_plain("Business numbers", 2000),
-                hint=_plain("One per line, or separated by commas or spaces. Up to 100.", 2000),
+                block_id=CLOSURE_BLOCK_ID, label=_plain(_("Business numbers"), 2000),
+                hint=_plain(_("One per line, or separated by commas or spaces. Up to 100."), 2000),
                 element=PlainTextInputElement(action_id=CLOSURE_ACTION_ID, multiline=True, initial_value=initial,
                                               placeholder=_plain("123-45-67890", 150)),
             ),
@@ -221,12 +241,12 @@ def parse_closure_submission(view_state_values: Mapping[str, object]) -> tuple[C
     value = action.get("value") if isinstance(action, Mapping) else None
     text = " ".join(value.split()) if isinstance(value, str) else ""
     if not text:
-        return None, {CLOSURE_BLOCK_ID: "Enter at least one business number, e.g. 123-45-67890."}
+        return None, {CLOSURE_BLOCK_ID: _("Enter at least one business number, e.g. 123-45-67890.")}
     try:
         command = parse_command(f"closure {text}")
     except CommandError as exc:
         problem = exc.problem + (f" {exc.hint}" if exc.hint else "")
         return None, {CLOSURE_BLOCK_ID: clip(problem, 2000)}
     if not isinstance(command, ClosureCommand):  # pragma: no cover - "closure …" always parses as one
-        return None, {CLOSURE_BLOCK_ID: "Enter business numbers only."}
+        return None, {CLOSURE_BLOCK_ID: _("Enter business numbers only.")}
     return command, {}

@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
-from commands.i18n import use_locale
+from commands.i18n import _, use_locale
 from commands.slack.authz import ApproverDirectory
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
@@ -92,7 +92,8 @@ def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callab
         if await approvers.is_approver(user):
             return await next()
         await ack()
-        text = f"🚫 Only approvers can approve or reject requests. Approvers: {approvers.describe()}."
+        text = "🚫 " + _("Only approvers can approve or reject requests. Approvers: {approvers}.").format(
+            approvers=approvers.describe())
         await notifier.tell_clicker(body, user, text)
         log.info("refused a decision by %s: not an approver", user)
         # A listener middleware that neither calls next() nor returns a response makes Bolt

@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import N_, _
 from commands.ledger.vocabulary import ApprovalState
 from commands.slack.blocks.document import amounts_text, buyer_text, item_lines
 from commands.slack.blocks.kit import (
@@ -53,29 +54,44 @@ from commands.slack.ids import (
     REJECT_REASON_ACTION_ID,
     REJECT_REASON_BLOCK_ID,
 )
+from providers.models import DocumentKind
 
-__all__ = ["approval_text", "build_approval_message", "build_reject_modal", "parse_reject_submission"]
+__all__ = ["ACTION_LABELS", "action_label", "approval_text", "build_approval_message", "build_reject_modal",
+           "parse_reject_submission"]
+
+#: each approval action as the verb a person reads (translated where shown)
+ACTION_LABELS: Mapping[str, str] = {"issue": N_("issue"), "destroy": N_("destroy"), "resend": N_("resend")}
+
+
+def action_label(action: str) -> str:
+    """The action as a verb in the current language (an unknown action as it is)."""
+    return _(ACTION_LABELS[action]) if action in ACTION_LABELS else action
+
+
+def _kind_short(kind: DocumentKind) -> str:
+    return _(KIND_SHORT.get(kind, kind.value))
 
 
 def _action_phrase(card: ApprovalCard) -> str:
-    return f"{card.action} {KIND_SHORT.get(card.document.kind, card.document.kind.value)}"
+    # TRANSLATORS: e.g. "issue tax invoice"; Korean puts the kind first ("세금계산서 발행")
+    return _("{action} {kind}").format(action=action_label(card.action), kind=_kind_short(card.document.kind))
 
 
 def _summary_fields(card: ApprovalCard, tz: dt.tzinfo) -> list[tuple[str, str]]:
     doc = card.document
     pairs = [
-        ("Document", f"`{escape_mrkdwn(clip(doc.ref, 100))}` · {kind_label(doc.kind)}"),
-        ("Provider", provider_label(doc.provider)),
-        ("Buyer", buyer_text(doc)),
-        ("Amount", amounts_text(doc.amounts)),
-        ("Requested by", user_mention(card.requester)),
+        (_("Document"), f"`{escape_mrkdwn(clip(doc.ref, 100))}` · {kind_label(doc.kind)}"),
+        (_("Provider"), provider_label(doc.provider)),
+        (_("Buyer"), buyer_text(doc)),
+        (_("Amount"), amounts_text(doc.amounts)),
+        (_("Requested by"), user_mention(card.requester)),
     ]
     if doc.write_date:
-        pairs.append(("Write date", format_date(doc.write_date)))
+        pairs.append((_("Write date"), format_date(doc.write_date)))
     if doc.due_date:
-        pairs.append(("Due", format_date(doc.due_date)))
+        pairs.append((_("Due"), format_date(doc.due_date)))
     if card.state is ApprovalState.PENDING and card.expires_at:
-        pairs.append(("Expires", format_datetime(card.expires_at, tz)))
+        pairs.append((_("Expires"), format_datetime(card.expires_at, tz)))
     return pairs
 
 
@@ -85,12 +101,12 @@ def _notes(card: ApprovalCard) -> list[Block]:
     blocks: list[Block] = []
     if doc.items:
         currency = doc.amounts.currency if doc.amounts else "KRW"
-        blocks.append(section("*Items*\n" + "\n".join(
+        blocks.append(section(f"*{_('Items')}*\n" + "\n".join(
             clip(line, LINE_LIMIT) for line in item_lines(doc.items, doc.kind, currency))))
     if doc.memo:
         blocks.append(context(f"📝 {escape_mrkdwn(clip(flat(doc.memo), 2900))}"))
     if card.reason and card.state is not ApprovalState.REJECTED:
-        blocks.append(context(f"Reason given: {escape_mrkdwn(clip(flat(card.reason), 2900))}"))
+        blocks.append(context(_("Reason given: {reason}").format(reason=escape_mrkdwn(clip(flat(card.reason), 2900)))))
     if card.warnings:
         blocks.append(section("\n".join(f"⚠️ {escape_mrkdwn(clip(flat(w), 400))}" for w in card.warnings[:6])))
     return blocks
@@ -98,22 +114,25 @@ def _notes(card: ApprovalCard) -> list[Block]:
 
 def _decision_buttons(card: ApprovalCard) -> list[Block]:
     doc = card.document
-    verb = card.action.capitalize()
-    sandbox_note = " in the SANDBOX (nothing real is issued)" if doc.sandbox else ""
+    verb = action_label(card.action)
+    buyer = flat(doc.buyer_name or _("the buyer"))
+    if doc.sandbox:
+        question = _("{action} this {kind} for {buyer} through {provider} in the SANDBOX (nothing real is issued).")
+    else:
+        question = _("{action} this {kind} for {buyer} through {provider}.")
     confirm = ConfirmObject(
-        title=plain(f"{verb} {doc.ref}?", 100),
-        text=plain(f"{verb} this {KIND_SHORT.get(doc.kind, 'document')} for "
-                   f"{flat(doc.buyer_name or 'the buyer')} through {provider_label(doc.provider)}"
-                   f"{sandbox_note}.", 300),
-        confirm=plain("Approve", 30), deny=plain("Not yet", 30),
+        title=plain(_("{action} {ref}?").format(action=verb[:1].upper() + verb[1:], ref=doc.ref), 100),
+        text=plain(question.format(action=verb[:1].upper() + verb[1:], kind=_kind_short(doc.kind), buyer=buyer,
+                                   provider=provider_label(doc.provider)), 300),
+        confirm=plain(_("Approve"), 30), deny=plain(_("Not yet"), 30),
     )
     return [
         ActionsBlock(block_id=clip(f"approval:{card.id}", 255), elements=[
-            ButtonElement(text=plain("Approve", 75), action_id=APPROVE_ACTION_ID, value=card.id,
+            ButtonElement(text=plain(_("Approve"), 75), action_id=APPROVE_ACTION_ID, value=card.id,
                           style="primary", confirm=confirm),
-            ButtonElement(text=plain("Reject", 75), action_id=REJECT_ACTION_ID, value=card.id, style="danger"),
+            ButtonElement(text=plain(_("Reject"), 75), action_id=REJECT_ACTION_ID, value=card.id, style="danger"),
         ]),
-        context("You cannot approve your own request."),
+        context(_("You cannot approve your own request.")),
     ]
 
 
@@ -122,8 +141,8 @@ def _what_to_do(card: ApprovalCard) -> list[Block]:
         return []
     todo = [escape_mrkdwn(clip(flat(card.hint), 2000))] if card.hint else []
     if card.retryable:
-        todo.append(f"Retry with `/invoice retry {escape_mrkdwn(clip(card.id, 64))}`.")
-    return [context("What to do: " + " ".join(todo))] if todo else []
+        todo.append(_("Retry with `/invoice retry {id}`.").format(id=escape_mrkdwn(clip(card.id, 64))))
+    return [context(_("What to do: {todo}").format(todo=" ".join(todo)))] if todo else []
 
 
 def build_approval_message(card: ApprovalCard, tz: dt.tzinfo = SEOUL) -> list[Block]:
@@ -141,30 +160,37 @@ def build_approval_message(card: ApprovalCard, tz: dt.tzinfo = SEOUL) -> list[Bl
 
 
 def _decision_text(card: ApprovalCard, tz: dt.tzinfo) -> str:
-    when = f" at {format_datetime(card.decided_at, tz)}" if card.decided_at else ""
     who = user_mention(card.decider)
+    if card.decided_at:
+        # TRANSLATORS: "{user}" decided "at {when}"; Korean: "{when}에 {user}님이"
+        by = _("by {user} at {when}").format(user=who, when=format_datetime(card.decided_at, tz))
+    else:
+        by = _("by {user}").format(user=who)
     outcome = f"\n{escape_mrkdwn(clip(card.outcome, 2000))}" if card.outcome else ""
+    provider = provider_label(card.document.provider)
     if card.state is ApprovalState.REJECTED:
-        reason = f": “{escape_mrkdwn(clip(flat(card.reason), 1000))}”" if card.reason else ""
-        return f"🚫 Rejected by {who}{when}{reason}"
+        if card.reason:
+            return "🚫 " + _("Rejected {by}: “{reason}”").format(
+                by=by, reason=escape_mrkdwn(clip(flat(card.reason), 1000)))
+        return "🚫 " + _("Rejected {by}").format(by=by)
     if card.state is ApprovalState.EXPIRED:
-        at = format_datetime(card.expires_at, tz) if card.expires_at else "its deadline"
-        return f"⌛ Nobody decided before {at}. Ask again with a new request."
+        at = format_datetime(card.expires_at, tz) if card.expires_at else _("its deadline")
+        return "⌛ " + _("Nobody decided before {when}. Ask again with a new request.").format(when=at)
     if card.state is ApprovalState.FAILED:
-        return f"❌ Approved by {who}{when}, but it failed.{outcome}"
+        return "❌ " + _("Approved {by}, but it failed.").format(by=by) + outcome
     if card.state is ApprovalState.UNKNOWN:
-        return (f"❔ Approved by {who}{when}. {provider_label(card.document.provider)} did not answer, so it may or "
-                f"may not have been done; it is checked before anything is retried.{outcome}")
+        return "❔ " + _("Approved {by}. {provider} did not answer, so it may or may not have been done; it is "
+                        "checked before anything is retried.").format(by=by, provider=provider) + outcome
     if card.state is ApprovalState.SUCCEEDED:
-        return f"✅ Approved by {who}{when}.{outcome}"
-    return f"⏳ Approved by {who}{when}; sending to {provider_label(card.document.provider)}…{outcome}"
+        return "✅ " + _("Approved {by}.").format(by=by) + outcome
+    return "⏳ " + _("Approved {by}; sending to {provider}…").format(by=by, provider=provider) + outcome
 
 
 def approval_text(card: ApprovalCard) -> str:
     doc = card.document
-    prefix = "[SANDBOX] " if doc.sandbox else ""
+    prefix = _("[SANDBOX] ") if doc.sandbox else ""
     total = f" {format_money(doc.amounts.total, doc.amounts.currency)}" if doc.amounts else ""
-    buyer = f" for {flat(doc.buyer_name)}" if doc.buyer_name else ""
+    buyer = " " + _("for {buyer}").format(buyer=flat(doc.buyer_name)) if doc.buyer_name else ""
     return clip(f"{prefix}{approval_state_label(card.state)}: {_action_phrase(card)} {doc.ref}{buyer}{total}", 3000)
 
 
@@ -172,14 +198,14 @@ def build_reject_modal(approval_id: str) -> View:
     """Asks the rejecter why; the reason goes back to the requester."""
     return View(
         type="modal", callback_id=REJECT_CALLBACK_ID, private_metadata=approval_id,
-        title=plain("Reject request", 24), submit=plain("Reject", 24), close=plain("Cancel", 24),
+        title=plain(_("Reject request"), 24), submit=plain(_("Reject"), 24), close=plain(_("Cancel"), 24),
         blocks=[
             InputBlock(
-                block_id=REJECT_REASON_BLOCK_ID, label=plain("Why are you rejecting it?"),
-                hint=plain("The requester sees this, so say what to change."),
+                block_id=REJECT_REASON_BLOCK_ID, label=plain(_("Why are you rejecting it?")),
+                hint=plain(_("The requester sees this, so say what to change.")),
                 element=PlainTextInputElement(action_id=REJECT_REASON_ACTION_ID, multiline=True,
                                               min_length=3, max_length=500,
-                                              placeholder=plain("e.g. the amount should include May")),
+                                              placeholder=plain(_("e.g. the amount should include May"))),
             ),
         ],
     )
@@ -192,5 +218,5 @@ def parse_reject_submission(view_state_values: Mapping[str, object]) -> tuple[st
     value = action.get("value") if isinstance(action, Mapping) else None
     reason = value.strip() if isinstance(value, str) else ""
     if len(reason) < 3:
-        return None, {REJECT_REASON_BLOCK_ID: "Say why, so the requester knows what to change."}
+        return None, {REJECT_REASON_BLOCK_ID: _("Say why, so the requester knows what to change.")}
     return clip(reason, 500), {}

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
+from commands.i18n import N_, _
 from commands.slack.blocks.kit import context, flat, header, lines_sections, section
 from commands.slack.blocks.models import ClosureRow
 from commands.slack.formatting import (
@@ -23,6 +24,10 @@ from providers.models import BusinessState
 
 __all__ = ["build_closure_message", "closure_text"]
 
+#: the state a number was in before, as a plain word ("was active")
+_WAS = {BusinessState.ACTIVE: N_("active"), BusinessState.SUSPENDED: N_("suspended"),
+        BusinessState.CLOSED: N_("closed"), BusinessState.UNREGISTERED: N_("not registered"),
+        BusinessState.UNKNOWN: N_("unknown")}
 #: what finance acts on comes first
 _CLOSURE_ORDER = {BusinessState.CLOSED: 0, BusinessState.SUSPENDED: 1, BusinessState.UNREGISTERED: 2,
                   BusinessState.UNKNOWN: 3, BusinessState.ACTIVE: 4}
@@ -31,12 +36,14 @@ _CLOSURE_ORDER = {BusinessState.CLOSED: 0, BusinessState.SUSPENDED: 1, BusinessS
 def _closure_line(row: ClosureRow) -> str:
     line = f"{business_state_label(row.state)} `{format_bizno(row.bizno)}`"
     if row.state_date and row.state in (BusinessState.CLOSED, BusinessState.SUSPENDED):
-        line += f" since {format_date(row.state_date)}"
+        line += " " + _("since {date}").format(date=format_date(row.state_date))
     if row.tax_type:
         line += f" · {escape_mrkdwn(clip(flat(row.tax_type), 60))}"
     if row.changed:
-        was = f" (was {row.previous_state.value})" if row.previous_state else ""
-        line += f" · 🔔 *changed*{was}"
+        if row.previous_state:
+            line += " · 🔔 " + _("*changed* (was {state})").format(state=_(_WAS[row.previous_state]))
+        else:
+            line += " · 🔔 " + _("*changed*")
     if row.warning:
         line += f"\n    ⚠️ {escape_mrkdwn(clip(flat(row.warning), 150))}"
     return line
@@ -46,25 +53,25 @@ def build_closure_message(rows: Sequence[ClosureRow], *, sandbox: bool = False,
                           tz: dt.tzinfo = SEOUL) -> list[Block]:
     """Closure results, closed and suspended businesses first (what finance acts on)."""
     counts = Counter(r.state for r in rows)
-    blocks: list[Block] = [header(f"Closure check — {len(rows)} number(s)")]
+    blocks: list[Block] = [header(_("Closure check — {count} number(s)").format(count=len(rows)))]
     if sandbox:
-        blocks.append(context("🧪 *SANDBOX* — these results come from the provider sandbox, not the tax office"))
+        blocks.append(context(_("🧪 *SANDBOX* — these results come from the provider sandbox, not the tax office")))
     summary = " · ".join(f"{business_state_label(state)} {counts[state]}"
                          for state in sorted(counts, key=lambda s: _CLOSURE_ORDER.get(s, 9)))
     changed = sum(1 for r in rows if r.changed)
     if changed:
-        summary += f" · 🔔 {changed} changed since the last check"
-    blocks.append(section(summary or "No numbers were checked."))
+        summary += " · 🔔 " + _("{count} changed since the last check").format(count=changed)
+    blocks.append(section(summary or _("No numbers were checked.")))
     ordered = sorted(rows, key=lambda r: (_CLOSURE_ORDER.get(r.state, 9), not r.changed))
     blocks.extend(lines_sections([_closure_line(r) for r in ordered]))
     checked = [r.checked_at for r in rows if r.checked_at]
     if checked:
-        blocks.append(context(f"Checked {format_datetime(max(checked), tz)}"))
+        blocks.append(context(_("Checked {when}").format(when=format_datetime(max(checked), tz))))
     return blocks[:50]
 
 
 def closure_text(rows: Sequence[ClosureRow], *, sandbox: bool = False) -> str:
     counts = Counter(r.state for r in rows)
     bad = counts[BusinessState.CLOSED] + counts[BusinessState.SUSPENDED]
-    prefix = "[SANDBOX] " if sandbox else ""
-    return f"{prefix}Closure check: {len(rows)} number(s), {bad} closed or suspended"
+    prefix = _("[SANDBOX] ") if sandbox else ""
+    return prefix + _("Closure check: {count} number(s), {bad} closed or suspended").format(count=len(rows), bad=bad)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from commands.i18n import _
 from commands.slack.blocks.kit import flat
 from commands.slack.blocks.models import DocumentCard
 from commands.slack.formatting import SEOUL, clip, document_line, escape_mrkdwn, format_bizno, format_money
@@ -30,8 +31,8 @@ def amounts_text(amounts: Amounts | None) -> str:
     if amounts is None:
         return "—"
     c = amounts.currency
-    return (f"*{format_money(amounts.total, c)}*\nsupply {format_money(amounts.supply, c)} · "
-            f"VAT {format_money(amounts.vat, c)}")
+    return f"*{format_money(amounts.total, c)}*\n" + _("supply {supply} · VAT {vat}").format(
+        supply=format_money(amounts.supply, c), vat=format_money(amounts.vat, c))
 
 
 def document_card_line(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> str:
@@ -54,8 +55,8 @@ def item_lines(items: Sequence[LineItem], kind: DocumentKind, currency: str) -> 
         vat = item.vat_amount(kind.tax_type)
         lines.append(
             f"• {escape_mrkdwn(clip(flat(item.name), 100))} — {quantity} × {format_money(item.unit_price, currency)}"
-            f" = {format_money(supply, currency)} (+VAT {format_money(vat, currency)})"
+            f" = {format_money(supply, currency)} " + _("(+VAT {vat})").format(vat=format_money(vat, currency))
         )
     if len(items) > MAX_ITEMS_SHOWN:
-        lines.append(f"… and {len(items) - MAX_ITEMS_SHOWN} more line(s)")
+        lines.append("… " + _("and {count} more line(s)").format(count=len(items) - MAX_ITEMS_SHOWN))
     return lines

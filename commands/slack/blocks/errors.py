@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
+from commands.i18n import _
 from commands.slack.blocks.kit import context, flat, section
 from commands.slack.formatting import clip, escape_mrkdwn, progress_bar
 from commands.slack.parser import CommandError
@@ -27,8 +28,8 @@ def build_error_message(title: str, what_happened: str, what_to_do: str) -> list
     """Tell the user what failed and what to do, never a traceback."""
     return [
         section(f"❌ *{escape_mrkdwn(clip(flat(title), 200))}*"),
-        section(f"*What happened*\n{escape_mrkdwn(clip(what_happened, 2800))}"),
-        section(f"*What to do*\n{clip(what_to_do, 2800)}"),
+        section(f"*{_('What happened')}*\n{escape_mrkdwn(clip(what_happened, 2800))}"),
+        section(f"*{_('What to do')}*\n{clip(what_to_do, 2800)}"),
     ]
 
 
@@ -42,7 +43,7 @@ def build_command_error_message(error: CommandError) -> list[Block]:
     if error.usage:
         todo = (todo + "\n" if todo else "") + f"`{error.usage}`"
     if not todo:
-        todo = "Type `/invoice help` to see every subcommand."
+        todo = _("Type `/invoice help` to see every subcommand.")
     return [
         section(f"🤔 {clip(error.problem, 2900)}"),
         context(clip(todo, 2900)),

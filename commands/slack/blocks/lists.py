@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block, ContextBlock
 
+from commands.i18n import _
+from commands.slack.blocks.approval import action_label
 from commands.slack.blocks.document import document_card_line
 from commands.slack.blocks.kit import context, header, lines_sections, section, user_mention
 from commands.slack.blocks.models import ApprovalCard, DocumentCard
@@ -18,13 +20,13 @@ MAX_LIST_ROWS = 100  # beyond this a list is unreadable in chat: we point to fil
 
 
 def _more(count: int, hint: str) -> ContextBlock:
-    return context(f"… and {count} more. {hint}")
+    return context("… " + _("and {count} more.").format(count=count) + " " + hint)
 
 
 def build_list_message(
     cards: Sequence[DocumentCard],
     *,
-    title: str = "Documents",
+    title: str | None = None,
     total: int | None = None,
     filters: str | None = None,
     tz: dt.tzinfo = SEOUL,
@@ -37,46 +39,54 @@ def build_list_message(
         filters: a description of the filters, e.g. "filing_failed · popbill".
     """
     total = max(total or 0, len(cards))
-    blocks: list[Block] = [header(title)]
-    summary = f"{total} document(s)" + (f" · {escape_mrkdwn(clip(filters, 200))}" if filters else "")
+    blocks: list[Block] = [header(title or _("Documents"))]
+    summary = _count_documents(total) + (f" · {escape_mrkdwn(clip(filters, 200))}" if filters else "")
     if any(c.sandbox for c in cards):
-        summary += " · 🧪 = SANDBOX document (nothing real was issued)"
+        summary += " · " + _("🧪 = SANDBOX document (nothing real was issued)")
     blocks.append(context(summary))
     if not cards:
-        blocks.append(section("Nothing matches. Try `/invoice list` without filters."))
+        blocks.append(section(_("Nothing matches. Try `/invoice list` without filters.")))
         return blocks
     shown = cards[:MAX_LIST_ROWS]
     blocks.extend(lines_sections([document_card_line(c, tz) for c in shown]))
     if total > len(shown):
-        blocks.append(_more(total - len(shown), "Narrow it with `/invoice list <state> <provider>`, "
-                                                "or get everything with `/invoice export`."))
+        blocks.append(_more(total - len(shown), _("Narrow it with `/invoice list <state> <provider>`, "
+                                                  "or get everything with `/invoice export`.")))
     return blocks
 
 
 def list_text(cards: Sequence[DocumentCard], total: int | None = None) -> str:
     total = max(total or 0, len(cards))
-    sandbox = " (including SANDBOX documents)" if any(c.sandbox for c in cards) else ""
-    return f"{total} document(s){sandbox}"
+    sandbox = " " + _("(including SANDBOX documents)") if any(c.sandbox for c in cards) else ""
+    return _count_documents(total) + sandbox
+
+
+def _count_documents(total: int) -> str:
+    return _("{count} document(s)").format(count=total)
 
 
 def build_pending_list_message(approvals: Sequence[ApprovalCard], *, total: int | None = None,
                                tz: dt.tzinfo = SEOUL) -> list[Block]:
     """Approvals waiting for a decision (``/invoice list pending``)."""
     total = max(total or 0, len(approvals))
-    blocks: list[Block] = [header("Waiting for approval"), context(f"{total} request(s)")]
+    blocks: list[Block] = [header(_("Waiting for approval")),
+                           context(_("{count} request(s)").format(count=total))]
     if not approvals:
-        blocks.append(section("Nothing is waiting. 🎉"))
+        blocks.append(section(_("Nothing is waiting. 🎉")))
         return blocks
     lines = []
     for card in approvals[:MAX_LIST_ROWS]:
-        expires = f" · expires {format_datetime(card.expires_at, tz)}" if card.expires_at else ""
-        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {card.action} · {document_card_line(card.document, tz)}"
-                     f" · by {user_mention(card.requester)}{expires}")
+        expires = (" · " + _("expires {when}").format(when=format_datetime(card.expires_at, tz))
+                   if card.expires_at else "")
+        by = _("by {user}").format(user=user_mention(card.requester))
+        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {action_label(card.action)} · "
+                     f"{document_card_line(card.document, tz)} · {by}{expires}")
     blocks.extend(lines_sections(lines))
     if total > min(len(approvals), MAX_LIST_ROWS):
-        blocks.append(_more(total - min(len(approvals), MAX_LIST_ROWS), "Decide the oldest first."))
+        blocks.append(_more(total - min(len(approvals), MAX_LIST_ROWS), _("Decide the oldest first.")))
     return blocks
 
 
 def pending_list_text(approvals: Sequence[ApprovalCard], total: int | None = None) -> str:
-    return f"{max(total or 0, len(approvals))} request(s) waiting for approval"
+    count = max(total or 0, len(approvals))
+    return _("{count} request(s) waiting for approval").format(count=count)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from commands.i18n import N_, _
 from commands.slack.blocks.document import amounts_text, buyer_text
 from commands.slack.blocks.kit import fields, flat, header, plain, sandbox_context, section, user_mention
 from commands.slack.blocks.models import DocumentCard
@@ -27,8 +28,8 @@ _MAX_HISTORY_SHOWN = 15
 _MAX_LINK_BUTTONS = 5
 
 _LINK_LABELS: Mapping[str, str] = {
-    "popup": "Open in provider", "view": "View", "pdf": "PDF", "print": "Print", "pay": "Payment page",
-    "mail": "E-mail view", "list": "Provider list", "download": "Download",
+    "popup": N_("Open in provider"), "view": N_("View"), "pdf": N_("PDF"), "print": N_("Print"),
+    "pay": N_("Payment page"), "mail": N_("E-mail view"), "list": N_("Provider list"), "download": N_("Download"),
 }
 
 
@@ -39,16 +40,16 @@ def _status_fields(card: DocumentCard, tz: dt.tzinfo) -> list[tuple[str, str]]:
     provider = provider_label(card.provider)
     if card.provider_id:
         provider += f"\n`{escape_mrkdwn(clip(card.provider_id, 100))}`"
-    pairs = [("State", state), ("Provider", provider), ("Buyer", buyer_text(card)),
-             ("Amount", amounts_text(card.amounts))]
+    pairs = [(_("State"), state), (_("Provider"), provider), (_("Buyer"), buyer_text(card)),
+             (_("Amount"), amounts_text(card.amounts))]
     if card.created_at:
-        pairs.append(("Created", format_datetime(card.created_at, tz)))
+        pairs.append((_("Created"), format_datetime(card.created_at, tz)))
     if card.write_date:
-        pairs.append(("Write date", format_date(card.write_date)))
+        pairs.append((_("Write date"), format_date(card.write_date)))
     if card.due_date:
-        pairs.append(("Due", format_date(card.due_date)))
+        pairs.append((_("Due"), format_date(card.due_date)))
     if card.requester:
-        pairs.append(("Requested by", user_mention(card.requester)))
+        pairs.append((_("Requested by"), user_mention(card.requester)))
     return pairs
 
 
@@ -57,7 +58,7 @@ def _link_buttons(card: DocumentCard) -> list[Block]:
     for name, url in card.links.items():
         if not url.startswith(("http://", "https://")) or len(url) > 3000:
             continue  # Slack refuses such a button; the link is still in the provider's UI
-        label = _LINK_LABELS.get(name, name.replace("_", " ").capitalize())
+        label = _(_LINK_LABELS[name]) if name in _LINK_LABELS else name.replace("_", " ").capitalize()
         buttons.append(ButtonElement(text=plain(f"🔗 {label}", 75), url=url,
                                      action_id=clip(f"link_{name}", 255), value=clip(card.ref, 2000)))
         if len(buttons) == _MAX_LINK_BUTTONS:
@@ -74,8 +75,9 @@ def _history(card: DocumentCard, tz: dt.tzinfo) -> list[Block]:
     shown = events[-_MAX_HISTORY_SHOWN:]
     lines = [f"• {format_datetime(at, tz)} — {escape_mrkdwn(clip(flat(what), 200))}" for at, what in shown]
     if len(events) > len(shown):
-        lines.insert(0, f"… {len(events) - len(shown)} earlier event(s)")
-    return [section("*History*\n" + "\n".join(lines))]
+        hidden = len(events) - len(shown)
+        lines.insert(0, "… " + _("{count} earlier event(s)").format(count=hidden))
+    return [section(f"*{_('History')}*\n" + "\n".join(lines))]
 
 
 def build_status_message(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> list[Block]:
@@ -90,6 +92,6 @@ def build_status_message(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> list[Bloc
 
 
 def status_text(card: DocumentCard) -> str:
-    prefix = "[SANDBOX] " if card.sandbox else ""
+    prefix = _("[SANDBOX] ") if card.sandbox else ""
     total = f", {format_money(card.amounts.total, card.amounts.currency)}" if card.amounts else ""
     return clip(f"{prefix}{card.ref}: {card.label}{total}", 3000)

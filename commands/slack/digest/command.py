@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.blocks import Block
 
+from commands.i18n import _
 from commands.ledger import DigestScheduleRecord, Store
 from commands.ledger import digest_queries as q
 from commands.slack.blocks.kit import context as context_block
@@ -52,27 +53,28 @@ async def digest_schedule(control: DigestControl, channel: str, at: dt.time, tim
     upcoming = control.next_run(channel)
     when = format_datetime(upcoming, zone) if upcoming else "—"
     return _answer(
-        f"📅 Daily digest scheduled for {record.time} ({record.timezone}) in <#{channel}>",
-        f"Next digest: {when}.",
-        context="One digest per day, even across restarts or several bot instances. "
-                "`/invoice digest now` posts an extra one; `/invoice digest off` stops it.",
+        _("📅 Daily digest scheduled for {time} ({zone}) in {channel}").format(
+            time=record.time, zone=record.timezone, channel=f"<#{channel}>"),
+        _("Next digest: {when}.").format(when=when),
+        context=_("One digest per day, even across restarts or several bot instances. "
+                  "`/invoice digest now` posts an extra one; `/invoice digest off` stops it."),
     )
 
 
 async def digest_off(control: DigestControl, channel: str) -> list[Block]:
     """``digest off``."""
     if await control.unschedule(channel):
-        return _answer(f"🔕 Daily digest stopped in <#{channel}>",
-                       context="`/invoice digest schedule HH:MM` starts it again.")
-    return _answer(f"There is no daily digest in <#{channel}>",
-                   context="`/invoice digest schedule 09:00` starts one.")
+        return _answer(_("🔕 Daily digest stopped in {channel}").format(channel=f"<#{channel}>"),
+                       context=_("`/invoice digest schedule HH:MM` starts it again."))
+    return _answer(_("There is no daily digest in {channel}").format(channel=f"<#{channel}>"),
+                   context=_("`/invoice digest schedule 09:00` starts one."))
 
 
 async def digest_now(control: DigestControl, channel: str) -> list[Block]:
     """``digest now``: an extra digest, not counted as the day's scheduled one."""
     posted = await control.post_now(channel)
-    return _answer("📊 Digest posted", summary_line(posted.summary),
-                   context="This extra digest does not replace today's scheduled one.")
+    return _answer(_("📊 Digest posted"), summary_line(posted.summary),
+                   context=_("This extra digest does not replace today's scheduled one."))
 
 
 async def digest_show(store: Store, control: DigestControl, channel: str, *, tz: dt.tzinfo) -> list[Block]:
@@ -81,18 +83,19 @@ async def digest_show(store: Store, control: DigestControl, channel: str, *, tz:
     last = await q.last_posted_digest(store, channel)
     lines = []
     if record is None or not record.enabled:
-        lines.append("No daily digest here. `/invoice digest schedule 09:00` starts one.")
+        lines.append(_("No daily digest here. `/invoice digest schedule 09:00` starts one."))
         zone = tz
     else:
         zone = ZoneInfo(record.timezone)
         upcoming = control.next_run(channel)
-        lines.append(f"Every day at *{record.time}* ({record.timezone}); next: "
-                     f"{format_datetime(upcoming, zone) if upcoming else '—'}.")
+        lines.append(_("Every day at *{time}* ({zone}); next: {when}.").format(
+            time=record.time, zone=record.timezone, when=format_datetime(upcoming, zone) if upcoming else "—"))
     if last is not None:
-        lines.append(f"Last digest: {format_datetime(last.posted_at, zone)} — {summary_line(last.summary)}")
+        lines.append(_("Last digest: {when} — {summary}").format(when=format_datetime(last.posted_at, zone),
+                                                                 summary=summary_line(last.summary)))
     else:
-        lines.append("No digest has been posted here yet.")
-    return _answer(f"📊 Digest in <#{channel}>", *lines)
+        lines.append(_("No digest has been posted here yet."))
+    return _answer(_("📊 Digest in {channel}").format(channel=f"<#{channel}>"), *lines)
 
 
 async def handle_digest_command(
@@ -105,7 +108,7 @@ async def handle_digest_command(
     """
     if command.action == "schedule":
         if command.at is None:
-            return _answer("`digest schedule` needs a time, e.g. `/invoice digest schedule 09:00`")
+            return _answer(_("`digest schedule` needs a time, e.g. `/invoice digest schedule 09:00`"))
         return await digest_schedule(control, channel, command.at, command.timezone, user=user)
     if command.action == "off":
         return await digest_off(control, channel)
@@ -114,7 +117,7 @@ async def handle_digest_command(
             return await digest_now(control, channel)
         except (SlackApiError, SlackClientError) as exc:
             log.exception("digest now in %s failed", channel)
-            return _answer("❌ The digest could not be posted",
-                           f"Slack answered: {escape_mrkdwn(clip(str(exc), 200))}",
-                           context="Check that the bot is a member of this channel, then try again.")
+            return _answer(_("❌ The digest could not be posted"),
+                           _("Slack answered: {error}").format(error=escape_mrkdwn(clip(str(exc), 200))),
+                           context=_("Check that the bot is a member of this channel, then try again."))
     return await digest_show(store, control, channel, tz=tz)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from babel import dates as babel_dates
 from slack_sdk.models.blocks import (
     Block,
     ButtonElement,
@@ -20,7 +21,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from commands.i18n import N_, _, current_locale, ngettext
 from commands.ledger import digest_queries as q
+from commands.slack.blocks.approval import action_label
 from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
 from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
 from commands.slack.formatting import (
@@ -42,9 +45,9 @@ __all__ = ["MAX_DIGEST_BLOCKS", "build_digest_blocks", "digest_text", "summary_l
 MAX_DIGEST_BLOCKS = 50  # Slack's per-message limit (slack_sdk does not check it)
 
 _FAILURE_TITLES: Mapping[str, str] = {
-    "filing_failed": "NTS filing failed",
-    "provider_error": "Provider refused or failed",
-    "outcome_unknown": "Outcome unknown (check before retrying)",
+    "filing_failed": N_("NTS filing failed"),
+    "provider_error": N_("Provider refused or failed"),
+    "outcome_unknown": N_("Outcome unknown (check before retrying)"),
 }
 
 
@@ -59,13 +62,14 @@ def _sections(title: str, lines: Sequence[str]) -> list[Block]:
 
 
 def _more(count: int, hint: str = "") -> ContextBlock:
-    return context(f"…and {count} more{(' — ' + hint) if hint else ''}")
+    more = _("and {count} more").format(count=count)
+    return context(f"…{more}{(' — ' + hint) if hint else ''}")
 
 
 def _provider_name(provider: Provider, data: DigestData, *, sandbox: bool = False) -> str:
     name = provider_label(provider)
     if sandbox or provider in data.sandbox_providers:
-        name += " 🧪 SANDBOX"
+        name += " " + _("🧪 SANDBOX")
     return name
 
 
@@ -79,11 +83,11 @@ def _money_totals(totals: Mapping[str, int]) -> str:
 def _age(delta: dt.timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{count} min").format(count=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} d {hours % 24} h"
+        return _("{count} h").format(count=hours)
+    return _("{days} d {hours} h").format(days=hours // 24, hours=hours % 24)
 
 
 def _doc_line(row: q.DocumentRow, data: DigestData, tz: dt.tzinfo, *, when: dt.date | None = None) -> str:
@@ -112,21 +116,21 @@ def _by_provider(totals: Sequence[q.IssuedTotal], data: DigestData) -> list[Any]
     ][:10]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+def _documents(n: int) -> str:
+    return ngettext("{count} document", "{count} documents", n).format(count=n)
 
 
 def _issued_blocks(data: DigestData) -> list[Block]:
     """Issued and cancelled, each counted once by its standing: a cancelled document is not "issued"."""
     blocks: list[Block] = []
     if not data.issued:
-        blocks.append(section("*📄 Issued in this window (still live):* nothing"))
+        blocks.append(section(_("*📄 Issued in this window (still live):* nothing")))
     else:
-        head = (f"*📄 Issued in this window (still live):* {_plural(data.issued_count, 'document')} · "
+        head = (_("*📄 Issued in this window (still live):*") + f" {_documents(data.issued_count)} · "
                 f"{_money_totals(data.issued_totals())}")
         blocks.append(SectionBlock(text=md(head), fields=_by_provider(data.issued, data)))
     if data.cancelled:
-        head = (f"*🗑️ Cancelled or deleted in this window:* {_plural(data.cancelled_count, 'document')} · "
+        head = (_("*🗑️ Cancelled or deleted in this window:*") + f" {_documents(data.cancelled_count)} · "
                 f"{_money_totals(data.cancelled_totals())}")
         blocks.append(SectionBlock(text=md(head), fields=_by_provider(data.cancelled, data)))
     return blocks
@@ -138,9 +142,10 @@ def _pending_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     lines = []
     for a in data.pending.rows:
         doc = _doc_line(a.document, data, tz)
-        lines.append(f"• #{a.id} {escape_mrkdwn(a.action)} {doc} — waiting {_age(data.now - a.created_at)}, "
-                     f"asked by <@{a.requester}>")
-    blocks = _sections(f"*⏳ Waiting for approval ({data.pending.count})*", lines)
+        waiting = _("waiting {age}, asked by {user}").format(age=_age(data.now - a.created_at),
+                                                             user=f"<@{a.requester}>")
+        lines.append(f"• #{a.id} {escape_mrkdwn(action_label(a.action))} {doc} — {waiting}")
+    blocks = _sections(_("*⏳ Waiting for approval ({count})*").format(count=data.pending.count), lines)
     if data.pending.more:
         blocks.append(_more(data.pending.more, "`/invoice list pending`"))
     return blocks
@@ -153,7 +158,7 @@ def _failure_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
         if not listing:
             continue
         lines = [f"• {_with_detail(_doc_line(row, data, tz), row)}" for row in listing.rows]
-        blocks.extend(_sections(f"*❌ {title} ({listing.count})*", lines))
+        blocks.extend(_sections(f"*❌ {_(title)} ({listing.count})*", lines))
         if listing.more:
             blocks.append(_more(listing.more, "`/invoice list`"))
     return blocks
@@ -165,16 +170,19 @@ def _unpaid_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     lines = []
     if data.unpaid_payssam:
         n = data.unpaid_payssam.count
-        lines.append(f"{_provider_name(Provider.PAYSSAM, data)}: {n} unpaid bill{'s' if n != 1 else ''} · "
-                     f"{_money_totals(data.unpaid_payssam.totals)}, {data.expiring_payssam.count} expiring within "
-                     f"{data.expiring_days} day{'s' if data.expiring_days != 1 else ''}")
+        bills = ngettext("{count} unpaid bill", "{count} unpaid bills", n).format(count=n)
+        expiring = ngettext("{count} expiring within {days} day", "{count} expiring within {days} days",
+                            data.expiring_days).format(count=data.expiring_payssam.count, days=data.expiring_days)
+        lines.append(f"{_provider_name(Provider.PAYSSAM, data)}: {bills} · "
+                     f"{_money_totals(data.unpaid_payssam.totals)}, {expiring}")
     if data.unpaid_abillify:
         n = data.unpaid_abillify.count
-        lines.append(f"{_provider_name(Provider.ABILLIFY, data)}: {n} unpaid invoice{'s' if n != 1 else ''} · "
+        invoices = ngettext("{count} unpaid invoice", "{count} unpaid invoices", n).format(count=n)
+        lines.append(f"{_provider_name(Provider.ABILLIFY, data)}: {invoices} · "
                      f"{_money_totals(data.unpaid_abillify.totals)}")
-    lines += [f"• expires {row.due_date.isoformat() if row.due_date else '—'}: {_doc_line(row, data, tz)}"
-              for row in data.expiring_payssam.rows]
-    blocks = _sections("*💳 Unpaid*", lines)
+    lines += ["• " + _("expires {date}").format(date=row.due_date.isoformat() if row.due_date else "—")
+              + f": {_doc_line(row, data, tz)}" for row in data.expiring_payssam.rows]
+    blocks = _sections(_("*💳 Unpaid*"), lines)
     if data.expiring_payssam.more:
         blocks.append(_more(data.expiring_payssam.more, "`/invoice list unpaid`"))
     return blocks
@@ -184,15 +192,16 @@ def _overdue_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     if not data.overdue:
         return []
     today = data.now.astimezone(tz).date()
-    blocks: list[Block] = [section(f"*⏰ Past due, still unpaid ({data.overdue.count})*")]
+    blocks: list[Block] = [section(_("*⏰ Past due, still unpaid ({count})*").format(count=data.overdue.count))]
     for row in data.overdue.rows:
         late = (today - row.due_date).days if row.due_date else 0
-        text = f"{_doc_line(row, data, tz)} — due {row.due_date.isoformat() if row.due_date else '—'} " \
-               f"({late} day{'s' if late != 1 else ''} ago)"
+        due = ngettext("due {date} ({count} day ago)", "due {date} ({count} days ago)", late).format(
+            date=row.due_date.isoformat() if row.due_date else "—", count=late)
+        text = f"{_doc_line(row, data, tz)} — {due}"
         blocks.append(SectionBlock(
             text=md(clip(text, LINE_LIMIT)),
             block_id=clip(f"overdue_{row.id}", 255),
-            accessory=ButtonElement(text=plain("Resend", 75), action_id=REMINDER_RESEND_ACTION_ID,
+            accessory=ButtonElement(text=plain(_("Resend"), 75), action_id=REMINDER_RESEND_ACTION_ID,
                                     value=clip(row.ref, 2000)),
         ))
     if data.overdue.more:
@@ -206,9 +215,9 @@ def _closure_blocks(data: DigestData) -> list[Block]:
     lines = []
     for c in data.closure_changes.rows:
         who = format_bizno(c.bizno) + (f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else "")
-        since = f" (since {c.state_date.isoformat()})" if c.state_date else ""
+        since = " (" + _("since {date}").format(date=c.state_date.isoformat()) + ")" if c.state_date else ""
         lines.append(f"• {who}: {business_state_label(c.previous)} → *{business_state_label(c.current)}*{since}")
-    blocks = _sections(f"*🏢 Closure status changed ({data.closure_changes.count})*", lines)
+    blocks = _sections(_("*🏢 Closure status changed ({count})*").format(count=data.closure_changes.count), lines)
     if data.closure_changes.more:
         blocks.append(_more(data.closure_changes.more, "`/invoice closure <number>`"))
     return blocks
@@ -224,24 +233,26 @@ def _unreachable_blocks(data: DigestData) -> list[Block]:
         except ValueError:
             label = escape_mrkdwn(name)
         lines.append(f"• {label}: {escape_mrkdwn(clip(' '.join(message.split()), 200))}")
-    return _sections("*⚠️ Could not reach during the status sweep* — their statuses above may be out of date", lines)
+    return _sections(_("*⚠️ Could not reach during the status sweep* — their statuses above may be out of date"),
+                     lines)
 
 
 def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     """The digest message: at most 50 blocks, whatever the data."""
     local_now = data.now.astimezone(tz)
     blocks: list[Block] = [
-        HeaderBlock(text=plain(f"📊 Invoicing digest · {local_now:%Y-%m-%d (%a)}", 150)),
+        HeaderBlock(text=plain(_("📊 Invoicing digest · {date}").format(date=_day_with_weekday(local_now.date())),
+                               150)),
     ]
-    scope = f"<#{data.scope_channel}>" if data.scope_channel else "all channels"
+    scope = f"<#{data.scope_channel}>" if data.scope_channel else _("all channels")
     notes = [f"{window_words(data, tz)} · {scope}"]
     if data.sandbox_providers:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
-        notes.append(f"🧪 *SANDBOX*: {names} — no real documents")
+        notes.append(_("🧪 *SANDBOX*: {providers} — no real documents").format(providers=names))
     blocks.append(context(*notes))
     if data.quiet:
-        blocks.append(section("🌤️ Quiet day: nothing issued or cancelled, nothing waiting for approval, no failures, "
-                               "nothing unpaid."))
+        blocks.append(section(_("🌤️ Quiet day: nothing issued or cancelled, nothing waiting for approval, "
+                                "no failures, nothing unpaid.")))
         return blocks
     body: list[Block] = []
     body += _issued_blocks(data)
@@ -251,46 +262,65 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     body += _overdue_blocks(data, tz)
     body += _closure_blocks(data)
     body += _unreachable_blocks(data)
-    footer: list[Block] = [DividerBlock(), context(f"Chart of the last {CHART_DAYS} days in the thread 🧵")]
+    footer: list[Block] = [DividerBlock(),
+                           context(_("Chart of the last {days} days in the thread 🧵").format(days=CHART_DAYS))]
     room = MAX_DIGEST_BLOCKS - len(blocks) - len(footer)
     if len(body) > room:
-        body = [*body[: room - 1], context("…the digest was cut to fit one message; see `/invoice list`")]
+        body = [*body[: room - 1], context("…" + _("the digest was cut to fit one message; see `/invoice list`"))]
     return blocks + body + footer
 
 
+def _day_with_weekday(day: dt.date) -> str:
+    """``2026-03-02 (Mon)``, the weekday in the reader's language (``(월)``)."""
+    return f"{day.isoformat()} ({babel_dates.format_date(day, 'EEE', locale=current_locale())})"
+
+
 _BASIS_WORDS: Mapping[WindowBasis, str] = {
-    WindowBasis.PREVIOUS: "since the previous digest in this channel",
-    WindowBasis.FIRST: "the last 24 hours (the first digest in this channel)",
-    WindowBasis.CAPPED: "the last 7 days (the previous digest is older)",
+    WindowBasis.PREVIOUS: N_("since the previous digest in this channel"),
+    WindowBasis.FIRST: N_("the last 24 hours (the first digest in this channel)"),
+    WindowBasis.CAPPED: N_("the last 7 days (the previous digest is older)"),
 }
 
 
 def window_words(data: DigestData, tz: dt.tzinfo) -> str:
     """What the window is, in words: "From 2026-03-01 09:30 KST to now, since the previous digest …"."""
-    return f"From {format_datetime(data.since, tz)} to {format_datetime(data.now, tz)}, {_BASIS_WORDS[data.basis]}"
+    return _("From {since} to {now}, {basis}").format(
+        since=format_datetime(data.since, tz), now=format_datetime(data.now, tz), basis=_(_BASIS_WORDS[data.basis]))
 
 
 def summary_line(summary: Mapping[str, Any]) -> str:
     """One line from a stored digest summary (`DigestData.summary()`), for ``show`` and App Home."""
     if summary.get("quiet"):
-        return "Quiet day"
+        return _("Quiet day")
     totals = summary.get("issued_totals") or {}
-    parts = [f"{summary.get('issued', 0)} issued ({_money_totals({str(k): int(v) for k, v in totals.items()})})"]
-    for key, label in (("cancelled", "cancelled"), ("pending", "waiting for approval"), ("failed", "failed"),
-                       ("failures", "need attention"), ("unpaid", "unpaid"),
-                       ("overdue", "past due"), ("closure_changes", "closure change")):
+    parts = [_("{count} issued ({total})").format(
+        count=summary.get("issued", 0), total=_money_totals({str(k): int(v) for k, v in totals.items()}))]
+    for key, words in _SUMMARY_WORDS.items():
         count = summary.get(key)
         if count:
-            plural = "s" if key == "closure_changes" and count != 1 else ""
-            parts.append(f"{count} {label}{plural}")
+            parts.append(_(words).format(count=count))
+    changes = summary.get("closure_changes")
+    if changes:
+        parts.append(ngettext("{count} closure change", "{count} closure changes", changes).format(count=changes))
     unreachable = summary.get("unreachable") or []
     if unreachable:
-        parts.append("unreachable: " + ", ".join(str(u) for u in unreachable))
+        parts.append(_("unreachable: {providers}").format(providers=", ".join(str(u) for u in unreachable)))
     return " · ".join(parts)
+
+
+#: the summary's counts, in the order a reader wants them
+_SUMMARY_WORDS: Mapping[str, str] = {
+    "cancelled": N_("{count} cancelled"),
+    "pending": N_("{count} waiting for approval"),
+    "failed": N_("{count} failed"),
+    "failures": N_("{count} need attention"),
+    "unpaid": N_("{count} unpaid"),
+    "overdue": N_("{count} past due"),
+}
 
 
 def digest_text(data: DigestData, tz: dt.tzinfo) -> str:
     """The notification text (Slack shows it where blocks cannot be shown)."""
     day = data.now.astimezone(tz).date().isoformat()
-    sandbox = " (SANDBOX)" if data.sandbox_providers else ""
-    return f"Invoicing digest {day}{sandbox}: {summary_line(data.summary())}"
+    title = _("Invoicing digest {day} (SANDBOX)") if data.sandbox_providers else _("Invoicing digest {day}")
+    return title.format(day=day) + f": {summary_line(data.summary())}"

@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message
+from commands.slack.blocks.approval import action_label
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
+from commands.slack.formatting import approval_state_label
 from commands.workflow import ApprovalView
 
 __all__ = ["announce", "report_request"]
@@ -28,11 +31,13 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
         approval = await deps.service.attach_card(approval.id, *posted)
     ref = approval.document.ref
     if approval.is_pending:
-        where = f"<#{posted[0]}>" if posted else "the approvals channel"
-        text = (f"📨 {approval.action.value.capitalize()} request for *{ref}* is waiting for approval in {where}. "
-                f"Approvers: {deps.approvers.describe()}.")
+        where = f"<#{posted[0]}>" if posted else _("the approvals channel")
+        verb = action_label(approval.action.value)
+        text = "📨 " + _("{action} request for *{ref}* is waiting for approval in {where}. "
+                        "Approvers: {approvers}.").format(action=verb[:1].upper() + verb[1:], ref=ref, where=where,
+                                                          approvers=deps.approvers.describe())
     else:
-        text = approval_card(approval).outcome or f"{ref}: {approval.state.value}"
+        text = approval_card(approval).outcome or f"{ref}: {approval_state_label(approval.state)}"
     if warnings:
         text += "\n⚠️ " + "\n⚠️ ".join(warnings)
     await notifier.ephemeral(channel, approval.requester, text)
@@ -47,13 +52,14 @@ async def report_request(deps: SlackDeps, approval: ApprovalView, channel: str, 
         return
     card = approval_card(approval)
     ok = approval.state.value == "succeeded"
-    title = f"{approval.document.ref}: {verb} {'done' if ok else 'failed'}"
+    title = (_("{ref}: {action} done") if ok else _("{ref}: {action} failed")).format(ref=approval.document.ref,
+                                                                                      action=action_label(verb))
     lines = [card.outcome or ""]
     if card.hint:
         lines.append(f"👉 {card.hint}")
     if ok:
         await respond(text=f"✅ {title}\n" + "\n".join(x for x in lines if x), response_type="ephemeral")
     else:
-        await respond(text=title, blocks=build_error_message(title, card.outcome or "the provider refused",
-                                                              card.hint or "Check the document and try again."),
+        await respond(text=title, blocks=build_error_message(title, card.outcome or _("the provider refused"),
+                                                              card.hint or _("Check the document and try again.")),
                       response_type="ephemeral")

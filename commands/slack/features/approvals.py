@@ -19,6 +19,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _, use_locale
 from commands.slack.blocks import (
     build_pending_list_message,
     build_reject_modal,
@@ -31,6 +32,7 @@ from commands.slack.features.home import refresh_home
 from commands.slack.features.jobs import EXPIRY_JOB_ID, JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
+from commands.slack.formatting import approval_state_label
 from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID, REJECT_REASON_BLOCK_ID
 from commands.slack.middleware import require_approver
 from commands.slack.parser import ListCommand
@@ -85,7 +87,9 @@ async def _after_decision(deps: SlackDeps, body: dict[str, Any], user: str, resu
     if result.outcome is DecisionOutcome.APPROVED and result.execution is None:
         await notifier.update_card(approval)  # approved: the buttons go before the provider call
         try:
-            approval = (await deps.service.execute(approval.id)).approval
+            # the outcome is stored and shown on the channel's card: written in the channel language
+            with use_locale(await notifier.channel_language()):
+                approval = (await deps.service.execute(approval.id)).approval
         except Exception:
             log.exception("executing approval %s failed", approval.id)
             approval = await deps.service.get_approval(approval.id)
@@ -101,7 +105,8 @@ async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> 
         approval = await deps.service.check_decider(approval_id, user)
     except NotAllowed as exc:
         return explain("", exc).line()
-    return None if approval.is_pending else f"This request is already {approval.state.value}."
+    return None if approval.is_pending else _("This request is already {state}.").format(
+        state=approval_state_label(approval.state))
 
 
 def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
@@ -144,8 +149,8 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
             await client.views_open(trigger_id=str(body.get("trigger_id", "")),
                                     view=build_reject_modal(str(approval_id)))
         except SlackApiError as exc:
-            await deps.notifier.tell_clicker(body, user, f"The reject form could not be opened "
-                                                         f"({exc.response.get('error')}). Click Reject again.")
+            refusal = _("The reject form could not be opened ({error}). Click Reject again.")
+            await deps.notifier.tell_clicker(body, user, refusal.format(error=exc.response.get("error")))
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(REJECT_ACTION_ID, middleware=[decision_guard])(on_reject_click)

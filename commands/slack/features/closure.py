@@ -15,6 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_closure_message, build_progress_message, closure_text
 from commands.slack.cards import closure_rows
 from commands.slack.features.deps import SlackDeps
@@ -24,6 +25,7 @@ from commands.slack.features.router import Invocation
 from commands.slack.home import build_closure_modal, parse_closure_submission
 from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID
 from commands.slack.parser import ClosureCommand
+from commands.slack.provider_text import provider_text
 from commands.workflow import ClosureItem
 
 __all__ = ["CLOSURE_CHUNK", "CLOSURE_PROGRESS_THRESHOLD", "register"]
@@ -41,14 +43,16 @@ async def check_closure(deps: SlackDeps, biznos: Sequence[str], user: str, respo
     total = len(biznos)
     show_progress = total > CLOSURE_PROGRESS_THRESHOLD
     if show_progress:
-        await respond(text=f"Checking {total} numbers…",
-                      blocks=build_progress_message(f"Checking {total} numbers", 0, total), response_type="ephemeral")
+        checking = _("Checking {count} numbers").format(count=total)
+        await respond(text=f"{checking}…", blocks=build_progress_message(checking, 0, total),
+                      response_type="ephemeral")
     items: list[ClosureItem] = []
     sandbox = False
     for start in range(0, total, CLOSURE_CHUNK):
         result = await deps.service.closure(list(biznos[start:start + CLOSURE_CHUNK]), user)
         if result.error:
-            failure = Failure("The closure check failed", result.error, result.error_hint)
+            failure = Failure(_("The closure check failed"), provider_text(result.error),
+                              provider_text(result.error_hint) if result.error_hint else None)
             await respond(text=failure.text(), blocks=failure.blocks(), replace_original=show_progress,
                           response_type="ephemeral")
             return
@@ -57,8 +61,9 @@ async def check_closure(deps: SlackDeps, biznos: Sequence[str], user: str, respo
         items.extend(result.items)
         if show_progress and start + CLOSURE_CHUNK < total:
             done = min(total, start + CLOSURE_CHUNK)
-            await respond(replace_original=True, text=f"Checking {total} numbers… {done}/{total}",
-                          blocks=build_progress_message(f"Checking {total} numbers", done, total))
+            checking = _("Checking {count} numbers").format(count=total)
+            await respond(replace_original=True, text=f"{checking}… {done}/{total}",
+                          blocks=build_progress_message(checking, done, total))
     rows = closure_rows(items)
     await respond(text=closure_text(rows, sandbox=sandbox),
                   blocks=build_closure_message(rows, sandbox=sandbox, tz=deps.tz),
@@ -87,7 +92,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         user = str(body.get("user", {}).get("id", ""))
         result = await deps.service.closure(list(command.biznos), user)
         if result.error:
-            await deps.notifier.tell_user(user, f"The closure check failed: {result.error}")
+            await deps.notifier.tell_user(user, _("The closure check failed: {error}").format(
+                error=provider_text(result.error)))
             return
         sandbox = bool(result.provider and deps.providers[result.provider].sandbox)
         rows = closure_rows(result.items)

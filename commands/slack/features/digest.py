@@ -13,6 +13,7 @@ import datetime as dt
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.async_app import AsyncApp
 
+from commands.i18n import _
 from commands.slack.digest import handle_digest_command
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SYNC_JOB_ID, JobScheduler
@@ -36,7 +37,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_digest(invocation: Invocation, parsed: DigestCommand) -> None:
         if scheduler is None:
-            await invocation.respond(text="Digests are not available in this mode.", response_type="ephemeral")
+            await invocation.respond(text=_("Digests are not available in this mode."), response_type="ephemeral")
             return
         blocks = await handle_digest_command(deps.store, scheduler, invocation.channel, parsed,
                                              user=invocation.user, tz=deps.tz)

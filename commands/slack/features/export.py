@@ -9,6 +9,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message, build_export_message, build_progress_message, export_text
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
@@ -24,8 +25,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_export(invocation: Invocation, parsed: ExportCommand) -> None:
         respond = invocation.respond
-        await respond(text="Preparing the export…", blocks=build_progress_message("Preparing the export", 0, 1),
-                      response_type="ephemeral")
+        preparing = _("Preparing the export")
+        await respond(text=f"{preparing}…", blocks=build_progress_message(preparing, 0, 1), response_type="ephemeral")
         data = await deps.service.export_csv(parsed.start, parsed.end)
         rows = len(export_rows(data))
         name = export_file_name(parsed.start, parsed.end)
@@ -33,10 +34,11 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await invocation.client.files_upload_v2(channel=invocation.channel, content=data, filename=name,
                                                     title=name, initial_comment=export_scope(parsed.start, parsed.end))
         except SlackApiError as exc:
-            await respond(replace_original=True, text="The export could not be uploaded.",
-                          blocks=build_error_message("The export could not be uploaded",
-                                                     f"Slack said `{exc.response.get('error')}`.",
-                                                     "Invite the bot to this channel and try again."))
+            failed = _("The export could not be uploaded")
+            await respond(replace_original=True, text=f"{failed}.",
+                          blocks=build_error_message(failed,
+                                                     _("Slack said `{error}`.").format(error=exc.response.get("error")),
+                                                     _("Invite the bot to this channel and try again.")))
             return
         await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end),
                       blocks=build_export_message(name, rows, parsed.start, parsed.end,

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import use_locale
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.home import load_home
@@ -26,8 +27,10 @@ async def refresh_home(deps: SlackDeps, user: str, client: AsyncWebClient) -> No
     """Publish `user`'s App Home as it is now (best effort: a Slack refusal is logged)."""
     home = await load_home(deps.store, user, await deps.approvers.is_approver(user),
                            sandbox_providers=deps.sandboxed())
+    with use_locale(await deps.languages.for_person(user)):  # someone else's action may refresh it
+        view = home.view(deps.tz, now=deps.clock())
     try:
-        await client.views_publish(user_id=user, view=home.view(deps.tz, now=deps.clock()))
+        await client.views_publish(user_id=user, view=view)
     except SlackApiError as exc:
         log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
 

@@ -18,6 +18,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _, current_locale, use_locale
 from commands.slack.blocks import build_error_message
 from commands.slack.features.announce import announce
 from commands.slack.features.deps import SlackDeps
@@ -38,11 +39,12 @@ log = logging.getLogger("invoicebot.commands")
 
 @functools.lru_cache(maxsize=256)
 def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
-                 offered: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
-    """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
+                 offered: tuple[tuple[str, tuple[str, ...]], ...], locale: str) -> dict[str, Any]:
+    """The issue modal as Slack JSON, validated once per (provider, kind, day, language): serialising
     `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
     kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
-    return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
+    with use_locale(locale):
+        return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
 
 
 async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
@@ -51,7 +53,8 @@ async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: 
     """Open the issue form; when Slack refuses and we can answer, say why and what to do."""
     offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
                            for p, kinds in deps.offered().items()))
-    view = dict(_issue_modal(provider, kind, deps.today(), offered), private_metadata=private_metadata(channel))
+    view = dict(_issue_modal(provider, kind, deps.today(), offered, current_locale()),
+                private_metadata=private_metadata(channel))
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -59,11 +62,11 @@ async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: 
         log.warning("views.open failed for %s: %s", user, error)
         if respond is not None:
             await respond(
-                text="The issue form could not be opened.",
+                text=_("The issue form could not be opened") + ".",
                 blocks=build_error_message(
-                    "The issue form could not be opened",
-                    f"Slack said `{error}` (a form has to open within 3 seconds of the command).",
-                    "Type the command again.",
+                    _("The issue form could not be opened"),
+                    _("Slack said `{error}` (a form has to open within 3 seconds of the command).").format(error=error),
+                    _("Type the command again."),
                 ),
                 response_type="ephemeral",
             )
@@ -75,7 +78,7 @@ async def _issue_now(deps: SlackDeps, draft: IssueDraft, user: str, channel: str
     try:
         approval = await deps.service.request_issue(draft, user, channel, thread_ts)
     except (WorkflowError, ProviderError) as exc:
-        failure = explain("The document was not issued", exc)
+        failure = explain(_("The document was not issued"), exc)
         await deps.notifier.ephemeral(channel, user, failure.text(), failure.blocks())
         return
     await announce(deps, approval, channel, client, warnings)
@@ -103,7 +106,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         draft, errors, warnings = parse_issue_submission(view.get("state", {}).get("values", {}),
                                                          today=deps.today(), offered=deps.offered())
         if errors or draft is None:
-            await ack(response_action="errors", errors=errors or {"provider": "Please check the form."})
+            await ack(response_action="errors", errors=errors or {"provider": _("Please check the form.")})
             return
         if not deps.service.needs_approval("issue"):
             # Issuing right away calls the provider: that must not hold the submission's answer.

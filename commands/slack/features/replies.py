@@ -13,15 +13,17 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from commands.i18n import N_, _
 from commands.slack.blocks import build_error_message, error_text
+from commands.slack.provider_text import provider_text
 from commands.workflow import WorkflowError
 from providers.errors import ProviderError
 
 __all__ = ["Failure", "explain", "private_metadata", "read_metadata"]
 
-_CHECK = "Check the command and try again."
-_LATER = "Try again in a minute; if it keeps failing, tell an admin."
-_OURS = "Try again; if it keeps failing, tell an admin."
+_CHECK = N_("Check the command and try again.")
+_LATER = N_("Try again in a minute; if it keeps failing, tell an admin.")
+_OURS = N_("Try again; if it keeps failing, tell an admin.")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Failure:
 
     @property
     def todo(self) -> str:
-        return self.hint or self.fallback
+        return self.hint or _(self.fallback)
 
     def text(self) -> str:
         """The notification text (and the whole answer where blocks cannot go)."""
@@ -54,8 +56,17 @@ def explain(title: str, exc: BaseException) -> Failure:
     if isinstance(exc, WorkflowError):
         return Failure(title, exc.message, exc.user_hint, _CHECK)
     if isinstance(exc, ProviderError):
-        return Failure(title, str(exc), exc.user_hint, _LATER)
-    return Failure(title, "Something went wrong on our side.", None, _OURS)
+        return Failure(title, provider_error_text(exc), provider_text(exc.user_hint) if exc.user_hint else None,
+                       _LATER)
+    return Failure(title, _("Something went wrong on our side."), None, _OURS)
+
+
+def provider_error_text(exc: ProviderError) -> str:
+    """``popbill [connect] could not connect (…)`` with the sentence in the reader's language."""
+    whole = str(exc)
+    if exc.message and whole.endswith(exc.message):
+        return whole[: len(whole) - len(exc.message)] + provider_text(exc.message)
+    return whole
 
 
 def private_metadata(channel: str, thread_ts: str | None = None) -> str:

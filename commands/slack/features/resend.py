@@ -9,12 +9,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.cards import approval_card
 from commands.slack.features.announce import announce, report_request
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
+from commands.slack.formatting import approval_state_label
 from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 from commands.slack.parser import ResendCommand
 from commands.workflow import WorkflowError
@@ -41,13 +43,15 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         try:
             approval = await deps.service.request_resend(ref, ResendRequest(), user, channel)
         except (WorkflowError, ProviderError) as exc:
-            await deps.notifier.tell_clicker(body, user, explain(f"Resending {ref} failed", exc).text())
+            failure = explain(_("Resending {ref} failed").format(ref=ref), exc)
+            await deps.notifier.tell_clicker(body, user, failure.text())
             return
         if approval.is_pending:
             await announce(deps, approval, channel, client)
         else:
             card = approval_card(approval)
-            await deps.notifier.tell_clicker(body, user, f"{ref}: {card.outcome or approval.state.value}")
+            outcome = card.outcome or approval_state_label(approval.state)
+            await deps.notifier.tell_clicker(body, user, f"{ref}: {outcome}")
 
     deps.router.add(ResendCommand, on_resend)
     app.action(REMINDER_RESEND_ACTION_ID)(on_reminder_resend)

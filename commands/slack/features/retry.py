@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
@@ -19,12 +20,12 @@ __all__ = ["register"]
 async def _report_execution(result: ExecutionResult, respond: AsyncRespond) -> None:
     card = approval_card(result.approval)
     if result.ok:
-        await respond(text=f"✅ {card.document.ref}: {result.message or 'done'}", response_type="ephemeral")
+        await respond(text=f"✅ {card.document.ref}: {result.message or _('done')}", response_type="ephemeral")
     else:
         await respond(text=f"{card.document.ref}: {result.message}",
-                      blocks=build_error_message(f"{card.document.ref}: not done",
-                                                 result.message or "the provider refused",
-                                                 result.user_hint or "Check the request and try again."),
+                      blocks=build_error_message(_("{ref}: not done").format(ref=card.document.ref),
+                                                 result.message or _("the provider refused"),
+                                                 result.user_hint or _("Check the request and try again.")),
                       response_type="ephemeral")
 
 

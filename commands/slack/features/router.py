@@ -18,6 +18,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_command_error_message
 from commands.slack.features.replies import explain
 from commands.slack.pacing import AckPacer
@@ -95,11 +96,11 @@ class CommandRouter:
 
     @staticmethod
     async def _run(route: _Route | None, invocation: Invocation, parsed: Command) -> None:
-        title = f"/invoice {parsed.name} failed"
+        title = _("/invoice {subcommand} failed").format(subcommand=parsed.name)
         try:
             if route is None:
-                await invocation.respond(text=f"`/invoice {parsed.name}` is not available in this mode.",
-                                         response_type="ephemeral")
+                await invocation.respond(text=_("`/invoice {subcommand}` is not available in this mode.").format(
+                    subcommand=parsed.name), response_type="ephemeral")
                 return
             await route.handler(invocation, parsed)
         except (WorkflowError, ProviderError) as exc:

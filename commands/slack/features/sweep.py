@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from commands.i18n import _, use_locale
 from commands.ledger import Lifecycle
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
@@ -19,10 +20,12 @@ __all__ = ["post_sweep_changes", "register", "run_sweep"]
 
 async def post_sweep_changes(deps: SlackDeps, report: SweepReport) -> None:
     """One line per changed document, in that document's thread."""
-    for change in report.changes:
-        text = (f"🔄 {change.ref} is now {document_label(Lifecycle.ISSUED, change.current)} at {change.provider.value} "
-                f"(raw {change.raw_state})" + (f": {change.detail}" if change.detail else ""))
-        await deps.notifier.post_in_thread(change.document_id, text)
+    with use_locale(await deps.notifier.channel_language()):  # thread replies: read by the channel
+        texts = [(change.document_id, "🔄 " + _("{ref} is now {state} at {provider} (raw {raw})").format(
+            ref=change.ref, state=document_label(Lifecycle.ISSUED, change.current), provider=change.provider.value,
+            raw=change.raw_state) + (f": {change.detail}" if change.detail else "")) for change in report.changes]
+    for document_id, text in texts:
+        await deps.notifier.post_in_thread(document_id, text)
 
 
 async def run_sweep(deps: SlackDeps) -> SweepReport:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from commands.i18n import N_
 from providers.models import DocumentKind, Provider, Purpose
 from providers.registry import CAPABILITIES
 
@@ -35,8 +36,8 @@ NEEDS_BIZNO = frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOI
                           DocumentKind.EXEMPT_INVOICE, DocumentKind.STATEMENT})
 
 PURPOSE_LABELS: Mapping[Purpose, str] = {
-    Purpose.CHARGE: "청구 — payment requested",
-    Purpose.RECEIPT: "영수 — already paid",
+    Purpose.CHARGE: N_("청구 — payment requested"),
+    Purpose.RECEIPT: N_("영수 — already paid"),
 }
 
 CONFIRM_VALUE = "bizno_confirmed"

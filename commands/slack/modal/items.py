@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from commands.i18n import _
 from commands.slack.formatting import clip, currency_exponent
 from providers.models import LineItem
 
@@ -38,21 +39,24 @@ def _line_item(number: int, line: str, currency: str) -> LineItem | str:
     if len(parts) == 2:
         parts = [parts[0], "1", parts[1]]
     if len(parts) != 3:
-        return f"Line {number} (“{clip(line, 40)}”): write name | quantity | unit price."
+        return _("Line {number} (“{line}”): write name | quantity | unit price.").format(number=number,
+                                                                                          line=clip(line, 40))
     name, qty_text, price_text = parts
     if not name:
-        return f"Line {number}: the item has no name."
+        return _("Line {number}: the item has no name.").format(number=number)
     if len(name) > 100:
-        return f"Line {number}: the name is {len(name)} characters; 100 at most."
+        return _("Line {number}: the name is {length} characters; 100 at most.").format(number=number,
+                                                                                        length=len(name))
     quantity = _decimal(qty_text)
     if quantity is None or quantity <= 0 or quantity > MAX_QUANTITY or _decimals(quantity) > 4:
-        return f"Line {number}: quantity “{clip(qty_text, 20)}” must be a positive number (up to 4 decimals)."
+        return _("Line {number}: quantity “{quantity}” must be a positive number (up to 4 decimals).").format(
+            number=number, quantity=clip(qty_text, 20))
     unit_price = _unit_price(number, price_text, currency)
     if isinstance(unit_price, str):
         return unit_price
     supply = (quantity * unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     if unit_price > MAX_AMOUNT or supply > MAX_AMOUNT:
-        return f"Line {number}: the amount is too large."
+        return _("Line {number}: the amount is too large.").format(number=number)
     return LineItem(name=name, quantity=quantity.normalize(), unit_price=unit_price)
 
 
@@ -60,12 +64,17 @@ def _unit_price(number: int, price_text: str, currency: str) -> int | str:
     """The price in minor units, or the problem with it."""
     price = _decimal(price_text)
     if price is None or price < 0:
-        return f"Line {number}: unit price “{clip(price_text, 20)}” must be an amount, e.g. 1,500,000."
+        return _("Line {number}: unit price “{price}” must be an amount, e.g. 1,500,000.").format(
+            number=number, price=clip(price_text, 20))
     exponent = currency_exponent(currency)
     minor = price.scaleb(exponent)
     if minor != minor.to_integral_value():
-        unit = "won has no decimals" if exponent == 0 else f"{currency} has {exponent} decimals"
-        return f"Line {number}: unit price “{clip(price_text, 20)}” — {unit}."
+        if exponent == 0:
+            unit = _("won has no decimals")
+        else:
+            unit = _("{currency} has {count} decimals").format(currency=currency, count=exponent)
+        return _("Line {number}: unit price “{price}” — {unit}.").format(number=number, price=clip(price_text, 20),
+                                                                           unit=unit)
     return int(minor)
 
 
@@ -73,9 +82,10 @@ def parse_items(text: str | None, currency: str = "KRW") -> tuple[list[LineItem]
     """Parse the line-items field. Returns (items, problems); items are valid only without problems."""
     lines = [(n, line.strip()) for n, line in enumerate((text or "").splitlines(), start=1) if line.strip()]
     if not lines:
-        return [], ["Add at least one line item: name | quantity | unit price."]
+        return [], [_("Add at least one line item: name | quantity | unit price.")]
     if len(lines) > MAX_ITEMS:
-        return [], [f"{len(lines)} line items; a document holds at most {MAX_ITEMS}. Split it in two."]
+        return [], [_("{count} line items; a document holds at most {most}. Split it in two.").format(
+            count=len(lines), most=MAX_ITEMS)]
     items: list[LineItem] = []
     problems: list[str] = []
     for number, line in lines:

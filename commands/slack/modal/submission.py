@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from commands.i18n import _
 from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip, format_money
 from commands.slack.modal.fields import (
     CONFIRM_VALUE,
@@ -27,6 +28,7 @@ from commands.slack.modal.fields import (
     text_value,
 )
 from commands.slack.modal.items import MAX_AMOUNT, parse_items
+from commands.slack.provider_text import provider_text
 from commands.workflow.drafts import IssueDraft
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, LineItem, Party, Provider, Purpose
@@ -68,15 +70,15 @@ def _choice(values: Mapping[str, Any], offered: Mapping[Provider, Collection[Doc
     provider_value = selected(values, B.PROVIDER)
     provider = Provider(provider_value) if provider_value in {p.value for p in Provider} else None
     if provider is None:
-        errors[B.PROVIDER] = "Choose a provider."
+        errors[B.PROVIDER] = _("Choose a provider.")
     kind_value = selected(values, B.KIND)
     kind = DocumentKind(kind_value) if kind_value in {k.value for k in DocumentKind} else None
     if kind is None:
-        errors[B.KIND] = "Choose what to issue."
+        errors[B.KIND] = _("Choose what to issue.")
     if provider is not None and kind is not None and kind not in offered.get(provider, ()):
-        kinds = ", ".join(KIND_LABELS[k] for k in DocumentKind if k in offered.get(provider, ())) or "nothing"
-        errors[B.KIND] = clip(f"{PROVIDER_LABELS[provider]} cannot issue a {KIND_LABELS[kind]}. It offers: {kinds}.",
-                              1000)
+        kinds = ", ".join(_(KIND_LABELS[k]) for k in DocumentKind if k in offered.get(provider, ())) or _("nothing")
+        errors[B.KIND] = clip(_("{provider} cannot issue a {kind}. It offers: {kinds}.").format(
+            provider=_(PROVIDER_LABELS[provider]), kind=_(KIND_LABELS[kind]), kinds=kinds), 1000)
     return Checked((provider, kind), errors)
 
 
@@ -85,19 +87,19 @@ def _bizno(values: Mapping[str, Any], kind: DocumentKind | None) -> Checked[str 
     text = text_value(values, B.BUYER_BIZNO)
     if text is None:
         if kind in NEEDS_BIZNO:
-            return Checked(None, {B.BUYER_BIZNO: "A tax invoice or statement needs the buyer's business number "
-                                                 "(10 digits)."})
+            return Checked(None, {B.BUYER_BIZNO: _("A tax invoice or statement needs the buyer's business number "
+                                                   "(10 digits).")})
         return Checked(None)
     try:
         number = check_bizno(text)
     except InvalidBizno as exc:
-        return Checked(None, {B.BUYER_BIZNO: clip(str(exc), 500)})
+        return Checked(None, {B.BUYER_BIZNO: clip(provider_text(str(exc)), 500)})
     if not number.warning:
         return Checked(number.number)
     if checked(values, B.BIZNO_CONFIRM, CONFIRM_VALUE):
-        return Checked(number.number, warnings=(number.warning,))
-    return Checked(number.number, {B.BUYER_BIZNO: f"{number.warning} If it is right, tick “The number is correct” "
-                                                  "below and submit again to use it anyway."})
+        return Checked(number.number, warnings=(provider_text(number.warning),))
+    return Checked(number.number, {B.BUYER_BIZNO: provider_text(number.warning) + " " + _(
+        "If it is right, tick “The number is correct” below and submit again to use it anyway.")})
 
 
 def _buyer(values: Mapping[str, Any], kind: DocumentKind | None) -> Checked[_Buyer]:
@@ -106,12 +108,12 @@ def _buyer(values: Mapping[str, Any], kind: DocumentKind | None) -> Checked[_Buy
     errors = dict(bizno.errors)
     name = text_value(values, B.BUYER_NAME)
     if name is None:
-        errors[B.BUYER_NAME] = "Enter the buyer's name."
+        errors[B.BUYER_NAME] = _("Enter the buyer's name.")
     elif len(name) > 100:
-        errors[B.BUYER_NAME] = f"The name is {len(name)} characters; 100 at most."
+        errors[B.BUYER_NAME] = _("The name is {length} characters; 100 at most.").format(length=len(name))
     ceo = text_value(values, B.BUYER_CEO)
     if ceo is not None and len(ceo) > 100:
-        errors[B.BUYER_CEO] = f"The name is {len(ceo)} characters; 100 at most."
+        errors[B.BUYER_CEO] = _("The name is {length} characters; 100 at most.").format(length=len(ceo))
     return Checked(_Buyer(bizno.value, name, ceo), errors, bizno.warnings)
 
 
@@ -120,24 +122,26 @@ def _contacts(values: Mapping[str, Any], provider: Provider | None) -> Checked[t
     errors: dict[str, str] = {}
     email = text_value(values, B.BUYER_EMAIL)
     if email is not None and not re.fullmatch(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+", email):
-        errors[B.BUYER_EMAIL] = "That is not an e-mail address (e.g. billing@example.co.kr)."
+        errors[B.BUYER_EMAIL] = _("That is not an e-mail address (e.g. billing@example.co.kr).")
     phone_text = text_value(values, B.BUYER_PHONE)
     phone = normalise_phone(phone_text) if phone_text is not None else None
     needs_mobile = provider is not None and bool(CAPABILITIES[provider].mobile_kinds)
-    name = PROVIDER_LABELS[provider].split(" (")[0] if provider is not None else ""
+    name = _(PROVIDER_LABELS[provider]).split(" (")[0] if provider is not None else ""
     if phone_text is not None and phone is None:
-        errors[B.BUYER_PHONE] = f"That is not a phone number (e.g. {MOBILE_EXAMPLE})."
+        errors[B.BUYER_PHONE] = _("That is not a phone number (e.g. {example}).").format(example=MOBILE_EXAMPLE)
     elif needs_mobile and phone is None:
-        errors[B.BUYER_PHONE] = f"{name} sends the bill to the buyer's mobile phone: enter it (010-…)."
+        errors[B.BUYER_PHONE] = _("{provider} sends the bill to the buyer's mobile phone: enter it (010-…).").format(
+            provider=name)
     elif needs_mobile and phone is not None and not is_mobile(phone):
-        errors[B.BUYER_PHONE] = f"{name} needs a mobile number (010-…) to send the bill by KakaoTalk."
+        errors[B.BUYER_PHONE] = _("{provider} needs a mobile number (010-…) to send the bill by KakaoTalk.").format(
+            provider=name)
     return Checked((email, phone), errors)
 
 
 def _join(problems: list[str]) -> str:
     text = " ".join(problems[:3])
     if len(problems) > 3:
-        text += f" (and {len(problems) - 3} more)"
+        text += " " + _("(and {count} more)").format(count=len(problems) - 3)
     return clip(text, 1000)
 
 
@@ -151,13 +155,15 @@ def _items(values: Mapping[str, Any], provider: Provider | None, kind: DocumentK
         return Checked(items)
     total = sum(i.supply_amount() + i.vat_amount(kind.tax_type) for i in items)
     if total <= 0:
-        return Checked(items, {B.ITEMS: f"The total is {format_money(0, currency)}; a document needs an amount."})
+        return Checked(items, {B.ITEMS: _("The total is {amount}; a document needs an amount.").format(
+            amount=format_money(0, currency))})
     if total > MAX_AMOUNT:
-        return Checked(items, {B.ITEMS: "The total is too large."})
+        return Checked(items, {B.ITEMS: _("The total is too large.")})
     ceiling = CAPABILITIES[provider].max_total if provider is not None else None
     if provider is not None and ceiling is not None and total > ceiling:
-        name = PROVIDER_LABELS[provider].split(" (")[0]
-        return Checked(items, {B.ITEMS: f"{name} bills at most {format_money(ceiling, currency)}."})
+        name = _(PROVIDER_LABELS[provider]).split(" (")[0]
+        return Checked(items, {B.ITEMS: _("{provider} bills at most {amount}.").format(
+            provider=name, amount=format_money(ceiling, currency))})
     return Checked(items)
 
 
@@ -173,18 +179,19 @@ def _dates(values: Mapping[str, Any], kind: DocumentKind | None, today: dt.date)
     warnings: list[str] = []
     write_date, bad_write = date_value(values, B.WRITE_DATE)
     if write_date is None:
-        errors[B.WRITE_DATE] = "Pick a valid date." if bad_write else "Pick the write date."
+        errors[B.WRITE_DATE] = _("Pick a valid date.") if bad_write else _("Pick the write date.")
     else:
         if write_date > today:
-            warnings.append(f"The write date {write_date} is in the future; most providers refuse that.")
+            warnings.append(_("The write date {date} is in the future; most providers refuse that.").format(
+                date=write_date))
         if kind in NEEDS_BIZNO and _late(write_date, today):
-            warnings.append(f"The write date {write_date} is past the 10th of the following month: "
-                            "this is a late issue (지연발급) and may carry a penalty.")
+            warnings.append(_("The write date {date} is past the 10th of the following month: "
+                              "this is a late issue (지연발급) and may carry a penalty.").format(date=write_date))
     due_date, bad_due = date_value(values, B.DUE_DATE)
     if bad_due:
-        errors[B.DUE_DATE] = "Pick a valid date."
+        errors[B.DUE_DATE] = _("Pick a valid date.")
     elif due_date is not None and write_date is not None and due_date < write_date:
-        errors[B.DUE_DATE] = f"The due date is before the write date ({write_date})."
+        errors[B.DUE_DATE] = _("The due date is before the write date ({date}).").format(date=write_date)
     return Checked(_Dates(write_date, due_date), errors, tuple(warnings))
 
 
@@ -193,7 +200,8 @@ def _purpose_and_memo(values: Mapping[str, Any]) -> Checked[tuple[Purpose, str |
     purpose = Purpose(purpose_value) if purpose_value in {p.value for p in Purpose} else Purpose.CHARGE
     memo = text_value(values, B.MEMO)
     if memo is not None and len(memo) > 200:
-        return Checked((purpose, memo), {B.MEMO: f"The memo is {len(memo)} characters; 200 at most."})
+        return Checked((purpose, memo), {B.MEMO: _("The memo is {length} characters; 200 at most.").format(
+            length=len(memo))})
     return Checked((purpose, memo))
 
 

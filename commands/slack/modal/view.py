@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import _
 from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip, escape_mrkdwn
 from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.modal.fields import CONFIRM_VALUE, DEFAULT_KINDS, PURPOSE_LABELS, IssueBlocks
@@ -56,8 +57,8 @@ def _kind_options(
     for kind in DocumentKind:
         if kind not in kinds:
             continue
-        by = [PROVIDER_LABELS[p].split(" (")[0] for p in Provider if kind in offered.get(p, ())]
-        options.append(_option(kind.value, KIND_LABELS[kind], ", ".join(by) if by else None))
+        by = [_(PROVIDER_LABELS[p]).split(" (")[0] for p in Provider if kind in offered.get(p, ())]
+        options.append(_option(kind.value, _(KIND_LABELS[kind]), ", ".join(by) if by else None))
     return options
 
 
@@ -66,7 +67,7 @@ def _error_summary(errors: Mapping[str, str] | None) -> list[Block]:
         return []
     lines = [f"• {escape_mrkdwn(clip(msg, 300))}" for msg in list(errors.values())[:10]]
     return [SectionBlock(block_id="errors",
-                         text=MarkdownTextObject(text=clip("⚠️ *Please fix:*\n" + "\n".join(lines), 3000)))]
+                         text=MarkdownTextObject(text=clip(_("⚠️ *Please fix:*") + "\n" + "\n".join(lines), 3000)))]
 
 
 def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
@@ -75,15 +76,15 @@ def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
     kinds: Collection[DocumentKind] = list(DocumentKind)
     if provider is not None and (kind is None or kind in offered.get(provider, ())):
         kinds = offered.get(provider, ()) or list(DocumentKind)
-    provider_options = [_option(p.value, PROVIDER_LABELS[p]) for p in Provider]
+    provider_options = [_option(p.value, _(PROVIDER_LABELS[p])) for p in Provider]
     kind_options = _kind_options(kinds, offered)
     return [
-        InputBlock(block_id=B.PROVIDER, label=_plain("Provider"), element=StaticSelectElement(
-            action_id=a(B.PROVIDER), placeholder=_plain("Choose a provider"), options=provider_options,
+        InputBlock(block_id=B.PROVIDER, label=_plain(_("Provider")), element=StaticSelectElement(
+            action_id=a(B.PROVIDER), placeholder=_plain(_("Choose a provider")), options=provider_options,
             initial_option=next((o for o in provider_options if provider and o.value == provider.value), None),
         )),
-        InputBlock(block_id=B.KIND, label=_plain("Document"), element=StaticSelectElement(
-            action_id=a(B.KIND), placeholder=_plain("What to issue"), options=kind_options,
+        InputBlock(block_id=B.KIND, label=_plain(_("Document")), element=StaticSelectElement(
+            action_id=a(B.KIND), placeholder=_plain(_("What to issue")), options=kind_options,
             initial_option=next((o for o in kind_options if kind and o.value == kind.value), None),
         )),
     ]
@@ -92,39 +93,39 @@ def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
 def _buyer_inputs(buyer: Party | None) -> list[Block]:
     return [
         InputBlock(
-            block_id=B.BUYER_BIZNO, label=_plain("Buyer business number (사업자등록번호)"), optional=True,
-            hint=_plain("10 digits, hyphens optional. Required for tax invoices, exempt invoices and statements."),
+            block_id=B.BUYER_BIZNO, label=_plain(_("Buyer business number (사업자등록번호)")), optional=True,
+            hint=_plain(_("10 digits, hyphens optional. Required for tax invoices, exempt invoices and statements.")),
             element=PlainTextInputElement(action_id=a(B.BUYER_BIZNO), placeholder=_plain("123-45-67890"),
                                           initial_value=buyer.bizno if buyer and buyer.bizno else None,
                                           max_length=20),
         ),
         InputBlock(
-            block_id=B.BIZNO_CONFIRM, label=_plain("Only if the number was refused"), optional=True,
-            hint=_plain("Some real numbers fail the check digit. Tick this to use the number anyway."),
+            block_id=B.BIZNO_CONFIRM, label=_plain(_("Only if the number was refused")), optional=True,
+            hint=_plain(_("Some real numbers fail the check digit. Tick this to use the number anyway.")),
             element=CheckboxesElement(action_id=a(B.BIZNO_CONFIRM), options=[
-                _option(CONFIRM_VALUE, "The number is correct — use it anyway"),
+                _option(CONFIRM_VALUE, _("The number is correct — use it anyway")),
             ]),
         ),
         InputBlock(
-            block_id=B.BUYER_NAME, label=_plain("Buyer name (상호)"),
-            element=PlainTextInputElement(action_id=a(B.BUYER_NAME), placeholder=_plain("Acme Korea Co., Ltd."),
+            block_id=B.BUYER_NAME, label=_plain(_("Buyer name (상호)")),
+            element=PlainTextInputElement(action_id=a(B.BUYER_NAME), placeholder=_plain(_("Acme Korea Co., Ltd.")),
                                           initial_value=buyer.name if buyer else None, max_length=100),
         ),
         InputBlock(
-            block_id=B.BUYER_CEO, label=_plain("Representative (대표자)"), optional=True,
+            block_id=B.BUYER_CEO, label=_plain(_("Representative (대표자)")), optional=True,
             element=PlainTextInputElement(action_id=a(B.BUYER_CEO),
                                           initial_value=buyer.ceo_name if buyer and buyer.ceo_name else None,
                                           max_length=100),
         ),
         InputBlock(
-            block_id=B.BUYER_EMAIL, label=_plain("Buyer e-mail"), optional=True,
-            hint=_plain("Where the provider sends the document."),
-            element=EmailInputElement(action_id=a(B.BUYER_EMAIL), placeholder=_plain("billing@example.co.kr"),
+            block_id=B.BUYER_EMAIL, label=_plain(_("Buyer e-mail")), optional=True,
+            hint=_plain(_("Where the provider sends the document.")),
+            element=EmailInputElement(action_id=a(B.BUYER_EMAIL), placeholder=_plain(_("billing@example.co.kr")),
                                       initial_value=buyer.email if buyer and buyer.email else None),
         ),
         InputBlock(
-            block_id=B.BUYER_PHONE, label=_plain("Buyer mobile phone"), optional=True,
-            hint=_plain("Required for Payssam: the bill is sent to this phone by KakaoTalk."),
+            block_id=B.BUYER_PHONE, label=_plain(_("Buyer mobile phone")), optional=True,
+            hint=_plain(_("Required for Payssam: the bill is sent to this phone by KakaoTalk.")),
             element=PlainTextInputElement(action_id=a(B.BUYER_PHONE), placeholder=_plain("010-1234-5678"),
                                           initial_value=buyer.phone if buyer and buyer.phone else None,
                                           max_length=20),
@@ -134,14 +135,14 @@ def _buyer_inputs(buyer: Party | None) -> list[Block]:
 
 def _items_input(initial: IssueDraft | None) -> Block:
     return InputBlock(
-        block_id=B.ITEMS, label=_plain("Line items"),
-        hint=_plain("One item per line: name | quantity | unit price (VAT excluded). "
-                    "Paste rows from a spreadsheet as they are (tabs work too); `name | price` means quantity 1. "
-                    "Supply and 10% VAT are computed per line, rounded to the won "
-                    "(no VAT for zero-rated or exempt documents)."),
+        block_id=B.ITEMS, label=_plain(_("Line items")),
+        hint=_plain(_("One item per line: name | quantity | unit price (VAT excluded). "
+                      "Paste rows from a spreadsheet as they are (tabs work too); `name | price` means quantity 1. "
+                      "Supply and 10% VAT are computed per line, rounded to the won "
+                      "(no VAT for zero-rated or exempt documents).")),
         element=PlainTextInputElement(
             action_id=a(B.ITEMS), multiline=True, max_length=3000,
-            placeholder=_plain("Consulting, May | 1 | 1,500,000"),
+            placeholder=_plain(_("Consulting, May | 1 | 1,500,000")),
             initial_value=clip(format_items(initial.items, initial.currency), 3000) if initial else None,
         ),
     )
@@ -149,28 +150,28 @@ def _items_input(initial: IssueDraft | None) -> Block:
 
 def _document_inputs(initial: IssueDraft | None, today: dt.date) -> list[Block]:
     """Dates, purpose and memo."""
-    purpose_options = [_option(p.value, label) for p, label in PURPOSE_LABELS.items()]
+    purpose_options = [_option(p.value, _(label)) for p, label in PURPOSE_LABELS.items()]
     purpose = initial.purpose if initial else Purpose.CHARGE
     return [
         InputBlock(
-            block_id=B.WRITE_DATE, label=_plain("Write date (작성일자)"),
+            block_id=B.WRITE_DATE, label=_plain(_("Write date (작성일자)")),
             element=DatePickerElement(action_id=a(B.WRITE_DATE),
                                       initial_date=(initial.write_date if initial else today).isoformat()),
         ),
         InputBlock(
-            block_id=B.DUE_DATE, label=_plain("Due date"), optional=True,
-            hint=_plain("When payment is due (a Payssam bill expires then)."),
+            block_id=B.DUE_DATE, label=_plain(_("Due date")), optional=True,
+            hint=_plain(_("When payment is due (a Payssam bill expires then).")),
             element=DatePickerElement(
                 action_id=a(B.DUE_DATE),
                 initial_date=initial.due_date.isoformat() if initial and initial.due_date else None),
         ),
         InputBlock(
-            block_id=B.PURPOSE, label=_plain("Purpose (영수/청구)"),
+            block_id=B.PURPOSE, label=_plain(_("Purpose (영수/청구)")),
             element=StaticSelectElement(action_id=a(B.PURPOSE), options=purpose_options,
                                         initial_option=next(o for o in purpose_options if o.value == purpose.value)),
         ),
         InputBlock(
-            block_id=B.MEMO, label=_plain("Memo"), optional=True,
+            block_id=B.MEMO, label=_plain(_("Memo")), optional=True,
             element=PlainTextInputElement(action_id=a(B.MEMO), multiline=True, max_length=200,
                                           initial_value=initial.memo if initial and initial.memo else None),
         ),
@@ -209,10 +210,10 @@ def build_issue_modal(
         _items_input(initial),
         *_document_inputs(initial, today),
         ContextBlock(elements=[MarkdownTextObject(
-            text="Nothing is sent yet: submitting asks an approver first, and shows the computed totals.")]),
+            text=_("Nothing is sent yet: submitting asks an approver first, and shows the computed totals."))]),
     ]
     return View(
-        type="modal", callback_id=ISSUE_CALLBACK_ID, title=_plain("Issue a document"),
-        submit=_plain("Request approval"), close=_plain("Cancel"), blocks=blocks,
+        type="modal", callback_id=ISSUE_CALLBACK_ID, title=_plain(_("Issue a document")),
+        submit=_plain(_("Request approval")), close=_plain(_("Cancel")), blocks=blocks,
         private_metadata=private_metadata,
     )
