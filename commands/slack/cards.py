@@ -9,24 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from commands.i18n import N_, _
 from commands.ledger import AuditEventRecord
 from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
 from commands.slack.blocks.models import ApprovalCard, ClosureRow, DocumentCard
 from commands.slack.formatting import operation_label
+from commands.slack.provider_text import provider_text
 from commands.workflow import ApprovalView, ClosureItem, DocumentView
 from providers.models import Amounts, BusinessState, DocumentState
 
 __all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]
 
 #: an event recorded without an operation says only who caused it
-_KIND_WORDS = {AuditKind.CALLBACK: "provider callback", AuditKind.DIGEST: "digest posted"}
+_KIND_WORDS = {AuditKind.CALLBACK: N_("provider callback"), AuditKind.DIGEST: N_("digest posted")}
 
 
 def _event_words(event: AuditEventRecord) -> str:
     """What the event did, in words; a code the vocabulary does not know is shown readably."""
     if event.operation is None:
         try:
-            return _KIND_WORDS.get(AuditKind(event.action), event.action.replace("_", " "))
+            kind = AuditKind(event.action)
+            return _(_KIND_WORDS[kind]) if kind in _KIND_WORDS else event.action.replace("_", " ")
         except ValueError:
             return event.action.replace("_", " ")
     try:
@@ -40,7 +43,8 @@ def history_from_audit(events: Sequence[AuditEventRecord]) -> tuple[tuple[dt.dat
     lines: list[tuple[dt.datetime | None, str]] = []
     for event in sorted(events, key=lambda e: (e.at, e.id)):
         word = _event_words(event)
-        who = f" by <@{event.actor}>" if event.actor and not event.actor.startswith(("system", "provider")) else ""
+        human = event.actor and not event.actor.startswith(("system", "provider"))
+        who = " " + _("by {user}").format(user=f"<@{event.actor}>") if human else ""
         outcome = f" ({event.outcome})" if event.outcome and event.outcome not in ("ok", "pending") else ""
         lines.append((event.at, f"{word}{who}{outcome}"))
     return tuple(lines)
@@ -58,8 +62,9 @@ def document_card(
     # no lifecycle: a document only the provider knows (looked up by its provider ref)
     lifecycle = view.lifecycle or Lifecycle.ISSUED
     state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
-    detail_parts = [p for p in (view.state_detail, view.error and f"Provider not reachable: {view.error}",
-                                view.error_hint) if p]
+    unreachable = view.error and _("Provider not reachable: {error}").format(error=provider_text(view.error))
+    detail_parts = [p for p in (view.state_detail, unreachable,
+                                view.error_hint and provider_text(view.error_hint)) if p]
     return DocumentCard(
         ref=view.ref,
         provider=view.provider,

@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
+from commands.i18n import _
 from commands.ledger import GONE_STATES, ApprovalAction, ApprovalState, AuditOperation, Lifecycle
 from commands.workflow.run import Run
 from commands.workflow.views import ExecutionResult
@@ -125,33 +126,36 @@ class IssueAction(LookableAction):
     async def succeeded(self, status: DocumentStatus | None, *, how: str) -> ExecutionResult:
         if status is None:
             raise RuntimeError(f"{self.doc.provider.value} issued {self.doc.ref} without a status")
-        label = " (SANDBOX)" if self.doc.sandbox else ""
+        label = _("{provider} (SANDBOX)") if self.doc.sandbox else "{provider}"
+        where = label.format(provider=self.doc.provider.value)
         return await self.run.succeeded(
             status, lifecycle=Lifecycle.ISSUED, operation=AuditOperation.ISSUE,
             detail={"how": how, "provider_ref": str(status.ref)}, code="issued",
-            message=f"{self.doc.ref} issued at {self.doc.provider.value}{label} as {status.ref}",
+            message=_("{ref} issued at {provider} as {provider_ref}").format(ref=self.doc.ref, provider=where,
+                                                                            provider_ref=status.ref),
         )
 
     async def failed(self, exc: ProviderError, *, retryable: bool, message: str | None = None) -> ExecutionResult:
-        message = message or f"{self.doc.provider.value} did not issue {self.doc.ref}: {exc}"
+        message = message or _("{provider} did not issue {ref}: {error}").format(
+            provider=self.doc.provider.value, ref=self.doc.ref, error=exc)
         await self.run.store.documents.set_lifecycle(
             self.doc.id, Lifecycle.FAILED, expected=Lifecycle.ISSUING, error=message, now=self.run.now()
         )
         if retryable:
-            hint = exc.user_hint or "nothing was issued; retry when the provider is back"
+            hint = exc.user_hint or _("nothing was issued; retry when the provider is back")
         else:
-            hint = exc.user_hint or "fix the request and issue a new document; this one will not be issued"
+            hint = exc.user_hint or _("fix the request and issue a new document; this one will not be issued")
         return await self.run.finish(
             ApprovalState.FAILED, code=exc.outcome_code, message=message, hint=hint, retryable=retryable
         )
 
     async def unknown(self, sent: ProviderError | None, looked: ProviderError | None) -> ExecutionResult:
         provider = self.doc.provider.value
-        message = f"{provider} did not confirm whether {self.doc.ref} was issued, and checking failed ({looked})"
-        hint = (
-            f"look in {provider} for a document with key/reference {self.doc.ref} before doing anything; "
-            "retrying checks again first and reuses the same key, so it cannot issue twice"
-        )
+        message = _("{provider} did not confirm whether {ref} was issued, and checking failed ({error})").format(
+            provider=provider, ref=self.doc.ref, error=looked)
+        hint = _("look in {provider} for a document with key/reference {ref} before doing anything; retrying checks "
+                 "again first and reuses the same key, so it cannot issue twice").format(provider=provider,
+                                                                                        ref=self.doc.ref)
         await self.run.store.documents.set_lifecycle(
             self.doc.id, Lifecycle.OUTCOME_UNKNOWN, expected=Lifecycle.ISSUING, error=message, now=self.run.now()
         )
@@ -200,33 +204,36 @@ class DestroyAction(LookableAction):
             raise RuntimeError(f"{self.doc.provider.value} destroyed {self.doc.ref} without a status")
         return await self.run.succeeded(
             status, lifecycle=Lifecycle.DESTROYED, operation=AuditOperation.DESTROY, detail={"how": how},
-            code="destroyed", message=f"{self.doc.ref} is {status.state.value} at {self.doc.provider.value}",
+            code="destroyed", message=_("{ref} is {state} at {provider}").format(
+                ref=self.doc.ref, state=status.state.value, provider=self.doc.provider.value),
         )
 
     async def failed(self, exc: ProviderError, *, retryable: bool, message: str | None = None) -> ExecutionResult:
-        message = message or f"{self.doc.provider.value} did not destroy {self.doc.ref}: {exc}"
+        message = message or _("{provider} did not destroy {ref}: {error}").format(
+            provider=self.doc.provider.value, ref=self.doc.ref, error=exc)
         await self.run.store.documents.set_lifecycle(
             self.doc.id, Lifecycle.ISSUED, expected=Lifecycle.DESTROYING, error=message, now=self.run.now()
         )
-        hint = exc.user_hint or ("the document is unchanged; retry later" if retryable else None)
+        hint = exc.user_hint or (_("the document is unchanged; retry later") if retryable else None)
         return await self.run.finish(
             ApprovalState.FAILED, code=exc.outcome_code, message=message, hint=hint, retryable=retryable
         )
 
     async def unknown(self, sent: ProviderError | None, looked: ProviderError | None) -> ExecutionResult:
         provider = self.doc.provider.value
-        message = f"{provider} did not confirm whether {self.doc.ref} was destroyed, and checking failed ({looked})"
+        message = _("{provider} did not confirm whether {ref} was destroyed, and checking failed ({error})").format(
+            provider=provider, ref=self.doc.ref, error=looked)
         await self.run.audit(AuditOperation.DESTROY, "unknown", {"sent": str(sent), "check": str(looked)})
         return await self.run.finish(
             ApprovalState.UNKNOWN, code="unknown", message=message,
-            hint=f"check {self.doc.document_ref} in {provider}; retrying checks its state first", retryable=True,
+            hint=_("check {ref} in {provider}; retrying checks its state first").format(
+                ref=self.doc.document_ref, provider=provider), retryable=True,
         )
 
     def exhausted(self, sends: int) -> tuple[str, str]:
-        return "no answer, still issued", (
-            f"{self.doc.provider.value} did not answer {sends} times and {self.doc.ref} is still there, "
-            "so it was not destroyed"
-        )
+        return "no answer, still issued", _(
+            "{provider} did not answer {count} times and {ref} is still there, so it was not destroyed").format(
+            provider=self.doc.provider.value, count=sends, ref=self.doc.ref)
 
 
 class ResendAction(Action):
@@ -240,8 +247,11 @@ class ResendAction(Action):
             raise RuntimeError(f"{self.doc.ref} has no provider id to resend")
         self.ref: DocumentRef = ref
         self.request = ResendRequest.model_validate(self.run.approval.payload)
-        address = f" to {self.request.address}" if self.request.address else ""
-        self.target = f"by {self.request.channel.value}{address}"
+        channel = self.request.channel.value
+        if self.request.address:
+            self.target = _("by {channel} to {address}").format(channel=channel, address=self.request.address)
+        else:
+            self.target = _("by {channel}").format(channel=channel)
         return self.request.model_dump(mode="json")
 
     async def send(self) -> DocumentStatus | None:
@@ -249,22 +259,24 @@ class ResendAction(Action):
         return None
 
     async def already_done(self, result: Mapping[str, Any] | None) -> ExecutionResult | None:
-        return await self.run.finish(ApprovalState.SUCCEEDED, code="resent", message=f"{self.doc.ref} was resent")
+        return await self.run.finish(ApprovalState.SUCCEEDED, code="resent",
+                                     message=_("{ref} was resent").format(ref=self.doc.ref))
 
     async def succeeded(self, status: DocumentStatus | None, *, how: str) -> ExecutionResult:
         channel = self.request.channel.value
         await self.run.store.idempotency.complete(self.run.key, {"channel": channel}, now=self.run.now())
         await self.run.audit(AuditOperation.RESEND, "ok", {"channel": channel})
-        message = f"{self.doc.ref} resent {self.target}"
+        message = _("{ref} resent {how}").format(ref=self.doc.ref, how=self.target)
         return await self.run.finish(ApprovalState.SUCCEEDED, code="resent", message=message)
 
     async def failed(self, exc: ProviderError, *, retryable: bool, message: str | None = None) -> ExecutionResult:
         hint: str | None
         if retryable:
-            message = message or f"{self.doc.ref} was not resent: {exc}"
-            hint = exc.user_hint or "nothing was sent; retry in a moment"
+            message = message or _("{ref} was not resent: {error}").format(ref=self.doc.ref, error=exc)
+            hint = exc.user_hint or _("nothing was sent; retry in a moment")
         else:
-            message = message or f"{self.doc.provider.value} refused to resend {self.doc.ref}: {exc}"
+            message = message or _("{provider} refused to resend {ref}: {error}").format(
+                provider=self.doc.provider.value, ref=self.doc.ref, error=exc)
             hint = exc.user_hint
         return await self.run.finish(
             ApprovalState.FAILED, code=exc.outcome_code, message=message, hint=hint, retryable=retryable
@@ -274,13 +286,15 @@ class ResendAction(Action):
         if sent is None:  # a run interrupted by a crash: it may or may not have been sent
             return await self.run.finish(
                 ApprovalState.UNKNOWN, code="unknown",
-                message=f"the resend of {self.doc.ref} was interrupted; it may or may not have been sent",
-                hint="retry to send it (again) if the buyer did not get it", retryable=True,
+                message=_("the resend of {ref} was interrupted; it may or may not have been sent").format(
+                    ref=self.doc.ref),
+                hint=_("retry to send it (again) if the buyer did not get it"), retryable=True,
             )
         return await self.run.finish(
             ApprovalState.UNKNOWN, code=sent.outcome_code,
-            message=f"{self.doc.provider.value} did not confirm the resend of {self.doc.ref} {self.target}",
-            hint="it may have been sent; retry to send it (again) if the buyer did not get it", retryable=True,
+            message=_("{provider} did not confirm the resend of {ref} {how}").format(
+                provider=self.doc.provider.value, ref=self.doc.ref, how=self.target),
+            hint=_("it may have been sent; retry to send it (again) if the buyer did not get it"), retryable=True,
         )
 
 

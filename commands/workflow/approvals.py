@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation, Lifecycle
 from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
 from commands.workflow.errors import NotAllowed, invalid
@@ -37,7 +38,8 @@ async def decide(
     await _authorise(ctx, approval, decider)
     reason = (reason or "").strip() or None
     if not approve and reason is None:
-        raise invalid("a reason is required to reject a request", user_hint="say why, so the requester can fix it")
+        raise invalid(_("a reason is required to reject a request"),
+                      user_hint=_("say why, so the requester can fix it"))
     now = ctx.clock()
     if approval.state is ApprovalState.PENDING and approval.expires_at is not None and approval.expires_at <= now:
         await expire(ctx, approval, now)
@@ -53,10 +55,10 @@ async def decide(
     if not approve:
         return DecisionResult(
             outcome=DecisionOutcome.REJECTED,
-            message=f"rejected by {mention(decider)}: {reason}",
+            message=_("rejected by {user}: {reason}").format(user=mention(decider), reason=reason),
             approval=await ctx.approval_view(approval_id),
         )
-    message = f"approved by {mention(decider)}"
+    message = _("approved by {user}").format(user=mention(decider))
     if execute is None:
         approved = await ctx.approval_view(approval_id)
         return DecisionResult(outcome=DecisionOutcome.APPROVED, message=message, approval=approved)
@@ -81,14 +83,14 @@ async def _authorise(ctx: WorkflowContext, approval: ApprovalRecord, decider: st
     if not await ctx.policy.is_approver(decider):
         await _audit_refusal(ctx, approval, decider, "not_approver")
         raise NotAllowed(
-            "only approvers can approve or reject requests",
-            user_hint="ask an approver, or an admin to add you to the approvers",
+            _("only approvers can approve or reject requests"),
+            user_hint=_("ask an approver, or an admin to add you to the approvers"),
         )
     if ctx.policy.four_eyes and decider == approval.requester:
         await _audit_refusal(ctx, approval, decider, "own_request")
         raise NotAllowed(
-            "you made this request, so someone else has to decide it (four-eyes rule)",
-            user_hint="ask another approver to look at it",
+            _("you made this request, so someone else has to decide it (four-eyes rule)"),
+            user_hint=_("ask another approver to look at it"),
         )
 
 
@@ -121,12 +123,14 @@ async def already_decided(ctx: WorkflowContext, approval: ApprovalRecord) -> Dec
     if approval.state is ApprovalState.EXPIRED:
         return DecisionResult(
             outcome=DecisionOutcome.EXPIRED,
-            message=f"this request expired at {ctx.policy.local(approval.expires_at)}; "
-            "ask the requester to make it again",
+            message=_("this request expired at {when}; ask the requester to make it again").format(
+                when=ctx.policy.local(approval.expires_at)),
             approval=view,
         )
-    verb = "rejected" if approval.state is ApprovalState.REJECTED else "approved"
-    message = f"already {verb} by {mention(approval.decider)}"
+    if approval.state is ApprovalState.REJECTED:
+        message = _("already rejected by {user}").format(user=mention(approval.decider))
+    else:
+        message = _("already approved by {user}").format(user=mention(approval.decider))
     if approval.state not in (ApprovalState.APPROVED, ApprovalState.REJECTED):
         message += f" ({approval.state.value})"
     return DecisionResult(outcome=DecisionOutcome.ALREADY_DECIDED, message=message, approval=view)
@@ -149,7 +153,7 @@ async def expire_stale(ctx: WorkflowContext) -> list[ApprovalView]:
 
 async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetime) -> bool:
     """Move a pending request past its deadline to expired; True when this call did."""
-    message = f"expired at {ctx.policy.local(approval.expires_at)} without a decision"
+    message = _("expired at {when} without a decision").format(when=ctx.policy.local(approval.expires_at))
     moved = await ctx.move(
         approval.id, expected=ApprovalState.PENDING, to=ApprovalState.EXPIRED,
         now=now, finished_at=now, outcome_code="expired", outcome_message=message,

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from commands.i18n import _
 from commands.ledger import AuditKind, AuditOperation, ClosureCheckRecord
 from commands.workflow.context import WorkflowContext
 from commands.workflow.views import ClosureItem, ClosureResult
@@ -96,7 +97,7 @@ async def closure(
     except ProviderError as exc:
         detail = {"count": len(screen.valid), "provider": chosen.provider.value, "error": str(exc)}
         await _audit(ctx, actor, exc.outcome_code, detail, now)
-        hint = exc.user_hint or "nothing was checked; try again in a moment"
+        hint = exc.user_hint or _("nothing was checked; try again in a moment")
         return screen.result(chosen.provider, error=str(exc), error_hint=hint)
     answers = {s.bizno: s for s in statuses if s.bizno in screen.items}
     await ctx.store.closures.record(list(answers.values()), provider=chosen.provider, checked_by=actor, now=now)
@@ -127,5 +128,5 @@ def closure_provider(ctx: WorkflowContext, wanted: Provider | None) -> InvoicePr
         if found is not None and found.capabilities.closure_check:
             return found
     raise NotSupported(
-        "no configured provider can check business closure status", user_hint="configure Popbill or Hiworks"
+        _("no configured provider can check business closure status"), user_hint=_("configure Popbill or Hiworks")
     )

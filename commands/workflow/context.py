@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from commands.i18n import _
 from commands.ledger import (
     ApprovalAction,
     ApprovalRecord,
@@ -99,13 +100,13 @@ class WorkflowContext:
     async def approval(self, approval_id: int) -> ApprovalRecord:
         approval = await self.store.approvals.get(approval_id)
         if approval is None:
-            raise NotFound(f"approval request #{approval_id} does not exist")
+            raise NotFound(_("approval request #{id} does not exist").format(id=approval_id))
         return approval
 
     async def document(self, document_id: int) -> DocumentRecord:
         doc = await self.store.documents.get(document_id)
         if doc is None:
-            raise NotFound(f"document {document_id} does not exist")
+            raise NotFound(_("document {id} does not exist").format(id=document_id))
         return doc
 
     async def doc_ref(self, approval: ApprovalRecord) -> str | None:

@@ -18,6 +18,7 @@ provider already names it raises the provider's exception, so a caller catches
 
 from __future__ import annotations
 
+from commands.i18n import _
 from providers.errors import NotSupported, RequestInvalid
 from providers.models import Provider
 
@@ -60,4 +61,4 @@ def not_configured(provider: Provider) -> NotSupported:
 
 
 def not_configured_message(provider: Provider) -> str:
-    return f"{provider.value} is not configured on this bot"
+    return _("{provider} is not configured on this bot").format(provider=provider.value)

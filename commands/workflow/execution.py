@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
+from commands.i18n import _
 from commands.ledger import ApprovalRecord, ApprovalState, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
 from commands.workflow.context import WorkflowContext
@@ -72,7 +73,8 @@ async def not_executed(ctx: WorkflowContext, current: ApprovalRecord) -> Executi
         executed=False,
         ok=ok,
         error_code=None if ok else current.outcome_code,
-        message=current.outcome_message or f"this {current.action.value} request is {current.state.value}",
+        message=current.outcome_message or _("this {action} request is {state}").format(
+            action=current.action.value, state=current.state.value),
         user_hint=current.user_hint,
     )
 
@@ -89,8 +91,9 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
         return await run.finish(
             ApprovalState.UNKNOWN,
             code="internal",
-            message=f"internal error while executing ({type(exc).__name__}); the provider may or may not have acted",
-            hint="retrying checks with the provider first; if it fails again, tell an administrator",
+            message=_("internal error while executing ({error}); the provider may or may not have acted").format(
+                error=type(exc).__name__),
+            hint=_("retrying checks with the provider first; if it fails again, tell an administrator"),
             retryable=True,
         )
 

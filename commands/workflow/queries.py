@@ -6,6 +6,7 @@ failure does not fail it: the last known state comes back with the error on the 
 
 from __future__ import annotations
 
+from commands.i18n import _
 from commands.ledger import ApprovalState, DocumentRecord, Lifecycle, Standing
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import NotFound, invalid, not_configured_message
@@ -46,7 +47,7 @@ async def lookup(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | No
     if isinstance(parsed, OurRef):
         doc = await ctx.store.documents.get(parsed.document_id)
         if doc is None:
-            raise NotFound(f"{parsed.ref} does not exist")
+            raise NotFound(_("{ref} does not exist").format(ref=parsed.ref))
         return doc
     doc = await ctx.store.documents.get_by_provider_id(parsed.provider, parsed.provider_id)
     if doc is not None and parsed.matches_kind(doc.kind):
@@ -58,7 +59,7 @@ async def stored_document(ctx: WorkflowContext, ref_text: str) -> DocumentRecord
     """Our row for a ref, or `NotFound` (a provider ref we do not store included)."""
     doc = await lookup(ctx, parse(ref_text))
     if doc is None:
-        raise NotFound(f"{ref_text} is not a document this bot knows")
+        raise NotFound(_("{ref} is not a document this bot knows").format(ref=ref_text))
     return doc
 
 

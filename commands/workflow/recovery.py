@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation
 from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext
 from commands.workflow.errors import Conflict, NotAllowed
@@ -27,16 +28,17 @@ async def retry(ctx: WorkflowContext, approval_id: int, actor: str) -> Execution
     """Try a failed-but-retryable or unknown request again, reconciling with the provider first."""
     approval = await ctx.approval(approval_id)
     if actor != approval.requester and not await ctx.policy.is_approver(actor):
-        raise NotAllowed("only the requester or an approver can retry a request")
+        raise NotAllowed(_("only the requester or an approver can retry a request"))
     if approval.state in (ApprovalState.EXECUTING, ApprovalState.SUCCEEDED):
         # a double click on "Retry", or someone else's retry: report it, do not fail
         return await not_executed(ctx, approval)
     if approval.state not in (ApprovalState.FAILED, ApprovalState.UNKNOWN) or not approval.retryable:
         hint = None
         if approval.action is ApprovalAction.ISSUE and approval.state is ApprovalState.FAILED:
-            hint = "the provider refused it: fix the request and issue a new document"
+            hint = _("the provider refused it: fix the request and issue a new document")
         raise Conflict(
-            f"{approval.action.value} request #{approval.id} is {approval.state.value} and cannot be retried",
+            _("{action} request #{id} is {state} and cannot be retried").format(
+                action=approval.action.value, id=approval.id, state=approval.state.value),
             user_hint=hint,
         )
     now = ctx.clock()
@@ -59,7 +61,7 @@ async def retry_document(ctx: WorkflowContext, ref_text: str, actor: str) -> Exe
     )
     retryable = [a for a in candidates if a.retryable]
     if not retryable:
-        raise Conflict(f"{doc.ref} has no failed request that can be retried")
+        raise Conflict(_("{ref} has no failed request that can be retried").format(ref=doc.ref))
     return await retry(ctx, retryable[-1].id, actor)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from commands.i18n import _
 from commands.ledger import REF_PREFIX, format_ref
 from providers.models import DocumentKind, DocumentRef, Provider
 
@@ -92,4 +93,5 @@ def parse_ref(text: str) -> ParsedRef:
         provider, kind = EXTERNAL_PREFIXES[external.group(1).lower()]
         return ExternalRef(provider=provider, kind=kind, provider_id=external.group(2))
     prefixes = ", ".join(f"{p}:<id>" for p in EXTERNAL_PREFIXES)
-    raise InvalidRef(f"'{text}' is not a document reference: use our ref like {format_ref(123)}, or {prefixes}")
+    raise InvalidRef(_("'{text}' is not a document reference: use our ref like {example}, or {prefixes}").format(
+        text=text, example=format_ref(123), prefixes=prefixes))

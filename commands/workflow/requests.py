@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from commands.i18n import N_, _
 from commands.ledger import (
     GONE_STATES,
     ApprovalAction,
@@ -52,7 +53,7 @@ def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) 
         try:
             check = check_bizno(buyer.bizno)
         except InvalidBizno as exc:
-            raise invalid(f"buyer business number: {exc}") from exc
+            raise invalid(_("buyer business number: {error}").format(error=exc)) from exc
         if check.warning:
             warnings.append(check.warning)
         buyer = buyer.model_copy(update={"bizno": check.number})
@@ -63,10 +64,11 @@ def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) 
     request = IssueRequest(key="PENDING", **fields)
     amounts = request.amounts()
     if amounts.total <= 0:
-        raise invalid(f"the total must be more than zero (it is {amounts.total:,} {amounts.currency})")
+        raise invalid(_("the total must be more than zero (it is {amount} {currency})").format(
+            amount=f"{amounts.total:,}", currency=amounts.currency))
     if request.tax_type is not TaxType.TAXABLE and amounts.vat != 0:
         kind = request.kind.value.replace("_", " ")
-        raise invalid(f"a {kind} carries no VAT, but the lines add {amounts.vat:,}")
+        raise invalid(_("a {kind} carries no VAT, but the lines add {vat}").format(kind=kind, vat=f"{amounts.vat:,}"))
     # the provider's own limits, checked now so an approver never approves a request bound to fail
     provider.capabilities.require_total(amounts.total, amounts.currency)
     provider.capabilities.require_mobile(request.kind, request.buyer.phone)
@@ -132,11 +134,12 @@ async def request_destroy(
     reason = (reason or "").strip() or None
     doc = await _document_for_action(ctx, ref_text, requester)
     ctx.provider(doc.provider).capabilities.require_destroy()
-    _require_issued(doc, "destroyed")
+    _require_issued(doc, N_("destroyed"))
     existing = await ctx.store.approvals.search(states=_OPEN_STATES, document_id=doc.id, action=ApprovalAction.DESTROY)
     if existing:
         open_one = existing[0]
-        raise Conflict(f"a destroy request for {doc.ref} is already open (#{open_one.id}, {open_one.state.value})")
+        raise Conflict(_("a destroy request for {ref} is already open (#{id}, {state})").format(
+            ref=doc.ref, id=open_one.id, state=open_one.state.value))
     payload = {"reason": reason}
     return await _request_action(ctx, ApprovalAction.DESTROY, doc, requester, channel_id, thread_ts, payload, reason)
 
@@ -147,7 +150,7 @@ async def request_resend(
     """Resend an issued document's notification (runs at once unless "resend" needs approval)."""
     doc = await _document_for_action(ctx, ref_text, requester)
     ctx.provider(doc.provider).capabilities.require_resend(request.channel)
-    _require_issued(doc, "resent")
+    _require_issued(doc, N_("resent"))
     payload = request.model_dump(mode="json")
     return await _request_action(ctx, ApprovalAction.RESEND, doc, requester, channel_id, thread_ts, payload, None)
 
@@ -187,9 +190,11 @@ async def _request_action(
 
 def _require_issued(doc: DocumentRecord, verb: str) -> None:
     if doc.lifecycle is not Lifecycle.ISSUED:
-        raise Conflict(f"{doc.ref} is {doc.lifecycle.value.replace('_', ' ')}: only issued documents can be {verb}")
+        raise Conflict(_("{ref} is {lifecycle}: only issued documents can be {verb}").format(
+            ref=doc.ref, lifecycle=doc.lifecycle.value.replace("_", " "), verb=_(verb)))
     if doc.state in GONE_STATES:
-        raise Conflict(f"{doc.ref} is already {doc.state.value} at {doc.provider.value}")
+        raise Conflict(_("{ref} is already {state} at {provider}").format(ref=doc.ref, state=doc.state.value,
+                                                                         provider=doc.provider.value))
 
 
 async def _document_for_action(ctx: WorkflowContext, ref_text: str, actor: str) -> DocumentRecord:
@@ -209,11 +214,13 @@ async def _adopt(ctx: WorkflowContext, parsed: ExternalRef, actor: str) -> Docum
     try:
         status = await provider.status(parsed.document_ref)
     except DocumentNotFound as exc:
-        raise NotFound(f"{parsed} does not exist at {parsed.provider.value}") from exc
+        raise NotFound(_("{ref} does not exist at {provider}").format(ref=parsed, provider=parsed.provider.value)) \
+            from exc
     except ProviderError as exc:
         raise WorkflowError(
-            f"could not look {parsed} up at {parsed.provider.value}: {exc.message}",
-            user_hint=exc.user_hint or "try again in a moment",
+            _("could not look {ref} up at {provider}: {error}").format(ref=parsed, provider=parsed.provider.value,
+                                                                      error=exc.message),
+            user_hint=exc.user_hint or _("try again in a moment"),
         ) from exc
     now = ctx.clock()
     buyer = Party(name=status.buyer_name, bizno=status.buyer_bizno) if status.buyer_name else None

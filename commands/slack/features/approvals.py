@@ -57,7 +57,8 @@ def _approval_id(body: Mapping[str, Any]) -> int | None:
 
 async def recover_in_flight(deps: SlackDeps) -> list[ExecutionResult]:
     """Re-drive requests a crash left approved or executing, then update their cards."""
-    results = await deps.service.recover()
+    with use_locale(await deps.notifier.channel_language()):  # outcomes are stored and shown on the cards
+        results = await deps.service.recover()
     for result in results:
         await deps.notifier.update_card(result.approval)
         await deps.notifier.tell_requester(result.approval)
@@ -68,7 +69,9 @@ async def recover_in_flight(deps: SlackDeps) -> list[ExecutionResult]:
 
 async def expire_approvals(deps: SlackDeps) -> None:
     """Expire stale requests (their cards lose the buttons), then take over dead executions."""
-    for approval in await deps.service.expire_stale():
+    with use_locale(await deps.notifier.channel_language()):  # the stored outcome is shown on the card
+        expired = await deps.service.expire_stale()
+    for approval in expired:
         await deps.notifier.update_card(approval)
         await deps.notifier.tell_requester(approval)
     # an execution whose process died mid-call is taken over once it is stale
