@@ -46,6 +46,7 @@ from bot.console.terminal import Terminal
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
+from commands.i18n import _, use_locale
 
 __all__ = ["Console", "run_console", "settle_tasks"]
 
@@ -112,10 +113,12 @@ class Console:
             async with httpx.AsyncClient(timeout=10) as admin:
                 await admin.post(abillify + "/_sandbox/webhook",
                                  json={"url": f"http://127.0.0.1:{webhook_port}/webhooks/abillify/workflow"})
-        sandboxed = ", ".join(p.value for p in self.runtime.providers.sandboxed()) or "none"
-        self.say(f"invoicebot console — you are {self.user} in #{self._name(self.channel)}. "
-                 f"Approvers: {', '.join(approvers)}. Providers on their SANDBOX: {sandboxed}.")
-        self.say("Type /invoice help, a choice number, :as USER, :home, :help or :quit.")
+        sandboxed = ", ".join(p.value for p in self.runtime.providers.sandboxed()) or _("none")
+        self.say(_("invoicebot console — you are {user} in {channel}. Approvers: {approvers}. "
+                   "Providers on their SANDBOX: {sandboxed}.").format(
+            user=self.user, channel=f"#{self._name(self.channel)}", approvers=", ".join(approvers),
+            sandboxed=sandboxed))
+        self.say(_("Type /invoice help, a choice number, :as USER, :home, :help or :quit."))
 
     def _settings(self, slack_api_url: str, webhook_port: int, approvers: list[str]) -> Settings:
         """The user's settings pointed at the double, with a fresh signing secret and local webhooks."""
@@ -219,10 +222,10 @@ class Console:
         elif line.startswith(":as "):
             self.user = line.split(maxsplit=1)[1].strip()
             self.home_requested = False
-            self.say(f"(you are now {self.user})")
+            self.say(_("(you are now {user})").format(user=self.user))
         elif line.startswith(":channel "):
             self.channel = line.split(maxsplit=1)[1].strip()
-            self.say(f"(you are now in #{self._name(self.channel)})")
+            self.say(_("(you are now in {channel})").format(channel=f"#{self._name(self.channel)}"))
         elif line.startswith(":wait"):
             parts = line.split()
             await asyncio.sleep(float(parts[1]) if len(parts) > 1 else 1.0)
@@ -233,14 +236,14 @@ class Console:
             self.home_requested = True
             await self.send(self.factory.app_home_opened(self.user))
         elif line.startswith("/"):
-            command, _, text = line.partition(" ")
+            command, _sep, text = line.partition(" ")
             response_url = self.double.response_url(channel=self.channel)
             await self.send(self.factory.slash_command(text, user_id=self.user, channel_id=self.channel,
                                                        response_url=response_url, command=command))
         elif line.isdigit():
             await self.click(int(line))
         else:
-            self.say("Not understood: type a /command, a choice number, or :help.")
+            self.say(_("Not understood: type a /command, a choice number, or :help."))
         return True
 
     async def pay(self, ref: str) -> None:
@@ -249,22 +252,22 @@ class Console:
         doc = await self.runtime.store.documents.get_by_ref(ref.upper())
         urls = self.runtime.providers.sandbox_urls
         if doc is None or not doc.provider_id:
-            self.say(f"{ref} is not an issued document.")
+            self.say(_("{ref} is not an issued document.").format(ref=ref))
             return
         if doc.provider.value == "payssam" and "payssam" in urls:
             url, body = urls["payssam"] + "/_sandbox/bill/pay", {"billId": doc.provider_id, "payType": "CARD_VAN"}
         elif doc.provider.value == "abillify" and "abillify" in urls:
             url, body = urls["abillify"] + f"/_sandbox/invoices/{doc.provider_id}/pay", {}
         else:
-            self.say(f"Only Payssam bills and Abillify invoices on their sandboxes can be paid here ({ref} is "
-                     f"{doc.provider.value}).")
+            self.say(_("Only Payssam bills and Abillify invoices on their sandboxes can be paid here ({ref} is "
+                       "{provider}).").format(ref=ref, provider=doc.provider.value))
             return
         async with httpx.AsyncClient(timeout=10) as admin:
             answer = await admin.post(url, json=body)
         if answer.status_code != 200:
-            self.say(f"The sandbox refused the payment: {answer.text[:300]}")
+            self.say(_("The sandbox refused the payment: {answer}").format(answer=answer.text[:300]))
             return
-        self.say(f"(the customer paid {ref}; waiting for the provider's callback)")
+        self.say(_("(the customer paid {ref}; waiting for the provider's callback)").format(ref=ref))
         await asyncio.sleep(1.5)  # the sandbox calls back in the background
         await self.settle()
         self.drain()
@@ -273,9 +276,9 @@ class Console:
         """Press a numbered button as the current user: in a view, or in the message it was shown in."""
         target = self.choices.get(number)
         if target is None:
-            self.say(f"There is no choice {number}.")
+            self.say(_("There is no choice {number}.").format(number=number))
             return
-        self.say(f"(clicked “{target.label}” as {self.user})")
+        self.say(_("(clicked “{label}” as {user})").format(label=target.label, user=self.user))
         if target.view is not None:
             request = self.factory.block_action(user_id=self.user, action_id=target.action_id, value=target.value,
                                                 block_id=target.block_id, view=target.view)
@@ -294,10 +297,11 @@ class Console:
         response = await self.runtime.app.async_dispatch(_bolt_request(request))
         body = _json(response.body)
         if response.status != 200:
-            self.say(f"⚠️ the app answered HTTP {response.status}: {response.body[:200]}")
+            self.say("⚠️ " + _("the app answered HTTP {status}: {body}").format(status=response.status,
+                                                                                 body=response.body[:200]))
         elif body and (body.get("text") or body.get("blocks")):
             rendered = render_message(body.get("blocks"), start=self.next_choice)
-            self.say("↩️ reply (only you see it):\n   " + (rendered.text or str(body.get("text"))).replace(
+            self.say("↩️ " + _("reply (only you see it):") + "\n   " + (rendered.text or str(body.get("text"))).replace(
                 "\n", "\n   "))
         await self.settle()
         self.drain()
@@ -312,15 +316,16 @@ class Console:
     async def fill_modal(self, view: dict[str, Any]) -> None:
         """Ask every input of a modal and submit it; ask again the fields the app or Slack refused."""
         prompts = modal_to_prompts(view)
-        title = ((view.get("title") or {}).get("text")) or "form"
-        self.say(f"📝 “{title}” — answer each field (Enter keeps the default; - leaves an optional field empty):")
+        title = ((view.get("title") or {}).get("text")) or _("form")
+        self.say("📝 " + _("“{title}” — answer each field (Enter keeps the default; - leaves an optional field "
+                          "empty):").format(title=title))
         answers: dict[str, Any] = {}
         todo = list(prompts)
         while True:
             for prompt in todo:
                 answer = await self.terminal.ask(prompt)
                 if answer is None:
-                    self.say("(form abandoned)")
+                    self.say(_("(form abandoned)"))
                     return
                 answers[prompt.block_id] = answer
             try:
@@ -363,13 +368,21 @@ def _json(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def console_language(settings: Settings) -> str:
+    """The console's own language: INVOICEBOT_LANGUAGE, or in "auto" its users' Slack locale (en-US)."""
+    return settings.invoicebot_language if settings.invoicebot_language != "auto" else "en"
+
+
 def run_console(settings: Settings, *, user: str, channel: str, approvers: list[str] | None,
                 out: TextIO | None = None, inp: TextIO | None = None,
                 runner: Callable[..., Any] = asyncio.run) -> int:
     console = Console(settings, user=user, channel=channel, approvers=approvers,
                       out=out or sys.stdout, inp=inp or sys.stdin)
     try:
-        return int(runner(console.run()))
+        # the console's own words (prompts, narration) in the workspace language; the app's
+        # answers follow each person's language as in Slack (the double's users: en-US)
+        with use_locale(console_language(settings)):
+            return int(runner(console.run()))
     except SettingsError as exc:
         print(f"invoicebot console: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.console.forms import Prompt, build_view_state, modal_to_prompts
 from bot.console.mrkdwn import rich_text, strip_mrkdwn, text_of
+from commands.i18n import _
 from commands.slack.formatting import format_bytes
 
 __all__ = [
@@ -97,7 +98,7 @@ class _Walker:
             return f"[{choice.number}] {label}{marker}"
         if kind in ("static_select", "overflow", "radio_buttons", "checkboxes"):
             labels = [text_of(o.get("text")) for o in element.get("options", []) or [] if isinstance(o, Mapping)]
-            return f"(choose: {' / '.join(labels)})"
+            return _("(choose: {options})").format(options=" / ".join(labels))
         if kind == "image":
             return f"[image: {element.get('alt_text', '')}]"
         if kind in ("plain_text", "mrkdwn"):
@@ -214,25 +215,29 @@ def render_call(method: str, args: Mapping[str, Any], response: Mapping[str, Any
     names = channel_names or {}
     response = response or {}
     if response and response.get("ok") is False:
-        return f"⚠️ {method} failed: {response.get('error', 'unknown error')}"
+        return "⚠️ " + _("{method} failed: {error}").format(method=method,
+                                                          error=response.get("error", _("unknown error")))
+    where = _where(args.get("channel"), names)
     if method == "chat.postMessage":
-        thread = " (in a thread)" if args.get("thread_ts") else ""
-        return f"💬 to {_where(args.get('channel'), names)}{thread}:\n{_indent(_body(args))}"
+        said = _("to {where} (in a thread):") if args.get("thread_ts") else _("to {where}:")
+        return "💬 " + said.format(where=where) + f"\n{_indent(_body(args))}"
     if method == "chat.update":
-        return f"✏️ updated a message in {_where(args.get('channel'), names)}:\n{_indent(_body(args))}"
+        return "✏️ " + _("updated a message in {where}:").format(where=where) + f"\n{_indent(_body(args))}"
     if method == "chat.postEphemeral":
-        return (f"👁 only @{args.get('user', '?')} sees this in {_where(args.get('channel'), names)}:\n"
-                f"{_indent(_body(args))}")
+        return "👁 " + _("only {user} sees this in {where}:").format(user=f"@{args.get('user', '?')}", where=where) \
+            + f"\n{_indent(_body(args))}"
     if method == "chat.delete":
-        return f"🗑️ deleted a message in {_where(args.get('channel'), names)}"
+        return "🗑️ " + _("deleted a message in {where}").format(where=where)
     if method in ("views.open", "views.push", "views.update"):
         view = _view_of(args)
-        verb = {"views.open": "opened", "views.push": "pushed", "views.update": "updated"}[method]
-        title = text_of(view.get("title")) or "untitled"
-        return f"🪟 modal “{title}” {verb}:\n{_indent(render_blocks(view.get('blocks') or []))}"
+        verb = {"views.open": _("opened"), "views.push": _("pushed"), "views.update": _("updated")}[method]
+        title = text_of(view.get("title")) or _("untitled")
+        return "🪟 " + _("modal “{title}” {verb}:").format(title=title, verb=verb) \
+            + f"\n{_indent(render_blocks(view.get('blocks') or []))}"
     if method == "views.publish":
         home = render_blocks(_view_of(args).get("blocks") or [])
-        return f"🏠 App Home of @{args.get('user_id', '?')} updated:\n{_indent(home)}"
+        return "🏠 " + _("App Home of {user} updated:").format(user=f"@{args.get('user_id', '?')}") \
+            + f"\n{_indent(home)}"
     if method == "files.completeUploadExternal":
         return _render_upload(args, response, names)
     if method == "response_url":
@@ -243,23 +248,23 @@ def render_call(method: str, args: Mapping[str, Any], response: Mapping[str, Any
 def _render_reply(args: Mapping[str, Any]) -> str:
     """What the app posted to a response URL (Bolt's ``respond()``)."""
     if args.get("delete_original"):
-        return "↩️ deleted the original message"
-    audience = "in the channel" if args.get("response_type") == "in_channel" else "only you see it"
-    replace = ", replacing the original message" if args.get("replace_original") else ""
-    return f"↩️ reply ({audience}{replace}):\n{_indent(_body(args))}"
+        return "↩️ " + _("deleted the original message")
+    audience = _("in the channel") if args.get("response_type") == "in_channel" else _("only you see it")
+    replace = ", " + _("replacing the original message") if args.get("replace_original") else ""
+    return "↩️ " + _("reply ({audience}):").format(audience=audience + replace) + f"\n{_indent(_body(args))}"
 
 
 def _render_upload(args: Mapping[str, Any], response: Mapping[str, Any], names: Mapping[str, str]) -> str:
     files = response.get("files") if isinstance(response.get("files"), list) else args.get("files")
     where = _where(args.get("channel_id") or args.get("channels"), names) if (
-        args.get("channel_id") or args.get("channels")) else "nowhere (not shared)"
+        args.get("channel_id") or args.get("channels")) else _("nowhere (not shared)")
     lines = []
     for f in files if isinstance(files, list) else []:
         if not isinstance(f, Mapping):
             continue
-        name = f.get("name") or f.get("title") or f.get("id", "a file")
+        name = f.get("name") or f.get("title") or f.get("id", _("a file"))
         size = f" ({format_bytes(int(f['size']))})" if isinstance(f.get("size"), int) else ""
-        lines.append(f"📎 uploaded {name}{size} to {where}")
+        lines.append("📎 " + _("uploaded {name} to {where}").format(name=f"{name}{size}", where=where))
     if args.get("initial_comment"):
         lines.append(_indent(strip_mrkdwn(str(args["initial_comment"]))))
-    return "\n".join(lines) or f"📎 uploaded a file to {where}"
+    return "\n".join(lines) or "📎 " + _("uploaded a file to {where}").format(where=where)

@@ -13,6 +13,7 @@ import sys
 from typing import TextIO
 
 from bot.console.forms import Prompt
+from commands.i18n import _
 
 __all__ = ["Terminal"]
 
@@ -43,14 +44,14 @@ class Terminal:
 
     async def ask(self, prompt: Prompt) -> str | None:
         """One answer for a modal input: "" for "leave it empty", None when the input ended."""
-        label = prompt.label + ("" if not prompt.optional else " (optional)")
+        label = prompt.label + ("" if not prompt.optional else " " + _("(optional)"))
         if prompt.options:
             listed = ", ".join(f"{n}) {text}" for n, (_, text) in enumerate(prompt.options, start=1))
             label += f" [{listed}]"
         default = prompt.initial if isinstance(prompt.initial, str) else (
             ",".join(prompt.initial) if prompt.initial else None)
         if default:
-            label += f" (default: {default})"
+            label += " " + _("(default: {value})").format(value=default)
         if prompt.hint:
             self.say(f"   ℹ️ {prompt.hint}")
         if prompt.multiline:
@@ -62,7 +63,7 @@ class Terminal:
 
     async def _ask_lines(self, label: str) -> str | None:
         """A multi-line answer, ended by an empty line; ``-`` alone leaves it empty."""
-        self.say(f"   {label} — one per line, end with an empty line (- alone: leave it empty):")
+        self.say(f"   {label} — " + _("one per line, end with an empty line (- alone: leave it empty):"))
         lines: list[str] = []
         while True:
             line = await self.read_line("   | ")
