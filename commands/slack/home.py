@@ -209,7 +209,7 @@ def _recent_and_digest(rows: list[q.DocumentRow], last_digest: q.PostedRun | Non
             channel=f"<#{last_digest.channel_id}>", when=format_datetime(last_digest.posted_at, tz))
             + f"\n{escape_mrkdwn(summary_line(last_digest.summary))}"))
     else:
-        blocks.append(section(f"*{_('Last digest')}*\n"
+        blocks.append(section("*" + _("Last digest") + "*\n"
                               + _("No digest yet. `/invoice digest schedule 09:00` in a channel starts one.")))
     return blocks
 

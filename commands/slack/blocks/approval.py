@@ -101,7 +101,7 @@ def _notes(card: ApprovalCard) -> list[Block]:
     blocks: list[Block] = []
     if doc.items:
         currency = doc.amounts.currency if doc.amounts else "KRW"
-        blocks.append(section(f"*{_('Items')}*\n" + "\n".join(
+        blocks.append(section("*" + _("Items") + "*\n" + "\n".join(
             clip(line, LINE_LIMIT) for line in item_lines(doc.items, doc.kind, currency))))
     if doc.memo:
         blocks.append(context(f"📝 {escape_mrkdwn(clip(flat(doc.memo), 2900))}"))

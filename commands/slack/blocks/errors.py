@@ -28,8 +28,8 @@ def build_error_message(title: str, what_happened: str, what_to_do: str) -> list
     """Tell the user what failed and what to do, never a traceback."""
     return [
         section(f"❌ *{escape_mrkdwn(clip(flat(title), 200))}*"),
-        section(f"*{_('What happened')}*\n{escape_mrkdwn(clip(what_happened, 2800))}"),
-        section(f"*{_('What to do')}*\n{clip(what_to_do, 2800)}"),
+        section("*" + _("What happened") + f"*\n{escape_mrkdwn(clip(what_happened, 2800))}"),
+        section("*" + _("What to do") + f"*\n{clip(what_to_do, 2800)}"),
     ]
 
 

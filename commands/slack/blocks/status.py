@@ -77,7 +77,7 @@ def _history(card: DocumentCard, tz: dt.tzinfo) -> list[Block]:
     if len(events) > len(shown):
         hidden = len(events) - len(shown)
         lines.insert(0, "… " + _("{count} earlier event(s)").format(count=hidden))
-    return [section(f"*{_('History')}*\n" + "\n".join(lines))]
+    return [section("*" + _("History") + "*\n" + "\n".join(lines))]
 
 
 def build_status_message(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> list[Block]:

@@ -20,7 +20,8 @@ __all__ = ["register"]
 async def _report_execution(result: ExecutionResult, respond: AsyncRespond) -> None:
     card = approval_card(result.approval)
     if result.ok:
-        await respond(text=f"✅ {card.document.ref}: {result.message or _('done')}", response_type="ephemeral")
+        done = result.message or _("done")
+        await respond(text=f"✅ {card.document.ref}: {done}", response_type="ephemeral")
     else:
         await respond(text=f"{card.document.ref}: {result.message}",
                       blocks=build_error_message(_("{ref}: not done").format(ref=card.document.ref),
