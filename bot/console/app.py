@@ -36,6 +36,7 @@ import httpx
 from aiohttp import web
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.console.forms import build_view_state, modal_to_prompts
 from bot.console.render import render_call, render_message
@@ -294,7 +295,7 @@ class Console:
     async def send(self, request: SignedRequest) -> dict[str, Any] | None:
         """Dispatch through the app as Slack would, show its answer, then fill any modal it opened."""
         assert self.runtime is not None
-        response = await self.runtime.app.async_dispatch(_bolt_request(request))
+        response = await self._dispatch(request)
         body = _json(response.body)
         if response.status != 200:
             self.say("⚠️ " + _("the app answered HTTP {status}: {body}").format(status=response.status,
@@ -312,6 +313,12 @@ class Console:
     async def settle(self, timeout: float = 120.0) -> None:
         """Wait until the app's background work (listeners after their ack) has finished."""
         await settle_tasks(timeout)
+
+    async def _dispatch(self, request: SignedRequest) -> BoltResponse:
+        """Hand a request to the app in a task of its own, as a Slack request would run: what the
+        request sets for itself (its person's language) stays with it, not with the console."""
+        assert self.runtime is not None
+        return await asyncio.create_task(self.runtime.app.async_dispatch(_bolt_request(request)))
 
     async def fill_modal(self, view: dict[str, Any]) -> None:
         """Ask every input of a modal and submit it; ask again the fields the app or Slack refused."""
@@ -336,7 +343,7 @@ class Console:
                 continue
             request = self.factory.view_submission(user_id=self.user, view=view, values=values)
             assert self.runtime is not None
-            response = await self.runtime.app.async_dispatch(_bolt_request(request))
+            response = await self._dispatch(request)
             body = _json(response.body) or {}
             errors = body.get("errors") if body.get("response_action") == "errors" else None
             if errors:

@@ -19,6 +19,7 @@ from commands.i18n.core import (
     current_locale,
     ngettext,
     normalise_locale,
+    set_locale,
     use_locale,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "current_locale",
     "ngettext",
     "normalise_locale",
+    "set_locale",
     "use_locale",
 ]

@@ -33,6 +33,19 @@ def current_locale() -> str:
     return _current.get()
 
 
+def set_locale(locale: str | None) -> str:
+    """Render in `locale` for the rest of the current task (unknown or empty: the default).
+
+    For Bolt middleware: Bolt runs middleware one after another and only then the listener, in
+    a task it creates then (which copies this context), so a `with use_locale()` around `next()`
+    would be over before the listener starts. Each request runs in a task of its own (aiohttp,
+    Socket Mode, the console), so the setting does not outlive the request.
+    """
+    chosen = normalise_locale(locale) or DEFAULT_LOCALE
+    _current.set(chosen)
+    return chosen
+
+
 @contextlib.contextmanager
 def use_locale(locale: str | None) -> Iterator[str]:
     """Render everything inside in `locale` (unknown or empty: the current one stays)."""

@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
-from commands.i18n import _, use_locale
+from commands.i18n import _, set_locale
 from commands.slack.authz import ApproverDirectory
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
@@ -66,20 +66,20 @@ def request_arrival(pacer: AckPacer) -> Callable[..., Awaitable[BoltResponse | N
 def person_language(languages: Languages) -> Callable[..., Awaitable[BoltResponse | None]]:
     """Global middleware: the request is handled in its person's language.
 
-    Bolt runs the listener in a task created inside `next()`, which copies the context, so
-    the locale set here is the one every answer, modal and refusal of the request renders in.
-    A lookup that fails leaves the current (default) language: a language is never worth a
-    refused request.
+    Bolt runs the middleware first and the listener afterwards, in a task it creates then
+    (copying this context), so the locale is set for the rest of the request's task
+    (`set_locale`) rather than around `next()`. A lookup that fails falls back to the default
+    language: a language is never worth a refused request.
     """
 
     async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
         try:
-            language = await languages.for_person(_user_of(body))
+            language: str | None = await languages.for_person(_user_of(body))
         except Exception:
             log.exception("could not tell the language of %s", _user_of(body))
-            return await next()
-        with use_locale(language):
-            return await next()
+            language = None
+        set_locale(language)
+        return await next()
 
     return middleware
 

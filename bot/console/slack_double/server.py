@@ -121,10 +121,14 @@ class SlackWebApiDouble:
     # -- set-up -------------------------------------------------------------------------
     def add_user(self, user_id: str, *, name: str | None = None, real_name: str | None = None,
                  email: str | None = None, tz: str = "Asia/Seoul", is_admin: bool = False,
-                 is_bot: bool = False) -> None:
-        """Make `users.info` know a user."""
+                 is_bot: bool = False, locale: str = "en-US") -> None:
+        """Make `users.info` know a user (`locale`: their Slack language, answered with ``include_locale``)."""
         self.directory.add_user(user_id, name=name, real_name=real_name, email=email, tz=tz, is_admin=is_admin,
-                                is_bot=is_bot)
+                                is_bot=is_bot, locale=locale)
+
+    def set_locale(self, user_id: str, locale: str) -> None:
+        """The locale `users.info` reports for `user_id` from now on."""
+        self.directory.set_locale(user_id, locale)
 
     def set_group_members(self, group_id: str, user_ids: Collection[str]) -> None:
         """What `usergroups.users.list(usergroup=group_id)` answers."""

@@ -32,3 +32,14 @@ async def test_channel_names_resolve_when_registered(client: AsyncWebClient, dou
     assert (await client.chat_postMessage(channel="#finance", text="x"))["channel"] == "C0FIN"
     with pytest.raises(SlackApiError, match="channel_not_found"):
         await client.chat_postMessage(channel="#nowhere", text="x")
+
+
+async def test_users_info_reports_the_locale_only_when_asked(client: AsyncWebClient,
+                                                             double: SlackWebApiDouble) -> None:
+    double.add_user("U0KIM", locale="ko-KR")
+    assert "locale" not in (await client.users_info(user="U0KIM"))["user"]
+    assert (await client.users_info(user="U0KIM", include_locale=True))["user"]["locale"] == "ko-KR"
+    double.set_locale("U0KIM", "en-GB")
+    assert (await client.users_info(user="U0KIM", include_locale=True))["user"]["locale"] == "en-GB"
+    double.add_user("U0LEE")
+    assert (await client.users_info(user="U0LEE", include_locale=True))["user"]["locale"] == "en-US"
