@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.sandbox.popbill._core import _PopbillCore
+from providers.sandbox.popbill._search import cashbill_filter, dates, page
 from providers.sandbox.popbill._store import (
     _CORP_NUM,
     _ITEM_KEY,
@@ -15,11 +16,8 @@ from providers.sandbox.popbill._store import (
     KST,
     _amount,
     _Doc,
-    _is_date,
     _kst,
-    _list,
     _Reject,
-    _state_match,
     _Token,
 )
 
@@ -136,7 +134,8 @@ class _CashbillRoutes(_PopbillCore):
     async def _cb_post_doc(self, request: web.Request, token: _Token) -> dict[str, Any]:
         key = request.match_info["key"]
         override = request.headers.get("X-HTTP-Method-Override")
-        if override == "" and _ITEM_KEY.fullmatch(key) and key in self.items:
+        # AssignMgtKey (seed 000) sends no override header; the Python SDK sends an empty one.
+        if not override and _ITEM_KEY.fullmatch(key) and key in self.items:
             return await self._assign(request, token, "cashbill", key)
         doc = self._doc("cashbill", token, key)
         body = await self._json(request)
@@ -166,31 +165,17 @@ class _CashbillRoutes(_PopbillCore):
         return [self._cb_info(d, now) for d in found if d is not None]
 
     async def _cb_search(self, request: web.Request, token: _Token) -> dict[str, Any]:
+        """Every cash receipt of the member, website ones without a MgtKey included (`_search`)."""
         q = request.query
-        d_type, s_date, e_date = q.get("DType", ""), q.get("SDate", ""), q.get("EDate", "")
-        if d_type not in ("T", "R", "I") or not _is_date(s_date) or not _is_date(e_date):
-            raise _Reject(-14001099, "검색 조건(DType T/R/I, SDate, EDate yyyyMMdd)이 올바르지 않습니다.")
+        d_type, s_date, e_date = dates(q, "TRI", -14001099)
+        matches = cashbill_filter(q)
         now = self.clock.time()
-        states, trade_types = _list(q.get("State")), _list(q.get("TradeType"))
-        usages, taxations = _list(q.get("TradeUsage")), _list(q.get("TaxationType"))
-        needle = q.get("QString", "")
         rows: list[tuple[str, dict[str, Any]]] = []
-        for (kind, corp, _key), doc in self.docs.items():
-            if kind != "cashbill" or corp != token.corp_num:
+        for doc in self.items.values():
+            if doc.kind != "cashbill" or doc.corp != token.corp_num:
                 continue
             info = self._cb_info(doc, now)
             when = {"T": str(info["tradeDate"]), "R": str(info["regDT"])[:8], "I": str(info["issueDT"])[:8]}[d_type]
-            if not s_date <= when <= e_date:
-                continue
-            if states and not any(_state_match(p, info["stateCode"]) for p in states):
-                continue
-            if trade_types and {"승인거래": "N", "취소거래": "C"}.get(str(info["tradeType"])) not in trade_types:
-                continue
-            if usages and {"소득공제용": "P", "지출증빙용": "C"}.get(str(info["tradeUsage"])) not in usages:
-                continue
-            if taxations and {"과세": "T", "비과세": "N"}.get(str(info["taxationType"])) not in taxations:
-                continue
-            if needle and needle not in str(info["identityNum"]) and needle not in str(info["customerName"]):
-                continue
-            rows.append((when + str(info["regDT"]), info))
-        return self._page(rows, q)
+            if s_date <= when <= e_date and matches({**info, "franchiseTaxRegID": doc.body.get("franchiseTaxRegID")}):
+                rows.append((when + str(info["regDT"]) + doc.item_key, info))
+        return page(rows, q, -14001099)
