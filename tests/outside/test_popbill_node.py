@@ -77,7 +77,9 @@ def _website_cashbill(sandbox: PopbillSandbox) -> str:
 
 
 async def test_the_node_sdk_runs_the_twelve_calls_against_the_sandbox(node_sdk, sandbox) -> None:
-    ran = await _run_sdk(node_sdk, sandbox, RUN_ID="1", WEB_CASHBILL_ITEMKEY=_website_cashbill(sandbox))
+    filed = sandbox.docs[("cashbill", CORP, "DEMO-CB-002")]  # filed with the NTS (304): revoked, not cancelled
+    ran = await _run_sdk(node_sdk, sandbox, RUN_ID="1", WEB_CASHBILL_ITEMKEY=_website_cashbill(sandbox),
+                         FILED_CASHBILL_CONFIRM=filed.confirm_num, FILED_CASHBILL_DATE=filed.body["tradeDate"])
     assert ran["hosts"] == ["auth.linkhub.co.kr", "popbill-test.linkhub.co.kr"]  # the SDK's own hosts, IsTest
     calls = {c["name"]: c for c in ran["calls"]}
     failed = {name: c["error"] for name, c in calls.items() if not c["ok"]}
@@ -92,8 +94,11 @@ async def test_the_node_sdk_runs_the_twelve_calls_against_the_sandbox(node_sdk, 
     assert [d["itemName"] for d in detail["detailList"]] == ["품목명1번", "품목명2번"]
     assert detail["addContactList"][0]["email"] == "test1@test.com"
     for name in ("taxinvoice.sendEmail", "taxinvoice.cancelIssue", "taxinvoice.delete", "cashbill.cancelIssue",
-                 "cashbill.delete", "taxinvoice.sendToNTS", "cashbill.assignMgtKey"):
+                 "cashbill.delete", "taxinvoice.sendToNTS", "cashbill.assignMgtKey", "cashbill.revokeRegistIssue"):
         assert r[name]["code"] == 1, name
+    revoked = sandbox.docs[("cashbill", CORP, "NODE-RV-1")].body
+    assert (revoked["tradeType"], revoked["orgConfirmNum"], revoked["totalAmount"]) == (
+        "취소거래", filed.confirm_num, filed.body["totalAmount"])
     assert r["cashbill.registIssue"]["confirmNum"] and "tradeDT" not in r["cashbill.registIssue"]  # SDK drops it
     assert r["cashbill.getInfo"]["stateCode"] == 300 and r["cashbill.getInfo"]["mgtKey"] == "NODE-CB-1"
     one = r["closedown.checkCorpNum"]

@@ -121,9 +121,32 @@ class _CashbillRoutes(_PopbillCore):
             doc = self._cb_issue(await self._json(request), token)
             return self._ok("발행 완료", confirmNum=doc.confirm_num, tradeDate=doc.body["tradeDate"],
                             tradeDT=doc.body.get("tradeDT"))
+        if override == "REVOKEISSUE":
+            doc = self._cb_issue(self._revocation(await self._json(request), token), token)
+            return self._ok("발행 완료", confirmNum=doc.confirm_num, tradeDate=doc.body["tradeDate"],
+                            tradeDT=doc.body.get("tradeDT"))
         if override == "BULKISSUE":
             return await self._bulk_submit(request, token, "cashbill")
         raise _Reject(-14001099, f"지원하지 않는 요청입니다. (X-HTTP-Method-Override {override!r} on /Cashbill)")
+
+    def _revocation(self, body: Any, token: _Token) -> dict[str, Any]:
+        """revokeRegistIssue (the SDKs' 취소 현금영수증 즉시발행): the cancellation receipt built from the
+        original, with the request's amounts only for a partial cancellation. Not in the seeds: the
+        fields are the Node SDK's, and the checks are `_check_revocation`'s."""
+        if not isinstance(body, dict):
+            raise _Reject(-14001099, "취소 현금영수증 정보가 입력되지 않았습니다. (no revocation object)")
+        org = str(body.get("orgConfirmNum") or "")
+        original = next((d for d in self.items.values() if d.kind == "cashbill" and d.corp == token.corp_num
+                         and d.confirm_num == org), None)
+        base = dict(original.body) if original is not None else {}
+        amounts = ("supplyCost", "tax", "serviceFee", "totalAmount")
+        revoke = {**base, "mgtKey": body.get("mgtKey"), "tradeType": "취소거래", "orgConfirmNum": org,
+                  "orgTradeDate": body.get("orgTradeDate"), "smssendYN": bool(body.get("smssendYN")),
+                  "memo": body.get("memo"), "franchiseCorpNum": token.corp_num}
+        revoke.pop("tradeDT", None)
+        if body.get("isPartCancel"):
+            revoke.update({k: body.get(k) for k in amounts})
+        return revoke
 
     async def _cb_get(self, request: web.Request, token: _Token) -> dict[str, Any]:
         doc = self._doc("cashbill", token, request.match_info["key"])

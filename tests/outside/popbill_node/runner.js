@@ -125,6 +125,12 @@ async function main() {
   calls.push(await call('cashbill.search', (ok, err) =>
     cs.search(CORP, 'R', today(), today(), ['3**'], ['N', 'C'], ['P', 'C'], ['N', 'B', 'T'], ['T', 'N'], '', 'D', 1, 10,
       '', '', ok, err)));
+  // A filed receipt is revoked by a cancellation receipt: the test files DEMO-CB-002's twin first.
+  const filedReceipt = process.env.FILED_CASHBILL_CONFIRM;
+  if (filedReceipt) {
+    calls.push(await call('cashbill.revokeRegistIssue', (ok, err) =>
+      cs.revokeRegistIssue(CORP, 'NODE-RV-' + RUN, filedReceipt, process.env.FILED_CASHBILL_DATE, ok, err)));
+  }
   const webCashbill = process.env.WEB_CASHBILL_ITEMKEY;
   if (webCashbill) {
     calls.push(await call('cashbill.assignMgtKey', (ok, err) =>
