@@ -84,7 +84,7 @@ async def test_retry_by_approval_id_and_by_a_stranger(bot: BotHarness) -> None:
     assert "failed" in text_of(bot.cards()[-1])
     bot.runtime.providers.thread.call(payssam.clear_faults)
     await bot.command("retry 1", user="U_MALLORY")
-    assert "only the requester or an approver" in last_reply(bot)
+    assert "Only the requester (<@U_ALICE>) or approvers" in last_reply(bot)
     await bot.command("retry 1", user="U_ALICE")
     assert last_reply(bot).startswith("✅") or "✅" in last_reply(bot)
     assert "Approved and done" in text_of(bot.cards()[-1])

@@ -47,7 +47,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import request_arrival
+from commands.slack.middleware import bind_request_workspace, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -78,6 +78,7 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
             answer that they are not available).
     """
     app.use(request_arrival(deps.pacer))
+    app.use(bind_request_workspace())
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
     for register in FEATURES:
         register(app, deps, scheduler)

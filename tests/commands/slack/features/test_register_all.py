@@ -96,7 +96,7 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("event", "app_home_opened"),
         ("action", REMINDER_RESEND_ACTION_ID),
     ])
-    assert app.middleware == 1
+    assert app.middleware == 2  # request arrival, the request's workspace
 
 
 def test_features_register_their_jobs_with_stable_ids_and_registering_again_replaces_them() -> None:
