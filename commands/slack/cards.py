@@ -99,6 +99,8 @@ def approval_card(view: ApprovalView) -> ApprovalCard:
         hint=view.user_hint,
         retryable=view.retryable,
         warnings=tuple(view.warnings),
+        replaces=(f"#{view.resubmits_request_id}" + (f" ({view.resubmits_ref})" if view.resubmits_ref else "")
+                  if view.resubmits_request_id else None),
     )
 
 

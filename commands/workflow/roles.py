@@ -58,7 +58,7 @@ WHO_MAY: dict[Guarded, frozenset[Role]] = {
     Guarded.RETRY: frozenset({Role.APPROVER}),
     Guarded.EXPORT: _OVERSIGHT,
     Guarded.DIGEST_NOW: _ANYONE_WORKING,
-    Guarded.DIGEST_SCHEDULE: _OVERSIGHT,
+    Guarded.DIGEST_SCHEDULE: _ANYONE_WORKING,
     Guarded.RESUBMIT: frozenset(),
 }
 

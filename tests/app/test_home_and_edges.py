@@ -62,9 +62,9 @@ async def test_the_digest_reminder_resends_an_overdue_bill(bot: BotHarness) -> N
 
 async def test_an_export_slack_refuses_to_upload_says_what_to_do(bot: BotHarness) -> None:
     bot.slack.fail_next("files.getUploadURLExternal", error="not_in_channel")
-    await bot.command("export")
+    await bot.command("export", user="U_BOB")
     reply = last_reply(bot)
-    assert "could not be uploaded" in reply and "not_in_channel" in reply and "Invite the bot" in reply
+    assert "could not be uploaded" in reply and "not_in_channel" in reply and "direct messages" in reply
 
 
 async def test_an_expired_trigger_tells_the_user_to_type_the_command_again(bot: BotHarness) -> None:

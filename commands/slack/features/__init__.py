@@ -18,6 +18,7 @@ digest      `/invoice digest …`, the schedule re-read job
 sweep       the daily status sweep and its thread notices
 home        App Home on `app_home_opened` (`refresh_home` for the others)
 resend      `/invoice resend`, the digest reminder's Resend button
+resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
@@ -40,6 +41,7 @@ from commands.slack.features import (
     home,
     issue,
     resend,
+    resubmit,
     retry,
     status,
     sweep,
@@ -65,6 +67,7 @@ FEATURES: tuple[Register, ...] = (
     sweep.register,
     home.register,
     resend.register,
+    resubmit.register,
     destroy.register,
     retry.register,
 )

@@ -180,7 +180,8 @@ async def test_resend_runs_at_once_by_default(env: Env) -> None:
 
     assert result.state is ApprovalState.SUCCEEDED
     assert result.outcome_message == "INV-000001 resent by email to buyer@example.com"
-    assert env.popbill.resent == [("INV-000001", ResendRequest(channel=ResendChannel.EMAIL, address="buyer@example.com"))]
+    sent = ResendRequest(channel=ResendChannel.EMAIL, address="buyer@example.com")
+    assert env.popbill.resent == [("INV-000001", sent)]
 
 
 async def test_resend_can_require_approval(env: Env) -> None:
