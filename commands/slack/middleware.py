@@ -23,7 +23,7 @@ from slack_bolt.response import BoltResponse
 from commands.slack.authz import ApproverDirectory
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
-from commands.workflow.access import Workspace, bind_workspace
+from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
 __all__ = ["bind_request_workspace", "request_arrival", "require_approver", "workspace_of"]
@@ -74,8 +74,8 @@ def bind_request_workspace() -> Callable[..., Awaitable[BoltResponse | None]]:
     """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
 
     async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        with bind_workspace(workspace_of(body)):
-            return await next()
+        enter_workspace(workspace_of(body))
+        return await next()
 
     return middleware
 

@@ -35,6 +35,7 @@ __all__ = [
     "check_document_workspace",
     "check_workspace",
     "current_workspace",
+    "enter_workspace",
     "request_columns",
     "resends_elsewhere",
 ]
@@ -57,6 +58,16 @@ _current: ContextVar[Workspace | None] = ContextVar("invoicebot_workspace", defa
 def current_workspace() -> Workspace | None:
     """The workspace of the request being served; None for the bot's own work."""
     return _current.get()
+
+
+def enter_workspace(workspace: Workspace | None) -> None:
+    """Serve the rest of the current task (and the tasks it starts) as coming from `workspace`.
+
+    For Bolt's global middleware, whose ``next()`` returns before the listener runs (the
+    listener starts after every middleware, in the same task), so a ``with`` block would end
+    too early. Every Slack request sets it, None included, so none inherits another's.
+    """
+    _current.set(workspace)
 
 
 @contextlib.contextmanager

@@ -92,6 +92,8 @@ def _notes(card: ApprovalCard) -> list[Block]:
         blocks.append(context(f"📝 {escape_mrkdwn(clip(flat(doc.memo), 2900))}"))
     if card.reason and card.state is not ApprovalState.REJECTED:
         blocks.append(context(f"Reason given: {escape_mrkdwn(clip(flat(card.reason), 2900))}"))
+    if card.resend_to:
+        blocks.append(context(_("📮 To {target}").format(target=escape_mrkdwn(clip(flat(card.resend_to), 400)))))
     if card.replaces:
         blocks.append(context(_("↩️ Replaces request {replaced}, edited and resubmitted by its requester.")
                               .format(replaced=escape_mrkdwn(card.replaces))))
