@@ -42,6 +42,7 @@ async def test_a_plain_member_cannot_resend_to_a_new_address_without_an_approval
         pending = (await bot.runtime.store.approvals.search(action=ApprovalAction.RESEND))[-1]
         assert pending.state is ApprovalState.PENDING and pending.requester == "U_EVE"
         assert "resend" in text_of(bot.cards()[-1]).lower() and "attacker@evil.example" in text_of(bot.cards()[-1])
+        assert "not the one the document was issued to" in told(bot, "U_EVE")
 
         await bot.command("resend INV-000001 email buyer@example.com", user="U_EVE")  # the address issued to
         assert len(resends(bot)) == 1
