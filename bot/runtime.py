@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from bot.callback_auth import callback_signer
 from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_config_lines
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
@@ -224,7 +225,7 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
     return InvoiceService(
         store,
         providers.services,
-        callback_url=_callback_urls(settings.invoicebot_public_url),
+        callback_url=_callback_urls(settings),
         is_approver=approvers.is_approver,
         four_eyes=settings.invoicebot_four_eyes,
         approval_ttl=settings.approval_ttl,
@@ -234,16 +235,19 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
     )
 
 
-def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | None] | None:
-    """Where Payssam and Abillify call back, when the bot is reachable from outside."""
+def _callback_urls(settings: Settings) -> Callable[[Provider, str], str | None] | None:
+    """Where Payssam and Abillify call back, when the bot is reachable from outside: each URL
+    carries the token of its document (`bot.callback_auth`)."""
+    public_url = settings.invoicebot_public_url
     if not public_url:
         return None
+    signer = callback_signer(settings)
 
     def url(provider: Provider, ref: str) -> str | None:
         if provider is Provider.PAYSSAM:
-            return payssam_callback_url(public_url)
+            return payssam_callback_url(public_url, ref, signer)
         if provider is Provider.ABILLIFY:
-            return abillify_notify_url(public_url, ref)
+            return abillify_notify_url(public_url, ref, signer)
         return None
 
     return url

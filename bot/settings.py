@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     invoicebot_digest_grace_minutes: int = 120
     invoicebot_expiring_days: int = 3
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
+    #: keys the tokens in callback URLs (bot.callback_auth); defaults to one derived from SLACK_SIGNING_SECRET
+    invoicebot_webhook_secret: SecretStr | None = None
     invoicebot_instance_id: str | None = None
     invoicebot_log_level: str = "INFO"
     invoicebot_log_format: Literal["text", "json"] = "text"
