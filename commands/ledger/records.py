@@ -122,6 +122,8 @@ class ApprovalRecord:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     attempts: int
+    required_approvals: int = 1
+    override_reason: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> ApprovalRecord:

@@ -28,6 +28,7 @@ __all__ = [
     "Lifecycle",
     "UtcDateTime",
     "approval_requests",
+    "approval_votes",
     "audit_events",
     "callback_events",
     "closure_checks",
@@ -167,10 +168,25 @@ approval_requests = sa.Table(
     sa.Column("started_at", UtcDateTime(), nullable=True),
     sa.Column("finished_at", UtcDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    # how many distinct approvers must approve (N of M): more above the amount threshold or after an override
+    sa.Column("required_approvals", sa.Integer(), nullable=False, server_default="1"),
+    # why the requester asked anyway although the buyer is closed or unregistered (휴폐업)
+    sa.Column("override_reason", sa.Text(), nullable=True),
     sa.CheckConstraint(_in("action", ApprovalAction), name="action"),
     sa.CheckConstraint(_in("state", ApprovalState), name="state"),
     sa.Index(None, "state", "expires_at"),
     sa.Index(None, "document_id"),
+)
+
+#: one row per approver who approved a request; the unique key makes a repeated click count once
+approval_votes = sa.Table(
+    "approval_votes",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("approver", sa.String(64), nullable=False),
+    sa.Column("voted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("approval_id", "approver"),
 )
 
 audit_events = sa.Table(

@@ -99,6 +99,9 @@ def approval_card(view: ApprovalView) -> ApprovalCard:
         hint=view.user_hint,
         retryable=view.retryable,
         warnings=tuple(view.warnings),
+        required_approvals=view.required_approvals,
+        approved_by=view.approved_by,
+        override_reason=view.override_reason,
     )
 
 

@@ -48,6 +48,11 @@ class InvoiceService:
             process died (longer than any provider call with its retries).
         callback_url: the URL a provider should call back for a document (provider, ref), e.g.
             Payssam's payment callback; None when the bot is not reachable from outside.
+        two_approvals_above: a total (minor units) above which `large_amount_approvals` distinct
+            approvers must approve an issue or destroy; None: one approval, whatever the amount.
+        closure_ttl: how long a buyer's closure (휴폐업) answer is reused at request time.
+        closure_timeout: how long the request-time closure check may take before the request goes
+            on with "could not be checked" on its card.
 
     Refuses with `WorkflowError` (not allowed, not found, conflict) or with the provider's
     own `RequestInvalid` / `NotSupported` for bad input and what a provider cannot do.
@@ -66,6 +71,10 @@ class InvoiceService:
         timezone: str = "Asia/Seoul",
         executing_stale_after: dt.timedelta = dt.timedelta(minutes=2),
         callback_url: CallbackUrl | None = None,
+        two_approvals_above: int | None = None,
+        large_amount_approvals: int = 2,
+        closure_ttl: dt.timedelta = dt.timedelta(hours=24),
+        closure_timeout: dt.timedelta = dt.timedelta(seconds=2),
     ) -> None:
         policy = Policy(
             is_approver=is_approver,
@@ -75,6 +84,10 @@ class InvoiceService:
             timezone=ZoneInfo(timezone),
             executing_stale_after=executing_stale_after,
             callback_url=callback_url,
+            two_approvals_above=two_approvals_above,
+            large_amount_approvals=large_amount_approvals,
+            closure_ttl=closure_ttl,
+            closure_timeout=closure_timeout,
         )
         self.context = WorkflowContext(store=store, providers=dict(providers), clock=clock, policy=policy)
 
@@ -88,10 +101,15 @@ class InvoiceService:
     # ----------------------------------------------------------------- requests and decisions
 
     async def request_issue(
-        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None
+        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None,
+        *, override_reason: str | None = None,
     ) -> ApprovalView:
-        """Create the document and its approval request (executed at once when issuing needs none)."""
-        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts)
+        """Create the document and its approval request (executed at once when issuing needs none).
+
+        `override_reason` (or the draft's) lets a request for a closed or unregistered buyer through,
+        with one more approval."""
+        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts,
+                                            override_reason=override_reason)
 
     async def request_destroy(
         self, ref_text: str, reason: str | None, requester: str, channel_id: str, thread_ts: str | None = None

@@ -74,6 +74,9 @@ class ApprovalCard(_Card):
     hint: str | None = None  # what to do next after a failure
     retryable: bool = False  # a failed/unknown request may be retried with /invoice retry <id>
     warnings: tuple[str, ...] = ()
+    required_approvals: int = 1  # distinct approvers needed (N of M)
+    approved_by: tuple[str, ...] = ()  # Slack user ids of those who approved so far
+    override_reason: str | None = None  # the requester's reason for asking although the buyer is closed
 
 
 class ClosureRow(_Card):
