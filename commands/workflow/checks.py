@@ -169,9 +169,9 @@ async def buyer_closure(ctx: WorkflowContext, provider: InvoiceProvider, bizno: 
     now = ctx.clock()
     cached = (await ctx.store.closures.latest([bizno])).get(bizno)
     if cached is not None and cached.checked_at is not None and now - cached.checked_at < ctx.policy.closure_ttl:
-        status = BusinessStatus(bizno=bizno, state=BusinessState(cached.state), raw_state=cached.raw_state,
-                                tax_type=cached.tax_type, state_date=cached.state_date, checked_at=cached.checked_at)
-        return BuyerClosure(bizno, status=status, cached=True)
+        known = BusinessStatus(bizno=bizno, state=BusinessState(cached.state), raw_state=cached.raw_state,
+                               tax_type=cached.tax_type, state_date=cached.state_date, checked_at=cached.checked_at)
+        return BuyerClosure(bizno, status=known, cached=True)
     try:
         async with asyncio.timeout(ctx.policy.closure_timeout.total_seconds()):
             statuses = await provider.check_closure([bizno])

@@ -55,7 +55,13 @@ from commands.slack.ids import (
     REJECT_REASON_BLOCK_ID,
 )
 
-__all__ = ["approval_text", "approvals_progress", "build_approval_message", "build_reject_modal", "parse_reject_submission"]
+__all__ = [
+    "approval_text",
+    "approvals_progress",
+    "build_approval_message",
+    "build_reject_modal",
+    "parse_reject_submission",
+]
 
 
 def _action_phrase(card: ApprovalCard) -> str:
