@@ -150,8 +150,8 @@ async def test_an_undeclared_move_is_refused_before_any_sql(store: Store) -> Non
 
 
 async def test_votes_are_unique_per_approver_even_when_concurrent(store: Store) -> None:
-    doc = await new_document(store)
-    approval = await store.approvals.create(action=ApprovalAction.ISSUE, document_id=doc.id, requester="U_A",
+    document_id = await new_document(store)
+    approval = await store.approvals.create(action=ApprovalAction.ISSUE, document_id=document_id, requester="U_A",
                                             required_approvals=2, override_reason="reopened", now=T0)
     assert approval.required_approvals == 2 and approval.override_reason == "reopened"
     added = await asyncio.gather(*(store.approvals.add_vote(approval.id, "U_B", now=T0) for _ in range(10)))
