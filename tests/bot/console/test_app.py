@@ -106,7 +106,7 @@ def test_the_requester_cannot_approve_in_the_console_either(tmp_path: Path) -> N
     script = "\n".join([
         ":as U_BOB",
         "/invoice issue payssam",
-        FORM.format(provider="payssam", kind="bill").rstrip("\n"),
+        FORM.format(provider="payssam", kind="bill", override="").rstrip("\n"),
         "1",
         ":quit",
     ]) + "\n"
@@ -118,7 +118,7 @@ def test_the_requester_cannot_approve_in_the_console_either(tmp_path: Path) -> N
 def test_a_payment_at_the_sandbox_comes_back_to_the_documents_thread(tmp_path: Path) -> None:
     script = "\n".join([
         "/invoice issue payssam",
-        FORM.format(provider="payssam", kind="bill").rstrip("\n"),
+        FORM.format(provider="payssam", kind="bill", override="").rstrip("\n"),
         ":as U_BOB",
         "1",
         ":pay INV-000001",
