@@ -234,6 +234,9 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
+        two_approvals_above=settings.invoicebot_two_approvals_above,
+        large_amount_approvals=settings.invoicebot_large_amount_approvals,
+        closure_ttl=dt.timedelta(hours=settings.invoicebot_closure_ttl_hours),
     )
 
 

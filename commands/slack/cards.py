@@ -109,6 +109,9 @@ def approval_card(view: ApprovalView) -> ApprovalCard:
         resend_to=_resend_target(view),
         replaces=(f"#{view.resubmits_request_id}" + (f" ({view.resubmits_ref})" if view.resubmits_ref else "")
                   if view.resubmits_request_id else None),
+        required_approvals=view.required_approvals,
+        approved_by=view.approved_by,
+        override_reason=view.override_reason,
     )
 
 
