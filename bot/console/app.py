@@ -38,6 +38,7 @@ from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from bot.callback_auth import callback_signer
 from bot.console.forms import build_view_state, modal_to_prompts
 from bot.console.render import render_call, render_message
 from bot.console.settle import settle_tasks
@@ -47,6 +48,7 @@ from bot.console.terminal import Terminal
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
+from bot.webhooks import abillify_workflow_url
 from commands.i18n import _, use_locale
 
 __all__ = ["Console", "run_console", "settle_tasks"]
@@ -112,8 +114,8 @@ class Console:
         abillify = self.runtime.providers.sandbox_urls.get("abillify")
         if abillify:  # workflow webhooks (payments) come back to the bot too
             async with httpx.AsyncClient(timeout=10) as admin:
-                await admin.post(abillify + "/_sandbox/webhook",
-                                 json={"url": f"http://127.0.0.1:{webhook_port}/webhooks/abillify/workflow"})
+                url = abillify_workflow_url(f"http://127.0.0.1:{webhook_port}", callback_signer(settings))
+                await admin.post(abillify + "/_sandbox/webhook", json={"url": url})
         sandboxed = ", ".join(p.value for p in self.runtime.providers.sandboxed()) or _("none")
         self.say(_("invoicebot console — you are {user} in {channel}. Approvers: {approvers}. "
                    "Providers on their SANDBOX: {sandboxed}.").format(

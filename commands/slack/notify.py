@@ -16,7 +16,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _, use_locale
@@ -24,10 +32,12 @@ from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.cards import approval_card
 from commands.slack.formatting import clip
+from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.language import Languages
 from commands.workflow import ApprovalView
+from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["Notifier", "requester_message"]
+__all__ = ["Notifier", "requester_message", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
 
@@ -55,6 +65,16 @@ def requester_message(approval: ApprovalView) -> tuple[str, list[Block]]:
     if approval.user_hint:
         blocks.append(_context(clip("👉 " + approval.user_hint, 2000)))
     return text, blocks
+def resubmit_button(approval: ApprovalView) -> list[Block]:
+    """"Edit and resubmit" for an issue request that ended without a document (the requester's
+    message only: the workflow refuses anyone else who clicks it)."""
+    if approval.action is not ApprovalAction.ISSUE or approval.state not in REOPENABLE:
+        return []
+    if approval.state.value == "failed" and approval.retryable:
+        return []  # retried with /invoice retry, not edited: both would issue a document
+    button = ButtonElement(text=PlainTextObject(text=_("Edit and resubmit"), emoji=True),
+                           action_id=RESUBMIT_ACTION_ID, value=str(approval.id))
+    return [ActionsBlock(block_id=f"resubmit_{approval.id}", elements=[button])]
 
 
 class Notifier:
@@ -123,6 +143,7 @@ class Notifier:
         """DM the requester how their request stands, in the requester's language."""
         with use_locale(await self.person_language(approval.requester)):
             text, blocks = requester_message(approval)
+            blocks.extend(resubmit_button(approval))
         await self.tell_user(approval.requester, text, blocks)
 
     async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:

@@ -112,6 +112,16 @@ class ApprovalView(_View):
     origin_channel_id: str | None = None  # where the request was made (notify there)
     origin_thread_ts: str | None = None
     warnings: tuple[str, ...] = ()
+    resubmits_request_id: int | None = None  # the rejected/expired/failed request this one replaces
+    resubmits_ref: str | None = None  # that request's document
+    required_approvals: int = 1  # distinct approvers needed (N of M)
+    approved_by: tuple[str, ...] = ()  # who approved so far, in order (N-of-M requests)
+    override_reason: str | None = None  # why the requester asked although the buyer is closed
+
+    @property
+    def approvals_missing(self) -> int:
+        """How many more approvals a pending request needs."""
+        return max(0, self.required_approvals - len(self.approved_by)) if self.is_pending else 0
 
     @property
     def is_pending(self) -> bool:
@@ -147,6 +157,7 @@ class DecisionOutcome(StrEnum):
     REJECTED = "rejected"
     ALREADY_DECIDED = "already_decided"  # someone else won the race, or a repeated click
     EXPIRED = "expired"
+    VOTED = "voted"  # an approval was counted, and the request still needs more from others
 
 
 class DecisionResult(_View):
@@ -216,14 +227,19 @@ def document_view(doc: DocumentRecord, *, error: ProviderError | str | None = No
     )
 
 
-def approval_view(approval: ApprovalRecord, doc: DocumentRecord) -> ApprovalView:
-    """The view of an approval request with its document."""
+def approval_view(
+    approval: ApprovalRecord, doc: DocumentRecord, voters: tuple[str, ...] = (), *, resubmits_ref: str | None = None
+) -> ApprovalView:
+    """The view of an approval request with its document, who approved so far (N of M), and the
+    ref of the request it replaces (edit and resubmit)."""
     warnings = approval.payload.get("warnings") or []
     return ApprovalView.model_validate(
         {
             **{name: getattr(approval, name) for name in _APPROVAL_FIELDS},
             "document": document_view(doc),
             "warnings": tuple(str(w) for w in warnings),
+            "resubmits_ref": resubmits_ref,
+            "approved_by": voters,
         }
     )
 

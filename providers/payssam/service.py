@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import httpx
 
-from providers.base import Capabilities
+from providers.base import BuyerField, Capabilities
 from providers.config import DEMO_PAYSSAM, PayssamConfig, SellerConfig
 from providers.errors import (
     DocumentNotFound,
@@ -71,6 +71,8 @@ CAPABILITIES: Final = Capabilities(
     currencies=frozenset({"KRW"}),
     max_total=MAX_PRICE,
     mobile_kinds=frozenset({DocumentKind.BILL}),
+    # BillRequest requires memberName and phone (seed 002); a bill carries one price, no quantities
+    required_buyer={DocumentKind.BILL: frozenset({BuyerField.NAME, BuyerField.PHONE})},
     notes={
         "mobile": "sends the bill to the buyer's mobile phone by KakaoTalk",
         "resend": "can only resend the KakaoTalk message, to the phone on the bill",

@@ -18,7 +18,7 @@ from tests.app.harness import BotHarness, text_of
 FAST: dict[str, Any] = {"provider_read_timeout": 0.5, "provider_max_attempts": 2}
 
 BUYER: dict[str, str] = {
-    "buyer_bizno": "123-12-12312",
+    "buyer_bizno": "220-81-62517",
     "buyer_name": "주식회사 구매자",
     "buyer_ceo": "김대표",
     "buyer_email": "buyer@example.com",
@@ -208,7 +208,7 @@ def draft(provider: str = "popbill", *, name: str = "주식회사 구매자", am
              "hiworks": DocumentKind.TAX_INVOICE, "abillify": DocumentKind.INVOICE}
     return IssueDraft(
         provider=Provider(provider), kind=kinds[provider],
-        buyer=Party(name=name, bizno="1231212312", ceo_name="김대표", email="buyer@example.com",
+        buyer=Party(name=name, bizno="2208162517", ceo_name="김대표", email="buyer@example.com",
                     phone="01012345678"),
         items=[LineItem(name="Consulting", quantity=2, unit_price=amount)],
         write_date=dt.date.today(),

@@ -18,6 +18,7 @@ digest      `/invoice digest …`, the schedule re-read job
 sweep       the daily status sweep and its thread notices
 home        App Home on `app_home_opened` (`refresh_home` for the others)
 resend      `/invoice resend`, the digest reminder's Resend button
+resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
@@ -42,6 +43,7 @@ from commands.slack.features import (
     issue,
     language,
     resend,
+    resubmit,
     retry,
     status,
     sweep,
@@ -49,7 +51,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import person_language, request_arrival
+from commands.slack.middleware import bind_request_workspace, person_language, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -67,6 +69,7 @@ FEATURES: tuple[Register, ...] = (
     sweep.register,
     home.register,
     resend.register,
+    resubmit.register,
     destroy.register,
     retry.register,
     language.register,
@@ -82,6 +85,7 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
     """
     app.use(request_arrival(deps.pacer))
     app.use(person_language(deps.languages))
+    app.use(bind_request_workspace())
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
     for register in FEATURES:
         register(app, deps, scheduler)
