@@ -16,7 +16,8 @@ an authentication failure; 401/403 in the documented errors body are this sandbo
 tokens, no ``Bearer``. Errors are ``{"errors": [{"status", "title", "message"}]}``; 503 is the
 maintenance answer. Every answer carries ``x-ratelimit-limit: 1000`` and
 ``x-ratelimit-remaining`` counting down per office token per Korean day, on successful (2xx/3xx)
-answers only, as the budget counts successful calls (refusing with 429 at zero only when ``enforce_rate_limit`` is set, so benchmarks are not throttled).
+answers only, as the budget counts successful calls (refusing with 429 at zero only when
+``enforce_rate_limit`` is set, so benchmarks are not throttled).
 
 State machine, computed lazily from ``self.clock`` on every read (see :class:`HiworksTimings`)::
 
