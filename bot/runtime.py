@@ -31,6 +31,7 @@ from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
+from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -171,6 +172,7 @@ async def start_runtime(
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
+        issued=LedgerIssued(store.documents),
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)

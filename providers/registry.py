@@ -26,6 +26,7 @@ from providers.config import (
     PopbillConfig,
     SellerConfig,
 )
+from providers.issued import IssuedLedger
 from providers.models import Provider
 from providers.sandbox.abillify import AbillifySandbox
 from providers.sandbox.base import Faults, Sandbox, SandboxThread
@@ -108,12 +109,15 @@ async def start_providers(
     faults: Mapping[str, Faults] | None = None,
     host: str = "127.0.0.1",
     sandbox_in_thread: bool = False,
+    issued: IssuedLedger | None = None,
 ) -> ProviderRuntime:
     """Start sandboxes for unconfigured providers and build every service.
 
     Args:
         sandbox_in_thread: run the sandboxes on their own event loop (keeps their CPU
             work off the bot's loop; used by benchmarks and the console).
+        issued: what we issued, kept by the ledger (Payssam's reads do not say a bill's price
+            or expiry; see `providers.issued`).
     """
     needed = {
         "popbill": not configs.popbill.configured,
@@ -144,7 +148,8 @@ async def start_providers(
     services: dict[Provider, InvoiceProvider] = {
         Provider.POPBILL: popbill.create_service(pop, seller=seller, sandbox=pop.sandbox),
         Provider.PAYSSAM: payssam.create_service(
-            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox
+            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox,
+            issued=issued,
         ),
         Provider.HIWORKS: hiworks.create_service(
             (hw := pick("hiworks", configs.hiworks, DEMO_HIWORKS)), seller=seller, sandbox=hw.sandbox
