@@ -14,8 +14,9 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -151,6 +152,8 @@ async def start_runtime(
     sandbox_in_thread: bool = False,
     with_scheduler: bool = True,
     recover: bool = True,
+    sandbox_state_dir: Path | None = None,
+    sandbox_ports: Mapping[str, int] | None = None,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
 
@@ -173,6 +176,8 @@ async def start_runtime(
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
         issued=LedgerIssued(store.documents),
+        state_dir=sandbox_state_dir,
+        ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
