@@ -175,9 +175,7 @@ async def start_runtime(
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
-        issued=LedgerIssued(store.documents),
-        state_dir=sandbox_state_dir,
-        ports=sandbox_ports,
+        issued=LedgerIssued(store.documents), state_dir=sandbox_state_dir, ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)

@@ -110,6 +110,16 @@ def build_sandboxes(
     return sandboxes
 
 
+async def _start_sandboxes(
+    sandboxes: Mapping[str, Sandbox], host: str, ports: Mapping[str, int], *, in_thread: bool
+) -> tuple[dict[str, str], SandboxThread | None]:
+    """Start them (on their own loop when `in_thread`), each on its fixed port if it has one."""
+    if sandboxes and in_thread:
+        thread = SandboxThread(list(sandboxes.values()))
+        return thread.start(host, dict(ports)), thread
+    return {name: await sandbox.start(host, ports.get(name, 0)) for name, sandbox in sandboxes.items()}, None
+
+
 async def start_providers(
     configs: ProviderConfigs,
     seller: SellerConfig,
@@ -140,15 +150,7 @@ async def start_providers(
     }
     sandboxes = {s.name: s for s in build_sandboxes(configs, faults, seller=seller, state_dir=state_dir)
                  if needed[s.name]}
-    ports = ports or {}
-    urls: dict[str, str] = {}
-    thread: SandboxThread | None = None
-    if sandboxes and sandbox_in_thread:
-        thread = SandboxThread(list(sandboxes.values()))
-        urls = thread.start(host, dict(ports))
-    else:
-        for name, sandbox in sandboxes.items():
-            urls[name] = await sandbox.start(host, ports.get(name, 0))
+    urls, thread = await _start_sandboxes(sandboxes, host, ports or {}, in_thread=sandbox_in_thread)
     for name, url in urls.items():
         log.info("%s: no credentials, using the built-in SANDBOX at %s", name, url)
 
