@@ -14,8 +14,9 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,6 +35,7 @@ from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
+from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -153,6 +155,8 @@ async def start_runtime(
     sandbox_in_thread: bool = False,
     with_scheduler: bool = True,
     recover: bool = True,
+    sandbox_state_dir: Path | None = None,
+    sandbox_ports: Mapping[str, int] | None = None,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
 
@@ -177,6 +181,7 @@ async def start_runtime(
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
+        issued=LedgerIssued(store.documents), state_dir=sandbox_state_dir, ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
