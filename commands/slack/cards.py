@@ -50,6 +50,20 @@ def history_from_audit(events: Sequence[AuditEventRecord]) -> tuple[tuple[dt.dat
     return tuple(lines)
 
 
+def _provider_error(view: DocumentView) -> str | None:
+    """Why the provider's answer is missing: it does not know the document, or it could not be asked."""
+    if not view.error:
+        return None
+    provider, error = view.provider.value, provider_text(view.error)
+    if view.provider_missing:
+        return _("{provider} does not know this document: {error}").format(provider=provider, error=error)
+    if view.provider_unreachable:
+        return _("{provider} could not be reached: {error}").format(provider=provider, error=error)
+    if view.error_code:
+        return _("{provider} refused to say: {error}").format(provider=provider, error=error)
+    return _("Provider not asked: {error}").format(error=error)
+
+
 def document_card(
     view: DocumentView,
     *,
@@ -62,9 +76,11 @@ def document_card(
     # no lifecycle: a document only the provider knows (looked up by its provider ref)
     lifecycle = view.lifecycle or Lifecycle.ISSUED
     state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
-    unreachable = view.error and _("Provider not reachable: {error}").format(error=provider_text(view.error))
-    detail_parts = [p for p in (view.state_detail, unreachable,
+    detail_parts = [p for p in (view.state_detail, _provider_error(view),
                                 view.error_hint and provider_text(view.error_hint)) if p]
+    # A document the provider does not know, or a provider that cannot be reached, has no live
+    # link to show (e.g. a sandbox restarted on another port): the buttons would lead nowhere.
+    links = {} if view.provider_missing or view.provider_unreachable else dict(view.links)
     return DocumentCard(
         ref=view.ref,
         provider=view.provider,
@@ -77,7 +93,7 @@ def document_card(
         state=state,
         raw_state=view.raw_state or (view.lifecycle.value if view.lifecycle else None),
         provider_id=view.provider_id,
-        links=dict(view.links),
+        links=links,
         history=history,
         requester=view.requested_by,
         created_at=view.created_at,

@@ -31,6 +31,7 @@ __all__ = [
     "approval_view",
     "document_view",
     "error_fields",
+    "error_kind",
     "external_view",
     "status_update",
 ]
@@ -85,6 +86,16 @@ class DocumentView(_View):
     @property
     def stored(self) -> bool:
         return self.id is not None
+
+    @property
+    def provider_missing(self) -> bool:
+        """The provider answered that it does not know this document (its not-found code)."""
+        return error_kind(self.error_code) == "not_found"
+
+    @property
+    def provider_unreachable(self) -> bool:
+        """The provider could not be asked: no connection, timeout, 5xx, maintenance, rate limit."""
+        return error_kind(self.error_code) == "unreachable"
 
 
 class ApprovalView(_View):
@@ -206,6 +217,24 @@ def _shared(view: type[BaseModel], record: type[Any]) -> tuple[str, ...]:
 
 _DOCUMENT_FIELDS = _shared(DocumentView, DocumentRecord)
 _APPROVAL_FIELDS = _shared(ApprovalView, ApprovalRecord)
+
+
+def error_kind(error_code: str | None) -> str | None:
+    """What a view's `error_code` (a provider error's outcome code) means for a read.
+
+    ``not_found``: the provider answered with its not-found code (`DocumentNotFound`, mapped
+    from e.g. Popbill -11000005, Payssam BILL_003, Hiworks 404, Abillify 404);
+    ``unreachable``: it gave no usable answer (`ProviderUnavailable`, `RateLimited`,
+    `OutcomeUnknown`); ``refused``: any other answer. None without an error code.
+    """
+    if not error_code:
+        return None
+    outcome = error_code.split(":", 1)[0]
+    if outcome == "not_found":
+        return "not_found"
+    if outcome in ("unavailable", "rate_limited", "unknown"):
+        return "unreachable"
+    return "refused"
 
 
 def error_fields(error: ProviderError | str | None) -> dict[str, Any]:

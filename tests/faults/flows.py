@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from commands.ledger import ApprovalRecord, AuditEventRecord
+from providers.payssam import bill_id_for
 from providers.sandbox.base import FaultRule, Sandbox
 from tests.app.harness import BotHarness, text_of
 
@@ -113,11 +114,10 @@ def sandbox_documents(bot: BotHarness, provider: str, key: str) -> int:
     thread = bot.runtime.providers.thread
     assert thread is not None
     state = thread.call(sandbox.snapshot)
-    compact = key.replace("-", "")
     if provider == "popbill":
         return sum(1 for d in state["documents"] if d["mgtKey"] == key)
     if provider == "payssam":
-        return sum(1 for bill_id in state["bills"] if bill_id == compact)
+        return sum(1 for bill_id in state["bills"] if bill_id == bill_id_for(key))
     if provider == "hiworks":
         return sum(1 for d in _values(state.get("documents")) if d.get("serial") == key and not d.get("deleted"))
     return sum(1 for inv in _values(state.get("invoices")) if key in json.dumps(inv, ensure_ascii=False))

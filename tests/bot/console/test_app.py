@@ -129,3 +129,23 @@ def test_a_payment_at_the_sandbox_comes_back_to_the_documents_thread(tmp_path: P
     paid = out.index("(the customer paid INV-000001")
     assert "Payment received for INV-000001" in out[paid:out.index("> /invoice status")]
     assert "State: ✅ paid (F)" in out
+
+
+def test_a_restarted_console_still_knows_its_sandbox_documents(tmp_path: Path) -> None:
+    """The sandboxes keep their state beside the database, so status after a restart agrees with it."""
+    first = "\n".join([
+        "/invoice issue payssam",
+        FORM.format(provider="payssam", kind="bill").rstrip("\n"),
+        ":as U_BOB",
+        "1",
+        ":quit",
+    ]) + "\n"
+    assert "INV-000001 issued at payssam" in run_console(tmp_path, first)
+    assert (tmp_path / "invoicebot.db.sandbox" / "payssam.state").exists()
+
+    out = run_console(tmp_path, "/invoice status INV-000001\n:quit\n")
+
+    status = out[out.index("> /invoice status"):]
+    assert "unpaid" in status
+    assert "does not know this document" not in status and "could not be reached" not in status
+    assert "Traceback" not in out
