@@ -164,6 +164,17 @@ _OPERATION_LABELS: Mapping[AuditOperation, str] = {
     AuditOperation.WORKFLOW_EVENT: "provider workflow event",
     AuditOperation.DIGEST_SCHEDULED: "daily digest posted",
     AuditOperation.DIGEST_NOW: "digest posted on request",
+    AuditOperation.AMEND_REQUEST: "amendment (수정세금계산서) requested",
+    AuditOperation.AMEND_EXPIRE: "amendment request expired without a decision",
+    AuditOperation.AMEND_RETRY: "amendment retried",
+    AuditOperation.AMEND_RECOVER: "interrupted amendment checked again",
+    AuditOperation.AMEND: "amendment issued at the provider",
+    AuditOperation.SEND_NTS_REQUEST: "sending to the NTS (즉시전송) requested",
+    AuditOperation.SEND_NTS_EXPIRE: "send-to-NTS request expired without a decision",
+    AuditOperation.SEND_NTS_RETRY: "sending to the NTS retried",
+    AuditOperation.SEND_NTS_RECOVER: "interrupted send to the NTS checked again",
+    AuditOperation.SEND_NTS: "sent to the NTS",
+    AuditOperation.PDF: "PDF uploaded to the thread",
 }
 
 
