@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from commands.slack.parser.errors import SUBCOMMANDS, SUMMARY, USAGE, CommandError
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
+    AmendCommand,
     ClosureCommand,
     Command,
     DestroyCommand,
@@ -31,9 +32,11 @@ from commands.slack.parser.models import (
     HelpCommand,
     IssueCommand,
     ListCommand,
+    PdfCommand,
     RefArg,
     ResendCommand,
     RetryCommand,
+    SendNtsCommand,
     StatusCommand,
 )
 from commands.slack.parser.subcommands import (
@@ -49,6 +52,7 @@ __all__ = [
     "SUBCOMMANDS",
     "SUMMARY",
     "USAGE",
+    "AmendCommand",
     "ClosureCommand",
     "Command",
     "CommandError",
@@ -58,9 +62,11 @@ __all__ = [
     "HelpCommand",
     "IssueCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
     "is_mobile",
     "normalise_phone",

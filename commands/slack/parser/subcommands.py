@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
+from commands.slack.parser.lifecycle import LIFECYCLE_PARSERS
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -280,4 +281,5 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "list": _parse_list,
     "digest": _parse_digest,
     "retry": _parse_retry,
+    **LIFECYCLE_PARSERS,
 }
