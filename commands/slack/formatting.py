@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from commands.i18n import _
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
@@ -325,6 +326,7 @@ def document_line(
     sandbox: bool = False,
     when: dt.date | dt.datetime | None = None,
     tz: dt.tzinfo = SEOUL,
+    amends: str | None = None,
 ) -> str:
     """One mrkdwn line describing a document, used by lists, the digest and App Home.
 
@@ -345,4 +347,6 @@ def document_line(
         parts.append(document_label(lifecycle or Lifecycle.ISSUED, state))
     if when is not None:
         parts.append(format_date(when, tz))
+    if amends:
+        parts.append(_("↩ amends {ref}").format(ref=f"`{escape_mrkdwn(clip(amends, 80))}`"))
     return " · ".join(parts)

@@ -7,11 +7,23 @@ here, so a renamed button cannot leave a listener waiting for a click that never
 from __future__ import annotations
 
 __all__ = [
+    "AMEND_CALLBACK_ID",
+    "AMEND_DATE_ACTION_ID",
+    "AMEND_DATE_BLOCK_ID",
+    "AMEND_NOTE_ACTION_ID",
+    "AMEND_NOTE_BLOCK_ID",
+    "AMEND_REASON_ACTION_ID",
+    "AMEND_REASON_BLOCK_ID",
+    "AMEND_SUPPLY_ACTION_ID",
+    "AMEND_SUPPLY_BLOCK_ID",
     "APPROVE_ACTION_ID",
     "CLOSURE_ACTION_ID",
     "CLOSURE_BLOCK_ID",
     "CLOSURE_MODAL_CALLBACK_ID",
     "COMMAND",
+    "DOC_AMEND_ACTION_ID",
+    "DOC_PDF_ACTION_ID",
+    "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
     "ISSUE_CALLBACK_ID",
@@ -20,18 +32,6 @@ __all__ = [
     "REJECT_REASON_ACTION_ID",
     "REJECT_REASON_BLOCK_ID",
     "REMINDER_RESEND_ACTION_ID",
-    "DOC_AMEND_ACTION_ID",
-    "DOC_PDF_ACTION_ID",
-    "DOC_SEND_NTS_ACTION_ID",
-    "AMEND_CALLBACK_ID",
-    "AMEND_REASON_BLOCK_ID",
-    "AMEND_REASON_ACTION_ID",
-    "AMEND_SUPPLY_BLOCK_ID",
-    "AMEND_SUPPLY_ACTION_ID",
-    "AMEND_DATE_BLOCK_ID",
-    "AMEND_DATE_ACTION_ID",
-    "AMEND_NOTE_BLOCK_ID",
-    "AMEND_NOTE_ACTION_ID",
 ]
 
 #: the slash command (manifest.yml declares the same)

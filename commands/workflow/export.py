@@ -18,7 +18,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from commands.ledger import DocumentRecord
+from commands.ledger import DocumentRecord, format_ref
 from commands.ledger.documents import WRITTEN_STANDINGS
 from commands.ledger.vocabulary import Standing, standing
 from commands.workflow.context import WorkflowContext
@@ -45,6 +45,8 @@ CSV_COLUMNS = (
     "currency",
     "items",
     "requested_by",
+    "amends",
+    "modify_code",
 )
 _STANDINGS_WORDS = " and ".join(s.value for s in sorted(WRITTEN_STANDINGS, key=list(Standing).index))
 
@@ -108,6 +110,8 @@ def _row(doc: DocumentRecord, tz: dt.tzinfo) -> list[str]:
             doc.currency,
             _items(doc),
             doc.requested_by,
+            format_ref(doc.amends_document_id) if doc.amends_document_id else None,
+            doc.modify_code,
         )
     ]
 

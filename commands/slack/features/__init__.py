@@ -21,6 +21,9 @@ resend      `/invoice resend`, the digest reminder's Resend button
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
+amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
+send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
+pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 ==========  =====================================================================
 """
 
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from slack_bolt.async_app import AsyncApp
 
 from commands.slack.features import (
+    amend,
     approvals,
     closure,
     destroy,
@@ -39,8 +43,10 @@ from commands.slack.features import (
     help,
     home,
     issue,
+    pdf,
     resend,
     retry,
+    send_nts,
     status,
     sweep,
 )
@@ -67,6 +73,9 @@ FEATURES: tuple[Register, ...] = (
     resend.register,
     destroy.register,
     retry.register,
+    amend.register,
+    send_nts.register,
+    pdf.register,
 )
 
 
