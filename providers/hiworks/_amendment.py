@@ -10,25 +10,24 @@ Hiworks answers the ids as ``[[negative, positive]]``, in that order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
+from providers.config import SellerConfig
 from providers.errors import RequestInvalid
 from providers.hiworks._answers import _created_at
 from providers.hiworks._errors import PROVIDER
 from providers.hiworks._invoice import build_invoice
+from providers.hiworks.client import HiworksClient
 from providers.hiworks.models import AmendmentInfo, AmendmentRequest, Invoice
 from providers.models import Amounts, DocumentKind, DocumentRef, DocumentState, DocumentStatus, IssueRequest, Provider
-
-if TYPE_CHECKING:
-    from providers.hiworks.service import HiworksService
 
 __all__ = ["amendment_body", "issue_amendment"]
 
 ModifyType = Literal["01", "02", "03", "04", "05", "06"]
 
 
-def _part(request: IssueRequest, service: HiworksService) -> Invoice:
-    invoice = build_invoice(request, seller=service.seller, easy_sign=False)
+def _part(request: IssueRequest, seller: SellerConfig) -> Invoice:
+    invoice = build_invoice(request, seller=seller, easy_sign=False)
     type_code = "N" if request.kind is DocumentKind.EXEMPT_INVOICE else "M"
     return invoice.model_copy(update={
         "easy_sign": None,
@@ -36,7 +35,8 @@ def _part(request: IssueRequest, service: HiworksService) -> Invoice:
     })
 
 
-def amendment_body(requests: Sequence[IssueRequest], service: HiworksService) -> tuple[AmendmentRequest, list[int]]:
+def amendment_body(requests: Sequence[IssueRequest], seller: SellerConfig, *, easy_sign: bool = True
+                   ) -> tuple[AmendmentRequest, list[int]]:
     """The amendment body for `requests` (all with the same reason and original), and which
     request each answered id belongs to (negative first)."""
     if not requests or len(requests) > 2:
@@ -52,19 +52,20 @@ def amendment_body(requests: Sequence[IssueRequest], service: HiworksService) ->
                              provider=PROVIDER, code="amendment")
     order = negative + positive
     body = AmendmentRequest(
-        easy_sign="Y" if service.easy_sign else None,
+        easy_sign="Y" if easy_sign else None,
         amendment=AmendmentInfo(original_issue_id=first.original_confirm_number,
                                 modify_type=cast(ModifyType, f"{first.modify_code:02d}")),
-        negative=_part(requests[negative[0]], service) if negative else None,
-        positive=_part(requests[positive[0]], service) if positive else None,
+        negative=_part(requests[negative[0]], seller) if negative else None,
+        positive=_part(requests[positive[0]], seller) if positive else None,
     )
     return body, order
 
 
-async def issue_amendment(service: HiworksService, requests: Sequence[IssueRequest]) -> list[DocumentStatus]:
+async def issue_amendment(client: HiworksClient, seller: SellerConfig, requests: Sequence[IssueRequest], *,
+                          easy_sign: bool = True) -> list[DocumentStatus]:
     """Create the amendment's documents in one call; their statuses in the order of `requests`."""
-    body, order = amendment_body(requests, service)
-    result = await service.client.create_amendment(body)
+    body, order = amendment_body(requests, seller, easy_sign=easy_sign)
+    result = await client.create_amendment(body)
     if len(result.document_ids) != len(order):
         raise RequestInvalid(f"hiworks answered {len(result.document_ids)} ids for {len(order)} documents",
                              provider=PROVIDER, code="amendment")

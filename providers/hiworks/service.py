@@ -154,7 +154,7 @@ class HiworksService:
     async def issue_amendment(self, requests: Sequence[IssueRequest]) -> list[DocumentStatus]:
         """수정(세금)계산서: the documents one reason produces, in one ``POST /v4/invoices/amendment``
         (see `providers.hiworks._amendment`); their statuses in the order of `requests`."""
-        return await issue_amendment(self, requests)
+        return await issue_amendment(self.client, self.seller, requests, easy_sign=self.easy_sign)
 
     async def find(self, request: IssueRequest) -> DocumentStatus | None:
         """Always refuses: Hiworks has no list or search call, and the documentId is Hiworks' own."""

@@ -8,15 +8,14 @@ by the time someone clicks it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 from providers.errors import NotSupported, ProviderProtocolError, ProviderRejected
+from providers.http import ProviderHttp
 from providers.models import DocumentKind, DocumentRef, DocumentState, DocumentStatus
 from providers.popbill._auth import PROVIDER
-from providers.popbill.taxinvoice import MgtKeyType
-
-if TYPE_CHECKING:
-    from providers.popbill.service import PopbillService
+from providers.popbill.cashbill import CashbillClient
+from providers.popbill.taxinvoice import MgtKeyType, TaxinvoiceClient
 
 __all__ = ["TAX_KINDS", "download_pdf", "send_to_nts"]
 
@@ -26,33 +25,33 @@ TAX_KINDS = frozenset({DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE
 _PDF_MAGIC = b"%PDF-"
 
 
-async def send_to_nts(service: PopbillService, ref: DocumentRef, memo: str | None = None) -> DocumentStatus:
+async def send_to_nts(taxinvoice: TaxinvoiceClient, status: Callable[[DocumentRef], Awaitable[DocumentStatus]],
+                      ref: DocumentRef, key: str, memo: str | None = None) -> DocumentStatus:
     """File an issued, not yet filed tax invoice with the NTS now; its status afterwards.
 
     Raises:
         NotSupported: a cash receipt (Popbill files those itself).
         ProviderRejected: Popbill refused (e.g. already filed or cancelled).
     """
-    key = service._check_ref(ref)
     if ref.kind not in TAX_KINDS:
         raise NotSupported("popbill files cash receipts with the NTS by itself; only tax invoices can be "
                            "sent to the NTS now", provider=PROVIDER, code="send_nts")
-    await service.taxinvoice.send_to_nts(MgtKeyType.SELL, key, memo=memo)
-    status = await service.status(ref)
-    if status.state in (DocumentState.ISSUED, DocumentState.SENT):
+    await taxinvoice.send_to_nts(MgtKeyType.SELL, key, memo=memo)
+    now = await status(ref)
+    if now.state in (DocumentState.ISSUED, DocumentState.SENT):
         # Popbill answered 1 but the document reads as not yet filing: say it as it is
-        status = status.model_copy(update={"detail": "sent to the NTS; the filing has not started yet"})
-    return status
+        now = now.model_copy(update={"detail": "sent to the NTS; the filing has not started yet"})
+    return now
 
 
-async def download_pdf(service: PopbillService, ref: DocumentRef) -> bytes:
+async def download_pdf(http: ProviderHttp, taxinvoice: TaxinvoiceClient, cashbill: CashbillClient,
+                       ref: DocumentRef, key: str) -> bytes:
     """The document's PDF (``getPDFURL``, then the URL fetched within its 30 seconds)."""
-    key = service._check_ref(ref)
     if ref.kind is DocumentKind.CASH_RECEIPT:
-        url = await service.cashbill.get_pdf_url(key)
+        url = await cashbill.get_pdf_url(key)
     else:
-        url = await service.taxinvoice.get_pdf_url(MgtKeyType.SELL, key)
-    response = await service._api_http.send("GET", url, write=False, operation="PDF download")
+        url = await taxinvoice.get_pdf_url(MgtKeyType.SELL, key)
+    response = await http.send("GET", url, write=False, operation="PDF download")
     if response.status_code == 410:
         raise ProviderRejected("popbill's PDF link expired before it was fetched", provider=PROVIDER,
                                code="pdf_expired", user_hint="Click PDF again.")

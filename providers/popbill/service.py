@@ -344,11 +344,11 @@ class PopbillService(_DocumentBodies):
 
     async def send_to_nts(self, ref: DocumentRef, memo: str | None = None) -> DocumentStatus:
         """즉시전송: file an issued tax invoice with the NTS now (see `providers.popbill._filing`)."""
-        return await _filing.send_to_nts(self, ref, memo)
+        return await _filing.send_to_nts(self.taxinvoice, self.status, ref, self._check_ref(ref), memo)
 
     async def pdf(self, ref: DocumentRef) -> bytes:
         """The document's PDF bytes (``getPDFURL`` fetched within the URL's 30 seconds)."""
-        return await _filing.download_pdf(self, ref)
+        return await _filing.download_pdf(self._api_http, self.taxinvoice, self.cashbill, ref, self._check_ref(ref))
 
     async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
         """checkCorpNums in batches of 1,000; one `BusinessStatus` per number, in the given order."""
