@@ -63,6 +63,7 @@ __all__ = [
     "format_compact",
     "format_date",
     "format_datetime",
+    "format_day_short",
     "format_krw",
     "format_money",
     "format_number",
@@ -294,6 +295,11 @@ def format_date(when: dt.date | dt.datetime | None, tz: dt.tzinfo = SEOUL) -> st
     if isinstance(when, dt.datetime):
         when = _localise(when, tz).date()
     return format_skeleton(_DAY_SKELETON, when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
+
+
+def format_day_short(when: dt.date) -> str:
+    """A day without its year, for a chart axis: `30/11` in English, `11. 30.` in Korean."""
+    return format_skeleton("Md", when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
 
 
 def provider_label(provider: Provider) -> str:
