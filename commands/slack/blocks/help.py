@@ -22,7 +22,7 @@ _EXAMPLES: Mapping[str, tuple[str, ...]] = {
     "destroy": ("/invoice destroy INV-000123 wrong amount",),
     "closure": ("/invoice closure 123-45-67890, 220-81-62517",),
     "list": ("/invoice list", "/invoice list pending", "/invoice list filing_failed popbill"),
-    "export": ("/invoice export", "/invoice export 2024-04-01 2024-04-30"),
+    "export": ("/invoice export", "/invoice export 2024-04-01 2024-04-30", "/invoice export hometax"),
     "digest": ("/invoice digest schedule 09:00", "/invoice digest schedule 18:30 Europe/Berlin",
                "/invoice digest now", "/invoice digest off"),
     "retry": ("/invoice retry INV-000123", "/invoice retry 42"),
@@ -38,7 +38,7 @@ _EXAMPLES_KO: Mapping[str, tuple[str, ...]] = {
     "destroy": ("/invoice 취소 INV-000123 금액 오류",),
     "closure": ("/invoice 휴폐업 123-45-67890, 220-81-62517",),
     "list": ("/invoice 목록", "/invoice 목록 대기", "/invoice 목록 전송실패 팝빌"),
-    "export": ("/invoice 내보내기 2024-04-01 2024-04-30",),
+    "export": ("/invoice 내보내기 2024-04-01 2024-04-30", "/invoice 내보내기 홈택스"),
     "digest": ("/invoice 요약 예약 09:00", "/invoice 요약 지금", "/invoice 요약 끄기"),
     "retry": ("/invoice 재시도 INV-000123",),
 }

@@ -23,6 +23,7 @@ __all__ = [
     "CHANNEL_KO",
     "DIGEST_KO",
     "KIND_KO",
+    "LAYOUT_KO",
     "PROVIDER_KO",
     "STATE_KO",
     "SUBCOMMAND_KO",
@@ -92,6 +93,9 @@ CHANNEL_KO: Mapping[str, str] = {
     "카톡": "talk",
     "알림톡": "talk",
 }
+
+#: `/invoice 내보내기 <layout>` words
+LAYOUT_KO: Mapping[str, str] = {"홈택스": "hometax"}
 
 #: `/invoice 요약 <action>` words
 DIGEST_KO: Mapping[str, str] = {

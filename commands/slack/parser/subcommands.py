@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
-from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, STATE_KO, SUBCOMMAND_KO
+from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -227,6 +227,9 @@ def _parse_list(args: list[str]) -> ListCommand:
 
 
 def parse_export(args: list[str], today: dt.date) -> ExportCommand:
+    layout = LAYOUT_KO.get(args[0], args[0].lower()) if args else None
+    if layout == "hometax":  # `/invoice export hometax [from] [to]`: Hometax's columns
+        return parse_export(args[1:], today).model_copy(update={"layout": "hometax"})
     if len(args) > 2:
         raise CommandError("`export` takes at most two dates.", subcommand="export")
     start = parse_date(args[0], "start") if args else today.replace(day=1)

@@ -12,6 +12,7 @@ from commands.slack.parser import (
     CommandError,
     DestroyCommand,
     DigestCommand,
+    ExportCommand,
     HelpCommand,
     IssueCommand,
     ListCommand,
@@ -134,3 +135,10 @@ def test_jamo_makes_one_wrong_vowel_a_small_distance() -> None:
     assert suggest("발헹", ["발행", "상태"]) == "발행"
     assert suggest("헹", ["행"]) == "행"
     assert suggest("사과", ["issue", "list"]) is None
+
+
+def test_export_in_the_hometax_layout_in_either_language() -> None:
+    hometax = ExportCommand(start=dt.date(2024, 5, 1), end=dt.date(2024, 5, 31), layout="hometax")
+    assert parse("export hometax 2024-05-01 2024-05-31") == hometax
+    assert parse("내보내기 홈택스 2024-05-01 2024-05-31") == hometax
+    assert parse("export 2024-05-01 2024-05-31") == hometax.model_copy(update={"layout": "standard"})
