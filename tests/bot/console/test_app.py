@@ -95,7 +95,7 @@ def test_a_new_user_runs_the_whole_day_in_the_console(tmp_path: Path) -> None:
     assert "hiworks cannot resend" in out
     assert "deleted" in out and "destroyed" in out
     # Closure: active, closed with its date, suspended.
-    assert "closed (폐업) 123-12-12312 since 2023-03-31" in out
+    assert "closed (폐업) 123-12-12312 since Fri, 31 Mar 2023" in out
     assert "suspended (휴업) 220-88-75476" in out
     assert "Traceback" not in out
 
