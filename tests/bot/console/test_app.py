@@ -57,11 +57,11 @@ def flow(n: int, provider: str, kind: str, resend: str) -> str:
     ])
 
 
-def run_console(tmp_path: Path, script: str) -> str:
+def run_console(tmp_path: Path, script: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_",
                                                                     "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console"],
+        [sys.executable, "-m", "bot.cli", "console", *args],
         input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO_ROOT)},
         timeout=240, check=False,
     )
