@@ -174,7 +174,8 @@ async def start_runtime(
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
-    approvers = ApproverDirectory(settings.approvers, client)
+    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
+                                  requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers)
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
@@ -210,6 +211,7 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         providers.services,
         callback_url=_callback_urls(settings.invoicebot_public_url),
         is_approver=approvers.is_approver,
+        roles=approvers,
         four_eyes=settings.invoicebot_four_eyes,
         approval_ttl=settings.approval_ttl,
         approval_actions=settings.approval_actions,

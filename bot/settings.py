@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     invoicebot_env: Literal["development", "test", "production"] = "development"
     invoicebot_approvals_channel: str | None = None
     invoicebot_approvers: str = ""  # comma-separated user ids (U…/W…) and user-group ids (S…)
+    #: admins (same form): export, resend to a new address without approval
+    invoicebot_admins: str = ""
+    #: who may ask for documents (same form, plus channel ids C…/G…: their members); empty: everyone
+    invoicebot_requesters: str = ""
     invoicebot_four_eyes: bool = True
     invoicebot_approval_ttl_hours: float = 24.0
     invoicebot_approval_actions: str = "issue,destroy"
@@ -146,6 +150,14 @@ class Settings(BaseSettings):
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_admins.split(",") if x.strip())
+
+    @property
+    def requesters(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_requesters.split(",") if x.strip())
 
     @property
     def approval_actions(self) -> frozenset[str]:

@@ -63,6 +63,9 @@ class ApprovalRepo(Repo):
         decider: str | None = None,
         origin_channel_id: str | None = None,
         origin_thread_ts: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        resubmits_request_id: int | None = None,
         now: dt.datetime | None = None,
     ) -> ApprovalRecord:
         now = now_or(now)
@@ -79,6 +82,9 @@ class ApprovalRepo(Repo):
             "decided_at": now if state is ApprovalState.APPROVED else None,
             "origin_channel_id": origin_channel_id,
             "origin_thread_ts": origin_thread_ts,
+            "team_id": team_id,
+            "enterprise_id": enterprise_id,
+            "resubmits_request_id": resubmits_request_id,
             "created_at": now,
             "updated_at": now,
         }
@@ -195,3 +201,11 @@ class ApprovalRepo(Repo):
         async with self._db.read() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
+
+    async def resubmission_of(self, approval_id: int) -> ApprovalRecord | None:
+        """The request that resubmits `approval_id` (edited and sent again), if there is one."""
+        c = approval_requests.c
+        stmt = sa.select(approval_requests).where(c.resubmits_request_id == approval_id).order_by(c.id).limit(1)
+        async with self._db.read() as conn:
+            row = (await conn.execute(stmt)).mappings().first()
+        return ApprovalRecord.from_row(row) if row else None

@@ -167,10 +167,17 @@ approval_requests = sa.Table(
     sa.Column("started_at", UtcDateTime(), nullable=True),
     sa.Column("finished_at", UtcDateTime(), nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
+    # the workspace the request came from: a decision from another one is refused (0003_access)
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    # an edited issue request replacing a rejected, expired or failed one
+    sa.Column("resubmits_request_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="SET NULL"),
+              nullable=True),
     sa.CheckConstraint(_in("action", ApprovalAction), name="action"),
     sa.CheckConstraint(_in("state", ApprovalState), name="state"),
     sa.Index(None, "state", "expires_at"),
     sa.Index(None, "document_id"),
+    sa.Index(None, "resubmits_request_id", unique=True),  # resubmitted once at most
 )
 
 audit_events = sa.Table(

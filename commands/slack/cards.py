@@ -82,6 +82,13 @@ def document_card(
     )
 
 
+def _resend_target(view: ApprovalView) -> str | None:
+    """Where a resend request goes, so the approver sees it (None: the document's own address)."""
+    if view.action.value != "resend" or not view.payload.get("address"):
+        return None
+    return f"{view.payload.get('channel') or ''} {view.payload['address']}".strip()
+
+
 def approval_card(view: ApprovalView) -> ApprovalCard:
     document = document_card(view.document)
     outcome = view.outcome_message
@@ -99,6 +106,9 @@ def approval_card(view: ApprovalView) -> ApprovalCard:
         hint=view.user_hint,
         retryable=view.retryable,
         warnings=tuple(view.warnings),
+        resend_to=_resend_target(view),
+        replaces=(f"#{view.resubmits_request_id}" + (f" ({view.resubmits_ref})" if view.resubmits_ref else "")
+                  if view.resubmits_request_id else None),
     )
 
 

@@ -135,7 +135,11 @@ class WorkflowContext:
         """The view of an approval (re-read when given its id)."""
         if isinstance(approval, int):
             approval = await self.approval(approval)
-        return approval_view(approval, await self.document(approval.document_id))
+        replaced = None
+        if approval.resubmits_request_id is not None:
+            old = await self.store.approvals.get(approval.resubmits_request_id)
+            replaced = await self.doc_ref(old) if old else None
+        return approval_view(approval, await self.document(approval.document_id), resubmits_ref=replaced)
 
     async def move(
         self,

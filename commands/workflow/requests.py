@@ -25,6 +25,7 @@ from commands.ledger import (
     DocumentRecord,
     Lifecycle,
 )
+from commands.workflow.access import request_columns
 from commands.workflow.context import WorkflowContext
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.errors import Conflict, NotFound, WorkflowError, invalid
@@ -87,9 +88,11 @@ async def _started(ctx: WorkflowContext, approval_id: int, needs_approval: bool)
 
 
 async def request_issue(
-    ctx: WorkflowContext, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None
+    ctx: WorkflowContext, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None,
+    *, resubmits: int | None = None,
 ) -> ApprovalView:
-    """Create the document (ref ``INV-…``) and an approval request for issuing it."""
+    """Create the document (ref ``INV-…``) and an approval request for issuing it (`resubmits`: the
+    rejected, expired or failed request this one replaces, see `commands.workflow.resubmit`)."""
     provider = ctx.provider(draft.provider)
     request, warnings = validate_issue(provider, draft)
     needs_approval = ctx.policy.needs_approval(ApprovalAction.ISSUE)
@@ -104,6 +107,7 @@ async def request_issue(
             action=ApprovalAction.ISSUE, document_id=doc.id, requester=requester, **opening,
             idempotency_key=f"issue:{doc.ref}", payload={"warnings": warnings},
             origin_channel_id=channel_id, origin_thread_ts=thread_ts, now=now,
+            resubmits_request_id=resubmits, **request_columns(),
         )
         await tx.audit.record(
             actor=requester,
@@ -169,7 +173,7 @@ async def _request_action(
     async with ctx.store.transaction() as tx:
         approval = await tx.approvals.create(
             action=action, document_id=doc.id, requester=requester, **opening, payload=payload, reason=reason,
-            origin_channel_id=channel_id, origin_thread_ts=thread_ts, now=now,
+            origin_channel_id=channel_id, origin_thread_ts=thread_ts, now=now, **request_columns(),
         )
         await tx.audit.record(
             actor=requester,

@@ -112,6 +112,8 @@ class ApprovalView(_View):
     origin_channel_id: str | None = None  # where the request was made (notify there)
     origin_thread_ts: str | None = None
     warnings: tuple[str, ...] = ()
+    resubmits_request_id: int | None = None  # the rejected/expired/failed request this one replaces
+    resubmits_ref: str | None = None  # that request's document
 
     @property
     def is_pending(self) -> bool:
@@ -216,14 +218,15 @@ def document_view(doc: DocumentRecord, *, error: ProviderError | str | None = No
     )
 
 
-def approval_view(approval: ApprovalRecord, doc: DocumentRecord) -> ApprovalView:
-    """The view of an approval request with its document."""
+def approval_view(approval: ApprovalRecord, doc: DocumentRecord, *, resubmits_ref: str | None = None) -> ApprovalView:
+    """The view of an approval request with its document (and the ref of the one it replaces)."""
     warnings = approval.payload.get("warnings") or []
     return ApprovalView.model_validate(
         {
             **{name: getattr(approval, name) for name in _APPROVAL_FIELDS},
             "document": document_view(doc),
             "warnings": tuple(str(w) for w in warnings),
+            "resubmits_ref": resubmits_ref,
         }
     )
 

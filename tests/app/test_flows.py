@@ -151,12 +151,14 @@ async def test_list_and_pending(bot: BotHarness) -> None:
     assert "INV-000001" in last_reply(bot)
 
 
-async def test_export_uploads_a_csv_to_the_channel(bot: BotHarness) -> None:
+async def test_export_sends_a_csv_to_the_approver_who_asked_only(bot: BotHarness) -> None:
+    """Issue 9: the file goes to the asker's direct messages, never into the channel."""
     card = await issue(bot, "popbill", "tax_invoice")
     await bot.click(card, "approval_approve", user="U_BOB")
-    await bot.command("export")
+    await bot.command("export", user="U_BOB")
     upload = bot.slack.calls("files.completeUploadExternal")[-1]
-    assert upload.args.get("channel_id") == FINANCE
+    assert upload.args.get("channel_id") == "D_BOB"
+    assert not [m for m in bot.slack.messages_in(FINANCE) if m.get("files")]
     stored = [f for f in bot.slack.files.values() if f.completed] if isinstance(bot.slack.files, dict) else [
         f for f in bot.slack.files if f.completed]
     csv = stored[-1].data or b""

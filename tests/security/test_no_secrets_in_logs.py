@@ -80,7 +80,7 @@ async def run_every_provider(bot: BotHarness) -> None:
     add_fault(bot, "popbill", FaultRule(kind="drop", path=r"^/Taxinvoice$", method="POST"))
     await bot.click(card, "approval_approve", user="U_BOB")
 
-    await bot.command("resend INV-000001 email buyer2@example.com")
+    await bot.command("resend INV-000001 email buyer@example.com")
     await bot.command("resend INV-000002 talk")
     await bot.command("resend INV-000004")
     await bot.command("status INV-000003")

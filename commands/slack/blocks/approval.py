@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import _
 from commands.ledger.vocabulary import ApprovalState
 from commands.slack.blocks.document import amounts_text, buyer_text, item_lines
 from commands.slack.blocks.kit import (
@@ -91,6 +92,11 @@ def _notes(card: ApprovalCard) -> list[Block]:
         blocks.append(context(f"📝 {escape_mrkdwn(clip(flat(doc.memo), 2900))}"))
     if card.reason and card.state is not ApprovalState.REJECTED:
         blocks.append(context(f"Reason given: {escape_mrkdwn(clip(flat(card.reason), 2900))}"))
+    if card.resend_to:
+        blocks.append(context(_("📮 To {target}").format(target=escape_mrkdwn(clip(flat(card.resend_to), 400)))))
+    if card.replaces:
+        blocks.append(context(_("↩️ Replaces request {replaced}, edited and resubmitted by its requester.")
+                              .format(replaced=escape_mrkdwn(card.replaces))))
     if card.warnings:
         blocks.append(section("\n".join(f"⚠️ {escape_mrkdwn(clip(flat(w), 400))}" for w in card.warnings[:6])))
     return blocks

@@ -1,4 +1,4 @@
-"""``/invoice export``: the message posted with the uploaded CSV.
+"""``/invoice export``: the answer to the person who asked, whose direct messages hold the CSV.
 
 It repeats what the file includes (`commands.workflow.export.export_scope`: the range by
 write date and the standings listed), so nobody reads a tax export as "everything we asked for".
@@ -21,12 +21,13 @@ __all__ = ["build_export_message", "export_text"]
 def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date, *,
                          sandbox: bool = False, size: int | None = None,
                          layout: ExportLayout = ExportLayout.STANDARD) -> list[Block]:
-    """Posted with the uploaded CSV once an export is done."""
+    """The asker's private answer once the CSV is in their direct messages with the app."""
     size_text = f" ({format_bytes(size)})" if size is not None else ""
     blocks: list[Block] = [section(
         f"📤 *Export ready*: `{escape_mrkdwn(clip(file_name, 200))}`{size_text}\n"
         f"{rows} document(s). {escape_mrkdwn(export_scope(start, end, layout))}."
     )]
+    blocks.append(context(_("📬 The file is in your direct messages with the app; nobody else received it.")))
     if layout is ExportLayout.HOMETAX:
         blocks.append(context(_("Columns as Hometax's e-tax invoice list: 작성일자, 승인번호, 발급일자, 전송일자, "
                                 "supplier and buyer, 합계금액, 공급가액, 세액, 분류 and 종류, the first 품목.")))
@@ -43,4 +44,5 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date,
                 layout: ExportLayout = ExportLayout.STANDARD) -> str:
-    return f"Export ready: {clip(file_name, 200)} — {rows} document(s). {export_scope(start, end, layout)}"
+    return (f"Export ready: {clip(file_name, 200)} — {rows} document(s). {export_scope(start, end, layout)} "
+            + _("(in your direct messages with the app)"))

@@ -112,7 +112,7 @@ async def test_the_hometax_layout_lists_issued_e_tax_invoices_in_hometaxs_column
         await conn.execute(sa.update(documents).where(documents.c.ref == tax).values(confirm_number="20240501-4100"))
     await issue(env, buyer_name="=HYPERLINK(\"x\")", kind=DocumentKind.ZERO_RATED_INVOICE)
 
-    data = await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 31), ExportLayout.HOMETAX)
+    data = await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 31), layout=ExportLayout.HOMETAX)
 
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
