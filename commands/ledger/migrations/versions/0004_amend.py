@@ -6,7 +6,7 @@ gain the actions ``amend`` and ``send_nts`` (the CHECK constraint is rebuilt; SQ
 batch copy for that).
 
 Revision ID: 0004_amend
-Revises: 0002
+Revises: 0003_checks
 Create Date: 2026-12-02 03:00:00+00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 revision: str = '0004_amend'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_checks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
