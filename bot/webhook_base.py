@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, Sec
 
 from bot.callback_auth import CallbackSigner, callback_signer
 from bot.settings import Settings
+from commands.i18n import _
 from commands.ledger import AuditKind, AuditOperation, DocumentRecord, Store, utc_now
 from commands.slack.formatting import SANDBOX_NOTICE, clip
 from providers.base import InvoiceProvider
@@ -68,7 +69,7 @@ def json_answer(data: Mapping[str, Any], status: int = 200) -> web.Response:
 def _update_blocks(doc: DocumentRecord, text: str) -> list[Block]:
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
     if doc.sandbox:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=SANDBOX_NOTICE)]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_(SANDBOX_NOTICE))]))
     return blocks
 
 

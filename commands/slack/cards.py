@@ -76,7 +76,7 @@ def document_card(
     # no lifecycle: a document only the provider knows (looked up by its provider ref)
     lifecycle = view.lifecycle or Lifecycle.ISSUED
     state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
-    detail_parts = [p for p in (view.state_detail, _provider_error(view),
+    detail_parts = [p for p in (view.state_detail and provider_text(view.state_detail), _provider_error(view),
                                 view.error_hint and provider_text(view.error_hint)) if p]
     # A document the provider does not know, or a provider that cannot be reached, has no live
     # link to show (e.g. a sandbox restarted on another port): the buttons would lead nowhere.
@@ -100,6 +100,9 @@ def document_card(
         write_date=view.write_date,
         due_date=view.due_date,
         detail="\n".join(detail_parts) or None,
+        amends=view.amends_ref,
+        modify_code=view.modify_code,
+        amendments=view.amendments,
     )
 
 

@@ -3,6 +3,22 @@
 They live apart from the builders so the digest and App Home code can format a
 document line or an amount exactly like the interactive messages do, and so Slack's
 per-field length limits are applied in one place (`clip`).
+
+Numbers, money and dates go through Babel's locale data in the current locale
+(`commands.i18n.current_locale`), never through hand-written separators or symbols:
+
+| | en | ko |
+|---|---|---|
+| `format_money(1234500)` | ₩1,234,500 | 1,234,500원 (the way Korean invoices write won) |
+| `format_money(123456, "EUR")` | €1,234.56 | 1,234.56 유로 (Babel's ko unit pattern and name) |
+| `format_date(2026-11-30)` | Mon, 30 Nov 2026 | 2026년 11월 30일 (월) |
+| `format_datetime(…)` | 2026-11-30 09:00 KST | 2026년 11월 30일 (월) 09:00 KST |
+| `format_compact(1.4e9)` | 1.4B | 14억 (만/억/조 units, as Korean amounts are read) |
+
+Days use Babel's `yMMMEd` skeleton: ko's own form, and for English the day-first form
+(en_GB data), which reads the same to a European and a Korean reader; timestamps in English
+stay `YYYY-MM-DD HH:MM`, sortable by eye in history lines. Minor-unit exponents are ISO
+4217's, from Babel (`currency_exponent`).
 """
 
 from __future__ import annotations
@@ -12,12 +28,24 @@ from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton
+from babel.dates import format_time as babel_time
+from babel.numbers import (
+    format_compact_decimal,
+    format_currency,
+    format_decimal,
+    get_currency_name,
+    get_currency_precision,
+    get_currency_unit_pattern,
+)
+
+from commands.i18n import N_, _, current_locale
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
 __all__ = [
-    "CURRENCY_EXPONENTS",
     "KIND_LABELS",
     "KIND_SHORT",
     "PROVIDER_LABELS",
@@ -32,10 +60,13 @@ __all__ = [
     "escape_mrkdwn",
     "format_bizno",
     "format_bytes",
+    "format_compact",
     "format_date",
     "format_datetime",
+    "format_day_short",
     "format_krw",
     "format_money",
+    "format_number",
     "kind_label",
     "operation_label",
     "progress_bar",
@@ -47,123 +78,129 @@ __all__ = [
 SEOUL = ZoneInfo("Asia/Seoul")
 
 #: Shown on every message about a document that lives in a provider sandbox.
-SANDBOX_NOTICE = "🧪 *SANDBOX* — no real document was issued"
+SANDBOX_NOTICE = N_("🧪 *SANDBOX* — no real document was issued")
 
-#: Minor-unit exponents (ISO 4217) for the currencies a provider may bill in.
-CURRENCY_EXPONENTS: Mapping[str, int] = {
-    "KRW": 0, "JPY": 0, "VND": 0, "CLP": 0, "ISK": 0,
-    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "CNY": 2, "HKD": 2, "SGD": 2, "AUD": 2, "CAD": 2,
-    "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "TWD": 2,
-    "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3,
-}
-
-_CURRENCY_SYMBOLS: Mapping[str, str] = {
-    "KRW": "₩", "EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "CHF": "CHF ",
-}
+#: The Babel locale whose data formats each of our languages: numbers and money, days.
+_NUMBER_LOCALES: Mapping[str, str] = {"en": "en", "ko": "ko_KR"}
+_DAY_LOCALES: Mapping[str, str] = {"en": "en_GB", "ko": "ko_KR"}
+_DAY_SKELETON = "yMMMEd"
+#: Korean amounts are read in units of 10^4: 만, 억 (10^8), 조 (10^12)
+_KOREAN_UNITS: tuple[tuple[int, str], ...] = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
 
 PROVIDER_LABELS: Mapping[Provider, str] = {
-    Provider.POPBILL: "Popbill",
-    Provider.PAYSSAM: "Payssam (결제선생)",
-    Provider.HIWORKS: "Hiworks",
-    Provider.ABILLIFY: "Abillify",
+    Provider.POPBILL: N_("Popbill"),
+    Provider.PAYSSAM: N_("Payssam (결제선생)"),
+    Provider.HIWORKS: N_("Hiworks"),
+    Provider.ABILLIFY: N_("Abillify"),
 }
 
 KIND_LABELS: Mapping[DocumentKind, str] = {
-    DocumentKind.TAX_INVOICE: "Tax invoice (세금계산서)",
-    DocumentKind.ZERO_RATED_INVOICE: "Zero-rated tax invoice (영세율)",
-    DocumentKind.EXEMPT_INVOICE: "VAT-exempt invoice (계산서)",
-    DocumentKind.STATEMENT: "Transaction statement (거래명세서)",
-    DocumentKind.CASH_RECEIPT: "Cash receipt (현금영수증)",
-    DocumentKind.BILL: "Payment request (결제선생 청구서)",
-    DocumentKind.INVOICE: "Invoice (Abillify)",
+    DocumentKind.TAX_INVOICE: N_("Tax invoice (세금계산서)"),
+    DocumentKind.ZERO_RATED_INVOICE: N_("Zero-rated tax invoice (영세율)"),
+    DocumentKind.EXEMPT_INVOICE: N_("VAT-exempt invoice (계산서)"),
+    DocumentKind.STATEMENT: N_("Transaction statement (거래명세서)"),
+    DocumentKind.CASH_RECEIPT: N_("Cash receipt (현금영수증)"),
+    DocumentKind.BILL: N_("Payment request (결제선생 청구서)"),
+    DocumentKind.INVOICE: N_("Invoice (Abillify)"),
 }
 
 KIND_SHORT: Mapping[DocumentKind, str] = {
-    DocumentKind.TAX_INVOICE: "tax invoice",
-    DocumentKind.ZERO_RATED_INVOICE: "zero-rated invoice",
-    DocumentKind.EXEMPT_INVOICE: "exempt invoice",
-    DocumentKind.STATEMENT: "statement",
-    DocumentKind.CASH_RECEIPT: "cash receipt",
-    DocumentKind.BILL: "bill",
-    DocumentKind.INVOICE: "invoice",
+    DocumentKind.TAX_INVOICE: N_("tax invoice"),
+    DocumentKind.ZERO_RATED_INVOICE: N_("zero-rated invoice"),
+    DocumentKind.EXEMPT_INVOICE: N_("exempt invoice"),
+    DocumentKind.STATEMENT: N_("statement"),
+    DocumentKind.CASH_RECEIPT: N_("cash receipt"),
+    DocumentKind.BILL: N_("bill"),
+    DocumentKind.INVOICE: N_("invoice"),
 }
 
 _STATE_LABELS: Mapping[DocumentState, str] = {
-    DocumentState.ISSUED: "📄 issued",
-    DocumentState.SENT: "📨 sent",
-    DocumentState.FILING: "⏳ filing with NTS",
-    DocumentState.FILED: "✅ filed with NTS",
-    DocumentState.FILING_FAILED: "❌ NTS filing failed",
-    DocumentState.UNPAID: "💳 unpaid",
-    DocumentState.PAID: "✅ paid",
-    DocumentState.EXPIRED: "⌛ expired",
-    DocumentState.CANCELED: "🚫 canceled",
-    DocumentState.DESTROYED: "🗑️ destroyed",
-    DocumentState.DELETED: "🗑️ deleted",
-    DocumentState.UNKNOWN: "❔ unknown",
+    DocumentState.ISSUED: N_("📄 issued"),
+    DocumentState.SENT: N_("📨 sent"),
+    DocumentState.FILING: N_("⏳ filing with NTS"),
+    DocumentState.FILED: N_("✅ filed with NTS"),
+    DocumentState.FILING_FAILED: N_("❌ NTS filing failed"),
+    DocumentState.UNPAID: N_("💳 unpaid"),
+    DocumentState.PAID: N_("✅ paid"),
+    DocumentState.EXPIRED: N_("⌛ expired"),
+    DocumentState.CANCELED: N_("🚫 canceled"),
+    DocumentState.DESTROYED: N_("🗑️ destroyed"),
+    DocumentState.DELETED: N_("🗑️ deleted"),
+    DocumentState.UNKNOWN: N_("❔ unknown"),
 }
 
 _BUSINESS_LABELS: Mapping[BusinessState, str] = {
-    BusinessState.ACTIVE: "✅ active",
-    BusinessState.SUSPENDED: "⏸️ suspended (휴업)",
-    BusinessState.CLOSED: "⛔ closed (폐업)",
-    BusinessState.UNREGISTERED: "❓ not registered",
-    BusinessState.UNKNOWN: "❔ unknown",
+    BusinessState.ACTIVE: N_("✅ active"),
+    BusinessState.SUSPENDED: N_("⏸️ suspended (휴업)"),
+    BusinessState.CLOSED: N_("⛔ closed (폐업)"),
+    BusinessState.UNREGISTERED: N_("❓ not registered"),
+    BusinessState.UNKNOWN: N_("❔ unknown"),
 }
 
 _STANDING_LABELS: Mapping[Standing, str] = {
-    Standing.PENDING: "⏳ waiting for approval",
-    Standing.REJECTED: "🚫 rejected",
-    Standing.EXPIRED: "⌛ approval expired",
-    Standing.ISSUING: "⏳ issuing",
-    Standing.FAILED: "❌ failed",
-    Standing.UNKNOWN: "❔ outcome unknown",
-    Standing.ISSUED: "📄 issued",
-    Standing.CANCELLED: "🗑️ cancelled",
+    Standing.PENDING: N_("⏳ waiting for approval"),
+    Standing.REJECTED: N_("🚫 rejected"),
+    Standing.EXPIRED: N_("⌛ approval expired"),
+    Standing.ISSUING: N_("⏳ issuing"),
+    Standing.FAILED: N_("❌ failed"),
+    Standing.UNKNOWN: N_("❔ outcome unknown"),
+    Standing.ISSUED: N_("📄 issued"),
+    Standing.CANCELLED: N_("🗑️ cancelled"),
 }
 
 _APPROVAL_LABELS: Mapping[ApprovalState, str] = {
-    ApprovalState.PENDING: "🖊️ Approval needed",
-    ApprovalState.APPROVED: "⏳ Approved",
-    ApprovalState.EXECUTING: "⏳ Approved — working on it",
-    ApprovalState.SUCCEEDED: "✅ Approved and done",
-    ApprovalState.REJECTED: "🚫 Rejected",
-    ApprovalState.EXPIRED: "⌛ Expired",
-    ApprovalState.FAILED: "❌ Approved, but it failed",
-    ApprovalState.UNKNOWN: "❔ Approved, outcome unknown",
+    ApprovalState.PENDING: N_("🖊️ Approval needed"),
+    ApprovalState.APPROVED: N_("⏳ Approved"),
+    ApprovalState.EXECUTING: N_("⏳ Approved — working on it"),
+    ApprovalState.SUCCEEDED: N_("✅ Approved and done"),
+    ApprovalState.REJECTED: N_("🚫 Rejected"),
+    ApprovalState.EXPIRED: N_("⌛ Expired"),
+    ApprovalState.FAILED: N_("❌ Approved, but it failed"),
+    ApprovalState.UNKNOWN: N_("❔ Approved, outcome unknown"),
 }
 
 #: What a history line says for each recorded operation (`audit_events.operation`).
 _OPERATION_LABELS: Mapping[AuditOperation, str] = {
-    AuditOperation.ISSUE_REQUEST: "issue requested",
-    AuditOperation.DESTROY_REQUEST: "cancellation requested",
-    AuditOperation.RESEND_REQUEST: "resend requested",
-    AuditOperation.APPROVE: "approved",
-    AuditOperation.REJECT: "rejected",
-    AuditOperation.REFUSED: "decision refused",
-    AuditOperation.ISSUE_EXPIRE: "issue request expired without a decision",
-    AuditOperation.DESTROY_EXPIRE: "cancellation request expired without a decision",
-    AuditOperation.RESEND_EXPIRE: "resend request expired without a decision",
-    AuditOperation.ISSUE_RETRY: "issue retried",
-    AuditOperation.DESTROY_RETRY: "cancellation retried",
-    AuditOperation.RESEND_RETRY: "resend retried",
-    AuditOperation.ISSUE_RECOVER: "interrupted issue checked again",
-    AuditOperation.DESTROY_RECOVER: "interrupted cancellation checked again",
-    AuditOperation.RESEND_RECOVER: "interrupted resend checked again",
-    AuditOperation.ADOPT: "taken over from the provider",
-    AuditOperation.CLOSURE: "closure (휴폐업) checked",
-    AuditOperation.ISSUE: "issued at the provider",
-    AuditOperation.ISSUE_FIND: "looked up at the provider",
-    AuditOperation.DESTROY: "cancelled at the provider",
-    AuditOperation.DESTROY_CHECK: "cancellation checked at the provider",
-    AuditOperation.RESEND: "resent",
-    AuditOperation.STATUS_CHANGE: "state changed",
-    AuditOperation.SWEEP: "status sweep",
-    AuditOperation.PAYMENT: "payment received",
-    AuditOperation.TASK_NOTIFICATION: "provider notice",
-    AuditOperation.WORKFLOW_EVENT: "provider workflow event",
-    AuditOperation.DIGEST_SCHEDULED: "daily digest posted",
-    AuditOperation.DIGEST_NOW: "digest posted on request",
+    AuditOperation.ISSUE_REQUEST: N_("issue requested"),
+    AuditOperation.DESTROY_REQUEST: N_("cancellation requested"),
+    AuditOperation.RESEND_REQUEST: N_("resend requested"),
+    AuditOperation.APPROVE: N_("approved"),
+    AuditOperation.REJECT: N_("rejected"),
+    AuditOperation.REFUSED: N_("decision refused"),
+    AuditOperation.ISSUE_EXPIRE: N_("issue request expired without a decision"),
+    AuditOperation.DESTROY_EXPIRE: N_("cancellation request expired without a decision"),
+    AuditOperation.RESEND_EXPIRE: N_("resend request expired without a decision"),
+    AuditOperation.ISSUE_RETRY: N_("issue retried"),
+    AuditOperation.DESTROY_RETRY: N_("cancellation retried"),
+    AuditOperation.RESEND_RETRY: N_("resend retried"),
+    AuditOperation.ISSUE_RECOVER: N_("interrupted issue checked again"),
+    AuditOperation.DESTROY_RECOVER: N_("interrupted cancellation checked again"),
+    AuditOperation.RESEND_RECOVER: N_("interrupted resend checked again"),
+    AuditOperation.ADOPT: N_("taken over from the provider"),
+    AuditOperation.CLOSURE: N_("closure (휴폐업) checked"),
+    AuditOperation.ISSUE: N_("issued at the provider"),
+    AuditOperation.ISSUE_FIND: N_("looked up at the provider"),
+    AuditOperation.DESTROY: N_("cancelled at the provider"),
+    AuditOperation.DESTROY_CHECK: N_("cancellation checked at the provider"),
+    AuditOperation.RESEND: N_("resent"),
+    AuditOperation.STATUS_CHANGE: N_("state changed"),
+    AuditOperation.SWEEP: N_("status sweep"),
+    AuditOperation.PAYMENT: N_("payment received"),
+    AuditOperation.TASK_NOTIFICATION: N_("provider notice"),
+    AuditOperation.WORKFLOW_EVENT: N_("provider workflow event"),
+    AuditOperation.DIGEST_SCHEDULED: N_("daily digest posted"),
+    AuditOperation.DIGEST_NOW: N_("digest posted on request"),
+    AuditOperation.AMEND_REQUEST: N_("amendment (수정세금계산서) requested"),
+    AuditOperation.AMEND_EXPIRE: N_("amendment request expired without a decision"),
+    AuditOperation.AMEND_RETRY: N_("amendment retried"),
+    AuditOperation.AMEND_RECOVER: N_("interrupted amendment checked again"),
+    AuditOperation.AMEND: N_("amendment issued at the provider"),
+    AuditOperation.SEND_NTS_REQUEST: N_("sending to the NTS (즉시전송) requested"),
+    AuditOperation.SEND_NTS_EXPIRE: N_("send-to-NTS request expired without a decision"),
+    AuditOperation.SEND_NTS_RETRY: N_("sending to the NTS retried"),
+    AuditOperation.SEND_NTS_RECOVER: N_("interrupted send to the NTS checked again"),
+    AuditOperation.SEND_NTS: N_("sent to the NTS"),
+    AuditOperation.PDF: N_("PDF uploaded to the thread"),
 }
 
 
@@ -184,31 +221,52 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _number_locale() -> str:
+    return _NUMBER_LOCALES.get(current_locale(), _NUMBER_LOCALES["en"])
+
+
 def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency`'s minor unit (2 for unknown codes)."""
-    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    """Digits after the decimal point in `currency`'s minor unit (ISO 4217, Babel's data; 2 if unknown)."""
+    return int(get_currency_precision(currency.upper()))
 
 
 def format_krw(amount: int) -> str:
-    """`1234500` -> `₩1,234,500` (negative amounts keep their sign: `-₩1,000`)."""
+    """`1234500` -> `₩1,234,500` in English, `1,234,500원` in Korean (a negative keeps its sign)."""
     return format_money(amount, "KRW")
 
 
 def format_money(amount: int, currency: str = "KRW") -> str:
-    """Format an integer amount in the currency's minor unit.
+    """Format an integer amount in the currency's minor unit, in the current locale.
 
     >>> format_money(12345, "EUR")
     '€123.45'
     """
     code = currency.upper()
     exponent = currency_exponent(code)
-    sign = "-" if amount < 0 else ""
-    value = Decimal(abs(amount)).scaleb(-exponent)
-    number = f"{value:,.{exponent}f}"
-    symbol = _CURRENCY_SYMBOLS.get(code)
-    if symbol is None:
-        return f"{sign}{number} {code}"
-    return f"{sign}{symbol}{number}"
+    value = Decimal(amount).scaleb(-exponent)
+    locale = _number_locale()
+    if current_locale() != "ko":
+        return format_currency(value, code, locale=locale)
+    # Korean: 1,234,500원 for won; other currencies by Babel's unit pattern, `1,234.56 유로`
+    number = format_decimal(value, format=f"#,##0.{'0' * exponent}" if exponent else "#,##0", locale=locale)
+    if code == "KRW":
+        return f"{number}원"
+    return get_currency_unit_pattern(code, locale=locale).format(number, get_currency_name(code, locale=locale))
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """A count or quantity with the locale's grouping: `12,345`."""
+    return format_decimal(value, locale=_number_locale())
+
+
+def format_compact(value: float) -> str:
+    """A short amount for a chart axis: `1.4B`, `25M`, `5K` in English; `14억`, `2,500만` in Korean."""
+    if current_locale() == "ko":
+        for size, unit in _KOREAN_UNITS:
+            if abs(value) >= size:
+                return format_decimal(round(value / size, 1), format="#,##0.#", locale="ko_KR") + unit
+        return format_decimal(round(value), locale="ko_KR")
+    return format_compact_decimal(value, format_type="short", fraction_digits=1, locale=_number_locale())
 
 
 def format_bytes(size: int) -> str:
@@ -228,55 +286,63 @@ def _localise(when: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 
 
 def format_datetime(when: dt.datetime | None, tz: dt.tzinfo = SEOUL, *, with_zone: bool = True) -> str:
-    """`2024-05-02 14:03 KST` in the reader's zone (Asia/Seoul unless told)."""
+    """`2024-05-02 14:03 KST` (Korean: `2024년 5월 2일 (목) 14:03 KST`) in the reader's zone."""
     if when is None:
         return "—"
     local = _localise(when, tz)
-    text = local.strftime("%Y-%m-%d %H:%M")
+    if current_locale() == "ko":
+        text = f"{format_date(local.date())} {babel_time(local.time(), 'HH:mm', locale='ko_KR')}"
+    else:
+        text = babel_date(local.date(), "yyyy-MM-dd", locale="en") + babel_time(local.time(), " HH:mm", locale="en")
     if with_zone:
         text += f" {local.tzname() or ''}".rstrip()
     return text
 
 
 def format_date(when: dt.date | dt.datetime | None, tz: dt.tzinfo = SEOUL) -> str:
-    """`2024-05-02`; a datetime is first moved into `tz` so the day is the reader's day."""
+    """`Thu, 2 May 2024` / `2024년 5월 2일 (목)`; a datetime is first moved into `tz` (the reader's day)."""
     if when is None:
         return "—"
     if isinstance(when, dt.datetime):
         when = _localise(when, tz).date()
-    return when.isoformat()
+    return format_skeleton(_DAY_SKELETON, when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
+
+
+def format_day_short(when: dt.date) -> str:
+    """A day without its year, for a chart axis: `30/11` in English, `11. 30.` in Korean."""
+    return format_skeleton("Md", when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
 
 
 def provider_label(provider: Provider) -> str:
-    return PROVIDER_LABELS.get(provider, provider.value)
+    return _(PROVIDER_LABELS[provider]) if provider in PROVIDER_LABELS else provider.value
 
 
 def kind_label(kind: DocumentKind) -> str:
-    return KIND_LABELS.get(kind, kind.value)
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind.value
 
 
 def state_label(state: DocumentState) -> str:
     """A provider state with its emoji, e.g. `✅ filed with NTS`."""
-    return _STATE_LABELS.get(state, state.value)
+    return _(_STATE_LABELS[state]) if state in _STATE_LABELS else state.value
 
 
 def standing_label(where: Standing) -> str:
     """Where a document stands, e.g. `⏳ waiting for approval`."""
-    return _STANDING_LABELS[where]
+    return _(_STANDING_LABELS[where])
 
 
 def approval_state_label(state: ApprovalState) -> str:
     """An approval request's state as its card's header says it, e.g. `🚫 Rejected`."""
-    return _APPROVAL_LABELS[state]
+    return _(_APPROVAL_LABELS[state])
 
 
 def business_state_label(state: BusinessState) -> str:
-    return _BUSINESS_LABELS.get(state, state.value)
+    return _(_BUSINESS_LABELS[state]) if state in _BUSINESS_LABELS else state.value
 
 
 def operation_label(operation: AuditOperation) -> str:
     """What a recorded operation means to a reader of a document's history."""
-    return _OPERATION_LABELS[operation]
+    return _(_OPERATION_LABELS[operation])
 
 
 def document_label(lifecycle: Lifecycle, state: DocumentState | None) -> str:
@@ -314,6 +380,7 @@ def document_line(
     sandbox: bool = False,
     when: dt.date | dt.datetime | None = None,
     tz: dt.tzinfo = SEOUL,
+    amends: str | None = None,
 ) -> str:
     """One mrkdwn line describing a document, used by lists, the digest and App Home.
 
@@ -325,7 +392,8 @@ def document_line(
     parts = [f"`{escape_mrkdwn(clip(ref, 80))}`"]
     if sandbox:
         parts[0] += " 🧪"
-    parts.append(f"{provider_label(provider).split(' (')[0]} {KIND_SHORT.get(kind, kind.value)}")
+    kind_word = _(KIND_SHORT[kind]) if kind in KIND_SHORT else kind.value
+    parts.append(f"{provider_label(provider).split(' (')[0]} {kind_word}")
     if buyer_name:
         parts.append(escape_mrkdwn(clip(buyer_name, 60)))
     if total is not None:
@@ -334,4 +402,6 @@ def document_line(
         parts.append(document_label(lifecycle or Lifecycle.ISSUED, state))
     if when is not None:
         parts.append(format_date(when, tz))
+    if amends:
+        parts.append(_("↩ amends {ref}").format(ref=f"`{escape_mrkdwn(clip(amends, 80))}`"))
     return " · ".join(parts)

@@ -5,7 +5,9 @@
 most (connection trouble, timeouts, rate limits, unreadable answers, business numbers) are
 listed here as msgids with named placeholders; `provider_text` matches a provider's sentence
 against them and answers the translation, with the placeholders filled from the sentence.
-A sentence we do not know is shown as the provider wrote it.
+A sentence we do not know is shown as the provider wrote it; Popbill writes its own messages in
+Korean with an English gloss in brackets (``…존재하지 않습니다. (Document ID does not exist)``),
+and a Korean reader gets the Korean part only.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from commands.i18n import N_, _
+from commands.i18n import N_, _, current_locale
 
 __all__ = ["KNOWN_TEXTS", "provider_text"]
 
@@ -53,9 +55,15 @@ KNOWN_TEXTS: tuple[str, ...] = (
     N_("Check the document on the Popbill website."),
     N_("Give the buyer's e-mail address."),
     N_("Give the buyer's fax number."),
+    # what a provider says about a document's state (DocumentStatus.detail)
+    N_("cancelled and deleted; the key is free again"),
+    N_("deleted; the key is free again"),
 )
 
 _PLACEHOLDER = re.compile(r"\\\{(\w+)\\\}")
+_HANGUL = re.compile("[\uac00-\ud7a3]")
+#: Popbill's English gloss after its Korean message: ``… (Document ID does not exist)``
+_ENGLISH_GLOSS = re.compile(r"\s*\([^()\uac00-\ud7a3]*[A-Za-z][^()\uac00-\ud7a3]*\)\s*$")
 
 
 @cache
@@ -74,4 +82,6 @@ def provider_text(text: str) -> str:
         match = pattern.fullmatch(text)
         if match:
             return _(msgid).format(**match.groupdict())
+    if current_locale() == "ko" and _HANGUL.search(text):
+        return _ENGLISH_GLOSS.sub("", text)
     return text

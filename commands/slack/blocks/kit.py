@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from commands.i18n import _
 from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn
 
 __all__ = [
@@ -66,7 +67,7 @@ def context(*texts: str) -> ContextBlock:
 
 def sandbox_context() -> ContextBlock:
     """The visible SANDBOX marker every sandbox document message carries."""
-    return context(SANDBOX_NOTICE)
+    return context(_(SANDBOX_NOTICE))
 
 
 def user_mention(user_id: str | None) -> str:

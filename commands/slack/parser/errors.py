@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from commands.i18n import N_, _
+
 __all__ = ["SUBCOMMANDS", "SUMMARY", "USAGE", "CommandError"]
 
 #: One usage line per subcommand, shown in refusals and in help.
@@ -20,25 +22,34 @@ USAGE: Mapping[str, str] = {
     "destroy": "/invoice destroy <ref> [reason…]",
     "closure": "/invoice closure <business number> [<business number> …]   (up to 100, commas or spaces)",
     "list": "/invoice list [state|pending] [provider]",
-    "export": "/invoice export [from YYYY-MM-DD] [to YYYY-MM-DD]",
+    "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
     "lang": "/invoice lang [ko|en|auto]",
+    "amend": "/invoice amend <ref> [reason 1-6] [amount] [memo…]   (no reason: the form)",
+    "send-nts": "/invoice send-nts <ref>   (file an issued Popbill tax invoice with the NTS now)",
+    "pdf": "/invoice pdf <ref>   (post the provider's PDF in the document's thread)",
 }
 
 #: What each subcommand does, for help.
 SUMMARY: Mapping[str, str] = {
-    "help": "Show this help, or the details of one subcommand.",
-    "issue": "Open the form to issue a document (asks for approval before anything is sent).",
-    "status": "Ask the provider for a document's current state, amounts, links and history.",
-    "resend": "Send a document's notification again (e-mail, SMS, fax or KakaoTalk).",
-    "destroy": "Cancel or destroy an issued document (needs approval).",
-    "closure": "Check whether businesses are active, suspended (휴업) or closed (폐업).",
-    "list": "List recent documents (by state: `sent`, `paid`, `cancelled`, `rejected`, …) or approvals (`pending`).",
-    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month).",
-    "digest": "Schedule, stop, show or send now the daily digest in this channel.",
-    "retry": "Retry a failed approval or document once the problem is fixed.",
-    "lang": "Show or choose the language the bot writes to you in (auto: your Slack language).",
+    "help": N_("Show this help, or the details of one subcommand."),
+    "issue": N_("Open the form to issue a document (asks for approval before anything is sent)."),
+    "status": N_("Ask the provider for a document's current state, amounts, links and history."),
+    "resend": N_("Send a document's notification again (e-mail, SMS, fax or KakaoTalk)."),
+    "destroy": N_("Cancel or destroy an issued document (needs approval)."),
+    "closure": N_("Check whether businesses are active, suspended (휴업) or closed (폐업)."),
+    "list": N_("List recent documents (by state: `sent`, `paid`, `cancelled`, `rejected`, …) "
+               "or approvals (`pending`)."),
+    "export": N_("Export documents written (작성일자) in a date range as CSV, issued and cancelled "
+                 "(default: this month); `hometax`: issued e-tax invoices in the columns of Hometax's list."),
+    "digest": N_("Schedule, stop, show or send now the daily digest in this channel."),
+    "retry": N_("Retry a failed approval or document once the problem is fixed."),
+    "lang": N_("Show or choose the language the bot writes to you in (auto: your Slack language)."),
+    "amend": N_("Amend a filed tax invoice (수정세금계산서): 1 error, 2 amount change, 3 return, "
+                "4 cancelled contract, 5 local L/C, 6 duplicate."),
+    "send-nts": N_("Send an issued Popbill tax invoice to the NTS now (즉시전송)."),
+    "pdf": N_("Post a document's PDF in its thread."),
 }
 
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)
@@ -66,8 +77,8 @@ class CommandError(Exception):
         if self.hint:
             parts.append(self.hint)
         if self.usage:
-            parts.append(f"Usage: `{self.usage}`")
+            parts.append(_("Usage: `{usage}`").format(usage=self.usage))
         elif not self.subcommand:
-            parts.append("Type `/invoice help` to see every subcommand.")
+            parts.append(_("Type `/invoice help` to see every subcommand."))
         return "\n".join(parts)
 

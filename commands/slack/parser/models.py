@@ -12,6 +12,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "AmendCommand",
     "ClosureCommand",
     "Command",
     "DestroyCommand",
@@ -21,9 +22,11 @@ __all__ = [
     "IssueCommand",
     "LangCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
 ]
 
@@ -106,6 +109,7 @@ class ExportCommand(_Model):
     name: Literal["export"] = "export"
     start: dt.date
     end: dt.date
+    layout: Literal["standard", "hometax"] = "standard"  # hometax: the columns of Hometax's list
 
 
 class DigestCommand(_Model):
@@ -126,11 +130,30 @@ class LangCommand(_Model):
 
     name: Literal["lang"] = "lang"
     language: Literal["ko", "en", "auto"] | None = None
+class AmendCommand(_Model):
+    """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
+
+    name: Literal["amend"] = "amend"
+    ref: RefArg
+    reason: int | None = Field(default=None, ge=1, le=6)
+    supply: int | None = None
+    note: str | None = None
+
+
+class SendNtsCommand(_Model):
+    name: Literal["send-nts"] = "send-nts"
+    ref: RefArg
+
+
+class PdfCommand(_Model):
+    name: Literal["pdf"] = "pdf"
+    ref: RefArg
 
 
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand | LangCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
+    | LangCommand,
     Field(discriminator="name"),
 ]
 
