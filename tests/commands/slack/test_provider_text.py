@@ -5,7 +5,8 @@ from __future__ import annotations
 from commands.i18n import use_locale
 from commands.slack.provider_text import provider_text
 
-POPBILL = "popbill: [-11000005] getInfo: 해당 문서번호에 해당하는 세금계산서가 존재하지 않습니다. (Document ID does not exist)"
+POPBILL = ("popbill: [-11000005] getInfo: 해당 문서번호에 해당하는 세금계산서가 존재하지 않습니다. "
+           "(Document ID does not exist)")
 
 
 def test_known_sentences_are_translated_with_their_values() -> None:
