@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
+from providers.currency import minor_unit_exponent
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
 __all__ = [
@@ -185,8 +186,8 @@ def escape_mrkdwn(text: str) -> str:
 
 
 def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency`'s minor unit (2 for unknown codes)."""
-    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    """Digits after the decimal point in `currency`'s minor unit (ISO 4217 from Babel; 2 for unknown codes)."""
+    return minor_unit_exponent(currency)
 
 
 def format_krw(amount: int) -> str:
