@@ -31,6 +31,7 @@ def is_iso_currency(code: str) -> bool:
     return isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code in _known()
 
 
+@functools.lru_cache(maxsize=512)
 def minor_unit_exponent(code: str) -> int:
     """Digits after the decimal point in `code`'s minor unit (ISO 4217; 2 for a code CLDR lacks)."""
     return int(get_currency_precision(code.upper()))

@@ -22,7 +22,6 @@ from providers.sandbox.popbill._store import (
     _Token,
 )
 
-
 #: identityNum per tradeUsage (Popbill's Cashbill reference): 소득공제용 takes a mobile number, a
 #: cash-receipt card (13-19 digits) or the voluntary-issuance 0100001234; 지출증빙용 a business number
 #: (10 digits), a mobile number or a card
