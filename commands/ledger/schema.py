@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from commands.ledger.oauth_tables import build_oauth_tables
 from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
 
 __all__ = [
@@ -38,6 +39,9 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 ]
 
 NAMING_CONVENTION = {
@@ -299,3 +303,6 @@ callback_events = sa.Table(
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
 )
+
+#: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
+slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)
