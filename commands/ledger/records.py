@@ -68,6 +68,8 @@ class DocumentRecord:
     thread_ts: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DocumentRecord:

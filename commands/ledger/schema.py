@@ -136,12 +136,16 @@ documents = sa.Table(
     sa.Column("thread_ts", sa.String(32), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # the workspace (team, Enterprise Grid organisation) that asked for it; None: before workspaces were recorded
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("provider", "provider_id"),
     sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
     sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
     sa.Index(None, "lifecycle", "state"),
     sa.Index(None, "provider", "state"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "team_id", "id"),
 )
 
 approval_requests = sa.Table(

@@ -23,6 +23,7 @@ from commands.ledger.documents import WRITTEN_STANDINGS
 from commands.ledger.vocabulary import Standing, standing
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import invalid
+from commands.workflow.workspaces import current_scope
 
 __all__ = ["CSV_COLUMNS", "csv_cell", "export_csv", "export_file_name", "export_rows", "export_scope"]
 
@@ -120,6 +121,6 @@ async def export_csv(ctx: WorkflowContext, from_date: dt.date, to_date: dt.date)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    async for doc in ctx.store.documents.iter_written_between(from_date, to_date):
+    async for doc in ctx.store.documents.iter_written_between(from_date, to_date, workspace=current_scope()):
         writer.writerow(_row(doc, tz))
     return out.getvalue().encode("utf-8-sig")
