@@ -136,6 +136,9 @@ documents = sa.Table(
     sa.Column("thread_ts", sa.String(32), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # 수정세금계산서: the document this one amends, and the NTS reason code (1..6)
+    sa.Column("amends_document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=True),
+    sa.Column("modify_code", sa.SmallInteger(), nullable=True),
     # the workspace (team, Enterprise Grid organisation) that asked for it; None: before workspaces were recorded
     sa.Column("team_id", sa.String(32), nullable=True),
     sa.Column("enterprise_id", sa.String(32), nullable=True),
@@ -145,6 +148,7 @@ documents = sa.Table(
     sa.Index(None, "lifecycle", "state"),
     sa.Index(None, "provider", "state"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "amends_document_id"),
     sa.Index(None, "team_id", "id"),
 )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow.access import Workspace, current_workspace
 
-__all__ = ["current_scope", "scope_of", "visible"]
+__all__ = ["current_scope", "row_scope", "scope_of", "visible"]
 
 
 def scope_of(workspace: Workspace | None) -> WorkspaceScope | None:
@@ -21,6 +21,11 @@ def scope_of(workspace: Workspace | None) -> WorkspaceScope | None:
     if workspace is None or workspace.team_id is None:
         return None
     return WorkspaceScope(team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
+
+
+def row_scope(team_id: str | None, enterprise_id: str | None) -> WorkspaceScope | None:
+    """The workspace a stored row belongs to (what a row derived from it, an amendment, inherits)."""
+    return WorkspaceScope(team_id=team_id, enterprise_id=enterprise_id) if team_id is not None else None
 
 
 def current_scope() -> WorkspaceScope | None:

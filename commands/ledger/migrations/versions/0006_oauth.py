@@ -6,7 +6,7 @@ an install's state survives a restart between /slack/install and /slack/oauth_re
 columns are slack_sdk's (`commands.ledger.oauth_tables`); naive timestamps, as it writes them.
 
 Revision ID: 0006_oauth
-Revises: 0003_checks (the lead re-chains)
+Revises: 0004_amend (the lead re-chains)
 Create Date: 2026-12-08 09:00:00+00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0006_oauth'
-down_revision: str | None = '0003_checks'
+down_revision: str | None = '0004_amend'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
