@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from commands.ledger.oauth_tables import build_oauth_tables
 from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
 
 __all__ = [
@@ -38,6 +39,9 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 ]
 
 NAMING_CONVENTION = {
@@ -135,6 +139,9 @@ documents = sa.Table(
     # 수정세금계산서: the document this one amends, and the NTS reason code (1..6)
     sa.Column("amends_document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=True),
     sa.Column("modify_code", sa.SmallInteger(), nullable=True),
+    # the workspace (team, Enterprise Grid organisation) that asked for it; None: before workspaces were recorded
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("provider", "provider_id"),
     sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
     sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
@@ -142,6 +149,7 @@ documents = sa.Table(
     sa.Index(None, "provider", "state"),
     sa.Index(None, "created_at"),
     sa.Index(None, "amends_document_id"),
+    sa.Index(None, "team_id", "id"),
 )
 
 approval_requests = sa.Table(
@@ -303,3 +311,6 @@ callback_events = sa.Table(
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
 )
+
+#: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
+slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)

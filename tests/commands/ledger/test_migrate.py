@@ -33,6 +33,9 @@ TABLES = {
     "digest_schedules",
     "documents",
     "idempotency_keys",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 }
 
 
