@@ -42,7 +42,7 @@ buyer@example.com
 :as U_ALICE
 /invoice 취소 INV-000001 공급받는자 오류
 :as U_CAROL
-3
+5
 /invoice 상태 INV-000001
 /invoice 목록 팝빌
 :quit
