@@ -190,6 +190,12 @@ _OPERATION_LABELS: Mapping[AuditOperation, str] = {
     AuditOperation.WORKFLOW_EVENT: "provider workflow event",
     AuditOperation.DIGEST_SCHEDULED: "daily digest posted",
     AuditOperation.DIGEST_NOW: "digest posted on request",
+    AuditOperation.BULK_ISSUE_REQUEST: "bulk issue requested",
+    AuditOperation.BULK_ISSUE_EXPIRE: "bulk issue request expired without a decision",
+    AuditOperation.BULK_ISSUE_RETRY: "bulk issue retried",
+    AuditOperation.BULK_ISSUE_RECOVER: "interrupted bulk issue checked again",
+    AuditOperation.BULK_SUBMIT: "submitted in bulk to the provider",
+    AuditOperation.BULK_RESULT: "bulk result read from the provider",
 }
 
 

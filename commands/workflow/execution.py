@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from commands.ledger import ApprovalRecord, ApprovalState, IdempotencyState
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
+from commands.workflow.bulk_run import drive_bulk
 from commands.workflow.context import WorkflowContext
 from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
 from commands.workflow.views import ExecutionResult
@@ -82,6 +83,8 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
     approval = await ctx.approval(approval_id)
     run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
     try:
+        if approval.action is ApprovalAction.BULK_ISSUE:  # a batch: many documents, one approval
+            return await drive_bulk(run, send_and_reconcile)
         return await send_and_reconcile(action_for(run))
     except Exception as exc:
         # a bug must not leave the request "executing" for ever, nor be retried blindly
