@@ -8,6 +8,11 @@ from __future__ import annotations
 
 __all__ = [
     "APPROVE_ACTION_ID",
+    "BULK_CALLBACK_ID",
+    "BULK_CANCEL_ACTION_ID",
+    "BULK_FILE_ACTION_ID",
+    "BULK_FILE_BLOCK_ID",
+    "BULK_SUBMIT_ACTION_ID",
     "CLOSURE_ACTION_ID",
     "CLOSURE_BLOCK_ID",
     "CLOSURE_MODAL_CALLBACK_ID",
@@ -50,3 +55,10 @@ HOME_CLOSURE_ACTION_ID = "home_closure"
 CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"
+
+# bulk issuance from a file: the upload modal, its file input, and the preview's buttons
+BULK_CALLBACK_ID = "invoice_bulk"
+BULK_FILE_BLOCK_ID = "bulk_file"
+BULK_FILE_ACTION_ID = "bulk_file_input"
+BULK_SUBMIT_ACTION_ID = "bulk_submit"
+BULK_CANCEL_ACTION_ID = "bulk_cancel"

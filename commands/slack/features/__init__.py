@@ -21,6 +21,7 @@ resend      `/invoice resend`, the digest reminder's Resend button
 resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
+bulk        `/invoice bulk`, the upload form, the batch's preview, progress and results file
 help        `/invoice help`
 ==========  =====================================================================
 """
@@ -33,6 +34,7 @@ from slack_bolt.async_app import AsyncApp
 
 from commands.slack.features import (
     approvals,
+    bulk,
     closure,
     destroy,
     digest,
@@ -70,6 +72,7 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    bulk.register,
 )
 
 

@@ -24,6 +24,7 @@ from commands.slack.parser.errors import SUBCOMMANDS, SUMMARY, USAGE, CommandErr
 from commands.slack.parser.korean import SUBCOMMAND_KO, nfc
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
+    BulkCommand,
     ClosureCommand,
     Command,
     DestroyCommand,
@@ -50,6 +51,7 @@ __all__ = [
     "SUBCOMMANDS",
     "SUMMARY",
     "USAGE",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "CommandError",

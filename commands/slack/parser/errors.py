@@ -23,6 +23,7 @@ USAGE: Mapping[str, str] = {
     "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
+    "bulk": "/invoice bulk [form|template]   (share a CSV or XLSX file in the channel first, or use the form)",
 }
 
 #: What each subcommand does, for help.
@@ -38,6 +39,8 @@ SUMMARY: Mapping[str, str] = {
               "`hometax`: issued e-tax invoices in the columns of Hometax's list.",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
+    "bulk": "Issue many documents from a CSV or XLSX file, approved once as a batch; `template` sends the file "
+            "to fill in.",
 }
 
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)

@@ -12,6 +12,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "DestroyCommand",
@@ -121,9 +122,16 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class BulkCommand(_Model):
+    """``bulk``: a file shared in the channel (or the upload form); ``bulk form``; ``bulk template``."""
+
+    name: Literal["bulk"] = "bulk"
+    action: Literal["file", "form", "template"] = "file"
+
+
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | BulkCommand,
     Field(discriminator="name"),
 ]
 
