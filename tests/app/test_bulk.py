@@ -22,8 +22,8 @@ from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_
 ACTIVE = "220-81-62517"  # active at the Popbill sandbox
 HEAD = ["provider", "kind", "buyer_bizno", "buyer_name", "buyer_email", "item", "quantity", "unit_price",
         "write_date"]
-KOREAN_HEAD = ["발행 서비스", "문서 종류", "공급받는자 사업자번호", "공급받는자 상호", "공급받는자 이메일", "품목", "수량",
-               "단가", "작성일자"]
+KOREAN_HEAD = ["발행 서비스", "문서 종류", "공급받는자 사업자번호", "공급받는자 상호", "공급받는자 이메일", "품목",
+               "수량", "단가", "작성일자"]
 BAD = {14: ("quantity", "1.2345"), 30: ("buyer_bizno", "123"), 77: ("unit_price", "abc")}
 
 
