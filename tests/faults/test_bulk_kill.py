@@ -31,8 +31,8 @@ from tests.faults.test_kill_and_restart import (
     start_serve,
     wait_healthy,
     wait_until,
-    world,  # noqa: F401 - the fixture
 )
+from tests.faults.test_kill_and_restart import world as world
 
 pytestmark = pytest.mark.slow  # two bot processes, a sandbox process and a hundred and twenty documents
 
@@ -59,7 +59,7 @@ def _click(world: World, message: dict[str, Any], action_id: str, value: str, us
                                       response_url=world.double.response_url(channel=channel))
 
 
-async def test_kill_9_after_the_first_bulk_submit_ends_with_one_document_per_row(world: World) -> None:  # noqa: F811
+async def test_kill_9_after_the_first_bulk_submit_ends_with_one_document_per_row(world: World) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         sync_http = httpx.Client(timeout=10)
         serve = start_serve(world, "serve.log")

@@ -233,4 +233,6 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     app.view(BULK_CALLBACK_ID)(on_submission)
     app.action(BULK_SUBMIT_ACTION_ID)(on_submit_click)
     app.action(BULK_CANCEL_ACTION_ID)(on_cancel)
-    deps.service.context.progress.subscribe(on_progress)
+    context = getattr(deps.service, "context", None)  # None: a test registering without a workflow
+    if context is not None:
+        context.progress.subscribe(on_progress)

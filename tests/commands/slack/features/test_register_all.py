@@ -17,6 +17,9 @@ from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
 from commands.slack.ids import (
     APPROVE_ACTION_ID,
+    BULK_CALLBACK_ID,
+    BULK_CANCEL_ACTION_ID,
+    BULK_SUBMIT_ACTION_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
     HOME_CLOSURE_ACTION_ID,
@@ -99,6 +102,9 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("action", REMINDER_RESEND_ACTION_ID),
         ("action", RESUBMIT_ACTION_ID),
         ("view", RESUBMIT_CALLBACK_ID),
+        ("view", BULK_CALLBACK_ID),
+        ("action", BULK_SUBMIT_ACTION_ID),
+        ("action", BULK_CANCEL_ACTION_ID),
     ])
     assert app.middleware == 2  # request arrival, the request's workspace
 
