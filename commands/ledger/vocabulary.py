@@ -56,6 +56,8 @@ class ApprovalAction(StrEnum):
     RESEND = "resend"
     #: one approval for a batch of documents from a file (`commands.workflow.bulk`)
     BULK_ISSUE = "bulk_issue"
+    AMEND = "amend"  # 수정세금계산서: one approval for the documents a reason produces
+    SEND_NTS = "send_nts"  # 즉시전송: file an issued tax invoice with the NTS now
 
 
 class ApprovalState(StrEnum):
@@ -189,6 +191,17 @@ class AuditOperation(StrEnum):
     BULK_ISSUE_RECOVER = "bulk_issue.recover"
     BULK_SUBMIT = "bulk_issue.submit"  # one bulkSubmit call (up to 100 documents)
     BULK_RESULT = "bulk_issue.result"  # one getBulkResult read
+    AMEND_REQUEST = "amend.request"
+    AMEND_EXPIRE = "amend.expire"
+    AMEND_RETRY = "amend.retry"
+    AMEND_RECOVER = "amend.recover"
+    AMEND = "amend"
+    SEND_NTS_REQUEST = "send_nts.request"
+    SEND_NTS_EXPIRE = "send_nts.expire"
+    SEND_NTS_RETRY = "send_nts.retry"
+    SEND_NTS_RECOVER = "send_nts.recover"
+    SEND_NTS = "send_nts"
+    PDF = "pdf"
 
     @classmethod
     def of(cls, action: ApprovalAction, step: str) -> AuditOperation:

@@ -23,6 +23,9 @@ destroy     `/invoice destroy`
 retry       `/invoice retry`
 bulk        `/invoice bulk`, the upload form, the batch's preview, progress and results file
 help        `/invoice help`
+amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
+send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
+pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 ==========  =====================================================================
 """
 
@@ -33,6 +36,7 @@ from collections.abc import Callable
 from slack_bolt.async_app import AsyncApp
 
 from commands.slack.features import (
+    amend,
     approvals,
     bulk,
     closure,
@@ -42,9 +46,11 @@ from commands.slack.features import (
     help,
     home,
     issue,
+    pdf,
     resend,
     resubmit,
     retry,
+    send_nts,
     status,
     sweep,
 )
@@ -73,6 +79,9 @@ FEATURES: tuple[Register, ...] = (
     destroy.register,
     retry.register,
     bulk.register,
+    amend.register,
+    send_nts.register,
+    pdf.register,
 )
 
 

@@ -12,6 +12,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "AmendCommand",
     "BulkCommand",
     "ClosureCommand",
     "Command",
@@ -21,9 +22,11 @@ __all__ = [
     "HelpCommand",
     "IssueCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
 ]
 
@@ -127,11 +130,30 @@ class BulkCommand(_Model):
 
     name: Literal["bulk"] = "bulk"
     action: Literal["file", "form", "template"] = "file"
+class AmendCommand(_Model):
+    """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
+
+    name: Literal["amend"] = "amend"
+    ref: RefArg
+    reason: int | None = Field(default=None, ge=1, le=6)
+    supply: int | None = None
+    note: str | None = None
+
+
+class SendNtsCommand(_Model):
+    name: Literal["send-nts"] = "send-nts"
+    ref: RefArg
+
+
+class PdfCommand(_Model):
+    name: Literal["pdf"] = "pdf"
+    ref: RefArg
 
 
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand | BulkCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
+    | BulkCommand,
     Field(discriminator="name"),
 ]
 

@@ -7,7 +7,7 @@ bulkSubmit before it is sent, so a crash is reconciled with getBulkResult before
 again. The approval action check gains ``bulk_issue``.
 
 Revision ID: 0007_bulk
-Revises: 0003_checks (the lead re-chains)
+Revises: 0004_amend (the lead re-chains)
 Create Date: 2026-12-02 03:00:00+00:00
 """
 
@@ -22,12 +22,12 @@ ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0007_bulk'
-down_revision: str | None = '0003_checks'
+down_revision: str | None = '0004_amend'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_ACTIONS_BEFORE = "action IN ('destroy', 'issue', 'resend')"
-_ACTIONS_AFTER = "action IN ('bulk_issue', 'destroy', 'issue', 'resend')"
+_ACTIONS_BEFORE = "action IN ('amend', 'destroy', 'issue', 'resend', 'send_nts')"
+_ACTIONS_AFTER = "action IN ('amend', 'bulk_issue', 'destroy', 'issue', 'resend', 'send_nts')"
 
 
 def _action_check(condition: str) -> None:
