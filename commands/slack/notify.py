@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
+from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.cards import approval_card
 from commands.slack.clients import current_client
 from commands.slack.formatting import clip
@@ -88,14 +89,14 @@ class Notifier:
         """Replace the card with its current state (decided cards have no buttons)."""
         if not approval.channel_id or not approval.message_ts:
             return
-        card = approval_card(approval)
+        if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
+            text, blocks = bulk_card_text(approval), build_bulk_card(approval)
+        else:
+            card = approval_card(approval)
+            text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            await self.client.chat_update(
-                channel=approval.channel_id,
-                ts=approval.message_ts,
-                text=approval_text(card),
-                blocks=build_approval_message(card, self.tz),
-            )
+            await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
+                                          blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
 
@@ -109,6 +110,11 @@ class Notifier:
             log.warning("could not DM %s: %s", user, exc.response.get("error"))
 
     async def tell_requester(self, approval: ApprovalView) -> None:
+        if approval.action is ApprovalAction.BULK_ISSUE:
+            # the requester's copy never carries the decision buttons
+            await self.tell_user(approval.requester, bulk_card_text(approval),
+                                 [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)])
+            return
         card = approval_card(approval)
         text = approval_text(card)
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
