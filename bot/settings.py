@@ -31,13 +31,17 @@ from providers.config import (
     PayssamConfig,
     PopbillConfig,
     SellerConfig,
+    parse_vat_rates,
 )
+from providers.currency import is_iso_currency
 from providers.http import HttpPolicy
 from providers.sandbox.base import Faults
 
 __all__ = ["Settings", "load_settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+#: manifest.yml's bot scopes (tests/test_manifest.py keeps them equal)
+DEFAULT_SLACK_SCOPES = "commands,chat:write,files:write,im:write,usergroups:read,channels:read"
 
 #: Slack user (U…, W…) and user-group (S…) ids, as Slack writes them
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]{1,}$")
@@ -61,6 +65,16 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    #: OAuth installs for many workspaces (`bot.oauth`): both set turns them on; without them the bot
+    #: serves the one workspace SLACK_BOT_TOKEN belongs to
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    #: the bot scopes an install asks for: the manifest's (`oauth_config.scopes.bot`)
+    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    #: the redirect URL registered with Slack; unset: the one Slack has for the app
+    slack_redirect_uri: str | None = None
+    #: Slack's authorize page (a test points it elsewhere)
+    slack_authorization_url: str = "https://slack.com/oauth/v2/authorize"
 
     # -- the bot ---------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./invoicebot.db"
@@ -124,6 +138,11 @@ class Settings(BaseSettings):
     abillify_username: str | None = None
     abillify_password: SecretStr | None = None
     abillify_api_url: str | None = None
+    #: the VAT rates (percent) an Abillify line may carry, comma-separated, and the default one
+    invoicebot_abillify_vat_rates: str = "19,7,0"
+    invoicebot_abillify_default_vat_rate: str = "19"
+    #: the currency a new Abillify invoice starts in (ISO 4217)
+    invoicebot_abillify_currency: str = "EUR"
 
     provider_connect_timeout: float = 5.0
     provider_read_timeout: float = 20.0
@@ -168,6 +187,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown action {', '.join(map(repr, unknown))} (choose from {', '.join(known)})")
         return value
 
+    @field_validator("invoicebot_abillify_vat_rates", "invoicebot_abillify_default_vat_rate")
+    @classmethod
+    def _vat_rates(cls, value: str) -> str:
+        parse_vat_rates(value)
+        return value
+
+    @field_validator("invoicebot_abillify_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not is_iso_currency(value.strip().upper()):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR)")
+        return value.strip().upper()
+
     @field_validator("invoicebot_approvers")
     @classmethod
     def _slack_ids(cls, value: str) -> str:
@@ -201,6 +233,15 @@ class Settings(BaseSettings):
         return self
 
     # -- derived -----------------------------------------------------------------
+    @property
+    def oauth_enabled(self) -> bool:
+        """Installs through the OAuth flow (many workspaces) rather than one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def scopes(self) -> list[str]:
+        return [x.strip() for x in self.slack_scopes.split(",") if x.strip()]
+
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())
@@ -283,6 +324,9 @@ class Settings(BaseSettings):
             password=self.abillify_password,
             api_url=self.abillify_api_url,
             policy=self.http_policy(),
+            vat_rates=parse_vat_rates(self.invoicebot_abillify_vat_rates),
+            default_vat_rate=parse_vat_rates(self.invoicebot_abillify_default_vat_rate)[0],
+            currency=self.invoicebot_abillify_currency,
         )
 
     def database_path(self) -> Path | None:

@@ -25,10 +25,12 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    TaxType,
 )
 from providers.phone import MOBILE_EXAMPLE, normalise_mobile
 
-__all__ = ["BuyerField", "Capabilities", "InvoiceProvider", "decimal_places"]
+__all__ = ["BulkIssuer", "BulkOutcome", "BulkResult", "BuyerField", "Capabilities", "InvoiceProvider",
+           "decimal_places"]
 
 
 class BuyerField(StrEnum):
@@ -76,6 +78,19 @@ class Capabilities(BaseModel):
     #: tax office): `request_destroy` reads the current state and refuses before anyone approves
     destroy_blocked: Mapping[DocumentKind, frozenset[DocumentState]] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)  # free text shown with refusals, keyed by operation
+    #: VAT treatments a document of a kind may choose besides the kind's own (a VAT-free Payssam bill,
+    #: a 비과세 cash receipt); a kind not listed is always its `DocumentKind.tax_type`
+    taxations: Mapping[DocumentKind, frozenset[TaxType]] = Field(default_factory=dict)
+    #: VAT rates (percent) a line may carry, as the seller configured them (EU: 19, 7, 0 …); empty: the
+    #: provider applies Korea's 10% rule and no line picks its own rate
+    vat_rates: tuple[Decimal, ...] = ()
+    #: the rate of lines that name none, when `vat_rates` is offered
+    default_vat_rate: Decimal | None = None
+    #: the currency a new document starts in (the form preselects it)
+    default_currency: str = "KRW"
+    #: kinds issued to an identity number chosen by usage (cash receipts: 소득공제용 / 지출증빙용), which
+    #: have no buyer business number field, due date or 영수/청구 purpose of their own
+    identity_kinds: frozenset[DocumentKind] = frozenset()
 
     def required_buyer_fields(self, kind: DocumentKind) -> frozenset[BuyerField]:
         """The buyer fields a `kind` document cannot be issued without at this provider."""
@@ -84,6 +99,15 @@ class Capabilities(BaseModel):
     def can_destroy_in(self, kind: DocumentKind, state: DocumentState) -> bool:
         """False when a `kind` document in `state` can no longer be destroyed at this provider."""
         return self.destroy and state not in self.destroy_blocked.get(kind, frozenset())
+
+    def taxations_for(self, kind: DocumentKind) -> frozenset[TaxType]:
+        """The VAT treatments a `kind` document may have here (always at least the kind's own)."""
+        return frozenset({kind.tax_type, *self.taxations.get(kind, frozenset())})
+
+    @property
+    def currency_choice(self) -> bool:
+        """Whether a requester picks the currency (any, or more than one is offered)."""
+        return self.currencies is None or len(self.currencies) > 1
 
     def single_kind(self) -> DocumentKind | None:
         """The one kind the provider issues, when it issues only one (the form preselects it)."""
@@ -218,4 +242,51 @@ class InvoiceProvider(Protocol):
         ...
 
     async def aclose(self) -> None:
+        ...
+
+
+class BulkOutcome(BaseModel):
+    """What the provider did with one document of a bulk submission (by our key)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ok: bool
+    code: str
+    message: str = ""
+    confirm_number: str | None = None
+
+
+class BulkResult(BaseModel):
+    """A bulk submission as the provider reports it: still processing, or done with one outcome per key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    submit_id: str
+    done: bool
+    receipt_id: str | None = None
+    outcomes: tuple[BulkOutcome, ...] = ()
+
+
+@runtime_checkable
+class BulkIssuer(Protocol):
+    """A provider that issues many documents in one call (Popbill bulkSubmit / getBulkResult).
+
+    A submission is keyed by a submit id we choose; sending the same id again answers the first
+    receipt instead of issuing again, and `bulk_result` answers None when the provider never got
+    that submission (so its documents may be sent again under a new id)."""
+
+    #: the most documents one submission takes
+    bulk_size: int
+
+    def bulk_family(self, request: IssueRequest) -> str:
+        """Which bulk endpoint takes this document (documents of one family go in one submission)."""
+        ...
+
+    async def bulk_submit(self, family: str, submit_id: str, requests: Sequence[IssueRequest]) -> str:
+        """Submit documents of one family; returns the provider's receipt id."""
+        ...
+
+    async def bulk_result(self, family: str, submit_id: str) -> BulkResult | None:
+        """The submission's progress and per-document outcomes; None: the provider has no such submission."""
         ...

@@ -29,6 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import SUPPORTED_LOCALES, normalise_locale
 from commands.ledger import Store
+from commands.slack.clients import current_client
 
 __all__ = ["AUTO", "FALLBACK_LANGUAGE", "Languages"]
 
@@ -111,10 +112,11 @@ class Languages:
 
     async def _slack_language(self, user_id: str) -> str | None:
         """The user's Slack locale as a language we speak, remembered for the channel majority."""
-        if self._client is None:
+        client = current_client() or self._client  # the workspace's own token, with OAuth installs
+        if client is None:
             return None
         try:
-            answer = await asyncio.wait_for(self._client.users_info(user=user_id, include_locale=True), self._timeout)
+            answer = await asyncio.wait_for(client.users_info(user=user_id, include_locale=True), self._timeout)
         except (SlackApiError, SlackClientError, TimeoutError) as exc:
             log.warning("could not read the locale of %s: %s", user_id, type(exc).__name__)
             return None

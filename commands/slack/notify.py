@@ -30,7 +30,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _, use_locale
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
+from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.cards import approval_card
+from commands.slack.clients import current_client
 from commands.slack.formatting import clip
 from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.language import Languages
@@ -40,6 +42,18 @@ from commands.workflow.resubmit import REOPENABLE
 __all__ = ["Notifier", "requester_message", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
+
+
+def resubmit_button(approval: ApprovalView) -> list[Block]:
+    """"Edit and resubmit" for an issue request that ended without a document (the requester's
+    message only: the workflow refuses anyone else who clicks it)."""
+    if approval.action is not ApprovalAction.ISSUE or approval.state not in REOPENABLE:
+        return []
+    if approval.state.value == "failed" and approval.retryable:
+        return []  # retried with /invoice retry, not edited: both would issue a document
+    button = ButtonElement(text=PlainTextObject(text=_("Edit and resubmit"), emoji=True),
+                           action_id=RESUBMIT_ACTION_ID, value=str(approval.id))
+    return [ActionsBlock(block_id=f"resubmit_{approval.id}", elements=[button])]
 
 
 def _context(text: str) -> ContextBlock:
@@ -64,17 +78,8 @@ def requester_message(approval: ApprovalView) -> tuple[str, list[Block]]:
         blocks.append(_context(clip(approval.outcome_message, 2000)))
     if approval.user_hint:
         blocks.append(_context(clip("👉 " + approval.user_hint, 2000)))
+    blocks.extend(resubmit_button(approval))
     return text, blocks
-def resubmit_button(approval: ApprovalView) -> list[Block]:
-    """"Edit and resubmit" for an issue request that ended without a document (the requester's
-    message only: the workflow refuses anyone else who clicks it)."""
-    if approval.action is not ApprovalAction.ISSUE or approval.state not in REOPENABLE:
-        return []
-    if approval.state.value == "failed" and approval.retryable:
-        return []  # retried with /invoice retry, not edited: both would issue a document
-    button = ButtonElement(text=PlainTextObject(text=_("Edit and resubmit"), emoji=True),
-                           action_id=RESUBMIT_ACTION_ID, value=str(approval.id))
-    return [ActionsBlock(block_id=f"resubmit_{approval.id}", elements=[button])]
 
 
 class Notifier:
@@ -89,7 +94,7 @@ class Notifier:
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
                  *, languages: Languages | None = None) -> None:
-        self.client = client
+        self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
@@ -102,6 +107,11 @@ class Notifier:
     async def person_language(self, user: str) -> str | None:
         """The language `user` reads (None: keep the current one)."""
         return await self.languages.for_person(user) if self.languages is not None else None
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The client of the workspace being served (its installed token), else the default one."""
+        return current_client() or self.default_client
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
@@ -121,9 +131,12 @@ class Notifier:
         """Replace the card with its current state (decided cards have no buttons)."""
         if not approval.channel_id or not approval.message_ts:
             return
-        card = approval_card(approval)
         with use_locale(await self.channel_language()):
-            text, blocks = approval_text(card), build_approval_message(card, self.tz)
+            if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
+                text, blocks = bulk_card_text(approval), build_bulk_card(approval)
+            else:
+                card = approval_card(approval)
+                text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
             await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
                                           blocks=blocks)
@@ -142,8 +155,12 @@ class Notifier:
     async def tell_requester(self, approval: ApprovalView) -> None:
         """DM the requester how their request stands, in the requester's language."""
         with use_locale(await self.person_language(approval.requester)):
-            text, blocks = requester_message(approval)
-            blocks.extend(resubmit_button(approval))
+            if approval.action is ApprovalAction.BULK_ISSUE:
+                # the requester's copy never carries the decision buttons
+                text = bulk_card_text(approval)
+                blocks = [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)]
+            else:
+                text, blocks = requester_message(approval)
         await self.tell_user(approval.requester, text, blocks)
 
     async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:

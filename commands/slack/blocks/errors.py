@@ -41,7 +41,7 @@ def build_command_error_message(error: CommandError) -> list[Block]:
     """A parser refusal: what was wrong, then what to type (the usage line)."""
     todo = error.hint or ""
     if error.usage:
-        todo = (todo + "\n" if todo else "") + f"`{error.usage}`"
+        todo = (todo + "\n" if todo else "") + f"`{_(error.usage)}`"
     if not todo:
         todo = _("Type `/invoice help` to see every subcommand.")
     return [

@@ -72,7 +72,7 @@ def build_help_message(topic: str | None = None) -> list[Block]:
         examples = "\n".join(f"`{e}`" for e in (*korean, *_EXAMPLES.get(topic, ())))
         return [
             header(f"/invoice {topic}"),
-            section(_(SUMMARY[topic]) + _korean_words(topic) + "\n\n*" + _("Usage") + f"*\n`{USAGE[topic]}`"),
+            section(_(SUMMARY[topic]) + _korean_words(topic) + "\n\n*" + _("Usage") + f"*\n`{_(USAGE[topic])}`"),
             section("*" + _("Examples") + f"*\n{examples}"),
         ]
     blocks: list[Block] = [
@@ -81,7 +81,7 @@ def build_help_message(topic: str | None = None) -> list[Block]:
                   "Anything that sends a document asks an approver first.")),
         DividerBlock(),
     ]
-    lines = [f"`{USAGE[name]}`{_korean_words(name)}\n{_(SUMMARY[name])}" for name in USAGE]
+    lines = [f"`{_(USAGE[name])}`{_korean_words(name)}\n{_(SUMMARY[name])}" for name in USAGE]
     blocks.extend(section("\n\n".join(lines[i:i + 5])) for i in range(0, len(lines), 5))
     blocks.append(context(_("References: `INV-000123` (ours) or `popbill:<MgtKey>`, `cashbill:<MgtKey>`, "
                             "`payssam:<billId>`, `hiworks:<documentId>`, `abillify:<reference>`. "
@@ -93,5 +93,5 @@ def build_help_message(topic: str | None = None) -> list[Block]:
 
 def help_text(topic: str | None = None) -> str:
     if topic is not None and topic in USAGE:
-        return f"{USAGE[topic]} — {_(SUMMARY[topic])}"
+        return f"{_(USAGE[topic])} — {_(SUMMARY[topic])}"
     return "/invoice help: " + ", ".join(USAGE)

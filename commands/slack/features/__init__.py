@@ -21,6 +21,7 @@ resend      `/invoice resend`, the digest reminder's Resend button
 resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
+bulk        `/invoice bulk`, the upload form, the batch's preview, progress and results file
 help        `/invoice help`
 language    `/invoice lang` (the middleware sets each request's language)
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
@@ -38,6 +39,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.features import (
     amend,
     approvals,
+    bulk,
     closure,
     destroy,
     digest,
@@ -79,6 +81,7 @@ FEATURES: tuple[Register, ...] = (
     destroy.register,
     retry.register,
     language.register,
+    bulk.register,
     amend.register,
     send_nts.register,
     pdf.register,
@@ -93,8 +96,8 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
             answer that they are not available).
     """
     app.use(request_arrival(deps.pacer))
-    app.use(person_language(deps.languages))
     app.use(bind_request_workspace())
+    app.use(person_language(deps.languages))  # after the workspace: its client asks Slack for the locale
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
     for register in FEATURES:
         register(app, deps, scheduler)

@@ -20,11 +20,13 @@ import zoneinfo
 
 from pydantic import ValidationError
 
+from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, SUMMARY, USAGE, CommandError
 from commands.slack.parser.korean import SUBCOMMAND_KO, nfc
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     AmendCommand,
+    BulkCommand,
     ClosureCommand,
     Command,
     DestroyCommand,
@@ -55,6 +57,7 @@ __all__ = [
     "SUMMARY",
     "USAGE",
     "AmendCommand",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "CommandError",
@@ -91,15 +94,16 @@ def _dispatch(sub: str, words: list[str], cleaned: str, today: dt.date) -> Comma
 
 def _no_such_subcommand(word: str) -> CommandError:
     if OUR_REF.match(word) or ":" in word:
-        return CommandError(f"What should I do with {show(word)}?",
-                            hint=f"To see it, type `/invoice status {word[:40].replace('`', '')}`.")
+        return CommandError(_("What should I do with {word}?").format(word=show(word)),
+                            hint=_("To see it, type `/invoice status {ref}`.").format(ref=word[:40].replace("`", "")))
     choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
     suggestion = suggest(word.lower(), choices)
     if suggestion:
-        return CommandError(f"There is no subcommand {show(word)}. Did you mean `{suggestion}`?",
-                            hint=f"Usage: `{USAGE[SUBCOMMAND_KO.get(suggestion, suggestion)]}`")
-    return CommandError(f"There is no subcommand {show(word)}.",
-                        hint="Subcommands: " + ", ".join(f"`{s}`" for s in SUBCOMMANDS) + ".")
+        usage = _(USAGE[SUBCOMMAND_KO.get(suggestion, suggestion)])
+        return CommandError(_("There is no subcommand {word}. Did you mean `{suggestion}`?").format(
+            word=show(word), suggestion=suggestion), hint=_("Usage: `{usage}`").format(usage=usage))
+    return CommandError(_("There is no subcommand {word}.").format(word=show(word)),
+                        hint=_("Subcommands: {names}.").format(names=", ".join(f"`{s}`" for s in SUBCOMMANDS)))
 
 
 def parse_command(text: str | None, *, today: dt.date | None = None) -> Command:
@@ -123,7 +127,8 @@ def parse_command(text: str | None, *, today: dt.date | None = None) -> Command:
     try:
         command = _dispatch(sub, words, cleaned, today)
     except ValidationError as exc:  # a model refused a value the checks above let through
-        raise CommandError(f"I could not understand that `{sub}` command ({exc.error_count()} problem(s)).",
+        raise CommandError(_("I could not understand that `{subcommand}` command ({count} problem(s)).").format(
+            subcommand=sub, count=exc.error_count()),
                            subcommand=sub if sub in USAGE else None) from None
     if command is None:
         raise _no_such_subcommand(words[0])

@@ -12,23 +12,25 @@ from commands.i18n import N_, _
 
 __all__ = ["SUBCOMMANDS", "SUMMARY", "USAGE", "CommandError"]
 
-#: One usage line per subcommand, shown in refusals and in help.
+#: One usage line per subcommand, shown in refusals and in help (translated where shown: the
+#: words in brackets and after the command, never the command's own words).
 USAGE: Mapping[str, str] = {
-    "help": "/invoice help [subcommand]",
-    "issue": "/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice] "
-             "[override <reason>]",
-    "status": "/invoice status <ref>   (INV-000123, popbill:<MgtKey>, payssam:<billId>, …)",
-    "resend": "/invoice resend <ref> [email [address] | sms [number] | fax <number> | talk]",
-    "destroy": "/invoice destroy <ref> [reason…]",
-    "closure": "/invoice closure <business number> [<business number> …]   (up to 100, commas or spaces)",
-    "list": "/invoice list [state|pending] [provider]",
-    "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
-    "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
-    "retry": "/invoice retry <approval id or ref>",
-    "lang": "/invoice lang [ko|en|auto]",
-    "amend": "/invoice amend <ref> [reason 1-6] [amount] [memo…]   (no reason: the form)",
-    "send-nts": "/invoice send-nts <ref>   (file an issued Popbill tax invoice with the NTS now)",
-    "pdf": "/invoice pdf <ref>   (post the provider's PDF in the document's thread)",
+    "help": N_("/invoice help [subcommand]"),
+    "issue": N_("/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice] "
+             "[override <reason>]"),
+    "status": N_("/invoice status <ref>   (INV-000123, popbill:<MgtKey>, payssam:<billId>, …)"),
+    "resend": N_("/invoice resend <ref> [email [address] | sms [number] | fax <number> | talk]"),
+    "destroy": N_("/invoice destroy <ref> [reason…]"),
+    "closure": N_("/invoice closure <business number> [<business number> …]   (up to 100, commas or spaces)"),
+    "list": N_("/invoice list [state|pending] [provider]"),
+    "export": N_("/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]"),
+    "digest": N_("/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show"),
+    "retry": N_("/invoice retry <approval id or ref>"),
+    "lang": N_("/invoice lang [ko|en|auto]"),
+    "bulk": N_("/invoice bulk [form|template]   (share a CSV or XLSX file in the channel first, or use the form)"),
+    "amend": N_("/invoice amend <ref> [reason 1-6] [amount] [memo…]   (no reason: the form)"),
+    "send-nts": N_("/invoice send-nts <ref>   (file an issued Popbill tax invoice with the NTS now)"),
+    "pdf": N_("/invoice pdf <ref>   (post the provider's PDF in the document's thread)"),
 }
 
 #: What each subcommand does, for help.
@@ -50,6 +52,8 @@ SUMMARY: Mapping[str, str] = {
                 "4 cancelled contract, 5 local L/C, 6 duplicate."),
     "send-nts": N_("Send an issued Popbill tax invoice to the NTS now (즉시전송)."),
     "pdf": N_("Post a document's PDF in its thread."),
+    "bulk": N_("Issue many documents from a CSV or XLSX file, approved once as a batch; `template` sends the "
+               "file to fill in."),
 }
 
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)
@@ -77,7 +81,7 @@ class CommandError(Exception):
         if self.hint:
             parts.append(self.hint)
         if self.usage:
-            parts.append(_("Usage: `{usage}`").format(usage=self.usage))
+            parts.append(_("Usage: `{usage}`").format(usage=_(self.usage)))
         elif not self.subcommand:
             parts.append(_("Type `/invoice help` to see every subcommand."))
         return "\n".join(parts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from commands.i18n import N_, _
 from commands.slack.parser.errors import CommandError
 from commands.slack.parser.models import AmendCommand, Command, PdfCommand, SendNtsCommand
 from commands.slack.parser.tokens import parse_ref, show
@@ -21,7 +22,8 @@ from commands.slack.parser.tokens import parse_ref, show
 __all__ = ["LIFECYCLE_PARSERS"]
 
 _AMOUNT = re.compile(r"^[+-]?\d{1,3}(,\d{3})*$|^[+-]?\d+$")
-_NEEDS_AMOUNT = {2: "the change of the supply amount, e.g. `-50000`", 3: "the supply amount returned, e.g. `30000`"}
+_NEEDS_AMOUNT = {2: N_("the change of the supply amount, e.g. `-50000`"),
+                 3: N_("the supply amount returned, e.g. `30000`")}
 
 
 def _amount(token: str) -> int | None:
@@ -30,30 +32,32 @@ def _amount(token: str) -> int | None:
 
 def _parse_amend(args: list[str]) -> AmendCommand:
     if not args:
-        raise CommandError("`amend` needs the document's reference.", subcommand="amend")
+        raise CommandError(_("`amend` needs the document's reference."), subcommand="amend")
     ref = parse_ref(args[0], subcommand="amend")
     if len(args) == 1:
         return AmendCommand(ref=ref)
     if not args[1].isdigit() or not 1 <= int(args[1]) <= 6:
-        raise CommandError(f"{show(args[1])} is not a reason: use 1 to 6.", subcommand="amend",
-                           hint="1 clerical error, 2 supply amount changed, 3 goods returned, 4 contract cancelled, "
-                                "5 local L/C opened later, 6 issued twice by mistake.")
+        raise CommandError(_("{word} is not a reason: use 1 to 6.").format(word=show(args[1])), subcommand="amend",
+                           hint=_("1 clerical error, 2 supply amount changed, 3 goods returned, 4 contract cancelled, "
+                                  "5 local L/C opened later, 6 issued twice by mistake."))
     reason, rest = int(args[1]), args[2:]
     supply = _amount(rest[0]) if rest and reason in (1, 2, 3) else None
     if supply is not None:
         rest = rest[1:]
     if reason in _NEEDS_AMOUNT and not supply:
-        raise CommandError(f"Reason {reason} needs {_NEEDS_AMOUNT[reason]}.", subcommand="amend")
+        raise CommandError(_("Reason {reason} needs {what}.").format(reason=reason, what=_(_NEEDS_AMOUNT[reason])),
+                           subcommand="amend")
     note = " ".join(rest).strip() or None
     if note and len(note) > 200:
-        raise CommandError("The memo has at most 200 characters.", subcommand="amend")
+        raise CommandError(_("The memo has at most 200 characters."), subcommand="amend")
     return AmendCommand(ref=ref, reason=reason, supply=supply, note=note)
 
 
 def _one_ref(subcommand: str) -> Callable[[list[str]], Command]:
     def parse(args: list[str]) -> Command:
         if len(args) != 1:
-            raise CommandError(f"`{subcommand}` takes one document reference.", subcommand=subcommand)
+            raise CommandError(_("`{subcommand}` takes one document reference.").format(subcommand=subcommand),
+                               subcommand=subcommand)
         ref = parse_ref(args[0], subcommand=subcommand)
         return SendNtsCommand(ref=ref) if subcommand == "send-nts" else PdfCommand(ref=ref)
     return parse

@@ -13,6 +13,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 __all__ = [
     "DEFAULT_TIMEZONE",
     "AmendCommand",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "DestroyCommand",
@@ -71,6 +72,8 @@ class IssueCommand(_Model):
     kind: DocumentKind | None = None
     #: ``override <reason>``: why to ask although the buyer is closed or unregistered (휴폐업)
     override_reason: str | None = None
+    #: an ISO 4217 code (``/invoice issue abillify usd``) for a provider that bills in several currencies
+    currency: str | None = None
 
 
 class StatusCommand(_Model):
@@ -130,6 +133,11 @@ class LangCommand(_Model):
 
     name: Literal["lang"] = "lang"
     language: Literal["ko", "en", "auto"] | None = None
+class BulkCommand(_Model):
+    """``bulk``: a file shared in the channel (or the upload form); ``bulk form``; ``bulk template``."""
+
+    name: Literal["bulk"] = "bulk"
+    action: Literal["file", "form", "template"] = "file"
 class AmendCommand(_Model):
     """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
 
@@ -153,7 +161,7 @@ class PdfCommand(_Model):
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
     | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
-    | LangCommand,
+    | BulkCommand | LangCommand,
     Field(discriminator="name"),
 ]
 

@@ -9,13 +9,14 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from commands.i18n import _
+from commands.i18n import N_, _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
 from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
 from commands.slack.parser.lang import parse_lang
 from commands.slack.parser.lifecycle import LIFECYCLE_PARSERS
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
+    BulkCommand,
     ClosureCommand,
     Command,
     DestroyCommand,
@@ -50,6 +51,7 @@ from commands.slack.parser.tokens import (
     show,
 )
 from providers.bizno import InvalidBizno, check_bizno
+from providers.currency import is_iso_currency
 from providers.models import DocumentKind, Provider, ResendChannel
 from providers.registry import CAPABILITIES
 
@@ -65,10 +67,10 @@ def _parse_help(args: list[str]) -> HelpCommand:
     topic = SUBCOMMAND_KO.get(args[0], args[0].lower())
     if topic not in USAGE:
         choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
-        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, choices)}",
-                           subcommand="help")
+        raise CommandError(_("There is no subcommand {word}.").format(word=show(args[0]))
+                           + did_you_mean(topic, choices), subcommand="help")
     if len(args) > 1:
-        raise CommandError("`help` takes at most one subcommand.", subcommand="help")
+        raise CommandError(_("`help` takes at most one subcommand."), subcommand="help")
     return HelpCommand(topic=topic)
 
 
@@ -92,6 +94,7 @@ def _parse_issue(args: list[str]) -> IssueCommand:
     provider: Provider | None = None
     kind: DocumentKind | None = None
     override: str | None = None
+    currency: str | None = None
     for index, token in enumerate(args):
         word = token.lower()
         if word in ("override", "override:", "--override"):
@@ -107,52 +110,70 @@ def _parse_issue(args: list[str]) -> IssueCommand:
             provider = PROVIDER_WORDS[word]
         elif word in KIND_WORDS and kind is None:
             kind = KIND_WORDS[word]
+        elif currency is None and is_iso_currency(token.upper()):
+            currency = token.upper()
         else:
             choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice",
                        *(w for w in KIND_WORDS if not w.isascii())]
             raise CommandError(
-                f"I don't know what {show(token)} means here.{did_you_mean(word, choices)}",
+                _("I don't know what {word} means here.").format(word=show(token)) + did_you_mean(word, choices),
                 subcommand="issue",
-                hint="Give at most a provider and a document kind; the form asks for the rest.",
+                hint=_("Give at most a provider and a document kind; the form asks for the rest."),
             )
     if provider is not None and kind is not None:
         _refuse_unsupported(provider, kind)
-    return IssueCommand(provider=provider, kind=kind, override_reason=override)
+    if currency is not None:
+        _refuse_currency(provider, currency)
+    return IssueCommand(provider=provider, kind=kind, override_reason=override, currency=currency)
+
+
+def _refuse_currency(provider: Provider | None, currency: str) -> None:
+    """A currency only for a provider that bills in it (Korean providers: KRW, by their `Capabilities`)."""
+    caps = CAPABILITIES.get(provider) if provider is not None else None
+    if caps is None:
+        raise CommandError(_("Name the provider with the currency, e.g. `/invoice issue abillify {code}`.").format(
+            code=currency.lower()), subcommand="issue")
+    if caps.currencies is not None and currency not in caps.currencies:
+        raise CommandError(_("{provider} bills in {offered} only, not {code}.").format(
+            provider=provider.value if provider else "", offered=", ".join(sorted(caps.currencies)), code=currency),
+            subcommand="issue")
 
 
 def _need_ref(args: list[str], subcommand: str) -> RefArg:
     if not args:
-        raise CommandError(f"`{subcommand}` needs the document's reference.", subcommand=subcommand)
+        raise CommandError(_("`{subcommand}` needs the document's reference.").format(subcommand=subcommand),
+                           subcommand=subcommand)
     return parse_ref(args[0], subcommand=subcommand)
 
 
 def _parse_status(args: list[str]) -> StatusCommand:
     ref = _need_ref(args, "status")
     if len(args) > 1:
-        raise CommandError("`status` takes one reference; ask again for another document.", subcommand="status")
+        raise CommandError(_("`status` takes one reference; ask again for another document."), subcommand="status")
     return StatusCommand(ref=ref)
 
 
 def _sms_address(value: str) -> str:
     digits = normalise_phone(value)
     if digits is None or not is_mobile(digits):
-        raise CommandError(f"{show(value)} is not a mobile number for an SMS (e.g. 010-1234-5678).",
-                           subcommand="resend")
+        raise CommandError(_("{value} is not a mobile number for an SMS (e.g. 010-1234-5678).").format(
+            value=show(value)), subcommand="resend")
     return digits
 
 
 def _fax_address(value: str | None) -> str:
     if value is None:
-        raise CommandError("A fax needs the number to send it to, e.g. `fax 02-123-4567`.", subcommand="resend")
+        raise CommandError(_("A fax needs the number to send it to, e.g. `fax 02-123-4567`."), subcommand="resend")
     digits = normalise_phone(value)
     if digits is None:
-        raise CommandError(f"{show(value)} is not a fax number (e.g. 02-123-4567).", subcommand="resend")
+        raise CommandError(_("{value} is not a fax number (e.g. 02-123-4567).").format(value=show(value)),
+                           subcommand="resend")
     return digits
 
 
 def _talk_address(value: str | None) -> None:
     if value is not None:
-        raise CommandError("KakaoTalk goes to the phone on the bill; it takes no address.", subcommand="resend")
+        raise CommandError(_("KakaoTalk goes to the phone on the bill; it takes no address."), subcommand="resend")
 
 
 def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendChannel, str | None]:
@@ -169,7 +190,8 @@ def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendCha
     if value is None and "@" in word:
         return ResendChannel.EMAIL, _email(first)
     raise CommandError(
-        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk', *CHANNEL_KO])}",
+        _("{word} is not a way to resend.").format(word=show(first))
+        + did_you_mean(word, ["email", "sms", "fax", "talk", *CHANNEL_KO]),
         subcommand="resend",
     )
 
@@ -183,15 +205,15 @@ def _parse_resend(args: list[str]) -> ResendCommand:
     # phone numbers are often typed with spaces ("+82 10 1234 5678"); anything else is one word
     value = " ".join(rest[1:]) or None
     if len(rest) > 2 and word not in ("sms", "text", "fax"):
-        raise CommandError("Too many words after the channel.", subcommand="resend")
+        raise CommandError(_("Too many words after the channel."), subcommand="resend")
     channel, address = _resend_channel(word, value, rest[0])
     return ResendCommand(ref=ref, channel=channel, address=address)
 
 
 def _email(text: str) -> str:
     if not is_email(text):
-        raise CommandError(f"{show(text)} is not an e-mail address (e.g. billing@example.co.kr).",
-                           subcommand="resend")
+        raise CommandError(_("{value} is not an e-mail address (e.g. billing@example.co.kr).").format(
+            value=show(text)), subcommand="resend")
     return text
 
 
@@ -199,15 +221,15 @@ def _parse_destroy(args: list[str]) -> DestroyCommand:
     ref = _need_ref(args, "destroy")
     reason = " ".join(args[1:]).strip() or None
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
-        raise CommandError(f"The reason is {len(reason)} characters; keep it under {MAX_REASON_LENGTH}.",
-                           subcommand="destroy")
+        raise CommandError(_("The reason is {length} characters; keep it under {limit}.").format(
+            length=len(reason), limit=MAX_REASON_LENGTH), subcommand="destroy")
     return DestroyCommand(ref=ref, reason=reason)
 
 
 def parse_closure(rest: str) -> ClosureCommand:
     tokens = [t for t in BIZNO_SPLIT.split(rest) if t]
     if not tokens:
-        raise CommandError("`closure` needs at least one business number.", subcommand="closure")
+        raise CommandError(_("`closure` needs at least one business number."), subcommand="closure")
     numbers: list[str] = []
     warnings: list[str] = []
     bad: list[str] = []
@@ -222,12 +244,15 @@ def parse_closure(rest: str) -> ClosureCommand:
             if checked.warning:
                 warnings.append(checked.warning)
     if bad:
-        shown = ", ".join(show(b, 20) for b in bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise CommandError(f"Not a business number: {shown}. A business number has 10 digits, "
-                           "e.g. 123-45-67890.", subcommand="closure")
+        shown = ", ".join(show(b, 20) for b in bad[:5])
+        if len(bad) > 5:
+            shown += " " + _("and {count} more").format(count=len(bad) - 5)
+        raise CommandError(_("Not a business number: {numbers}. A business number has 10 digits, "
+                             "e.g. 123-45-67890.").format(numbers=shown), subcommand="closure")
     if len(numbers) > MAX_CLOSURE_NUMBERS:
-        raise CommandError(f"That is {len(numbers)} numbers; one check takes up to {MAX_CLOSURE_NUMBERS}.",
-                           subcommand="closure", hint="Split them into several `/invoice closure` commands.")
+        raise CommandError(_("That is {count} numbers; one check takes up to {most}.").format(
+            count=len(numbers), most=MAX_CLOSURE_NUMBERS),
+            subcommand="closure", hint=_("Split them into several `/invoice closure` commands."))
     return ClosureCommand(biznos=tuple(numbers), warnings=tuple(warnings))
 
 
@@ -250,11 +275,11 @@ def _parse_list(args: list[str]) -> ListCommand:
             choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS,
                        *(ko for ko, en in STATE_KO.items() if en == "pending")]
             raise CommandError(
-                f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
+                _("{word} is not a state or a provider.").format(word=show(token)) + did_you_mean(word, choices),
                 subcommand="list",
-                hint="States: pending, rejected, issuing, cancelled, "
-                     + ", ".join(s for s in STATE_WORDS if s != "failed" and s.isascii()) + "; "
-                     + ", ".join(STATE_KO) + ".",
+                hint=_("States: {states}.").format(states="pending, rejected, issuing, cancelled, "
+                                                   + ", ".join(s for s in STATE_WORDS if s != "failed" and s.isascii())
+                                                   + "; " + ", ".join(STATE_KO)),
             )
     return ListCommand(**found)
 
@@ -264,53 +289,67 @@ def parse_export(args: list[str], today: dt.date) -> ExportCommand:
     if layout == "hometax":  # `/invoice export hometax [from] [to]`: Hometax's columns
         return parse_export(args[1:], today).model_copy(update={"layout": "hometax"})
     if len(args) > 2:
-        raise CommandError("`export` takes at most two dates.", subcommand="export")
-    start = parse_date(args[0], "start") if args else today.replace(day=1)
-    end = parse_date(args[1], "end") if len(args) > 1 else today
+        raise CommandError(_("`export` takes at most two dates."), subcommand="export")
+    start = parse_date(args[0], N_("start")) if args else today.replace(day=1)
+    end = parse_date(args[1], N_("end")) if len(args) > 1 else today
     if start > end:
-        raise CommandError(f"The range starts ({start}) after it ends ({end}).", subcommand="export",
-                           hint="Put the earlier date first.")
+        raise CommandError(_("The range starts ({start}) after it ends ({end}).").format(start=start, end=end),
+                           subcommand="export", hint=_("Put the earlier date first."))
     return ExportCommand(start=start, end=end)
 
 
 def _parse_digest(args: list[str]) -> DigestCommand:
     if not args:
-        raise CommandError("`digest` needs an action: schedule, off, now or show.", subcommand="digest")
+        raise CommandError(_("`digest` needs an action: schedule, off, now or show."), subcommand="digest")
     action = DIGEST_KO.get(args[0], args[0].lower())
     if action in ("off", "now", "show"):
         if len(args) > 1:
-            raise CommandError(f"`digest {action}` takes nothing more.", subcommand="digest")
+            raise CommandError(_("`digest {action}` takes nothing more.").format(action=action), subcommand="digest")
         return DigestCommand(action=DIGEST_ACTIONS[action])
     if action != "schedule":
         raise CommandError(
-            f"{show(args[0])} is not a digest action."
-            f"{did_you_mean(action, ['schedule', 'off', 'now', 'show', *DIGEST_KO])}",
+            _("{word} is not a digest action.").format(word=show(args[0]))
+            + did_you_mean(action, ["schedule", "off", "now", "show", *DIGEST_KO]),
             subcommand="digest",
         )
     if len(args) < 2:
-        raise CommandError("`digest schedule` needs a time, e.g. `digest schedule 09:00`.", subcommand="digest")
+        raise CommandError(_("`digest schedule` needs a time, e.g. `digest schedule 09:00`."), subcommand="digest")
     if len(args) > 3:
-        raise CommandError("`digest schedule` takes a time and optionally a time zone.", subcommand="digest")
+        raise CommandError(_("`digest schedule` takes a time and optionally a time zone."), subcommand="digest")
     match = HHMM.match(args[1])
     hour, minute = (int(match.group(1)), int(match.group(2))) if match else (-1, -1)
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise CommandError(f"{show(args[1])} is not a time: use 24-hour HH:MM, e.g. 09:00 or 18:30.",
-                           subcommand="digest")
+        raise CommandError(_("{value} is not a time: use 24-hour HH:MM, e.g. 09:00 or 18:30.").format(
+            value=show(args[1])), subcommand="digest")
     timezone = parse_timezone(args[2]) if len(args) > 2 else DEFAULT_TIMEZONE
     return DigestCommand(action="schedule", at=dt.time(hour, minute), timezone=timezone)
 
 
 def _parse_retry(args: list[str]) -> RetryCommand:
     if len(args) != 1:
-        raise CommandError("`retry` takes one approval id or document reference.", subcommand="retry")
+        raise CommandError(_("`retry` takes one approval id or document reference."), subcommand="retry")
     token = args[0]
     if OUR_REF.match(token) or ":" in token:
         return RetryCommand(ref=parse_ref(token, subcommand="retry"))
     approval = APPROVAL_ID.match(token)
     if not approval or int(approval.group(1)) == 0:
-        raise CommandError(f"{show(token)} is not an approval id (a number, e.g. 42) or a document reference.",
-                           subcommand="retry")
+        raise CommandError(_("{word} is not an approval id (a number, e.g. 42) or a document reference.").format(
+            word=show(token)), subcommand="retry")
     return RetryCommand(approval_id=int(approval.group(1)))
+
+
+_BULK_WORDS = {"form": "form", "upload": "form", "양식": "template", "template": "template", "서식": "template",
+               "업로드": "form", "file": "file", "파일": "file"}
+
+
+def _parse_bulk(args: list[str]) -> BulkCommand:
+    if not args:
+        return BulkCommand()
+    action = _BULK_WORDS.get(args[0].lower()) if len(args) == 1 else None
+    if action is None:
+        raise CommandError(_("`bulk` takes `form` or `template`, not {words}.").format(words=show(" ".join(args))),
+                           subcommand="bulk")
+    return BulkCommand(action=action)
 
 
 #: the parsers that read only the words after the subcommand (closure reads the raw text,
@@ -325,5 +364,6 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "digest": _parse_digest,
     "retry": _parse_retry,
     "lang": parse_lang,
+    "bulk": _parse_bulk,
     **LIFECYCLE_PARSERS,
 }

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
-from commands.i18n import current_locale
+from commands.i18n import _, current_locale
 from commands.ledger import GONE_STATES, Standing
 from commands.slack.parser.errors import CommandError
 from commands.slack.parser.korean import KIND_KO, PROVIDER_KO, STATE_KO, jamo
@@ -154,7 +154,7 @@ def suggest(word: str, choices: Sequence[str]) -> str | None:
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
     suggestion = suggest(word, choices)
-    return f" Did you mean `{suggestion}`?" if suggestion else ""
+    return " " + _("Did you mean `{suggestion}`?").format(suggestion=suggestion) if suggestion else ""
 
 
 def show(token: str, limit: int = 40) -> str:
@@ -176,26 +176,28 @@ def parse_ref(token: str, *, subcommand: str | None = None) -> RefArg:
     if ours:
         number = int(ours.group(1))
         if number == 0:
-            raise CommandError(f"{show(token)} is not a document: our numbers start at INV-000001.",
-                               subcommand=subcommand)
+            raise CommandError(_("{token} is not a document: our numbers start at INV-000001.").format(
+                token=show(token)), subcommand=subcommand)
         return RefArg(key=f"INV-{number:06d}")
     prefix, sep, rest = token.partition(":")
     known = REF_PREFIXES.get(prefix.lower()) if sep else None
     if known is None:
-        hint = "A reference is our number (`INV-000123`) or `popbill:<MgtKey>`, `cashbill:<MgtKey>`, " \
-               "`payssam:<billId>`, `hiworks:<documentId>`, `abillify:<reference>`."
+        hint = _("A reference is our number (`INV-000123`) or `popbill:<MgtKey>`, `cashbill:<MgtKey>`, "
+                 "`payssam:<billId>`, `hiworks:<documentId>`, `abillify:<reference>`.")
         if sep:
             suggestion = suggest(prefix, list(REF_PREFIXES))
             if suggestion:
-                hint = f"Did you mean `{suggestion}:{rest.replace('`', '')[:40]}`? " + hint
-        raise CommandError(f"{show(token)} is not a document reference.", subcommand=subcommand, hint=hint)
+                hint = _("Did you mean `{suggestion}`?").format(
+                    suggestion=f"{suggestion}:{rest.replace('`', '')[:40]}") + " " + hint
+        raise CommandError(_("{token} is not a document reference.").format(token=show(token)),
+                           subcommand=subcommand, hint=hint)
     provider, kind = known
     pattern = _POPBILL_KEY if provider is Provider.POPBILL else _PROVIDER_ID
     if not pattern.match(rest):
-        shape = ("1–24 letters, digits, `-` or `_`" if provider is Provider.POPBILL
-                 else "1–64 letters, digits, `-`, `_`, `.` or `:`")
-        raise CommandError(f"{show(token)}: the id after `{prefix.lower()}:` must be {shape}.",
-                           subcommand=subcommand)
+        shape = (_("1–24 letters, digits, `-` or `_`") if provider is Provider.POPBILL
+                 else _("1–64 letters, digits, `-`, `_`, `.` or `:`"))
+        raise CommandError(_("{token}: the id after `{prefix}:` must be {shape}.").format(
+            token=show(token), prefix=prefix.lower(), shape=shape), subcommand=subcommand)
     return RefArg(provider=provider, kind=kind, provider_id=rest)
 
 
@@ -215,9 +217,9 @@ def parse_timezone(token: str) -> str:
     name = _timezones().get(token.lower())
     if name is None:
         suggestion = suggest(token, [n for n in _timezones().values() if "/" in n])
-        hint = f"Did you mean `{suggestion}`? " if suggestion else ""
-        raise CommandError(f"{show(token)} is not a time zone I know.", subcommand="digest",
-                           hint=hint + "Use an IANA name such as `Asia/Seoul` or `Europe/Berlin`.")
+        hint = _("Did you mean `{suggestion}`?").format(suggestion=suggestion) + " " if suggestion else ""
+        raise CommandError(_("{token} is not a time zone I know.").format(token=show(token)), subcommand="digest",
+                           hint=hint + _("Use an IANA name such as `Asia/Seoul` or `Europe/Berlin`."))
     return name
 
 
@@ -227,6 +229,6 @@ def parse_date(token: str, what: str) -> dt.date:
             raise ValueError
         return dt.date.fromisoformat(token)
     except ValueError:
-        raise CommandError(f"{show(token)} is not a date: the {what} date must be YYYY-MM-DD, e.g. 2024-05-01.",
-                           subcommand="export") from None
+        raise CommandError(_("{token} is not a date: the {what} date must be YYYY-MM-DD, e.g. 2024-05-01.").format(
+            token=show(token), what=_(what)), subcommand="export") from None
 

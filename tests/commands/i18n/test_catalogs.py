@@ -94,8 +94,10 @@ def test_korean_is_korean_and_english_is_the_source() -> None:
 
 
 #: msgids whose Korean has no Hangul on purpose (names, examples, markers, a separator)
-_SAME_IN_KOREAN = frozenset({"PDF", "📄 PDF", "Abillify", " and ", "🧪 SANDBOX", "billing@example.co.kr",
-                             "{provider} (SANDBOX)"})
+_SAME_IN_KOREAN = frozenset({
+    "PDF", "📄 PDF", "Abillify", " and ", "/invoice lang [ko|en|auto]", "🧪 SANDBOX", "billing@example.co.kr",
+    "{provider} (SANDBOX)",
+})
 
 
 def test_the_bot_speaks_korean_through_the_catalog() -> None:

@@ -27,14 +27,27 @@ from babel.messages.pofile import read_po
 import commands.slack
 from commands.i18n import _, use_locale
 from commands.i18n.core import LOCALE_DIR
-from commands.ledger import Lifecycle
+from commands.ledger import ApprovalAction, Lifecycle
 from commands.ledger import digest_queries as q
 from commands.slack import formatting
 from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
 from commands.slack.digest.data import DigestData, WindowBasis
 from commands.slack.parser import CommandError
+from commands.workflow import ApprovalView, DocumentView
+from commands.workflow.bulk import BulkPreview, RowCheck
+from commands.workflow.bulk_parse import RowProblem
 from commands.workflow.export import ExportLayout
-from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
+from commands.workflow.progress import BulkProgress
+from providers.models import (
+    Amounts,
+    BusinessState,
+    DocumentKind,
+    DocumentState,
+    IssueRequest,
+    LineItem,
+    Party,
+    Provider,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 0, 30, tzinfo=dt.UTC)
@@ -42,7 +55,7 @@ TODAY = dt.date(2026, 3, 2)
 HANGUL = re.compile("[\uac00-\ud7a3]+")
 
 #: functions named like builders that are not messages (data, pieces of a line, a translator)
-NOT_MESSAGES = frozenset({"build_digest_data", "buyer_text", "provider_text", "provider_error_text"})
+NOT_MESSAGES = frozenset({"build_digest_data", "buyer_text", "provider_text", "provider_error_text", "rate_text"})
 
 
 def card(**overrides: Any) -> DocumentCard:
@@ -109,6 +122,41 @@ def home_args(approver: bool) -> tuple[Any, ...]:
             [Provider.PAYSSAM])
 
 
+def bulk_view() -> ApprovalView:
+    document = DocumentView(ref="INV-000009", provider=Provider.POPBILL, kind=DocumentKind.TAX_INVOICE)
+    first = [{"row": 2, "buyer": "Acme", "bizno": "2208162517", "amount": 1100}]
+    return ApprovalView(id=7, action=ApprovalAction.BULK_ISSUE, state=ApprovalState.PENDING, document=document,
+                        requester="U1", created_at=NOW, required_approvals=2, approved_by=("U2",),
+                        payload={"bulk": {"rows": 3, "provider": "popbill", "total": 3300, "currency": "KRW",
+                                          "file_name": "f.csv", "first": first}})
+
+
+def bulk_preview() -> BulkPreview:
+    request = IssueRequest(provider=Provider.POPBILL, kind=DocumentKind.TAX_INVOICE, key="K1",
+                           buyer=Party(name="Acme", bizno="2208162517"), write_date=TODAY,
+                           items=[LineItem(name="Item", quantity=Decimal(1), unit_price=1000)])
+    rows = (RowCheck(number=2, request=request, override="reopened", overridden=True, closure=BusinessState.CLOSED,
+                     warnings=("w",)),)
+    return BulkPreview(provider=Provider.POPBILL, rows=rows, problems=())
+
+
+def _bulk_samples() -> dict[str, list[Callable[[], Any]]]:
+    from commands.slack.blocks import bulk
+
+    problems = [RowProblem(row=2, column="buyer_name", message="x"), RowProblem(row=None, column=None, message="y")]
+    return {
+        "build_bulk_modal": [lambda: bulk.build_bulk_modal("{}")],
+        "build_bulk_problems": [lambda: bulk.build_bulk_problems("f.csv", problems, 3)[1]],
+        "build_bulk_preview": [lambda: bulk.build_bulk_preview(bulk_preview(), "F1", "f.csv")[1]],
+        "build_bulk_card": [lambda: bulk.build_bulk_card(bulk_view())],
+        "bulk_card_text": [lambda: bulk.bulk_card_text(bulk_view())],
+        "build_bulk_progress": [
+            lambda: bulk.build_bulk_progress(BulkProgress(approval_id=7, batch_id=1, total=3, issued=1, failed=0))[1],
+            lambda: bulk.build_bulk_progress(BulkProgress(approval_id=7, batch_id=1, total=3, issued=2, failed=1,
+                                                          finished=True))[1]],
+    }
+
+
 def _samples() -> dict[str, list[Callable[[], Any]]]:
     """Calls of every builder, run inside the locale under test (so titles passed in are translated too)."""
     from commands.slack import blocks, home
@@ -156,6 +204,7 @@ def _samples() -> dict[str, list[Callable[[], Any]]]:
                                                                      layout=ExportLayout.HOMETAX)],
         "export_text": [lambda: blocks.export_text("x.csv", 3, TODAY, TODAY)],
         "build_amend_modal": [lambda: amend.build_amend_modal("INV-000123", today=TODAY)],
+        **_bulk_samples(),
     }
 
 
@@ -174,6 +223,8 @@ def discovered_builders() -> Iterator[str]:
 def rendered(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
         return json.dumps([b.to_dict() for b in value], ensure_ascii=False)
     return json.dumps(value.to_dict(), ensure_ascii=False)

@@ -446,3 +446,11 @@ def test_an_override_reason_is_an_issue_option() -> None:
     assert isinstance(parsed, IssueCommand) and parsed.override_reason == "buyer reopened in May"
     with pytest.raises(CommandError):
         parse_command("issue popbill tax override")
+
+
+def test_issue_takes_a_currency_for_a_provider_that_bills_in_several() -> None:
+    from commands.slack.parser import CommandError, parse_command
+    parsed = parse_command("issue abillify usd")
+    assert (parsed.provider.value, parsed.currency) == ("abillify", "USD")  # type: ignore[union-attr]
+    with pytest.raises(CommandError, match="KRW only"):
+        parse_command("issue popbill eur")

@@ -18,6 +18,9 @@ from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_I
 from commands.slack.ids import (
     AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
+    BULK_CALLBACK_ID,
+    BULK_CANCEL_ACTION_ID,
+    BULK_SUBMIT_ACTION_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
     DOC_AMEND_ACTION_ID,
@@ -107,6 +110,9 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("action", DOC_PDF_ACTION_ID),
         ("action", RESUBMIT_ACTION_ID),
         ("view", RESUBMIT_CALLBACK_ID),
+        ("view", BULK_CALLBACK_ID),
+        ("action", BULK_SUBMIT_ACTION_ID),
+        ("action", BULK_CANCEL_ACTION_ID),
     ])
     assert app.middleware == 3  # request arrival, the request's workspace, the person's language
 
