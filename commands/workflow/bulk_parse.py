@@ -121,8 +121,10 @@ def header(column: BulkColumn, locale: str | None = None) -> str:
     """The column's header in `locale` (the current one by default), as the template writes it."""
     with use_locale(locale or current_locale()) as chosen:
         translated = _(column.english)
-    if chosen == "ko" and translated == column.english:
-        return column.korean  # the catalog has no entry yet: the built-in Korean header
+    if chosen == "ko":
+        # a file's Korean headers are its own words (what finance teams write in such sheets, and
+        # what reading the file accepts), not the UI's wording of the same field
+        return column.korean
     return translated
 
 
