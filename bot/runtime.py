@@ -176,7 +176,8 @@ async def start_runtime(
     client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client)
     service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=settings.invoicebot_four_eyes)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency)

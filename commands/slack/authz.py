@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.slack.slack_errors import slack_error
+
 __all__ = ["ApproverDirectory"]
 
 log = logging.getLogger("invoicebot.authz")
@@ -70,7 +72,7 @@ class ApproverDirectory:
             try:
                 response = await self._client.usergroups_users_list(usergroup=group)
             except SlackApiError as exc:
-                log.warning("could not list members of %s: %s", group, exc.response.get("error"))
+                log.warning("could not list members of %s: %s", group, slack_error(exc))
                 return frozenset()
             members = frozenset(response.get("users") or [])
             self._members[group] = (self._monotonic(), members)

@@ -8,6 +8,7 @@ per-field length limits are applied in one place (`clip`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -176,12 +177,24 @@ def clip(text: str, limit: int, *, marker: str = "…") -> str:
     return text[: limit - len(marker)] + marker
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack treats as control sequences in mrkdwn.
+#: Slack's formatting markers, and the look-alike each becomes where it could open or close formatting
+_MARKER_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+#: a marker next to a word boundary (``*bold*``, ``_it_``); ``john_doe`` and ``a*b`` are left alone
+_MARKER_AT_EDGE = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
 
-    User-typed names such as ``<Acme & Sons>`` must not become links or mentions.
+
+def escape_mrkdwn(text: str) -> str:
+    """User text made inert for any mrkdwn field or a message's top-level ``text``: the one
+    escaping function every Slack surface uses for user-supplied strings.
+
+    ``&``, ``<`` and ``>`` become entities, so ``<!channel>``, ``<@U123>`` and
+    ``<https://evil.example|Click to pay>`` show as typed instead of notifying or linking.
+    Slack has no escape for formatting markers, so a ``*``, ``_``, ``~`` or backtick that
+    could open or close formatting becomes a look-alike (``*bold*`` shows as ``∗bold∗``);
+    markers inside a word (``john_doe@example.com``) are kept.
     """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKER_AT_EDGE.sub(lambda m: _MARKER_LOOKALIKES[m.group(0)], text)
 
 
 def currency_exponent(currency: str) -> int:

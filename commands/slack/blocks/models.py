@@ -74,6 +74,7 @@ class ApprovalCard(_Card):
     hint: str | None = None  # what to do next after a failure
     retryable: bool = False  # a failed/unknown request may be retried with /invoice retry <id>
     warnings: tuple[str, ...] = ()
+    four_eyes: bool = True  # the requester may not decide it: the pending card says so
 
 
 class ClosureRow(_Card):

@@ -34,6 +34,7 @@ from commands.slack.features.router import Invocation
 from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID, REJECT_REASON_BLOCK_ID
 from commands.slack.middleware import require_approver
 from commands.slack.parser import ListCommand
+from commands.slack.slack_errors import slack_error
 from commands.workflow import DecisionOutcome, DecisionResult, ExecutionResult, NotAllowed, WorkflowError
 from providers.errors import ProviderError
 
@@ -145,7 +146,7 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
                                     view=build_reject_modal(str(approval_id)))
         except SlackApiError as exc:
             await deps.notifier.tell_clicker(body, user, f"The reject form could not be opened "
-                                                         f"({exc.response.get('error')}). Click Reject again.")
+                                                         f"({slack_error(exc)}). Click Reject again.")
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(REJECT_ACTION_ID, middleware=[decision_guard])(on_reject_click)

@@ -14,6 +14,7 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import ExportCommand
+from commands.slack.slack_errors import slack_error
 from commands.workflow.export import export_file_name, export_rows, export_scope
 
 __all__ = ["register"]
@@ -35,7 +36,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         except SlackApiError as exc:
             await respond(replace_original=True, text="The export could not be uploaded.",
                           blocks=build_error_message("The export could not be uploaded",
-                                                     f"Slack said `{exc.response.get('error')}`.",
+                                                     f"Slack said `{slack_error(exc)}`.",
                                                      "Invite the bot to this channel and try again."))
             return
         await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end),

@@ -27,6 +27,7 @@ from commands.slack.features.router import Invocation
 from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
 from commands.slack.modal import build_issue_modal, parse_issue_submission
 from commands.slack.parser import IssueCommand
+from commands.slack.slack_errors import slack_error
 from commands.workflow import IssueDraft, WorkflowError
 from providers.errors import ProviderError
 from providers.models import DocumentKind, Provider
@@ -55,7 +56,7 @@ async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: 
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
-        error = exc.response.get("error")
+        error = slack_error(exc)
         log.warning("views.open failed for %s: %s", user, error)
         if respond is not None:
             await respond(
