@@ -37,6 +37,7 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "replay_keys",
 ]
 
 NAMING_CONVENTION = {
@@ -274,5 +275,16 @@ callback_events = sa.Table(
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("payload", JSON_TYPE, nullable=True),
     sa.UniqueConstraint("provider", "dedup_key"),
+    sa.Index(None, "received_at"),
+)
+
+#: every state-changing Slack request already handled, by a key its replay repeats (the view id and
+#: a hash of its values, a trigger id, an event id): the first INSERT wins, across replicas
+replay_keys = sa.Table(
+    "replay_keys",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Index(None, "received_at"),
 )

@@ -183,7 +183,7 @@ _MARKER_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"
 _MARKER_AT_EDGE = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
 
 
-def escape_mrkdwn(text: str) -> str:
+def escape_mrkdwn(text: str, *, formatting: bool = True) -> str:
     """User text made inert for any mrkdwn field or a message's top-level ``text``: the one
     escaping function every Slack surface uses for user-supplied strings.
 
@@ -191,9 +191,12 @@ def escape_mrkdwn(text: str) -> str:
     ``<https://evil.example|Click to pay>`` show as typed instead of notifying or linking.
     Slack has no escape for formatting markers, so a ``*``, ``_``, ``~`` or backtick that
     could open or close formatting becomes a look-alike (``*bold*`` shows as ``∗bold∗``);
-    markers inside a word (``john_doe@example.com``) are kept.
+    markers inside a word (``john_doe@example.com``) are kept. ``formatting=False`` keeps the
+    markers, for mrkdwn the app wrote itself (backticks round a command) that quotes user text.
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if not formatting:
+        return text
     return _MARKER_AT_EDGE.sub(lambda m: _MARKER_LOOKALIKES[m.group(0)], text)
 
 

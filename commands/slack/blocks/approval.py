@@ -166,7 +166,8 @@ def approval_text(card: ApprovalCard) -> str:
     prefix = "[SANDBOX] " if doc.sandbox else ""
     total = f" {format_money(doc.amounts.total, doc.amounts.currency)}" if doc.amounts else ""
     buyer = f" for {escape_mrkdwn(flat(doc.buyer_name))}" if doc.buyer_name else ""
-    return clip(f"{prefix}{approval_state_label(card.state)}: {_action_phrase(card)} {doc.ref}{buyer}{total}", 3000)
+    what = escape_mrkdwn(f"{_action_phrase(card)} {doc.ref}")
+    return clip(f"{prefix}{approval_state_label(card.state)}: {what}{buyer}{total}", 3000)
 
 
 def build_reject_modal(approval_id: str) -> View:

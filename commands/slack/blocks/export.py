@@ -35,4 +35,4 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
 
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date) -> str:
-    return f"Export ready: {clip(file_name, 200)} — {rows} document(s). {export_scope(start, end)}"
+    return f"Export ready: {escape_mrkdwn(clip(file_name, 200))} — {rows} document(s). {export_scope(start, end)}"

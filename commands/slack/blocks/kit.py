@@ -23,6 +23,7 @@ from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn
 __all__ = [
     "LINE_LIMIT",
     "ROWS_PER_SECTION",
+    "channel_mention",
     "context",
     "fields",
     "flat",
@@ -76,6 +77,13 @@ def user_mention(user_id: str | None) -> str:
     if user_id.isalnum():
         return f"<@{user_id}>"
     return escape_mrkdwn(clip(user_id, 80))
+
+
+def channel_mention(channel_id: str) -> str:
+    """A Slack channel id as a channel link; anything else as escaped text."""
+    if channel_id.isalnum():
+        return f"<#{channel_id}>"
+    return escape_mrkdwn(clip(channel_id, 80))
 
 
 def flat(text: str) -> str:

@@ -32,6 +32,7 @@ TABLES = {
     "digest_schedules",
     "documents",
     "idempotency_keys",
+    "replay_keys",
 }
 
 
