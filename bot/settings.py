@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     invoicebot_log_format: Literal["text", "json"] = "text"
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
-    invoicebot_executing_stale_seconds: float = 120.0
+    invoicebot_executing_stale_seconds: float = 20.0
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno
