@@ -50,8 +50,7 @@ class Invocation:
 
 
 Subcommand = Callable[[Invocation, Any], Awaitable[None]]
-CommandListener = Callable[[AsyncAck, dict[str, Any], AsyncRespond, AsyncWebClient, AsyncBoltContext],
-                           Awaitable[None]]
+CommandListener = Callable[..., Awaitable[None]]
 
 #: subcommands that only read: a replay of one may simply be answered again
 READ_ONLY = frozenset({"help", "status", "list", "closure"})
@@ -87,7 +86,7 @@ class CommandRouter:
         """The Bolt listener for `/invoice` (Bolt passes its arguments by name)."""
 
         async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                             client: AsyncWebClient, context: AsyncBoltContext) -> None:
+                             client: AsyncWebClient, context: AsyncBoltContext | None = None) -> None:
             try:
                 parsed = parse_command(command.get("text"), today=today())
             except CommandError as error:
@@ -101,7 +100,8 @@ class CommandRouter:
                 return
             await ack()
             await pacer.wait()
-            if gate is not None and parsed.name not in READ_ONLY and not await _first_delivery(gate, context, respond):
+            if (gate is not None and context is not None and parsed.name not in READ_ONLY
+                    and not await _first_delivery(gate, context, respond)):
                 return
             await self._run(route, invocation, parsed)
 
