@@ -43,8 +43,9 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-async def patiently(work: Callable[[], Awaitable[T]], *, what: str, patience: float = DB_PATIENCE) -> T:
-    """Run `work`, again and again while the database is busy, for up to `patience` seconds.
+async def patiently(work: Callable[[], Awaitable[T]], *, what: str, patience: float | None = None) -> T:
+    """Run `work`, again and again while the database is busy, for up to `patience` seconds
+    (default `DB_PATIENCE`).
 
     `work` must be safe to run again after a busy failure (a transaction that failed was rolled
     back; a compare-and-set or a unique insert simply runs again).
@@ -52,6 +53,7 @@ async def patiently(work: Callable[[], Awaitable[T]], *, what: str, patience: fl
     Raises:
         DatabaseBusy: still busy after `patience` seconds.
     """
+    patience = DB_PATIENCE if patience is None else patience
     loop = asyncio.get_running_loop()
     deadline = loop.time() + patience
     pause = _FIRST_PAUSE
