@@ -150,6 +150,8 @@ async def _replayed_click(deps: SlackDeps, body: dict[str, Any], user: str, appr
         verb = _("rejected") if approval.state.value == "rejected" else _("approved")
         where = _("already {verb} by {who} ({state})").format(verb=verb, who=user_mention(approval.decider),
                                                                state=approval.state.value)
+    elif approval.is_pending:
+        where = _("being decided (this click arrived twice)")
     else:
         where = approval.state.value
     await deps.notifier.tell_clicker(body, user, _("Already handled: request #{id} is {where}.").format(
