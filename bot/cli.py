@@ -14,13 +14,15 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.config_errors import DATABASE_ERRORS, ConfigurationError, database_error_line, load_settings_checked
 from bot.console.app import run_console
 from bot.logs import setup_logging
+from bot.runtime import SettingsError, provider_configs
 from bot.serve import serve
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
 from bot.signals import wait_for_signal
 from commands.ledger import migrate
-from providers.registry import ProviderConfigs, build_sandboxes
+from providers.registry import build_sandboxes
 
 __all__ = ["main"]
 
@@ -53,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
-    configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
+    configs = provider_configs(settings)
     sandboxes = {s.name: s for s in build_sandboxes(configs, settings.invoicebot_sandbox_faults,
                                                      seller=settings.seller())}
     try:
@@ -71,19 +73,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        print(f"invoicebot: configuration error:\n{exc}", file=sys.stderr)
+        settings = load_settings_checked()
+    except ConfigurationError as exc:
+        for line in exc.lines:  # one line per mistake, naming the setting and a valid example
+            print(f"invoicebot: configuration error: {line}", file=sys.stderr)
         return 2
     level = settings.invoicebot_log_level
     if args.command == "console" and "INVOICEBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the console's own output is the conversation; logs only for trouble
     setup_logging(level, fmt=settings.invoicebot_log_format)
     if args.command == "sandbox":
-        asyncio.run(run_sandboxes(settings, args.host, args.port_base))
+        try:
+            asyncio.run(run_sandboxes(settings, args.host, args.port_base))
+        except SettingsError as exc:
+            print(f"invoicebot sandbox: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "migrate":
-        migrate(settings.database_url)
+        try:
+            migrate(settings.database_url)
+        except DATABASE_ERRORS as exc:
+            print(f"invoicebot migrate: {database_error_line(settings.database_url, exc)}", file=sys.stderr)
+            return 2
         print("database is at the latest migration")
         return 0
     if args.command == "serve":

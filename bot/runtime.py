@@ -14,11 +14,13 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -27,10 +29,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from bot.callback_auth import callback_signer
+from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_config_lines
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
+from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -39,7 +44,7 @@ from commands.workflow import ExecutionResult, InvoiceService
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 
-__all__ = ["Runtime", "SettingsError", "start_runtime"]
+__all__ = ["Runtime", "SettingsError", "provider_configs", "start_runtime"]
 
 log = logging.getLogger("invoicebot.runtime")
 
@@ -150,13 +155,15 @@ async def start_runtime(
     sandbox_in_thread: bool = False,
     with_scheduler: bool = True,
     recover: bool = True,
+    sandbox_state_dir: Path | None = None,
+    sandbox_ports: Mapping[str, int] | None = None,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
 
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
     """
-    configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
+    configs = provider_configs(settings)
     if settings.production:
         missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
         if missing:
@@ -164,23 +171,27 @@ async def start_runtime(
                 "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
                 f"configure credentials for: {', '.join(missing)}"
             )
-    store = await Store.open(settings.database_url, migrate=True)
+    try:
+        store = await Store.open(settings.database_url, migrate=True)
+    except DATABASE_ERRORS as exc:
+        raise SettingsError(database_error_line(settings.database_url, exc)) from None
     providers = await start_providers(
         configs,
         settings.seller(),
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
+        issued=LedgerIssued(store.documents), state_dir=sandbox_state_dir, ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
-    approvers = ApproverDirectory(settings.approvers, client)
+    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
+                                  requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers)
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
-                        four_eyes=settings.invoicebot_four_eyes)
+                        four_eyes=service.four_eyes)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
-                     notifier=notifier, tz=settings.timezone,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency)
+                     notifier=notifier, tz=settings.timezone, sweep_concurrency=settings.invoicebot_sweep_concurrency)
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client,
@@ -203,32 +214,50 @@ async def start_runtime(
     return runtime
 
 
+def provider_configs(settings: Settings) -> ProviderConfigs:
+    """Each provider's configuration; a bad value is a `SettingsError` naming its setting."""
+    built = []
+    for name in ("popbill", "payssam", "hiworks", "abillify"):
+        try:
+            built.append(getattr(settings, name)())
+        except ValidationError as exc:
+            raise SettingsError("\n".join(provider_config_lines(name, exc))) from None
+    return ProviderConfigs(*built)
+
+
 def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
                    approvers: ApproverDirectory) -> InvoiceService:
     """The workflow façade, with the approval rules from the settings."""
     return InvoiceService(
         store,
         providers.services,
-        callback_url=_callback_urls(settings.invoicebot_public_url),
+        callback_url=_callback_urls(settings),
         is_approver=approvers.is_approver,
+        roles=approvers,
         four_eyes=settings.invoicebot_four_eyes,
         approval_ttl=settings.approval_ttl,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
+        two_approvals_above=settings.invoicebot_two_approvals_above,
+        large_amount_approvals=settings.invoicebot_large_amount_approvals,
+        closure_ttl=dt.timedelta(hours=settings.invoicebot_closure_ttl_hours),
     )
 
 
-def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | None] | None:
-    """Where Payssam and Abillify call back, when the bot is reachable from outside."""
+def _callback_urls(settings: Settings) -> Callable[[Provider, str], str | None] | None:
+    """Where Payssam and Abillify call back, when the bot is reachable from outside: each URL
+    carries the token of its document (`bot.callback_auth`)."""
+    public_url = settings.invoicebot_public_url
     if not public_url:
         return None
+    signer = callback_signer(settings)
 
     def url(provider: Provider, ref: str) -> str | None:
         if provider is Provider.PAYSSAM:
-            return payssam_callback_url(public_url)
+            return payssam_callback_url(public_url, ref, signer)
         if provider is Provider.ABILLIFY:
-            return abillify_notify_url(public_url, ref)
+            return abillify_notify_url(public_url, ref, signer)
         return None
 
     return url

@@ -53,7 +53,9 @@ def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
 
 async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True) -> web.AppRunner:
     """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
-    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None)
+    secret = runtime.settings.slack_signing_secret
+    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None,
+                            signing_secret=secret.get_secret_value() if secret is not None else None)
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

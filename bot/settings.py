@@ -9,6 +9,7 @@ provider sandboxes and the local console.
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from commands.ledger import ApprovalAction
+from providers.bizno import InvalidBizno, checksum_ok, normalize_bizno
 from providers.config import (
     AbillifyConfig,
     HiworksConfig,
@@ -35,6 +38,11 @@ from providers.sandbox.base import Faults
 __all__ = ["Settings", "load_settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+#: Slack user (U…, W…) and user-group (S…) ids, as Slack writes them
+_SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]{1,}$")
+#: the database drivers the ledger runs on
+_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class Settings(BaseSettings):
@@ -59,6 +67,10 @@ class Settings(BaseSettings):
     invoicebot_env: Literal["development", "test", "production"] = "development"
     invoicebot_approvals_channel: str | None = None
     invoicebot_approvers: str = ""  # comma-separated user ids (U…/W…) and user-group ids (S…)
+    #: admins (same form): export, resend to a new address without approval
+    invoicebot_admins: str = ""
+    #: who may ask for documents (same form, plus channel ids C…/G…: their members); empty: everyone
+    invoicebot_requesters: str = ""
     invoicebot_four_eyes: bool = True
     invoicebot_approval_ttl_hours: float = 24.0
     invoicebot_approval_actions: str = "issue,destroy"
@@ -66,12 +78,20 @@ class Settings(BaseSettings):
     invoicebot_digest_grace_minutes: int = 120
     invoicebot_expiring_days: int = 3
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
+    #: keys the tokens in callback URLs (bot.callback_auth); defaults to one derived from SLACK_SIGNING_SECRET
+    invoicebot_webhook_secret: SecretStr | None = None
     invoicebot_instance_id: str | None = None
     invoicebot_log_level: str = "INFO"
     invoicebot_log_format: Literal["text", "json"] = "text"
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
     invoicebot_executing_stale_seconds: float = 20.0
+    #: a document total (won; minor units in other currencies) above which issue and destroy need
+    #: `invoicebot_large_amount_approvals` distinct approvers; unset: one approval whatever the amount
+    invoicebot_two_approvals_above: int | None = Field(default=None, ge=0)
+    invoicebot_large_amount_approvals: int = Field(default=2, ge=1, le=10)
+    #: how long a buyer's closure (휴폐업) answer is reused when a request is made
+    invoicebot_closure_ttl_hours: float = Field(default=24.0, ge=0)
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno
@@ -136,6 +156,41 @@ class Settings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("invoicebot_approval_actions")
+    @classmethod
+    def _known_actions(cls, value: str) -> str:
+        known = [a.value for a in ApprovalAction]
+        unknown = [x.strip() for x in value.split(",") if x.strip() and x.strip() not in known]
+        if unknown:
+            raise ValueError(f"unknown action {', '.join(map(repr, unknown))} (choose from {', '.join(known)})")
+        return value
+
+    @field_validator("invoicebot_approvers")
+    @classmethod
+    def _slack_ids(cls, value: str) -> str:
+        wrong = [x.strip() for x in value.split(",") if x.strip() and not _SLACK_ID.match(x.strip())]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong[:3]))} is not a Slack user (U…, W…) or user-group (S…) id")
+        return value
+
+    @field_validator("invoicebot_seller_bizno")
+    @classmethod
+    def _valid_bizno(cls, value: str) -> str:
+        try:
+            digits = normalize_bizno(value)
+        except InvalidBizno as exc:
+            raise ValueError(f"{value!r} is not a 10-digit business number") from exc
+        if not checksum_ok(digits):
+            raise ValueError(f"'{value}' fails the business number check digit")
+        return digits
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(_DATABASE_SCHEMES):
+            raise ValueError(f"unsupported database URL (it must start with {' or '.join(_DATABASE_SCHEMES)})")
+        return value
+
     @model_validator(mode="after")
     def _production_needs_slack(self) -> Settings:
         if self.invoicebot_env == "production" and not self.slack_signing_secret and not self.slack_app_token:
@@ -146,6 +201,14 @@ class Settings(BaseSettings):
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_admins.split(",") if x.strip())
+
+    @property
+    def requesters(self) -> frozenset[str]:
+        return frozenset(x.strip() for x in self.invoicebot_requesters.split(",") if x.strip())
 
     @property
     def approval_actions(self) -> frozenset[str]:

@@ -282,6 +282,11 @@ class IssueRequest(_Model):
     currency: str = "KRW"
     due_date: dt.date | None = None
     callback_url: str | None = None  # Payssam payment callback, Abillify notifyUrl
+    # 수정세금계산서 (amended tax invoice): the NTS reason code 1..6 (1 correction of errors, 2 change
+    # in supply values, 3 return, 4 cancellation of contract, 5 post-opened local L/C, 6 duplicate)
+    # and the original's NTS confirmation number; both or neither (Popbill modifyCode, orgNTSConfirmNum)
+    modify_code: int | None = Field(default=None, ge=1, le=6)
+    original_confirm_number: str | None = Field(default=None, min_length=1, max_length=24)
 
     @property
     def tax_type(self) -> TaxType:

@@ -52,6 +52,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
         "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
         "files_upload_v2": "files:write", "conversations_open": "im:write",
         "usergroups_users_list": "usergroups:read", "users_info": "users:read",
+        "conversations_members": "channels:read",
     }
     required = {needs[m] for m in used_methods if m in needs} | {"commands"}
     granted = set(manifest()["oauth_config"]["scopes"]["bot"])

@@ -183,7 +183,11 @@ _MARKER_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"
 _MARKER_AT_EDGE = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
 
 
-def escape_mrkdwn(text: str, *, formatting: bool = True) -> str:
+#: a mention of a user, a channel or a user group (the workflow names people in its refusals)
+_MENTION = re.compile(r"(<(?:@[UW]|#C|!subteam\^S)[A-Za-z0-9_]{1,40}>)")
+
+
+def escape_mrkdwn(text: str, *, formatting: bool = True, keep_mentions: bool = False) -> str:
     """User text made inert for any mrkdwn field or a message's top-level ``text``: the one
     escaping function every Slack surface uses for user-supplied strings.
 
@@ -192,8 +196,13 @@ def escape_mrkdwn(text: str, *, formatting: bool = True) -> str:
     Slack has no escape for formatting markers, so a ``*``, ``_``, ``~`` or backtick that
     could open or close formatting becomes a look-alike (``*bold*`` shows as ``∗bold∗``);
     markers inside a word (``john_doe@example.com``) are kept. ``formatting=False`` keeps the
-    markers, for mrkdwn the app wrote itself (backticks round a command) that quotes user text.
+    markers, for mrkdwn the app wrote itself (backticks round a command) that quotes user text;
+    ``keep_mentions=True`` also keeps well-formed user, channel and user-group mentions (never
+    ``<!channel>``), for a private answer in which the app names who may do something.
     """
+    if keep_mentions:
+        parts = _MENTION.split(text)  # odd indexes are the mentions
+        return "".join(p if i % 2 else escape_mrkdwn(p, formatting=formatting) for i, p in enumerate(parts))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     if not formatting:
         return text

@@ -20,6 +20,8 @@ __all__ = [
     "REJECT_REASON_ACTION_ID",
     "REJECT_REASON_BLOCK_ID",
     "REMINDER_RESEND_ACTION_ID",
+    "RESUBMIT_ACTION_ID",
+    "RESUBMIT_CALLBACK_ID",
 ]
 
 #: the slash command (manifest.yml declares the same)
@@ -34,6 +36,10 @@ REJECT_ACTION_ID = "approval_reject"
 REJECT_CALLBACK_ID = "approval_reject_reason"
 REJECT_REASON_BLOCK_ID = "reason"
 REJECT_REASON_ACTION_ID = "reason_input"
+
+# edit and resubmit: the button on a rejected/expired/failed request's message, and its modal
+RESUBMIT_ACTION_ID = "request_resubmit"
+RESUBMIT_CALLBACK_ID = "invoice_resubmit"
 
 # the digest's unpaid-bill reminders
 REMINDER_RESEND_ACTION_ID = "reminder_resend"

@@ -2,6 +2,9 @@
 
 * `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
   tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
+* `bind_request_workspace`: the workspace (team, enterprise) the request came from is bound
+  while it is served, so the workflow records it on new requests and refuses decisions from
+  another workspace (`commands.workflow.access`).
 * `require_approver`: decision buttons refuse non-approvers before any listener runs; the
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
@@ -34,8 +37,19 @@ from commands.slack.authz import ApproverDirectory
 from commands.slack.busy import patiently
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
+from commands.workflow.access import Workspace, enter_workspace
+from commands.workflow.roles import Guarded, refusal
 
-__all__ = ["REPLAY_KEY", "REPLAY_RETENTION", "ReplayGate", "replay_key", "request_arrival", "require_approver"]
+__all__ = [
+    "REPLAY_KEY",
+    "REPLAY_RETENTION",
+    "ReplayGate",
+    "bind_request_workspace",
+    "replay_key",
+    "request_arrival",
+    "require_approver",
+    "workspace_of",
+]
 
 log = logging.getLogger("invoicebot.requests")
 
@@ -168,6 +182,26 @@ def request_arrival(pacer: AckPacer, gate: ReplayGate | None = None) -> Callable
     return middleware
 
 
+def workspace_of(body: dict[str, Any]) -> Workspace | None:
+    """The team (and enterprise) a Slack request names: ``team_id`` on slash commands and
+    events, ``team.id`` on clicks and submissions (where the click happened)."""
+    team = body.get("team_id") or (body.get("team") or {}).get("id") or (body.get("view") or {}).get("team_id")
+    enterprise = body.get("enterprise_id") or (body.get("enterprise") or {}).get("id")
+    if not team and not enterprise:
+        return None
+    return Workspace(team_id=str(team) if team else None, enterprise_id=str(enterprise) if enterprise else None)
+
+
+def bind_request_workspace() -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
+
+    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
+        enter_workspace(workspace_of(body))
+        return await next()
+
+    return middleware
+
+
 def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callable[..., Awaitable[Any]]:
     """Listener middleware for Approve/Reject: only approvers get through."""
 
@@ -176,7 +210,7 @@ def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callab
         if await approvers.is_approver(user):
             return await next()
         await ack()
-        text = f"🚫 Only approvers can approve or reject requests. Approvers: {approvers.describe()}."
+        text = f"🚫 {refusal(approvers, Guarded.DECIDE).message}"
         await notifier.tell_clicker(body, user, text)
         log.info("refused a decision by %s: not an approver", user)
         # A listener middleware that neither calls next() nor returns a response makes Bolt

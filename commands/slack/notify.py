@@ -15,24 +15,47 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.blocks.kit import user_mention
 from commands.slack.blocks.models import ApprovalCard
 from commands.slack.cards import approval_card
 from commands.slack.formatting import clip, escape_mrkdwn
+from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
+from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier"]
+__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
 
 #: seconds a card update may take before it is given up (the next update shows the truth)
 CARD_UPDATE_TIMEOUT = 10.0
+
+
+def resubmit_button(approval: ApprovalView) -> list[Block]:
+    """"Edit and resubmit" for an issue request that ended without a document (the requester's
+    message only: the workflow refuses anyone else who clicks it)."""
+    if approval.action is not ApprovalAction.ISSUE or approval.state not in REOPENABLE:
+        return []
+    if approval.state.value == "failed" and approval.retryable:
+        return []  # retried with /invoice retry, not edited: both would issue a document
+    button = ButtonElement(text=PlainTextObject(text=_("Edit and resubmit"), emoji=True),
+                           action_id=RESUBMIT_ACTION_ID, value=str(approval.id))
+    return [ActionsBlock(block_id=f"resubmit_{approval.id}", elements=[button])]
 
 
 class Notifier:
@@ -113,6 +136,7 @@ class Notifier:
         if approval.user_hint:
             blocks.append(ContextBlock(elements=[MarkdownTextObject(
                 text="👉 " + escape_mrkdwn(clip(approval.user_hint, 1990)))]))
+        blocks.extend(resubmit_button(approval))
         await self.tell_user(approval.requester, text, blocks)
 
     async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:

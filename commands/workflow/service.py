@@ -16,14 +16,27 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from commands.ledger import ApprovalAction, Lifecycle, Standing, Store, utc_now
-from commands.workflow import approvals, closure, execution, export, queries, recovery, requests
+from commands.ledger import (
+    ApprovalAction,
+    ApprovalState,
+    AuditKind,
+    AuditOperation,
+    DocumentRecord,
+    Lifecycle,
+    Standing,
+    Store,
+    utc_now,
+)
+from commands.workflow import approvals, closure, execution, export, queries, recovery, requests, resubmit
+from commands.workflow.access import check_document_workspace, check_workspace, resends_elsewhere
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
+from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
 from commands.workflow.views import ApprovalView, ClosureResult, DecisionResult, DocumentView, ExecutionResult
 from providers.base import InvoiceProvider
 from providers.models import DocumentState, IssueRequest, Provider, ResendRequest
@@ -48,6 +61,17 @@ class InvoiceService:
             `recover` assumes its process died (a live run renews it every third of this).
         callback_url: the URL a provider should call back for a document (provider, ref), e.g.
             Payssam's payment callback; None when the bot is not reachable from outside.
+        roles: who is a requester, an approver, an admin (`commands.workflow.roles`); without
+            one, everyone requests, `is_approver` approves and nobody is an admin.
+
+    Every state-changing call checks its caller's role (`roles.WHO_MAY`) and, for a request
+    that already exists, that the call comes from the request's workspace
+    (`commands.workflow.access`), before anything is written or sent.
+        two_approvals_above: a total (minor units) above which `large_amount_approvals` distinct
+            approvers must approve an issue or destroy; None: one approval, whatever the amount.
+        closure_ttl: how long a buyer's closure (휴폐업) answer is reused at request time.
+        closure_timeout: how long the request-time closure check may take before the request goes
+            on with "could not be checked" on its card.
 
     Refuses with `WorkflowError` (not allowed, not found, conflict) or with the provider's
     own `RequestInvalid` / `NotSupported` for bad input and what a provider cannot do.
@@ -66,6 +90,11 @@ class InvoiceService:
         timezone: str = "Asia/Seoul",
         executing_stale_after: dt.timedelta = dt.timedelta(seconds=20),
         callback_url: CallbackUrl | None = None,
+        roles: RoleDirectory | None = None,
+        two_approvals_above: int | None = None,
+        large_amount_approvals: int = 2,
+        closure_ttl: dt.timedelta = dt.timedelta(hours=24),
+        closure_timeout: dt.timedelta = dt.timedelta(seconds=2),
     ) -> None:
         policy = Policy(
             is_approver=is_approver,
@@ -75,8 +104,13 @@ class InvoiceService:
             timezone=ZoneInfo(timezone),
             executing_stale_after=executing_stale_after,
             callback_url=callback_url,
+            two_approvals_above=two_approvals_above,
+            large_amount_approvals=large_amount_approvals,
+            closure_ttl=closure_ttl,
+            closure_timeout=closure_timeout,
         )
         self.context = WorkflowContext(store=store, providers=dict(providers), clock=clock, policy=policy)
+        self.roles: RoleDirectory = roles or OpenRoles(is_approver)
 
     @property
     def four_eyes(self) -> bool:
@@ -88,33 +122,54 @@ class InvoiceService:
     # ----------------------------------------------------------------- requests and decisions
 
     async def request_issue(
-        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None
+        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None,
+        *, override_reason: str | None = None,
     ) -> ApprovalView:
-        """Create the document and its approval request (executed at once when issuing needs none)."""
-        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts)
+        """Create the document and its approval request (executed at once when issuing needs none).
+
+        `override_reason` (or the draft's) lets a request for a closed or unregistered buyer through,
+        with one more approval."""
+        await require(self.roles, requester, Guarded.ISSUE)
+        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts,
+                                            override_reason=override_reason)
 
     async def request_destroy(
         self, ref_text: str, reason: str | None, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
         """Ask to cancel/void/destroy an issued document (ours, or a provider ref we adopt)."""
+        await require(self.roles, requester, Guarded.DESTROY)
+        await self._check_document(ref_text, requester)
         return await requests.request_destroy(self.context, ref_text, reason, requester, channel_id, thread_ts)
 
     async def request_resend(
         self, ref_text: str, request: ResendRequest, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
-        """Resend an issued document's notification (runs at once unless "resend" needs approval)."""
-        return await requests.request_resend(self.context, ref_text, request, requester, channel_id, thread_ts)
+        """Resend an issued document's notification (runs at once unless "resend" needs approval).
+
+        To an address or number the document was not issued to, it always waits for an approval,
+        unless an admin asks.
+        """
+        await require(self.roles, requester, Guarded.RESEND)
+        doc = await self._check_document(ref_text, requester)
+        context = self.context
+        if resends_elsewhere(doc, request) and not await self.roles.has_role(requester, Role.ADMIN):
+            policy = dataclasses.replace(context.policy,
+                                         approval_actions=context.policy.approval_actions | {ApprovalAction.RESEND})
+            context = dataclasses.replace(context, policy=policy)
+        return await requests.request_resend(context, ref_text, request, requester, channel_id, thread_ts)
 
     async def decide(
         self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True
     ) -> DecisionResult:
         """Approve or reject; with ``execute=False`` only the decision is recorded (`recover` runs it
         if the caller dies before calling `execute`)."""
+        await self._check_decider(approval_id, decider)
         executor = self.execute if execute else None
         return await approvals.decide(self.context, approval_id, decider, approve, reason, execute=executor)
 
     async def check_decider(self, approval_id: int, decider: str) -> ApprovalView:
         """The request, if `decider` may decide it (approver, four eyes); raises NotAllowed otherwise."""
+        await self._check_decider(approval_id, decider)
         return await approvals.check_decider(self.context, approval_id, decider)
 
     async def expire_stale(self) -> list[ApprovalView]:
@@ -129,10 +184,20 @@ class InvoiceService:
 
     async def retry(self, approval_id: int, actor: str) -> ExecutionResult:
         """Try a failed-but-retryable or unknown request again, reconciling with the provider first."""
+        approval = await self.context.approval(approval_id)
+        await check_workspace(self.context, approval, actor)
+        await require(self.roles, actor, Guarded.RETRY, requester=approval.requester)
         return await recovery.retry(self.context, approval_id, actor)
 
     async def retry_document(self, ref_text: str, actor: str) -> ExecutionResult:
         """`retry` the latest retryable request of a document."""
+        doc = await self._check_document(ref_text, actor)
+        if doc is not None:
+            failed = await self.context.store.approvals.search(
+                states=(ApprovalState.FAILED, ApprovalState.UNKNOWN), document_id=doc.id)
+            retryable = [a for a in failed if a.retryable]
+            if retryable:
+                await require(self.roles, actor, Guarded.RETRY, requester=retryable[-1].requester)
         return await recovery.retry_document(self.context, ref_text, actor)
 
     async def recover(self) -> list[ExecutionResult]:
@@ -176,10 +241,49 @@ class InvoiceService:
             standing=standing,
         )
 
-    async def export_csv(self, from_date: dt.date, to_date: dt.date) -> bytes:
-        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV."""
+    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None) -> bytes:
+        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV;
+        for a person (`actor`), only an approver or admin."""
+        if actor is not None:
+            await require(self.roles, actor, Guarded.EXPORT)
         return await export.export_csv(self.context, from_date, to_date)
 
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""
         return await closure.closure(self.context, biznos, actor, provider)
+
+    # ----------------------------------------------------------------- edit and resubmit
+
+    async def reopen_issue(self, approval_id: int, user: str) -> IssueDraft:
+        """What a rejected, expired or failed issue request asked for, for its requester to edit."""
+        return await resubmit.reopen(self.context, self.roles, approval_id, user)
+
+    async def resubmit_issue(self, approval_id: int, draft: IssueDraft, requester: str, channel_id: str,
+                             thread_ts: str | None = None) -> ApprovalView:
+        """A new issue request from the edited draft, linked to request `approval_id` it replaces."""
+        await require(self.roles, requester, Guarded.ISSUE)
+        return await resubmit.resubmit(self.context, self.roles, approval_id, draft, requester, channel_id, thread_ts)
+
+    # ----------------------------------------------------------------- access
+
+    async def require(self, user: str, action: Guarded) -> None:
+        """Raise `NotAllowed` naming who may, unless `user` may do `action` (for callers outside
+        the workflow, e.g. digests)."""
+        await require(self.roles, user, action)
+
+    async def _check_decider(self, approval_id: int, decider: str) -> None:
+        """The decision comes from the request's workspace, and from an approver (audited refusals)."""
+        approval = await self.context.approval(approval_id)
+        await check_workspace(self.context, approval, decider)
+        if not await self.roles.has_role(decider, Role.APPROVER):
+            await self.context.audit_approval(approval, actor=decider, kind=AuditKind.DECISION,
+                                              operation=AuditOperation.REFUSED, outcome="not_approver")
+            raise refusal(self.roles, Guarded.DECIDE)
+
+    async def _check_document(self, ref_text: str, actor: str) -> DocumentRecord | None:
+        """The stored document `ref_text` names (None for a provider ref not adopted yet), after
+        checking the call comes from the workspace that issued it."""
+        doc = await queries.lookup(self.context, queries.parse(ref_text))
+        if doc is not None:
+            await check_document_workspace(self.context, doc, actor)
+        return doc

@@ -26,6 +26,9 @@ from providers.popbill._base import validate_mgt_key
 
 MAX_DETAIL_LINES = 99
 
+#: seed 001: remark1..3 are String(150)
+MAX_REMARK = 150
+
 
 #: a filed cash receipt is revoked by a cancellation receipt under this derived key
 CANCEL_RECEIPT_SUFFIX = "-C"
@@ -68,6 +71,18 @@ def _sms_text(text: str, limit: int = 90) -> str:
             break
         out = candidate
     return out
+
+
+def _modification(request: IssueRequest) -> dict[str, Any]:
+    """An amended invoice's ``modifyCode`` and ``orgNTSConfirmNum`` (seed 001: both mandatory
+    for a revised invoice, modifyCode one of 1..6); nothing for an original invoice."""
+    code, original = request.modify_code, request.original_confirm_number
+    if code is None and original is None:
+        return {}
+    if code is None or not original:
+        raise RequestInvalid("an amended tax invoice needs both the modification reason (1-6) and the original's "
+                             "NTS confirmation number", provider=PROVIDER, code="modification")
+    return {"modifyCode": code, "orgNTSConfirmNum": original}
 
 
 class _DocumentBodies:
@@ -115,6 +130,9 @@ class _DocumentBodies:
         seller = self._seller_party(request)
         buyer = request.buyer
         write_date = request.write_date.strftime("%Y%m%d")
+        if request.memo is not None and len(request.memo) > MAX_REMARK:
+            raise RequestInvalid(f"a Popbill tax invoice's remark (remark1) has at most {MAX_REMARK} characters",
+                                 provider=PROVIDER, code="memo")
         amounts = request.amounts()
         body: dict[str, Any] = {
             "writeDate": write_date,
@@ -148,6 +166,7 @@ class _DocumentBodies:
             "taxTotal": str(amounts.vat),
             "totalAmount": str(amounts.total),
             "remark1": request.memo,
+            **_modification(request),
             "detailList": [self._detail(i, item, write_date, request.tax_type)
                            for i, item in enumerate(request.items, start=1)],
         }
@@ -173,6 +192,9 @@ class _DocumentBodies:
         phone number, or Popbill's voluntary-issuance number 0100001234 when the buyer gave neither."""
         key = validate_mgt_key(request.key)
         self.capabilities.require_currency(request.currency)
+        if request.modify_code is not None or request.original_confirm_number is not None:
+            raise RequestInvalid("a cash receipt cannot be amended: revoke it with a cancellation receipt",
+                                 provider=PROVIDER, code="modification")
         seller = self._seller_party(request)
         buyer = request.buyer
         amounts = request.amounts()

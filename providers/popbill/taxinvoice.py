@@ -31,6 +31,9 @@ __all__ = ["MAX_BULK_INVOICES", "MgtKeyType", "TaxinvoiceClient"]
 #: bulkSubmit takes at most 100 invoices per submission
 MAX_BULK_INVOICES = 100
 
+#: seed 001: Memo of cancelIssue / sendToNTS / registIssue, String(200)
+MAX_MEMO = 200
+
 
 class MgtKeyType(StrEnum):
     """Whose key a MgtKey is: the seller's (SELL), the buyer's (BUY) or the trustee's."""
@@ -155,11 +158,19 @@ class TaxinvoiceClient(PopbillClientBase):
                                    user_id=user_id, send_user=True, write=True)
         return self._expect_dict(data, "delete")
 
-    async def send_to_nts(self, key_type: MgtKeyType | str, mgt_key: str, *,
+    async def send_to_nts(self, key_type: MgtKeyType | str, mgt_key: str, *, memo: str | None = None,
                           user_id: str | None = None) -> dict[str, Any]:
-        """File an issued invoice with the NTS now instead of waiting for the daily batch."""
+        """File an issued invoice with the NTS now instead of waiting for the daily batch.
+
+        `memo` is seed 001's Memo (at most 200 characters); on the test bed ``ERR002`` in it
+        simulates an NTS filing failure. Sent as ``{"memo": ...}`` like cancelIssue's, and as
+        an empty body without one, as the Python SDK sends sendToNTS.
+        """
+        if memo is not None and len(memo) > MAX_MEMO:
+            raise RequestInvalid(f"sendToNTS memo: at most {MAX_MEMO} characters", provider=PROVIDER, code="memo")
         data = await self._request("POST", self._doc(key_type, mgt_key), operation="sendToNTS", override="NTS",
-                                   user_id=user_id, send_user=True, write=True)
+                                   body={"memo": memo} if memo else None, user_id=user_id, send_user=True,
+                                   write=True)
         return self._expect_dict(data, "sendToNTS")
 
     # -- reads -------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from commands.ledger import ApprovalAction
 from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
 
 BUYER = {
-    "buyer_bizno": "123-12-12312",
+    "buyer_bizno": "220-81-62517",
     "buyer_name": "주식회사 구매자",
     "buyer_ceo": "김대표",
     "buyer_email": "buyer@example.com",
@@ -117,13 +118,17 @@ async def test_a_filed_popbill_invoice_cannot_be_destroyed_and_the_user_is_told_
         filed = await admin.post("/_sandbox/popbill/nts", json={
             "kind": "taxinvoice", "corpNum": "6798700433", "mgtKey": doc.provider_id, "now": True})
         assert filed.status_code == 200, filed.text
+    cards_before = len(bot.cards())
     await bot.command("destroy INV-000001 too late")
-    await bot.click(bot.cards()[-1], "approval_approve", user="U_BOB")
-    final = text_of(bot.cards()[-1])
-    assert "National Tax Service" in final
-    assert "amended" in final or "수정" in final
+    # issue 9: refused when asked, after reading Popbill's current state; no approver ever sees it
+    assert len(bot.cards()) == cards_before
+    reply = last_reply(bot)
+    assert "filed" in reply and "can no longer be destroyed" in reply, reply
+    assert "amendment" in reply and "수정" in reply
     doc = await bot.runtime.store.documents.get_by_ref("INV-000001")
-    assert doc is not None and doc.lifecycle.value == "issued"
+    assert doc is not None and doc.lifecycle.value == "issued" and doc.state is not None
+    assert doc.state.value == "filed"  # the state read at request time is kept
+    assert not await bot.runtime.store.approvals.search(action=ApprovalAction.DESTROY)
 
 
 async def test_closure_check_many_numbers_with_dates(bot: BotHarness) -> None:
@@ -151,12 +156,14 @@ async def test_list_and_pending(bot: BotHarness) -> None:
     assert "INV-000001" in last_reply(bot)
 
 
-async def test_export_uploads_a_csv_to_the_channel(bot: BotHarness) -> None:
+async def test_export_sends_a_csv_to_the_approver_who_asked_only(bot: BotHarness) -> None:
+    """Issue 9: the file goes to the asker's direct messages, never into the channel."""
     card = await issue(bot, "popbill", "tax_invoice")
     await bot.click(card, "approval_approve", user="U_BOB")
-    await bot.command("export")
+    await bot.command("export", user="U_BOB")
     upload = bot.slack.calls("files.completeUploadExternal")[-1]
-    assert upload.args.get("channel_id") == FINANCE
+    assert upload.args.get("channel_id") == "D_BOB"
+    assert not [m for m in bot.slack.messages_in(FINANCE) if m.get("files")]
     stored = [f for f in bot.slack.files.values() if f.completed] if isinstance(bot.slack.files, dict) else [
         f for f in bot.slack.files if f.completed]
     csv = stored[-1].data or b""

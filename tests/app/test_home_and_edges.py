@@ -62,9 +62,9 @@ async def test_the_digest_reminder_resends_an_overdue_bill(bot: BotHarness) -> N
 
 async def test_an_export_slack_refuses_to_upload_says_what_to_do(bot: BotHarness) -> None:
     bot.slack.fail_next("files.getUploadURLExternal", error="not_in_channel")
-    await bot.command("export")
+    await bot.command("export", user="U_BOB")
     reply = last_reply(bot)
-    assert "could not be uploaded" in reply and "not_in_channel" in reply and "Invite the bot" in reply
+    assert "could not be uploaded" in reply and "not_in_channel" in reply and "direct messages" in reply
 
 
 async def test_an_expired_trigger_tells_the_user_to_type_the_command_again(bot: BotHarness) -> None:
@@ -84,7 +84,7 @@ async def test_retry_by_approval_id_and_by_a_stranger(bot: BotHarness) -> None:
     assert "failed" in text_of(bot.cards()[-1])
     bot.runtime.providers.thread.call(payssam.clear_faults)
     await bot.command("retry 1", user="U_MALLORY")
-    assert "only the requester or an approver" in last_reply(bot)
+    assert "Only the requester (<@U_ALICE>) or approvers" in last_reply(bot)
     await bot.command("retry 1", user="U_ALICE")
     assert last_reply(bot).startswith("✅") or "✅" in last_reply(bot)
     assert "Approved and done" in text_of(bot.cards()[-1])

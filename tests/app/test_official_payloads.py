@@ -61,6 +61,8 @@ async def test_the_message_button_fixture_carries_an_approval_click(bot: BotHarn
     approve = next(e for b in card["blocks"] for e in b.get("elements", []) if e.get("action_id") == "approval_approve")
     payload["actions"][0].update(action_id="approval_approve", value=approve["value"])
     payload["user"]["id"] = "U_BOB"
+    # Slack's sample comes from its own workspace; a decision from another one is refused (issue 9)
+    payload["team"]["id"] = payload["user"]["team_id"] = bot.factory.team_id
     payload["channel"]["id"] = payload["container"]["channel_id"] = card["channel"]
     payload["container"]["message_ts"] = card["ts"]
     payload["response_url"] = bot.slack.response_url(channel=card["channel"], ts=card["ts"])

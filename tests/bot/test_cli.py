@@ -49,3 +49,44 @@ def test_an_unknown_subcommand_is_refused_by_the_parser(capsys: pytest.CaptureFi
         main(["deploy"])
     assert exited.value.code == 2
     assert "serve" in capsys.readouterr().err  # the usage lists the real subcommands
+
+
+#: (environment, subcommand, the setting the one line must name)
+MISTAKES: list[tuple[dict[str, str], str, str]] = [
+    ({"INVOICEBOT_APPROVAL_ACTIONS": "issue,delete"}, "serve", "INVOICEBOT_APPROVAL_ACTIONS"),
+    ({"INVOICEBOT_APPROVERS": "alice,bob"}, "console", "INVOICEBOT_APPROVERS"),
+    ({"INVOICEBOT_SELLER_BIZNO": "123"}, "sandbox", "INVOICEBOT_SELLER_BIZNO"),
+    ({"INVOICEBOT_SELLER_BIZNO": "123-45-67890"}, "migrate", "INVOICEBOT_SELLER_BIZNO"),  # wrong check digit
+    ({"INVOICEBOT_APPROVAL_TTL_HOURS": "a day"}, "serve", "INVOICEBOT_APPROVAL_TTL_HOURS"),
+    ({"INVOICEBOT_SANDBOX_FAULTS": "{popbill: slow}"}, "console", "INVOICEBOT_SANDBOX_FAULTS"),
+    ({"INVOICEBOT_TIMEZONE": "Mars/Olympus"}, "migrate", "INVOICEBOT_TIMEZONE"),
+    ({"DATABASE_URL": "mysql://db.example.com/books"}, "serve", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "serve", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "console", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "migrate", "DATABASE_URL"),
+]
+
+
+#: three cases run in the fast lane; a subprocess costs seconds, the rest are `slow`
+_FAST = {0, 1, 8}
+
+
+@pytest.mark.parametrize(("env", "command", "setting"), [
+    pytest.param(*case, id=f"{case[1]}-{next(iter(case[0].items()))}",
+                 marks=() if i in _FAST else (pytest.mark.slow,)) for i, case in enumerate(MISTAKES)])
+def test_a_configuration_mistake_is_one_line_naming_the_setting_and_an_example(
+    tmp_path: Path, env: dict[str, str], command: str, setting: str,
+) -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32, "INVOICEBOT_CONFIG": str(tmp_path / "none"),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}
+    args = [sys.executable, "-m", "bot.cli", command] + (["--port", "0"] if command in ("serve",) else [])
+    result = subprocess.run(args, cwd=tmp_path, env=_clean_env(**{**base, **env}), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr[-2000:]
+    [line] = lines
+    assert f"{setting}:" in line and f"e.g. {setting}=" in line, line
+    for leak in ("Traceback", "pydantic", "validation error", "hunter2", "https://errors.pydantic.dev"):
+        assert leak not in line, line

@@ -60,3 +60,11 @@ def test_the_example_configuration_file_names_only_real_settings_and_loads(
         example.replace("invoicebot_expiring_days = 3", "invoicebot_expiring_days = 5"), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert Settings().invoicebot_expiring_days == 5
+
+
+def test_admins_and_requesters_are_comma_separated_ids() -> None:
+    settings = Settings(invoicebot_admins=" U_ADA, S_ADMINS ", invoicebot_requesters="C_FINANCE,U_ALICE")
+
+    assert settings.admins == {"U_ADA", "S_ADMINS"}
+    assert settings.requesters == {"C_FINANCE", "U_ALICE"}
+    assert Settings().requesters == frozenset()  # nobody configured: everyone may request

@@ -33,7 +33,7 @@ KEY = "INV-000001"
 
 RESEND = {
     # provider: (command, path of the resend write, X-HTTP-Method-Override)
-    "popbill": (f"resend {KEY} email buyer2@example.com", rf"^/Taxinvoice/SELL/{KEY}$", "EMAIL"),
+    "popbill": (f"resend {KEY} email buyer@example.com", rf"^/Taxinvoice/SELL/{KEY}$", "EMAIL"),
     "payssam": (f"resend {KEY} talk", r"/bill/resend$", None),
 }
 DESTROY = {

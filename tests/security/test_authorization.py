@@ -26,6 +26,9 @@ from tests.faults.flows import (
     requests_at,
 )
 
+#: the refusal of a decision names who may decide (issue 9: every refusal says who may do it)
+DECIDERS = "Only approvers (<@U_BOB>, <@U_CAROL>, <!subteam^S_FINANCE_LEADS>) may approve or reject requests"
+
 
 def told(bot: BotHarness, user: str) -> str:
     """Everything the app told `user` privately: ephemerals and DMs."""
@@ -53,7 +56,7 @@ async def test_the_approve_button_refuses_a_non_approver_and_the_requester(tmp_p
         refused = [await bot.click(card, "approval_approve", user=u) for u in ("U_EVE", "U_BOB")]
 
         assert [r.status_code for r in refused] == [200, 200], "a refusal is an answer, not a failed click"
-        assert "Only approvers can approve or reject" in told(bot, "U_EVE")
+        assert DECIDERS in told(bot, "U_EVE")
         assert "someone else has to decide it (four-eyes rule)" in told(bot, "U_BOB")
         await assert_untouched(bot)
         refusals = [e for e in await bot.runtime.store.audit.search(approval_id=1) if e.operation == "refused"]
@@ -87,7 +90,7 @@ async def test_a_forged_reject_modal_submission_is_refused_for_a_non_approver_an
         await reject_submission(bot, 1, "U_EVE")
         await reject_submission(bot, 1, "U_BOB")
 
-        assert "only approvers can approve or reject" in told(bot, "U_EVE")
+        assert DECIDERS in told(bot, "U_EVE")
         assert "four-eyes rule" in told(bot, "U_BOB")
         await assert_untouched(bot)
 
@@ -120,7 +123,8 @@ async def test_invoice_retry_is_for_the_requester_or_an_approver_only(tmp_path: 
 
         await bot.command("retry INV-000001", user="U_EVE")
 
-        assert "only the requester or an approver can retry" in text_of(bot.replies()[-1])
+        assert ("Only the requester (<@U_ALICE>) or approvers (<@U_BOB>, <@U_CAROL>, <!subteam^S_FINANCE_LEADS>) "
+                "may retry this request") in text_of(bot.replies()[-1])
         assert (await approval(bot, 1)).state is ApprovalState.FAILED
         assert len(issue_calls(bot, "popbill")) == 1
 

@@ -41,6 +41,8 @@ CURRENCY_KEYED = {"totals"}
 #: mrkdwn the app writes itself and that may quote user text (the parser's refusals, advice): its
 #: own backticks must survive, so there only Slack's control sequences (< > &) are checked
 APP_MRKDWN = {"what_to_do", "problem", "hint"}
+#: private answers (ephemeral: nobody is notified) that may keep a well-formed mention of a person
+MENTIONS_KEPT = {"error_text"}
 SAMPLES = 12  # each enum cycles through its values across the samples
 
 
@@ -157,5 +159,6 @@ def test_the_walk_finds_the_builders_of_every_surface() -> None:
 def test_no_builder_lets_user_text_through_raw(builder: Callable[..., Any], hostile: str) -> None:
     for sample in range(SAMPLES):
         result = builder(**arguments(builder, Factory(hostile, sample)))
-        leaked = raw_markers(as_json(result))
+        leaked = [(marker, text) for marker, text in raw_markers(as_json(result))
+                  if not (builder.__name__ in MENTIONS_KEPT and marker == "<@U0BADBAD")]
         assert not leaked, f"{builder.__name__} (sample {sample}) shows user text raw: {leaked[:3]}"

@@ -1,6 +1,7 @@
 """Who is in the double's workspace: users, user groups, channel names, and the bot itself.
 
-Answers ``auth.test``, ``users.info``, ``usergroups.users.list`` and ``conversations.open``,
+Answers ``auth.test``, ``users.info``, ``usergroups.users.list``, ``conversations.open`` and
+``conversations.members`` (one page per `page_size` members, with Slack's cursor),
 and resolves the channel a message names the way Slack does (``#name``, a user id meaning
 that user's DM, or a channel id as is) for the chat and file methods.
 """
@@ -23,6 +24,8 @@ class Directory:
         self.users: dict[str, dict[str, Any]] = {}
         self.groups: dict[str, list[str]] = {}
         self.channel_names: dict[str, str] = {}
+        self.channel_members: dict[str, list[str]] = {}
+        self.page_size = 1000
         self.add_user(identity.bot_user_id, name="invoicebot", real_name="Invoice Bot", is_bot=True)
 
     def methods(self) -> dict[str, MethodHandler]:
@@ -31,6 +34,7 @@ class Directory:
             "users.info": self.users_info,
             "usergroups.users.list": self.usergroups_users_list,
             "conversations.open": self.conversations_open,
+            "conversations.members": self.conversations_members,
         }
 
     # -- set-up ---------------------------------------------------------------------------
@@ -50,6 +54,10 @@ class Directory:
     def set_group_members(self, group_id: str, user_ids: Collection[str]) -> None:
         """What `usergroups.users.list(usergroup=group_id)` answers."""
         self.groups[group_id] = list(user_ids)
+
+    def set_channel_members(self, channel_id: str, user_ids: Collection[str]) -> None:
+        """What `conversations.members(channel=channel_id)` answers."""
+        self.channel_members[channel_id] = list(user_ids)
 
     def add_channel(self, name: str, channel_id: str) -> None:
         """Let ``#name`` resolve to `channel_id` (chat.postMessage accepts names)."""
@@ -95,3 +103,18 @@ class Directory:
         else:
             channel = self.resolve_channel(users[0] if users else args["channel"]) or ""
         return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel}}
+
+    def conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if channel not in self.channel_members:
+            return slack_error("channel_not_found")
+        members = self.channel_members[channel]
+        try:
+            start = int(str(args.get("cursor") or "0"))
+        except ValueError:
+            return slack_error("invalid_cursor")
+        limit = min(int(str(args.get("limit") or self.page_size)), self.page_size)
+        page = members[start:start + limit]
+        following = start + limit if start + limit < len(members) else None
+        return {"ok": True, "members": page,
+                "response_metadata": {"next_cursor": str(following) if following else ""}}

@@ -130,6 +130,10 @@ class SlackWebApiDouble:
         """What `usergroups.users.list(usergroup=group_id)` answers."""
         self.directory.set_group_members(group_id, user_ids)
 
+    def set_channel_members(self, channel_id: str, user_ids: Collection[str]) -> None:
+        """What `conversations.members(channel=channel_id)` answers."""
+        self.directory.set_channel_members(channel_id, user_ids)
+
     def add_channel(self, name: str, channel_id: str) -> None:
         """Let ``#name`` resolve to `channel_id` (chat.postMessage accepts names)."""
         self.directory.add_channel(name, channel_id)

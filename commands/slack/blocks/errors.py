@@ -34,7 +34,8 @@ def build_error_message(title: str, what_happened: str, what_to_do: str) -> list
 
 
 def error_text(title: str, what_happened: str) -> str:
-    return clip(escape_mrkdwn(f"{flat(title)}: {flat(what_happened)}"), 3000)
+    # an error answer is private (ephemeral): the people it names may stay mentions
+    return clip(escape_mrkdwn(f"{flat(title)}: {flat(what_happened)}", keep_mentions=True), 3000)
 
 
 def build_command_error_message(error: CommandError) -> list[Block]:

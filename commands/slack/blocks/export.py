@@ -1,4 +1,4 @@
-"""``/invoice export``: the message posted with the uploaded CSV.
+"""``/invoice export``: the answer to the person who asked, whose direct messages hold the CSV.
 
 It repeats what the file includes (`commands.workflow.export.export_scope`: the range by
 write date and the standings listed), so nobody reads a tax export as "everything we asked for".
@@ -10,6 +10,7 @@ import datetime as dt
 
 from slack_sdk.models.blocks import Block
 
+from commands.i18n import _
 from commands.slack.blocks.kit import context, section
 from commands.slack.formatting import clip, escape_mrkdwn, format_bytes
 from commands.workflow.export import export_scope
@@ -19,12 +20,13 @@ __all__ = ["build_export_message", "export_text"]
 
 def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date, *,
                          sandbox: bool = False, size: int | None = None) -> list[Block]:
-    """Posted with the uploaded CSV once an export is done."""
+    """The asker's private answer once the CSV is in their direct messages with the app."""
     size_text = f" ({format_bytes(size)})" if size is not None else ""
     blocks: list[Block] = [section(
         f"📤 *Export ready*: `{escape_mrkdwn(clip(file_name, 200))}`{size_text}\n"
         f"{rows} document(s). {escape_mrkdwn(export_scope(start, end))}."
     )]
+    blocks.append(context(_("📬 The file is in your direct messages with the app; nobody else received it.")))
     blocks.append(context("Columns: write date, issue date, standing, provider state (and its raw code), provider "
                           "and NTS ids, buyer, amounts, line items, requester. The last row (`#`) repeats this scope."))
     if sandbox:
@@ -35,4 +37,5 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
 
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date) -> str:
-    return f"Export ready: {escape_mrkdwn(clip(file_name, 200))} — {rows} document(s). {export_scope(start, end)}"
+    return (f"Export ready: {escape_mrkdwn(clip(file_name, 200))} — {rows} document(s). {export_scope(start, end)} "
+            + _("(in your direct messages with the app)"))

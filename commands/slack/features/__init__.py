@@ -18,6 +18,7 @@ digest      `/invoice digest …`, the schedule re-read job
 sweep       the daily status sweep and its thread notices
 home        App Home on `app_home_opened` (`refresh_home` for the others)
 resend      `/invoice resend`, the digest reminder's Resend button
+resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
@@ -40,6 +41,7 @@ from commands.slack.features import (
     home,
     issue,
     resend,
+    resubmit,
     retry,
     status,
     sweep,
@@ -47,7 +49,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import ReplayGate, request_arrival
+from commands.slack.middleware import ReplayGate, bind_request_workspace, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -65,6 +67,7 @@ FEATURES: tuple[Register, ...] = (
     sweep.register,
     home.register,
     resend.register,
+    resubmit.register,
     destroy.register,
     retry.register,
 )
@@ -79,6 +82,7 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
     """
     gate = ReplayGate(deps.store, deps.clock)
     app.use(request_arrival(deps.pacer, gate))
+    app.use(bind_request_workspace())
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer, gate=gate))
     for register in FEATURES:
         register(app, deps, scheduler)

@@ -18,6 +18,7 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SYNC_JOB_ID, JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import DigestCommand
+from commands.workflow.roles import Guarded
 
 __all__ = ["SYNC_INTERVAL", "register", "register_jobs"]
 
@@ -38,6 +39,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         if scheduler is None:
             await invocation.respond(text="Digests are not available in this mode.", response_type="ephemeral")
             return
+        if parsed.action != "show":  # posting or changing the schedule: a refusal names who may
+            await deps.service.require(invocation.user,
+                                       Guarded.DIGEST_NOW if parsed.action == "now" else Guarded.DIGEST_SCHEDULE)
         blocks = await handle_digest_command(deps.store, scheduler, invocation.channel, parsed,
                                              user=invocation.user, tz=deps.tz)
         await invocation.respond(text=f"/invoice digest {parsed.action}", blocks=list(blocks),

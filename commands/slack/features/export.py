@@ -1,5 +1,8 @@
-"""`/invoice export <start> <end>`: the documents written in a period, as a CSV file in the channel.
+"""`/invoice export <start> <end>`: the documents written in a period, as a CSV file for the asker.
 
+Only approvers and admins may export (the workflow refuses anyone else, naming who may), and
+the file goes to the person asking only, in their direct message with the app: an export
+holds every buyer and amount, and typed in a public channel it must not land there.
 The file name, the upload's comment and the answer all say what it includes (range by write
 date, issued and cancelled only), as the file's name does (`commands.workflow.export`).
 """
@@ -8,7 +11,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message, build_export_message, build_progress_message, export_text
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
@@ -20,24 +25,31 @@ from commands.workflow.export import export_file_name, export_rows, export_scope
 __all__ = ["register"]
 
 
+async def _direct_channel(client: AsyncWebClient, user: str) -> str:
+    """The asker's direct message channel with the app (where the file goes)."""
+    opened = await client.conversations_open(users=user)
+    return str(opened["channel"]["id"])
+
+
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
     """Add `export` to the `/invoice` table."""
 
     async def on_export(invocation: Invocation, parsed: ExportCommand) -> None:
         respond = invocation.respond
+        data = await deps.service.export_csv(parsed.start, parsed.end, actor=invocation.user)
         await respond(text="Preparing the export…", blocks=build_progress_message("Preparing the export", 0, 1),
                       response_type="ephemeral")
-        data = await deps.service.export_csv(parsed.start, parsed.end)
         rows = len(export_rows(data))
         name = export_file_name(parsed.start, parsed.end)
         try:
-            await invocation.client.files_upload_v2(channel=invocation.channel, content=data, filename=name,
+            channel = await _direct_channel(invocation.client, invocation.user)
+            await invocation.client.files_upload_v2(channel=channel, content=data, filename=name,
                                                     title=name, initial_comment=export_scope(parsed.start, parsed.end))
         except SlackApiError as exc:
             await respond(replace_original=True, text="The export could not be uploaded.",
                           blocks=build_error_message("The export could not be uploaded",
                                                      f"Slack said `{slack_error(exc)}`.",
-                                                     "Invite the bot to this channel and try again."))
+                                                     _("Open your direct messages with the app and try again.")))
             return
         await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end),
                       blocks=build_export_message(name, rows, parsed.start, parsed.end,

@@ -36,7 +36,7 @@ from commands.slack.features.replies import explain, private_metadata, read_meta
 from commands.slack.features.router import Invocation
 from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
 from commands.slack.middleware import ReplayGate
-from commands.slack.modal import build_issue_modal, parse_issue_submission
+from commands.slack.modal import build_issue_modal, parse_issue_submission, submission_errors
 from commands.slack.parser import IssueCommand
 from commands.slack.slack_errors import slack_error
 from commands.workflow import ApprovalView, IssueDraft, WorkflowError
@@ -53,20 +53,22 @@ ACK_BUDGET = 2.0
 
 @functools.lru_cache(maxsize=256)
 def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
-                 offered: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+                 offered: tuple[tuple[str, tuple[str, ...]], ...], override_reason: str | None = None,
+                 ) -> dict[str, Any]:
     """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
     `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
     kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
-    return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
+    return build_issue_modal(provider, kind, offered=kinds, today=today, override_reason=override_reason).to_dict()
 
 
 async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
                            provider: Provider | None, kind: DocumentKind | None,
-                           respond: AsyncRespond | None = None) -> None:
+                           respond: AsyncRespond | None = None, override_reason: str | None = None) -> None:
     """Open the issue form; when Slack refuses and we can answer, say why and what to do."""
     offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
                            for p, kinds in deps.offered().items()))
-    view = dict(_issue_modal(provider, kind, deps.today(), offered), private_metadata=private_metadata(channel))
+    view = dict(_issue_modal(provider, kind, deps.today(), offered, override_reason),
+                private_metadata=private_metadata(channel))
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -136,7 +138,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await invocation.ack()
         await deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
         await open_issue_modal(deps, invocation.client, invocation.trigger_id, invocation.channel,
-                               invocation.user, parsed.provider, parsed.kind, invocation.respond)
+                               invocation.user, parsed.provider, parsed.kind, invocation.respond,
+                               override_reason=parsed.override_reason)
 
     async def on_home_issue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -171,7 +174,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         try:
             approval = recording.result()
         except (WorkflowError, ProviderError) as exc:
-            await ack(response_action="errors", errors={"provider": explain("", exc).what[:1900]})
+            await ack(response_action="errors", errors=submission_errors(exc, explain("", exc).what))
             return
         await ack()
         if approval is not None:

@@ -10,6 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import N_, _
 from commands.slack.cards import approval_card
 from commands.slack.features.announce import announce, report_request
 from commands.slack.features.deps import SlackDeps
@@ -25,6 +26,10 @@ from providers.models import ResendRequest
 
 __all__ = ["register"]
 
+#: why a resend waits for an approval when resends otherwise need none
+ELSEWHERE = N_("This address is not the one the document was issued to, so an approver has to agree first "
+               "(an admin could resend it directly).")
+
 
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
     """Add `resend` to the `/invoice` table and listen for the reminder's button."""
@@ -32,6 +37,10 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     async def on_resend(invocation: Invocation, parsed: ResendCommand) -> None:
         request = ResendRequest(channel=parsed.channel, address=parsed.address)
         approval = await deps.service.request_resend(str(parsed.ref), request, invocation.user, invocation.channel)
+        if approval.is_pending and not deps.service.needs_approval("resend"):
+            # only a resend to an address the document was not issued to waits (unless an admin asks)
+            await announce(deps, approval, invocation.channel, invocation.client, [_(ELSEWHERE)])
+            return
         await report_request(deps, approval, invocation.channel, invocation.respond, invocation.client,
                              verb="resend")
 

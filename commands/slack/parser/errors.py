@@ -13,7 +13,8 @@ __all__ = ["SUBCOMMANDS", "SUMMARY", "USAGE", "CommandError"]
 #: One usage line per subcommand, shown in refusals and in help.
 USAGE: Mapping[str, str] = {
     "help": "/invoice help [subcommand]",
-    "issue": "/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice]",
+    "issue": "/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice] "
+             "[override <reason>]",
     "status": "/invoice status <ref>   (INV-000123, popbill:<MgtKey>, payssam:<billId>, …)",
     "resend": "/invoice resend <ref> [email [address] | sms [number] | fax <number> | talk]",
     "destroy": "/invoice destroy <ref> [reason…]",

@@ -65,6 +65,8 @@ class IssueCommand(_Model):
     name: Literal["issue"] = "issue"
     provider: Provider | None = None
     kind: DocumentKind | None = None
+    #: ``override <reason>``: why to ask although the buyer is closed or unregistered (휴폐업)
+    override_reason: str | None = None
 
 
 class StatusCommand(_Model):

@@ -9,6 +9,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
@@ -46,6 +47,7 @@ from commands.slack.parser.tokens import (
 )
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, Provider, ResendChannel
+from providers.registry import CAPABILITIES
 
 __all__ = ["MAX_CLOSURE_NUMBERS", "MAX_REASON_LENGTH", "SUBCOMMAND_PARSERS", "parse_closure", "parse_export"]
 
@@ -65,11 +67,42 @@ def _parse_help(args: list[str]) -> HelpCommand:
     return HelpCommand(topic=topic)
 
 
+def _kind_word(kind: DocumentKind) -> str:
+    """The shortest word that names `kind` on the command line (``tax``, ``cash``)."""
+    return min((w for w, k in KIND_WORDS.items() if k is kind), key=len)
+
+
+def _refuse_unsupported(provider: Provider, kind: DocumentKind) -> None:
+    """A provider/kind pair the provider's declared capabilities do not offer is refused here, with
+    what that provider does issue, instead of opening a form bound to fail."""
+    kinds = CAPABILITIES[provider].kinds
+    if kind in kinds:
+        return
+    offered = [k for k in DocumentKind if k in kinds]
+    words = ", ".join(f"`{_kind_word(k)}`" for k in offered)
+    raise CommandError(
+        _("{provider} does not issue {kind}s; it issues: {words}.").format(
+            provider=provider.value, kind=kind.value.replace("_", " "), words=words),
+        subcommand="issue",
+        hint=_("Try `/invoice issue {provider} {kind}`.").format(provider=provider.value, kind=_kind_word(offered[0])),
+    )
+
+
 def _parse_issue(args: list[str]) -> IssueCommand:
     provider: Provider | None = None
     kind: DocumentKind | None = None
-    for token in args:
+    override: str | None = None
+    for index, token in enumerate(args):
         word = token.lower()
+        if word in ("override", "override:", "--override"):
+            override = " ".join(args[index + 1:]).strip() or None
+            if override is None:
+                raise CommandError(_("`override` needs a reason, e.g. `override the buyer reopened in May`."),
+                                   subcommand="issue")
+            if len(override) > MAX_REASON_LENGTH:
+                raise CommandError(_("The override reason is {n} characters; keep it under {limit}.").format(
+                    n=len(override), limit=MAX_REASON_LENGTH), subcommand="issue")
+            break
         if word in PROVIDER_WORDS and provider is None:
             provider = PROVIDER_WORDS[word]
         elif word in KIND_WORDS and kind is None:
@@ -81,7 +114,9 @@ def _parse_issue(args: list[str]) -> IssueCommand:
                 subcommand="issue",
                 hint="Give at most a provider and a document kind; the form asks for the rest.",
             )
-    return IssueCommand(provider=provider, kind=kind)
+    if provider is not None and kind is not None:
+        _refuse_unsupported(provider, kind)
+    return IssueCommand(provider=provider, kind=kind, override_reason=override)
 
 
 def _need_ref(args: list[str], subcommand: str) -> RefArg:

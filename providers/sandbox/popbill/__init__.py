@@ -4,7 +4,8 @@ So any faithful client works against it, the official SDK included (point `linkh
 and the API host at the same URL). What it implements:
 
 * LinkHub ``POST /POPBILL/Token``, ``POST /POPBILL_TEST/Token`` with the HMAC-SHA256
-  signature verified over the raw body, a stale ``x-lh-date`` refused, tokens issued for a
+  signature verified over the raw body, ``x-lh-date`` read in every form the official SDKs send
+  (with or without milliseconds: the documents never name one), a stale one refused, tokens issued for a
   configurable TTL with a 24-character ``YYYY-MM-DDTHH:MM:SS.fffZ`` expiration; ``GET /Time``.
 * Bearer tokens checked on every API call: unknown, expired, wrong scope for the path
   (110 Taxinvoice, 140 Cashbill, 170 CloseDown) or another member's documents are refused.
@@ -28,9 +29,15 @@ otherwise a code in the same family was chosen for the sandbox [sandbox]:
     -11001021 [docs] invalid buyer business number         -14001020/21/23 [docs] cancellation receipts
     -11001099 [sandbox] taxinvoice MgtKey already in use   -14001030 [sandbox] total != supply+tax+fee
     -11001090..98 [sandbox] other taxinvoice validation    -17000000..03 [docs] CloseDown input
+    -11001101..07 [sandbox] seed 001's field rules (`_validate`: invoiceeType, remark1 for 외국인,
+                  modifyCode 1..6, orgNTSConfirmNum, lengths, forms, addContactList)
     -10000033 [docs "token interpretation failed"] unknown/expired/wrong-scope token
     -10000034 [docs] no token;  -10000029 [docs] token used from another IP
     -99999994..97 [sandbox; -99999997 as in the reference capture] LinkHub refusals
+
+Search lists website documents (no MgtKey) with their itemKey and applies every documented
+filter (`_search`). Where the seeds are silent the sandbox chose; `docs/fidelity.md` lists each
+choice and the test that holds it.
 
 Admin routes (besides the base ``/_sandbox/*``)::
 

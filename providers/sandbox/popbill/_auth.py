@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,24 @@ from providers.sandbox.popbill._store import (
     _Reject,
     _Token,
 )
+
+#: The forms the official SDKs send as ``x-lh-date``: UTC, second precision ("2026-11-21T01:02:03Z":
+#: Python, Java, PHP, .NET) or with a fraction ("2026-11-21T01:02:03.722Z": Node's toISOString,
+#: Delphi's ``.zzz``); with UseLocalTimeYN off they send what ``GET /Time`` answered, which is the
+#: first form here. The documents never name the format; LinkHub accepts what its own SDKs send.
+_LH_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?Z")
+
+
+def parse_lh_date(value: str) -> float | None:
+    """The POSIX time of an ``x-lh-date`` in any form an official SDK sends, or None if unreadable."""
+    match = _LH_DATE.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        whole = dt.datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+    return whole.timestamp() + float(match.group(2) or 0)
 
 
 class _AuthRoutes(_PopbillCore):
@@ -72,11 +91,9 @@ class _AuthRoutes(_PopbillCore):
         version = request.headers.get("x-lh-version", "")
         if version != "2.0":
             raise _Reject(-99999994, "x-lh-version 2.0 이 필요합니다. (x-lh-version must be 2.0)", 401)
-        try:
-            sent = dt.datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
-        except ValueError:
-            raise _Reject(-99999995, "x-lh-date 형식이 올바르지 않습니다. (x-lh-date missing or unreadable)",
-                          401) from None
+        sent = parse_lh_date(date)
+        if sent is None:
+            raise _Reject(-99999995, "x-lh-date 형식이 올바르지 않습니다. (x-lh-date missing or unreadable)", 401)
         if abs(sent - self.clock.time()) > self.date_tolerance:
             raise _Reject(-99999995, "요청 시간이 허용 범위를 벗어났습니다. (x-lh-date is too far from the server "
                                      "clock; check the system time)", 401)

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from providers.sandbox.popbill._core import _PopbillCore
+from providers.sandbox.popbill._search import cashbill_filter, dates, page
 from providers.sandbox.popbill._store import (
     _CORP_NUM,
     _ITEM_KEY,
@@ -15,11 +16,8 @@ from providers.sandbox.popbill._store import (
     KST,
     _amount,
     _Doc,
-    _is_date,
     _kst,
-    _list,
     _Reject,
-    _state_match,
     _Token,
 )
 
@@ -123,9 +121,32 @@ class _CashbillRoutes(_PopbillCore):
             doc = self._cb_issue(await self._json(request), token)
             return self._ok("발행 완료", confirmNum=doc.confirm_num, tradeDate=doc.body["tradeDate"],
                             tradeDT=doc.body.get("tradeDT"))
+        if override == "REVOKEISSUE":
+            doc = self._cb_issue(self._revocation(await self._json(request), token), token)
+            return self._ok("발행 완료", confirmNum=doc.confirm_num, tradeDate=doc.body["tradeDate"],
+                            tradeDT=doc.body.get("tradeDT"))
         if override == "BULKISSUE":
             return await self._bulk_submit(request, token, "cashbill")
         raise _Reject(-14001099, f"지원하지 않는 요청입니다. (X-HTTP-Method-Override {override!r} on /Cashbill)")
+
+    def _revocation(self, body: Any, token: _Token) -> dict[str, Any]:
+        """revokeRegistIssue (the SDKs' 취소 현금영수증 즉시발행): the cancellation receipt built from the
+        original, with the request's amounts only for a partial cancellation. Not in the seeds: the
+        fields are the Node SDK's, and the checks are `_check_revocation`'s."""
+        if not isinstance(body, dict):
+            raise _Reject(-14001099, "취소 현금영수증 정보가 입력되지 않았습니다. (no revocation object)")
+        org = str(body.get("orgConfirmNum") or "")
+        original = next((d for d in self.items.values() if d.kind == "cashbill" and d.corp == token.corp_num
+                         and d.confirm_num == org), None)
+        base = dict(original.body) if original is not None else {}
+        amounts = ("supplyCost", "tax", "serviceFee", "totalAmount")
+        revoke = {**base, "mgtKey": body.get("mgtKey"), "tradeType": "취소거래", "orgConfirmNum": org,
+                  "orgTradeDate": body.get("orgTradeDate"), "smssendYN": bool(body.get("smssendYN")),
+                  "memo": body.get("memo"), "franchiseCorpNum": token.corp_num}
+        revoke.pop("tradeDT", None)
+        if body.get("isPartCancel"):
+            revoke.update({k: body.get(k) for k in amounts})
+        return revoke
 
     async def _cb_get(self, request: web.Request, token: _Token) -> dict[str, Any]:
         doc = self._doc("cashbill", token, request.match_info["key"])
@@ -136,7 +157,8 @@ class _CashbillRoutes(_PopbillCore):
     async def _cb_post_doc(self, request: web.Request, token: _Token) -> dict[str, Any]:
         key = request.match_info["key"]
         override = request.headers.get("X-HTTP-Method-Override")
-        if override == "" and _ITEM_KEY.fullmatch(key) and key in self.items:
+        # AssignMgtKey (seed 000) sends no override header; the Python SDK sends an empty one.
+        if not override and _ITEM_KEY.fullmatch(key) and key in self.items:
             return await self._assign(request, token, "cashbill", key)
         doc = self._doc("cashbill", token, key)
         body = await self._json(request)
@@ -166,31 +188,17 @@ class _CashbillRoutes(_PopbillCore):
         return [self._cb_info(d, now) for d in found if d is not None]
 
     async def _cb_search(self, request: web.Request, token: _Token) -> dict[str, Any]:
+        """Every cash receipt of the member, website ones without a MgtKey included (`_search`)."""
         q = request.query
-        d_type, s_date, e_date = q.get("DType", ""), q.get("SDate", ""), q.get("EDate", "")
-        if d_type not in ("T", "R", "I") or not _is_date(s_date) or not _is_date(e_date):
-            raise _Reject(-14001099, "검색 조건(DType T/R/I, SDate, EDate yyyyMMdd)이 올바르지 않습니다.")
+        d_type, s_date, e_date = dates(q, "TRI", -14001099)
+        matches = cashbill_filter(q)
         now = self.clock.time()
-        states, trade_types = _list(q.get("State")), _list(q.get("TradeType"))
-        usages, taxations = _list(q.get("TradeUsage")), _list(q.get("TaxationType"))
-        needle = q.get("QString", "")
         rows: list[tuple[str, dict[str, Any]]] = []
-        for (kind, corp, _key), doc in self.docs.items():
-            if kind != "cashbill" or corp != token.corp_num:
+        for doc in self.items.values():
+            if doc.kind != "cashbill" or doc.corp != token.corp_num:
                 continue
             info = self._cb_info(doc, now)
             when = {"T": str(info["tradeDate"]), "R": str(info["regDT"])[:8], "I": str(info["issueDT"])[:8]}[d_type]
-            if not s_date <= when <= e_date:
-                continue
-            if states and not any(_state_match(p, info["stateCode"]) for p in states):
-                continue
-            if trade_types and {"승인거래": "N", "취소거래": "C"}.get(str(info["tradeType"])) not in trade_types:
-                continue
-            if usages and {"소득공제용": "P", "지출증빙용": "C"}.get(str(info["tradeUsage"])) not in usages:
-                continue
-            if taxations and {"과세": "T", "비과세": "N"}.get(str(info["taxationType"])) not in taxations:
-                continue
-            if needle and needle not in str(info["identityNum"]) and needle not in str(info["customerName"]):
-                continue
-            rows.append((when + str(info["regDT"]), info))
-        return self._page(rows, q)
+            if s_date <= when <= e_date and matches({**info, "franchiseTaxRegID": doc.body.get("franchiseTaxRegID")}):
+                rows.append((when + str(info["regDT"]) + doc.item_key, info))
+        return page(rows, q, -14001099)

@@ -74,7 +74,8 @@ class _PopbillCore(Sandbox):
 
     def seed(self) -> None:
         """Demo documents for the member: issued, filed, filing failed, cancelled, and one issued
-        on the website without a MgtKey (for assignMgtKey); two cash receipts; closure answers."""
+        on the website without a MgtKey (for assignMgtKey); two cash receipts and one issued on the
+        website; closure answers."""
         now = self.clock.time()
         corp = self.member
         day = 86400.0
@@ -89,6 +90,7 @@ class _PopbillCore(Sandbox):
         self._new_doc("taxinvoice", corp, None, _demo_taxinvoice(corp, "", now - day), now - day)
         for key, age in (("DEMO-CB-001", 0.0), ("DEMO-CB-002", 2 * day)):
             self._new_doc("cashbill", corp, key, _demo_cashbill(corp, key, now - age), now - age)
+        self._new_doc("cashbill", corp, None, _demo_cashbill(corp, "", now - day), now - day)
         self.closedown.update({
             "6798700433": {"taxType": "10", "typeDate": "20200101", "state": "1", "stateDate": ""},
             "1231212312": {"taxType": "10", "typeDate": "20150701", "state": "2", "stateDate": "20230331"},
@@ -213,7 +215,9 @@ class _PopbillCore(Sandbox):
             raise _Reject(-99999999, "발신번호가 입력되지 않았습니다. (sender is not entered)")
         log_type = {"EMAIL": 111, "SMS": 112, "FAX": 113}[override]
         self._log(doc, log_type, str(body["receiver"]))
-        messages = {"EMAIL": "메일 재전송 완료", "SMS": "문자 전송 요청 완료", "FAX": "팩스 전송 요청 완료"}
+        # EMAIL: seed 000's answer for Cashbill SendEmail; the Taxinvoice, SMS and FAX wordings are
+        # undocumented and chosen here (the same words for a tax invoice's e-mail)
+        messages = {"EMAIL": "이메일 재전송 완료", "SMS": "문자 전송 요청 완료", "FAX": "팩스 전송 요청 완료"}
         return self._ok(messages[override])
 
     async def _assign(self, request: web.Request, token: _Token, kind: str, item_key: str) -> dict[str, Any]:
@@ -249,19 +253,6 @@ class _PopbillCore(Sandbox):
             raise _Reject(code, "문서번호 목록이 입력되지 않았습니다. (a JSON array of MgtKeys is required)")
         if len(keys) > 1000:
             raise _Reject(code, "최대 1,000건까지 조회할 수 있습니다. (at most 1,000 keys per call)")
-
-    @staticmethod
-    def _page(rows: list[tuple[str, dict[str, Any]]], q: Any) -> dict[str, Any]:
-        rows.sort(key=lambda r: r[0], reverse=q.get("Order", "D") != "A")
-        try:
-            page = max(1, int(q.get("Page", "1")))
-            per_page = min(1000, max(1, int(q.get("PerPage", "500"))))
-        except ValueError:
-            raise _Reject(-99999999, "Page/PerPage 는 숫자여야 합니다.") from None
-        total = len(rows)
-        chunk = [info for _, info in rows[(page - 1) * per_page: page * per_page]]
-        return {"code": 1, "message": "OK", "total": total, "perPage": per_page, "pageNum": page,
-                "pageCount": len(chunk), "list": chunk}
 
     # -- view pages --------------------------------------------------------------------------------
     def _view_url(self, request: web.Request, doc: _Doc, tg: str) -> str:

@@ -8,67 +8,20 @@ from typing import Any
 from aiohttp import web
 
 from providers.sandbox.popbill._core import _PopbillCore
+from providers.sandbox.popbill._search import dates, page, taxinvoice_filter
 from providers.sandbox.popbill._store import (
     _CORP_NUM,
     _MGT_KEY,
     _NTS_CODE,
-    _TAX_TYPES,
     _TI_LOG,
     KEY_TYPES,
     KST,
-    _amount,
     _Doc,
-    _is_date,
     _kst,
-    _list,
     _Reject,
-    _state_match,
     _Token,
 )
-
-#: (field, code, message) for the fields Popbill refuses to issue without, in its order of checking
-_REQUIRED: tuple[tuple[str, int, str], ...] = (
-    ("writeDate", -11001001, "작성일자가 입력되지 않았습니다. (writeDate is not entered)"),
-    ("issueType", -11001003, "발행형태가 입력되지 않았습니다. (issueType is not entered)"),
-    ("purposeType", -11001004, "영수/청구 구분이 입력되지 않았습니다. (purposeType is not entered)"),
-    ("taxType", -11001005, "과세형태가 입력되지 않았습니다. (taxType is not entered)"),
-    ("chargeDirection", -11001012, "과금방향이 입력되지 않았습니다. (chargeDirection is not entered)"),
-    ("invoicerCorpNum", -11001013, "공급자 사업자번호가 입력되지 않았습니다. (invoicerCorpNum is not entered)"),
-    ("invoicerCorpName", -11001015, "공급자 상호가 입력되지 않았습니다. (invoicerCorpName is not entered)"),
-    ("invoicerCEOName", -11001016, "공급자 대표자 성명이 입력되지 않았습니다. "
-                                   "(invoicerCEOName is not entered)"),
-    ("invoiceeCorpName", -11001093, "공급받는자 상호가 입력되지 않았습니다. (invoiceeCorpName is not entered)"),
-    ("invoiceeCEOName", -11001094, "공급받는자 대표자 성명이 입력되지 않았습니다. "
-                                   "(invoiceeCEOName is not entered)"),
-    ("supplyCostTotal", -11001095, "공급가액 합계가 입력되지 않았습니다. (supplyCostTotal is not entered)"),
-    ("taxTotal", -11001096, "세액 합계가 입력되지 않았습니다. (taxTotal is not entered)"),
-    ("totalAmount", -11001097, "합계금액이 입력되지 않았습니다. (totalAmount is not entered)"),
-)
-
-
-def _ti_check_amounts(body: dict[str, Any]) -> None:
-    """Totals and lines must add up, and only a taxable invoice carries tax, as Popbill checks."""
-    details = body.get("detailList") or []
-    if not isinstance(details, list) or len(details) > 99:
-        raise _Reject(-11001098, "품목은 최대 99개까지 입력할 수 있습니다. (detailList: at most 99 lines)")
-    try:
-        supply_total, tax_total, total = (_amount(body[n]) for n in ("supplyCostTotal", "taxTotal", "totalAmount"))
-        supplies = [_amount(d.get("supplyCost") or 0) for d in details]
-        taxes = [_amount(d.get("tax") or 0) for d in details]
-    except (ValueError, AttributeError):
-        raise _Reject(-11001098, "금액은 숫자로 입력해야 합니다. (amounts must be numbers)") from None
-    if details and sum(supplies) != supply_total:
-        raise _Reject(-11001095, f"공급가액 합계({supply_total})가 품목 공급가액의 합({sum(supplies)})과 다릅니다. "
-                                 "(supplyCostTotal != sum of detail supplyCost)")
-    if details and sum(taxes) != tax_total:
-        raise _Reject(-11001096, f"세액 합계({tax_total})가 품목 세액의 합({sum(taxes)})과 다릅니다. "
-                                 "(taxTotal != sum of detail tax)")
-    if supply_total + tax_total != total:
-        raise _Reject(-11001097, f"합계금액({total})이 공급가액 합계 + 세액 합계({supply_total + tax_total})와 "
-                                 "다릅니다. (totalAmount != supplyCostTotal + taxTotal)")
-    if body["taxType"] != "과세" and tax_total != 0:
-        raise _Reject(-11001096, "영세/면세 세금계산서의 세액은 0 이어야 합니다. "
-                                 "(zero-rated/exempt: taxTotal must be 0)")
+from providers.sandbox.popbill._validate import check_amounts, check_fields
 
 
 class _TaxinvoiceRoutes(_PopbillCore):
@@ -85,13 +38,13 @@ class _TaxinvoiceRoutes(_PopbillCore):
             "itemKey": doc.item_key,
             "taxType": b.get("taxType"),
             "writeDate": b.get("writeDate"),
-            "regDT": _kst(doc.registered_at),
+            "regDT": _kst(doc.registered_at)[:8],  # seed 001: String(8), yyyyMMdd
             "issueType": b.get("issueType"),
             "supplyCostTotal": b.get("supplyCostTotal"),
             "taxTotal": b.get("taxTotal"),
             "purposeType": b.get("purposeType"),
             "issueDT": _kst(doc.registered_at),
-            "lateIssueYN": bool(b.get("forceIssue")),
+            "lateIssueYN": "true" if b.get("forceIssue") else "false",  # seed 001: a String, true/false
             "openYN": False,
             "openDT": None,
             "stateMemo": doc.memo,
@@ -124,15 +77,7 @@ class _TaxinvoiceRoutes(_PopbillCore):
         """Check a Taxinvoice object the way Popbill does before issuing; returns (MgtKey, body)."""
         if not isinstance(body, dict):
             raise _Reject(-11001098, "세금계산서 정보가 입력되지 않았습니다. (no invoice object)")
-        for name, code, message in _REQUIRED:
-            if body.get(name) in (None, ""):
-                raise _Reject(code, message)
-        if not _is_date(str(body["writeDate"])):
-            raise _Reject(-11001001, "작성일자 형식이 올바르지 않습니다. (writeDate must be yyyyMMdd)")
-        if body["taxType"] not in _TAX_TYPES:
-            raise _Reject(-11001005, "과세형태는 과세, 영세, 면세 중 하나여야 합니다. (taxType must be 과세/영세/면세)")
-        if body["purposeType"] not in ("영수", "청구", "없음"):
-            raise _Reject(-11001004, "영수/청구 구분이 올바르지 않습니다. (purposeType must be 영수/청구/없음)")
+        check_fields(body)
         corp = str(body["invoicerCorpNum"])
         if not _CORP_NUM.fullmatch(corp):
             raise _Reject(-11001014, "공급자 사업자번호가 올바르지 않습니다. (invalid invoicerCorpNum)")
@@ -143,10 +88,7 @@ class _TaxinvoiceRoutes(_PopbillCore):
         if not _MGT_KEY.fullmatch(key):
             raise _Reject(-11001091, "문서번호는 1~24자리 영문, 숫자, '-', '_' 로 입력해야 합니다. "
                                      "(invalid invoicerMgtKey)")
-        buyer = str(body.get("invoiceeCorpNum") or "")
-        if body.get("invoiceeType", "사업자") == "사업자" and not _CORP_NUM.fullmatch(buyer):
-            raise _Reject(-11001021, "공급받는자 사업자등록번호가 유효하지 않습니다. (invalid invoiceeCorpNum)")
-        _ti_check_amounts(body)
+        check_amounts(body)
         if ("taxinvoice", token.corp_num, key) in self.docs:
             raise _Reject(-11001099, "이미 사용중인 문서번호입니다. (the invoicerMgtKey is already in use)")
         return key, body
@@ -259,32 +201,21 @@ class _TaxinvoiceRoutes(_PopbillCore):
         return [self._ti_info(d, now) for d in found if d is not None]
 
     async def _ti_search(self, request: web.Request, token: _Token) -> dict[str, Any]:
+        """Every document of the member, website ones without a MgtKey included (`_search`)."""
         q = request.query
         if request.match_info["type"] not in KEY_TYPES:
             raise _Reject(-11001090, "MgtKeyType 은 SELL, BUY, TRUSTEE 중 하나여야 합니다.")
-        d_type, s_date, e_date = q.get("DType", ""), q.get("SDate", ""), q.get("EDate", "")
-        if d_type not in ("R", "W", "I") or not _is_date(s_date) or not _is_date(e_date):
-            raise _Reject(-11001092, "검색 조건(DType R/W/I, SDate, EDate yyyyMMdd)이 올바르지 않습니다.")
+        d_type, s_date, e_date = dates(q, "RWI", -11001092)
+        matches = taxinvoice_filter(q)
         now = self.clock.time()
-        states = _list(q.get("State"))
-        tax_types = _list(q.get("TaxType"))
-        needle = q.get("QString", "")
-        mgt_key = q.get("MgtKey", "")
         rows: list[tuple[str, dict[str, Any]]] = []
-        for (kind, corp, _key), doc in self.docs.items():
-            if kind != "taxinvoice" or corp != token.corp_num or request.match_info["type"] != "SELL":
+        for doc in self.items.values():
+            if doc.kind != "taxinvoice" or doc.corp != token.corp_num or request.match_info["type"] != "SELL":
                 continue
             info = self._ti_info(doc, now)
-            when = {"W": str(info["writeDate"]), "R": str(info["regDT"])[:8], "I": str(info["issueDT"])[:8]}[d_type]
-            if not s_date <= when <= e_date:
-                continue
-            if states and not any(_state_match(p, info["stateCode"]) for p in states):
-                continue
-            if tax_types and _TAX_TYPES.get(str(info["taxType"])) not in tax_types:
-                continue
-            if needle and needle not in str(info["invoiceeCorpName"]) and needle not in str(info["invoiceeCorpNum"]):
-                continue
-            if mgt_key and mgt_key not in (doc.key, doc.confirm_num):
-                continue
-            rows.append((when + str(info["regDT"]), info))
-        return self._page(rows, q)
+            when = {"W": str(info["writeDate"]), "R": _kst(doc.registered_at)[:8],
+                    "I": str(info["issueDT"])[:8]}[d_type]
+            reg_ids = {k: doc.body.get(k) for k in ("invoicerTaxRegID", "invoiceeTaxRegID", "trusteeTaxRegID")}
+            if s_date <= when <= e_date and matches({**info, **reg_ids}):
+                rows.append((when + _kst(doc.registered_at) + doc.item_key, info))
+        return page(rows, q, -11001092)

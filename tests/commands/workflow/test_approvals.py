@@ -61,7 +61,7 @@ async def test_who_may_decide_is_known_before_any_reason_is_typed(env: Env) -> N
     allowed = await env.service.check_decider(approval.id, APPROVER)
     with pytest.raises(NotAllowed, match="four-eyes"):
         await env.service.check_decider(approval.id, REQUESTER)
-    with pytest.raises(NotAllowed, match="only approvers"):
+    with pytest.raises(NotAllowed, match="Only approvers"):
         await env.service.check_decider(approval.id, OUTSIDER)
 
     assert allowed.is_pending  # asking decided nothing
@@ -75,7 +75,7 @@ async def test_non_approver_is_refused(env: Env) -> None:
     approval = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
 
 
-    with pytest.raises(NotAllowed, match="only approvers"):
+    with pytest.raises(NotAllowed, match="Only approvers"):
         await env.service.decide(approval.id, OUTSIDER, approve=True)
     with pytest.raises(NotAllowed):
         await env.service.decide(approval.id, OUTSIDER, approve=False, reason="no")

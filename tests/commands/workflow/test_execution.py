@@ -174,13 +174,14 @@ async def test_resend_runs_at_once_by_default(env: Env) -> None:
 
 
     result = await env.service.request_resend(
-        "INV-000001", ResendRequest(channel=ResendChannel.EMAIL, address="ap@example.com"), REQUESTER, CHANNEL
+        "INV-000001", ResendRequest(channel=ResendChannel.EMAIL, address="buyer@example.com"), REQUESTER, CHANNEL
     )
 
 
     assert result.state is ApprovalState.SUCCEEDED
-    assert result.outcome_message == "INV-000001 resent by email to ap@example.com"
-    assert env.popbill.resent == [("INV-000001", ResendRequest(channel=ResendChannel.EMAIL, address="ap@example.com"))]
+    assert result.outcome_message == "INV-000001 resent by email to buyer@example.com"
+    sent = ResendRequest(channel=ResendChannel.EMAIL, address="buyer@example.com")
+    assert env.popbill.resent == [("INV-000001", sent)]
 
 
 async def test_resend_can_require_approval(env: Env) -> None:

@@ -5,7 +5,7 @@ the key of each handled request is inserted here first (unique), so a second del
 any replica, finds it and does nothing.
 
 Revision ID: 0003_replay
-Revises: 0002
+Revises: 0003_checks
 Create Date: 2026-12-01 09:00:00+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0003_replay'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003_checks'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -25,6 +25,8 @@ from commands.slack.ids import (
     REJECT_ACTION_ID,
     REJECT_CALLBACK_ID,
     REMINDER_RESEND_ACTION_ID,
+    RESUBMIT_ACTION_ID,
+    RESUBMIT_CALLBACK_ID,
 )
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -95,8 +97,10 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("view", CLOSURE_MODAL_CALLBACK_ID),
         ("event", "app_home_opened"),
         ("action", REMINDER_RESEND_ACTION_ID),
+        ("action", RESUBMIT_ACTION_ID),
+        ("view", RESUBMIT_CALLBACK_ID),
     ])
-    assert app.middleware == 1
+    assert app.middleware == 2  # request arrival, the request's workspace
 
 
 def test_features_register_their_jobs_with_stable_ids_and_registering_again_replaces_them() -> None:
