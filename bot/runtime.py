@@ -149,6 +149,27 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
     )
 
 
+def _checked_configs(settings: Settings) -> ProviderConfigs:
+    """The provider configurations; production refuses any provider left on its sandbox."""
+    configs = provider_configs(settings)
+    if settings.production:
+        missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
+        if missing:
+            raise SettingsError(
+                "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
+                f"configure credentials for: {', '.join(missing)}"
+            )
+    return configs
+
+
+async def _open_store(settings: Settings) -> Store:
+    """The ledger, migrated; an unreachable database is one `SettingsError` line, password hidden."""
+    try:
+        return await Store.open(settings.database_url, migrate=True)
+    except DATABASE_ERRORS as exc:
+        raise SettingsError(database_error_line(settings.database_url, exc)) from None
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -163,18 +184,8 @@ async def start_runtime(
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
     """
-    configs = provider_configs(settings)
-    if settings.production:
-        missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
-        if missing:
-            raise SettingsError(
-                "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
-                f"configure credentials for: {', '.join(missing)}"
-            )
-    try:
-        store = await Store.open(settings.database_url, migrate=True)
-    except DATABASE_ERRORS as exc:
-        raise SettingsError(database_error_line(settings.database_url, exc)) from None
+    configs = _checked_configs(settings)
+    store = await _open_store(settings)
     providers = await start_providers(
         configs,
         settings.seller(),

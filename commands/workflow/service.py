@@ -241,12 +241,13 @@ class InvoiceService:
             standing=standing,
         )
 
-    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None) -> bytes:
-        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV;
-        for a person (`actor`), only an approver or admin."""
+    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None,
+                         layout: export.ExportLayout = export.ExportLayout.STANDARD) -> bytes:
+        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV, in
+        `layout`; for a person (`actor`), only an approver or admin."""
         if actor is not None:
             await require(self.roles, actor, Guarded.EXPORT)
-        return await export.export_csv(self.context, from_date, to_date)
+        return await export.export_csv(self.context, from_date, to_date, layout)
 
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""

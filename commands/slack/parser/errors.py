@@ -20,7 +20,7 @@ USAGE: Mapping[str, str] = {
     "destroy": "/invoice destroy <ref> [reason…]",
     "closure": "/invoice closure <business number> [<business number> …]   (up to 100, commas or spaces)",
     "list": "/invoice list [state|pending] [provider]",
-    "export": "/invoice export [from YYYY-MM-DD] [to YYYY-MM-DD]",
+    "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
 }
@@ -34,7 +34,8 @@ SUMMARY: Mapping[str, str] = {
     "destroy": "Cancel or destroy an issued document (needs approval).",
     "closure": "Check whether businesses are active, suspended (휴업) or closed (폐업).",
     "list": "List recent documents (by state: `sent`, `paid`, `cancelled`, `rejected`, …) or approvals (`pending`).",
-    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month).",
+    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month); "
+              "`hometax`: issued e-tax invoices in the columns of Hometax's list.",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
 }

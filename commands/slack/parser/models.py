@@ -105,6 +105,7 @@ class ExportCommand(_Model):
     name: Literal["export"] = "export"
     start: dt.date
     end: dt.date
+    layout: Literal["standard", "hometax"] = "standard"  # hometax: the columns of Hometax's list
 
 
 class DigestCommand(_Model):

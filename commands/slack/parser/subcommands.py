@@ -11,6 +11,7 @@ from typing import Any
 
 from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
+from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -58,9 +59,10 @@ MAX_REASON_LENGTH = 200
 def _parse_help(args: list[str]) -> HelpCommand:
     if not args:
         return HelpCommand()
-    topic = args[0].lower()
+    topic = SUBCOMMAND_KO.get(args[0], args[0].lower())
     if topic not in USAGE:
-        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, SUBCOMMANDS)}",
+        choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
+        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, choices)}",
                            subcommand="help")
     if len(args) > 1:
         raise CommandError("`help` takes at most one subcommand.", subcommand="help")
@@ -108,7 +110,8 @@ def _parse_issue(args: list[str]) -> IssueCommand:
         elif word in KIND_WORDS and kind is None:
             kind = KIND_WORDS[word]
         else:
-            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice"]
+            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice",
+                       *(w for w in KIND_WORDS if not w.isascii())]
             raise CommandError(
                 f"I don't know what {show(token)} means here.{did_you_mean(word, choices)}",
                 subcommand="issue",
@@ -168,7 +171,7 @@ def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendCha
     if value is None and "@" in word:
         return ResendChannel.EMAIL, _email(first)
     raise CommandError(
-        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk'])}",
+        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk', *CHANNEL_KO])}",
         subcommand="resend",
     )
 
@@ -178,7 +181,7 @@ def _parse_resend(args: list[str]) -> ResendCommand:
     rest = args[1:]
     if not rest:
         return ResendCommand(ref=ref)
-    word = rest[0].lower()
+    word = CHANNEL_KO.get(rest[0], rest[0].lower())
     # phone numbers are often typed with spaces ("+82 10 1234 5678"); anything else is one word
     value = " ".join(rest[1:]) or None
     if len(rest) > 2 and word not in ("sms", "text", "fax"):
@@ -234,6 +237,8 @@ def _parse_list(args: list[str]) -> ListCommand:
     found: dict[str, Any] = {}
     for token in args:
         word = token.lower()
+        if STATE_KO.get(word) == "pending":
+            word = "pending"
         filtered = "pending" in found or "state" in found or "standing" in found
         if word == "pending" and not filtered:
             found["pending"] = True
@@ -244,17 +249,22 @@ def _parse_list(args: list[str]) -> ListCommand:
         elif word in PROVIDER_WORDS and "provider" not in found:
             found["provider"] = PROVIDER_WORDS[word]
         else:
-            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS]
+            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS,
+                       *(ko for ko, en in STATE_KO.items() if en == "pending")]
             raise CommandError(
                 f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
                 subcommand="list",
                 hint="States: pending, rejected, issuing, cancelled, "
-                     + ", ".join(s for s in STATE_WORDS if s != "failed") + ".",
+                     + ", ".join(s for s in STATE_WORDS if s != "failed" and s.isascii()) + "; "
+                     + ", ".join(STATE_KO) + ".",
             )
     return ListCommand(**found)
 
 
 def parse_export(args: list[str], today: dt.date) -> ExportCommand:
+    layout = LAYOUT_KO.get(args[0], args[0].lower()) if args else None
+    if layout == "hometax":  # `/invoice export hometax [from] [to]`: Hometax's columns
+        return parse_export(args[1:], today).model_copy(update={"layout": "hometax"})
     if len(args) > 2:
         raise CommandError("`export` takes at most two dates.", subcommand="export")
     start = parse_date(args[0], "start") if args else today.replace(day=1)
@@ -268,14 +278,15 @@ def parse_export(args: list[str], today: dt.date) -> ExportCommand:
 def _parse_digest(args: list[str]) -> DigestCommand:
     if not args:
         raise CommandError("`digest` needs an action: schedule, off, now or show.", subcommand="digest")
-    action = args[0].lower()
+    action = DIGEST_KO.get(args[0], args[0].lower())
     if action in ("off", "now", "show"):
         if len(args) > 1:
             raise CommandError(f"`digest {action}` takes nothing more.", subcommand="digest")
         return DigestCommand(action=DIGEST_ACTIONS[action])
     if action != "schedule":
         raise CommandError(
-            f"{show(args[0])} is not a digest action.{did_you_mean(action, ['schedule', 'off', 'now', 'show'])}",
+            f"{show(args[0])} is not a digest action."
+            f"{did_you_mean(action, ['schedule', 'off', 'now', 'show', *DIGEST_KO])}",
             subcommand="digest",
         )
     if len(args) < 2:

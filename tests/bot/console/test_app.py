@@ -59,11 +59,11 @@ def flow(n: int, provider: str, kind: str, resend: str) -> str:
     ])
 
 
-def run_console(tmp_path: Path, script: str) -> str:
+def run_console(tmp_path: Path, script: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_",
                                                                     "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console"],
+        [sys.executable, "-m", "bot.cli", "console", *args],
         input=script, capture_output=True, text=True, cwd=tmp_path, env={**env, "PYTHONPATH": str(REPO_ROOT)},
         timeout=240, check=False,
     )
@@ -97,7 +97,7 @@ def test_a_new_user_runs_the_whole_day_in_the_console(tmp_path: Path) -> None:
     assert "hiworks cannot resend" in out
     assert "deleted" in out and "destroyed" in out
     # Closure: active, closed with its date, suspended.
-    assert "closed (폐업) 123-12-12312 since 2023-03-31" in out
+    assert "closed (폐업) 123-12-12312 since Fri, 31 Mar 2023" in out
     assert "suspended (휴업) 220-88-75476" in out
     assert "Traceback" not in out
 
