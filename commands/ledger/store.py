@@ -33,6 +33,7 @@ from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
+from commands.ledger.replays import ReplayRepo
 from commands.ledger.user_prefs import UserPrefsRepo
 
 __all__ = ["Store"]
@@ -63,6 +64,7 @@ class Store:
         self.callbacks = CallbackRepo(db)
         self.user_prefs = UserPrefsRepo(db)
         self.bulk = BulkRepo(db)
+        self.replays = ReplayRepo(db)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:

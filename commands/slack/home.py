@@ -31,7 +31,7 @@ from commands.i18n import _
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
 from commands.slack.blocks.approval import action_label
-from commands.slack.blocks.kit import LINE_LIMIT, context, plain, section
+from commands.slack.blocks.kit import LINE_LIMIT, channel_mention, context, plain, section, user_mention
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
     SEOUL,
@@ -131,7 +131,7 @@ def _approval_blocks(a: q.ApprovalRow, sandbox: frozenset[Provider], tz: dt.tzin
     expires = (" · " + _("expires {when}").format(when=format_datetime(a.expires_at, tz))) if a.expires_at else ""
     verb = action_label(a.action)
     verb = verb[:1].upper() + verb[1:]
-    asked = _("asked by {user} {ago}").format(user=f"<@{a.requester}>", ago=_ago(now - a.created_at))
+    asked = _("asked by {user} {ago}").format(user=user_mention(a.requester), ago=_ago(now - a.created_at))
     text = f"*{escape_mrkdwn(verb)}* {_line(doc, sandbox, tz)}\n{asked}{expires}"
     if doc.sandbox or doc.provider in sandbox:
         question = _("{action} this document for {buyer} through {provider} in the SANDBOX (nothing real happens).")
@@ -179,7 +179,8 @@ def build_home_view(
     if is_approver:
         blocks += _approvals_section(approvals, sandbox, tz, now)
     blocks += _recent_and_digest(list(recent)[:_RECENT_SHOWN], last_digest, sandbox, tz)
-    blocks.append(context(_("Updated {when} for {user}").format(when=format_datetime(now, tz), user=f"<@{user}>")))
+    blocks.append(context(_("Updated {when} for {user}").format(when=format_datetime(now, tz),
+                                                                user=user_mention(user))))
     return View(type="home", blocks=blocks[:100])
 
 
@@ -206,7 +207,7 @@ def _recent_and_digest(rows: list[q.DocumentRow], last_digest: q.PostedRun | Non
     blocks.append(DividerBlock())
     if last_digest is not None:
         blocks.append(section(_("*Last digest* in {channel}, {when}").format(
-            channel=f"<#{last_digest.channel_id}>", when=format_datetime(last_digest.posted_at, tz))
+            channel=channel_mention(last_digest.channel_id), when=format_datetime(last_digest.posted_at, tz))
             + f"\n{escape_mrkdwn(summary_line(last_digest.summary))}"))
     else:
         blocks.append(section("*" + _("Last digest") + "*\n"

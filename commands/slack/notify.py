@@ -1,21 +1,23 @@
 """Telling Slack about approvals and documents: cards, their updates, DMs and thread replies.
 
-Cards and thread replies are read by a channel, so they are written in the channel language;
-a DM to the requester in the requester's (`commands.slack.language`). Text handed in ready
-made (`tell_user`, `ephemeral`) is already in the language of the request it answers.
-
 Every call here is best effort after the database already holds the truth: a Slack
-failure is logged and never undoes or repeats a provider call.
+failure (a refusal, a text or HTML body, no answer at all) is logged and never undoes,
+repeats or holds up a provider call. A card update is bounded by `CARD_UPDATE_TIMEOUT`, so
+a Slack that hangs costs an approval seconds, not the recovery job's interval. Cards and thread
+replies are read by a channel, so they are written in the channel language; a DM to the
+requester in the requester's (`commands.slack.language`); text handed in ready made is
+already in the language of the request it answers. Every
+user-typed string is escaped (`escape_mrkdwn`) before it reaches a `text` or mrkdwn field.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -31,17 +33,23 @@ from commands.i18n import _, use_locale
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
+from commands.slack.blocks.kit import user_mention
+from commands.slack.blocks.models import ApprovalCard
 from commands.slack.cards import approval_card
 from commands.slack.clients import current_client
-from commands.slack.formatting import clip
+from commands.slack.formatting import clip, escape_mrkdwn
 from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.language import Languages
+from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
 from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["Notifier", "requester_message", "resubmit_button"]
+__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "requester_message", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
+
+#: seconds a card update may take before it is given up (the next update shows the truth)
+CARD_UPDATE_TIMEOUT = 10.0
 
 
 def resubmit_button(approval: ApprovalView) -> list[Block]:
@@ -60,24 +68,23 @@ def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 
-def requester_message(approval: ApprovalView) -> tuple[str, list[Block]]:
+def requester_message(approval: ApprovalView, card: ApprovalCard) -> tuple[str, list[Block]]:
     """What the requester is told about their request: the card's line, who decided and why."""
-    card = approval_card(approval)
     text = approval_text(card)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+    reason = escape_mrkdwn(clip(" ".join(approval.reason.split()), 1000)) if approval.reason else ""
     if approval.decider:
-        reason = clip(approval.reason, 1000) if approval.reason else ""
         if approval.state.value == "rejected":
-            line = (_("Rejected by {user}: “{reason}”") if reason else _("Rejected by {user}"))
+            line = _("Rejected by {user}: “{reason}”") if reason else _("Rejected by {user}")
         else:
-            line = (_("Decided by {user}: “{reason}”") if reason else _("Decided by {user}"))
-        blocks.append(_context(line.format(user=f"<@{approval.decider}>", reason=reason)))
-    elif approval.reason:
-        blocks.append(_context(_("Reason: {reason}").format(reason=clip(approval.reason, 1000))))
+            line = _("Decided by {user}: “{reason}”") if reason else _("Decided by {user}")
+        blocks.append(_context(line.format(user=user_mention(approval.decider), reason=reason)))
+    elif reason:
+        blocks.append(_context(_("Reason: {reason}").format(reason=reason)))
     if approval.outcome_message and approval.outcome_message not in text:
-        blocks.append(_context(clip(approval.outcome_message, 2000)))
+        blocks.append(_context(escape_mrkdwn(clip(approval.outcome_message, 2000))))
     if approval.user_hint:
-        blocks.append(_context(clip("👉 " + approval.user_hint, 2000)))
+        blocks.append(_context("👉 " + escape_mrkdwn(clip(approval.user_hint, 1990))))
     blocks.extend(resubmit_button(approval))
     return text, blocks
 
@@ -89,15 +96,17 @@ class Notifier:
         client: the Web API client.
         store: to find a document's thread (its issue approval card).
         approvals_channel: where cards go; None means the channel the request came from.
+        four_eyes: whether cards say the requester may not approve (INVOICEBOT_FOUR_EYES).
         languages: who reads which language (None: everything in the current locale).
     """
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
-                 *, languages: Languages | None = None) -> None:
+                 *, four_eyes: bool = True, languages: Languages | None = None) -> None:
         self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        self.four_eyes = four_eyes
         self.languages = languages
 
     async def channel_language(self) -> str | None:
@@ -108,6 +117,10 @@ class Notifier:
         """The language `user` reads (None: keep the current one)."""
         return await self.languages.for_person(user) if self.languages is not None else None
 
+    def card(self, approval: ApprovalView) -> ApprovalCard:
+        """The approval's card model as this deployment shows it."""
+        return approval_card(approval).model_copy(update={"four_eyes": self.four_eyes})
+
     @property
     def client(self) -> AsyncWebClient:
         """The client of the workspace being served (its installed token), else the default one."""
@@ -115,33 +128,34 @@ class Notifier:
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
-        card = approval_card(approval)
+        card = self.card(approval)
         channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
         with use_locale(await self.channel_language()):
             text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
             response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not post approval card %s to %s: %s", approval.id, channel,
-                        exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post approval card %s to %s: %s", approval.id, channel, slack_error(exc))
             return None
         return str(response["channel"]), str(response["ts"])
 
     async def update_card(self, approval: ApprovalView) -> None:
-        """Replace the card with its current state (decided cards have no buttons)."""
+        """Replace the card with its current state (decided cards have no buttons), giving up
+        after `CARD_UPDATE_TIMEOUT`: nothing waits on a card for longer than that."""
         if not approval.channel_id or not approval.message_ts:
             return
         with use_locale(await self.channel_language()):
             if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
                 text, blocks = bulk_card_text(approval), build_bulk_card(approval)
             else:
-                card = approval_card(approval)
+                card = self.card(approval)
                 text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
-                                          blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
+            await asyncio.wait_for(self.client.chat_update(
+                channel=approval.channel_id, ts=approval.message_ts, text=text, blocks=blocks,
+            ), CARD_UPDATE_TIMEOUT)
+        except SLACK_FAILURES as exc:
+            log.warning("could not update approval card %s: %s", approval.id, slack_error(exc))
 
     async def tell_user(self, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A direct message from the app."""
@@ -149,8 +163,8 @@ class Notifier:
             opened = await self.client.conversations_open(users=user)
             channel = opened["channel"]["id"]
             await self.client.chat_postMessage(channel=channel, text=text, blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not DM %s: %s", user, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not DM %s: %s", user, slack_error(exc))
 
     async def tell_requester(self, approval: ApprovalView) -> None:
         """DM the requester how their request stands, in the requester's language."""
@@ -160,15 +174,15 @@ class Notifier:
                 text = bulk_card_text(approval)
                 blocks = [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)]
             else:
-                text, blocks = requester_message(approval)
+                text, blocks = requester_message(approval, self.card(approval))
         await self.tell_user(approval.requester, text, blocks)
 
     async def ephemeral(self, channel: str, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text,
                                                  blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not post ephemeral to %s in %s: %s", user, channel, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post ephemeral to %s in %s: %s", user, channel, slack_error(exc))
 
     async def tell_clicker(self, body: Mapping[str, Any], user: str, text: str) -> None:
         """Answer whoever clicked: privately in the channel of the click, else (App Home, a
@@ -196,7 +210,7 @@ class Notifier:
         try:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text,
                                                blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not post in the thread of document %s: %s", document_id, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post in the thread of document %s: %s", document_id, slack_error(exc))
             return False
         return True

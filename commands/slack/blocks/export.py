@@ -44,5 +44,6 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date,
                 layout: ExportLayout = ExportLayout.STANDARD) -> str:
-    return (_("Export ready: {file} — {count} document(s).").format(file=clip(file_name, 200), count=rows)
+    name = escape_mrkdwn(clip(file_name, 200))
+    return (_("Export ready: {file} — {count} document(s).").format(file=name, count=rows)
             + f" {export_scope(start, end, layout)} " + _("(in your direct messages with the app)"))

@@ -79,7 +79,8 @@ def build_pending_list_message(approvals: Sequence[ApprovalCard], *, total: int 
         expires = (" · " + _("expires {when}").format(when=format_datetime(card.expires_at, tz))
                    if card.expires_at else "")
         by = _("by {user}").format(user=user_mention(card.requester))
-        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {action_label(card.action)} · "
+        action = escape_mrkdwn(clip(action_label(card.action), 40))
+        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {action} · "
                      f"{document_card_line(card.document, tz)} · {by}{expires}")
     blocks.extend(lines_sections(lines))
     if total > min(len(approvals), MAX_LIST_ROWS):

@@ -25,7 +25,16 @@ from commands.i18n import N_, _, current_locale, ngettext
 from commands.ledger import digest_queries as q
 from commands.ledger import format_ref
 from commands.slack.blocks.approval import action_label
-from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
+from commands.slack.blocks.kit import (
+    LINE_LIMIT,
+    ROWS_PER_SECTION,
+    channel_mention,
+    context,
+    md,
+    plain,
+    section,
+    user_mention,
+)
 from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
@@ -145,7 +154,7 @@ def _pending_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     for a in data.pending.rows:
         doc = _doc_line(a.document, data, tz)
         waiting = _("waiting {age}, asked by {user}").format(age=_age(data.now - a.created_at),
-                                                             user=f"<@{a.requester}>")
+                                                             user=user_mention(a.requester))
         lines.append(f"• #{a.id} {escape_mrkdwn(action_label(a.action))} {doc} — {waiting}")
     blocks = _sections(_("*⏳ Waiting for approval ({count})*").format(count=data.pending.count), lines)
     if data.pending.more:
@@ -216,7 +225,8 @@ def _closure_blocks(data: DigestData) -> list[Block]:
         return []
     lines = []
     for c in data.closure_changes.rows:
-        who = format_bizno(c.bizno) + (f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else "")
+        who = escape_mrkdwn(clip(format_bizno(c.bizno), 40))
+        who += f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else ""
         since = " (" + _("since {date}").format(date=c.state_date.isoformat()) + ")" if c.state_date else ""
         lines.append(f"• {who}: {business_state_label(c.previous)} → *{business_state_label(c.current)}*{since}")
     blocks = _sections(_("*🏢 Closure status changed ({count})*").format(count=data.closure_changes.count), lines)
@@ -246,7 +256,7 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
         HeaderBlock(text=plain(_("📊 Invoicing digest · {date}").format(date=_day_with_weekday(local_now.date())),
                                150)),
     ]
-    scope = f"<#{data.scope_channel}>" if data.scope_channel else _("all channels")
+    scope = channel_mention(data.scope_channel) if data.scope_channel else _("all channels")
     notes = [f"{window_words(data, tz)} · {scope}"]
     if data.sandbox_providers:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
@@ -325,4 +335,4 @@ def digest_text(data: DigestData, tz: dt.tzinfo) -> str:
     """The notification text (Slack shows it where blocks cannot be shown)."""
     day = data.now.astimezone(tz).date().isoformat()
     title = _("Invoicing digest {day} (SANDBOX)") if data.sandbox_providers else _("Invoicing digest {day}")
-    return title.format(day=day) + f": {summary_line(data.summary())}"
+    return title.format(day=day) + f": {escape_mrkdwn(summary_line(data.summary()))}"

@@ -16,7 +16,7 @@ from commands.slack.blocks.approval import action_label
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
-from commands.slack.formatting import approval_state_label
+from commands.slack.formatting import approval_state_label, escape_mrkdwn
 from commands.workflow import ApprovalView
 
 __all__ = ["announce", "report_request"]
@@ -30,16 +30,23 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
     if posted is not None:
         approval = await deps.service.attach_card(approval.id, *posted)
     ref = approval.document.ref
-    if approval.is_pending:
-        where = f"<#{posted[0]}>" if posted else _("the approvals channel")
-        verb = action_label(approval.action.value)
+    verb = action_label(approval.action.value)
+    verb = verb[:1].upper() + verb[1:]
+    if approval.is_pending and posted is None:
+        # recorded, but Slack refused the card: say so (the recovery job posts it again)
+        text = _("📨 {action} request #{id} for *{ref}* is recorded and waiting for approval, but its approval card "
+                 "could not be posted to Slack yet; the bot posts it again shortly, and approvers see it now in "
+                 "`/invoice list pending` and App Home. Approvers: {approvers}.").format(
+            action=verb, id=approval.id, ref=escape_mrkdwn(ref), approvers=deps.approvers.describe())
+    elif approval.is_pending:
         text = "📨 " + _("{action} request for *{ref}* is waiting for approval in {where}. "
-                        "Approvers: {approvers}.").format(action=verb[:1].upper() + verb[1:], ref=ref, where=where,
+                        "Approvers: {approvers}.").format(action=verb, ref=escape_mrkdwn(ref),
+                                                          where=f"<#{posted[0] if posted else ''}>",
                                                           approvers=deps.approvers.describe())
     else:
-        text = approval_card(approval).outcome or f"{ref}: {approval_state_label(approval.state)}"
+        text = escape_mrkdwn(approval_card(approval).outcome or f"{ref}: {approval_state_label(approval.state)}")
     if warnings:
-        text += "\n⚠️ " + "\n⚠️ ".join(warnings)
+        text += "\n⚠️ " + "\n⚠️ ".join(escape_mrkdwn(w) for w in warnings)
     await notifier.ephemeral(channel, approval.requester, text)
     await refresh_home(deps, approval.requester, client)
 

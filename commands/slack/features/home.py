@@ -17,6 +17,7 @@ from commands.i18n import use_locale
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.home import load_home
+from commands.slack.slack_errors import slack_error
 
 __all__ = ["refresh_home", "register"]
 
@@ -32,7 +33,7 @@ async def refresh_home(deps: SlackDeps, user: str, client: AsyncWebClient) -> No
     try:
         await client.views_publish(user_id=user, view=view)
     except SlackApiError as exc:
-        log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
+        log.warning("could not publish the App Home of %s: %s", user, slack_error(exc))
 
 
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
