@@ -14,7 +14,7 @@ from commands.ledger import AuditEventRecord
 from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
 from commands.slack.blocks.models import ApprovalCard, ClosureRow, DocumentCard
 from commands.slack.formatting import operation_label
-from commands.slack.provider_text import provider_text
+from commands.slack.provider_words import provider_words
 from commands.workflow import ApprovalView, ClosureItem, DocumentView
 from providers.models import Amounts, BusinessState, DocumentState
 
@@ -54,7 +54,7 @@ def _provider_error(view: DocumentView) -> str | None:
     """Why the provider's answer is missing: it does not know the document, or it could not be asked."""
     if not view.error:
         return None
-    provider, error = view.provider.value, provider_text(view.error)
+    provider, error = view.provider.value, provider_words(view.error)
     if view.provider_missing:
         return _("{provider} does not know this document: {error}").format(provider=provider, error=error)
     if view.provider_unreachable:
@@ -76,8 +76,8 @@ def document_card(
     # no lifecycle: a document only the provider knows (looked up by its provider ref)
     lifecycle = view.lifecycle or Lifecycle.ISSUED
     state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
-    detail_parts = [p for p in (view.state_detail and provider_text(view.state_detail), _provider_error(view),
-                                view.error_hint and provider_text(view.error_hint)) if p]
+    detail_parts = [p for p in (view.state_detail and provider_words(view.state_detail), _provider_error(view),
+                                view.error_hint and provider_words(view.error_hint)) if p]
     # A document the provider does not know, or a provider that cannot be reached, has no live
     # link to show (e.g. a sandbox restarted on another port): the buttons would lead nowhere.
     links = {} if view.provider_missing or view.provider_unreachable else dict(view.links)

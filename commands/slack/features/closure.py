@@ -25,7 +25,7 @@ from commands.slack.features.router import Invocation
 from commands.slack.home import build_closure_modal, parse_closure_submission
 from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID
 from commands.slack.parser import ClosureCommand
-from commands.slack.provider_text import provider_text
+from commands.slack.provider_words import provider_words
 from commands.slack.slack_errors import slack_error
 from commands.workflow import ClosureItem
 
@@ -52,8 +52,8 @@ async def check_closure(deps: SlackDeps, biznos: Sequence[str], user: str, respo
     for start in range(0, total, CLOSURE_CHUNK):
         result = await deps.service.closure(list(biznos[start:start + CLOSURE_CHUNK]), user)
         if result.error:
-            failure = Failure(_("The closure check failed"), provider_text(result.error),
-                              provider_text(result.error_hint) if result.error_hint else None)
+            failure = Failure(_("The closure check failed"), provider_words(result.error),
+                              provider_words(result.error_hint) if result.error_hint else None)
             await respond(text=failure.text(), blocks=failure.blocks(), replace_original=show_progress,
                           response_type="ephemeral")
             return
@@ -94,7 +94,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         result = await deps.service.closure(list(command.biznos), user)
         if result.error:
             await deps.notifier.tell_user(user, _("The closure check failed: {error}").format(
-                error=provider_text(result.error)))
+                error=provider_words(result.error)))
             return
         sandbox = bool(result.provider and deps.providers[result.provider].sandbox)
         rows = closure_rows(result.items)

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from commands.i18n import N_, _
 from commands.slack.blocks import build_error_message, error_text
-from commands.slack.provider_text import provider_text
+from commands.slack.provider_words import provider_words
 from commands.workflow import WorkflowError
 from providers.errors import ProviderError
 
@@ -56,16 +56,16 @@ def explain(title: str, exc: BaseException) -> Failure:
     if isinstance(exc, WorkflowError):
         return Failure(title, exc.message, exc.user_hint, _CHECK)
     if isinstance(exc, ProviderError):
-        return Failure(title, provider_error_text(exc), provider_text(exc.user_hint) if exc.user_hint else None,
+        return Failure(title, _provider_error_words(exc), provider_words(exc.user_hint) if exc.user_hint else None,
                        _LATER)
     return Failure(title, _("Something went wrong on our side."), None, _OURS)
 
 
-def provider_error_text(exc: ProviderError) -> str:
+def _provider_error_words(exc: ProviderError) -> str:
     """``popbill [connect] could not connect (…)`` with the sentence in the reader's language."""
     whole = str(exc)
     if exc.message and whole.endswith(exc.message):
-        return whole[: len(whole) - len(exc.message)] + provider_text(exc.message)
+        return whole[: len(whole) - len(exc.message)] + provider_words(exc.message)
     return whole
 
 

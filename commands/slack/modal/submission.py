@@ -30,7 +30,7 @@ from commands.slack.modal.fields import (
 )
 from commands.slack.modal.items import MAX_AMOUNT, parse_items
 from commands.slack.modal.money import MoneyAnswers, form_shape, read_money
-from commands.slack.provider_text import provider_text
+from commands.slack.provider_words import provider_words
 from commands.workflow.checks import ChecksFailed, FieldProblem, issue_problems
 from commands.workflow.drafts import IssueDraft
 from providers.base import Capabilities
@@ -97,12 +97,12 @@ def _bizno(values: Mapping[str, Any], kind: DocumentKind | None) -> Checked[str 
     try:
         number = check_bizno(text)
     except InvalidBizno as exc:
-        return Checked(None, {B.BUYER_BIZNO: clip(provider_text(str(exc)), 500)})
+        return Checked(None, {B.BUYER_BIZNO: clip(provider_words(str(exc)), 500)})
     if not number.warning:
         return Checked(number.number)
     if checked(values, B.BIZNO_CONFIRM, CONFIRM_VALUE):
-        return Checked(number.number, warnings=(provider_text(number.warning),))
-    return Checked(number.number, {B.BUYER_BIZNO: provider_text(number.warning) + " " + _(
+        return Checked(number.number, warnings=(provider_words(number.warning),))
+    return Checked(number.number, {B.BUYER_BIZNO: provider_words(number.warning) + " " + _(
         "If it is right, tick “The number is correct” below and submit again to use it anyway.")})
 
 

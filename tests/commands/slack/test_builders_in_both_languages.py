@@ -55,7 +55,7 @@ TODAY = dt.date(2026, 3, 2)
 HANGUL = re.compile("[\uac00-\ud7a3]+")
 
 #: functions named like builders that are not messages (data, pieces of a line, a translator)
-NOT_MESSAGES = frozenset({"build_digest_data", "buyer_text", "provider_text", "provider_error_text", "rate_text"})
+NOT_MESSAGES = frozenset({"build_digest_data", "buyer_text", "provider_words", "rate_text"})
 
 
 def card(**overrides: Any) -> DocumentCard:

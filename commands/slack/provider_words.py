@@ -3,7 +3,7 @@
 `providers/` knows no Slack and no languages: its errors and warnings are English sentences
 (`ProviderError.message` and `.user_hint`, `check_bizno` warnings). The ones that reach people
 most (connection trouble, timeouts, rate limits, unreadable answers, business numbers) are
-listed here as msgids with named placeholders; `provider_text` matches a provider's sentence
+listed here as msgids with named placeholders; `provider_words` matches a provider's sentence
 against them and answers the translation, with the placeholders filled from the sentence.
 A sentence we do not know is shown as the provider wrote it; Popbill writes its own messages in
 Korean with an English gloss in brackets (``…존재하지 않습니다. (Document ID does not exist)``),
@@ -17,7 +17,7 @@ from functools import cache
 
 from commands.i18n import N_, _, current_locale
 
-__all__ = ["KNOWN_TEXTS", "provider_text"]
+__all__ = ["KNOWN_TEXTS", "provider_words"]
 
 #: the provider sentences we translate, exactly as `providers/` writes them
 KNOWN_TEXTS: tuple[str, ...] = (
@@ -76,7 +76,7 @@ def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
     return tuple(compiled)
 
 
-def provider_text(text: str) -> str:
+def provider_words(text: str) -> str:
     """`text` in the current language when it is a sentence we know, else as it is."""
     for pattern, msgid in _patterns():
         match = pattern.fullmatch(text)
