@@ -32,6 +32,7 @@ from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
+from commands.ledger.steps import StepRepo
 
 __all__ = ["Store"]
 
@@ -59,6 +60,7 @@ class Store:
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
         self.callbacks = CallbackRepo(db)
+        self.steps = StepRepo(db)  # Workflow Builder custom steps (0008_steps)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:

@@ -7,7 +7,7 @@ failure is logged and never undoes or repeats a provider call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,9 +33,12 @@ from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.workflow import ApprovalView
 from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["Notifier", "resubmit_button"]
+__all__ = ["Notifier", "OutcomeListener", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
+
+#: told of every request whose card is updated (decisions, votes, executions, expiry, recovery, retries)
+OutcomeListener = Callable[[ApprovalView], Awaitable[None]]
 
 
 def resubmit_button(approval: ApprovalView) -> list[Block]:
@@ -64,6 +67,8 @@ class Notifier:
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        #: e.g. Workflow Builder steps waiting on a request (`features.steps`); their failures are logged
+        self.outcome_listeners: list[OutcomeListener] = []
 
     @property
     def client(self) -> AsyncWebClient:
@@ -85,7 +90,9 @@ class Notifier:
         return str(response["channel"]), str(response["ts"])
 
     async def update_card(self, approval: ApprovalView) -> None:
-        """Replace the card with its current state (decided cards have no buttons)."""
+        """Replace the card with its current state (decided cards have no buttons), and tell the
+        outcome listeners (a request made by a workflow step may have no card)."""
+        await self._tell_listeners(approval)
         if not approval.channel_id or not approval.message_ts:
             return
         card = approval_card(approval)
@@ -98,6 +105,13 @@ class Notifier:
             )
         except SlackApiError as exc:
             log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
+
+    async def _tell_listeners(self, approval: ApprovalView) -> None:
+        for listener in self.outcome_listeners:
+            try:
+                await listener(approval)
+            except Exception:  # a listener's failure must not keep the card from updating
+                log.exception("outcome listener failed for request %s", approval.id)
 
     async def tell_user(self, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A direct message from the app."""
