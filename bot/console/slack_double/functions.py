@@ -4,7 +4,7 @@ Slack runs a workflow step by sending the app ``function_executed`` with an exec
 a token of that execution's own (``bot_access_token``, ``xwfp-…``); the token works until the
 step completes. `Functions.start` hands out both, the way Slack would for a test or the
 console to put in the event; the two methods record how each execution ended and refuse what
-Slack refuses (an unknown or already completed execution, outputs that are not a JSON object,
+Slack refuses (an unknown execution, one already completed, outputs that are not a JSON object,
 an empty error).
 """
 
@@ -71,6 +71,8 @@ class Functions:
         if not execution_id:
             return execution_id, slack_error("invalid_arguments", ["missing required field: function_execution_id"])
         if execution_id not in self.open:
+            if self.completion(execution_id) is not None:
+                return execution_id, slack_error("execution_not_in_running_state")
             return execution_id, slack_error("function_execution_not_found")
         return execution_id, None
 
