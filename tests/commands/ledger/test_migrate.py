@@ -26,6 +26,9 @@ TABLES = {
     "approval_requests",
     "approval_votes",
     "audit_events",
+    "bulk_batches",
+    "bulk_rows",
+    "bulk_submissions",
     "callback_events",
     "closure_checks",
     "digest_posts",
@@ -37,6 +40,7 @@ TABLES = {
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "replay_keys",
 }
 
 

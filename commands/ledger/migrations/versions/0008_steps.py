@@ -5,7 +5,7 @@ the function execution id is kept with the request so the step completes from th
 outcome, in whichever process sees it, even after a restart.
 
 Revision ID: 0008_steps
-Revises: 0006_workspaces
+Revises: 0003_replay
 Create Date: 2026-11-30 05:00:00+00:00
 """
 
@@ -20,7 +20,7 @@ ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0008_steps'
-down_revision: str | None = '0006_workspaces'
+down_revision: str | None = '0003_replay'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
