@@ -231,7 +231,8 @@ def _build_deps(settings: Settings, store: Store, providers: ProviderRuntime, cl
                 approvers: ApproverDirectory, service: InvoiceService) -> SlackDeps:
     """What the Slack features need, with who reads which language (INVOICEBOT_LANGUAGE)."""
     languages = Languages(settings.invoicebot_language, store=store, client=client)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, languages=languages)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes, languages=languages)
     return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages)
