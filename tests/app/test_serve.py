@@ -30,6 +30,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_",
                                                                     "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL"))}
     env["PYTHONPATH"] = os.getcwd()
+    # the suite reads English (tests/conftest.py); a process started here would otherwise be in
+    # "auto", where a user Slack does not know reads the Korean channel default
+    env["INVOICEBOT_LANGUAGE"] = os.environ.get("INVOICEBOT_LANGUAGE", "en")
     env.update(extra)
     return env
 
