@@ -29,6 +29,7 @@ from sqlalchemy import text
 
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
+from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
 from commands.slack.authz import ApproverDirectory
@@ -182,7 +183,7 @@ async def start_runtime(
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency)
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(
+    app = WorkspaceClientApp(
         client=client,
         signing_secret=signing_secret,
         # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
