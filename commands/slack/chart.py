@@ -14,10 +14,6 @@ import datetime as dt
 import io
 from collections.abc import Mapping
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
-
 from providers.models import Provider
 
 __all__ = ["CHART_DPI", "CHART_SIZE_INCHES", "chart_days", "render_chart_png"]
@@ -78,6 +74,12 @@ def render_chart_png(
         seen = [d for amounts in daily_amounts_by_provider.values() for d in amounts]
         end = max(seen) if seen else dt.date.today()
     axis_days = chart_days(end, days)
+    # imported here, not at module import: matplotlib costs ~1 s and ~40 MB at start for a
+    # chart drawn once a day (serve answers /health before it is ever needed)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     figure = Figure(figsize=CHART_SIZE_INCHES, dpi=CHART_DPI)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
