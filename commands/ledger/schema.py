@@ -147,7 +147,8 @@ documents = sa.Table(
     sa.Index("ix_documents_state_due", "state", "due_date", "lifecycle", "provider", "currency", "total",
              "channel_id"),
     sa.Index(None, "lifecycle", "updated_at"),
-    sa.Index(None, "state", "updated_at"),
+    sa.Index("ix_documents_state_window", "state", "updated_at", "lifecycle", "provider", "currency", "sandbox",
+             "total", "channel_id"),
     sa.Index(None, "buyer_bizno"),
 )
 

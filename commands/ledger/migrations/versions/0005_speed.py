@@ -39,7 +39,8 @@ _INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ('ix_documents_state_due', 'documents',
      ('state', 'due_date', 'lifecycle', 'provider', 'currency', 'total', 'channel_id')),
     ('ix_documents_lifecycle_updated_at', 'documents', ('lifecycle', 'updated_at')),
-    ('ix_documents_state_updated_at', 'documents', ('state', 'updated_at')),
+    ('ix_documents_state_window', 'documents',
+     ('state', 'updated_at', 'lifecycle', 'provider', 'currency', 'sandbox', 'total', 'channel_id')),
     ('ix_documents_buyer_bizno', 'documents', ('buyer_bizno',)),
     ('ix_approval_requests_state_created_at_id', 'approval_requests', ('state', 'created_at', 'id')),
 )
