@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         for check in result.checks:
             if check.ok is not None:
                 print(f"  [{check.verdict}] {check.what}: {check.measured} (target {check.target})")
+        if result.growth:
+            print("\n".join(["  growth:", *("  " + line for line in [result.growth_header, *result.growth])]))
         for note in result.notes:
             print(f"  note: {note}")
     if args.markdown is not None:
