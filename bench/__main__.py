@@ -41,7 +41,14 @@ def _digest(quick: bool) -> BenchResult:
     return digest.run(quick)
 
 
-BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {"ack": _ack, "sweep": _sweep, "digest": _digest}
+def _start(quick: bool) -> BenchResult:
+    from bench import start
+
+    return start.run(quick)
+
+
+BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {"start": _start, "ack": _ack, "sweep": _sweep,
+                                                        "digest": _digest}
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

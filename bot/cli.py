@@ -14,13 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from bot.console.app import run_console
 from bot.logs import setup_logging
-from bot.serve import serve
 from bot.settings import Settings, load_settings
 from bot.signals import wait_for_signal
-from commands.ledger import migrate
-from providers.registry import ProviderConfigs, build_sandboxes
+
+# Each subcommand imports what it runs, when it runs: `serve` must not pay for the console
+# (its forms, renderer and Slack double) at every start (benchmarked in bench/start.py).
 
 __all__ = ["main"]
 
@@ -53,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
+    from providers.registry import ProviderConfigs, build_sandboxes
+
     configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
     sandboxes = {s.name: s for s in build_sandboxes(configs, settings.invoicebot_sandbox_faults,
                                                      seller=settings.seller())}
@@ -83,12 +84,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_sandboxes(settings, args.host, args.port_base))
         return 0
     if args.command == "migrate":
+        from commands.ledger import migrate
+
         migrate(settings.database_url)
         print("database is at the latest migration")
         return 0
     if args.command == "serve":
+        from bot.serve import serve
+
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
+        from bot.console.app import run_console
+
         return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
     return 2  # argparse's `required=True` makes this unreachable
 
