@@ -1,7 +1,7 @@
 """The `invoicebot` command.
 
     invoicebot serve [--http] [--host H] [--port 3000]   run the Slack app
-    invoicebot console [--as USER] [--channel CHANNEL]  a local stand-in for Slack
+    invoicebot console [--as USER] [--channel CHANNEL] [--lang ko|en]  a local stand-in for Slack
     invoicebot sandbox [--host H] [--port-base N]       only the provider sandboxes
     invoicebot migrate                                  apply database migrations
 """
@@ -14,12 +14,15 @@ import os
 import sys
 from collections.abc import Sequence
 
+from bot.config_errors import DATABASE_ERRORS, ConfigurationError, database_error_line, load_settings_checked
 from bot.logs import setup_logging
-from bot.settings import Settings, load_settings
+from bot.runtime import SettingsError, provider_configs
+from bot.settings import Settings
 from bot.signals import wait_for_signal
+from commands.i18n import SUPPORTED_LOCALES, use_locale
 
-# Each subcommand imports what it runs, when it runs: `serve` must not pay for the console
-# (its forms, renderer and Slack double) at every start (benchmarked in bench/start.py).
+# The console (its forms, renderer and Slack double), the sandboxes and Alembic are imported
+# by the subcommand that runs them: `serve` must not pay for them at every start (bench/start.py).
 
 __all__ = ["main"]
 
@@ -40,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--channel", default="C_FINANCE", help="channel id the commands come from")
     console.add_argument("--approver", action="append", default=None,
                          help="approver user id (repeatable; default U_BOB when INVOICEBOT_APPROVERS is unset)")
+    console.add_argument("--lang", choices=SUPPORTED_LOCALES, default=None,
+                         help="the language the bot speaks in the console (default: English)")
 
     sandbox = sub.add_parser("sandbox", help="serve every provider sandbox on loopback until interrupted")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -52,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
-    from providers.registry import ProviderConfigs, build_sandboxes
+    from providers.registry import build_sandboxes
 
-    configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
+    configs = provider_configs(settings)
     sandboxes = {s.name: s for s in build_sandboxes(configs, settings.invoicebot_sandbox_faults,
                                                      seller=settings.seller())}
     try:
@@ -68,25 +73,53 @@ async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
             await sandbox.stop()
 
 
+def run_console(settings: Settings, *, user: str, channel: str, approvers: list[str] | None) -> int:
+    """`bot.console.app.run_console`, imported when the console runs (not at every `serve`)."""
+    from bot.console.app import run_console as run
+
+    return run(settings, user=user, channel=channel, approvers=approvers)
+
+
+def _console(settings: Settings, args: argparse.Namespace) -> int:
+    """The console in `--lang`: the current locale set here is copied into the console's event loop.
+
+    Where the settings carry a workspace language, it is set too, so per-person language
+    lookups agree with the flag.
+    """
+    if args.lang and "invoicebot_language" in type(settings).model_fields:
+        settings = settings.model_copy(update={"invoicebot_language": args.lang})
+    with use_locale(args.lang):
+        return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        print(f"invoicebot: configuration error:\n{exc}", file=sys.stderr)
+        settings = load_settings_checked()
+    except ConfigurationError as exc:
+        for line in exc.lines:  # one line per mistake, naming the setting and a valid example
+            print(f"invoicebot: configuration error: {line}", file=sys.stderr)
         return 2
     level = settings.invoicebot_log_level
     if args.command == "console" and "INVOICEBOT_LOG_LEVEL" not in os.environ:
         level = "WARNING"  # the console's own output is the conversation; logs only for trouble
     setup_logging(level, fmt=settings.invoicebot_log_format)
     if args.command == "sandbox":
-        asyncio.run(run_sandboxes(settings, args.host, args.port_base))
+        try:
+            asyncio.run(run_sandboxes(settings, args.host, args.port_base))
+        except SettingsError as exc:
+            print(f"invoicebot sandbox: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "migrate":
         from commands.ledger import migrate
 
-        migrate(settings.database_url)
+        try:
+            migrate(settings.database_url)
+        except DATABASE_ERRORS as exc:
+            print(f"invoicebot migrate: {database_error_line(settings.database_url, exc)}", file=sys.stderr)
+            return 2
         print("database is at the latest migration")
         return 0
     if args.command == "serve":
@@ -94,9 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
-        from bot.console.app import run_console
-
-        return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
+        return _console(settings, args)
     return 2  # argparse's `required=True` makes this unreachable
 
 

@@ -14,12 +14,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import aiohttp
+from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -27,11 +30,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
+from bot.callback_auth import callback_signer
+from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_config_lines
+from bot.oauth import OAuth, WorkspaceTokens, build_oauth
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store
+from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -40,7 +47,7 @@ from commands.workflow import ExecutionResult, InvoiceService
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 
-__all__ = ["Runtime", "SettingsError", "start_runtime"]
+__all__ = ["Runtime", "SettingsError", "provider_configs", "start_runtime"]
 
 log = logging.getLogger("invoicebot.runtime")
 
@@ -66,6 +73,10 @@ class Runtime:
     deps: SlackDeps
     instance_id: str
     scheduler: InvoiceScheduler | None = None
+    #: installs for many workspaces (None: the one workspace of SLACK_BOT_TOKEN)
+    oauth: OAuth | None = None
+    #: each workspace's bot token, for work no Slack request started
+    tokens: WorkspaceTokens | None = None
     socket_mode_connected: Callable[[], Awaitable[bool]] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -134,6 +145,8 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
     """The Web API client: 429s are retried after Retry-After; one shared HTTP session (a new
     session per call costs milliseconds on the acknowledging path)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if settings.oauth_enabled:
+        token = None  # each workspace's installed token is found per request (bot.oauth)
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -145,19 +158,9 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
     )
 
 
-async def start_runtime(
-    settings: Settings,
-    *,
-    sandbox_in_thread: bool = False,
-    with_scheduler: bool = True,
-    recover: bool = True,
-) -> Runtime:
-    """Open storage (migrating it), start providers or sandboxes, build the app.
-
-    Raises:
-        SettingsError: production settings with providers falling back to sandboxes.
-    """
-    configs = ProviderConfigs(settings.popbill(), settings.payssam(), settings.hiworks(), settings.abillify())
+def _checked_configs(settings: Settings) -> ProviderConfigs:
+    """The provider configurations; production refuses any provider left on its sandbox."""
+    configs = provider_configs(settings)
     if settings.production:
         missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
         if missing:
@@ -165,13 +168,40 @@ async def start_runtime(
                 "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
                 f"configure credentials for: {', '.join(missing)}"
             )
-    store = await Store.open(settings.database_url, migrate=True)
+    return configs
+
+
+async def _open_store(settings: Settings) -> Store:
+    """The ledger, migrated; an unreachable database is one `SettingsError` line, password hidden."""
+    try:
+        return await Store.open(settings.database_url, migrate=True)
+    except DATABASE_ERRORS as exc:
+        raise SettingsError(database_error_line(settings.database_url, exc)) from None
+
+
+async def start_runtime(
+    settings: Settings,
+    *,
+    sandbox_in_thread: bool = False,
+    with_scheduler: bool = True,
+    recover: bool = True,
+    sandbox_state_dir: Path | None = None,
+    sandbox_ports: Mapping[str, int] | None = None,
+) -> Runtime:
+    """Open storage (migrating it), start providers or sandboxes, build the app.
+
+    Raises:
+        SettingsError: production settings with providers falling back to sandboxes.
+    """
+    configs = _checked_configs(settings)
+    store = await _open_store(settings)
     providers = await start_providers(
         configs,
         settings.seller(),
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
+        issued=LedgerIssued(store.documents), state_dir=sandbox_state_dir, ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
@@ -182,18 +212,13 @@ async def start_runtime(
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency)
-    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = WorkspaceClientApp(
-        client=client,
-        signing_secret=signing_secret,
-        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
-        request_verification_enabled=signing_secret is not None,
-        process_before_response=False,
-    )
+    oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
+    app = _build_app(settings, client, oauth)
     scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
-                      app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)
+                      app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
+                      oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()
@@ -204,13 +229,45 @@ async def start_runtime(
     return runtime
 
 
+def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
+    """The Bolt app: one token (SLACK_BOT_TOKEN) or, with OAuth installs, each workspace's own."""
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    # one Web API client per workspace with the static token; OAuth installs keep Bolt's per request
+    return WorkspaceClientApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+        oauth_flow=oauth.flow if oauth is not None else None,
+        # an AsyncAuthorize is awaitable with the request's context; its stub says a plain function
+        authorize=cast("Callable[..., Awaitable[AuthorizeResult]]", oauth.authorize) if oauth is not None else None,
+    )
+
+
+def _workspace_tokens(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> WorkspaceTokens:
+    secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else None
+    return WorkspaceTokens(client, oauth=oauth, client_id=settings.slack_client_id, client_secret=secret)
+
+
+def provider_configs(settings: Settings) -> ProviderConfigs:
+    """Each provider's configuration; a bad value is a `SettingsError` naming its setting."""
+    built = []
+    for name in ("popbill", "payssam", "hiworks", "abillify"):
+        try:
+            built.append(getattr(settings, name)())
+        except ValidationError as exc:
+            raise SettingsError("\n".join(provider_config_lines(name, exc))) from None
+    return ProviderConfigs(*built)
+
+
 def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
                    approvers: ApproverDirectory) -> InvoiceService:
     """The workflow façade, with the approval rules from the settings."""
     return InvoiceService(
         store,
         providers.services,
-        callback_url=_callback_urls(settings.invoicebot_public_url),
+        callback_url=_callback_urls(settings),
         is_approver=approvers.is_approver,
         roles=approvers,
         four_eyes=settings.invoicebot_four_eyes,
@@ -218,19 +275,25 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
+        two_approvals_above=settings.invoicebot_two_approvals_above,
+        large_amount_approvals=settings.invoicebot_large_amount_approvals,
+        closure_ttl=dt.timedelta(hours=settings.invoicebot_closure_ttl_hours),
     )
 
 
-def _callback_urls(public_url: str | None) -> Callable[[Provider, str], str | None] | None:
-    """Where Payssam and Abillify call back, when the bot is reachable from outside."""
+def _callback_urls(settings: Settings) -> Callable[[Provider, str], str | None] | None:
+    """Where Payssam and Abillify call back, when the bot is reachable from outside: each URL
+    carries the token of its document (`bot.callback_auth`)."""
+    public_url = settings.invoicebot_public_url
     if not public_url:
         return None
+    signer = callback_signer(settings)
 
     def url(provider: Provider, ref: str) -> str | None:
         if provider is Provider.PAYSSAM:
-            return payssam_callback_url(public_url)
+            return payssam_callback_url(public_url, ref, signer)
         if provider is Provider.ABILLIFY:
-            return abillify_notify_url(public_url, ref)
+            return abillify_notify_url(public_url, ref, signer)
         return None
 
     return url

@@ -29,9 +29,10 @@ class ServeError(Exception):
 
 
 def check_mode(settings: Settings, force_http: bool) -> str:
-    """'socket' or 'http', or ServeError saying what is missing."""
-    if not settings.slack_bot_token:
-        raise ServeError("SLACK_BOT_TOKEN is required to serve Slack (try `invoicebot console` without Slack)")
+    """'socket' or 'http', or ServeError saying what is missing (a bot token, or OAuth installs)."""
+    if not settings.slack_bot_token and not settings.oauth_enabled:
+        raise ServeError("SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth installs) "
+                         "are required to serve Slack (try `invoicebot console` without Slack)")
     if settings.slack_app_token and not force_http:
         return "socket"
     if not settings.slack_signing_secret:
@@ -53,7 +54,9 @@ def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
 
 async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True) -> web.AppRunner:
     """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
-    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None)
+    secret = runtime.settings.slack_signing_secret
+    web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None,
+                            signing_secret=secret.get_secret_value() if secret is not None else None)
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()

@@ -9,6 +9,7 @@ provider sandboxes and the local console.
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -22,19 +23,30 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from commands.ledger import ApprovalAction
+from providers.bizno import InvalidBizno, checksum_ok, normalize_bizno
 from providers.config import (
     AbillifyConfig,
     HiworksConfig,
     PayssamConfig,
     PopbillConfig,
     SellerConfig,
+    parse_vat_rates,
 )
+from providers.currency import is_iso_currency
 from providers.http import HttpPolicy
 from providers.sandbox.base import Faults
 
 __all__ = ["Settings", "load_settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+#: manifest.yml's bot scopes (tests/test_manifest.py keeps them equal)
+DEFAULT_SLACK_SCOPES = "commands,chat:write,files:write,im:write,usergroups:read,channels:read"
+
+#: Slack user (U…, W…) and user-group (S…) ids, as Slack writes them
+_SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]{1,}$")
+#: the database drivers the ledger runs on
+_DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class Settings(BaseSettings):
@@ -53,6 +65,16 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    #: OAuth installs for many workspaces (`bot.oauth`): both set turns them on; without them the bot
+    #: serves the one workspace SLACK_BOT_TOKEN belongs to
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    #: the bot scopes an install asks for: the manifest's (`oauth_config.scopes.bot`)
+    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    #: the redirect URL registered with Slack; unset: the one Slack has for the app
+    slack_redirect_uri: str | None = None
+    #: Slack's authorize page (a test points it elsewhere)
+    slack_authorization_url: str = "https://slack.com/oauth/v2/authorize"
 
     # -- the bot ---------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./invoicebot.db"
@@ -70,12 +92,20 @@ class Settings(BaseSettings):
     invoicebot_digest_grace_minutes: int = 120
     invoicebot_expiring_days: int = 3
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
+    #: keys the tokens in callback URLs (bot.callback_auth); defaults to one derived from SLACK_SIGNING_SECRET
+    invoicebot_webhook_secret: SecretStr | None = None
     invoicebot_instance_id: str | None = None
     invoicebot_log_level: str = "INFO"
     invoicebot_log_format: Literal["text", "json"] = "text"
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
     invoicebot_executing_stale_seconds: float = 120.0
+    #: a document total (won; minor units in other currencies) above which issue and destroy need
+    #: `invoicebot_large_amount_approvals` distinct approvers; unset: one approval whatever the amount
+    invoicebot_two_approvals_above: int | None = Field(default=None, ge=0)
+    invoicebot_large_amount_approvals: int = Field(default=2, ge=1, le=10)
+    #: how long a buyer's closure (휴폐업) answer is reused when a request is made
+    invoicebot_closure_ttl_hours: float = Field(default=24.0, ge=0)
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno
@@ -105,6 +135,11 @@ class Settings(BaseSettings):
     abillify_username: str | None = None
     abillify_password: SecretStr | None = None
     abillify_api_url: str | None = None
+    #: the VAT rates (percent) an Abillify line may carry, comma-separated, and the default one
+    invoicebot_abillify_vat_rates: str = "19,7,0"
+    invoicebot_abillify_default_vat_rate: str = "19"
+    #: the currency a new Abillify invoice starts in (ISO 4217)
+    invoicebot_abillify_currency: str = "EUR"
 
     provider_connect_timeout: float = 5.0
     provider_read_timeout: float = 20.0
@@ -140,6 +175,54 @@ class Settings(BaseSettings):
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
 
+    @field_validator("invoicebot_approval_actions")
+    @classmethod
+    def _known_actions(cls, value: str) -> str:
+        known = [a.value for a in ApprovalAction]
+        unknown = [x.strip() for x in value.split(",") if x.strip() and x.strip() not in known]
+        if unknown:
+            raise ValueError(f"unknown action {', '.join(map(repr, unknown))} (choose from {', '.join(known)})")
+        return value
+
+    @field_validator("invoicebot_abillify_vat_rates", "invoicebot_abillify_default_vat_rate")
+    @classmethod
+    def _vat_rates(cls, value: str) -> str:
+        parse_vat_rates(value)
+        return value
+
+    @field_validator("invoicebot_abillify_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not is_iso_currency(value.strip().upper()):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR)")
+        return value.strip().upper()
+
+    @field_validator("invoicebot_approvers")
+    @classmethod
+    def _slack_ids(cls, value: str) -> str:
+        wrong = [x.strip() for x in value.split(",") if x.strip() and not _SLACK_ID.match(x.strip())]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong[:3]))} is not a Slack user (U…, W…) or user-group (S…) id")
+        return value
+
+    @field_validator("invoicebot_seller_bizno")
+    @classmethod
+    def _valid_bizno(cls, value: str) -> str:
+        try:
+            digits = normalize_bizno(value)
+        except InvalidBizno as exc:
+            raise ValueError(f"{value!r} is not a 10-digit business number") from exc
+        if not checksum_ok(digits):
+            raise ValueError(f"'{value}' fails the business number check digit")
+        return digits
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(_DATABASE_SCHEMES):
+            raise ValueError(f"unsupported database URL (it must start with {' or '.join(_DATABASE_SCHEMES)})")
+        return value
+
     @model_validator(mode="after")
     def _production_needs_slack(self) -> Settings:
         if self.invoicebot_env == "production" and not self.slack_signing_secret and not self.slack_app_token:
@@ -147,6 +230,15 @@ class Settings(BaseSettings):
         return self
 
     # -- derived -----------------------------------------------------------------
+    @property
+    def oauth_enabled(self) -> bool:
+        """Installs through the OAuth flow (many workspaces) rather than one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def scopes(self) -> list[str]:
+        return [x.strip() for x in self.slack_scopes.split(",") if x.strip()]
+
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())
@@ -229,6 +321,9 @@ class Settings(BaseSettings):
             password=self.abillify_password,
             api_url=self.abillify_api_url,
             policy=self.http_policy(),
+            vat_rates=parse_vat_rates(self.invoicebot_abillify_vat_rates),
+            default_vat_rate=parse_vat_rates(self.invoicebot_abillify_default_vat_rate)[0],
+            currency=self.invoicebot_abillify_currency,
         )
 
     def database_path(self) -> Path | None:

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from commands.ledger._db import Repo, jsonable, now_or, state_values
 from commands.ledger.records import ApprovalRecord
-from commands.ledger.schema import approval_requests
+from commands.ledger.schema import approval_requests, approval_votes
 from commands.ledger.vocabulary import TRANSITIONS, ApprovalAction, ApprovalState
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 
 __all__ = ["ApprovalRepo", "check_moves"]
 
@@ -66,6 +67,8 @@ class ApprovalRepo(Repo):
         team_id: str | None = None,
         enterprise_id: str | None = None,
         resubmits_request_id: int | None = None,
+        required_approvals: int = 1,
+        override_reason: str | None = None,
         now: dt.datetime | None = None,
     ) -> ApprovalRecord:
         now = now_or(now)
@@ -85,6 +88,8 @@ class ApprovalRepo(Repo):
             "team_id": team_id,
             "enterprise_id": enterprise_id,
             "resubmits_request_id": resubmits_request_id,
+            "required_approvals": max(1, required_approvals),
+            "override_reason": override_reason,
             "created_at": now,
             "updated_at": now,
         }
@@ -170,8 +175,9 @@ class ApprovalRepo(Repo):
         started_before: dt.datetime | None = None,
         expired_at: dt.datetime | None = None,
         limit: int = 100,
+        workspace: WorkspaceScope | None = None,
     ) -> list[ApprovalRecord]:
-        """Oldest first.
+        """Oldest first; `workspace`'s requests only (and those of no workspace) when given.
 
         Args:
             exclude_requester: leave out requests by this user (what an approver may decide).
@@ -179,7 +185,7 @@ class ApprovalRepo(Repo):
             expired_at: only requests whose ``expires_at`` is at or before this instant.
         """
         c = approval_requests.c
-        stmt = sa.select(approval_requests).order_by(c.id).limit(limit)
+        stmt = sa.select(approval_requests).where(owned_by(approval_requests, workspace)).order_by(c.id).limit(limit)
         if states is not None:
             stmt = stmt.where(c.state.in_(state_values(states)))
         if action is not None:
@@ -209,3 +215,20 @@ class ApprovalRepo(Repo):
         async with self._db.read() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return ApprovalRecord.from_row(row) if row else None
+    # ------------------------------------------------------------------ votes (N of M)
+
+    async def add_vote(self, approval_id: int, approver: str, *, now: dt.datetime | None = None) -> bool:
+        """Record that `approver` approved; True when this call added the vote, False when it was there.
+
+        The unique (request, approver) key is what makes two concurrent clicks by one person count
+        once while two people's clicks both count, on every backend and across processes.
+        """
+        values = {"approval_id": approval_id, "approver": approver, "voted_at": now_or(now)}
+        return await self._db.insert_first(approval_votes, values, ("approval_id", "approver"))
+
+    async def voters(self, approval_id: int) -> list[str]:
+        """Who approved `approval_id`, in the order they did."""
+        c = approval_votes.c
+        stmt = sa.select(c.approver).where(c.approval_id == approval_id).order_by(c.id)
+        async with self._db.read() as conn:
+            return [str(v) for v in (await conn.execute(stmt)).scalars().all()]

@@ -68,6 +68,10 @@ class DocumentRecord:
     thread_ts: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    amends_document_id: int | None = None  # 수정세금계산서: the document this one amends
+    modify_code: int | None = None  # its NTS reason code 1..6
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DocumentRecord:
@@ -125,6 +129,8 @@ class ApprovalRecord:
     team_id: str | None = None
     enterprise_id: str | None = None
     resubmits_request_id: int | None = None
+    required_approvals: int = 1
+    override_reason: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> ApprovalRecord:

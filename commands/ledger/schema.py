@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from commands.ledger.oauth_tables import build_oauth_tables
 from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Lifecycle",
     "UtcDateTime",
     "approval_requests",
+    "approval_votes",
     "audit_events",
     "callback_events",
     "closure_checks",
@@ -38,6 +40,9 @@ __all__ = [
     "idempotency_keys",
     "issued_hourly",
     "metadata",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 ]
 
 NAMING_CONVENTION = {
@@ -132,6 +137,12 @@ documents = sa.Table(
     sa.Column("thread_ts", sa.String(32), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # 수정세금계산서: the document this one amends, and the NTS reason code (1..6)
+    sa.Column("amends_document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=True),
+    sa.Column("modify_code", sa.SmallInteger(), nullable=True),
+    # the workspace (team, Enterprise Grid organisation) that asked for it; None: before workspaces were recorded
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("provider", "provider_id"),
     sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
     sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
@@ -150,6 +161,8 @@ documents = sa.Table(
     sa.Index("ix_documents_state_window", "state", "updated_at", "lifecycle", "provider", "currency", "sandbox",
              "total", "channel_id"),
     sa.Index(None, "buyer_bizno"),
+    sa.Index(None, "amends_document_id"),
+    sa.Index(None, "team_id", "id"),
 )
 
 #: KRW issued per UTC hour, provider and channel, for the digest's 14-day chart: kept exact by
@@ -201,12 +214,27 @@ approval_requests = sa.Table(
     # an edited issue request replacing a rejected, expired or failed one
     sa.Column("resubmits_request_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="SET NULL"),
               nullable=True),
+    # how many distinct approvers must approve (N of M): more above the amount threshold or after an override
+    sa.Column("required_approvals", sa.Integer(), nullable=False, server_default="1"),
+    # why the requester asked anyway although the buyer is closed or unregistered (휴폐업)
+    sa.Column("override_reason", sa.Text(), nullable=True),
     sa.CheckConstraint(_in("action", ApprovalAction), name="action"),
     sa.CheckConstraint(_in("state", ApprovalState), name="state"),
     sa.Index(None, "state", "expires_at"),
     sa.Index(None, "state", "created_at", "id"),  # pending approvals, oldest first (0005_speed)
     sa.Index(None, "document_id"),
     sa.Index(None, "resubmits_request_id", unique=True),  # resubmitted once at most
+)
+
+#: one row per approver who approved a request; the unique key makes a repeated click count once
+approval_votes = sa.Table(
+    "approval_votes",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("approver", sa.String(64), nullable=False),
+    sa.Column("voted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("approval_id", "approver"),
 )
 
 audit_events = sa.Table(
@@ -312,3 +340,6 @@ callback_events = sa.Table(
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
 )
+
+#: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
+slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)

@@ -27,6 +27,7 @@ from commands.i18n import _
 from commands.ledger import ApprovalAction, Store
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.cards import approval_card
+from commands.slack.clients import current_client
 from commands.slack.formatting import clip
 from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.workflow import ApprovalView
@@ -59,10 +60,15 @@ class Notifier:
     """
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo) -> None:
-        self.client = client
+        self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The client of the workspace being served (its installed token), else the default one."""
+        return current_client() or self.default_client
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""

@@ -32,8 +32,21 @@ from commands.ledger import (
     Store,
     utc_now,
 )
-from commands.workflow import approvals, closure, execution, export, queries, recovery, requests, resubmit
+from commands.workflow import (
+    amend,
+    approvals,
+    closure,
+    execution,
+    export,
+    pdf,
+    queries,
+    recovery,
+    requests,
+    resubmit,
+    send_nts,
+)
 from commands.workflow.access import check_document_workspace, check_workspace, resends_elsewhere
+from commands.workflow.amend import AmendDraft
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
@@ -67,6 +80,11 @@ class InvoiceService:
     Every state-changing call checks its caller's role (`roles.WHO_MAY`) and, for a request
     that already exists, that the call comes from the request's workspace
     (`commands.workflow.access`), before anything is written or sent.
+        two_approvals_above: a total (minor units) above which `large_amount_approvals` distinct
+            approvers must approve an issue or destroy; None: one approval, whatever the amount.
+        closure_ttl: how long a buyer's closure (휴폐업) answer is reused at request time.
+        closure_timeout: how long the request-time closure check may take before the request goes
+            on with "could not be checked" on its card.
 
     Refuses with `WorkflowError` (not allowed, not found, conflict) or with the provider's
     own `RequestInvalid` / `NotSupported` for bad input and what a provider cannot do.
@@ -86,6 +104,10 @@ class InvoiceService:
         executing_stale_after: dt.timedelta = dt.timedelta(minutes=2),
         callback_url: CallbackUrl | None = None,
         roles: RoleDirectory | None = None,
+        two_approvals_above: int | None = None,
+        large_amount_approvals: int = 2,
+        closure_ttl: dt.timedelta = dt.timedelta(hours=24),
+        closure_timeout: dt.timedelta = dt.timedelta(seconds=2),
     ) -> None:
         policy = Policy(
             is_approver=is_approver,
@@ -95,6 +117,10 @@ class InvoiceService:
             timezone=ZoneInfo(timezone),
             executing_stale_after=executing_stale_after,
             callback_url=callback_url,
+            two_approvals_above=two_approvals_above,
+            large_amount_approvals=large_amount_approvals,
+            closure_ttl=closure_ttl,
+            closure_timeout=closure_timeout,
         )
         self.context = WorkflowContext(store=store, providers=dict(providers), clock=clock, policy=policy)
         self.roles: RoleDirectory = roles or OpenRoles(is_approver)
@@ -109,11 +135,16 @@ class InvoiceService:
     # ----------------------------------------------------------------- requests and decisions
 
     async def request_issue(
-        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None
+        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None,
+        *, override_reason: str | None = None,
     ) -> ApprovalView:
-        """Create the document and its approval request (executed at once when issuing needs none)."""
+        """Create the document and its approval request (executed at once when issuing needs none).
+
+        `override_reason` (or the draft's) lets a request for a closed or unregistered buyer through,
+        with one more approval."""
         await require(self.roles, requester, Guarded.ISSUE)
-        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts)
+        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts,
+                                            override_reason=override_reason)
 
     async def request_destroy(
         self, ref_text: str, reason: str | None, requester: str, channel_id: str, thread_ts: str | None = None
@@ -139,6 +170,28 @@ class InvoiceService:
                                          approval_actions=context.policy.approval_actions | {ApprovalAction.RESEND})
             context = dataclasses.replace(context, policy=policy)
         return await requests.request_resend(context, ref_text, request, requester, channel_id, thread_ts)
+
+    async def request_amend(
+        self, ref_text: str, draft: AmendDraft, requester: str, channel_id: str, thread_ts: str | None = None
+    ) -> ApprovalView:
+        """수정세금계산서: the documents the reason produces, under one approval (see `workflow.amend`)."""
+        return await amend.request_amend(self.context, ref_text, draft, requester, channel_id, thread_ts)
+
+    async def request_send_nts(
+        self, ref_text: str, requester: str, channel_id: str, thread_ts: str | None = None
+    ) -> ApprovalView:
+        """즉시전송: file an issued Popbill tax invoice now (approval when "send_nts" needs one)."""
+        return await send_nts.request_send_nts(self.context, ref_text, requester, channel_id, thread_ts)
+
+    async def document_pdf(self, ref_text: str, actor: str) -> tuple[DocumentView, bytes]:
+        """A stored document and its PDF from the provider (`NotSupported` when it offers none)."""
+        return await pdf.document_pdf(self.context, ref_text, actor)
+
+    def offers_pdf(self, provider: Provider) -> bool:
+        return pdf.offers_pdf(self.context.providers.get(provider))
+
+    def offers_send_nts(self, provider: Provider) -> bool:
+        return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)
 
     async def decide(
         self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True
@@ -189,8 +242,13 @@ class InvoiceService:
     # ----------------------------------------------------------------- reads
 
     async def status(self, ref_text: str, *, refresh: bool = True) -> DocumentView:
-        """A document's state, fresh from the provider when `refresh` (errors land on the view)."""
-        return await queries.status(self.context, ref_text, refresh=refresh)
+        """A document's state, fresh from the provider when `refresh` (errors land on the view),
+        with the documents amending it."""
+        view = await queries.status(self.context, ref_text, refresh=refresh)
+        if view.id is None:
+            return view
+        amendments = await self.context.store.documents.amendments_of(view.id)
+        return view.model_copy(update={"amendments": tuple(d.ref for d in amendments)})
 
     async def resolve_ref(self, ref_text: str) -> DocumentView:
         """The stored document a ref names, without asking the provider (external refs: a stub view)."""
@@ -223,12 +281,13 @@ class InvoiceService:
             standing=standing,
         )
 
-    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None) -> bytes:
-        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV;
-        for a person (`actor`), only an approver or admin."""
+    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None,
+                         layout: export.ExportLayout = export.ExportLayout.STANDARD) -> bytes:
+        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV, in
+        `layout`; for a person (`actor`), only an approver or admin."""
         if actor is not None:
             await require(self.roles, actor, Guarded.EXPORT)
-        return await export.export_csv(self.context, from_date, to_date)
+        return await export.export_csv(self.context, from_date, to_date, layout)
 
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""

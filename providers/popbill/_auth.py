@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from providers.errors import ProviderProtocolError, ProviderRejected, RequestInvalid
+from providers.errors import ProviderError, ProviderProtocolError, ProviderRejected, ProviderUnavailable, RequestInvalid
 from providers.http import ProviderHttp
 
 __all__ = [
@@ -53,6 +53,7 @@ SERVICE_ID_TEST = "POPBILL_TEST"
 PROVIDER = "popbill"
 
 _AUTH_HINT = "Check the Popbill LinkID and SecretKey in the bot settings (and that this server's IP is allowed)."
+_UNAVAILABLE_HINT = "Popbill's token service (LinkHub) is temporarily unavailable. Nothing was done; try again later."
 
 
 def format_lh_date(timestamp: float) -> str:
@@ -224,7 +225,12 @@ class LinkhubAuth:
         self.issued += 1
         response = await self.http.send("POST", uri, content=body, headers=headers, write=False,
                                         operation="LinkHub token")
-        data = self.http.json_body(response, operation="LinkHub token")
+        try:
+            data = self.http.json_body(response, operation="LinkHub token")
+        except ProviderProtocolError as exc:
+            if response.status_code >= 500:  # a proxy's error page: the service is down, not our keys wrong
+                raise token_service_unavailable(response.status_code) from exc
+            raise
         if response.status_code != 200:
             raise linkhub_error(data, response.status_code, self.http.provider)
         if not isinstance(data, dict) or not data.get("session_token") or not data.get("expiration"):
@@ -245,8 +251,22 @@ class LinkhubAuth:
         )
 
 
-def linkhub_error(data: Any, status: int, provider: str = PROVIDER) -> ProviderRejected | ProviderProtocolError:
-    """A LinkHub refusal as an error, its code and message kept."""
+def token_service_unavailable(status: int, provider: str = PROVIDER, detail: str = "") -> ProviderUnavailable:
+    """LinkHub answered 5xx: a temporary failure (retryable), not a verdict on our credentials."""
+    return ProviderUnavailable(f"LinkHub token service answered HTTP {status}{detail}", provider=provider,
+                               code=f"token_{status}", status=status, user_hint=_UNAVAILABLE_HINT)
+
+
+def linkhub_error(data: Any, status: int, provider: str = PROVIDER) -> ProviderError:
+    """A LinkHub refusal as an error, its code and message kept.
+
+    A 5xx is `ProviderUnavailable` whatever its body says: telling the user to check the
+    LinkID and SecretKey when the service is down sends them the wrong way, and a
+    `ProviderRejected` would leave the request without a retry.
+    """
+    if status >= 500:
+        message = data.get("message") if isinstance(data, dict) else None
+        return token_service_unavailable(status, provider, f": {str(message)[:200]}" if message else "")
     if not isinstance(data, dict) or data.get("code") is None:
         return ProviderProtocolError(f"LinkHub answered HTTP {status} without an error code", provider=provider,
                                      code=f"http_{status}", status=status, body_excerpt=json.dumps(data)[:200])

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import Capabilities
+from providers.base import BuyerField, Capabilities
 from providers.bizno import InvalidBizno, normalize_bizno
 from providers.config import PopbillConfig, SellerConfig
 from providers.errors import (
@@ -43,7 +43,9 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    TaxType,
 )
+from providers.popbill import _filing
 from providers.popbill._answers import (
     TAX_TYPE_NAMES,
     _state_code,
@@ -57,11 +59,12 @@ from providers.popbill._bodies import (
     _EMAIL,
     _PHONE,
     CANCEL_RECEIPT_SUFFIX,
+    MAX_DETAIL_LINES,
     _digits,
     _DocumentBodies,
     _sms_text,
 )
-from providers.popbill._cashbill_destroy import deleted, destroy_cashbill
+from providers.popbill._cashbill_destroy import deleted, destroy_cashbill, with_cancellation
 from providers.popbill.cashbill import CashbillClient
 from providers.popbill.closedown import CloseDownClient
 from providers.popbill.taxinvoice import MgtKeyType, TaxinvoiceClient
@@ -82,6 +85,10 @@ log = logging.getLogger("invoicebot.providers.popbill")
 
 _FILED_HINT = ("Issue an amended tax invoice (수정세금계산서) for the correction instead; "
                "Popbill cannot cancel a document the National Tax Service already has.")
+
+
+_TAX_KINDS = (DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE, DocumentKind.EXEMPT_INVOICE)
+_FILING_STATES = frozenset({DocumentState.FILING, DocumentState.FILED, DocumentState.FILING_FAILED})
 
 
 class PopbillService(_DocumentBodies):
@@ -109,6 +116,20 @@ class PopbillService(_DocumentBodies):
         batch_size=MAX_BATCH,
         links=True,
         currencies=frozenset({"KRW"}),
+        # Taxinvoice: invoiceeCorpNum and invoiceeCorpName are required (seed 001); the required
+        # invoiceeCEOName falls back to the company name in the body, so it is not asked for
+        required_buyer={kind: frozenset({BuyerField.BIZNO, BuyerField.NAME}) for kind in _TAX_KINDS},
+        quantity_decimals=2,  # detailList qty: "Available to two decimal places"
+        max_items=MAX_DETAIL_LINES,
+        # cancelIssue works only before the NTS has it (state 300); a filed cash receipt is revoked
+        # by a cancellation receipt, so only "being filed" blocks it
+        destroy_blocked={
+            **{kind: _FILING_STATES for kind in _TAX_KINDS},
+            DocumentKind.CASH_RECEIPT: frozenset({DocumentState.FILING}),
+        },
+        # Cashbill taxationType is 과세 or 비과세; its tradeUsage picks whose identityNum it carries
+        taxations={DocumentKind.CASH_RECEIPT: frozenset({TaxType.EXEMPT})},
+        identity_kinds=frozenset({DocumentKind.CASH_RECEIPT}),
         notes={
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "
@@ -224,7 +245,7 @@ class PopbillService(_DocumentBodies):
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
             info, links = await asyncio.gather(self.cashbill.get_info(key), self._links(ref))
-            return cashbill_status(info, ref, links=links)
+            return await with_cancellation(self.cashbill, cashbill_status(info, ref, links=links))
         info, links, logs = await asyncio.gather(self.taxinvoice.get_info(MgtKeyType.SELL, key), self._links(ref),
                                                  self._logs(key))
         return taxinvoice_status(info, ref, links=links, logs=logs)
@@ -320,8 +341,7 @@ class PopbillService(_DocumentBodies):
         """Cancel and/or delete as the current state allows; refuse clearly once filing has started."""
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
-            return await destroy_cashbill(self.cashbill, ref, key, reason, corp_num=self.config.corp_num,
-                                          seller=self.seller)
+            return await destroy_cashbill(self.cashbill, ref, key, reason)
         info = await self.taxinvoice.get_info(MgtKeyType.SELL, key)
         code = _state_code(info)
         if code == 300:
@@ -340,6 +360,14 @@ class PopbillService(_DocumentBodies):
         raise ProviderRejected(f"{key} is in Popbill state {info.get('stateCode')!r}, which cannot be cancelled here",
                                provider=PROVIDER, code="state",
                                user_hint="Check the document on the Popbill website.")
+
+    async def send_to_nts(self, ref: DocumentRef, memo: str | None = None) -> DocumentStatus:
+        """즉시전송: file an issued tax invoice with the NTS now (see `providers.popbill._filing`)."""
+        return await _filing.send_to_nts(self.taxinvoice, self.status, ref, self._check_ref(ref), memo)
+
+    async def pdf(self, ref: DocumentRef) -> bytes:
+        """The document's PDF bytes (``getPDFURL`` fetched within the URL's 30 seconds)."""
+        return await _filing.download_pdf(self._api_http, self.taxinvoice, self.cashbill, ref, self._check_ref(ref))
 
     async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
         """checkCorpNums in batches of 1,000; one `BusinessStatus` per number, in the given order."""

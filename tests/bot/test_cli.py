@@ -49,3 +49,67 @@ def test_an_unknown_subcommand_is_refused_by_the_parser(capsys: pytest.CaptureFi
         main(["deploy"])
     assert exited.value.code == 2
     assert "serve" in capsys.readouterr().err  # the usage lists the real subcommands
+
+
+#: (environment, subcommand, the setting the one line must name)
+MISTAKES: list[tuple[dict[str, str], str, str]] = [
+    ({"INVOICEBOT_APPROVAL_ACTIONS": "issue,delete"}, "serve", "INVOICEBOT_APPROVAL_ACTIONS"),
+    ({"INVOICEBOT_APPROVERS": "alice,bob"}, "console", "INVOICEBOT_APPROVERS"),
+    ({"INVOICEBOT_SELLER_BIZNO": "123"}, "sandbox", "INVOICEBOT_SELLER_BIZNO"),
+    ({"INVOICEBOT_SELLER_BIZNO": "123-45-67890"}, "migrate", "INVOICEBOT_SELLER_BIZNO"),  # wrong check digit
+    ({"INVOICEBOT_APPROVAL_TTL_HOURS": "a day"}, "serve", "INVOICEBOT_APPROVAL_TTL_HOURS"),
+    ({"INVOICEBOT_SANDBOX_FAULTS": "{popbill: slow}"}, "console", "INVOICEBOT_SANDBOX_FAULTS"),
+    ({"INVOICEBOT_TIMEZONE": "Mars/Olympus"}, "migrate", "INVOICEBOT_TIMEZONE"),
+    ({"DATABASE_URL": "mysql://db.example.com/books"}, "serve", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "serve", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "console", "DATABASE_URL"),
+    ({"DATABASE_URL": "postgresql+asyncpg://bot:hunter2@127.0.0.1:9/books"}, "migrate", "DATABASE_URL"),
+]
+
+
+#: three cases run in the fast lane; a subprocess costs seconds, the rest are `slow`
+_FAST = {0, 1, 8}
+
+
+@pytest.mark.parametrize(("env", "command", "setting"), [
+    pytest.param(*case, id=f"{case[1]}-{next(iter(case[0].items()))}",
+                 marks=() if i in _FAST else (pytest.mark.slow,)) for i, case in enumerate(MISTAKES)])
+def test_a_configuration_mistake_is_one_line_naming_the_setting_and_an_example(
+    tmp_path: Path, env: dict[str, str], command: str, setting: str,
+) -> None:
+    base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32, "INVOICEBOT_CONFIG": str(tmp_path / "none"),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}
+    args = [sys.executable, "-m", "bot.cli", command] + (["--port", "0"] if command in ("serve",) else [])
+    result = subprocess.run(args, cwd=tmp_path, env=_clean_env(**{**base, **env}), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=60, check=False)
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr[-2000:]
+    [line] = lines
+    assert f"{setting}:" in line and f"e.g. {setting}=" in line, line
+    for leak in ("Traceback", "pydantic", "validation error", "hunter2", "https://errors.pydantic.dev"):
+        assert leak not in line, line
+def test_console_lang_runs_the_console_in_that_language(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import bot.cli as cli
+    from commands.i18n import current_locale
+
+    seen: list[str] = []
+
+    def fake_console(settings: object, **kwargs: object) -> int:
+        async def inside_the_loop() -> str:
+            return current_locale()
+
+        seen.append(asyncio.run(inside_the_loop()))  # the loop's tasks inherit the locale
+        return 0
+
+    monkeypatch.chdir(tmp_path)
+    for name in os.environ:
+        if name.startswith(_OWN_ENV):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(cli, "run_console", fake_console)
+    assert main(["console", "--lang", "ko"]) == 0
+    assert main(["console"]) == 0
+    assert seen == ["ko", "en"]
+    with pytest.raises(SystemExit):
+        main(["console", "--lang", "fr"])

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.webhooks import ABILLIFY_WORKFLOW_PATH, PAYSSAM_PATH
+from bot.callback_auth import callback_signer
+from bot.webhooks import abillify_workflow_url, payssam_callback_url
 from providers.config import DEMO_ABILLIFY, DEMO_HIWORKS, DEMO_PAYSSAM, DEMO_POPBILL
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET, BotHarness, running_bot
@@ -92,12 +93,14 @@ async def run_every_provider(bot: BotHarness) -> None:
     thread = bot.runtime.providers.thread
     assert thread is not None
     bill = thread.call(lambda: payssam.bills["INV000002"])  # type: ignore[attr-defined]
-    bill.callback_url = bot.base_url + PAYSSAM_PATH
+    signer = callback_signer(bot.runtime.settings)
+    bill.callback_url = payssam_callback_url(bot.base_url, "INV-000002", signer)
     thread.call(lambda: payssam.pay("INV000002"))  # type: ignore[attr-defined]
     await on_sandbox_loop(bot, payssam.wait_callbacks())
     abillify = bot.sandbox("abillify")
     async with httpx.AsyncClient(base_url=abillify.base_url) as admin:
-        (await admin.post("/_sandbox/webhook", json={"url": bot.base_url + ABILLIFY_WORKFLOW_PATH})).raise_for_status()
+        webhook = abillify_workflow_url(bot.base_url, signer)
+        (await admin.post("/_sandbox/webhook", json={"url": webhook})).raise_for_status()
         doc = await bot.runtime.store.documents.get_by_ref("INV-000004")
         assert doc is not None and doc.provider_id
         (await admin.post(f"/_sandbox/invoices/{doc.provider_id}/pay", json={})).raise_for_status()

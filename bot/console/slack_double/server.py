@@ -21,6 +21,7 @@ from bot.console.slack_double.chat import Chat
 from bot.console.slack_double.directory import Directory
 from bot.console.slack_double.faults import FaultPlan
 from bot.console.slack_double.files import Uploads
+from bot.console.slack_double.oauth import Grant, Installs
 from bot.console.slack_double.records import (
     Clock,
     EventSink,
@@ -60,6 +61,8 @@ class SlackWebApiDouble:
         valid_tokens: Collection[str] | None = None,
         on_call: EventSink | None = None,
         clock: Clock = time.time,
+        client_id: str = "111.222",
+        client_secret: str = "double-client-secret",  # noqa: S107 (the double's own)
     ) -> None:
         self.identity = TeamIdentity(team_id=team_id, team=team, bot_user_id=bot_user_id, bot_id=bot_id,
                                      app_id=app_id)
@@ -71,6 +74,8 @@ class SlackWebApiDouble:
         self.root_url = ""
         self._runner: web.AppRunner | None = None
         self.socket_mode = SocketModeHub(app_id, lambda: self.root_url)
+        #: OAuth installs (``oauth.v2.access``) and the tokens they handed out; see `grant_install`
+        self.installs = Installs(client_id, client_secret, app_id)
         self.reset()
 
     # -- state --------------------------------------------------------------------------
@@ -137,6 +142,15 @@ class SlackWebApiDouble:
     def add_channel(self, name: str, channel_id: str) -> None:
         """Let ``#name`` resolve to `channel_id` (chat.postMessage accepts names)."""
         self.directory.add_channel(name, channel_id)
+
+    def grant_install(self, code: str, team_id: str | None, *, team_name: str | None = None,
+                      enterprise_id: str | None = None, enterprise_name: str | None = None,
+                      is_enterprise_install: bool = False, installer: str = "U_INSTALLER") -> None:
+        """Let the app exchange `code` (``oauth.v2.access``) for a bot token of this workspace
+        (for an org-wide install: `team_id` None, `enterprise_id` set, `is_enterprise_install`)."""
+        self.installs.grant(code, Grant(team_id=team_id, team_name=team_name, enterprise_id=enterprise_id,
+                                        enterprise_name=enterprise_name,
+                                        is_enterprise_install=is_enterprise_install, installer=installer))
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make views.open/push answer ``expired_trigger_id`` for this trigger."""
@@ -234,6 +248,12 @@ class SlackWebApiDouble:
             await self._runner.cleanup()
             self._runner = None
 
+    def _accepted(self) -> Collection[str] | None:
+        """The tokens accepted: the configured ones plus every token an install handed out."""
+        if self.valid_tokens is None:
+            return None
+        return self.valid_tokens | self.installs.tokens.keys()
+
     # -- routes ---------------------------------------------------------------------------
     def _new_call(self, method: str, args: dict[str, Any], request: web.Request) -> RecordedCall:
         return RecordedCall(method=method, args=args, headers=redact_mapping(dict(request.headers)), at=self.clock())
@@ -250,7 +270,9 @@ class SlackWebApiDouble:
         method = request.match_info["method"]
         call = self._new_call(method, await read_args(request), request)
         headers: dict[str, str] = {}
-        refused = auth_error(request, method, self.valid_tokens)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        call.team_id = self.installs.team_of(token)
+        refused = None if method == "oauth.v2.access" else auth_error(request, method, self._accepted())
         if refused:
             call.response = {"ok": False, "error": refused}
         elif (fault := self.faults.take(method)) is not None:
@@ -258,10 +280,15 @@ class SlackWebApiDouble:
             call.response = {"ok": False, "error": fault.error}
             if fault.status == 429:
                 headers["Retry-After"] = str(fault.retry_after)
+        elif method == "oauth.v2.access":
+            call.response = self.installs.oauth_v2_access(call.args, request.headers.get("Authorization", ""))
+        elif method == "auth.test" and (answer := self.installs.auth_test(token)) is not None:
+            call.response = answer
         elif (handler := self._methods.get(method)) is None:
             call.response = {"ok": False, "error": "unknown_method", "req_method": method}
         else:
             call.response = handler(call.args)
+            self.installs.stamp_view(token, call.response)
         await self._record(call)
         return web.json_response(call.response, status=call.status, headers=headers)
 

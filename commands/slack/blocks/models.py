@@ -50,6 +50,9 @@ class DocumentCard(_Card):
     detail: str | None = None
     items: tuple[LineItem, ...] = ()
     memo: str | None = None
+    amends: str | None = None  # 수정세금계산서: the ref of the document this one amends
+    modify_code: int | None = None  # and the NTS reason code 1..6
+    amendments: tuple[str, ...] = ()  # the refs of the documents amending this one
 
     @property
     def label(self) -> str:
@@ -76,6 +79,9 @@ class ApprovalCard(_Card):
     warnings: tuple[str, ...] = ()
     replaces: str | None = None  # "#12 (INV-000007)": the request this one edits and resubmits
     resend_to: str | None = None  # "email attacker@evil.example": where a resend goes (typed by the requester)
+    required_approvals: int = 1  # distinct approvers needed (N of M)
+    approved_by: tuple[str, ...] = ()  # Slack user ids of those who approved so far
+    override_reason: str | None = None  # the requester's reason for asking although the buyer is closed
 
 
 class ClosureRow(_Card):

@@ -22,6 +22,9 @@ resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefil
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
+amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
+send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
+pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 ==========  =====================================================================
 """
 
@@ -32,6 +35,7 @@ from collections.abc import Callable
 from slack_bolt.async_app import AsyncApp
 
 from commands.slack.features import (
+    amend,
     approvals,
     closure,
     destroy,
@@ -40,9 +44,11 @@ from commands.slack.features import (
     help,
     home,
     issue,
+    pdf,
     resend,
     resubmit,
     retry,
+    send_nts,
     status,
     sweep,
 )
@@ -70,6 +76,9 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    amend.register,
+    send_nts.register,
+    pdf.register,
 )
 
 

@@ -12,6 +12,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "AmendCommand",
     "ClosureCommand",
     "Command",
     "DestroyCommand",
@@ -20,9 +21,11 @@ __all__ = [
     "HelpCommand",
     "IssueCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
 ]
 
@@ -65,6 +68,10 @@ class IssueCommand(_Model):
     name: Literal["issue"] = "issue"
     provider: Provider | None = None
     kind: DocumentKind | None = None
+    #: ``override <reason>``: why to ask although the buyer is closed or unregistered (휴폐업)
+    override_reason: str | None = None
+    #: an ISO 4217 code (``/invoice issue abillify usd``) for a provider that bills in several currencies
+    currency: str | None = None
 
 
 class StatusCommand(_Model):
@@ -103,6 +110,7 @@ class ExportCommand(_Model):
     name: Literal["export"] = "export"
     start: dt.date
     end: dt.date
+    layout: Literal["standard", "hometax"] = "standard"  # hometax: the columns of Hometax's list
 
 
 class DigestCommand(_Model):
@@ -118,9 +126,29 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class AmendCommand(_Model):
+    """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
+
+    name: Literal["amend"] = "amend"
+    ref: RefArg
+    reason: int | None = Field(default=None, ge=1, le=6)
+    supply: int | None = None
+    note: str | None = None
+
+
+class SendNtsCommand(_Model):
+    name: Literal["send-nts"] = "send-nts"
+    ref: RefArg
+
+
+class PdfCommand(_Model):
+    name: Literal["pdf"] = "pdf"
+    ref: RefArg
+
+
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand,
     Field(discriminator="name"),
 ]
 

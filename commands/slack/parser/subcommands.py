@@ -9,7 +9,10 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
+from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
+from commands.slack.parser.lifecycle import LIFECYCLE_PARSERS
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -38,6 +41,7 @@ from commands.slack.parser.tokens import (
     did_you_mean,
     is_email,
     is_mobile,
+    kind_word,
     normalise_phone,
     parse_date,
     parse_ref,
@@ -45,7 +49,9 @@ from commands.slack.parser.tokens import (
     show,
 )
 from providers.bizno import InvalidBizno, check_bizno
+from providers.currency import is_iso_currency
 from providers.models import DocumentKind, Provider, ResendChannel
+from providers.registry import CAPABILITIES
 
 __all__ = ["MAX_CLOSURE_NUMBERS", "MAX_REASON_LENGTH", "SUBCOMMAND_PARSERS", "parse_closure", "parse_export"]
 
@@ -56,32 +62,79 @@ MAX_REASON_LENGTH = 200
 def _parse_help(args: list[str]) -> HelpCommand:
     if not args:
         return HelpCommand()
-    topic = args[0].lower()
+    topic = SUBCOMMAND_KO.get(args[0], args[0].lower())
     if topic not in USAGE:
-        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, SUBCOMMANDS)}",
+        choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
+        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, choices)}",
                            subcommand="help")
     if len(args) > 1:
         raise CommandError("`help` takes at most one subcommand.", subcommand="help")
     return HelpCommand(topic=topic)
 
 
+def _refuse_unsupported(provider: Provider, kind: DocumentKind) -> None:
+    """A provider/kind pair the provider's declared capabilities do not offer is refused here, with
+    what that provider does issue, instead of opening a form bound to fail."""
+    kinds = CAPABILITIES[provider].kinds
+    if kind in kinds:
+        return
+    offered = [k for k in DocumentKind if k in kinds]
+    words = ", ".join(f"`{kind_word(k)}`" for k in offered)
+    raise CommandError(
+        _("{provider} does not issue {kind}s; it issues: {words}.").format(
+            provider=provider.value, kind=kind.value.replace("_", " "), words=words),
+        subcommand="issue",
+        hint=_("Try `/invoice issue {provider} {kind}`.").format(provider=provider.value, kind=kind_word(offered[0])),
+    )
+
+
 def _parse_issue(args: list[str]) -> IssueCommand:
     provider: Provider | None = None
     kind: DocumentKind | None = None
-    for token in args:
+    override: str | None = None
+    currency: str | None = None
+    for index, token in enumerate(args):
         word = token.lower()
+        if word in ("override", "override:", "--override"):
+            override = " ".join(args[index + 1:]).strip() or None
+            if override is None:
+                raise CommandError(_("`override` needs a reason, e.g. `override the buyer reopened in May`."),
+                                   subcommand="issue")
+            if len(override) > MAX_REASON_LENGTH:
+                raise CommandError(_("The override reason is {n} characters; keep it under {limit}.").format(
+                    n=len(override), limit=MAX_REASON_LENGTH), subcommand="issue")
+            break
         if word in PROVIDER_WORDS and provider is None:
             provider = PROVIDER_WORDS[word]
         elif word in KIND_WORDS and kind is None:
             kind = KIND_WORDS[word]
+        elif currency is None and is_iso_currency(token.upper()):
+            currency = token.upper()
         else:
-            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice"]
+            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice",
+                       *(w for w in KIND_WORDS if not w.isascii())]
             raise CommandError(
                 f"I don't know what {show(token)} means here.{did_you_mean(word, choices)}",
                 subcommand="issue",
                 hint="Give at most a provider and a document kind; the form asks for the rest.",
             )
-    return IssueCommand(provider=provider, kind=kind)
+    if provider is not None and kind is not None:
+        _refuse_unsupported(provider, kind)
+    if currency is not None:
+        _refuse_currency(provider, currency)
+    return IssueCommand(provider=provider, kind=kind, override_reason=override, currency=currency)
+
+
+def _refuse_currency(provider: Provider | None, currency: str) -> None:
+    """A currency only for a provider that bills in it (Korean providers: KRW, by their `Capabilities`)."""
+    caps = CAPABILITIES.get(provider) if provider is not None else None
+    if caps is None:
+        raise CommandError(_("Name the provider with the currency, e.g. `/invoice issue abillify {code}`.").format(
+            code=currency.lower()), subcommand="issue")
+    if caps.currencies is not None and currency not in caps.currencies:
+        raise CommandError(_("{provider} bills in {offered} only, not {code}.").format(
+            provider=provider.value if provider else "", offered=", ".join(sorted(caps.currencies)), code=currency),
+            subcommand="issue")
 
 
 def _need_ref(args: list[str], subcommand: str) -> RefArg:
@@ -133,7 +186,7 @@ def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendCha
     if value is None and "@" in word:
         return ResendChannel.EMAIL, _email(first)
     raise CommandError(
-        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk'])}",
+        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk', *CHANNEL_KO])}",
         subcommand="resend",
     )
 
@@ -143,7 +196,7 @@ def _parse_resend(args: list[str]) -> ResendCommand:
     rest = args[1:]
     if not rest:
         return ResendCommand(ref=ref)
-    word = rest[0].lower()
+    word = CHANNEL_KO.get(rest[0], rest[0].lower())
     # phone numbers are often typed with spaces ("+82 10 1234 5678"); anything else is one word
     value = " ".join(rest[1:]) or None
     if len(rest) > 2 and word not in ("sms", "text", "fax"):
@@ -199,6 +252,8 @@ def _parse_list(args: list[str]) -> ListCommand:
     found: dict[str, Any] = {}
     for token in args:
         word = token.lower()
+        if STATE_KO.get(word) == "pending":
+            word = "pending"
         filtered = "pending" in found or "state" in found or "standing" in found
         if word == "pending" and not filtered:
             found["pending"] = True
@@ -209,17 +264,22 @@ def _parse_list(args: list[str]) -> ListCommand:
         elif word in PROVIDER_WORDS and "provider" not in found:
             found["provider"] = PROVIDER_WORDS[word]
         else:
-            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS]
+            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS,
+                       *(ko for ko, en in STATE_KO.items() if en == "pending")]
             raise CommandError(
                 f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
                 subcommand="list",
                 hint="States: pending, rejected, issuing, cancelled, "
-                     + ", ".join(s for s in STATE_WORDS if s != "failed") + ".",
+                     + ", ".join(s for s in STATE_WORDS if s != "failed" and s.isascii()) + "; "
+                     + ", ".join(STATE_KO) + ".",
             )
     return ListCommand(**found)
 
 
 def parse_export(args: list[str], today: dt.date) -> ExportCommand:
+    layout = LAYOUT_KO.get(args[0], args[0].lower()) if args else None
+    if layout == "hometax":  # `/invoice export hometax [from] [to]`: Hometax's columns
+        return parse_export(args[1:], today).model_copy(update={"layout": "hometax"})
     if len(args) > 2:
         raise CommandError("`export` takes at most two dates.", subcommand="export")
     start = parse_date(args[0], "start") if args else today.replace(day=1)
@@ -233,14 +293,15 @@ def parse_export(args: list[str], today: dt.date) -> ExportCommand:
 def _parse_digest(args: list[str]) -> DigestCommand:
     if not args:
         raise CommandError("`digest` needs an action: schedule, off, now or show.", subcommand="digest")
-    action = args[0].lower()
+    action = DIGEST_KO.get(args[0], args[0].lower())
     if action in ("off", "now", "show"):
         if len(args) > 1:
             raise CommandError(f"`digest {action}` takes nothing more.", subcommand="digest")
         return DigestCommand(action=DIGEST_ACTIONS[action])
     if action != "schedule":
         raise CommandError(
-            f"{show(args[0])} is not a digest action.{did_you_mean(action, ['schedule', 'off', 'now', 'show'])}",
+            f"{show(args[0])} is not a digest action."
+            f"{did_you_mean(action, ['schedule', 'off', 'now', 'show', *DIGEST_KO])}",
             subcommand="digest",
         )
     if len(args) < 2:
@@ -280,4 +341,5 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "list": _parse_list,
     "digest": _parse_digest,
     "retry": _parse_retry,
+    **LIFECYCLE_PARSERS,
 }

@@ -82,6 +82,8 @@ class HiworksSandbox(_HiworksCore):
             if not isinstance(amendment, dict):
                 raise _Refusal(400, _INVALID, "amendment 정보가 필요합니다.")
             issue_id = str(amendment.get("originalIssueId") or "")
+            if not issue_id.strip():
+                raise _Refusal(400, _INVALID, "amendment.originalIssueId(당초 승인번호)는 필수입니다.")
             modify = str(amendment.get("modifyType") or "").zfill(2)
             if modify not in ("01", "02", "03", "04", "05", "06"):
                 raise _Refusal(400, _INVALID, "modifyType은 01~06 중 하나여야 합니다.")
@@ -150,7 +152,9 @@ class HiworksSandbox(_HiworksCore):
 
     async def handle_check(self, request: web.Request) -> web.Response:
         try:
-            self._authenticate(request, bill_access=False)
+            # Seed 004 (사업자 휴폐업 단일 조회): Office-Authorization and Bill-Access-Authorization
+            # are both (필수); a missing or wrong one is refused like on every other route.
+            self._authenticate(request)
         except _Refusal as refusal:
             return _errors(refusal.status, refusal.title, refusal.message)
         bizno = request.match_info["bizno"]

@@ -25,6 +25,7 @@ from commands.ledger import (
 TABLES = {
     "alembic_version",
     "approval_requests",
+    "approval_votes",
     "audit_events",
     "callback_events",
     "closure_checks",
@@ -34,6 +35,9 @@ TABLES = {
     "digest_schedules",
     "documents",
     "idempotency_keys",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 }
 
 
@@ -149,7 +153,7 @@ async def test_upgrading_to_speed_fills_the_hourly_totals_from_the_documents(emp
             {"lc": "destroying", "st": "filed", "total": 3, "at": "2026-11-27 02:00:00", "ch": None}]
     try:
         async with write_engine(engine).begin() as conn:
-            await conn.run_sync(to("0003_access"))
+            await conn.run_sync(to("0006_workspaces"))
             for row in rows:  # as UtcDateTime stores them: naive UTC text on SQLite, timestamptz on PostgreSQL
                 at: object = dt.datetime.fromisoformat(row["at"] + "+00:00") \
                     if engine.dialect.name == "postgresql" else row["at"] + ".000000"

@@ -417,3 +417,40 @@ def test_one_mobile_rule_for_sms_and_the_issue_modal() -> None:
     assert is_mobile("01012345678") and is_mobile("0161234567")
     assert not is_mobile("0212345678") and not is_mobile("15881234")
     assert normalise_phone("02-123-4567") == "021234567" and not is_mobile("021234567")
+
+
+# -- issue 9: provider/kind pairs from the declared capabilities ------------------------------------
+
+
+@pytest.mark.parametrize(("text", "offered"), [
+    ("issue hiworks cash", ["`tax`", "`zero`", "`exempt`", "`statement`"]),
+    ("issue popbill bill", ["`tax`", "`zero`", "`exempt`", "`cash`"]),
+    ("issue payssam tax", ["`bill`"]),
+    ("issue abillify statement", ["`invoice`"]),
+])
+def test_a_kind_the_provider_does_not_issue_is_refused_with_what_it_does(text: str, offered: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(text)
+    message = str(caught.value)
+    assert "does not issue" in message
+    assert all(word in message for word in offered)
+
+
+@pytest.mark.parametrize("text", ["issue hiworks tax", "issue popbill cash", "issue payssam bill", "issue abillify"])
+def test_supported_pairs_still_open_the_form(text: str) -> None:
+    assert isinstance(parse_command(text), IssueCommand)
+
+
+def test_an_override_reason_is_an_issue_option() -> None:
+    parsed = parse_command("issue popbill tax override buyer reopened in May")
+    assert isinstance(parsed, IssueCommand) and parsed.override_reason == "buyer reopened in May"
+    with pytest.raises(CommandError):
+        parse_command("issue popbill tax override")
+
+
+def test_issue_takes_a_currency_for_a_provider_that_bills_in_several() -> None:
+    from commands.slack.parser import CommandError, parse_command
+    parsed = parse_command("issue abillify usd")
+    assert (parsed.provider.value, parsed.currency) == ("abillify", "USD")  # type: ignore[union-attr]
+    with pytest.raises(CommandError, match="KRW only"):
+        parse_command("issue popbill eur")

@@ -12,8 +12,12 @@ the same two columns.
 "Stands issued" is `standing()`: lifecycle issued or destroying, and a provider state that is
 not gone (canceled, deleted, destroyed) or not known yet.
 
+A later migration that rebuilds `documents` on SQLite (``batch_alter_table`` copies the table)
+drops these triggers and must create them again; tests/commands/ledger/test_issued_hourly.py
+fails at head if it does not.
+
 Revision ID: 0005_speed
-Revises: 0003_access
+Revises: 0006_workspaces
 Create Date: 2026-12-06 09:00:00+00:00
 """
 
@@ -27,7 +31,7 @@ from alembic import op
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0005_speed'
-down_revision: str | None = '0003_access'
+down_revision: str | None = '0006_workspaces'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
