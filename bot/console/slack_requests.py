@@ -145,7 +145,9 @@ class SlackRequestFactory:
         """A choice in a modal's select whose input block sets ``dispatch_action``: a ``block_actions``
         from the view (``container.type=view``), the view carrying its id, hash and the form's state so far
         (`values`, which holds the choice), as in Slack's ``block_actions_modal_static_select`` sample."""
-        action_id, entry = next(iter(dict(values.get(block_id) or {}).items()), ("", {}))
+        chosen: dict[str, Any] = dict(values.get(block_id) or {})
+        action_id: str = next(iter(chosen), "")
+        entry: dict[str, Any] = dict(chosen.get(action_id) or {})
         action = {"type": entry.get("type", "static_select"), "action_id": action_id, "block_id": block_id,
                   "selected_option": entry.get("selected_option"), "action_ts": f"{self.clock():.6f}"}
         shown = dict(view)
