@@ -207,7 +207,8 @@ async def start_runtime(
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
                                   requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency)
