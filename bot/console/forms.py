@@ -62,6 +62,7 @@ class Prompt(BaseModel):
     multiline: bool = False
     placeholder: str | None = None
     option_texts: tuple[Mapping[str, Any], ...] = ()  # the options' `text` objects, echoed back in state
+    dispatch: bool = False  # the block sets ``dispatch_action``: the app may rebuild the form on this answer
 
 
 # -- modal -> prompts ----------------------------------------------------------------------
@@ -98,6 +99,7 @@ def _prompt(block: Mapping[str, Any]) -> Prompt:
         multiline=bool(element.get("multiline", False)),
         placeholder=text_of(element.get("placeholder")) or None,
         option_texts=tuple(dict(o.get("text") or {}) for o in raw_options),
+        dispatch=bool(block.get("dispatch_action", False)),
     )
 
 

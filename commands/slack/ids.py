@@ -32,6 +32,8 @@ __all__ = [
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
     "ISSUE_CALLBACK_ID",
+    "ISSUE_KIND_ACTION_ID",
+    "ISSUE_PROVIDER_ACTION_ID",
     "REJECT_ACTION_ID",
     "REJECT_CALLBACK_ID",
     "REJECT_REASON_ACTION_ID",
@@ -39,6 +41,7 @@ __all__ = [
     "REMINDER_RESEND_ACTION_ID",
     "RESUBMIT_ACTION_ID",
     "RESUBMIT_CALLBACK_ID",
+    "issue_kind_action_id",
 ]
 
 #: the slash command (manifest.yml declares the same)
@@ -46,6 +49,16 @@ COMMAND = "/invoice"
 
 # the issue modal
 ISSUE_CALLBACK_ID = "invoice_issue"
+# its provider and kind selects dispatch block_actions (the form is rebuilt for the choice); the kind's
+# action id carries the chosen provider (``kind_input.payssam``) so Slack shows the new form's preselection
+ISSUE_PROVIDER_ACTION_ID = "provider_input"
+ISSUE_KIND_ACTION_ID = "kind_input"
+
+
+def issue_kind_action_id(provider: str | None) -> str:
+    """The kind select's action id in a form built for `provider` (a provider's value, or None)."""
+    return f"{ISSUE_KIND_ACTION_ID}.{provider}" if provider else ISSUE_KIND_ACTION_ID
+
 
 # approval cards and the rejection modal
 APPROVE_ACTION_ID = "approval_approve"
