@@ -93,13 +93,14 @@ class Cluster:
         finally:
             await engine.dispose()
 
-    async def audit_count(self, operation: str) -> Counter[str]:
-        """Audit events of `operation`, counted by document ref."""
+    async def audit_count(self, operation: str, *, outcome: str) -> Counter[str]:
+        """Audit events of `operation` ending in `outcome`, counted by document ref."""
         engine = create_async_engine(self.database_url)
         try:
             async with engine.connect() as conn:
-                rows = await conn.execute(text("SELECT document_ref FROM audit_events WHERE operation = :op"),
-                                          {"op": operation})
+                rows = await conn.execute(text("SELECT document_ref FROM audit_events "
+                                               "WHERE operation = :op AND outcome = :outcome"),
+                                          {"op": operation, "outcome": outcome})
                 return Counter(str(r[0]) for r in rows)
         finally:
             await engine.dispose()
