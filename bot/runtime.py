@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
-from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -50,9 +49,6 @@ from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 __all__ = ["Runtime", "SettingsError", "provider_configs", "start_runtime"]
 
 log = logging.getLogger("invoicebot.runtime")
-
-#: the scheduler job that takes over executions left by a dead replica (`_add_recovery_job`)
-RECOVERY_JOB_ID = "recover-in-flight"
 
 
 class SettingsError(Exception):
@@ -215,7 +211,8 @@ async def start_runtime(
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
                                   requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency)
@@ -223,8 +220,6 @@ async def start_runtime(
     app = _build_app(settings, client, oauth)
     scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
     register_all(app, deps, scheduler)
-    if scheduler is not None:
-        _add_recovery_job(scheduler, deps, settings.invoicebot_recover_interval_seconds)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
                       oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
@@ -236,20 +231,6 @@ async def start_runtime(
     for provider in providers.sandboxed():
         log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
     return runtime
-
-
-def _add_recovery_job(scheduler: InvoiceScheduler, deps: SlackDeps, every: float) -> None:
-    """Every replica looks for executions a dead replica left, every `every` seconds.
-
-    Without it a survivor would only take them over at the next expiry sweep (minutes); the
-    take-over is a compare-and-set on the attempt count, so replicas racing for one run it once.
-    """
-
-    async def recover() -> None:
-        await recover_in_flight(deps)
-
-    scheduler.add_job(recover, IntervalTrigger(seconds=every, timezone=scheduler.tz), id=RECOVERY_JOB_ID,
-                      misfire_grace_time=max(1, int(every)))
 
 
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
