@@ -77,15 +77,16 @@ def _digest_posts(world: Cluster) -> Counter[str]:
 
 
 async def _submit_round_robin(http: httpx.AsyncClient, world: Cluster, ports: list[int]) -> None:
-    """COUNT issue forms, one in flight per replica at a time (people submit forms, not a burst:
-    the burst of the fault suite is not what this test is about)."""
+    """COUNT issue forms (each its own modal: one view id is one submission, replays are dropped),
+    one in flight per replica at a time (people submit forms, not a burst)."""
     view, values = await open_issue_modal(http, world, ports[0])
     slots = asyncio.Semaphore(len(ports))
 
     async def submit(i: int) -> httpx.Response:
         async with slots:
+            form = {**view, "id": f"V_REPLICA_{i:03d}"}
             return await post(http, ports[i % len(ports)],
-                              world.factory.view_submission(user_id="U_ALICE", view=view, values=values))
+                              world.factory.view_submission(user_id="U_ALICE", view=form, values=values))
 
     answers = await asyncio.gather(*(submit(i) for i in range(COUNT)))
     assert {a.status_code for a in answers} == {200}
