@@ -26,6 +26,7 @@ help        `/invoice help`
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
 pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
+steps       Workflow Builder custom steps (`function_executed`): request, status check, wait
 ==========  =====================================================================
 """
 
@@ -52,6 +53,7 @@ from commands.slack.features import (
     retry,
     send_nts,
     status,
+    steps,
     sweep,
 )
 from commands.slack.features.deps import SlackDeps
@@ -82,6 +84,7 @@ FEATURES: tuple[Register, ...] = (
     amend.register,
     send_nts.register,
     pdf.register,
+    steps.register,
 )
 
 
