@@ -104,6 +104,10 @@ class Runtime:
         task.add_done_callback(self._background.discard)
         return task
 
+    def background_tasks(self) -> set[asyncio.Task[Any]]:
+        """Work the runtime started on its own (start-up recovery): `serve` lets it finish on SIGTERM."""
+        return set(self._background)
+
     async def recover(self) -> list[ExecutionResult]:
         """Re-drive requests a crash left approved or executing, then update their cards."""
         return await recover_in_flight(self.deps)

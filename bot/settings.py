@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
     invoicebot_executing_stale_seconds: float = 20.0
+    #: on SIGTERM, how long `serve` waits for in-flight Slack work (provider calls) before exiting
+    invoicebot_shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     #: a document total (won; minor units in other currencies) above which issue and destroy need
     #: `invoicebot_large_amount_approvals` distinct approvers; unset: one approval whatever the amount
     invoicebot_two_approvals_above: int | None = Field(default=None, ge=0)
