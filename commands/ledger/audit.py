@@ -19,6 +19,7 @@ from commands.ledger._db import Repo, jsonable, now_or
 from commands.ledger.records import AuditEventRecord
 from commands.ledger.schema import audit_events
 from commands.ledger.vocabulary import AuditKind, AuditOperation
+from commands.ledger.workspaces import WorkspaceScope, scope_columns
 
 __all__ = ["AuditRepo"]
 
@@ -38,8 +39,9 @@ class AuditRepo(Repo):
         outcome: str | None = None,
         detail: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> int:
-        """Append one event and return its id.
+        """Append one event (of `workspace`, when it is about one) and return its id.
 
         Args:
             action: who or what caused it (`AuditKind`).
@@ -58,6 +60,7 @@ class AuditRepo(Repo):
             "approval_id": approval_id,
             "outcome": outcome[:64] if outcome else None,
             "detail": jsonable(detail),
+            **scope_columns(workspace),
         }
         async with self._db.write() as conn:
             return int(

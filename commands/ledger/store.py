@@ -32,6 +32,7 @@ from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
+from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
 __all__ = ["Store"]
 
@@ -58,6 +59,7 @@ class Store:
         self.closures = ClosureRepo(db)
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
+        self.workspace_settings = WorkspaceSettingsRepo(db)
         self.callbacks = CallbackRepo(db)
 
     @classmethod

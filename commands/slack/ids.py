@@ -26,6 +26,7 @@ __all__ = [
     "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
+    "HOME_SETTINGS_ACTION_ID",
     "ISSUE_CALLBACK_ID",
     "REJECT_ACTION_ID",
     "REJECT_CALLBACK_ID",
@@ -34,6 +35,7 @@ __all__ = [
     "REMINDER_RESEND_ACTION_ID",
     "RESUBMIT_ACTION_ID",
     "RESUBMIT_CALLBACK_ID",
+    "SETTINGS_MODAL_CALLBACK_ID",
 ]
 
 #: the slash command (manifest.yml declares the same)
@@ -59,6 +61,10 @@ REMINDER_RESEND_ACTION_ID = "reminder_resend"
 # App Home and its closure-check modal
 HOME_ISSUE_ACTION_ID = "home_issue"
 HOME_CLOSURE_ACTION_ID = "home_closure"
+#: App Home "Settings" (admins): opens the workspace settings modal
+HOME_SETTINGS_ACTION_ID = "home_settings"
+#: the workspace settings modal's submission
+SETTINGS_MODAL_CALLBACK_ID = "workspace_settings"
 CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"

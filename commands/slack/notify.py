@@ -7,7 +7,7 @@ failure is logged and never undoes or repeats a provider call.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -64,6 +64,8 @@ class Notifier:
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        #: the approvals channel of the workspace being served (its settings); None: `approvals_channel`
+        self.channel_source: Callable[[], Awaitable[str | None]] | None = None
 
     @property
     def client(self) -> AsyncWebClient:
@@ -73,7 +75,8 @@ class Notifier:
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
         card = approval_card(approval)
-        channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
+        configured = await self.channel_source() if self.channel_source is not None else self.approvals_channel
+        channel = configured or approval.origin_channel_id or fallback_channel
         try:
             response = await self.client.chat_postMessage(
                 channel=channel, text=approval_text(card), blocks=build_approval_message(card, self.tz)

@@ -25,6 +25,7 @@ help        `/invoice help`
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
 pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
+settings    App Home "Settings" (admins): the workspace's settings and provider credentials
 ==========  =====================================================================
 """
 
@@ -49,6 +50,7 @@ from commands.slack.features import (
     resubmit,
     retry,
     send_nts,
+    settings,
     status,
     sweep,
 )
@@ -78,6 +80,7 @@ FEATURES: tuple[Register, ...] = (
     retry.register,
     amend.register,
     send_nts.register,
+    settings.register,
     pdf.register,
 )
 

@@ -36,6 +36,7 @@ TABLES = {
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",
+    "workspace_settings",
 }
 
 
