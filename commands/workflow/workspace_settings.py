@@ -41,8 +41,8 @@ FIELDS = ("approvers", "admins", "approvals_channel", "two_approvals_above", "la
           "digest_channel")
 LANGUAGES = ("auto", "ko", "en")
 
-_PERSON_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,40}$")
-_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,40}$")
+_PERSON_OR_GROUP = re.compile(r"^[UWS][A-Z0-9_]{2,40}$")
+_CHANNEL = re.compile(r"^[CG][A-Z0-9_]{2,40}$")
 _TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
