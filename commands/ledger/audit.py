@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from commands.ledger._db import Repo, jsonable, now_or
 from commands.ledger.records import AuditEventRecord
-from commands.ledger.schema import audit_events
+from commands.ledger.schema import audit_events, documents
 from commands.ledger.vocabulary import AuditKind, AuditOperation
 from commands.ledger.workspaces import WorkspaceScope, scope_columns
 
@@ -62,6 +62,11 @@ class AuditRepo(Repo):
             "detail": jsonable(detail),
             **scope_columns(workspace),
         }
+        if workspace is None and document_id is not None:
+            # an event about a document belongs to the document's workspace, whoever recorded it
+            owner = sa.select(documents.c.team_id, documents.c.enterprise_id).where(documents.c.id == document_id)
+            values["team_id"] = owner.with_only_columns(documents.c.team_id).scalar_subquery()
+            values["enterprise_id"] = owner.with_only_columns(documents.c.enterprise_id).scalar_subquery()
         async with self._db.write() as conn:
             return int(
                 (await conn.execute(sa.insert(audit_events).values(**values).returning(audit_events.c.id))).scalar_one()
