@@ -30,7 +30,7 @@ def test_an_empty_replacement_keeps_the_stored_value() -> None:
 
 def test_no_key_means_no_vault_and_a_bad_key_says_how_to_make_one() -> None:
     assert vault_from_key(None) is None and vault_from_key("") is None
-    with pytest.raises(InvalidKey, match="Fernet.generate_key"):
+    with pytest.raises(InvalidKey, match=r"Fernet\.generate_key"):
         CredentialVault("not-a-key")
 
 
