@@ -209,7 +209,8 @@ async def start_runtime(
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
                                   requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes)
     workspace_settings = _workspace_settings(settings, store)
     wire_workspace_settings(workspace_settings, service, approvers, notifier)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,

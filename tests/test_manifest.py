@@ -51,6 +51,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
     needs = {
         "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
         "files_upload_v2": "files:write", "conversations_open": "im:write",
+        "files_info": "files:read", "files_list": "files:read",
         "usergroups_users_list": "usergroups:read", "users_info": "users:read",
         "conversations_members": "channels:read",
     }

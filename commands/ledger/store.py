@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from commands.ledger._db import Db
 from commands.ledger.approvals import ApprovalRepo
 from commands.ledger.audit import AuditRepo
+from commands.ledger.bulk import BulkRepo
 from commands.ledger.callbacks import CallbackRepo
 from commands.ledger.closures import ClosureRepo
 from commands.ledger.db import create_engine, write_engine
@@ -32,6 +33,7 @@ from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
+from commands.ledger.replays import ReplayRepo
 from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
 __all__ = ["Store"]
@@ -61,6 +63,8 @@ class Store:
         self.digests = DigestRepo(db)
         self.workspace_settings = WorkspaceSettingsRepo(db)
         self.callbacks = CallbackRepo(db)
+        self.bulk = BulkRepo(db)
+        self.replays = ReplayRepo(db)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:

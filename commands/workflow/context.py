@@ -25,6 +25,7 @@ from commands.ledger import (
 )
 from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow.errors import NotFound, not_configured
+from commands.workflow.progress import ProgressHub
 from commands.workflow.views import ApprovalView, approval_view
 from providers.base import InvoiceProvider
 from providers.models import Provider
@@ -60,7 +61,7 @@ class Policy:
     approval_actions: frozenset[ApprovalAction] = frozenset({ApprovalAction.ISSUE, ApprovalAction.DESTROY})
     approval_ttl: dt.timedelta = dt.timedelta(hours=24)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Seoul"))
-    executing_stale_after: dt.timedelta = dt.timedelta(minutes=2)
+    executing_stale_after: dt.timedelta = dt.timedelta(seconds=20)
     callback_url: CallbackUrl | None = None
     #: a document total (minor units) above which `large_amount_approvals` distinct approvers are needed
     two_approvals_above: int | None = None
@@ -78,7 +79,10 @@ class Policy:
         return frozenset(ApprovalAction(a) for a in names)
 
     def needs_approval(self, action: ApprovalAction | str) -> bool:
-        return ApprovalAction(action) in self.approval_actions
+        action = ApprovalAction(action)
+        if action is ApprovalAction.BULK_ISSUE:  # a batch from a file is approved whenever one issue is
+            action = ApprovalAction.ISSUE
+        return action in self.approval_actions
 
     def local(self, at: dt.datetime | None) -> str:
         """A time as people here read it."""
@@ -95,6 +99,8 @@ class WorkflowContext:
     providers: Mapping[Provider, InvoiceProvider]
     clock: Callable[[], dt.datetime]
     policy: Policy
+    #: where long executions (bulk batches) report progress; the Slack side listens
+    progress: ProgressHub = field(default_factory=ProgressHub)
     #: the policy of the workspace being served (its settings over `policy`); None: `policy` everywhere
     policy_source: Callable[[], Awaitable[Policy]] | None = None
 

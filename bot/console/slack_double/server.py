@@ -31,6 +31,7 @@ from bot.console.slack_double.records import (
     TeamIdentity,
     UploadedFile,
 )
+from bot.console.slack_double.shared_files import SharedFiles
 from bot.console.slack_double.socket_mode import SocketModeHub
 from bot.console.slack_double.views import Views
 from bot.console.slack_double.wire import auth_error, read_args
@@ -87,12 +88,13 @@ class SlackWebApiDouble:
         self.chat = Chat(self.identity, self.directory, self.stamps)
         self.views = Views(self.identity, self.stamps)
         self.uploads = Uploads(self.directory, self.chat, self.stamps, lambda fid: f"{self.root_url}/upload/{fid}")
+        self.shared_files = SharedFiles(self.uploads, lambda: self.root_url)
         self.faults = FaultPlan()
         self._responses: dict[str, dict[str, Any]] = {}  # response id -> {"channel", "ts"} it answers
         self.socket_mode.forget_acks()
         self._methods: dict[str, MethodHandler] = {
             **self.directory.methods(), **self.chat.methods(), **self.views.methods(),
-            **self.uploads.methods(), **self.socket_mode.methods(),
+            **self.uploads.methods(), **self.shared_files.methods(), **self.socket_mode.methods(),
         }
 
     @property
@@ -157,13 +159,17 @@ class SlackWebApiDouble:
         self.views.expire_trigger(trigger_id)
 
     def fail_next(self, method: str, count: int = 1, *, error: str = "ratelimited",
-                  retry_after: int = 1, status: int | None = None) -> None:
+                  retry_after: int = 1, status: int | None = None, body: str | None = None,
+                  content_type: str = "application/json", delay: float = 0.0) -> None:
         """Make the next `count` calls of `method` fail.
 
         ``error="ratelimited"`` answers HTTP 429 with ``Retry-After``; any other error
-        answers HTTP 200 ``{"ok": false, "error": error}`` like Slack does.
+        answers HTTP 200 ``{"ok": false, "error": error}`` like Slack does. `body` (with its
+        `content_type`) answers that raw text instead, e.g. a proxy's HTML error page; `delay`
+        hangs that many seconds before answering.
         """
-        self.faults.add(method, count, error=error, retry_after=retry_after, status=status)
+        self.faults.add(method, count, error=error, retry_after=retry_after, status=status, body=body,
+                        content_type=content_type, delay=delay)
 
     def response_url(self, response_id: str | None = None, *, channel: str | None = None,
                      ts: str | None = None) -> str:
@@ -225,6 +231,7 @@ class SlackWebApiDouble:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/download/{name}", self._download)
         app.router.add_post("/response/{response_id}", self._response)
         app.router.add_get("/socket-mode", self.socket_mode.serve)
         return app
@@ -280,6 +287,12 @@ class SlackWebApiDouble:
             call.response = {"ok": False, "error": fault.error}
             if fault.status == 429:
                 headers["Retry-After"] = str(fault.retry_after)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.body is not None:
+                await self._record(call)
+                return web.Response(text=fault.body, status=call.status, content_type=fault.content_type,
+                                    headers=headers)
         elif method == "oauth.v2.access":
             call.response = self.installs.oauth_v2_access(call.args, request.headers.get("Authorization", ""))
         elif method == "auth.test" and (answer := self.installs.auth_test(token)) is not None:
@@ -302,6 +315,18 @@ class SlackWebApiDouble:
             return web.Response(status=404, text="Not Found")
         await self._record(call)
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's ``url_private_download`` (the bot token is required, as at Slack)."""
+        call = self._new_call("file.download", {"file_id": request.match_info["file_id"]}, request)
+        response = await self.shared_files.download(request, self.valid_tokens)
+        call.status = response.status
+        await self._record(call)
+        return response
+
+    def share_user_file(self, user: str, channel: str, filename: str, data: bytes) -> dict[str, Any]:
+        """A person shares a file in a channel (what `files.list` and `files.info` then find)."""
+        return self.shared_files.share_user_file(user, channel, filename, data)
 
     async def _response(self, request: web.Request) -> web.Response:
         """A response URL: record what the app replied, and edit the message it answers."""

@@ -21,6 +21,7 @@ resend      `/invoice resend`, the digest reminder's Resend button
 resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
+bulk        `/invoice bulk`, the upload form, the batch's preview, progress and results file
 help        `/invoice help`
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
@@ -38,6 +39,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.features import (
     amend,
     approvals,
+    bulk,
     closure,
     destroy,
     digest,
@@ -57,7 +59,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import bind_request_workspace, request_arrival
+from commands.slack.middleware import ReplayGate, bind_request_workspace, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -78,6 +80,7 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    bulk.register,
     amend.register,
     send_nts.register,
     settings.register,
@@ -92,8 +95,9 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
         scheduler: where features add their jobs; None runs no timed work (digests then
             answer that they are not available).
     """
-    app.use(request_arrival(deps.pacer))
+    gate = ReplayGate(deps.store, deps.clock)
+    app.use(request_arrival(deps.pacer, gate))
     app.use(bind_request_workspace())
-    app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
+    app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer, gate=gate))
     for register in FEATURES:
         register(app, deps, scheduler)

@@ -13,6 +13,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 __all__ = [
     "DEFAULT_TIMEZONE",
     "AmendCommand",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "DestroyCommand",
@@ -126,6 +127,11 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class BulkCommand(_Model):
+    """``bulk``: a file shared in the channel (or the upload form); ``bulk form``; ``bulk template``."""
+
+    name: Literal["bulk"] = "bulk"
+    action: Literal["file", "form", "template"] = "file"
 class AmendCommand(_Model):
     """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
 
@@ -148,7 +154,8 @@ class PdfCommand(_Model):
 
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
+    | BulkCommand,
     Field(discriminator="name"),
 ]
 

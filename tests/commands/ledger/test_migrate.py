@@ -26,6 +26,9 @@ TABLES = {
     "approval_requests",
     "approval_votes",
     "audit_events",
+    "bulk_batches",
+    "bulk_rows",
+    "bulk_submissions",
     "callback_events",
     "closure_checks",
     "digest_posts",
@@ -36,6 +39,7 @@ TABLES = {
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",
+    "replay_keys",
     "workspace_settings",
 }
 
