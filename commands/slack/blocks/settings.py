@@ -10,6 +10,7 @@ has no inputs at all.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,9 @@ __all__ = ["CREDENTIAL_BLOCK_PREFIX", "block_for", "build_settings_modal", "pars
 CREDENTIAL_BLOCK_PREFIX = "cred_"
 _ACTION = "value"
 _USERS, _GROUPS = "_users", "_groups"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+#: only ids are ever echoed into the modal (a stored value is validated, but the modal does not rely on it)
+_ID = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
 
 
 def block_for(field: str) -> str:
@@ -46,9 +50,18 @@ def block_for(field: str) -> str:
     return field + _USERS if field in ("approvers", "admins") else field
 
 
+def _valid_time(value: str | None) -> str | None:
+    """A stored time only when Slack's time picker accepts it (HH:mm); else the picker starts empty."""
+    return value if value is not None and _HHMM.match(value) else None
+
+
+def _slack_id(value: str | None) -> str | None:
+    return value if value is not None and _ID.match(value) else None
+
+
 def _role_inputs(field: str, label: str, ids: frozenset[str]) -> list[Block]:
-    users = sorted(i for i in ids if i[:1] in "UW")
-    groups = sorted(i for i in ids if i[:1] == "S")
+    users = sorted(i for i in ids if i[:1] in "UW" and _ID.match(i))
+    groups = sorted(i for i in ids if i[:1] == "S" and _ID.match(i))
     return [
         InputBlock(block_id=field + _USERS, label=plain(label, 2000), optional=True,
                    element=UserMultiSelectElement(action_id=_ACTION, initial_users=users or None,
@@ -61,14 +74,14 @@ def _role_inputs(field: str, label: str, ids: frozenset[str]) -> list[Block]:
 
 def _channel_input(field: str, label: str, value: str | None) -> InputBlock:
     return InputBlock(block_id=field, label=plain(label, 2000), optional=True,
-                      element=ConversationSelectElement(action_id=_ACTION, initial_conversation=value,
+                      element=ConversationSelectElement(action_id=_ACTION, initial_conversation=_slack_id(value),
                                                         filter=ConversationFilter(include=["public", "private"])))
 
 
 def _language_input(value: str) -> InputBlock:
     names = {"auto": _("Automatic (each person's Slack language)"), "ko": "한국어", "en": "English"}
     options = [Option(value=k, text=plain(v, 75)) for k, v in names.items()]
-    initial = next((o for o in options if o.value == value), options[0])
+    initial = next((o for o in options if o.value == value), options[0])  # an unknown value shows "auto"
     return InputBlock(block_id="language", label=plain(_("Language"), 2000), optional=True,
                       element=StaticSelectElement(action_id=_ACTION, options=options, initial_option=initial))
 
@@ -101,7 +114,7 @@ def build_settings_modal(settings: EffectiveSettings, credentials: Mapping[str, 
                        str(settings.two_approvals_above) if settings.two_approvals_above is not None else None))),
         _language_input(settings.language),
         InputBlock(block_id="digest_time", label=plain(_("Daily digest time"), 2000), optional=True,
-                   element=TimePickerElement(action_id=_ACTION, initial_time=settings.digest_time)),
+                   element=TimePickerElement(action_id=_ACTION, initial_time=_valid_time(settings.digest_time))),
         _channel_input("digest_channel", _("Daily digest channel"), settings.digest_channel),
         *_credential_blocks(credentials),
     ]
