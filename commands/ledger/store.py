@@ -34,6 +34,7 @@ from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
+from commands.ledger.steps import StepRepo
 from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
 __all__ = ["Store"]
@@ -63,6 +64,7 @@ class Store:
         self.digests = DigestRepo(db)
         self.workspace_settings = WorkspaceSettingsRepo(db)
         self.callbacks = CallbackRepo(db)
+        self.steps = StepRepo(db)  # Workflow Builder custom steps (0008_steps)
         self.bulk = BulkRepo(db)
         self.replays = ReplayRepo(db)
 

@@ -8,7 +8,7 @@ workspace they belong to, so one workspace's App Home and digests never show ano
 written before have none and stay visible to every workspace, as documents' do.
 
 Revision ID: 0010_wsset
-Revises: 0003_replay
+Revises: 0008_steps
 Create Date: 2026-12-09 10:00:00+00:00
 """
 
@@ -25,7 +25,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0010_wsset'
-down_revision: str | None = '0003_replay'
+down_revision: str | None = '0008_steps'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
