@@ -37,6 +37,7 @@ from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
+from bot.workspace_config import build_workspace_settings, wire_workspace_settings
 from commands.ledger import Store
 from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
@@ -44,6 +45,7 @@ from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
+from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 
@@ -214,9 +216,11 @@ async def start_runtime(
     service = _build_service(settings, store, providers, approvers)
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
                         four_eyes=service.four_eyes)
+    workspace_settings = _workspace_settings(settings, store)
+    wire_workspace_settings(workspace_settings, service, approvers, notifier)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency)
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency, workspace_settings=workspace_settings)
     oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
     app = _build_app(settings, client, oauth)
     scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
@@ -224,6 +228,8 @@ async def start_runtime(
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
                       oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
+    if scheduler is not None and oauth is not None and runtime.tokens is not None:
+        scheduler.runs.client_for = runtime.tokens.client_for  # each workspace's digest posts with its own token
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()
@@ -232,6 +238,13 @@ async def start_runtime(
     for provider in providers.sandboxed():
         log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
     return runtime
+
+
+def _workspace_settings(settings: Settings, store: Store) -> WorkspaceSettings:
+    try:
+        return build_workspace_settings(settings, store)
+    except ValueError as exc:
+        raise SettingsError(f"INVOICEBOT_ENCRYPTION_KEY: {exc}") from None
 
 
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     invoicebot_large_amount_approvals: int = Field(default=2, ge=1, le=10)
     #: how long a buyer's closure (휴폐업) answer is reused when a request is made
     invoicebot_closure_ttl_hours: float = Field(default=24.0, ge=0)
+    #: Fernet key encrypting each workspace's provider credentials at rest (App Home → Settings);
+    #: unset: credentials cannot be stored per workspace (the environment's providers serve all)
+    invoicebot_encryption_key: SecretStr | None = None
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno

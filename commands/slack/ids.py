@@ -31,6 +31,7 @@ __all__ = [
     "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
+    "HOME_SETTINGS_ACTION_ID",
     "ISSUE_CALLBACK_ID",
     "ISSUE_KIND_ACTION_ID",
     "ISSUE_PROVIDER_ACTION_ID",
@@ -41,6 +42,7 @@ __all__ = [
     "REMINDER_RESEND_ACTION_ID",
     "RESUBMIT_ACTION_ID",
     "RESUBMIT_CALLBACK_ID",
+    "SETTINGS_MODAL_CALLBACK_ID",
     "issue_kind_action_id",
 ]
 
@@ -77,6 +79,10 @@ REMINDER_RESEND_ACTION_ID = "reminder_resend"
 # App Home and its closure-check modal
 HOME_ISSUE_ACTION_ID = "home_issue"
 HOME_CLOSURE_ACTION_ID = "home_closure"
+#: App Home "Settings" (admins): opens the workspace settings modal
+HOME_SETTINGS_ACTION_ID = "home_settings"
+#: the workspace settings modal's submission
+SETTINGS_MODAL_CALLBACK_ID = "workspace_settings"
 CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"
