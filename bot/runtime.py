@@ -35,7 +35,9 @@ from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_con
 from bot.oauth import OAuth, WorkspaceTokens, build_oauth
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
+from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
+from bot.workspace_config import build_workspace_settings, wire_workspace_settings
 from commands.ledger import Store
 from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
@@ -44,6 +46,7 @@ from commands.slack.features.approvals import recover_in_flight
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
+from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 
@@ -103,6 +106,10 @@ class Runtime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    def background_tasks(self) -> set[asyncio.Task[Any]]:
+        """Work the runtime started on its own (start-up recovery): `serve` lets it finish on SIGTERM."""
+        return set(self._background)
 
     async def recover(self) -> list[ExecutionResult]:
         """Re-drive requests a crash left approved or executing, then update their cards."""
@@ -217,6 +224,8 @@ async def start_runtime(
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
                       oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
+    if scheduler is not None and oauth is not None and runtime.tokens is not None:
+        scheduler.runs.client_for = runtime.tokens.client_for  # each workspace's digest posts with its own token
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()
@@ -229,17 +238,37 @@ async def start_runtime(
 
 def _build_deps(settings: Settings, store: Store, providers: ProviderRuntime, client: AsyncWebClient,
                 approvers: ApproverDirectory, service: InvoiceService) -> SlackDeps:
-    """What the Slack features need, with who reads which language (INVOICEBOT_LANGUAGE)."""
+    """What the Slack features need, with who reads which language (INVOICEBOT_LANGUAGE) and each
+    workspace's own settings."""
     languages = Languages(settings.invoicebot_language, store=store, client=client)
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
                         four_eyes=service.four_eyes, languages=languages)
+    workspace_settings = _workspace_settings(settings, store)
+    wire_workspace_settings(workspace_settings, service, approvers, notifier)
+    languages.use_workspace_setting(lambda: _workspace_language(workspace_settings))
     return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages)
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages,
+                     workspace_settings=workspace_settings)
+
+
+async def _workspace_language(workspace_settings: WorkspaceSettings) -> str | None:
+    """The language setting of the workspace being served (App Home → Settings)."""
+    return (await workspace_settings.current()).language
+
+
+def _workspace_settings(settings: Settings, store: Store) -> WorkspaceSettings:
+    try:
+        return build_workspace_settings(settings, store)
+    except ValueError as exc:
+        raise SettingsError(f"INVOICEBOT_ENCRYPTION_KEY: {exc}") from None
+
+
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
     """The Bolt app: one token (SLACK_BOT_TOKEN) or, with OAuth installs, each workspace's own."""
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    return AsyncApp(
+    # one Web API client per workspace with the static token; OAuth installs keep Bolt's per request
+    return WorkspaceClientApp(
         client=client,
         signing_secret=signing_secret,
         # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).

@@ -36,6 +36,7 @@ from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
 from commands.ledger.steps import StepRepo
 from commands.ledger.user_prefs import UserPrefsRepo
+from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
 __all__ = ["Store"]
 
@@ -62,6 +63,7 @@ class Store:
         self.closures = ClosureRepo(db)
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
+        self.workspace_settings = WorkspaceSettingsRepo(db)
         self.callbacks = CallbackRepo(db)
         self.steps = StepRepo(db)  # Workflow Builder custom steps (0008_steps)
         self.user_prefs = UserPrefsRepo(db)

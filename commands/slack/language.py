@@ -3,7 +3,8 @@
 A person (ephemeral answers, DMs, modals, App Home) reads, first that wins:
 
 1. the language they chose with ``/invoice lang ko|en`` (the `user_prefs` table);
-2. the workspace's language when ``INVOICEBOT_LANGUAGE`` is ``ko`` or ``en``;
+2. the workspace's language when it is ``ko`` or ``en`` (App Home → Settings → Language for
+   that workspace, else ``INVOICEBOT_LANGUAGE``);
 3. their Slack locale (``users.info`` with ``include_locale``), when it is one we speak;
 4. the channel language below.
 
@@ -22,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -62,13 +63,22 @@ class Languages:
         self._ttl = ttl
         self._timeout = lookup_timeout
         self._monotonic = monotonic
-        self._people: dict[str, tuple[float, str]] = {}
+        #: per person: (when, their choice, whether Slack was asked, their Slack locale's language); the
+        #: workspace setting is read apart, so a change on the settings page applies at once
+        self._people: dict[str, tuple[float, str | None, bool, str | None]] = {}
         self._channel: tuple[float, str] | None = None
+        self._setting_source: Callable[[], Awaitable[str | None]] | None = None
 
-    @property
-    def fixed(self) -> str | None:
-        """The workspace language when it is set, None in "auto"."""
-        return None if self.setting == AUTO else self.setting
+    def use_workspace_setting(self, source: Callable[[], Awaitable[str | None]]) -> None:
+        """Read the language of the workspace being served (its settings) instead of `setting`."""
+        self._setting_source = source
+
+    async def fixed(self) -> str | None:
+        """The workspace language when it is set (``ko``/``en``), None in "auto"."""
+        setting = self.setting
+        if self._setting_source is not None:
+            setting = await self._setting_source() or setting
+        return setting if setting in SUPPORTED_LOCALES else None
 
     async def for_person(self, user_id: str | None) -> str:
         """The language to write to `user_id` in (see the module docstring for the order)."""
@@ -76,16 +86,20 @@ class Languages:
             return await self.for_channel()
         cached = self._people.get(user_id)
         if cached and self._monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        language = await self.chosen(user_id) or self.fixed or await self._slack_language(user_id)
-        language = language or await self.for_channel()
-        self._people[user_id] = (self._monotonic(), language)
-        return language
+            at, chosen, asked, slack = cached
+        else:
+            at, chosen, asked, slack = self._monotonic(), await self.chosen(user_id), False, None
+        fixed = None if chosen else await self.fixed()
+        if not chosen and not fixed and not asked:
+            asked, slack = True, await self._slack_language(user_id)
+        self._people[user_id] = (at, chosen, asked, slack)
+        return chosen or fixed or slack or await self.for_channel()
 
     async def for_channel(self) -> str:
         """The language of messages many people read (cards, digests, thread notices)."""
-        if self.fixed:
-            return self.fixed
+        fixed = await self.fixed()
+        if fixed:
+            return fixed
         if self._channel and self._monotonic() - self._channel[0] < self._ttl:
             return self._channel[1]
         language = FALLBACK_LANGUAGE

@@ -113,6 +113,8 @@ class Notifier:
         self.outcome_listeners: list[OutcomeListener] = []
         self.four_eyes = four_eyes
         self.languages = languages
+        #: the approvals channel of the workspace being served (its settings); None: `approvals_channel`
+        self.channel_source: Callable[[], Awaitable[str | None]] | None = None
 
     async def channel_language(self) -> str | None:
         """The language of channel messages (None: keep the current one)."""
@@ -134,7 +136,8 @@ class Notifier:
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
         card = self.card(approval)
-        channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
+        configured = await self.channel_source() if self.channel_source is not None else self.approvals_channel
+        channel = configured or approval.origin_channel_id or fallback_channel
         with use_locale(await self.channel_language()):
             text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:

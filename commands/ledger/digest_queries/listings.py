@@ -7,6 +7,7 @@ no database-specific date function decides which day a document is on.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -25,15 +26,17 @@ from commands.ledger.digest_queries.rows import (
     document_listing,
     fetch,
 )
-from commands.ledger.schema import documents
-from commands.ledger.standing_sql import standing_in
+from commands.ledger.schema import documents, issued_hourly
+from commands.ledger.standing_sql import standing_in, standing_parts
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import Standing
+from commands.ledger.workspaces import WorkspaceScope
 from providers.models import DocumentState, Provider
 
 __all__ = [
     "cancelled_totals",
     "daily_issued_krw",
+    "daily_issued_krw_from_documents",
     "expiring",
     "failures",
     "issued_totals",
@@ -51,7 +54,8 @@ _UNKNOWN = (Standing.UNKNOWN,)
 
 
 async def issued_totals(
-    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> list[IssuedTotal]:
     """Documents issued in [since, until) that still stand issued, by provider, currency and sandbox flag.
 
@@ -61,11 +65,12 @@ async def issued_totals(
     """
     c = documents.c
     return await _totals(store, [c.issued_at >= since, c.issued_at < until, standing_in(documents, _ISSUED),
-                                 *channel_filter(channel)])
+                                 *channel_filter(channel, workspace)])
 
 
 async def cancelled_totals(
-    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> list[IssuedTotal]:
     """Documents that stand cancelled and whose row last changed in [since, until).
 
@@ -73,8 +78,16 @@ async def cancelled_totals(
     callback moved the state), which is what "cancelled since the last digest" means.
     """
     c = documents.c
-    return await _totals(store, [c.updated_at >= since, c.updated_at < until, standing_in(documents, _CANCELLED),
-                                 *channel_filter(channel)])
+    summed: dict[tuple[Provider, str, bool], IssuedTotal] = {}
+    for part in standing_parts(documents, _CANCELLED):  # disjoint: one indexed read each, added up
+        for t in await _totals(store, [c.updated_at >= since, c.updated_at < until, part,
+                                       *channel_filter(channel, workspace)]):
+            key = (t.provider, t.currency, t.sandbox)
+            before = summed.get(key)
+            summed[key] = t if before is None else IssuedTotal(
+                provider=t.provider, currency=t.currency, sandbox=t.sandbox,
+                count=before.count + t.count, total=before.total + t.total)
+    return [summed[k] for k in sorted(summed, key=lambda k: (k[0].value, k[1], k[2]))]
 
 
 async def _totals(store: Store, where: Sequence[sa.ColumnElement[bool]]) -> list[IssuedTotal]:
@@ -94,12 +107,51 @@ async def _totals(store: Store, where: Sequence[sa.ColumnElement[bool]]) -> list
 
 
 async def daily_issued_krw(
-    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> dict[Provider, dict[dt.date, int]]:
-    """KRW issued per provider and day, one query for all days, by the rule of `issued_totals`.
+    """KRW issued per provider and day, by the rule of `issued_totals`.
 
     Args:
         days: ``(day, start, end)`` with aware bounds of each local day, oldest first.
+
+    Read from `issued_hourly` (KRW issued per UTC hour, kept by triggers) when every day
+    starts on a whole UTC hour, as in every whole-hour time zone: a few hundred rows
+    whatever the size of the table. Otherwise (a half-hour zone, or one workspace's digest: the
+    hourly totals are not kept per workspace) from the documents.
+    """
+    if not days:
+        return {}
+    if workspace is None and all(start.astimezone(dt.UTC).minute == 0 and start.second == 0 and start.microsecond == 0
+           for _d, start, _e in days):
+        return await _daily_from_hours(store, days, channel)
+    return await daily_issued_krw_from_documents(store, days, channel=channel, workspace=workspace)
+
+
+async def _daily_from_hours(
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], channel: str | None
+) -> dict[Provider, dict[dt.date, int]]:
+    h = issued_hourly.c
+    where = [h.hour >= days[0][1], h.hour < days[-1][2], h.currency == "KRW"]
+    if channel is not None:
+        where.append(h.channel_id == channel)
+    stmt = sa.select(h.hour, h.provider, sa.func.sum(h.count).label("n"), sa.func.sum(h.amount).label("amount")
+                     ).where(*where).group_by(h.hour, h.provider)
+    starts = [start for _d, start, _e in days]
+    out: dict[Provider, dict[dt.date, int]] = {}
+    for r in await fetch(store, stmt):
+        index = bisect.bisect_right(starts, r["hour"]) - 1
+        if 0 <= index < len(days) and r["hour"] < days[index][2] and int(r["n"] or 0) > 0:
+            per_day = out.setdefault(Provider(r["provider"]), {})
+            per_day[days[index][0]] = per_day.get(days[index][0], 0) + int(r["amount"] or 0)
+    return out
+
+
+async def daily_issued_krw_from_documents(
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
+) -> dict[Provider, dict[dt.date, int]]:
+    """`daily_issued_krw` read from the documents themselves, one query for all days.
 
     The bucket is a CASE over bound ranges in a subquery, so PostgreSQL groups by a
     column and not by an expression whose parameters it cannot compare.
@@ -114,7 +166,7 @@ async def daily_issued_krw(
     inner = (
         sa.select(bucket, c.provider, c.total)
         .where(c.issued_at >= days[0][1], c.issued_at < days[-1][2], c.currency == "KRW",
-               standing_in(documents, _ISSUED), *channel_filter(channel))
+               standing_in(documents, _ISSUED), *channel_filter(channel, workspace))
         .subquery()
     )
     stmt = (
@@ -130,7 +182,8 @@ async def daily_issued_krw(
 
 
 async def failures(
-    store: Store, since: dt.datetime, *, limit: int = 5, channel: str | None = None
+    store: Store, since: dt.datetime, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> dict[str, Listing[DocumentRow]]:
     """Three kinds of failure, newest first.
 
@@ -143,7 +196,7 @@ async def failures(
     """
     c = documents.c
     newest = (c.updated_at.desc(), c.id.desc())
-    scope = channel_filter(channel)
+    scope = channel_filter(channel, workspace)
     return {
         "filing_failed": await document_listing(
             store,
@@ -156,45 +209,56 @@ async def failures(
     }
 
 
+def _dated_due_first() -> tuple[Any, ...]:
+    # for lists whose filter already bounds the due date (no undated row can be in them): the
+    # ``(state, due_date, ...)`` index gives this order, so the top rows need no sort of them all
+    return (documents.c.due_date, documents.c.id)
+
+
 def _due_first() -> tuple[Any, ...]:
     # undated documents last, on both databases (no NULLS LAST needed)
     return (documents.c.due_date.is_(None), documents.c.due_date, documents.c.id)
 
 
 async def unpaid(
-    store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None
+    store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Issued documents of `provider` the customer has not paid yet, soonest due first."""
     c = documents.c
     where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             *channel_filter(channel)]
+             *channel_filter(channel, workspace)]
     return await document_listing(store, where, _due_first(), limit)
 
 
 async def expiring(
-    store: Store, provider: Provider, today: dt.date, days: int, *, limit: int = 5, channel: str | None = None
+    store: Store, provider: Provider, today: dt.date, days: int, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of `provider` due today or within `days` days."""
     c = documents.c
     where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel)]
-    return await document_listing(store, where, _due_first(), limit)
+             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel, workspace)]
+    return await document_listing(store, where, _dated_due_first(), limit)
 
 
 async def overdue(
-    store: Store, today: dt.date, *, limit: int = 10, channel: str | None = None
+    store: Store, today: dt.date, *, limit: int = 10, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of any provider whose due date has passed, longest overdue first."""
     c = documents.c
     where = [c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT), c.due_date < today,
-             *channel_filter(channel)]
-    return await document_listing(store, where, _due_first(), limit)
+             *channel_filter(channel, workspace)]
+    return await document_listing(store, where, _dated_due_first(), limit)
 
 
-async def recent_requests(store: Store, user: str, *, limit: int = 10) -> list[DocumentRow]:
-    """Documents `user` asked for, newest first."""
+async def recent_requests(store: Store, user: str, *, limit: int = 10,
+                          workspace: WorkspaceScope | None = None) -> list[DocumentRow]:
+    """Documents `user` asked for in `workspace` (and rows of no workspace), newest first."""
     c = documents.c
-    stmt = sa.select(*DOC_COLUMNS).where(c.requested_by == user).order_by(c.id.desc()).limit(limit)
+    stmt = (sa.select(*DOC_COLUMNS).where(c.requested_by == user, *channel_filter(None, workspace))
+            .order_by(c.id.desc()).limit(limit))
     return [DocumentRow.from_row(r) for r in await fetch(store, stmt)]
 
 

@@ -19,6 +19,7 @@ from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 from commands.workflow import InvoiceService
+from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.base import InvoiceProvider
 from providers.models import DocumentKind, Provider
 
@@ -50,6 +51,8 @@ class SlackDeps:
     router: CommandRouter = field(default_factory=CommandRouter)
     sweep_concurrency: int = 16
     languages: Languages = field(default_factory=lambda: Languages(DEFAULT_LOCALE))
+    #: per-workspace settings (App Home → Settings); None: the environment's settings only
+    workspace_settings: WorkspaceSettings | None = None
 
     def today(self) -> dt.date:
         """Today's date in the bot's time zone, by the injected clock."""

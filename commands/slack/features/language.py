@@ -23,7 +23,7 @@ __all__ = ["language_name", "register"]
 _NAMES: Mapping[str, str] = {"ko": "한국어", "en": "English"}
 _SOURCE: Mapping[str, str] = {
     "chosen": N_("you chose it with `/invoice lang`"),
-    "workspace": N_("this workspace is set to it (INVOICEBOT_LANGUAGE)"),
+    "workspace": N_("this workspace is set to it (its settings, or INVOICEBOT_LANGUAGE)"),
     "auto": N_("it is your Slack language, or this workspace's when Slack does not say"),
 }
 
@@ -39,7 +39,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         languages = deps.languages
         if parsed.language is None:
             chosen = await languages.chosen(invocation.user)
-            source = "chosen" if chosen else ("workspace" if languages.fixed else "auto")
+            source = "chosen" if chosen else ("workspace" if await languages.fixed() else "auto")
             text = _("You read invoicebot in {language}: {why}.").format(
                 language=language_name(current_locale()), why=_(_SOURCE[source]))
             text += "\n" + _("Change it with `/invoice lang ko`, `/invoice lang en` or `/invoice lang auto`.")

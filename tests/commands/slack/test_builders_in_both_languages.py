@@ -38,6 +38,7 @@ from commands.workflow.bulk import BulkPreview, RowCheck
 from commands.workflow.bulk_parse import RowProblem
 from commands.workflow.export import ExportLayout
 from commands.workflow.progress import BulkProgress
+from commands.workflow.workspace_settings import EffectiveSettings
 from providers.models import (
     Amounts,
     BusinessState,
@@ -160,7 +161,7 @@ def _bulk_samples() -> dict[str, list[Callable[[], Any]]]:
 def _samples() -> dict[str, list[Callable[[], Any]]]:
     """Calls of every builder, run inside the locale under test (so titles passed in are translated too)."""
     from commands.slack import blocks, home
-    from commands.slack.blocks import amend
+    from commands.slack.blocks import amend, settings
     from commands.slack.digest import message
     from commands.slack.modal import view
 
@@ -205,6 +206,11 @@ def _samples() -> dict[str, list[Callable[[], Any]]]:
         "export_text": [lambda: blocks.export_text("x.csv", 3, TODAY, TODAY)],
         "build_amend_modal": [lambda: amend.build_amend_modal("INV-000123", today=TODAY)],
         **_bulk_samples(),
+        "build_settings_modal": [
+            lambda: settings.build_settings_modal(EffectiveSettings(approvers=frozenset({"U1"}), language="ko",
+                                                                    two_approvals_above=5_000_000),
+                                                  {"popbill_secret_key": True}),
+            lambda: settings.build_settings_modal(EffectiveSettings(), None)],
     }
 
 
@@ -256,6 +262,7 @@ def korean_by_nature() -> frozenset[str]:
                 words.update(HANGUL.findall(text or ""))
     for label in shared_labels():
         words.update(HANGUL.findall(label))
+    words.add("한국어")  # a language is offered by its own name, whatever the reader's language
     return frozenset(words)
 
 

@@ -99,3 +99,20 @@ def test_an_unknown_workspace_language_is_refused() -> None:
         Languages("fr")
 
 
+
+
+async def test_a_workspaces_own_language_setting_applies_at_once(
+        store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]) -> None:
+    _double, client = slack
+    languages = Languages("auto", store=store, client=client)
+    setting: list[str | None] = ["en"]
+
+    async def workspace_language() -> str | None:
+        return setting[0]
+
+    languages.use_workspace_setting(workspace_language)
+    assert await languages.for_person("U_KIM") == "en" and await languages.for_channel() == "en"
+    setting[0] = "auto"  # saved on the settings page: no waiting for a cache
+    assert await languages.for_person("U_KIM") == "ko"
+    setting[0] = None  # nothing saved: the environment's setting
+    assert await languages.for_person("U_ANNA") == "en"

@@ -5,7 +5,7 @@ the workspace setting, else the locale Slack reports; channel messages in "auto"
 language most of these people read.
 
 Revision ID: 0003_i18n
-Revises: 0008_steps
+Revises: 0010_wsset
 Create Date: 2026-12-01 03:00:00+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0003_i18n'
-down_revision: str | None = '0008_steps'
+down_revision: str | None = '0010_wsset'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
