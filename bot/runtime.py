@@ -33,7 +33,7 @@ from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_con
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
-from commands.ledger import Store
+from commands.ledger import Store, utc_now
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -153,8 +153,12 @@ async def start_runtime(
     sandbox_in_thread: bool = False,
     with_scheduler: bool = True,
     recover: bool = True,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
+
+    `clock` is the aware "now" the workflow, the cards, the digests and "today" read (tests
+    freeze it: tax deadlines depend on the day).
 
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
@@ -182,11 +186,12 @@ async def start_runtime(
     client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
                                   requesters=settings.requesters)
-    service = _build_service(settings, store, providers, approvers)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone)
+    service = _build_service(settings, store, providers, approvers, clock=clock)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, clock=clock)
     deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
-                     notifier=notifier, tz=settings.timezone,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency)
+                     notifier=notifier, tz=settings.timezone, clock=clock,
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency,
+                     deadline_days=settings.invoicebot_deadline_days)
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client,
@@ -195,7 +200,8 @@ async def start_runtime(
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
     )
-    scheduler = create_scheduler(settings, store, client, providers.sandboxed()) if with_scheduler else None
+    scheduler = create_scheduler(settings, store, client, providers.sandboxed(), clock=clock) \
+        if with_scheduler else None
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)
@@ -221,7 +227,7 @@ def provider_configs(settings: Settings) -> ProviderConfigs:
 
 
 def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
-                   approvers: ApproverDirectory) -> InvoiceService:
+                   approvers: ApproverDirectory, *, clock: Callable[[], dt.datetime] = utc_now) -> InvoiceService:
     """The workflow façade, with the approval rules from the settings."""
     return InvoiceService(
         store,
@@ -234,6 +240,7 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
+        clock=clock,
     )
 
 

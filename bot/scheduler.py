@@ -364,6 +364,6 @@ def create_scheduler(
     """
     publisher = DigestPublisher(
         store, client, tz=settings.invoicebot_timezone, expiring_days=settings.invoicebot_expiring_days,
-        sandbox_providers=list(sandboxed), clock=clock,
+        sandbox_providers=list(sandboxed), clock=clock, deadline_days=settings.invoicebot_deadline_days,
     )
     return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock)

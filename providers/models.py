@@ -287,6 +287,9 @@ class IssueRequest(_Model):
     # and the original's NTS confirmation number; both or neither (Popbill modifyCode, orgNTSConfirmNum)
     modify_code: int | None = Field(default=None, ge=1, le=6)
     original_confirm_number: str | None = Field(default=None, min_length=1, max_length=24)
+    # issue an invoice past its issuance deadline (Popbill registIssue forceIssue); set only when an
+    # approver confirmed the late issue and its penalty (commands.workflow.deadlines)
+    force_issue: bool = False
 
     @property
     def tax_type(self) -> TaxType:

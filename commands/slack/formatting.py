@@ -154,6 +154,7 @@ _OPERATION_LABELS: Mapping[AuditOperation, str] = {
     AuditOperation.CLOSURE: "closure (휴폐업) checked",
     AuditOperation.ISSUE: "issued at the provider",
     AuditOperation.ISSUE_FIND: "looked up at the provider",
+    AuditOperation.ISSUE_LATE_CONFIRMED: "late issue confirmed (penalty accepted)",
     AuditOperation.DESTROY: "cancelled at the provider",
     AuditOperation.DESTROY_CHECK: "cancellation checked at the provider",
     AuditOperation.RESEND: "resent",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "APPROVE_ACTION_ID",
+    "APPROVE_LATE_ACTION_ID",
     "CLOSURE_ACTION_ID",
     "CLOSURE_BLOCK_ID",
     "CLOSURE_MODAL_CALLBACK_ID",
@@ -32,6 +33,9 @@ ISSUE_CALLBACK_ID = "invoice_issue"
 
 # approval cards and the rejection modal
 APPROVE_ACTION_ID = "approval_approve"
+#: Approve on an issue past its tax deadline: its confirm dialog names the penalty, and the
+#: click records the approver's confirmation (then Popbill's forceIssue is set)
+APPROVE_LATE_ACTION_ID = "approval_approve_late"
 REJECT_ACTION_ID = "approval_reject"
 REJECT_CALLBACK_ID = "approval_reject_reason"
 REJECT_REASON_BLOCK_ID = "reason"

@@ -6,8 +6,9 @@ failure is logged and never undoes or repeats a provider call.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,8 +25,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
-from commands.ledger import ApprovalAction, Store
-from commands.slack.blocks import approval_text, build_approval_message
+from commands.ledger import ApprovalAction, Store, utc_now
+from commands.slack.blocks import ApprovalCard, approval_text, build_approval_message
 from commands.slack.cards import approval_card
 from commands.slack.formatting import clip
 from commands.slack.ids import RESUBMIT_ACTION_ID
@@ -58,15 +59,21 @@ class Notifier:
         approvals_channel: where cards go; None means the channel the request came from.
     """
 
-    def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo) -> None:
+    def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
+                 clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        self.clock = clock  # "today" for the tax deadline a card shows
+
+    def _card(self, approval: ApprovalView) -> ApprovalCard:
+        """The approval's card as of today (an issue request's tax deadline depends on the day)."""
+        return approval_card(approval, today=self.clock().astimezone(self.tz).date(), tz=self.tz)
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
-        card = approval_card(approval)
+        card = self._card(approval)
         channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
         try:
             response = await self.client.chat_postMessage(
@@ -82,7 +89,7 @@ class Notifier:
         """Replace the card with its current state (decided cards have no buttons)."""
         if not approval.channel_id or not approval.message_ts:
             return
-        card = approval_card(approval)
+        card = self._card(approval)
         try:
             await self.client.chat_update(
                 channel=approval.channel_id,

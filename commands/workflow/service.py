@@ -32,7 +32,7 @@ from commands.ledger import (
     Store,
     utc_now,
 )
-from commands.workflow import approvals, closure, execution, export, queries, recovery, requests, resubmit
+from commands.workflow import approvals, closure, deadlines, execution, export, queries, recovery, requests, resubmit
 from commands.workflow.access import check_document_workspace, check_workspace, resends_elsewhere
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
@@ -141,11 +141,19 @@ class InvoiceService:
         return await requests.request_resend(context, ref_text, request, requester, channel_id, thread_ts)
 
     async def decide(
-        self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True
+        self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True,
+        late_confirmed: bool = False,
     ) -> DecisionResult:
         """Approve or reject; with ``execute=False`` only the decision is recorded (`recover` runs it
-        if the caller dies before calling `execute`)."""
+        if the caller dies before calling `execute`).
+
+        Approving an issue past its tax deadline needs `late_confirmed` (the approver confirmed
+        the penalty); without it `Conflict` (code ``late_unconfirmed``) is raised (`deadlines`).
+        """
         await self._check_decider(approval_id, decider)
+        if approve:
+            await deadlines.check_late_approval(self.context, approval_id, decider, confirmed=late_confirmed,
+                                                authorise=approvals.check_decider)
         executor = self.execute if execute else None
         return await approvals.decide(self.context, approval_id, decider, approve, reason, execute=executor)
 

@@ -19,6 +19,7 @@ from typing import Any
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
 from commands.slack.chart import chart_days
+from commands.workflow.deadlines import DeadlineReport, deadline_report
 from providers.models import Provider
 
 __all__ = ["CHART_DAYS", "FAILURE_ROWS", "FIRST_WINDOW", "LIST_ROWS", "MAX_WINDOW", "DigestData", "DigestWindow",
@@ -67,6 +68,7 @@ class DigestData:
     sandbox_providers: frozenset[Provider] = frozenset()
     daily_krw: Mapping[Provider, Mapping[dt.date, int]] = field(default_factory=dict)
     chart_end: dt.date | None = None
+    deadlines: DeadlineReport | None = None  # tax invoices near or past a tax deadline
 
     @property
     def issued_count(self) -> int:
@@ -97,7 +99,7 @@ class DigestData:
         """Nothing issued, waiting, failed, unpaid, changed or unreachable."""
         return not (
             self.issued_count or self.cancelled_count or self.pending or self.failure_count or self.unpaid_payssam
-            or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable
+            or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable or self.deadlines
         )
 
     def summary(self) -> dict[str, Any]:
@@ -117,6 +119,8 @@ class DigestData:
             "unpaid": self.unpaid_payssam.count + self.unpaid_abillify.count,
             "overdue": self.overdue.count,
             "closure_changes": self.closure_changes.count,
+            "deadlines": self.deadlines.count if self.deadlines else 0,
+            "deadline_penalties": self.deadlines.total_penalty if self.deadlines else 0,
             "unreachable": sorted(self.unreachable),
             "quiet": self.quiet,
         }
@@ -172,6 +176,7 @@ async def build_digest_data(
     sandbox_providers: Iterable[Provider] = (),
     unreachable: Mapping[str, str] | None = None,
     chart: bool = True,
+    deadline_days: int = 5,
 ) -> DigestData:
     """Read one digest from the database.
 
@@ -182,6 +187,7 @@ async def build_digest_data(
         sandbox_providers: providers running against a sandbox (their lines are marked).
         unreachable: providers the caller knows are down; merged with what the last status
             sweep of the past 24 hours recorded.
+        deadline_days: the "Deadlines" section lists unissued tax invoices due within this many days.
     """
     today = now.astimezone(tz).date()
     scope = scope_channel
@@ -213,4 +219,5 @@ async def build_digest_data(
         sandbox_providers=frozenset(sandbox_providers),
         daily_krw=daily,
         chart_end=today,
+        deadlines=await deadline_report(store, today, deadline_days, tz=tz, channel=scope),
     )

@@ -20,9 +20,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from commands.i18n import _
 from commands.ledger import digest_queries as q
+from commands.slack.blocks.deadlines import deadline_report_blocks
 from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
-from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
+from commands.slack.digest.data import CHART_DAYS, FAILURE_ROWS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
     clip,
@@ -200,6 +202,15 @@ def _overdue_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     return blocks
 
 
+def _deadline_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    """Tax invoices near or past a tax deadline, with the penalties at stake (`blocks.deadlines`)."""
+    if not data.deadlines:
+        return []
+    return [section("*" + _("🗓️ Deadlines") + "*"),
+            *deadline_report_blocks(data.deadlines, tz, sandboxed=data.sandbox_providers, rows=FAILURE_ROWS,
+                                    more_hint="`/invoice deadlines`")]
+
+
 def _closure_blocks(data: DigestData) -> list[Block]:
     if not data.closure_changes:
         return []
@@ -249,6 +260,7 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     body += _failure_blocks(data, tz)
     body += _unpaid_blocks(data, tz)
     body += _overdue_blocks(data, tz)
+    body += _deadline_blocks(data, tz)
     body += _closure_blocks(data)
     body += _unreachable_blocks(data)
     footer: list[Block] = [DividerBlock(), context(f"Chart of the last {CHART_DAYS} days in the thread 🧵")]
@@ -278,7 +290,8 @@ def summary_line(summary: Mapping[str, Any]) -> str:
     parts = [f"{summary.get('issued', 0)} issued ({_money_totals({str(k): int(v) for k, v in totals.items()})})"]
     for key, label in (("cancelled", "cancelled"), ("pending", "waiting for approval"), ("failed", "failed"),
                        ("failures", "need attention"), ("unpaid", "unpaid"),
-                       ("overdue", "past due"), ("closure_changes", "closure change")):
+                       ("overdue", "past due"), ("closure_changes", "closure change"),
+                       ("deadlines", "near or past a tax deadline")):
         count = summary.get(key)
         if count:
             plural = "s" if key == "closure_changes" and count != 1 else ""

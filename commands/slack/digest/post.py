@@ -102,6 +102,7 @@ class DigestPublisher:
             requested from the digest's channel.
         clock: aware "now" (tests freeze it).
         chart: upload the chart into the thread.
+        deadline_days: the "Deadlines" section lists unissued tax invoices due within this many days.
     """
 
     def __init__(
@@ -115,6 +116,7 @@ class DigestPublisher:
         scope: Literal["all", "channel"] = "all",
         clock: Callable[[], dt.datetime] = utc_now,
         chart: bool = True,
+        deadline_days: int = 5,
     ) -> None:
         self.store = store
         self.client = client
@@ -124,6 +126,7 @@ class DigestPublisher:
         self.scope = scope
         self.clock = clock
         self.chart = chart
+        self.deadline_days = deadline_days
 
     async def collect(self, channel: str, *, tz: dt.tzinfo | None = None) -> DigestData:
         """Read the digest of `channel` now, over the window since its previous digest (`find_window`)."""
@@ -139,6 +142,7 @@ class DigestPublisher:
             expiring_days=self.expiring_days,
             sandbox_providers=self.sandbox_providers,
             chart=self.chart,
+            deadline_days=self.deadline_days,
         )
 
     async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> PostedDigest:

@@ -22,6 +22,7 @@ resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefil
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
+deadlines   `/invoice deadlines` (기한): tax invoices near or past a tax deadline
 ==========  =====================================================================
 """
 
@@ -34,6 +35,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.features import (
     approvals,
     closure,
+    deadlines,
     destroy,
     digest,
     export,
@@ -70,6 +72,7 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    deadlines.register,
 )
 
 

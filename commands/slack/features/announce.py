@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.slack.blocks import build_error_message
+from commands.slack.blocks.deadlines import deadline_line
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
@@ -33,6 +34,9 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
                 f"Approvers: {deps.approvers.describe()}.")
     else:
         text = approval_card(approval).outcome or f"{ref}: {approval.state.value}"
+    deadline = approval_card(approval, today=deps.today(), tz=deps.tz).document.deadline
+    if deadline is not None and approval.is_pending:  # the requester sees the tax deadline the approver sees
+        text += "\n" + deadline_line(deadline)
     if warnings:
         text += "\n⚠️ " + "\n⚠️ ".join(warnings)
     await notifier.ephemeral(channel, approval.requester, text)

@@ -31,10 +31,17 @@ from commands.slack.features.home import refresh_home
 from commands.slack.features.jobs import EXPIRY_JOB_ID, JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
-from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID, REJECT_REASON_BLOCK_ID
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    APPROVE_LATE_ACTION_ID,
+    REJECT_ACTION_ID,
+    REJECT_CALLBACK_ID,
+    REJECT_REASON_BLOCK_ID,
+)
 from commands.slack.middleware import require_approver
 from commands.slack.parser import ListCommand
 from commands.workflow import DecisionOutcome, DecisionResult, ExecutionResult, NotAllowed, WorkflowError
+from commands.workflow.deadlines import LATE_UNCONFIRMED
 from providers.errors import ProviderError
 
 __all__ = ["EXPIRY_INTERVAL", "expire_approvals", "recover_in_flight", "register"]
@@ -43,6 +50,11 @@ log = logging.getLogger("invoicebot.commands")
 
 #: how often stale requests are expired (and dead executions taken over)
 EXPIRY_INTERVAL = dt.timedelta(minutes=5)
+
+
+def _action_id(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("action_id", ""))
 
 
 def _approval_id(body: Mapping[str, Any]) -> int | None:
@@ -120,10 +132,14 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
         approval_id = _approval_id(body)
         if approval_id is None:
             return
+        # the late Approve's confirm dialog named the penalty: the click is the approver's confirmation
+        late_confirmed = _action_id(body) == APPROVE_LATE_ACTION_ID
         try:
-            result = await deps.service.decide(approval_id, user, True, execute=False)
+            result = await deps.service.decide(approval_id, user, True, execute=False, late_confirmed=late_confirmed)
         except (WorkflowError, ProviderError) as exc:
             await deps.notifier.tell_clicker(body, user, explain("", exc).line())
+            if getattr(exc, "code", None) == LATE_UNCONFIRMED:  # the card predates the deadline: redraw it
+                await deps.notifier.update_card(await deps.service.get_approval(approval_id))
             return
         await _after_decision(deps, body, user, result, client)
 
@@ -148,6 +164,7 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
                                                          f"({exc.response.get('error')}). Click Reject again.")
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
+    app.action(APPROVE_LATE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(REJECT_ACTION_ID, middleware=[decision_guard])(on_reject_click)
 
 

@@ -33,6 +33,7 @@ class SlackDeps:
         router: the `/invoice` subcommand table features add their handlers to.
         expiring_days: the digest's "expiring soon" window.
         sweep_concurrency: provider reads the status sweep runs at once.
+        deadline_days: `/invoice deadlines` lists unissued tax invoices due within this many days.
     """
 
     service: InvoiceService
@@ -45,6 +46,7 @@ class SlackDeps:
     pacer: AckPacer = field(default_factory=AckPacer)
     router: CommandRouter = field(default_factory=CommandRouter)
     sweep_concurrency: int = 16
+    deadline_days: int = 5  # the tax deadlines report's "due within" window (INVOICEBOT_DEADLINE_DAYS)
 
     def today(self) -> dt.date:
         """Today's date in the bot's time zone, by the injected clock."""

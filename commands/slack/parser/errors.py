@@ -22,6 +22,7 @@ USAGE: Mapping[str, str] = {
     "export": "/invoice export [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
+    "deadlines": "/invoice deadlines [days]   (기한)",
 }
 
 #: What each subcommand does, for help.
@@ -36,6 +37,7 @@ SUMMARY: Mapping[str, str] = {
     "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month).",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
+    "deadlines": "Tax invoices near or past their issuance or NTS transmission deadline, with the penalties at risk.",
 }
 
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)

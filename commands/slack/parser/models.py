@@ -14,6 +14,7 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "ClosureCommand",
     "Command",
+    "DeadlinesCommand",
     "DestroyCommand",
     "DigestCommand",
     "ExportCommand",
@@ -118,9 +119,16 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class DeadlinesCommand(_Model):
+    """Tax invoices near or past a tax deadline; `within_days` None: the configured window."""
+
+    name: Literal["deadlines"] = "deadlines"
+    within_days: int | None = Field(default=None, ge=0, le=60)
+
+
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | DeadlinesCommand,
     Field(discriminator="name"),
 ]
 

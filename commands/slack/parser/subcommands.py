@@ -9,11 +9,13 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
     Command,
+    DeadlinesCommand,
     DestroyCommand,
     DigestCommand,
     ExportCommand,
@@ -28,6 +30,7 @@ from commands.slack.parser.models import (
 from commands.slack.parser.tokens import (
     APPROVAL_ID,
     BIZNO_SPLIT,
+    DEADLINES_WORDS,
     DIGEST_ACTIONS,
     HHMM,
     KIND_WORDS,
@@ -269,6 +272,15 @@ def _parse_retry(args: list[str]) -> RetryCommand:
     return RetryCommand(approval_id=int(approval.group(1)))
 
 
+def _parse_deadlines(args: list[str]) -> DeadlinesCommand:
+    if not args:
+        return DeadlinesCommand()
+    if len(args) > 1 or not args[0].isdigit() or int(args[0]) > 60:
+        raise CommandError(_("`deadlines` takes at most a number of days (0 to 60), e.g. `deadlines 10`."),
+                           subcommand="deadlines")
+    return DeadlinesCommand(within_days=int(args[0]))
+
+
 #: the parsers that read only the words after the subcommand (closure reads the raw text,
 #: export also needs today: `parse_command` calls those two itself), by every name they answer to
 SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
@@ -280,4 +292,5 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "list": _parse_list,
     "digest": _parse_digest,
     "retry": _parse_retry,
+    **dict.fromkeys(DEADLINES_WORDS, _parse_deadlines),
 }

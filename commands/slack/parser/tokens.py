@@ -26,6 +26,7 @@ from providers.phone import is_mobile, normalise_phone
 __all__ = [
     "APPROVAL_ID",
     "BIZNO_SPLIT",
+    "DEADLINES_WORDS",
     "DIGEST_ACTIONS",
     "HHMM",
     "KIND_WORDS",
@@ -45,6 +46,9 @@ __all__ = [
     "suggest",
     "unescape_slack",
 ]
+
+#: every word `/invoice deadlines` answers to (기한: "deadline")
+DEADLINES_WORDS: tuple[str, ...] = ("deadlines", "deadline", "기한")
 
 PROVIDER_WORDS: Mapping[str, Provider] = {p.value: p for p in Provider}
 
