@@ -157,8 +157,7 @@ async def start_runtime(
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
 
-    `clock` is the aware "now" the workflow, the cards, the digests and "today" read (tests
-    freeze it: tax deadlines depend on the day).
+    `clock`: the aware "now" of the workflow, cards and digests (tests freeze it).
 
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
@@ -184,14 +183,9 @@ async def start_runtime(
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
-    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
-                                  requesters=settings.requesters)
+    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins, requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers, clock=clock)
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, clock=clock)
-    deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
-                     notifier=notifier, tz=settings.timezone, clock=clock,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency,
-                     deadline_days=settings.invoicebot_deadline_days)
+    deps = _slack_deps(settings, store, providers, client, approvers, service, clock)
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client,
@@ -200,8 +194,8 @@ async def start_runtime(
         request_verification_enabled=signing_secret is not None,
         process_before_response=False,
     )
-    scheduler = create_scheduler(settings, store, client, providers.sandboxed(), clock=clock) \
-        if with_scheduler else None
+    scheduler = create_scheduler(settings, store, client, providers.sandboxed(), clock=clock) if with_scheduler \
+        else None
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)
@@ -213,6 +207,17 @@ async def start_runtime(
     for provider in providers.sandboxed():
         log.warning("%s runs against its built-in SANDBOX: nothing is really issued", provider.value)
     return runtime
+
+
+def _slack_deps(settings: Settings, store: Store, providers: ProviderRuntime, client: AsyncWebClient,
+                approvers: ApproverDirectory, service: InvoiceService,
+                clock: Callable[[], dt.datetime]) -> SlackDeps:
+    """What the Slack features share, all on the one clock (a card's tax deadline depends on the day)."""
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, clock=clock)
+    return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
+                     notifier=notifier, tz=settings.timezone, clock=clock,
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency,
+                     deadline_days=settings.invoicebot_deadline_days)
 
 
 def provider_configs(settings: Settings) -> ProviderConfigs:

@@ -17,6 +17,7 @@ from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
 from commands.slack.ids import (
     APPROVE_ACTION_ID,
+    APPROVE_LATE_ACTION_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
     HOME_CLOSURE_ACTION_ID,
@@ -91,6 +92,7 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("view", ISSUE_CALLBACK_ID),
         ("action", HOME_ISSUE_ACTION_ID),
         ("action", APPROVE_ACTION_ID),
+        ("action", APPROVE_LATE_ACTION_ID),
         ("action", REJECT_ACTION_ID),
         ("view", REJECT_CALLBACK_ID),
         ("action", HOME_CLOSURE_ACTION_ID),
