@@ -24,7 +24,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         history: tuple[tuple[dt.datetime | None, str], ...] = ()
         if view.id is not None:
             history = history_from_audit(await deps.store.audit.search(document_id=view.id, limit=40))
-        card = document_card(view, history=history)
+        card = document_card(view, history=history, today=deps.today(), tz=deps.tz)
         await invocation.respond(text=status_text(card), blocks=build_status_message(card, deps.tz),
                                  response_type="ephemeral")
 
