@@ -13,6 +13,7 @@ from commands.slack.parser import (
     USAGE,
     ClosureCommand,
     CommandError,
+    DeadlinesCommand,
     DestroyCommand,
     DigestCommand,
     ExportCommand,
@@ -417,3 +418,16 @@ def test_one_mobile_rule_for_sms_and_the_issue_modal() -> None:
     assert is_mobile("01012345678") and is_mobile("0161234567")
     assert not is_mobile("0212345678") and not is_mobile("15881234")
     assert normalise_phone("02-123-4567") == "021234567" and not is_mobile("021234567")
+
+
+@pytest.mark.parametrize(("text", "days"), [("deadlines", None), ("기한", None), ("deadlines 10", 10),
+                                            ("기한 0", 0)])
+def test_deadlines_in_both_languages(text: str, days: int | None) -> None:
+    parsed = parse_command(text)
+    assert isinstance(parsed, DeadlinesCommand) and parsed.within_days == days
+
+
+@pytest.mark.parametrize("text", ["deadlines soon", "deadlines 61", "기한 1 2"])
+def test_deadlines_takes_at_most_a_number_of_days(text: str) -> None:
+    with pytest.raises(CommandError, match="deadlines"):
+        parse_command(text)
