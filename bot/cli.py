@@ -1,7 +1,7 @@
 """The `invoicebot` command.
 
     invoicebot serve [--http] [--host H] [--port 3000]   run the Slack app
-    invoicebot console [--as USER] [--channel CHANNEL]  a local stand-in for Slack
+    invoicebot console [--as USER] [--channel CHANNEL] [--lang ko|en]  a local stand-in for Slack
     invoicebot sandbox [--host H] [--port-base N]       only the provider sandboxes
     invoicebot migrate                                  apply database migrations
 """
@@ -21,6 +21,7 @@ from bot.runtime import SettingsError, provider_configs
 from bot.serve import serve
 from bot.settings import Settings
 from bot.signals import wait_for_signal
+from commands.i18n import SUPPORTED_LOCALES, use_locale
 from commands.ledger import migrate
 from providers.registry import build_sandboxes
 
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--channel", default="C_FINANCE", help="channel id the commands come from")
     console.add_argument("--approver", action="append", default=None,
                          help="approver user id (repeatable; default U_BOB when INVOICEBOT_APPROVERS is unset)")
+    console.add_argument("--lang", choices=SUPPORTED_LOCALES, default=None,
+                         help="the language the bot speaks in the console (default: English)")
 
     sandbox = sub.add_parser("sandbox", help="serve every provider sandbox on loopback until interrupted")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -67,6 +70,18 @@ async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     finally:
         for sandbox in sandboxes.values():
             await sandbox.stop()
+
+
+def _console(settings: Settings, args: argparse.Namespace) -> int:
+    """The console in `--lang`: the current locale set here is copied into the console's event loop.
+
+    Where the settings carry a workspace language, it is set too, so per-person language
+    lookups agree with the flag.
+    """
+    if args.lang and "invoicebot_language" in type(settings).model_fields:
+        settings = settings.model_copy(update={"invoicebot_language": args.lang})
+    with use_locale(args.lang):
+        return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -100,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
-        return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
+        return _console(settings, args)
     return 2  # argparse's `required=True` makes this unreachable
 
 

@@ -14,8 +14,9 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -34,6 +35,7 @@ from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store, utc_now
+from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
@@ -147,12 +149,35 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
     )
 
 
+def _checked_configs(settings: Settings) -> ProviderConfigs:
+    """The provider configurations; production refuses any provider left on its sandbox."""
+    configs = provider_configs(settings)
+    if settings.production:
+        missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
+        if missing:
+            raise SettingsError(
+                "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
+                f"configure credentials for: {', '.join(missing)}"
+            )
+    return configs
+
+
+async def _open_store(settings: Settings) -> Store:
+    """The ledger, migrated; an unreachable database is one `SettingsError` line, password hidden."""
+    try:
+        return await Store.open(settings.database_url, migrate=True)
+    except DATABASE_ERRORS as exc:
+        raise SettingsError(database_error_line(settings.database_url, exc)) from None
+
+
 async def start_runtime(
     settings: Settings,
     *,
     sandbox_in_thread: bool = False,
     with_scheduler: bool = True,
     recover: bool = True,
+    sandbox_state_dir: Path | None = None,
+    sandbox_ports: Mapping[str, int] | None = None,
     clock: Callable[[], dt.datetime] = utc_now,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
@@ -162,24 +187,15 @@ async def start_runtime(
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
     """
-    configs = provider_configs(settings)
-    if settings.production:
-        missing = [name for name, cfg in vars(configs).items() if not cfg.configured]
-        if missing:
-            raise SettingsError(
-                "INVOICEBOT_ENV=production refuses to run providers on their sandboxes; "
-                f"configure credentials for: {', '.join(missing)}"
-            )
-    try:
-        store = await Store.open(settings.database_url, migrate=True)
-    except DATABASE_ERRORS as exc:
-        raise SettingsError(database_error_line(settings.database_url, exc)) from None
+    configs = _checked_configs(settings)
+    store = await _open_store(settings)
     providers = await start_providers(
         configs,
         settings.seller(),
         faults=settings.invoicebot_sandbox_faults,
         host=settings.invoicebot_sandbox_host,
         sandbox_in_thread=sandbox_in_thread,
+        issued=LedgerIssued(store.documents), state_dir=sandbox_state_dir, ports=sandbox_ports,
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
@@ -245,6 +261,9 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         approval_actions=settings.approval_actions,
         timezone=settings.invoicebot_timezone,
         executing_stale_after=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
+        two_approvals_above=settings.invoicebot_two_approvals_above,
+        large_amount_approvals=settings.invoicebot_large_amount_approvals,
+        closure_ttl=dt.timedelta(hours=settings.invoicebot_closure_ttl_hours),
         clock=clock,
     )
 

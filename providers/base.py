@@ -7,7 +7,9 @@ calls for "issue", "resend", "destroy", "status" and "closure".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +19,7 @@ from providers.models import (
     BusinessStatus,
     DocumentKind,
     DocumentRef,
+    DocumentState,
     DocumentStatus,
     IssueRequest,
     Provider,
@@ -25,7 +28,23 @@ from providers.models import (
 )
 from providers.phone import MOBILE_EXAMPLE, normalise_mobile
 
-__all__ = ["Capabilities", "InvoiceProvider"]
+__all__ = ["BuyerField", "Capabilities", "InvoiceProvider", "decimal_places"]
+
+
+class BuyerField(StrEnum):
+    """A buyer (`Party`) field a provider may require; the value is the `Party` attribute."""
+
+    BIZNO = "bizno"
+    NAME = "name"
+    CEO_NAME = "ceo_name"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimals `value` really has (``1.50`` has one)."""
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 class Capabilities(BaseModel):
@@ -47,7 +66,28 @@ class Capabilities(BaseModel):
     max_total: int | None = None
     #: document kinds delivered to the buyer's mobile phone (KakaoTalk, SMS), which need a mobile number
     mobile_kinds: frozenset[DocumentKind] = frozenset()
+    #: buyer fields the provider refuses a document without, per kind (from its documentation)
+    required_buyer: Mapping[DocumentKind, frozenset[BuyerField]] = Field(default_factory=dict)
+    #: the most decimals a line quantity may have; None: the provider takes no quantity or any
+    quantity_decimals: int | None = None
+    #: the most line items one document holds; None: no limit of its own
+    max_items: int | None = None
+    #: provider states in which a document of a kind can no longer be destroyed (e.g. filed with the
+    #: tax office): `request_destroy` reads the current state and refuses before anyone approves
+    destroy_blocked: Mapping[DocumentKind, frozenset[DocumentState]] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)  # free text shown with refusals, keyed by operation
+
+    def required_buyer_fields(self, kind: DocumentKind) -> frozenset[BuyerField]:
+        """The buyer fields a `kind` document cannot be issued without at this provider."""
+        return self.required_buyer.get(kind, frozenset())
+
+    def can_destroy_in(self, kind: DocumentKind, state: DocumentState) -> bool:
+        """False when a `kind` document in `state` can no longer be destroyed at this provider."""
+        return self.destroy and state not in self.destroy_blocked.get(kind, frozenset())
+
+    def single_kind(self) -> DocumentKind | None:
+        """The one kind the provider issues, when it issues only one (the form preselects it)."""
+        return next(iter(self.kinds)) if len(self.kinds) == 1 else None
 
     def require_kind(self, kind: DocumentKind) -> None:
         if kind not in self.kinds:

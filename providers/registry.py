@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from providers import abillify, hiworks, payssam, popbill
@@ -26,11 +27,13 @@ from providers.config import (
     PopbillConfig,
     SellerConfig,
 )
+from providers.issued import IssuedLedger
 from providers.models import Provider
 from providers.sandbox.abillify import AbillifySandbox
 from providers.sandbox.base import Faults, Sandbox, SandboxThread
 from providers.sandbox.hiworks import HiworksSandbox
 from providers.sandbox.payssam import PayssamSandbox
+from providers.sandbox.persist import SandboxStateFile
 from providers.sandbox.popbill import PopbillSandbox
 
 __all__ = ["CAPABILITIES", "ProviderConfigs", "ProviderRuntime", "build_sandboxes", "start_providers"]
@@ -84,21 +87,37 @@ def build_sandboxes(
     faults: Mapping[str, Faults] | None = None,
     *,
     seller: SellerConfig | None = None,
+    state_dir: Path | None = None,
 ) -> list[Sandbox]:
     """One sandbox per provider, accepting the configured credentials (or the demo ones).
 
     Hiworks refuses invoices from a business that is not the office's own, so its sandbox
-    is told our seller's business number.
+    is told our seller's business number. With `state_dir`, each sandbox keeps its state in
+    ``<state_dir>/<provider>.state`` across restarts (`providers.sandbox.persist`).
     """
     faults = faults or {}
     seller = seller or SellerConfig()
-    return [
+    sandboxes: list[Sandbox] = [
         PopbillSandbox(configs.popbill if configs.popbill.configured else None, faults=faults.get("popbill")),
         PayssamSandbox(configs.payssam if configs.payssam.configured else None, faults=faults.get("payssam")),
         HiworksSandbox(configs.hiworks if configs.hiworks.configured else None, faults=faults.get("hiworks"),
                        office_bizno=seller.bizno),
         AbillifySandbox(configs.abillify if configs.abillify.configured else None, faults=faults.get("abillify")),
     ]
+    if state_dir is not None:
+        for sandbox in sandboxes:
+            sandbox.state_file = SandboxStateFile(state_dir / f"{sandbox.name}.state")
+    return sandboxes
+
+
+async def _start_sandboxes(
+    sandboxes: Mapping[str, Sandbox], host: str, ports: Mapping[str, int], *, in_thread: bool
+) -> tuple[dict[str, str], SandboxThread | None]:
+    """Start them (on their own loop when `in_thread`), each on its fixed port if it has one."""
+    if sandboxes and in_thread:
+        thread = SandboxThread(list(sandboxes.values()))
+        return thread.start(host, dict(ports)), thread
+    return {name: await sandbox.start(host, ports.get(name, 0)) for name, sandbox in sandboxes.items()}, None
 
 
 async def start_providers(
@@ -108,12 +127,20 @@ async def start_providers(
     faults: Mapping[str, Faults] | None = None,
     host: str = "127.0.0.1",
     sandbox_in_thread: bool = False,
+    issued: IssuedLedger | None = None,
+    state_dir: Path | None = None,
+    ports: Mapping[str, int] | None = None,
 ) -> ProviderRuntime:
     """Start sandboxes for unconfigured providers and build every service.
 
     Args:
         sandbox_in_thread: run the sandboxes on their own event loop (keeps their CPU
             work off the bot's loop; used by benchmarks and the console).
+        issued: what we issued, kept by the ledger (Payssam's reads do not say a bill's price
+            or expiry; see `providers.issued`).
+        state_dir: keep each sandbox's state in a file there, so it survives a restart.
+        ports: a fixed port per sandbox name (a taken one falls back to a free port), so the
+            links a restarted console shows still point at its sandboxes.
     """
     needed = {
         "popbill": not configs.popbill.configured,
@@ -121,15 +148,9 @@ async def start_providers(
         "hiworks": not configs.hiworks.configured,
         "abillify": not configs.abillify.configured,
     }
-    sandboxes = {s.name: s for s in build_sandboxes(configs, faults, seller=seller) if needed[s.name]}
-    urls: dict[str, str] = {}
-    thread: SandboxThread | None = None
-    if sandboxes and sandbox_in_thread:
-        thread = SandboxThread(list(sandboxes.values()))
-        urls = thread.start(host)
-    else:
-        for name, sandbox in sandboxes.items():
-            urls[name] = await sandbox.start(host)
+    sandboxes = {s.name: s for s in build_sandboxes(configs, faults, seller=seller, state_dir=state_dir)
+                 if needed[s.name]}
+    urls, thread = await _start_sandboxes(sandboxes, host, ports or {}, in_thread=sandbox_in_thread)
     for name, url in urls.items():
         log.info("%s: no credentials, using the built-in SANDBOX at %s", name, url)
 
@@ -144,7 +165,8 @@ async def start_providers(
     services: dict[Provider, InvoiceProvider] = {
         Provider.POPBILL: popbill.create_service(pop, seller=seller, sandbox=pop.sandbox),
         Provider.PAYSSAM: payssam.create_service(
-            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox
+            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox,
+            issued=issued,
         ),
         Provider.HIWORKS: hiworks.create_service(
             (hw := pick("hiworks", configs.hiworks, DEMO_HIWORKS)), seller=seller, sandbox=hw.sandbox

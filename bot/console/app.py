@@ -26,7 +26,6 @@ import json
 import logging
 import queue
 import secrets
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.callback_auth import callback_signer
 from bot.console.forms import build_view_state, modal_to_prompts
 from bot.console.render import render_call, render_message
+from bot.console.sandboxes import SANDBOX_PORTS, WEBHOOK_PORT, port_or_free, sandbox_state_dir
 from bot.console.settle import settle_tasks
 from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
@@ -100,14 +100,15 @@ class Console:
 
     async def start(self) -> None:
         base_url = self.double_thread.start()
-        webhook_port = _free_port()
+        webhook_port = port_or_free(WEBHOOK_PORT)
         for user_id, name in USERS.items():
             self.double.add_user(user_id, name=name)
         for channel_id, name in CHANNELS.items():
             self.double.add_channel(name, channel_id)
         approvers = self.approvers or sorted(self.base_settings.approvers) or list(DEFAULT_APPROVERS)
         settings = self._settings(base_url, webhook_port, approvers)
-        self.runtime = await start_runtime(settings, sandbox_in_thread=True)
+        self.runtime = await start_runtime(settings, sandbox_in_thread=True, sandbox_ports=SANDBOX_PORTS,
+                                           sandbox_state_dir=sandbox_state_dir(settings))
         self.webhooks = await start_http(self.runtime, "127.0.0.1", webhook_port, slack_events=False)
         abillify = self.runtime.providers.sandbox_urls.get("abillify")
         if abillify:  # workflow webhooks (payments) come back to the bot too
@@ -349,12 +350,6 @@ class Console:
 def _bolt_request(request: SignedRequest) -> AsyncBoltRequest:
     headers: dict[str, str | Sequence[str]] = dict(request.headers)
     return AsyncBoltRequest(body=request.body, headers=headers)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _json(text: str) -> dict[str, Any] | None:

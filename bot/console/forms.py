@@ -5,6 +5,10 @@ answers into the state Slack would submit, in Slack's exact shape, so the app's 
 view_submission handler runs unchanged. Answers Slack's client would refuse before
 submitting (an option that is not offered, a malformed date, an empty required input)
 raise ValueError with a message the console shows as is.
+
+A choice can be answered in Korean as in English: `영수`, `청구`, `면세`, `세금계산서`, `팝빌`
+name the option whose value they mean (`KOREAN_ANSWERS`, and the `/invoice` words of
+`commands.slack.parser`), so a Korean console day needs no English.
 """
 
 from __future__ import annotations
@@ -17,16 +21,29 @@ from pydantic import BaseModel, ConfigDict
 from slack_sdk.models.views import View
 
 from bot.console.mrkdwn import text_of
+from commands.slack.parser.korean import nfc
+from commands.slack.parser.tokens import KIND_WORDS, PROVIDER_WORDS
+from providers.models import DocumentKind, Purpose
 
-__all__ = ["Prompt", "build_view_state", "modal_to_prompts"]
+__all__ = ["KOREAN_ANSWERS", "Prompt", "build_view_state", "modal_to_prompts"]
 
 _OPTION_TYPES = frozenset({"static_select", "radio_buttons", "external_select"})
 _MULTI_OPTION_TYPES = frozenset({"checkboxes", "multi_static_select", "multi_external_select"})
 #: Inputs whose state is one string under a type-specific key.
 _SINGLE_KEYS = {"timepicker": "selected_time", "users_select": "selected_user",
                 "conversations_select": "selected_conversation", "channels_select": "selected_channel"}
-_YES = frozenset({"y", "yes", "true", "on", "x", "✓"})
-_NO = frozenset({"n", "no", "false", "off"})
+_YES = frozenset({"y", "yes", "true", "on", "x", "✓", "예", "네", "응"})
+_NO = frozenset({"n", "no", "false", "off", "아니오", "아니요", "아니"})
+
+#: Korean answers to the modal's choices, each naming an option value
+KOREAN_ANSWERS: Mapping[str, str] = {
+    "영수": Purpose.RECEIPT.value,
+    "청구": Purpose.CHARGE.value,
+    "면세": DocumentKind.EXEMPT_INVOICE.value,
+    "과세": DocumentKind.TAX_INVOICE.value,
+    **{word: kind.value for word, kind in KIND_WORDS.items() if not word.isascii()},
+    **{word: provider.value for word, provider in PROVIDER_WORDS.items() if not word.isascii()},
+}
 
 
 class Prompt(BaseModel):
@@ -106,6 +123,10 @@ def _pick(prompt: Prompt, answer: str) -> int:
             return i
     if wanted.isdigit() and 1 <= int(wanted) <= len(prompt.options):
         return int(wanted) - 1
+    meant = KOREAN_ANSWERS.get(nfc(wanted))
+    for i, (value, _label) in enumerate(prompt.options):
+        if meant == value:
+            return i
     offered = ", ".join(f"{n}) {label}" for n, (_, label) in enumerate(prompt.options, start=1))
     raise ValueError(f"“{answer}” is not one of the choices for {prompt.label}: {offered}")
 
@@ -119,7 +140,7 @@ def _option(prompt: Prompt, index: int) -> dict[str, Any]:
 def _selected_options(prompt: Prompt, answer: Any) -> list[dict[str, Any]]:
     """Checkbox-like answers: yes/no for a single box, else a list or comma-separated choices."""
     if isinstance(answer, str):
-        said = answer.strip().lower()
+        said = nfc(answer.strip().lower())
         if len(prompt.options) == 1 and said in _YES:
             answer = [prompt.options[0][0]]
         elif said in _NO:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from commands.ledger._db import Repo, jsonable, now_or, state_values
 from commands.ledger.records import ApprovalRecord
-from commands.ledger.schema import approval_requests
+from commands.ledger.schema import approval_requests, approval_votes
 from commands.ledger.vocabulary import TRANSITIONS, ApprovalAction, ApprovalState
 
 __all__ = ["ApprovalRepo", "check_moves"]
@@ -66,6 +66,8 @@ class ApprovalRepo(Repo):
         team_id: str | None = None,
         enterprise_id: str | None = None,
         resubmits_request_id: int | None = None,
+        required_approvals: int = 1,
+        override_reason: str | None = None,
         now: dt.datetime | None = None,
     ) -> ApprovalRecord:
         now = now_or(now)
@@ -85,6 +87,8 @@ class ApprovalRepo(Repo):
             "team_id": team_id,
             "enterprise_id": enterprise_id,
             "resubmits_request_id": resubmits_request_id,
+            "required_approvals": max(1, required_approvals),
+            "override_reason": override_reason,
             "created_at": now,
             "updated_at": now,
         }
@@ -232,3 +236,20 @@ class ApprovalRepo(Repo):
         async with self._db.read() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return ApprovalRecord.from_row(row) if row else None
+    # ------------------------------------------------------------------ votes (N of M)
+
+    async def add_vote(self, approval_id: int, approver: str, *, now: dt.datetime | None = None) -> bool:
+        """Record that `approver` approved; True when this call added the vote, False when it was there.
+
+        The unique (request, approver) key is what makes two concurrent clicks by one person count
+        once while two people's clicks both count, on every backend and across processes.
+        """
+        values = {"approval_id": approval_id, "approver": approver, "voted_at": now_or(now)}
+        return await self._db.insert_first(approval_votes, values, ("approval_id", "approver"))
+
+    async def voters(self, approval_id: int) -> list[str]:
+        """Who approved `approval_id`, in the order they did."""
+        c = approval_votes.c
+        stmt = sa.select(c.approver).where(c.approval_id == approval_id).order_by(c.id)
+        async with self._db.read() as conn:
+            return [str(v) for v in (await conn.execute(stmt)).scalars().all()]

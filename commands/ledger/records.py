@@ -125,6 +125,8 @@ class ApprovalRecord:
     team_id: str | None = None
     enterprise_id: str | None = None
     resubmits_request_id: int | None = None
+    required_approvals: int = 1
+    override_reason: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> ApprovalRecord:

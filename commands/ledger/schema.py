@@ -28,6 +28,7 @@ __all__ = [
     "Lifecycle",
     "UtcDateTime",
     "approval_requests",
+    "approval_votes",
     "audit_events",
     "callback_events",
     "closure_checks",
@@ -173,11 +174,26 @@ approval_requests = sa.Table(
     # an edited issue request replacing a rejected, expired or failed one
     sa.Column("resubmits_request_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="SET NULL"),
               nullable=True),
+    # how many distinct approvers must approve (N of M): more above the amount threshold or after an override
+    sa.Column("required_approvals", sa.Integer(), nullable=False, server_default="1"),
+    # why the requester asked anyway although the buyer is closed or unregistered (휴폐업)
+    sa.Column("override_reason", sa.Text(), nullable=True),
     sa.CheckConstraint(_in("action", ApprovalAction), name="action"),
     sa.CheckConstraint(_in("state", ApprovalState), name="state"),
     sa.Index(None, "state", "expires_at"),
     sa.Index(None, "document_id"),
     sa.Index(None, "resubmits_request_id", unique=True),  # resubmitted once at most
+)
+
+#: one row per approver who approved a request; the unique key makes a repeated click count once
+approval_votes = sa.Table(
+    "approval_votes",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("approver", sa.String(64), nullable=False),
+    sa.Column("voted_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("approval_id", "approver"),
 )
 
 audit_events = sa.Table(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from commands.i18n import _
 from commands.ledger import AuditEventRecord
 from commands.ledger.vocabulary import ApprovalAction, AuditKind, AuditOperation, Lifecycle
 from commands.slack.blocks.deadlines import deadline_card
@@ -48,6 +49,20 @@ def history_from_audit(events: Sequence[AuditEventRecord]) -> tuple[tuple[dt.dat
     return tuple(lines)
 
 
+def _provider_error(view: DocumentView) -> str | None:
+    """Why the provider's answer is missing: it does not know the document, or it could not be asked."""
+    if not view.error:
+        return None
+    provider = view.provider.value
+    if view.provider_missing:
+        return _("{provider} does not know this document: {error}").format(provider=provider, error=view.error)
+    if view.provider_unreachable:
+        return _("{provider} could not be reached: {error}").format(provider=provider, error=view.error)
+    if view.error_code:
+        return _("{provider} refused to say: {error}").format(provider=provider, error=view.error)
+    return _("Provider not asked: {error}").format(error=view.error)
+
+
 def document_card(
     view: DocumentView,
     *,
@@ -65,8 +80,10 @@ def document_card(
     # no lifecycle: a document only the provider knows (looked up by its provider ref)
     lifecycle = view.lifecycle or Lifecycle.ISSUED
     state = view.state if view.lifecycle is not None else (view.state or DocumentState.UNKNOWN)
-    detail_parts = [p for p in (view.state_detail, view.error and f"Provider not reachable: {view.error}",
-                                view.error_hint) if p]
+    detail_parts = [p for p in (view.state_detail, _provider_error(view), view.error_hint) if p]
+    # A document the provider does not know, or a provider that cannot be reached, has no live
+    # link to show (e.g. a sandbox restarted on another port): the buttons would lead nowhere.
+    links = {} if view.provider_missing or view.provider_unreachable else dict(view.links)
     return DocumentCard(
         ref=view.ref,
         provider=view.provider,
@@ -79,7 +96,7 @@ def document_card(
         state=state,
         raw_state=view.raw_state or (view.lifecycle.value if view.lifecycle else None),
         provider_id=view.provider_id,
-        links=dict(view.links),
+        links=links,
         history=history,
         requester=view.requested_by,
         created_at=view.created_at,
@@ -118,6 +135,9 @@ def approval_card(view: ApprovalView, *, today: dt.date | None = None, tz: dt.tz
         resend_to=_resend_target(view),
         replaces=(f"#{view.resubmits_request_id}" + (f" ({view.resubmits_ref})" if view.resubmits_ref else "")
                   if view.resubmits_request_id else None),
+        required_approvals=view.required_approvals,
+        approved_by=view.approved_by,
+        override_reason=view.override_reason,
     )
 
 

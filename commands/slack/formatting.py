@@ -3,6 +3,22 @@
 They live apart from the builders so the digest and App Home code can format a
 document line or an amount exactly like the interactive messages do, and so Slack's
 per-field length limits are applied in one place (`clip`).
+
+Numbers, money and dates go through Babel's locale data in the current locale
+(`commands.i18n.current_locale`), never through hand-written separators or symbols:
+
+| | en | ko |
+|---|---|---|
+| `format_money(1234500)` | ₩1,234,500 | 1,234,500원 (the way Korean invoices write won) |
+| `format_money(123456, "EUR")` | €1,234.56 | 1,234.56 유로 (Babel's ko unit pattern and name) |
+| `format_date(2026-11-30)` | Mon, 30 Nov 2026 | 2026년 11월 30일 (월) |
+| `format_datetime(…)` | 2026-11-30 09:00 KST | 2026년 11월 30일 (월) 09:00 KST |
+| `format_compact(1.4e9)` | 1.4B | 14억 (만/억/조 units, as Korean amounts are read) |
+
+Days use Babel's `yMMMEd` skeleton: ko's own form, and for English the day-first form
+(en_GB data), which reads the same to a European and a Korean reader; timestamps in English
+stay `YYYY-MM-DD HH:MM`, sortable by eye in history lines. Minor-unit exponents are ISO
+4217's, from Babel (`currency_exponent`).
 """
 
 from __future__ import annotations
@@ -12,12 +28,24 @@ from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date as babel_date
+from babel.dates import format_skeleton
+from babel.dates import format_time as babel_time
+from babel.numbers import (
+    format_compact_decimal,
+    format_currency,
+    format_decimal,
+    get_currency_name,
+    get_currency_precision,
+    get_currency_unit_pattern,
+)
+
+from commands.i18n import current_locale
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
 __all__ = [
-    "CURRENCY_EXPONENTS",
     "KIND_LABELS",
     "KIND_SHORT",
     "PROVIDER_LABELS",
@@ -32,10 +60,13 @@ __all__ = [
     "escape_mrkdwn",
     "format_bizno",
     "format_bytes",
+    "format_compact",
     "format_date",
     "format_datetime",
+    "format_day_short",
     "format_krw",
     "format_money",
+    "format_number",
     "kind_label",
     "operation_label",
     "progress_bar",
@@ -49,17 +80,12 @@ SEOUL = ZoneInfo("Asia/Seoul")
 #: Shown on every message about a document that lives in a provider sandbox.
 SANDBOX_NOTICE = "🧪 *SANDBOX* — no real document was issued"
 
-#: Minor-unit exponents (ISO 4217) for the currencies a provider may bill in.
-CURRENCY_EXPONENTS: Mapping[str, int] = {
-    "KRW": 0, "JPY": 0, "VND": 0, "CLP": 0, "ISK": 0,
-    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "CNY": 2, "HKD": 2, "SGD": 2, "AUD": 2, "CAD": 2,
-    "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "TWD": 2,
-    "BHD": 3, "KWD": 3, "JOD": 3, "OMR": 3, "TND": 3,
-}
-
-_CURRENCY_SYMBOLS: Mapping[str, str] = {
-    "KRW": "₩", "EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CNY": "CN¥", "CHF": "CHF ",
-}
+#: The Babel locale whose data formats each of our languages: numbers and money, days.
+_NUMBER_LOCALES: Mapping[str, str] = {"en": "en", "ko": "ko_KR"}
+_DAY_LOCALES: Mapping[str, str] = {"en": "en_GB", "ko": "ko_KR"}
+_DAY_SKELETON = "yMMMEd"
+#: Korean amounts are read in units of 10^4: 만, 억 (10^8), 조 (10^12)
+_KOREAN_UNITS: tuple[tuple[int, str], ...] = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
 
 PROVIDER_LABELS: Mapping[Provider, str] = {
     Provider.POPBILL: "Popbill",
@@ -185,31 +211,52 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _number_locale() -> str:
+    return _NUMBER_LOCALES.get(current_locale(), _NUMBER_LOCALES["en"])
+
+
 def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency`'s minor unit (2 for unknown codes)."""
-    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    """Digits after the decimal point in `currency`'s minor unit (ISO 4217, Babel's data; 2 if unknown)."""
+    return int(get_currency_precision(currency.upper()))
 
 
 def format_krw(amount: int) -> str:
-    """`1234500` -> `₩1,234,500` (negative amounts keep their sign: `-₩1,000`)."""
+    """`1234500` -> `₩1,234,500` in English, `1,234,500원` in Korean (a negative keeps its sign)."""
     return format_money(amount, "KRW")
 
 
 def format_money(amount: int, currency: str = "KRW") -> str:
-    """Format an integer amount in the currency's minor unit.
+    """Format an integer amount in the currency's minor unit, in the current locale.
 
     >>> format_money(12345, "EUR")
     '€123.45'
     """
     code = currency.upper()
     exponent = currency_exponent(code)
-    sign = "-" if amount < 0 else ""
-    value = Decimal(abs(amount)).scaleb(-exponent)
-    number = f"{value:,.{exponent}f}"
-    symbol = _CURRENCY_SYMBOLS.get(code)
-    if symbol is None:
-        return f"{sign}{number} {code}"
-    return f"{sign}{symbol}{number}"
+    value = Decimal(amount).scaleb(-exponent)
+    locale = _number_locale()
+    if current_locale() != "ko":
+        return format_currency(value, code, locale=locale)
+    # Korean: 1,234,500원 for won; other currencies by Babel's unit pattern, `1,234.56 유로`
+    number = format_decimal(value, format=f"#,##0.{'0' * exponent}" if exponent else "#,##0", locale=locale)
+    if code == "KRW":
+        return f"{number}원"
+    return get_currency_unit_pattern(code, locale=locale).format(number, get_currency_name(code, locale=locale))
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """A count or quantity with the locale's grouping: `12,345`."""
+    return format_decimal(value, locale=_number_locale())
+
+
+def format_compact(value: float) -> str:
+    """A short amount for a chart axis: `1.4B`, `25M`, `5K` in English; `14억`, `2,500만` in Korean."""
+    if current_locale() == "ko":
+        for size, unit in _KOREAN_UNITS:
+            if abs(value) >= size:
+                return format_decimal(round(value / size, 1), format="#,##0.#", locale="ko_KR") + unit
+        return format_decimal(round(value), locale="ko_KR")
+    return format_compact_decimal(value, format_type="short", fraction_digits=1, locale=_number_locale())
 
 
 def format_bytes(size: int) -> str:
@@ -229,23 +276,31 @@ def _localise(when: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 
 
 def format_datetime(when: dt.datetime | None, tz: dt.tzinfo = SEOUL, *, with_zone: bool = True) -> str:
-    """`2024-05-02 14:03 KST` in the reader's zone (Asia/Seoul unless told)."""
+    """`2024-05-02 14:03 KST` (Korean: `2024년 5월 2일 (목) 14:03 KST`) in the reader's zone."""
     if when is None:
         return "—"
     local = _localise(when, tz)
-    text = local.strftime("%Y-%m-%d %H:%M")
+    if current_locale() == "ko":
+        text = f"{format_date(local.date())} {babel_time(local.time(), 'HH:mm', locale='ko_KR')}"
+    else:
+        text = babel_date(local.date(), "yyyy-MM-dd", locale="en") + babel_time(local.time(), " HH:mm", locale="en")
     if with_zone:
         text += f" {local.tzname() or ''}".rstrip()
     return text
 
 
 def format_date(when: dt.date | dt.datetime | None, tz: dt.tzinfo = SEOUL) -> str:
-    """`2024-05-02`; a datetime is first moved into `tz` so the day is the reader's day."""
+    """`Thu, 2 May 2024` / `2024년 5월 2일 (목)`; a datetime is first moved into `tz` (the reader's day)."""
     if when is None:
         return "—"
     if isinstance(when, dt.datetime):
         when = _localise(when, tz).date()
-    return when.isoformat()
+    return format_skeleton(_DAY_SKELETON, when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
+
+
+def format_day_short(when: dt.date) -> str:
+    """A day without its year, for a chart axis: `30/11` in English, `11. 30.` in Korean."""
+    return format_skeleton("Md", when, locale=_DAY_LOCALES.get(current_locale(), _DAY_LOCALES["en"]))
 
 
 def provider_label(provider: Provider) -> str:

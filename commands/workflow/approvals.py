@@ -1,6 +1,8 @@
 """Decisions: approve, reject, expire. Exactly one decision per request.
 
-A decision moves the approval row by compare-and-set (``pending → approved | rejected |
+A request may need several distinct approvers (N of M: above the amount threshold, or after a
+closure override): each approval is a vote row, unique per (request, approver), and only when the
+votes suffice does the row move. A decision moves the approval row by compare-and-set (``pending → approved | rejected |
 expired``, see `commands.ledger.vocabulary.TRANSITIONS`): a hundred clicks produce one
 winner and ninety-nine "already approved by ..." answers. Authorisation is checked here, on
 every call, not in the button that called it.
@@ -12,6 +14,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation, Lifecycle
 from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
 from commands.workflow.errors import NotAllowed, invalid
@@ -44,6 +47,10 @@ async def decide(
         approval = await ctx.approval(approval_id)
     if approval.state is not ApprovalState.PENDING:
         return await already_decided(ctx, approval)
+    if approve and approval.required_approvals > 1:
+        waiting = await _count_vote(ctx, approval, decider, now)
+        if waiting is not None:
+            return waiting
     if not await _record_decision(ctx, approval, decider, approve, reason, now):
         current = await ctx.approval(approval_id)
         if current.state is ApprovalState.PENDING:  # it expired between our read and the update
@@ -64,6 +71,33 @@ async def decide(
     return DecisionResult(
         outcome=DecisionOutcome.APPROVED, message=message, approval=execution.approval, execution=execution
     )
+
+
+async def _count_vote(
+    ctx: WorkflowContext, approval: ApprovalRecord, decider: str, now: dt.datetime
+) -> DecisionResult | None:
+    """Record `decider`'s approval of an N-of-M request; None when the votes now suffice (the caller
+    then moves the row by compare-and-set, so however many clicks arrive it runs once).
+
+    The vote's unique (request, approver) key makes a repeated click by one person count once.
+    """
+    added = await ctx.store.approvals.add_vote(approval.id, decider, now=now)
+    voters = await ctx.store.approvals.voters(approval.id)
+    needed = approval.required_approvals
+    if added:
+        await ctx.audit_approval(approval, actor=decider, kind=AuditKind.DECISION, operation=AuditOperation.APPROVE,
+                                 outcome="vote", detail={"votes": len(voters), "required": needed}, now=now)
+    if len(voters) >= needed:
+        return None
+    still = needed - len(voters)
+    if added:
+        message = _("approved by {who}; {n} more approval(s) needed from other approvers").format(
+            who=mention(decider), n=still)
+    else:
+        message = _("you already approved this request; {n} more approval(s) needed from other approvers").format(
+            n=still)
+    return DecisionResult(outcome=DecisionOutcome.VOTED, message=message,
+                          approval=await ctx.approval_view(approval.id))
 
 
 async def check_decider(ctx: WorkflowContext, approval_id: int, decider: str) -> ApprovalView:

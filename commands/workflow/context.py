@@ -61,6 +61,12 @@ class Policy:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Seoul"))
     executing_stale_after: dt.timedelta = dt.timedelta(minutes=2)
     callback_url: CallbackUrl | None = None
+    #: a document total (minor units) above which `large_amount_approvals` distinct approvers are needed
+    two_approvals_above: int | None = None
+    large_amount_approvals: int = 2
+    #: how long a closure (휴폐업) answer is trusted at request time, and how long one may take
+    closure_ttl: dt.timedelta = dt.timedelta(hours=24)
+    closure_timeout: dt.timedelta = dt.timedelta(seconds=2)
 
     @staticmethod
     def actions(names: Collection[str]) -> frozenset[ApprovalAction]:
@@ -139,7 +145,8 @@ class WorkflowContext:
         if approval.resubmits_request_id is not None:
             old = await self.store.approvals.get(approval.resubmits_request_id)
             replaced = await self.doc_ref(old) if old else None
-        return approval_view(approval, await self.document(approval.document_id), resubmits_ref=replaced)
+        voters = tuple(await self.store.approvals.voters(approval.id)) if approval.required_approvals > 1 else ()
+        return approval_view(approval, await self.document(approval.document_id), voters, resubmits_ref=replaced)
 
     async def move(
         self,

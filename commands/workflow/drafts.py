@@ -31,10 +31,12 @@ class IssueDraft(BaseModel):
     currency: str = "KRW"
     due_date: dt.date | None = None
     callback_url: str | None = None
+    #: why the requester asks anyway when the buyer is closed or unregistered (휴폐업); not sent to the provider
+    override_reason: str | None = None
 
     @property
     def tax_type(self) -> TaxType:
         return self.kind.tax_type
 
     def to_request(self, key: str) -> IssueRequest:
-        return IssueRequest(key=key, **dict(self))
+        return IssueRequest(key=key, **self.model_dump(exclude={"override_reason"}))

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from commands.i18n import _
 from commands.ledger import (
     GONE_STATES,
     ApprovalAction,
@@ -26,6 +27,14 @@ from commands.ledger import (
     Lifecycle,
 )
 from commands.workflow.access import request_columns
+from commands.workflow.checks import (
+    buyer_closure,
+    closure_applies,
+    closure_verdict,
+    require_destroyable,
+    require_issue,
+    required_approvals,
+)
 from commands.workflow.context import WorkflowContext
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.errors import Conflict, NotFound, WorkflowError, invalid
@@ -47,6 +56,7 @@ _OPEN_STATES = (ApprovalState.PENDING, ApprovalState.APPROVED, ApprovalState.EXE
 def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) -> tuple[IssueRequest, list[str]]:
     """The request to store (buyer number normalised) and its warnings; refuses what cannot be issued."""
     provider.capabilities.require_kind(draft.kind)
+    require_issue(provider.capabilities, draft)  # required fields, quantity decimals, line limits
     warnings: list[str] = []
     buyer = draft.buyer
     if buyer.bizno:
@@ -58,7 +68,7 @@ def validate_issue(provider: InvoiceProvider, draft: IssueDraft | IssueRequest) 
             warnings.append(check.warning)
         buyer = buyer.model_copy(update={"bizno": check.number})
     provider.capabilities.require_currency(draft.currency)
-    fields = draft.model_dump(exclude={"key"})
+    fields = draft.model_dump(exclude={"key", "override_reason"})
     fields["buyer"] = buyer.model_dump()
     # the document's ref replaces this placeholder when the row is created
     request = IssueRequest(key="PENDING", **fields)
@@ -87,15 +97,32 @@ async def _started(ctx: WorkflowContext, approval_id: int, needs_approval: bool)
     return await ctx.approval_view(approval_id)
 
 
+async def _closure_screen(
+    ctx: WorkflowContext, provider: InvoiceProvider, request: IssueRequest, requester: str, override: str | None
+) -> tuple[list[str], bool]:
+    """(warnings, overridden): the buyer's closure (휴폐업) status where the provider can check it.
+
+    Closed or unregistered refuses (`ChecksFailed` on the override field) unless `override` says why."""
+    if not closure_applies(provider.capabilities, request) or request.buyer.bizno is None:
+        return [], False
+    found = await buyer_closure(ctx, provider, request.buyer.bizno, requester)
+    return closure_verdict(found, override)
+
+
 async def request_issue(
     ctx: WorkflowContext, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None,
-    *, resubmits: int | None = None,
+    *, resubmits: int | None = None, override_reason: str | None = None,
 ) -> ApprovalView:
-    """Create the document (ref ``INV-…``) and an approval request for issuing it (`resubmits`: the
-    rejected, expired or failed request this one replaces, see `commands.workflow.resubmit`)."""
+    """Create the document (ref ``INV-…``) and an approval request for issuing it, once every check
+    knowable now passed (`commands.workflow.checks`). `resubmits`: the rejected, expired or failed
+    request this one replaces (`commands.workflow.resubmit`)."""
     provider = ctx.provider(draft.provider)
     request, warnings = validate_issue(provider, draft)
-    needs_approval = ctx.policy.needs_approval(ApprovalAction.ISSUE)
+    override = (override_reason or getattr(draft, "override_reason", None) or "").strip() or None
+    closure_warnings, overridden = await _closure_screen(ctx, provider, request, requester, override)
+    warnings = [*warnings, *closure_warnings]
+    required = required_approvals(ctx.policy, request.amounts().total, overridden=overridden)
+    needs_approval = ctx.policy.needs_approval(ApprovalAction.ISSUE) or overridden
     now = ctx.clock()
     opening = _opening(ctx, needs_approval, now)
     async with ctx.store.transaction() as tx:
@@ -108,6 +135,7 @@ async def request_issue(
             idempotency_key=f"issue:{doc.ref}", payload={"warnings": warnings},
             origin_channel_id=channel_id, origin_thread_ts=thread_ts, now=now,
             resubmits_request_id=resubmits, **request_columns(),
+            required_approvals=required if needs_approval else 1, override_reason=override if overridden else None,
         )
         await tx.audit.record(
             actor=requester,
@@ -141,8 +169,29 @@ async def request_destroy(
     if existing:
         open_one = existing[0]
         raise Conflict(f"a destroy request for {doc.ref} is already open (#{open_one.id}, {open_one.state.value})")
-    payload = {"reason": reason}
-    return await _request_action(ctx, ApprovalAction.DESTROY, doc, requester, channel_id, thread_ts, payload, reason)
+    warnings = await _destroyable_now(ctx, doc)
+    payload = {"reason": reason, "warnings": warnings}
+    return await _request_action(ctx, ApprovalAction.DESTROY, doc, requester, channel_id, thread_ts, payload, reason,
+                                 required=required_approvals(ctx.policy, doc.total))
+
+
+async def _destroyable_now(ctx: WorkflowContext, doc: DocumentRecord) -> list[str]:
+    """Read the document's current state at its provider and refuse a destroy that state makes
+    impossible (filed with the NTS: an amendment is the way); warnings when it could not be read."""
+    provider = ctx.provider(doc.provider)
+    ref = doc.document_ref
+    if ref is None:
+        return []
+    try:
+        status = await provider.status(ref)
+    except ProviderError as exc:
+        return [_("The document's current state at {provider} could not be read ({why}); "
+                  "the destroy may be refused after approval.").format(provider=doc.provider.value, why=exc.message)]
+    await ctx.store.documents.record_status(doc.id, status, now=ctx.clock())
+    if status.state in GONE_STATES:
+        raise Conflict(f"{doc.ref} is already {status.state.value} at {doc.provider.value}")
+    require_destroyable(provider.capabilities, doc.ref, status)
+    return []
 
 
 async def request_resend(
@@ -165,8 +214,10 @@ async def _request_action(
     thread_ts: str | None,
     payload: Mapping[str, Any],
     reason: str | None,
+    *,
+    required: int = 1,
 ) -> ApprovalView:
-    """An approval request for an action on a stored document."""
+    """An approval request for an action on a stored document (`required`: distinct approvers needed)."""
     needs_approval = ctx.policy.needs_approval(action)
     now = ctx.clock()
     opening = _opening(ctx, needs_approval, now)
@@ -174,6 +225,7 @@ async def _request_action(
         approval = await tx.approvals.create(
             action=action, document_id=doc.id, requester=requester, **opening, payload=payload, reason=reason,
             origin_channel_id=channel_id, origin_thread_ts=thread_ts, now=now, **request_columns(),
+            required_approvals=required if needs_approval else 1,
         )
         await tx.audit.record(
             actor=requester,

@@ -67,6 +67,11 @@ class InvoiceService:
     Every state-changing call checks its caller's role (`roles.WHO_MAY`) and, for a request
     that already exists, that the call comes from the request's workspace
     (`commands.workflow.access`), before anything is written or sent.
+        two_approvals_above: a total (minor units) above which `large_amount_approvals` distinct
+            approvers must approve an issue or destroy; None: one approval, whatever the amount.
+        closure_ttl: how long a buyer's closure (휴폐업) answer is reused at request time.
+        closure_timeout: how long the request-time closure check may take before the request goes
+            on with "could not be checked" on its card.
 
     Refuses with `WorkflowError` (not allowed, not found, conflict) or with the provider's
     own `RequestInvalid` / `NotSupported` for bad input and what a provider cannot do.
@@ -86,6 +91,10 @@ class InvoiceService:
         executing_stale_after: dt.timedelta = dt.timedelta(minutes=2),
         callback_url: CallbackUrl | None = None,
         roles: RoleDirectory | None = None,
+        two_approvals_above: int | None = None,
+        large_amount_approvals: int = 2,
+        closure_ttl: dt.timedelta = dt.timedelta(hours=24),
+        closure_timeout: dt.timedelta = dt.timedelta(seconds=2),
     ) -> None:
         policy = Policy(
             is_approver=is_approver,
@@ -95,6 +104,10 @@ class InvoiceService:
             timezone=ZoneInfo(timezone),
             executing_stale_after=executing_stale_after,
             callback_url=callback_url,
+            two_approvals_above=two_approvals_above,
+            large_amount_approvals=large_amount_approvals,
+            closure_ttl=closure_ttl,
+            closure_timeout=closure_timeout,
         )
         self.context = WorkflowContext(store=store, providers=dict(providers), clock=clock, policy=policy)
         self.roles: RoleDirectory = roles or OpenRoles(is_approver)
@@ -109,11 +122,16 @@ class InvoiceService:
     # ----------------------------------------------------------------- requests and decisions
 
     async def request_issue(
-        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None
+        self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None,
+        *, override_reason: str | None = None,
     ) -> ApprovalView:
-        """Create the document and its approval request (executed at once when issuing needs none)."""
+        """Create the document and its approval request (executed at once when issuing needs none).
+
+        `override_reason` (or the draft's) lets a request for a closed or unregistered buyer through,
+        with one more approval."""
         await require(self.roles, requester, Guarded.ISSUE)
-        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts)
+        return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts,
+                                            override_reason=override_reason)
 
     async def request_destroy(
         self, ref_text: str, reason: str | None, requester: str, channel_id: str, thread_ts: str | None = None
@@ -231,12 +249,13 @@ class InvoiceService:
             standing=standing,
         )
 
-    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None) -> bytes:
-        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV;
-        for a person (`actor`), only an approver or admin."""
+    async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None,
+                         layout: export.ExportLayout = export.ExportLayout.STANDARD) -> bytes:
+        """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV, in
+        `layout`; for a person (`actor`), only an approver or admin."""
         if actor is not None:
             await require(self.roles, actor, Guarded.EXPORT)
-        return await export.export_csv(self.context, from_date, to_date)
+        return await export.export_csv(self.context, from_date, to_date, layout)
 
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""

@@ -31,6 +31,7 @@ __all__ = [
     "approval_view",
     "document_view",
     "error_fields",
+    "error_kind",
     "external_view",
     "status_update",
 ]
@@ -86,6 +87,16 @@ class DocumentView(_View):
     def stored(self) -> bool:
         return self.id is not None
 
+    @property
+    def provider_missing(self) -> bool:
+        """The provider answered that it does not know this document (its not-found code)."""
+        return error_kind(self.error_code) == "not_found"
+
+    @property
+    def provider_unreachable(self) -> bool:
+        """The provider could not be asked: no connection, timeout, 5xx, maintenance, rate limit."""
+        return error_kind(self.error_code) == "unreachable"
+
 
 class ApprovalView(_View):
     """An approval request with its document: everything the approval card shows."""
@@ -114,6 +125,14 @@ class ApprovalView(_View):
     warnings: tuple[str, ...] = ()
     resubmits_request_id: int | None = None  # the rejected/expired/failed request this one replaces
     resubmits_ref: str | None = None  # that request's document
+    required_approvals: int = 1  # distinct approvers needed (N of M)
+    approved_by: tuple[str, ...] = ()  # who approved so far, in order (N-of-M requests)
+    override_reason: str | None = None  # why the requester asked although the buyer is closed
+
+    @property
+    def approvals_missing(self) -> int:
+        """How many more approvals a pending request needs."""
+        return max(0, self.required_approvals - len(self.approved_by)) if self.is_pending else 0
 
     @property
     def is_pending(self) -> bool:
@@ -149,6 +168,7 @@ class DecisionOutcome(StrEnum):
     REJECTED = "rejected"
     ALREADY_DECIDED = "already_decided"  # someone else won the race, or a repeated click
     EXPIRED = "expired"
+    VOTED = "voted"  # an approval was counted, and the request still needs more from others
 
 
 class DecisionResult(_View):
@@ -199,6 +219,24 @@ _DOCUMENT_FIELDS = _shared(DocumentView, DocumentRecord)
 _APPROVAL_FIELDS = _shared(ApprovalView, ApprovalRecord)
 
 
+def error_kind(error_code: str | None) -> str | None:
+    """What a view's `error_code` (a provider error's outcome code) means for a read.
+
+    ``not_found``: the provider answered with its not-found code (`DocumentNotFound`, mapped
+    from e.g. Popbill -11000005, Payssam BILL_003, Hiworks 404, Abillify 404);
+    ``unreachable``: it gave no usable answer (`ProviderUnavailable`, `RateLimited`,
+    `OutcomeUnknown`); ``refused``: any other answer. None without an error code.
+    """
+    if not error_code:
+        return None
+    outcome = error_code.split(":", 1)[0]
+    if outcome == "not_found":
+        return "not_found"
+    if outcome in ("unavailable", "rate_limited", "unknown"):
+        return "unreachable"
+    return "refused"
+
+
 def error_fields(error: ProviderError | str | None) -> dict[str, Any]:
     """The view's error fields for a provider that could not be asked (or a plain reason)."""
     if isinstance(error, ProviderError):
@@ -218,8 +256,11 @@ def document_view(doc: DocumentRecord, *, error: ProviderError | str | None = No
     )
 
 
-def approval_view(approval: ApprovalRecord, doc: DocumentRecord, *, resubmits_ref: str | None = None) -> ApprovalView:
-    """The view of an approval request with its document (and the ref of the one it replaces)."""
+def approval_view(
+    approval: ApprovalRecord, doc: DocumentRecord, voters: tuple[str, ...] = (), *, resubmits_ref: str | None = None
+) -> ApprovalView:
+    """The view of an approval request with its document, who approved so far (N of M), and the
+    ref of the request it replaces (edit and resubmit)."""
     warnings = approval.payload.get("warnings") or []
     return ApprovalView.model_validate(
         {
@@ -227,6 +268,7 @@ def approval_view(approval: ApprovalRecord, doc: DocumentRecord, *, resubmits_re
             "document": document_view(doc),
             "warnings": tuple(str(w) for w in warnings),
             "resubmits_ref": resubmits_ref,
+            "approved_by": voters,
         }
     )
 

@@ -6,7 +6,7 @@ One method per documented call::
     create_amendment   POST   /v4/invoices/amendment     수정(세금)계산서: negative and/or positive
     get_invoice        GET    /v4/invoices/{documentId}
     delete_invoice     DELETE /v4/invoices/{documentId}  302 and 304 also mean success
-    check_closure      POST   /v4/check/{bizno}          휴폐업 조회 (Office token only)
+    check_closure      POST   /v4/check/{bizno}          휴폐업 조회 (office and bill-access tokens)
     validate_business  POST   /v4/validate               사업자등록정보 진위 검증
 
 Auth is two raw headers, no ``Bearer``: ``Office-Authorization: {officeToken}`` and
@@ -87,7 +87,7 @@ class HiworksClient:
     Args:
         office_token: the office API token (``Office-Authorization``).
         bill_access_token: the user's bill API token (``Bill-Access-Authorization``); needed by
-            every call except the closure check.
+            every call (seed 004 marks it 필수 on the closure check too).
         base_url: defaults to ``https://bill-api.hiworks.com``.
         reseller_code: sent as ``X-Reseller-Code`` on document creation (Gabia resellers).
         policy: timeouts and retries; transport: injected transport for tests.
@@ -198,12 +198,14 @@ class HiworksClient:
 
     async def check_closure(self, bizno: str) -> BusinessCheck:
         """사업자 휴폐업 단일 조회 (``POST /v4/check/{bizno}``). The number is normalised to 10 digits
-        first (Hiworks refuses hyphens); only the office token is sent."""
+        first (Hiworks refuses hyphens). Seed 004 lists both the office token and the
+        ``Bill-Access-Authorization`` token as 필수 for this call, so both are sent (some public
+        clients send only the office token; the document is what the real server may enforce)."""
         try:
             digits = normalize_bizno(bizno)
         except InvalidBizno as exc:
             raise RequestInvalid(str(exc), provider=PROVIDER, code="bizno") from exc
-        data = await self._data("POST", f"/v4/check/{digits}", write=False, bill_access=False,
+        data = await self._data("POST", f"/v4/check/{digits}", write=False,
                                 json_header=True, operation="check closure")
         return parse_answer(BusinessCheck, data, "check closure")
 

@@ -192,10 +192,24 @@ class Invoice(_Request):
 
 
 class AmendmentInfo(_Request):
-    """amendment: the original's NTS approval number and the reason code 01..06."""
+    """amendment: the original's NTS approval number and the reason code 01..06.
+
+    Seed 004's field table says ``"01" | … | "06"`` (type "numberstring") while its own request
+    example sends ``"modifyType": "1"``; both spellings (and the number) are accepted and sent
+    in the table's two-digit form.
+    """
 
     original_issue_id: str = Field(min_length=1)
     modify_type: Literal["01", "02", "03", "04", "05", "06"]
+
+    @field_validator("modify_type", mode="before")
+    @classmethod
+    def _two_digits(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str) and re.fullmatch(r"[1-6]", value.strip()):
+            return value.strip().zfill(2)
+        return value
 
 
 class AmendmentRequest(_Request):

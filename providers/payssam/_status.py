@@ -1,8 +1,11 @@
 """A Payssam bill read as the bot's `DocumentStatus`: state, amounts, payment history, expiry.
 
-``apprState`` W/F/C/D map to unpaid/paid/cancelled/destroyed; an unpaid bill past the end of
-its ``expireDt`` (KST) reads as expired, whether the answer says so (the sandbox's ``expired``)
-or the date alone does (Paymint's own answer has no such flag).
+``apprState`` W/F/C/D map to unpaid/paid/cancelled/destroyed. ``/bill/read`` is not in the
+V2 seed; the fields public clients read from it are ``billId``, ``apprState`` and the
+``appr*`` approval fields, nothing about what the bill asked for. So the amounts, the
+``expireDt`` and the pay link come from what we issued (`providers.issued`), and an unpaid
+bill past the end of *our* stored ``expireDt`` (KST) reads as expired. A paid bill's amount
+is its documented ``apprPrice``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
+from providers.issued import IssuedDocument
 from providers.models import KST, Amounts, DocumentRef, DocumentState, DocumentStatus, StatusEvent
 from providers.payssam.client import BillInfo
 
@@ -24,6 +28,8 @@ _STATES: Final[dict[str, DocumentState]] = {
     "C": DocumentState.CANCELED,
     "D": DocumentState.DESTROYED,
 }
+
+
 def _parse_appr_dt(value: str | None) -> dt.datetime | None:
     """``YYYYMMDDHHMMSS`` in KST (the format of apprDt)."""
     if not value or not re.fullmatch(r"\d{14}", value):
@@ -31,32 +37,23 @@ def _parse_appr_dt(value: str | None) -> dt.datetime | None:
     return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=KST)
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        return None
+def bill_status(ref: DocumentRef, info: BillInfo, now: Callable[[], dt.datetime],
+                issued: IssuedDocument | None = None) -> DocumentStatus:
+    """The bill as a `DocumentStatus`, from the documented read fields and what we issued.
 
-
-def bill_status(ref: DocumentRef, info: BillInfo, now: Callable[[], dt.datetime]) -> DocumentStatus:
-    """The bill as a `DocumentStatus`: an unpaid bill past its expireDt reads as expired."""
+    Args:
+        issued: our record of the bill (None for a bill we did not issue): its amounts, its
+            ``expireDt`` (an unpaid bill past it reads as expired) and its pay link.
+    """
     raw = info.wire()
     raw_state = info.appr_state or ""
     state = _STATES.get(raw_state, DocumentState.UNKNOWN)
-    expire = _parse_date(raw.get("expireDt"))
-    if state is DocumentState.UNPAID and (raw.get("expired") is True or _past(expire, now)):
+    expire = issued.due_date if issued is not None else None
+    if state is DocumentState.UNPAID and _past(expire, now):
         state = DocumentState.EXPIRED
-    price = raw.get("price") or info.appr_price
-    amounts = None
-    if isinstance(price, str) and price.isdigit():
-        supply, tax = raw.get("supplyPrice"), raw.get("tax")
-        if isinstance(supply, str) and isinstance(tax, str) and supply.isdigit() and tax.isdigit() \
-                and int(supply) + int(tax) == int(price):
-            amounts = Amounts(supply=int(supply), vat=int(tax), total=int(price))
-        else:
-            amounts = Amounts(supply=int(price), vat=0, total=int(price))
+    amounts = issued.amounts if issued is not None else None
+    if amounts is None and isinstance(info.appr_price, str) and info.appr_price.isdigit():
+        amounts = Amounts(supply=int(info.appr_price), vat=0, total=int(info.appr_price))
     paid_at = _parse_appr_dt(info.appr_origin_dt if raw_state == "C" else info.appr_dt)
     history: list[StatusEvent] = []
     if paid_at is not None:
@@ -65,7 +62,7 @@ def bill_status(ref: DocumentRef, info: BillInfo, now: Callable[[], dt.datetime]
     if raw_state == "C":
         history.append(StatusEvent(at=_parse_appr_dt(info.appr_cancel_dt or info.appr_dt),
                                    what="payment cancelled", raw_code="C"))
-    short_url = raw.get("shortUrl")
+    pay_link = issued.links.get("pay") if issued is not None else None
     detail = None
     if state is DocumentState.EXPIRED:
         detail = f"expired unpaid (valid until {expire.isoformat() if expire else 'its expiry date'})"
@@ -76,11 +73,11 @@ def bill_status(ref: DocumentRef, info: BillInfo, now: Callable[[], dt.datetime]
         state=state,
         raw_state=raw_state,
         amounts=amounts,
-        buyer_name=raw.get("memberName") if isinstance(raw.get("memberName"), str) else None,
+        buyer_name=issued.buyer_name if issued is not None else None,
         updated_at=paid_at,
         due_date=expire,
         confirm_number=info.appr_num,
-        links={"pay": short_url} if isinstance(short_url, str) and short_url else {},
+        links={"pay": pay_link} if pay_link else {},
         history=tuple(history),
         detail=detail,
         raw=raw,

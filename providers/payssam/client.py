@@ -58,7 +58,8 @@ DEFAULT_BASE_URL: Final = "https://sandbox.paymint.co.kr/partner"
 
 SendType = Literal["TALK", "URL"]
 
-_BILL_ID = re.compile(r"[A-Za-z0-9]{1,20}")
+#: seed 002: billId is a string of 1 to 20 characters (no character class given)
+_BILL_ID = re.compile(r".{1,20}", re.DOTALL)
 _PRICE = re.compile(r"[0-9]{1,10}")
 _PHONE = re.compile(r"[0-9]{8,15}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -75,7 +76,7 @@ def _invalid(message: str, field: str) -> RequestInvalid:
 
 def _check_bill_id(bill_id: str) -> None:
     if not _BILL_ID.fullmatch(bill_id):
-        raise _invalid(f"billId {bill_id!r} must be 1 to 20 letters or digits", "bill_id")
+        raise _invalid(f"billId {bill_id!r} must be 1 to 20 characters", "bill_id")
 
 
 def _check_price(price: str) -> None:

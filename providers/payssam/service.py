@@ -1,10 +1,15 @@
 """Payssam as an :class:`~providers.base.InvoiceProvider`: bills paid by the customer online.
 
-The billId is ours to choose, so it derives from `IssueRequest.key` (letters and digits
-only, at most 20) and a repeated issue is refused by Payssam instead of billing twice;
-after `OutcomeUnknown`, :meth:`PayssamService.find` reads the bill to reconcile.
-Payssam has no list or batch query, so `statuses` reads bills one by one with bounded
-concurrency.
+The billId is ours to choose, so it derives from `IssueRequest.key` one-to-one (see
+`bill_id_for`: two keys never share a billId) and a repeated issue is refused by Payssam
+instead of billing twice; after `OutcomeUnknown`, :meth:`PayssamService.find` reads the bill
+to reconcile. Payssam has no list or batch query, so `statuses` reads bills one by one with
+bounded concurrency.
+
+What the bill asked for (price, supply and tax, ``expireDt``, the pay link) is not in any
+documented answer, so it comes from our own record of the issue (`providers.issued`): the
+ledger in the running bot, this process's memory otherwise. Destroying an unpaid bill sends
+that price; expiry is that ``expireDt`` passed.
 """
 
 from __future__ import annotations
@@ -12,13 +17,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import httpx
 
-from providers.base import Capabilities
+from providers.base import BuyerField, Capabilities
 from providers.config import DEMO_PAYSSAM, PayssamConfig, SellerConfig
 from providers.errors import (
     DocumentNotFound,
@@ -26,6 +30,7 @@ from providers.errors import (
     ProviderRejected,
     RequestInvalid,
 )
+from providers.issued import IssuedDocument, IssuedLedger, MemoryIssuedLedger
 from providers.models import (
     BusinessStatus,
     DocumentKind,
@@ -56,8 +61,8 @@ __all__ = ["CAPABILITIES", "KST", "SANDBOX_CALLBACK_PATH", "PayssamService", "bi
 #: the sandbox's own sink, which answers like a well-behaved partner.
 SANDBOX_CALLBACK_PATH: Final = "/_sandbox/callback-sink"
 
-_PRICE_MEMORY: Final = 10_000
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+#: escapes a character that is not a letter or digit (and "Z" itself) in a billId: Z + 2 hex digits
+_ESCAPE: Final = "Z"
 
 CAPABILITIES: Final = Capabilities(
     provider=Provider.PAYSSAM,
@@ -71,6 +76,8 @@ CAPABILITIES: Final = Capabilities(
     currencies=frozenset({"KRW"}),
     max_total=MAX_PRICE,
     mobile_kinds=frozenset({DocumentKind.BILL}),
+    # BillRequest requires memberName and phone (seed 002); a bill carries one price, no quantities
+    required_buyer={DocumentKind.BILL: frozenset({BuyerField.NAME, BuyerField.PHONE})},
     notes={
         "mobile": "sends the bill to the buyer's mobile phone by KakaoTalk",
         "resend": "can only resend the KakaoTalk message, to the phone on the bill",
@@ -82,17 +89,30 @@ CAPABILITIES: Final = Capabilities(
 
 
 def bill_id_for(key: str) -> str:
-    """The billId for our idempotency key: every non-alphanumeric character removed.
+    """The billId for our idempotency key, one-to-one: two keys never give the same billId.
 
-    ``INV-000123`` -> ``INV000123``. Payssam allows at most 20 letters or digits.
+    Letters and digits stay; any other ASCII character (and the escape letter ``Z``) becomes
+    ``Z`` and its two hex digits, so ``INV-000123`` -> ``INVZ2D000123`` while ``INV000123``
+    stays as it is. Seed 002 allows 1 to 20 characters; the V1 pages and public clients say
+    letters and digits, and the escaped form satisfies both.
     """
-    bill_id = _NOT_ALNUM.sub("", key)
+    parts: list[str] = []
+    for char in key:
+        if char.isascii() and char.isalnum() and char != _ESCAPE:
+            parts.append(char)
+        elif char.isascii() and char.isprintable():
+            parts.append(f"{_ESCAPE}{ord(char):02X}")
+        else:
+            parts = []
+            break
+    bill_id = "".join(parts)
     if not bill_id or len(bill_id) > 20:
         raise RequestInvalid(
-            f"key {key!r} gives billId {bill_id!r}; payssam needs 1 to 20 letters or digits",
+            f"key {key!r} gives billId {bill_id!r}; payssam needs 1 to 20 characters",
             provider=PROVIDER,
             code="invalid_bill_id",
-            user_hint="Use a shorter document key (at most 20 letters and digits, dashes are dropped).",
+            user_hint="Use a shorter document key (ASCII; each character other than a letter or digit "
+            "takes three of Payssam's 20).",
         )
     return bill_id
 
@@ -108,6 +128,8 @@ class PayssamService:
             which the status carries in ``links["pay"]``).
         callback_url: payment callback used when the request has none.
         concurrency: parallel ``/bill/read`` calls in `statuses`.
+        issued: where what we issued is kept (price, expireDt, pay link); defaults to this
+            process's memory, which a restart forgets.
         now: the current time (tests pass a fixed one).
     """
 
@@ -123,6 +145,7 @@ class PayssamService:
         send_type: SendType = "TALK",
         callback_url: str | None = None,
         concurrency: int = 16,
+        issued: IssuedLedger | None = None,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.client = client
@@ -132,9 +155,10 @@ class PayssamService:
         self.callback_url = callback_url
         self.concurrency = max(1, concurrency)
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
-        # /bill/read documents only the approval fields, so the price an unpaid bill was
-        # sent with (needed to destroy it) is remembered from issue, bounded.
-        self._prices: OrderedDict[str, str] = OrderedDict()
+        # What this process issued, asked first: the ledger may not have the row's provider id
+        # yet while an issue is being recorded.
+        self._memory = MemoryIssuedLedger()
+        self.issued = issued
 
     # -- issue -------------------------------------------------------------------------
     async def issue(self, request: IssueRequest) -> DocumentStatus:
@@ -167,8 +191,9 @@ class PayssamService:
             message=request.memo,
             bill_issuer=issuer,
         )
-        self._remember_price(bill_id, str(amounts.total))
         links = {"pay": sent.short_url} if sent.short_url else {}
+        self._memory.remember(IssuedDocument(provider=Provider.PAYSSAM, provider_id=bill_id, amounts=amounts,
+                                             due_date=expire, links=links, buyer_name=request.buyer.name))
         return DocumentStatus(
             ref=self._ref(bill_id),
             state=DocumentState.UNPAID,
@@ -211,11 +236,14 @@ class PayssamService:
 
     async def status(self, ref: DocumentRef) -> DocumentStatus:
         info = await self.client.read(ref.provider_id)
-        status = bill_status(ref, info, self._now)
-        price = status.raw.get("price")
-        if isinstance(price, str) and price.isdigit():
-            self._remember_price(ref.provider_id, price)
-        return status
+        return bill_status(ref, info, self._now, await self._issued(ref.provider_id))
+
+    async def _issued(self, bill_id: str) -> IssuedDocument | None:
+        """Our record of the bill: this process's memory, else the ledger; None when not ours."""
+        found = await self._memory.issued(Provider.PAYSSAM, bill_id)
+        if found is None and self.issued is not None:
+            found = await self.issued.issued(Provider.PAYSSAM, bill_id)
+        return found
 
     async def statuses(self, refs: Sequence[DocumentRef]) -> dict[str, DocumentStatus]:
         limit = asyncio.Semaphore(self.concurrency)
@@ -252,13 +280,13 @@ class PayssamService:
         """Unpaid: destroy (파기). Paid: cancel the payment, full amount. Otherwise refuse."""
         current = await self.status(ref)
         if current.raw_state == "W":
-            price = current.raw.get("price") or self._prices.get(ref.provider_id)
-            await self.client.destroy(ref.provider_id, self._price(ref, price))
+            # The price we sent when we issued it: /bill/read does not document one.
+            issued = await self._issued(ref.provider_id)
+            total = issued.amounts.total if issued is not None and issued.amounts is not None else None
+            await self.client.destroy(ref.provider_id, self._price(ref, None if total is None else str(total)))
         elif current.raw_state == "F":
-            price = current.raw.get("apprPrice") or current.raw.get("price")
-            await self.client.cancel(
-                ref.provider_id, self._price(ref, price), (reason or "청구 취소")[:MAX_CANCEL_REASON]
-            )
+            paid = self._price(ref, current.raw.get("apprPrice"))  # documented approval field
+            await self.client.cancel(ref.provider_id, paid, (reason or "청구 취소")[:MAX_CANCEL_REASON])
         elif current.raw_state in ("C", "D"):
             what = "cancelled" if current.raw_state == "C" else "destroyed"
             raise ProviderRejected(
@@ -275,18 +303,13 @@ class PayssamService:
             )
         return await self.status(ref)
 
-    def _remember_price(self, bill_id: str, price: str) -> None:
-        self._prices[bill_id] = price
-        self._prices.move_to_end(bill_id)
-        while len(self._prices) > _PRICE_MEMORY:
-            self._prices.popitem(last=False)
-
     @staticmethod
     def _price(ref: DocumentRef, price: Any) -> str:
         if isinstance(price, str) and price.isdigit():
             return price
         raise ProviderRejected(
-            f"payssam did not say the amount of bill {ref.provider_id}, which destroying it needs",
+            f"the amount of payssam bill {ref.provider_id}, which destroying it needs, is not known "
+            "(it was not issued by this bot, and payssam's read does not say it)",
             provider=PROVIDER,
             code="price_unknown",
             user_hint="Cancel it in the Payssam back office.",
@@ -340,6 +363,7 @@ def create_service(
     send_type: SendType = "TALK",
     callback_url: str | None = None,
     concurrency: int = 16,
+    issued: IssuedLedger | None = None,
 ) -> PayssamService:
     """The Payssam service for `config` (``api_url`` or the V2 sandbox default).
 
@@ -358,5 +382,6 @@ def create_service(
         send_type=send_type,
         callback_url=callback_url or getattr(config, "callback_url", None),
         concurrency=concurrency,
+        issued=issued,
     )
 

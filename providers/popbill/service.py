@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import Capabilities
+from providers.base import BuyerField, Capabilities
 from providers.bizno import InvalidBizno, normalize_bizno
 from providers.config import PopbillConfig, SellerConfig
 from providers.errors import (
@@ -57,6 +57,7 @@ from providers.popbill._bodies import (
     _EMAIL,
     _PHONE,
     CANCEL_RECEIPT_SUFFIX,
+    MAX_DETAIL_LINES,
     _digits,
     _DocumentBodies,
     _sms_text,
@@ -84,6 +85,10 @@ _FILED_HINT = ("Issue an amended tax invoice (수정세금계산서) for the cor
                "Popbill cannot cancel a document the National Tax Service already has.")
 
 
+_TAX_KINDS = (DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE, DocumentKind.EXEMPT_INVOICE)
+_FILING_STATES = frozenset({DocumentState.FILING, DocumentState.FILED, DocumentState.FILING_FAILED})
+
+
 class PopbillService(_DocumentBodies):
     """Popbill behind the bot's `InvoiceProvider` interface.
 
@@ -109,6 +114,17 @@ class PopbillService(_DocumentBodies):
         batch_size=MAX_BATCH,
         links=True,
         currencies=frozenset({"KRW"}),
+        # Taxinvoice: invoiceeCorpNum and invoiceeCorpName are required (seed 001); the required
+        # invoiceeCEOName falls back to the company name in the body, so it is not asked for
+        required_buyer={kind: frozenset({BuyerField.BIZNO, BuyerField.NAME}) for kind in _TAX_KINDS},
+        quantity_decimals=2,  # detailList qty: "Available to two decimal places"
+        max_items=MAX_DETAIL_LINES,
+        # cancelIssue works only before the NTS has it (state 300); a filed cash receipt is revoked
+        # by a cancellation receipt, so only "being filed" blocks it
+        destroy_blocked={
+            **{kind: _FILING_STATES for kind in _TAX_KINDS},
+            DocumentKind.CASH_RECEIPT: frozenset({DocumentState.FILING}),
+        },
         notes={
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "

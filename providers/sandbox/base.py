@@ -1,8 +1,9 @@
 """The sandbox framework: real HTTP servers on loopback with fault injection.
 
 A provider sandbox subclasses :class:`Sandbox`, adds its routes in `setup_routes`,
-keeps its state in memory (`reset_state`, `seed`, `snapshot`) and reads time from
-`self.clock` so tests can move it forward. Every sandbox also serves admin routes:
+keeps its state in memory (`reset_state`, `seed`, `snapshot`), and in a file too when
+given a `state_file` (`providers.sandbox.persist`: the console's demo data survives a
+restart), and reads time from `self.clock` so tests can move it forward. Every sandbox also serves admin routes:
 
     POST   /_sandbox/reset            forget all state and faults, seed again
     GET    /_sandbox/state            the state as JSON
@@ -35,6 +36,7 @@ from aiohttp import web
 
 from providers.models import KST
 from providers.sandbox.faults import FaultRule, Faults, canned_response, extra_latency, take_rule
+from providers.sandbox.persist import SandboxStateFile
 
 __all__ = [
     "FaultRule",
@@ -49,7 +51,6 @@ log = logging.getLogger("invoicebot.sandbox")
 
 T = TypeVar("T")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
 
 
 class SandboxClock:
@@ -97,8 +98,20 @@ class Sandbox(abc.ABC):
         self.base_url = ""
         self._callback_client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: where the state survives a restart (the console's sandboxes); None keeps it in memory only
+        self.state_file: SandboxStateFile | None = None
+        # what `reset_state` assigns is the state to persist, whatever each sandbox calls it
+        self._recording: set[str] | None = set()
         self.reset_state()
+        self._state_names = tuple(sorted(self._recording or ()))
+        self._recording = None
         self.seed()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        recording = self.__dict__.get("_recording")
+        if recording is not None:
+            recording.add(name)
+        super().__setattr__(name, value)
 
     # -- hooks -----------------------------------------------------------------
     @abc.abstractmethod
@@ -115,9 +128,37 @@ class Sandbox(abc.ABC):
     def snapshot(self) -> dict[str, Any]:
         return {}
 
+    # -- persistence (see providers.sandbox.persist) ------------------------------
+    def persistent_state(self) -> dict[str, Any]:
+        """The attributes `reset_state` builds, and the clock offset (time-driven states depend on it)."""
+        return {"attributes": {name: getattr(self, name) for name in self._state_names},
+                "clock_offset": self.clock.offset}
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        attributes = state.get("attributes", {})
+        for name in self._state_names:
+            if name in attributes:
+                setattr(self, name, attributes[name])
+        self.clock.offset = float(state.get("clock_offset", 0.0))
+
+    def persist(self) -> None:
+        """Save the state now, when it has a file."""
+        if self.state_file is not None:
+            self.state_file.save(self)
+
+    @web.middleware
+    async def _persist_middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """After every request that may have changed something (anything but GET/HEAD), save."""
+        try:
+            return await handler(request)
+        finally:
+            if self.state_file is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+                self.state_file.save(self)
+
     # -- app -------------------------------------------------------------------
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._fault_middleware], client_max_size=16 * 1024 * 1024)
+        app = web.Application(middlewares=[self._persist_middleware, self._fault_middleware],
+                              client_max_size=16 * 1024 * 1024)
         app.router.add_post("/_sandbox/reset", self._admin_reset)
         app.router.add_get("/_sandbox/state", self._admin_state)
         app.router.add_get("/_sandbox/requests", self._admin_requests)
@@ -286,12 +327,26 @@ class Sandbox(abc.ABC):
 
     # -- serving ---------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on the running loop; returns the base URL."""
+        """Serve on the running loop; returns the base URL.
+
+        A saved state (`state_file`) is loaded first. A `port` already taken falls back to any
+        free one (the console asks for a fixed port per provider so links stay valid across
+        restarts, but must still start when another program holds it).
+        """
+        if self.state_file is not None and not self.state_file.load(self):
+            self.state_file.save(self)
         self._runner: web.AppRunner | None = web.AppRunner(self.build_app(), access_log=None, shutdown_timeout=0.5)
         runner = self._runner
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=1024)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            if not port:
+                raise
+            log.warning("%s sandbox: port %d is taken (%s); using a free one", self.name, port, exc)
+            site = web.TCPSite(runner, host, 0, backlog=1024)
+            await site.start()
         server = site._server
         assert server is not None
         sock = server.sockets[0]  # type: ignore[attr-defined]
@@ -299,6 +354,7 @@ class Sandbox(abc.ABC):
         return self.base_url
 
     async def stop(self) -> None:
+        self.persist()  # what background jobs (callbacks, commit jobs) changed since the last request
         runner = getattr(self, "_runner", None)
         if runner is not None:
             await runner.cleanup()

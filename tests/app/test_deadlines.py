@@ -21,11 +21,17 @@ import pytest
 import sqlalchemy as sa
 
 from commands.ledger.schema import documents
+from commands.slack.formatting import format_date
 from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
 
 NOW = dt.datetime(2026, 3, 6, 1, 0, tzinfo=dt.UTC)  # 10:00 in Seoul
+
+
+def day(year: int, month: int, on: int) -> str:
+    """A day as the messages write it (the formatter's, in the workspace language)."""
+    return format_date(dt.date(year, month, on))
 BUYER = {
-    "buyer_bizno": "123-12-12312",
+    "buyer_bizno": "220-81-62517",
     "buyer_name": "주식회사 구매자",
     "buyer_ceo": "김대표",
     "buyer_email": "buyer@example.com",
@@ -64,14 +70,14 @@ def approve_button(card: dict[str, Any]) -> dict[str, Any]:
 async def test_an_issue_card_and_the_confirmation_show_the_issuance_deadline(bot: BotHarness) -> None:
     card = await request_issue(bot, "2026-02-10")
     text = text_of(card)
-    assert "Issuance deadline 2026-03-10" in text and "4 days left" in text
+    assert f"Issuance deadline {day(2026, 3, 10)}" in text and "4 days left" in text
     assert "₩1,300" in text  # what missing it would cost
     assert approve_button(card)["action_id"] == "approval_approve"  # on time: the ordinary Approve
     told = [text_of(e) for e in bot.ephemerals(user="U_ALICE") if "waiting for approval" in text_of(e)]
-    assert told and "Issuance deadline 2026-03-10" in told[-1]
+    assert told and f"Issuance deadline {day(2026, 3, 10)}" in told[-1]
 
     await bot.command("status INV-000001")
-    assert "Issuance deadline 2026-03-10" in text_of(bot.replies()[-1])
+    assert f"Issuance deadline {day(2026, 3, 10)}" in text_of(bot.replies()[-1])
 
 
 async def test_a_payssam_bill_has_no_tax_deadline(bot: BotHarness) -> None:
@@ -84,7 +90,7 @@ async def test_a_payssam_bill_has_no_tax_deadline(bot: BotHarness) -> None:
 async def test_a_late_request_shows_its_penalty_and_needs_a_confirmed_approve(bot: BotHarness) -> None:
     card = await request_issue(bot, "2026-01-20")
     text = text_of(card)
-    assert "Late" in text and "2026-02-10" in text and "₩1,300" in text and "지연발급" in text
+    assert "Late" in text and day(2026, 2, 10) in text and "₩1,300" in text and "지연발급" in text
     button = approve_button(card)
     assert button["action_id"] == "approval_approve_late"
     assert "₩1,300" in button["confirm"]["text"]["text"]  # the dialog names the penalty
@@ -158,7 +164,7 @@ async def test_invoice_deadlines_lists_the_same_privately(bot: BotHarness, word:
     await bot.command(word)
     reply = bot.replies()[-1]
     assert reply.get("response_type") == "ephemeral"
-    assert "Tax deadlines as of 2026-03-06" in text_of(reply)
+    assert f"Tax deadlines as of {day(2026, 3, 6)}" in text_of(reply)
     assert_the_deadlines(text_of(reply))
 
 

@@ -13,7 +13,7 @@ async def test_issue_approve_status(bot: BotHarness) -> None:
     await bot.command("issue popbill tax")
     modal = bot.last_modal()
     await bot.submit(modal, {
-        "buyer_bizno": "123-12-12312", "buyer_name": "주식회사 구매자", "buyer_ceo": "김대표",
+        "buyer_bizno": "220-81-62517", "buyer_name": "주식회사 구매자", "buyer_ceo": "김대표",
         "buyer_email": "buyer@example.com", "items": "Consulting | 2 | 50000",
     }, user="U_ALICE")
     cards = bot.cards()

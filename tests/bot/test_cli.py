@@ -90,3 +90,26 @@ def test_a_configuration_mistake_is_one_line_naming_the_setting_and_an_example(
     assert f"{setting}:" in line and f"e.g. {setting}=" in line, line
     for leak in ("Traceback", "pydantic", "validation error", "hunter2", "https://errors.pydantic.dev"):
         assert leak not in line, line
+def test_console_lang_runs_the_console_in_that_language(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import bot.cli as cli
+    from commands.i18n import current_locale
+
+    seen: list[str] = []
+
+    def fake_console(settings: object, **kwargs: object) -> int:
+        async def inside_the_loop() -> str:
+            return current_locale()
+
+        seen.append(asyncio.run(inside_the_loop()))  # the loop's tasks inherit the locale
+        return 0
+
+    monkeypatch.chdir(tmp_path)
+    for name in os.environ:
+        if name.startswith(_OWN_ENV):
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(cli, "run_console", fake_console)
+    assert main(["console", "--lang", "ko"]) == 0
+    assert main(["console"]) == 0
+    assert seen == ["ko", "en"]
+    with pytest.raises(SystemExit):
+        main(["console", "--lang", "fr"])

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from commands.ledger import ApprovalRecord, AuditEventRecord
+from providers.payssam import bill_id_for
 from providers.sandbox.base import FaultRule, Sandbox
 from tests.app.harness import BotHarness, text_of
 
@@ -18,7 +19,7 @@ from tests.app.harness import BotHarness, text_of
 FAST: dict[str, Any] = {"provider_read_timeout": 0.5, "provider_max_attempts": 2}
 
 BUYER: dict[str, str] = {
-    "buyer_bizno": "123-12-12312",
+    "buyer_bizno": "220-81-62517",
     "buyer_name": "주식회사 구매자",
     "buyer_ceo": "김대표",
     "buyer_email": "buyer@example.com",
@@ -113,11 +114,10 @@ def sandbox_documents(bot: BotHarness, provider: str, key: str) -> int:
     thread = bot.runtime.providers.thread
     assert thread is not None
     state = thread.call(sandbox.snapshot)
-    compact = key.replace("-", "")
     if provider == "popbill":
         return sum(1 for d in state["documents"] if d["mgtKey"] == key)
     if provider == "payssam":
-        return sum(1 for bill_id in state["bills"] if bill_id == compact)
+        return sum(1 for bill_id in state["bills"] if bill_id == bill_id_for(key))
     if provider == "hiworks":
         return sum(1 for d in _values(state.get("documents")) if d.get("serial") == key and not d.get("deleted"))
     return sum(1 for inv in _values(state.get("invoices")) if key in json.dumps(inv, ensure_ascii=False))
@@ -208,7 +208,7 @@ def draft(provider: str = "popbill", *, name: str = "주식회사 구매자", am
              "hiworks": DocumentKind.TAX_INVOICE, "abillify": DocumentKind.INVOICE}
     return IssueDraft(
         provider=Provider(provider), kind=kinds[provider],
-        buyer=Party(name=name, bizno="1231212312", ceo_name="김대표", email="buyer@example.com",
+        buyer=Party(name=name, bizno="2208162517", ceo_name="김대표", email="buyer@example.com",
                     phone="01012345678"),
         items=[LineItem(name="Consulting", quantity=2, unit_price=amount)],
         write_date=dt.date.today(),

@@ -57,7 +57,13 @@ from commands.slack.ids import (
     REJECT_REASON_BLOCK_ID,
 )
 
-__all__ = ["approval_text", "build_approval_message", "build_reject_modal", "parse_reject_submission"]
+__all__ = [
+    "approval_text",
+    "approvals_progress",
+    "build_approval_message",
+    "build_reject_modal",
+    "parse_reject_submission",
+]
 
 
 def _action_phrase(card: ApprovalCard) -> str:
@@ -99,9 +105,24 @@ def _notes(card: ApprovalCard) -> list[Block]:
     if card.replaces:
         blocks.append(context(_("↩️ Replaces request {replaced}, edited and resubmitted by its requester.")
                               .format(replaced=escape_mrkdwn(card.replaces))))
+    if card.override_reason:
+        blocks.append(section(_("🚩 *Closure check overridden by the requester:* {reason}").format(
+            reason=escape_mrkdwn(clip(flat(card.override_reason), 2000)))))
     if card.warnings:
         blocks.append(section("\n".join(f"⚠️ {escape_mrkdwn(clip(flat(w), 400))}" for w in card.warnings[:6])))
     return blocks
+
+
+def approvals_progress(card: ApprovalCard) -> str | None:
+    """Who has approved an N-of-M request so far and how many are still needed (None: one approval)."""
+    if card.required_approvals <= 1:
+        return None
+    so_far = ", ".join(user_mention(u) for u in card.approved_by) or _("nobody yet")
+    if card.state is not ApprovalState.PENDING:
+        return _("Approvals ({n} needed): {who}").format(n=card.required_approvals, who=so_far)
+    missing = max(0, card.required_approvals - len(card.approved_by))
+    return _("Approvals: {done} of {n} ({who}); {missing} more needed from other approvers.").format(
+        done=len(card.approved_by), n=card.required_approvals, who=so_far, missing=missing)
 
 
 def _decision_buttons(card: ApprovalCard) -> list[Block]:
@@ -147,6 +168,9 @@ def build_approval_message(card: ApprovalCard, tz: dt.tzinfo = SEOUL) -> list[Bl
     blocks.append(fields(_summary_fields(card, tz)))
     blocks.extend(deadline_context(doc.deadline))
     blocks.extend(_notes(card))
+    progress = approvals_progress(card)
+    if progress:
+        blocks.append(section(progress))
     if card.state is ApprovalState.PENDING:
         return blocks + _decision_buttons(card)
     blocks.append(section(_decision_text(card, tz)))

@@ -90,6 +90,9 @@ class ApprovalCard(_Card):
     warnings: tuple[str, ...] = ()
     replaces: str | None = None  # "#12 (INV-000007)": the request this one edits and resubmits
     resend_to: str | None = None  # "email attacker@evil.example": where a resend goes (typed by the requester)
+    required_approvals: int = 1  # distinct approvers needed (N of M)
+    approved_by: tuple[str, ...] = ()  # Slack user ids of those who approved so far
+    override_reason: str | None = None  # the requester's reason for asking although the buyer is closed
 
 
 class ClosureRow(_Card):

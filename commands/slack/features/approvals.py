@@ -90,7 +90,8 @@ async def _after_decision(deps: SlackDeps, body: dict[str, Any], user: str, resu
     """Run an approved request, then update its card and tell the people involved."""
     approval = result.approval
     notifier = deps.notifier
-    if result.outcome in (DecisionOutcome.ALREADY_DECIDED, DecisionOutcome.EXPIRED):
+    if result.outcome in (DecisionOutcome.ALREADY_DECIDED, DecisionOutcome.EXPIRED, DecisionOutcome.VOTED):
+        # a counted vote that is not yet enough: the card shows who approved and how many are missing
         await notifier.tell_clicker(body, user, result.message)
         await notifier.update_card(approval)
         return

@@ -19,7 +19,7 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import ExportCommand
-from commands.workflow.export import export_file_name, export_rows, export_scope
+from commands.workflow.export import ExportLayout, export_file_name, export_rows, export_scope
 
 __all__ = ["register"]
 
@@ -35,15 +35,17 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_export(invocation: Invocation, parsed: ExportCommand) -> None:
         respond = invocation.respond
-        data = await deps.service.export_csv(parsed.start, parsed.end, actor=invocation.user)
+        layout = ExportLayout(parsed.layout)
+        data = await deps.service.export_csv(parsed.start, parsed.end, actor=invocation.user, layout=layout)
         await respond(text="Preparing the export…", blocks=build_progress_message("Preparing the export", 0, 1),
                       response_type="ephemeral")
         rows = len(export_rows(data))
-        name = export_file_name(parsed.start, parsed.end)
+        name = export_file_name(parsed.start, parsed.end, layout)
+        scope = export_scope(parsed.start, parsed.end, layout)
         try:
             channel = await _direct_channel(invocation.client, invocation.user)
             await invocation.client.files_upload_v2(channel=channel, content=data, filename=name,
-                                                    title=name, initial_comment=export_scope(parsed.start, parsed.end))
+                                                    title=name, initial_comment=scope)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
             await respond(replace_original=True, text="The export could not be uploaded.",
@@ -51,8 +53,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
                                                      f"Slack said `{error}`.",
                                                      _("Open your direct messages with the app and try again.")))
             return
-        await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end),
+        await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end, layout),
                       blocks=build_export_message(name, rows, parsed.start, parsed.end,
-                                                  sandbox=deps.any_sandbox(), size=len(data)))
+                                                  sandbox=deps.any_sandbox(), size=len(data), layout=layout))
 
     deps.router.add(ExportCommand, on_export)

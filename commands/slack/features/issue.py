@@ -25,7 +25,7 @@ from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain, private_metadata, read_metadata
 from commands.slack.features.router import Invocation
 from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
-from commands.slack.modal import build_issue_modal, parse_issue_submission
+from commands.slack.modal import build_issue_modal, parse_issue_submission, submission_errors
 from commands.slack.parser import IssueCommand
 from commands.workflow import IssueDraft, WorkflowError
 from providers.errors import ProviderError
@@ -38,20 +38,22 @@ log = logging.getLogger("invoicebot.commands")
 
 @functools.lru_cache(maxsize=256)
 def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
-                 offered: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, Any]:
+                 offered: tuple[tuple[str, tuple[str, ...]], ...], override_reason: str | None = None,
+                 ) -> dict[str, Any]:
     """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
     `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
     kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
-    return build_issue_modal(provider, kind, offered=kinds, today=today).to_dict()
+    return build_issue_modal(provider, kind, offered=kinds, today=today, override_reason=override_reason).to_dict()
 
 
 async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
                            provider: Provider | None, kind: DocumentKind | None,
-                           respond: AsyncRespond | None = None) -> None:
+                           respond: AsyncRespond | None = None, override_reason: str | None = None) -> None:
     """Open the issue form; when Slack refuses and we can answer, say why and what to do."""
     offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
                            for p, kinds in deps.offered().items()))
-    view = dict(_issue_modal(provider, kind, deps.today(), offered), private_metadata=private_metadata(channel))
+    view = dict(_issue_modal(provider, kind, deps.today(), offered, override_reason),
+                private_metadata=private_metadata(channel))
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
@@ -88,7 +90,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await invocation.ack()
         await deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
         await open_issue_modal(deps, invocation.client, invocation.trigger_id, invocation.channel,
-                               invocation.user, parsed.provider, parsed.kind, invocation.respond)
+                               invocation.user, parsed.provider, parsed.kind, invocation.respond,
+                               override_reason=parsed.override_reason)
 
     async def on_home_issue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -114,7 +117,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             # Only database writes, before the ack on purpose: a refusal belongs on the form.
             approval = await deps.service.request_issue(draft, user, channel, metadata.get("thread_ts"))
         except (WorkflowError, ProviderError) as exc:
-            await ack(response_action="errors", errors={"provider": explain("", exc).what[:1900]})
+            await ack(response_action="errors", errors=submission_errors(exc, explain("", exc).what))
             return
         await ack()
         await announce(deps, approval, channel, client, warnings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.modal.fields import DEFAULT_KINDS, IssueBlocks
 from commands.slack.modal.items import MAX_ITEMS, format_items, parse_items
-from commands.slack.modal.submission import parse_issue_submission
+from commands.slack.modal.submission import parse_issue_submission, problem_errors, submission_errors
 from commands.slack.modal.view import build_issue_modal
 from commands.workflow.drafts import IssueDraft
 
@@ -26,4 +26,6 @@ __all__ = [
     "format_items",
     "parse_issue_submission",
     "parse_items",
+    "problem_errors",
+    "submission_errors",
 ]

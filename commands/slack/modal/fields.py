@@ -16,6 +16,7 @@ from providers.models import DocumentKind, Provider, Purpose
 from providers.registry import CAPABILITIES
 
 __all__ = [
+    "CHECK_FIELD_BLOCKS",
     "CONFIRM_VALUE",
     "DEFAULT_KINDS",
     "NEEDS_BIZNO",
@@ -58,11 +59,26 @@ class IssueBlocks:
     DUE_DATE = "due_date"
     PURPOSE = "purpose"
     MEMO = "memo"
+    CLOSURE_OVERRIDE = "closure_override"
 
     @staticmethod
     def action(block_id: str) -> str:
         """Each input's action_id is its block_id plus ``_input``."""
         return f"{block_id}_input"
+
+
+#: the input a `commands.workflow.checks.FieldProblem` field is shown on
+CHECK_FIELD_BLOCKS: Mapping[str, str] = {
+    "provider": IssueBlocks.PROVIDER,
+    "kind": IssueBlocks.KIND,
+    "buyer.bizno": IssueBlocks.BUYER_BIZNO,
+    "buyer.name": IssueBlocks.BUYER_NAME,
+    "buyer.ceo_name": IssueBlocks.BUYER_CEO,
+    "buyer.email": IssueBlocks.BUYER_EMAIL,
+    "buyer.phone": IssueBlocks.BUYER_PHONE,
+    "items": IssueBlocks.ITEMS,
+    "closure_override": IssueBlocks.CLOSURE_OVERRIDE,
+}
 
 
 def _state(values: Any, block_id: str) -> dict[str, Any]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip, format_money
 from commands.slack.modal.fields import (
+    CHECK_FIELD_BLOCKS,
     CONFIRM_VALUE,
     DEFAULT_KINDS,
     NEEDS_BIZNO,
@@ -27,13 +28,14 @@ from commands.slack.modal.fields import (
     text_value,
 )
 from commands.slack.modal.items import MAX_AMOUNT, parse_items
+from commands.workflow.checks import ChecksFailed, FieldProblem, issue_problems
 from commands.workflow.drafts import IssueDraft
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, LineItem, Party, Provider, Purpose
 from providers.phone import MOBILE_EXAMPLE, is_mobile, normalise_phone
 from providers.registry import CAPABILITIES
 
-__all__ = ["Checked", "parse_issue_submission"]
+__all__ = ["Checked", "parse_issue_submission", "problem_errors", "submission_errors"]
 
 B = IssueBlocks
 T = TypeVar("T")
@@ -240,6 +242,25 @@ def parse_issue_submission(
         buyer=Party(name=buyer.value.name, bizno=buyer.value.bizno, ceo_name=buyer.value.ceo, email=email,
                     phone=phone),
         items=items.value, write_date=dates.value.write, purpose=purpose, memo=memo, currency=currency,
-        due_date=dates.value.due,
+        due_date=dates.value.due, override_reason=text_value(values, B.CLOSURE_OVERRIDE),
     )
-    return draft, errors, warnings
+    # the workflow's own validation step, run here too so each problem lands on its field
+    errors = problem_errors(issue_problems(CAPABILITIES[provider], draft))
+    return (None if errors else draft), errors, warnings
+
+
+def problem_errors(problems: Sequence[FieldProblem]) -> dict[str, str]:
+    """The checks' problems as ``response_action="errors"`` errors, each on its input."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        block = CHECK_FIELD_BLOCKS.get(problem.field, B.PROVIDER)
+        errors[block] = clip(f"{errors[block]} {problem.message}" if block in errors else problem.message, 1000)
+    return errors
+
+
+def submission_errors(exc: Exception, fallback: str) -> dict[str, str]:
+    """The errors to answer a refused submission with: per field for the checks, else `fallback`
+    (the refusal in words) on the provider input."""
+    if isinstance(exc, ChecksFailed):
+        return problem_errors(exc.problems)
+    return {B.PROVIDER: clip(fallback, 1900)}

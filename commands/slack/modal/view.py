@@ -27,12 +27,15 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import _
 from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip, escape_mrkdwn
 from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.modal.fields import CONFIRM_VALUE, DEFAULT_KINDS, PURPOSE_LABELS, IssueBlocks
 from commands.slack.modal.items import format_items
 from commands.workflow.drafts import IssueDraft
+from providers.base import BuyerField
 from providers.models import DocumentKind, Party, Provider, Purpose
+from providers.registry import CAPABILITIES
 
 __all__ = ["build_issue_modal"]
 
@@ -71,10 +74,13 @@ def _error_summary(errors: Mapping[str, str] | None) -> list[Block]:
 
 def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
                    offered: Mapping[Provider, Collection[DocumentKind]]) -> list[Block]:
-    """Provider and kind; a preselected provider narrows the kinds to what it offers."""
+    """Provider and kind; a preselected provider narrows the kinds to what it offers (and picks the
+    kind when it offers only one, as Payssam and Abillify do)."""
     kinds: Collection[DocumentKind] = list(DocumentKind)
-    if provider is not None and (kind is None or kind in offered.get(provider, ())):
-        kinds = offered.get(provider, ()) or list(DocumentKind)
+    if provider is not None and offered.get(provider):
+        kinds = offered[provider]
+        if kind not in kinds:
+            kind = next(iter(kinds)) if len(kinds) == 1 else None
     provider_options = [_option(p.value, PROVIDER_LABELS[p]) for p in Provider]
     kind_options = _kind_options(kinds, offered)
     return [
@@ -112,6 +118,7 @@ def _buyer_inputs(buyer: Party | None) -> list[Block]:
         ),
         InputBlock(
             block_id=B.BUYER_CEO, label=_plain("Representative (대표자)"), optional=True,
+            hint=_required_hint(BuyerField.CEO_NAME),
             element=PlainTextInputElement(action_id=a(B.BUYER_CEO),
                                           initial_value=buyer.ceo_name if buyer and buyer.ceo_name else None,
                                           max_length=100),
@@ -130,6 +137,26 @@ def _buyer_inputs(buyer: Party | None) -> list[Block]:
                                           max_length=20),
         ),
     ]
+
+
+def _required_hint(field: BuyerField) -> PlainTextObject | None:
+    """"Required for …" from the providers' declared required buyer fields."""
+    needing = [PROVIDER_LABELS[p].split(" (")[0] for p, caps in CAPABILITIES.items()
+               if any(field in caps.required_buyer_fields(k) for k in caps.kinds)]
+    return _plain(_("Required for {providers}.").format(providers=", ".join(needing))) if needing else None
+
+
+def _override_input(provider: Provider | None, reason: str | None) -> list[Block]:
+    """The override reason for a closed or unregistered buyer, where the provider checks closure."""
+    if provider is not None and not CAPABILITIES[provider].closure_check:
+        return []
+    return [InputBlock(
+        block_id=B.CLOSURE_OVERRIDE, label=_plain(_("Override reason (only if the buyer is closed)")), optional=True,
+        hint=_plain(_("The buyer's closure status (휴폐업) is checked when you submit. If it is closed or not "
+                      "registered and you must issue anyway, say why; it then needs one more approval.")),
+        element=PlainTextInputElement(action_id=a(B.CLOSURE_OVERRIDE), max_length=300,
+                                      initial_value=reason or None),
+    )]
 
 
 def _items_input(initial: IssueDraft | None) -> Block:
@@ -186,6 +213,7 @@ def build_issue_modal(
     today: dt.date | None = None,
     offered: Mapping[Provider, Collection[DocumentKind]] | None = None,
     private_metadata: str | None = None,
+    override_reason: str | None = None,
 ) -> View:
     """The modal for ``/invoice issue``.
 
@@ -197,6 +225,7 @@ def build_issue_modal(
         today: the default write date (today in Asia/Seoul).
         offered: kinds per provider (the providers' capabilities); DEFAULT_KINDS otherwise.
         private_metadata: carried back on submission (e.g. the channel to answer in).
+        override_reason: prefills the closure override (``/invoice issue … override <reason>``).
     """
     offered = offered or DEFAULT_KINDS
     today = today or dt.datetime.now(SEOUL).date()
@@ -206,6 +235,7 @@ def build_issue_modal(
         *_error_summary(errors),
         *_choice_inputs(provider, kind, offered),
         *_buyer_inputs(initial.buyer if initial else None),
+        *_override_input(provider, initial.override_reason if initial else override_reason),
         _items_input(initial),
         *_document_inputs(initial, today),
         ContextBlock(elements=[MarkdownTextObject(

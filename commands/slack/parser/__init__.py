@@ -21,6 +21,7 @@ import zoneinfo
 from pydantic import ValidationError
 
 from commands.slack.parser.errors import SUBCOMMANDS, SUMMARY, USAGE, CommandError
+from commands.slack.parser.korean import SUBCOMMAND_KO, nfc
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -86,10 +87,11 @@ def _no_such_subcommand(word: str) -> CommandError:
     if OUR_REF.match(word) or ":" in word:
         return CommandError(f"What should I do with {show(word)}?",
                             hint=f"To see it, type `/invoice status {word[:40].replace('`', '')}`.")
-    suggestion = suggest(word.lower(), SUBCOMMANDS)
+    choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
+    suggestion = suggest(word.lower(), choices)
     if suggestion:
         return CommandError(f"There is no subcommand {show(word)}. Did you mean `{suggestion}`?",
-                            hint=f"Usage: `{USAGE[suggestion]}`")
+                            hint=f"Usage: `{USAGE[SUBCOMMAND_KO.get(suggestion, suggestion)]}`")
     return CommandError(f"There is no subcommand {show(word)}.",
                         hint="Subcommands: " + ", ".join(f"`{s}`" for s in SUBCOMMANDS) + ".")
 
@@ -104,13 +106,14 @@ def parse_command(text: str | None, *, today: dt.date | None = None) -> Command:
     Raises:
         CommandError: anything we cannot act on; the message tells the user what to type.
     """
-    cleaned = unescape_slack(text or "").replace("\x00", "").strip()
+    # NFC: decomposed Hangul (macOS, some IMEs) must match the Korean words
+    cleaned = nfc(unescape_slack(text or "")).replace("\x00", "").strip()
     if today is None:
         today = dt.datetime.now(zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)).date()
     if not cleaned:
         return HelpCommand()
     words = cleaned.split()
-    sub = words[0].lower()
+    sub = SUBCOMMAND_KO.get(words[0], words[0].lower())  # 발행 is `issue`, and so on
     try:
         command = _dispatch(sub, words, cleaned, today)
     except ValidationError as exc:  # a model refused a value the checks above let through

@@ -13,13 +13,14 @@ __all__ = ["SUBCOMMANDS", "SUMMARY", "USAGE", "CommandError"]
 #: One usage line per subcommand, shown in refusals and in help.
 USAGE: Mapping[str, str] = {
     "help": "/invoice help [subcommand]",
-    "issue": "/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice]",
+    "issue": "/invoice issue [popbill|payssam|hiworks|abillify] [tax|zero|exempt|statement|cash|bill|invoice] "
+             "[override <reason>]",
     "status": "/invoice status <ref>   (INV-000123, popbill:<MgtKey>, payssam:<billId>, …)",
     "resend": "/invoice resend <ref> [email [address] | sms [number] | fax <number> | talk]",
     "destroy": "/invoice destroy <ref> [reason…]",
     "closure": "/invoice closure <business number> [<business number> …]   (up to 100, commas or spaces)",
     "list": "/invoice list [state|pending] [provider]",
-    "export": "/invoice export [from YYYY-MM-DD] [to YYYY-MM-DD]",
+    "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
     "deadlines": "/invoice deadlines [days]   (기한)",
@@ -34,7 +35,8 @@ SUMMARY: Mapping[str, str] = {
     "destroy": "Cancel or destroy an issued document (needs approval).",
     "closure": "Check whether businesses are active, suspended (휴업) or closed (폐업).",
     "list": "List recent documents (by state: `sent`, `paid`, `cancelled`, `rejected`, …) or approvals (`pending`).",
-    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month).",
+    "export": "Export documents written (작성일자) in a date range as CSV, issued and cancelled (default: this month); "
+              "`hometax`: issued e-tax invoices in the columns of Hometax's list.",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
     "deadlines": "Tax invoices near or past their issuance or NTS transmission deadline, with the penalties at risk.",

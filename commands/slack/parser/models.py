@@ -66,6 +66,8 @@ class IssueCommand(_Model):
     name: Literal["issue"] = "issue"
     provider: Provider | None = None
     kind: DocumentKind | None = None
+    #: ``override <reason>``: why to ask although the buyer is closed or unregistered (휴폐업)
+    override_reason: str | None = None
 
 
 class StatusCommand(_Model):
@@ -104,6 +106,7 @@ class ExportCommand(_Model):
     name: Literal["export"] = "export"
     start: dt.date
     end: dt.date
+    layout: Literal["standard", "hometax"] = "standard"  # hometax: the columns of Hometax's list
 
 
 class DigestCommand(_Model):

@@ -11,6 +11,7 @@ from typing import Any
 
 from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
+from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -49,6 +50,7 @@ from commands.slack.parser.tokens import (
 )
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, Provider, ResendChannel
+from providers.registry import CAPABILITIES
 
 __all__ = ["MAX_CLOSURE_NUMBERS", "MAX_REASON_LENGTH", "SUBCOMMAND_PARSERS", "parse_closure", "parse_export"]
 
@@ -59,32 +61,68 @@ MAX_REASON_LENGTH = 200
 def _parse_help(args: list[str]) -> HelpCommand:
     if not args:
         return HelpCommand()
-    topic = args[0].lower()
+    topic = SUBCOMMAND_KO.get(args[0], args[0].lower())
     if topic not in USAGE:
-        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, SUBCOMMANDS)}",
+        choices = [*SUBCOMMANDS, *(ko for ko, en in SUBCOMMAND_KO.items() if en in USAGE)]
+        raise CommandError(f"There is no subcommand {show(args[0])}.{did_you_mean(topic, choices)}",
                            subcommand="help")
     if len(args) > 1:
         raise CommandError("`help` takes at most one subcommand.", subcommand="help")
     return HelpCommand(topic=topic)
 
 
+def _kind_word(kind: DocumentKind) -> str:
+    """The shortest English word that names `kind` on the command line (``tax``, ``cash``): the
+    Korean words (영세율 is shorter than zero) are the parser's aliases, not what a refusal suggests."""
+    return min((w for w, k in KIND_WORDS.items() if k is kind), key=lambda w: (not w.isascii(), len(w)))
+
+
+def _refuse_unsupported(provider: Provider, kind: DocumentKind) -> None:
+    """A provider/kind pair the provider's declared capabilities do not offer is refused here, with
+    what that provider does issue, instead of opening a form bound to fail."""
+    kinds = CAPABILITIES[provider].kinds
+    if kind in kinds:
+        return
+    offered = [k for k in DocumentKind if k in kinds]
+    words = ", ".join(f"`{_kind_word(k)}`" for k in offered)
+    raise CommandError(
+        _("{provider} does not issue {kind}s; it issues: {words}.").format(
+            provider=provider.value, kind=kind.value.replace("_", " "), words=words),
+        subcommand="issue",
+        hint=_("Try `/invoice issue {provider} {kind}`.").format(provider=provider.value, kind=_kind_word(offered[0])),
+    )
+
+
 def _parse_issue(args: list[str]) -> IssueCommand:
     provider: Provider | None = None
     kind: DocumentKind | None = None
-    for token in args:
+    override: str | None = None
+    for index, token in enumerate(args):
         word = token.lower()
+        if word in ("override", "override:", "--override"):
+            override = " ".join(args[index + 1:]).strip() or None
+            if override is None:
+                raise CommandError(_("`override` needs a reason, e.g. `override the buyer reopened in May`."),
+                                   subcommand="issue")
+            if len(override) > MAX_REASON_LENGTH:
+                raise CommandError(_("The override reason is {n} characters; keep it under {limit}.").format(
+                    n=len(override), limit=MAX_REASON_LENGTH), subcommand="issue")
+            break
         if word in PROVIDER_WORDS and provider is None:
             provider = PROVIDER_WORDS[word]
         elif word in KIND_WORDS and kind is None:
             kind = KIND_WORDS[word]
         else:
-            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice"]
+            choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice",
+                       *(w for w in KIND_WORDS if not w.isascii())]
             raise CommandError(
                 f"I don't know what {show(token)} means here.{did_you_mean(word, choices)}",
                 subcommand="issue",
                 hint="Give at most a provider and a document kind; the form asks for the rest.",
             )
-    return IssueCommand(provider=provider, kind=kind)
+    if provider is not None and kind is not None:
+        _refuse_unsupported(provider, kind)
+    return IssueCommand(provider=provider, kind=kind, override_reason=override)
 
 
 def _need_ref(args: list[str], subcommand: str) -> RefArg:
@@ -136,7 +174,7 @@ def _resend_channel(word: str, value: str | None, first: str) -> tuple[ResendCha
     if value is None and "@" in word:
         return ResendChannel.EMAIL, _email(first)
     raise CommandError(
-        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk'])}",
+        f"{show(first)} is not a way to resend.{did_you_mean(word, ['email', 'sms', 'fax', 'talk', *CHANNEL_KO])}",
         subcommand="resend",
     )
 
@@ -146,7 +184,7 @@ def _parse_resend(args: list[str]) -> ResendCommand:
     rest = args[1:]
     if not rest:
         return ResendCommand(ref=ref)
-    word = rest[0].lower()
+    word = CHANNEL_KO.get(rest[0], rest[0].lower())
     # phone numbers are often typed with spaces ("+82 10 1234 5678"); anything else is one word
     value = " ".join(rest[1:]) or None
     if len(rest) > 2 and word not in ("sms", "text", "fax"):
@@ -202,6 +240,8 @@ def _parse_list(args: list[str]) -> ListCommand:
     found: dict[str, Any] = {}
     for token in args:
         word = token.lower()
+        if STATE_KO.get(word) == "pending":
+            word = "pending"
         filtered = "pending" in found or "state" in found or "standing" in found
         if word == "pending" and not filtered:
             found["pending"] = True
@@ -212,17 +252,22 @@ def _parse_list(args: list[str]) -> ListCommand:
         elif word in PROVIDER_WORDS and "provider" not in found:
             found["provider"] = PROVIDER_WORDS[word]
         else:
-            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS]
+            choices = ["pending", *STATE_WORDS, *STANDING_WORDS, *PROVIDER_WORDS,
+                       *(ko for ko, en in STATE_KO.items() if en == "pending")]
             raise CommandError(
                 f"{show(token)} is not a state or a provider.{did_you_mean(word, choices)}",
                 subcommand="list",
                 hint="States: pending, rejected, issuing, cancelled, "
-                     + ", ".join(s for s in STATE_WORDS if s != "failed") + ".",
+                     + ", ".join(s for s in STATE_WORDS if s != "failed" and s.isascii()) + "; "
+                     + ", ".join(STATE_KO) + ".",
             )
     return ListCommand(**found)
 
 
 def parse_export(args: list[str], today: dt.date) -> ExportCommand:
+    layout = LAYOUT_KO.get(args[0], args[0].lower()) if args else None
+    if layout == "hometax":  # `/invoice export hometax [from] [to]`: Hometax's columns
+        return parse_export(args[1:], today).model_copy(update={"layout": "hometax"})
     if len(args) > 2:
         raise CommandError("`export` takes at most two dates.", subcommand="export")
     start = parse_date(args[0], "start") if args else today.replace(day=1)
@@ -236,14 +281,15 @@ def parse_export(args: list[str], today: dt.date) -> ExportCommand:
 def _parse_digest(args: list[str]) -> DigestCommand:
     if not args:
         raise CommandError("`digest` needs an action: schedule, off, now or show.", subcommand="digest")
-    action = args[0].lower()
+    action = DIGEST_KO.get(args[0], args[0].lower())
     if action in ("off", "now", "show"):
         if len(args) > 1:
             raise CommandError(f"`digest {action}` takes nothing more.", subcommand="digest")
         return DigestCommand(action=DIGEST_ACTIONS[action])
     if action != "schedule":
         raise CommandError(
-            f"{show(args[0])} is not a digest action.{did_you_mean(action, ['schedule', 'off', 'now', 'show'])}",
+            f"{show(args[0])} is not a digest action."
+            f"{did_you_mean(action, ['schedule', 'off', 'now', 'show', *DIGEST_KO])}",
             subcommand="digest",
         )
     if len(args) < 2:

@@ -19,6 +19,7 @@ from typing import Literal
 
 from commands.ledger import GONE_STATES, Standing
 from commands.slack.parser.errors import CommandError
+from commands.slack.parser.korean import KIND_KO, PROVIDER_KO, STATE_KO, jamo
 from commands.slack.parser.models import RefArg
 from providers.models import DocumentKind, DocumentState, Provider
 from providers.phone import is_mobile, normalise_phone
@@ -47,12 +48,15 @@ __all__ = [
     "unescape_slack",
 ]
 
-#: every word `/invoice deadlines` answers to (기한: "deadline")
-DEADLINES_WORDS: tuple[str, ...] = ("deadlines", "deadline", "기한")
+#: every English word `/invoice deadlines` answers to (the Korean 기한 is in `korean.SUBCOMMAND_KO`)
+DEADLINES_WORDS: tuple[str, ...] = ("deadlines", "deadline")
 
-PROVIDER_WORDS: Mapping[str, Provider] = {p.value: p for p in Provider}
+PROVIDER_WORDS: Mapping[str, Provider] = {
+    **{p.value: p for p in Provider},
+    **{ko: Provider(en) for ko, en in PROVIDER_KO.items()},
+}
 
-KIND_WORDS: Mapping[str, DocumentKind] = {
+_ENGLISH_KIND_WORDS: Mapping[str, DocumentKind] = {
     "tax": DocumentKind.TAX_INVOICE,
     "zero": DocumentKind.ZERO_RATED_INVOICE,
     "exempt": DocumentKind.EXEMPT_INVOICE,
@@ -63,20 +67,29 @@ KIND_WORDS: Mapping[str, DocumentKind] = {
     # the model's own names work too, for people who read the docs
     **{k.value: k for k in DocumentKind},
 }
+KIND_WORDS: Mapping[str, DocumentKind] = {
+    **_ENGLISH_KIND_WORDS, **{ko: _ENGLISH_KIND_WORDS[en] for ko, en in KIND_KO.items()}}
 
-STATE_WORDS: Mapping[str, DocumentState] = {
+_ENGLISH_STATE_WORDS: Mapping[str, DocumentState] = {
     **{s.value: s for s in DocumentState if s not in GONE_STATES},
     "failed": DocumentState.FILING_FAILED,
 }
 
 #: list filters that mean a standing: "cancelled" is every document the buyer no longer has,
 #: whatever the provider called it, as every surface labels it "cancelled"
-STANDING_WORDS: Mapping[str, Standing] = {
+_ENGLISH_STANDING_WORDS: Mapping[str, Standing] = {
     "cancelled": Standing.CANCELLED,
     **{s.value: Standing.CANCELLED for s in GONE_STATES},
     "rejected": Standing.REJECTED,
     "issuing": Standing.ISSUING,
 }
+#: the Korean list words, each meaning one English word above
+STATE_WORDS: Mapping[str, DocumentState] = {
+    **_ENGLISH_STATE_WORDS,
+    **{ko: _ENGLISH_STATE_WORDS[en] for ko, en in STATE_KO.items() if en in _ENGLISH_STATE_WORDS}}
+STANDING_WORDS: Mapping[str, Standing] = {
+    **_ENGLISH_STANDING_WORDS,
+    **{ko: _ENGLISH_STANDING_WORDS[en] for ko, en in STATE_KO.items() if en in _ENGLISH_STANDING_WORDS}}
 
 REF_PREFIXES: Mapping[str, tuple[Provider, DocumentKind | None]] = {
     "popbill": (Provider.POPBILL, None),
@@ -123,8 +136,14 @@ def unescape_slack(text: str) -> str:
 
 
 def suggest(word: str, choices: Sequence[str]) -> str | None:
-    matches = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The choice closest to `word`, in either language, or None when nothing is close.
+
+    Hangul is compared as jamo (`korean.jamo`): a typo of a Korean word suggests the Korean
+    word, and English and Korean never look alike, so each suggests its own language.
+    """
+    by_jamo = {jamo(choice): choice for choice in choices}
+    matches = difflib.get_close_matches(jamo(word.lower()), list(by_jamo), n=1, cutoff=0.6)
+    return by_jamo[matches[0]] if matches else None
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

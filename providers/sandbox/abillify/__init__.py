@@ -8,9 +8,13 @@ What it implements (docs.abillify.dev; facts in reference/providers.md §2):
   409 `ERR_UNIQUE_VIOLATION` (an invoice number or reference used twice), 429, 500, 503.
 * `Idempotency-Key` on every POST, exactly as documented: the first answer after input
   validation is stored (2xx, 4xx and 5xx alike) for 24 hours of `self.clock` and replayed
-  for the same key; a request failing validation is not stored. Undocumented, chosen
-  here: the same key with a different body (or on another route) answers **422**
-  `ERR_IDEMPOTENCY_KEY_REUSED` and is not stored. Keys are scoped per API user.
+  for the same key, as seed 003 says ("the server will return the same response as for
+  the first request"), also when the repeated request has another body or route.
+  Where the document is silent, chosen here: a request failing input validation is
+  answered 400 and not stored (so a corrected retry under the same key is processed);
+  a key is scoped per API user and per nothing else; the 24 hours run from the first
+  request; the replay carries the header `Idempotent-Replayed: true` (not documented,
+  a debugging aid); a key of more than 255 characters is refused with 400.
 * The invoice life cycle: created (draft, editable with PUT) -> commitInvoice (locks it,
   irreversible; the job finishes asynchronously and POSTs `{"result":"OK","resultcode":"0",
   "job","notification"}` to `notifyUrl`) -> paid -> credited. A credit note that references

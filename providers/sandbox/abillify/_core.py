@@ -151,11 +151,8 @@ class _AbillifyCore(Sandbox):
                 del self.state.idempotency[slot]
                 stored = None
             if stored is not None:
-                if stored.fingerprint != fingerprint:
-                    return _error(422, "ERR_IDEMPOTENCY_KEY_REUSED",
-                                  "Idempotency-Key was already used for a different request",
-                                  [_detail("The key is kept for 24 hours with its first request.",
-                                           ["Idempotency-Key"], "Use a new key for a new request.")])
+                # Seed 003: "the server will return the same response as for the first request",
+                # whatever this request's body or route; it does not mention a conflict error.
                 return web.Response(text=stored.body, status=stored.status, content_type="application/json",
                                     headers={"Idempotent-Replayed": "true"})
         response = self._processing_fault(request) or process(parsed)

@@ -6,15 +6,18 @@ Routes (as in the Hiworks Postman collection, "세금계산서 API")::
     POST   /v4/invoices/amendment      수정(세금)계산서 (answers documentId as [[negative, positive]])
     GET    /v4/invoices/{documentId}   one document; 404 errors body when unknown or deleted
     DELETE /v4/invoices/{documentId}   302 or 304 on success; 409 errors body once declared
-    POST   /v4/check/{bizno}           휴폐업 조회, Office token only, 10 digits without hyphens
+    POST   /v4/check/{bizno}           휴폐업 조회, both tokens (seed: 필수), 10 digits without hyphens
     POST   /v4/validate                사업자등록정보 진위 검증
 
-Auth: ``Office-Authorization`` must be the office token (missing or wrong: 401), and every call
-but the closure check also needs ``Bill-Access-Authorization`` (missing: 401, wrong: 403). Raw
+Auth: ``Office-Authorization`` must be the office token (missing or wrong: 401), and every call,
+the closure check included (seed 004 marks both headers 필수 there), also needs
+``Bill-Access-Authorization`` (missing: 401, wrong: 403). The seed does not give the status of
+an authentication failure; 401/403 in the documented errors body are this sandbox's choice. Raw
 tokens, no ``Bearer``. Errors are ``{"errors": [{"status", "title", "message"}]}``; 503 is the
 maintenance answer. Every answer carries ``x-ratelimit-limit: 1000`` and
-``x-ratelimit-remaining`` counting down per office token per Korean day (refusing with 429 at
-zero only when ``enforce_rate_limit`` is set, so benchmarks are not throttled).
+``x-ratelimit-remaining`` counting down per office token per Korean day, on successful (2xx/3xx)
+answers only, as the budget counts successful calls (refusing with 429 at zero only when
+``enforce_rate_limit`` is set, so benchmarks are not throttled).
 
 State machine, computed lazily from ``self.clock`` on every read (see :class:`HiworksTimings`)::
 

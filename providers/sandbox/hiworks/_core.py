@@ -167,15 +167,17 @@ class _HiworksCore(Sandbox):
         if request.path.startswith(self._admin_prefix):
             response: web.StreamResponse = await handler(request)
             return response
+        # The budget is 1,000 *successful* calls a day per office token (reference/providers.md
+        # §3, H2): a refused or failed call does not spend it.
         bucket = self._bucket(request)
-        count = self._calls.get(bucket, 0) + 1
-        self._calls[bucket] = count
-        if self.enforce_rate_limit and count > self.rate_limit:
+        if self.enforce_rate_limit and self._calls.get(bucket, 0) >= self.rate_limit:
             midnight = dt.datetime.combine(bucket[1] + dt.timedelta(days=1), dt.time(), tzinfo=KST)
             wait = max(1, int(midnight.timestamp() - self.clock.time()))
             return _errors(429, "Too Many Requests", "일일 API 호출 한도를 초과했습니다.",
                            headers={"Retry-After": str(wait)})
         response = await handler(request)
+        if response.status < 400:
+            self._calls[bucket] = self._calls.get(bucket, 0) + 1
         return response
 
     async def _rate_headers(self, request: web.Request, response: web.StreamResponse) -> None:

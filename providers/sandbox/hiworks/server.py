@@ -150,7 +150,9 @@ class HiworksSandbox(_HiworksCore):
 
     async def handle_check(self, request: web.Request) -> web.Response:
         try:
-            self._authenticate(request, bill_access=False)
+            # Seed 004 (사업자 휴폐업 단일 조회): Office-Authorization and Bill-Access-Authorization
+            # are both (필수); a missing or wrong one is refused like on every other route.
+            self._authenticate(request)
         except _Refusal as refusal:
             return _errors(refusal.status, refusal.title, refusal.message)
         bizno = request.match_info["bizno"]

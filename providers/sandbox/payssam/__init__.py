@@ -19,9 +19,9 @@ Sandbox-only routes::
 
 Wire behaviour, as measured or documented (``/work/shared/reference/providers.md`` §1):
 credentials in the body (``apiKey``, ``member``, ``merchant``), business errors with HTTP
-200 and a code other than "0000", answers with ``message`` (what Paymint's sandbox sends)
-except ``/bill/resend``, which answers ``msg`` (what the docs say), so clients must read
-both. Malformed JSON gets HTTP 400 with a Spring-style body and no code.
+200 and a code other than "0000", answers with ``message`` (the V2 schema of seed 002, and
+what Paymint's sandbox sends; the V1 pages say ``msg``, so clients read both). Malformed
+JSON gets HTTP 400 with a Spring-style body and no code.
 
 Choices where the V2 docs are silent (the V2 code table is unpublished):
 
@@ -31,10 +31,15 @@ Choices where the V2 docs are silent (the V2 code table is unpublished):
 * injected faults answer ``ERROR`` (500), ``MAINTAINED_METHOD`` (503, the maintenance code
   seen in client code) and ``TOO_MANY_REQUESTS`` (429; Payssam publishes no rate limit);
 * expiry: a bill is valid until the end of its ``expireDt`` (KST, default 7 days after
-  sending). An expired unpaid bill keeps ``apprState`` W; ``/bill/read`` adds
-  ``expired: true`` and the pay route refuses it. ``/bill/read`` also adds ``price``,
-  ``supplyPrice``, ``tax``, ``expireDt`` and ``shortUrl`` (sandbox extras; the payment
-  callback carries the same fields plus ``apiKey``).
+  sending). An expired unpaid bill keeps ``apprState`` W and the pay route refuses it;
+  ``/bill/resend`` refuses it with ``BILL_006``.
+* ``/bill/read`` is not in the V2 seed: it answers ``billId``, ``apprState`` and the ``appr*``
+  approval fields public clients read (reference/providers.md §1.4), nothing about what the
+  bill asked for (no price, expiry or link); the payment callback carries the same fields
+  plus ``apiKey``.
+* ``billId``: 1 to 20 characters of any kind, as seed 002 says (the V1 pages say letters and
+  digits; the client sends only those anyway).
+* every answer says ``message`` (the V2 schema), never ``msg`` (the V1 pages).
 """
 
 from providers.sandbox.payssam._store import PAY_TYPES, _Bill

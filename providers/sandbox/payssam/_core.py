@@ -97,18 +97,12 @@ class _PayssamCore(Sandbox):
         return f"{self.base_url}/_sandbox/pay/{bill_id}"
 
     def read_data(self, bill: _Bill) -> dict[str, Any]:
-        """``data`` of /bill/read (and the payment callback without apiKey)."""
+        """``data`` of /bill/read (and the payment callback without apiKey): billId, apprState, appr*."""
         data: dict[str, Any] = {"billId": bill.bill_id, "apprState": bill.state}
         for name in _APPROVAL_FIELDS:
             data[name] = bill.approval.get(name)
-        data.update(
-            price=bill.price,
-            supplyPrice=bill.supply_price,
-            tax=bill.tax,
-            expireDt=bill.expire_dt.isoformat(),
-            expired=bill.state == "W" and self.is_expired(bill),
-            shortUrl=self.short_url(bill.bill_id),
-        )
+        # Only the fields public clients read from /bill/read (reference/providers.md §1.4); the
+        # V2 seed documents no read at all, so nothing about what the bill asked for is sent.
         return data
 
     # -- plumbing --------------------------------------------------------------------

@@ -26,7 +26,8 @@ MESSAGES: Final[dict[str, str]] = {
     "BILL_003": "청구서를 찾을 수 없습니다.",
 }
 
-_BILL_ID = re.compile(r"[A-Za-z0-9]{1,20}")
+#: seed 002: billId is a string of 1 to 20 characters (no character class given)
+_BILL_ID = re.compile(r".{1,20}", re.DOTALL)
 _DIGITS10 = re.compile(r"[0-9]{1,10}")
 _PHONE = re.compile(r"[0-9]{8,15}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

@@ -46,7 +46,7 @@ class PayssamSandbox(_PayssamCore):
         }
         for prefix in ("/partner", ""):
             for path, op in routes.items():
-                app.router.add_post(prefix + path, self._api(op, "msg" if path == "/bill/resend" else "message"))
+                app.router.add_post(prefix + path, self._api(op, "message"))  # V2 schema: code/message/data
         app.router.add_post("/_sandbox/bill/pay", self._admin_pay)
         app.router.add_get("/_sandbox/pay/{bill_id}", self._pay_page)
         app.router.add_post("/_sandbox/pay/{bill_id}", self._pay_page)
@@ -60,7 +60,7 @@ class PayssamSandbox(_PayssamCore):
                 return _invalid(name, "필수 값입니다")
         bill_id, price, phone = bill["billId"], bill["price"], bill["phone"]
         if not _BILL_ID.fullmatch(bill_id):
-            return _invalid("billId", "영문, 숫자 20자 이내여야 합니다")
+            return _invalid("billId", "1자 이상 20자 이내여야 합니다")
         if bill["sendType"] not in ("TALK", "URL"):
             return _invalid("sendType", "TALK 또는 URL이어야 합니다")
         if not _DIGITS10.fullmatch(price):

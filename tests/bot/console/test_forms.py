@@ -95,3 +95,24 @@ def test_checkboxes_take_yes_no_or_a_list() -> None:
     assert build_view_state([box], {"c": "no"})["c"]["c_in"]["selected_options"] == []
     assert build_view_state([box], {})["c"]["c_in"] == {"type": "checkboxes", "selected_options": []}
     assert build_view_state([box], {"c": ["ok"]})["c"]["c_in"]["selected_options"][0]["value"] == "ok"
+
+
+@pytest.mark.parametrize(("block", "answer", "value"), [
+    (B.PURPOSE, "영수", "receipt"), (B.PURPOSE, "청구", "charge"),
+    (B.KIND, "세금계산서", "tax_invoice"), (B.KIND, "영세율", "zero_rated_invoice"),
+    (B.PROVIDER, "팝빌", "popbill"), (B.PROVIDER, "결제선생", "payssam"),
+])
+def test_choices_can_be_answered_in_korean(block: str, answer: str, value: str) -> None:
+    prompts = [p for p in modal_to_prompts(build_issue_modal(today=dt.date(2024, 5, 17))) if p.block_id == block]
+    state = build_view_state(prompts, {block: answer})
+    assert state[block][prompts[0].action_id]["selected_option"]["value"] == value
+
+
+def test_myeonse_names_the_exempt_invoice_and_korean_yes_checks_a_box() -> None:
+    kind = Prompt(block_id="k", action_id="k_input", label="Kind", type="static_select",
+                  options=(("tax_invoice", "Tax invoice (세금계산서)"),
+                           ("exempt_invoice", "VAT-exempt invoice (계산서)")))
+    assert build_view_state([kind], {"k": "면세"})["k"]["k_input"]["selected_option"]["value"] == "exempt_invoice"
+    box = Prompt(block_id="c", action_id="c_input", label="Confirm", type="checkboxes", options=(("ok", "OK"),))
+    assert build_view_state([box], {"c": "예"})["c"]["c_input"]["selected_options"][0]["value"] == "ok"
+    assert build_view_state([box], {"c": "아니오"})["c"]["c_input"]["selected_options"] == []

@@ -61,7 +61,7 @@ def test_closure_results_render_line_by_line() -> None:
 
     text = render_blocks(build_closure_message([ClosureRow(bizno="2208162517", state=BusinessState.CLOSED,
                                                            state_date=dt.date(2024, 3, 1))]))
-    assert "⛔ closed (폐업) 220-81-62517 since 2024-03-01" in text
+    assert "⛔ closed (폐업) 220-81-62517 since Fri, 1 Mar 2024" in text
 
 
 # -- calls ---------------------------------------------------------------------------------

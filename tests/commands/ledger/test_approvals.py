@@ -147,3 +147,14 @@ async def test_an_undeclared_move_is_refused_before_any_sql(store: Store) -> Non
         assert any("UPDATE approval_requests" in s for s in statements)
     finally:
         sa.event.remove(store.engine.sync_engine, "before_cursor_execute", seen)
+
+
+async def test_votes_are_unique_per_approver_even_when_concurrent(store: Store) -> None:
+    document_id = await new_document(store)
+    approval = await store.approvals.create(action=ApprovalAction.ISSUE, document_id=document_id, requester="U_A",
+                                            required_approvals=2, override_reason="reopened", now=T0)
+    assert approval.required_approvals == 2 and approval.override_reason == "reopened"
+    added = await asyncio.gather(*(store.approvals.add_vote(approval.id, "U_B", now=T0) for _ in range(10)))
+    assert added.count(True) == 1
+    assert await store.approvals.add_vote(approval.id, "U_C", now=T0)
+    assert await store.approvals.voters(approval.id) == ["U_B", "U_C"]

@@ -24,6 +24,7 @@ from commands.ledger import (
 TABLES = {
     "alembic_version",
     "approval_requests",
+    "approval_votes",
     "audit_events",
     "callback_events",
     "closure_checks",

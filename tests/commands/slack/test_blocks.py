@@ -101,7 +101,7 @@ def test_money() -> None:
     assert format_money(12345, "EUR") == "€123.45"
     assert format_money(5, "usd") == "$0.05"
     assert format_money(1000, "JPY") == "¥1,000"
-    assert format_money(1234, "KWD") == "1.234 KWD"
+    assert format_money(1234, "KWD") == "KWD1.234"  # Babel's en pattern for a currency without a symbol (issue 10)
 
 
 def test_business_numbers_dates_and_sizes() -> None:
@@ -109,14 +109,15 @@ def test_business_numbers_dates_and_sizes() -> None:
     assert format_datetime(NOW) == "2024-05-17 14:30 KST"
     assert format_datetime(NOW, ZoneInfo("Europe/Berlin")) == "2024-05-17 07:30 CEST"
     assert format_datetime(dt.datetime(2024, 5, 17, 20, 0)) == "2024-05-18 05:00 KST"  # naive is UTC
-    assert format_date(dt.datetime(2024, 5, 17, 20, 0, tzinfo=dt.UTC)) == "2024-05-18"
+    assert format_date(dt.datetime(2024, 5, 17, 20, 0, tzinfo=dt.UTC)) == "Sat, 18 May 2024"  # Babel day (issue 10)
     assert format_bytes(12 * 1024 + 100) == "12 KB"
     assert format_bytes(300) == "300 B"
 
 
 def test_document_line_for_lists_the_digest_and_app_home() -> None:
     line = document_card_line(card())
-    assert line == ("`INV-000123` · Popbill tax invoice · Acme Korea · ₩1,100,000 · ✅ filed with NTS · 2024-05-17")
+    assert line == ("`INV-000123` · Popbill tax invoice · Acme Korea · ₩1,100,000 · ✅ filed with NTS · "
+                    "Fri, 17 May 2024")
     assert "🧪" in document_card_line(card(sandbox=True))
 
 
@@ -293,9 +294,9 @@ def test_closure_results_put_closed_and_suspended_first_with_dates() -> None:
     blocks = build_closure_message(rows)
     text = text_of(blocks)
     assert text.index("220-81-62517") < text.index("123-45-67890") < text.index("101-82-07409")
-    assert "⛔ closed (폐업) `220-81-62517` since 2024-03-01" in text
+    assert "⛔ closed (폐업) `220-81-62517` since Fri, 1 Mar 2024" in text
     assert "🔔 *changed* (was active)" in text
-    assert "⏸️ suspended (휴업) `123-45-67890` since 2024-04-02" in text
+    assert "⏸️ suspended (휴업) `123-45-67890` since Tue, 2 Apr 2024" in text
     assert "check digit does not match" in text
     assert "Checked 2024-05-17 14:30 KST" in text
     assert closure_text(rows) == "Closure check: 3 number(s), 2 closed or suspended"

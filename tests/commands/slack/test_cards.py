@@ -55,3 +55,20 @@ def test_history_uses_the_words_of_every_recorded_operation() -> None:
 def test_history_shows_an_unknown_code_readably_and_keeps_failed_outcomes() -> None:
     lines = [what for _, what in history_from_audit([event(1, "something.new_thing", outcome="refused")])]
     assert lines == ["something new thing by <@U1> (refused)"]
+
+
+def test_status_says_not_found_and_not_reachable_in_different_words_and_shows_no_dead_links() -> None:
+    base = view(Lifecycle.ISSUED, DocumentState.ISSUED).model_copy(
+        update={"links": {"popup": "http://127.0.0.1:41234/popup/INV-000001"}})
+    missing = document_card(base.model_copy(update={"error": "popbill: [-11000005] Document ID does not exist",
+                                                    "error_code": "not_found:-11000005"}))
+    down = document_card(base.model_copy(update={"error": "popbill: connect timeout", "error_code": "unavailable"}))
+    fine = document_card(base)
+
+    assert missing.detail and missing.detail.startswith("popbill does not know this document: ")
+    assert "not reachable" not in missing.detail and "could not be reached" not in missing.detail
+    assert down.detail and down.detail.startswith("popbill could not be reached: ")
+    assert missing.links == {} and down.links == {}
+    assert fine.links == {"popup": "http://127.0.0.1:41234/popup/INV-000001"}
+    blocks = str([b.to_dict() for b in build_status_message(missing)])
+    assert "41234" not in blocks and "does not know this document" in blocks

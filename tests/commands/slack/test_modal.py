@@ -53,7 +53,8 @@ def test_the_modal_asks_for_everything_an_issue_needs() -> None:
     assert view["type"] == "modal"
     block_ids = [b.get("block_id") for b in view["blocks"] if b["type"] == "input"]
     assert block_ids == [B.PROVIDER, B.KIND, B.BUYER_BIZNO, B.BIZNO_CONFIRM, B.BUYER_NAME, B.BUYER_CEO,
-                         B.BUYER_EMAIL, B.BUYER_PHONE, B.ITEMS, B.WRITE_DATE, B.DUE_DATE, B.PURPOSE, B.MEMO]
+                         B.BUYER_EMAIL, B.BUYER_PHONE, B.CLOSURE_OVERRIDE, B.ITEMS, B.WRITE_DATE, B.DUE_DATE,
+                         B.PURPOSE, B.MEMO]
     write_date = next(b for b in view["blocks"] if b.get("block_id") == B.WRITE_DATE)
     assert write_date["element"]["initial_date"] == "2024-05-17"
     items = next(b for b in view["blocks"] if b.get("block_id") == B.ITEMS)
@@ -69,11 +70,27 @@ def test_the_command_preselects_provider_and_kind_and_offers_only_that_providers
                                                        "statement"}
 
 
-def test_a_kind_the_provider_lacks_keeps_every_option_so_the_view_stays_valid() -> None:
+def test_a_kind_the_provider_lacks_is_not_offered_and_a_single_kind_is_preselected() -> None:
+    # issue 9: only the provider's supported kinds, and its only kind chosen for the user
     view = build_issue_modal(Provider.PAYSSAM, DocumentKind.TAX_INVOICE)
     prompts = {p.block_id: p for p in modal_to_prompts(view)}
-    assert len(prompts[B.KIND].options) == len(DocumentKind)
-    assert prompts[B.KIND].initial == "tax_invoice"
+    assert [v for v, _ in prompts[B.KIND].options] == ["bill"]
+    assert prompts[B.KIND].initial == "bill"
+
+
+@pytest.mark.parametrize(("provider", "kind"), [(Provider.PAYSSAM, "bill"), (Provider.ABILLIFY, "invoice")])
+def test_a_provider_with_one_kind_has_it_preselected(provider: Provider, kind: str) -> None:
+    prompts = {p.block_id: p for p in modal_to_prompts(build_issue_modal(provider))}
+    assert prompts[B.KIND].initial == kind
+    assert [v for v, _ in prompts[B.KIND].options] == [kind]
+
+
+def test_the_closure_override_is_offered_only_where_the_provider_checks_closure() -> None:
+    assert B.CLOSURE_OVERRIDE in {p.block_id for p in modal_to_prompts(build_issue_modal(Provider.HIWORKS))}
+    assert B.CLOSURE_OVERRIDE not in {p.block_id for p in modal_to_prompts(build_issue_modal(Provider.PAYSSAM))}
+    prefilled = build_issue_modal(Provider.POPBILL, override_reason="reopened in May").to_dict()
+    block = next(b for b in prefilled["blocks"] if b.get("block_id") == B.CLOSURE_OVERRIDE)
+    assert block["element"]["initial_value"] == "reopened in May"
 
 
 def test_errors_are_listed_at_the_top_of_a_rerendered_modal() -> None:
@@ -168,6 +185,39 @@ def test_each_problem_is_reported_on_its_own_input(overrides: dict[str, Any], bl
     assert draft is None
     assert expected in errors[block_id]
     assert set(errors) == {block_id}
+
+
+def test_hiworks_without_the_representative_is_refused_on_that_field() -> None:
+    """Issue 9: Hiworks marks ceoName required (seed 004); before, this reached an approver and failed after."""
+    draft, errors, _ = submit(tax_invoice(**{B.PROVIDER: "hiworks"}))
+    assert draft is None
+    assert set(errors) == {B.BUYER_CEO}
+    assert "representative" in errors[B.BUYER_CEO] and "hiworks" in errors[B.BUYER_CEO]
+    draft, errors, _ = submit(tax_invoice(**{B.PROVIDER: "hiworks", B.BUYER_CEO: "김대표"}))
+    assert draft is not None and not errors
+
+
+def test_hiworks_without_an_email_is_refused_on_that_field() -> None:
+    _, errors, _ = submit(tax_invoice(**{B.PROVIDER: "hiworks", B.BUYER_CEO: "김대표", B.BUYER_EMAIL: None}))
+    assert set(errors) == {B.BUYER_EMAIL}
+
+
+@pytest.mark.parametrize("provider", ["popbill", "hiworks"])
+def test_a_quantity_with_more_decimals_than_the_provider_allows_is_refused_on_the_items(provider: str) -> None:
+    draft, errors, _ = submit(tax_invoice(**{B.PROVIDER: provider, B.BUYER_CEO: "김대표",
+                                             B.ITEMS: "Consulting | 1.2345 | 10,000"}))
+    assert draft is None
+    assert "Line 1" in errors[B.ITEMS] and "allows 2" in errors[B.ITEMS]
+    draft, errors, _ = submit(tax_invoice(**{B.PROVIDER: provider, B.BUYER_CEO: "김대표",
+                                             B.ITEMS: "Consulting | 1.25 | 10,000"}))
+    assert draft is not None, errors
+
+
+def test_the_override_reason_is_carried_on_the_draft() -> None:
+    draft, errors, _ = submit(tax_invoice(**{B.CLOSURE_OVERRIDE: "reopened in May"}))
+    assert not errors
+    assert draft is not None and draft.override_reason == "reopened in May"
+    assert "override_reason" not in draft.to_request("INV-000001").model_dump()
 
 
 def test_payssam_without_a_mobile_phone_is_refused() -> None:

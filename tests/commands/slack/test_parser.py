@@ -420,6 +420,35 @@ def test_one_mobile_rule_for_sms_and_the_issue_modal() -> None:
     assert normalise_phone("02-123-4567") == "021234567" and not is_mobile("021234567")
 
 
+# -- issue 9: provider/kind pairs from the declared capabilities ------------------------------------
+
+
+@pytest.mark.parametrize(("text", "offered"), [
+    ("issue hiworks cash", ["`tax`", "`zero`", "`exempt`", "`statement`"]),
+    ("issue popbill bill", ["`tax`", "`zero`", "`exempt`", "`cash`"]),
+    ("issue payssam tax", ["`bill`"]),
+    ("issue abillify statement", ["`invoice`"]),
+])
+def test_a_kind_the_provider_does_not_issue_is_refused_with_what_it_does(text: str, offered: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(text)
+    message = str(caught.value)
+    assert "does not issue" in message
+    assert all(word in message for word in offered)
+
+
+@pytest.mark.parametrize("text", ["issue hiworks tax", "issue popbill cash", "issue payssam bill", "issue abillify"])
+def test_supported_pairs_still_open_the_form(text: str) -> None:
+    assert isinstance(parse_command(text), IssueCommand)
+
+
+def test_an_override_reason_is_an_issue_option() -> None:
+    parsed = parse_command("issue popbill tax override buyer reopened in May")
+    assert isinstance(parsed, IssueCommand) and parsed.override_reason == "buyer reopened in May"
+    with pytest.raises(CommandError):
+        parse_command("issue popbill tax override")
+
+
 @pytest.mark.parametrize(("text", "days"), [("deadlines", None), ("기한", None), ("deadlines 10", 10),
                                             ("기한 0", 0)])
 def test_deadlines_in_both_languages(text: str, days: int | None) -> None:

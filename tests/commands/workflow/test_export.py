@@ -9,13 +9,22 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from commands.i18n import use_locale
 from commands.ledger import write_engine
 from commands.ledger.schema import documents
-from commands.workflow.export import CSV_COLUMNS, export_file_name, export_rows, export_scope
+from commands.workflow.export import (
+    CSV_COLUMNS,
+    ExportLayout,
+    csv_header,
+    export_file_name,
+    export_rows,
+    export_scope,
+)
+from commands.workflow.hometax import HOMETAX_COLUMNS
 from providers.errors import (
     RequestInvalid,
 )
-from providers.models import DocumentState
+from providers.models import DocumentKind, DocumentState, Provider
 from tests.commands.workflow.conftest import (
     APPROVER,
     CHANNEL,
@@ -79,3 +88,44 @@ def test_the_file_name_and_scope_say_what_the_export_includes() -> None:
     assert export_file_name(start, end) == "invoices-written-2024-05-01-to-2024-05-17-issued-cancelled.csv"
     assert export_scope(start, end) == ("Documents written (작성일자) from 2024-05-01 to 2024-05-17, issued and "
                                         "cancelled only (no pending, rejected, expired or failed requests)")
+
+
+async def test_korean_readers_get_korean_headers_with_the_bom_and_formula_guard(env: Env) -> None:
+    await issue(env, buyer_name="=SUM(A1)")
+    with use_locale("ko"):
+        data = await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 1))
+    assert data.startswith(b"\xef\xbb\xbf")
+    header, row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    for word in ("작성일자", "발행일자", "국세청 승인번호", "공급가액", "세액", "합계", "품목"):
+        assert word in header, word
+    assert len(header) == len(CSV_COLUMNS) and row[10] == "'=SUM(A1)"
+    assert csv_header() == list(CSV_COLUMNS)  # English stays the column ids
+
+
+async def test_the_hometax_layout_lists_issued_e_tax_invoices_in_hometaxs_columns(env: Env) -> None:
+    tax = await issue(env)
+    await issue(env, provider=Provider.PAYSSAM, kind=DocumentKind.BILL)  # not on Hometax's list
+    cancelled = await issue(env, buyer_name="+취소될 회사")
+    async with write_engine(env.store.engine).begin() as conn:
+        await conn.execute(sa.update(documents).where(documents.c.ref == cancelled)
+                           .values(state=DocumentState.CANCELED.value))
+        await conn.execute(sa.update(documents).where(documents.c.ref == tax).values(confirm_number="20240501-4100"))
+    await issue(env, buyer_name="=HYPERLINK(\"x\")", kind=DocumentKind.ZERO_RATED_INVOICE)
+
+    data = await env.service.export_csv(dt.date(2024, 5, 1), dt.date(2024, 5, 31), layout=ExportLayout.HOMETAX)
+
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == list(HOMETAX_COLUMNS)
+    assert rows[0][:4] == ["작성일자", "승인번호", "발급일자", "전송일자"]
+    first, zero = (dict(zip(rows[0], r, strict=True)) for r in rows[1:])
+    assert len(rows) == 3  # the bill and the cancelled invoice are not on Hometax's list
+    assert (first["작성일자"], first["승인번호"], first["발급일자"]) == ("2024-05-01", "20240501-4100", "2024-05-02")
+    assert (first["공급받는자상호"], first["공급받는자사업자등록번호"]) == ("주식회사 가나다", "6798700433")
+    assert (first["합계금액"], first["공급가액"], first["세액"]) == ("110000", "100000", "10000")
+    assert (first["전자세금계산서분류"], first["전자세금계산서종류"]) == ("세금계산서", "일반")
+    assert first["품목명"] == "컨설팅"
+    assert first["영수/청구 구분"] == "청구"
+    assert (zero["전자세금계산서종류"], zero["세액"]) == ("영세율", "0")
+    assert zero["공급받는자상호"] == "'=HYPERLINK(\"x\")"
+    assert export_file_name(dt.date(2024, 5, 1), dt.date(2024, 5, 31), ExportLayout.HOMETAX).startswith("hometax-")

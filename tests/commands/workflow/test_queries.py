@@ -7,6 +7,7 @@ import pytest
 from commands.ledger import Lifecycle, Standing
 from commands.workflow import NotFound
 from providers.errors import (
+    DocumentNotFound,
     ProviderUnavailable,
     RequestInvalid,
 )
@@ -50,6 +51,19 @@ async def test_status_shows_the_last_known_state_when_the_provider_is_down(env: 
     assert view.state is DocumentState.ISSUED and view.lifecycle is Lifecycle.ISSUED
     assert view.error == "popbill: connect timeout"
     assert view.error_code == "unavailable" and view.error_hint == "try later"
+
+
+async def test_status_tells_a_document_the_provider_does_not_know_from_an_unreachable_provider(env: Env) -> None:
+    ref = await issue(env)
+    env.popbill.fail("status", DocumentNotFound("Document ID does not exist", provider="popbill", code="-11000005"))
+
+    missing = await env.service.status(ref)
+
+    assert missing.provider_missing and not missing.provider_unreachable
+    assert missing.state is DocumentState.ISSUED  # the last known state stays
+    env.popbill.fail("status", ProviderUnavailable("connect timeout", provider="popbill"))
+    down = await env.service.status(ref)
+    assert down.provider_unreachable and not down.provider_missing
 
 
 async def test_status_by_provider_ref_finds_our_document(env: Env) -> None:

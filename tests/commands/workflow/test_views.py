@@ -12,7 +12,7 @@ from tests.commands.workflow.conftest import CHANNEL, REQUESTER, Env, make_draft
 
 #: view fields no record column feeds: computed by the mapper, or set by the caller
 COMPUTED_DOCUMENT = {"provider_ref", "error", "error_code", "error_hint"}
-COMPUTED_APPROVAL = {"document", "warnings", "resubmits_ref"}
+COMPUTED_APPROVAL = {"document", "warnings", "resubmits_ref", "approved_by"}
 
 
 def test_every_view_field_comes_from_the_record_or_is_computed() -> None:

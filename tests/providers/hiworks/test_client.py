@@ -179,6 +179,23 @@ async def test_amendment_of_a_filed_invoice_returns_the_negative_and_positive_id
     assert amended.information["description"] == issue_id
 
 
+@pytest.mark.parametrize("spelling", ["1", "01", 1])
+async def test_amendment_takes_the_seeds_example_and_its_table_alike(
+    client: HiworksClient, sandbox: HiworksSandbox, spelling: str | int
+) -> None:
+    """Seed 004's amendment example sends ``"modifyType": "1"``; its field table says ``"01"``."""
+    original = (await client.create_invoice(invoice(easy_sign="Y"))).document_ids[0]
+    sandbox.clock.advance(3600)
+    issue_id = (await client.get_invoice(original)).status.issue_id
+    result = await client.create_amendment({
+        "amendment": {"originalIssueId": issue_id, "modifyType": spelling},
+        "negative": invoice(supplies=(-100, -100)).wire(), "positive": invoice(supplies=(150, 50)).wire(),
+    })
+    sent = json.loads(sandbox.requests_to("/v4/invoices/amendment")[-1]["body"])
+    assert sent["data"]["amendment"]["modifyType"] == "01"
+    assert len(result.document_ids) == 2
+
+
 async def test_amendment_needing_two_documents_is_refused_before_sending(client: HiworksClient,
                                                                          sandbox: HiworksSandbox) -> None:
     with pytest.raises(RequestInvalid, match="two documents"):
@@ -228,23 +245,24 @@ async def test_delete_after_declaration_keeps_hiworks_refusal(client: HiworksCli
     assert "삭제할 수 없습니다" in caught.value.message
 
 
-async def test_check_closure_normalises_hyphens_and_sends_only_the_office_token(
+async def test_check_closure_normalises_hyphens_and_sends_both_tokens(
     client: HiworksClient, sandbox: HiworksSandbox
 ) -> None:
+    """Seed 004 lists Bill-Access-Authorization as (필수) on 사업자 휴폐업 단일 조회."""
     check = await client.check_closure("123-12-12312")
 
     assert sandbox.requests[-1]["path"] == "/v4/check/1231212312"
-    assert "bill-access-authorization" not in last_headers(sandbox)
+    assert last_headers(sandbox)["bill-access-authorization"] == "sandbox-bill-access-token"
     assert (check.idn, check.status_code, check.status, check.end_date) == ("1231212312", "03", "폐업자", "20231231")
 
 
-async def test_check_closure_works_without_a_bill_access_token(sandbox: HiworksSandbox) -> None:
+async def test_check_closure_without_a_bill_access_token_is_refused_as_hiworks_would(sandbox: HiworksSandbox) -> None:
     client = make_client(sandbox, bill=None)
     try:
-        check = await client.check_closure("6798700433")
+        with pytest.raises(ProviderRejected, match="Bill-Access-Authorization"):
+            await client.check_closure("6798700433")
     finally:
         await client.aclose()
-    assert check.status_code == "01"
 
 
 async def test_check_closure_refuses_a_number_that_is_not_ten_digits(client: HiworksClient,

@@ -133,7 +133,7 @@ async def test_default_base_url_is_the_v2_sandbox() -> None:
 @pytest.mark.parametrize(
     ("call", "code"),
     [
-        (lambda c: c.send_bill(**bill(bill_id="INV-000123")), "invalid_bill_id"),
+        (lambda c: c.send_bill(**bill(bill_id="")), "invalid_bill_id"),
         (lambda c: c.send_bill(**bill(bill_id="A" * 21)), "invalid_bill_id"),
         (lambda c: c.send_bill(**bill(price="110,000")), "invalid_price"),
         (lambda c: c.send_bill(**bill(price="12345678901")), "invalid_price"),
@@ -163,8 +163,18 @@ async def test_send_then_read_shows_an_unpaid_bill(client: PayssamClient, sandbo
     info = await client.read("INV000123")
     assert info.appr_state == "W"
     assert info.appr_num is None
-    assert info.wire()["expireDt"] == "2099-12-31"
+    # /bill/read is not in the V2 seed: only billId, apprState and the appr* fields come back
+    assert "expireDt" not in info.wire() and "price" not in info.wire() and "shortUrl" not in info.wire()
     assert sandbox.bills["INV000123"].talk_sent == 1
+
+
+async def test_a_bill_id_of_any_20_characters_is_taken_as_seed_002_allows(
+    client: PayssamClient, sandbox: PayssamSandbox
+) -> None:
+    """Seed 002: billId is a string of 1 to 20 characters, no character class."""
+    sent = await client.send_bill(**bill(bill_id="INV-2026_03/0000001"))
+    assert sent.bill_id == "INV-2026_03/0000001"
+    assert (await client.read("INV-2026_03/0000001")).appr_state == "W"
 
 
 async def test_url_send_type_only_returns_the_link(client: PayssamClient, sandbox: PayssamSandbox) -> None:

@@ -171,12 +171,15 @@ async def test_validation_failures_are_not_stored(http: httpx.AsyncClient, sandb
     assert good.status_code == 200 and "Idempotent-Replayed" not in good.headers
 
 
-async def test_same_key_with_another_body_is_422(http: httpx.AsyncClient, sandbox: AbillifySandbox) -> None:
-    await create(http, "INV-1", key="reused")
+async def test_same_key_with_another_body_replays_the_first_response(
+    http: httpx.AsyncClient, sandbox: AbillifySandbox
+) -> None:
+    """Seed 003: a repeated Idempotency-Key gets the first request's response, whatever the body."""
+    first = await create(http, "INV-1", key="reused")
     other = await create(http, "INV-2", key="reused")
-    assert other.status_code == 422
-    assert other.json()["type"] == "ERR_IDEMPOTENCY_KEY_REUSED"
-    assert other.json()["details"][0]["fields"] == ["Idempotency-Key"]
+    assert other.status_code == first.status_code == 200
+    assert other.json() == first.json()
+    assert other.headers["Idempotent-Replayed"] == "true"
     assert len(sandbox.invoices_of(IDENTITY)) == 1
 
 

@@ -232,11 +232,17 @@ async def test_auth_is_checked_on_every_bill_call(http: httpx.AsyncClient, sandb
     assert not sandbox.documents[document_id].deleted
 
 
-async def test_closure_check_needs_only_the_office_token(http: httpx.AsyncClient) -> None:
-    ok = await http.post("/v4/check/6798700433", headers={**OFFICE, "Content-Type": "application/json"})
+async def test_closure_check_needs_both_tokens_as_the_seed_says(http: httpx.AsyncClient) -> None:
+    """Seed 004, 사업자 휴폐업 단일 조회: Office-Authorization and Bill-Access-Authorization are (필수)."""
+    ok = await http.post("/v4/check/6798700433", headers={**AUTH, "Content-Type": "application/json"})
+    no_bill = await http.post("/v4/check/6798700433", headers={**OFFICE, "Content-Type": "application/json"})
+    wrong_bill = await http.post("/v4/check/6798700433", headers={**OFFICE, "Bill-Access-Authorization": "wrong"})
     refused = await http.post("/v4/check/6798700433", headers={"Office-Authorization": "wrong"})
 
     assert ok.status_code == 200
+    assert (no_bill.status_code, only_error(no_bill)["title"]) == (401, "Unauthorized")
+    assert "Bill-Access-Authorization" in only_error(no_bill)["message"]
+    assert (wrong_bill.status_code, only_error(wrong_bill)["title"]) == (403, "Forbidden")
     assert refused.status_code == 401
     assert only_error(refused)["title"] == "Unauthorized"
 
@@ -248,8 +254,9 @@ async def test_configured_credentials_replace_the_demo_ones() -> None:
     await box.start()
     try:
         async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
-            demo = await http.post("/v4/check/6798700433", headers=OFFICE)
-            mine = await http.post("/v4/check/6798700433", headers={"Office-Authorization": "mine"})
+            demo = await http.post("/v4/check/6798700433", headers=AUTH)
+            mine = await http.post("/v4/check/6798700433", headers={"Office-Authorization": "mine",
+                                                                    "Bill-Access-Authorization": "my-bill"})
     finally:
         await box.stop()
     assert (demo.status_code, mine.status_code) == (401, 200)
@@ -260,7 +267,7 @@ async def test_configured_credentials_replace_the_demo_ones() -> None:
 async def test_closure_check_answers_the_documented_shape(http: httpx.AsyncClient) -> None:
     answers = {}
     for number in ("6798700433", "1231212312", "2208875476", "1234567890", "1168200276"):
-        response = await http.post(f"/v4/check/{number}", headers=OFFICE)
+        response = await http.post(f"/v4/check/{number}", headers=AUTH)
         assert response.status_code == 200
         answers[number] = response.json()
 
@@ -276,7 +283,7 @@ async def test_closure_check_answers_the_documented_shape(http: httpx.AsyncClien
 
 
 async def test_closure_check_refuses_hyphens_with_the_documented_error(http: httpx.AsyncClient) -> None:
-    response = await http.post("/v4/check/123-45-12345", headers=OFFICE)
+    response = await http.post("/v4/check/123-45-12345", headers=AUTH)
 
     assert response.status_code == 400
     assert only_error(response) == {"status": "400", "title": "Parameter Error",
@@ -284,14 +291,14 @@ async def test_closure_check_refuses_hyphens_with_the_documented_error(http: htt
 
 
 async def test_closure_check_is_deterministic_and_seedable(http: httpx.AsyncClient, sandbox: HiworksSandbox) -> None:
-    first = (await http.post("/v4/check/2148639239", headers=OFFICE)).json()
-    second = (await http.post("/v4/check/2148639239", headers=OFFICE)).json()
+    first = (await http.post("/v4/check/2148639239", headers=AUTH)).json()
+    second = (await http.post("/v4/check/2148639239", headers=AUTH)).json()
     assert first == second
     assert first["data"]["statusCode"] == "01"
 
     admin = await http.put("/_sandbox/hiworks/businesses/2148639239", json={"statusCode": "03", "endDate": "20240301"})
     assert admin.status_code == 200
-    closed = (await http.post("/v4/check/2148639239", headers=OFFICE)).json()["data"]
+    closed = (await http.post("/v4/check/2148639239", headers=AUTH)).json()["data"]
     assert (closed["status"], closed["statusCode"], closed["endDate"]) == ("폐업자", "03", "20240301")
 
 
@@ -423,21 +430,39 @@ async def test_amendment_of_an_unfiled_original_is_refused(http: httpx.AsyncClie
 
 # -- rate limit, faults, seed ----------------------------------------------------------------------
 
-async def test_every_answer_carries_rate_limit_headers_counting_down_per_token(http: httpx.AsyncClient,
-                                                                               sandbox: HiworksSandbox) -> None:
-    ok = await http.post("/v4/check/6798700433", headers=OFFICE)
+async def test_every_answer_carries_rate_limit_headers_counting_successes_per_token(
+    http: httpx.AsyncClient, sandbox: HiworksSandbox
+) -> None:
+    """The budget is 1,000 *successful* calls a day: refused and failed calls do not spend it."""
+    ok = await http.post("/v4/check/6798700433", headers=AUTH)
     refused = await http.get("/v4/invoices/20240101000000AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", headers=AUTH)
     sandbox.add_fault(FaultRule(kind="503"))
-    maintenance = await http.post("/v4/check/6798700433", headers=OFFICE)
-    other_office = await http.post("/v4/check/6798700433", headers={"Office-Authorization": "other"})
+    maintenance = await http.post("/v4/check/6798700433", headers=AUTH)
+    again = await http.post("/v4/check/6798700433", headers=AUTH)
 
-    assert [r.headers["x-ratelimit-limit"] for r in (ok, refused, maintenance)] == ["1000"] * 3
-    assert int(ok.headers["x-ratelimit-remaining"]) == int(refused.headers["x-ratelimit-remaining"]) + 1
-    assert other_office.headers["x-ratelimit-remaining"] == "999"  # a separate budget per office token
+    assert [r.headers["x-ratelimit-limit"] for r in (ok, refused, maintenance, again)] == ["1000"] * 4
+    assert refused.status_code == 404
+    assert ok.headers["x-ratelimit-remaining"] == refused.headers["x-ratelimit-remaining"] == "999"
+    assert again.headers["x-ratelimit-remaining"] == "998"
+    assert sandbox.snapshot()["calls"]
 
     sandbox.clock.advance(86400)  # a new day in Korea
-    tomorrow = await http.post("/v4/check/6798700433", headers=OFFICE)
+    tomorrow = await http.post("/v4/check/6798700433", headers=AUTH)
     assert tomorrow.headers["x-ratelimit-remaining"] == "999"
+
+
+async def test_a_separate_budget_per_office_token() -> None:
+    from pydantic import SecretStr
+
+    box = HiworksSandbox(HiworksConfig(office_token=SecretStr("other"), bill_access_token=SecretStr("b")))
+    await box.start()
+    try:
+        async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
+            first = await http.post("/v4/check/6798700433",
+                                    headers={"Office-Authorization": "other", "Bill-Access-Authorization": "b"})
+    finally:
+        await box.stop()
+    assert first.headers["x-ratelimit-remaining"] == "999"
 
 
 async def test_enforced_rate_limit_answers_429_until_midnight() -> None:
@@ -445,9 +470,11 @@ async def test_enforced_rate_limit_answers_429_until_midnight() -> None:
     await box.start()
     try:
         async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
-            answers = [await http.post("/v4/check/6798700433", headers=OFFICE) for _ in range(3)]
+            refused = await http.post("/v4/check/6798700433", headers=OFFICE)  # no bill token: not counted
+            answers = [await http.post("/v4/check/6798700433", headers=AUTH) for _ in range(3)]
     finally:
         await box.stop()
+    assert refused.status_code == 401
     assert [r.status_code for r in answers] == [200, 200, 429]
     assert answers[2].headers["x-ratelimit-remaining"] == "0"
     assert 0 < int(answers[2].headers["Retry-After"]) <= 86400
@@ -456,7 +483,7 @@ async def test_enforced_rate_limit_answers_429_until_midnight() -> None:
 
 async def test_injected_errors_use_the_hiworks_error_body(http: httpx.AsyncClient, sandbox: HiworksSandbox) -> None:
     sandbox.add_fault(FaultRule(kind="503", retry_after=30))
-    response = await http.post("/v4/check/6798700433", headers=OFFICE)
+    response = await http.post("/v4/check/6798700433", headers=AUTH)
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"

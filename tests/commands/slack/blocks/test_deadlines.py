@@ -9,6 +9,7 @@ from commands.ledger.vocabulary import ApprovalState, Lifecycle
 from commands.slack.blocks import build_approval_message, build_status_message
 from commands.slack.blocks.deadlines import build_deadlines_message, deadline_card, deadline_line, deadlines_text
 from commands.slack.blocks.models import ApprovalCard, DocumentCard
+from commands.slack.formatting import format_date
 from commands.slack.ids import APPROVE_ACTION_ID, APPROVE_LATE_ACTION_ID
 from commands.workflow.deadlines import DeadlineReport, issue_note, transmit_note
 from providers.models import DocumentKind, Provider
@@ -35,7 +36,7 @@ def test_an_on_time_card_shows_the_deadline_and_the_ordinary_approve() -> None:
     card = ApprovalCard(id="7", action="issue", document=doc(D(2026, 3, 6)), requester="U_ALICE")
     blocks = build_approval_message(card)
     text = json.dumps([b.to_dict() for b in blocks], ensure_ascii=False)
-    assert "Issuance deadline 2026-03-10 (4 days left)" in text and "₩10,000" in text
+    assert f"Issuance deadline {format_date(D(2026, 3, 10))} (4 days left)" in text and "₩10,000" in text
     assert approve(list(blocks))["action_id"] == APPROVE_ACTION_ID
 
 
@@ -47,7 +48,7 @@ def test_a_late_card_says_the_penalty_and_its_approve_asks_to_confirm_it() -> No
     button = approve(list(blocks))
     assert button["action_id"] == APPROVE_LATE_ACTION_ID
     confirm = json.dumps(button["confirm"], ensure_ascii=False)
-    assert "₩10,000" in confirm and "2026-03-10" in confirm
+    assert "₩10,000" in confirm and format_date(D(2026, 3, 10)) in confirm
 
 
 def test_a_decided_card_has_no_button_and_a_card_without_a_deadline_no_line() -> None:
@@ -60,14 +61,14 @@ def test_a_decided_card_has_no_button_and_a_card_without_a_deadline_no_line() ->
 
 def test_after_the_filing_deadline_it_counts_as_not_issued() -> None:
     line = deadline_line(doc(D(2026, 7, 28)).deadline)  # type: ignore[arg-type]
-    assert "미발급" in line and "2%" in line and "₩20,000" in line and "2026-07-27" in line
+    assert "미발급" in line and "2%" in line and "₩20,000" in line and format_date(D(2026, 7, 27)) in line
 
 
 def test_the_status_message_shows_the_transmission_deadline() -> None:
     card = DocumentCard(ref="INV-000001", provider=Provider.HIWORKS, kind=DocumentKind.TAX_INVOICE,
                         deadline=deadline_card(transmit_note(D(2026, 3, 3), D(2026, 3, 3), SUPPLY, D(2026, 3, 6))))
     text = json.dumps([b.to_dict() for b in build_status_message(card)], ensure_ascii=False)
-    assert "Not transmitted" in text and "2026-03-04" in text and "₩3,000" in text and "지연전송" in text
+    assert "Not transmitted" in text and format_date(D(2026, 3, 4)) in text and "₩3,000" in text and "지연전송" in text
 
 
 def test_an_empty_report_says_so() -> None:
