@@ -89,6 +89,8 @@ class DocumentRepo(Repo):
         channel_id: str | None = None,
         thread_ts: str | None = None,
         now: dt.datetime | None = None,
+        amends_document_id: int | None = None,
+        modify_code: int | None = None,
     ) -> DocumentRecord:
         """Insert a document and give it its ref (``INV-`` + id) in the same transaction.
 
@@ -114,6 +116,8 @@ class DocumentRepo(Repo):
             "channel_id": channel_id,
             "thread_ts": thread_ts,
             "links": {},
+            "amends_document_id": amends_document_id,
+            "modify_code": modify_code,
             "created_at": now,
             "updated_at": now,
             **_party_columns(buyer, amounts),
@@ -137,6 +141,14 @@ class DocumentRepo(Repo):
 
     async def get(self, document_id: int) -> DocumentRecord | None:
         return await self._one(documents.c.id == document_id)
+
+    async def amendments_of(self, document_id: int) -> list[DocumentRecord]:
+        """The documents that amend `document_id` (수정세금계산서), oldest first."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(
+                sa.select(documents).where(documents.c.amends_document_id == document_id).order_by(documents.c.id)
+            )).mappings().all()
+        return [DocumentRecord.from_row(row) for row in rows]
 
     async def get_by_ref(self, ref: str) -> DocumentRecord | None:
         return await self._one(documents.c.ref == ref)

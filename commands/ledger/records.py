@@ -68,6 +68,8 @@ class DocumentRecord:
     thread_ts: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    amends_document_id: int | None = None  # 수정세금계산서: the document this one amends
+    modify_code: int | None = None  # its NTS reason code 1..6
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DocumentRecord:

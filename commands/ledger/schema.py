@@ -132,12 +132,16 @@ documents = sa.Table(
     sa.Column("thread_ts", sa.String(32), nullable=True),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # 수정세금계산서: the document this one amends, and the NTS reason code (1..6)
+    sa.Column("amends_document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=True),
+    sa.Column("modify_code", sa.SmallInteger(), nullable=True),
     sa.UniqueConstraint("provider", "provider_id"),
     sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
     sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
     sa.Index(None, "lifecycle", "state"),
     sa.Index(None, "provider", "state"),
     sa.Index(None, "created_at"),
+    sa.Index(None, "amends_document_id"),
 )
 
 approval_requests = sa.Table(

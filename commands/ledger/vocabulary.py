@@ -54,6 +54,8 @@ class ApprovalAction(StrEnum):
     ISSUE = "issue"
     DESTROY = "destroy"
     RESEND = "resend"
+    AMEND = "amend"  # 수정세금계산서: one approval for the documents a reason produces
+    SEND_NTS = "send_nts"  # 즉시전송: file an issued tax invoice with the NTS now
 
 
 class ApprovalState(StrEnum):
@@ -182,6 +184,17 @@ class AuditOperation(StrEnum):
     WORKFLOW_EVENT = "workflow_event"
     DIGEST_SCHEDULED = "digest.scheduled"
     DIGEST_NOW = "digest.now"
+    AMEND_REQUEST = "amend.request"
+    AMEND_EXPIRE = "amend.expire"
+    AMEND_RETRY = "amend.retry"
+    AMEND_RECOVER = "amend.recover"
+    AMEND = "amend"
+    SEND_NTS_REQUEST = "send_nts.request"
+    SEND_NTS_EXPIRE = "send_nts.expire"
+    SEND_NTS_RETRY = "send_nts.retry"
+    SEND_NTS_RECOVER = "send_nts.recover"
+    SEND_NTS = "send_nts"
+    PDF = "pdf"
 
     @classmethod
     def of(cls, action: ApprovalAction, step: str) -> AuditOperation:

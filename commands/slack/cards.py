@@ -103,6 +103,9 @@ def document_card(
         write_date=view.write_date,
         due_date=view.due_date,
         detail="\n".join(detail_parts) or None,
+        amends=view.amends_ref,
+        modify_code=view.modify_code,
+        amendments=view.amendments,
         deadline=deadline_card(note_for(view, today, tz)) if today is not None else None,
     )
 

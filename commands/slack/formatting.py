@@ -40,7 +40,7 @@ from babel.numbers import (
     get_currency_unit_pattern,
 )
 
-from commands.i18n import current_locale
+from commands.i18n import _, current_locale
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
@@ -191,6 +191,17 @@ _OPERATION_LABELS: Mapping[AuditOperation, str] = {
     AuditOperation.WORKFLOW_EVENT: "provider workflow event",
     AuditOperation.DIGEST_SCHEDULED: "daily digest posted",
     AuditOperation.DIGEST_NOW: "digest posted on request",
+    AuditOperation.AMEND_REQUEST: "amendment (수정세금계산서) requested",
+    AuditOperation.AMEND_EXPIRE: "amendment request expired without a decision",
+    AuditOperation.AMEND_RETRY: "amendment retried",
+    AuditOperation.AMEND_RECOVER: "interrupted amendment checked again",
+    AuditOperation.AMEND: "amendment issued at the provider",
+    AuditOperation.SEND_NTS_REQUEST: "sending to the NTS (즉시전송) requested",
+    AuditOperation.SEND_NTS_EXPIRE: "send-to-NTS request expired without a decision",
+    AuditOperation.SEND_NTS_RETRY: "sending to the NTS retried",
+    AuditOperation.SEND_NTS_RECOVER: "interrupted send to the NTS checked again",
+    AuditOperation.SEND_NTS: "sent to the NTS",
+    AuditOperation.PDF: "PDF uploaded to the thread",
 }
 
 
@@ -370,6 +381,7 @@ def document_line(
     sandbox: bool = False,
     when: dt.date | dt.datetime | None = None,
     tz: dt.tzinfo = SEOUL,
+    amends: str | None = None,
 ) -> str:
     """One mrkdwn line describing a document, used by lists, the digest and App Home.
 
@@ -390,4 +402,6 @@ def document_line(
         parts.append(document_label(lifecycle or Lifecycle.ISSUED, state))
     if when is not None:
         parts.append(format_date(when, tz))
+    if amends:
+        parts.append(_("↩ amends {ref}").format(ref=f"`{escape_mrkdwn(clip(amends, 80))}`"))
     return " · ".join(parts)

@@ -7,12 +7,24 @@ here, so a renamed button cannot leave a listener waiting for a click that never
 from __future__ import annotations
 
 __all__ = [
+    "AMEND_CALLBACK_ID",
+    "AMEND_DATE_ACTION_ID",
+    "AMEND_DATE_BLOCK_ID",
+    "AMEND_NOTE_ACTION_ID",
+    "AMEND_NOTE_BLOCK_ID",
+    "AMEND_REASON_ACTION_ID",
+    "AMEND_REASON_BLOCK_ID",
+    "AMEND_SUPPLY_ACTION_ID",
+    "AMEND_SUPPLY_BLOCK_ID",
     "APPROVE_ACTION_ID",
     "APPROVE_LATE_ACTION_ID",
     "CLOSURE_ACTION_ID",
     "CLOSURE_BLOCK_ID",
     "CLOSURE_MODAL_CALLBACK_ID",
     "COMMAND",
+    "DOC_AMEND_ACTION_ID",
+    "DOC_PDF_ACTION_ID",
+    "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
     "ISSUE_CALLBACK_ID",
@@ -54,3 +66,19 @@ HOME_CLOSURE_ACTION_ID = "home_closure"
 CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"
+
+# a document's own buttons (status): amend it, send it to the NTS now, post its PDF in the thread
+DOC_AMEND_ACTION_ID = "doc_amend"
+DOC_SEND_NTS_ACTION_ID = "doc_send_nts"
+DOC_PDF_ACTION_ID = "doc_pdf"
+
+# the amendment (수정세금계산서) modal
+AMEND_CALLBACK_ID = "invoice_amend"
+AMEND_REASON_BLOCK_ID = "amend_reason"
+AMEND_REASON_ACTION_ID = "reason_choice"
+AMEND_SUPPLY_BLOCK_ID = "amend_supply"
+AMEND_SUPPLY_ACTION_ID = "supply_input"
+AMEND_DATE_BLOCK_ID = "amend_date"
+AMEND_DATE_ACTION_ID = "date_input"
+AMEND_NOTE_BLOCK_ID = "amend_note"
+AMEND_NOTE_ACTION_ID = "note_input"

@@ -16,6 +16,7 @@ from typing import Any
 
 from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation, Lifecycle
+from commands.workflow.amend_exec import close_amendment
 from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
 from commands.workflow.errors import NotAllowed, invalid
 from commands.workflow.views import ApprovalView, DecisionOutcome, DecisionResult, ExecutionResult
@@ -146,6 +147,8 @@ async def _record_decision(
         await ctx.store.documents.set_lifecycle(
             approval.document_id, Lifecycle.REJECTED, expected=Lifecycle.PENDING_APPROVAL, error=reason, now=now
         )
+    if not approve and approval.action is ApprovalAction.AMEND:
+        await close_amendment(ctx.store, approval, Lifecycle.REJECTED, now)
     return True
 
 
@@ -194,6 +197,8 @@ async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetim
         await ctx.store.documents.set_lifecycle(
             approval.document_id, Lifecycle.EXPIRED, expected=Lifecycle.PENDING_APPROVAL, now=now
         )
+    if approval.action is ApprovalAction.AMEND:
+        await close_amendment(ctx.store, approval, Lifecycle.EXPIRED, now)
     await ctx.audit_approval(approval, actor=SYSTEM_ACTOR, kind=AuditKind.SYSTEM,
                              operation=AuditOperation.of(approval.action, "expire"), outcome="expired", now=now)
     return True

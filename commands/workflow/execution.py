@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from enum import Enum
 
-from commands.ledger import ApprovalRecord, ApprovalState, IdempotencyState
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
+from commands.workflow.amend_exec import execute_amendment
 from commands.workflow.context import WorkflowContext
+from commands.workflow.nts_action import SendNtsAction
 from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
 from commands.workflow.views import ExecutionResult
 from providers.errors import (
@@ -82,7 +84,9 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
     approval = await ctx.approval(approval_id)
     run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
     try:
-        return await send_and_reconcile(action_for(run))
+        if approval.action is ApprovalAction.AMEND:  # several documents under one approval
+            return await execute_amendment(run, send_and_reconcile)
+        return await send_and_reconcile(_strategy(run))
     except Exception as exc:
         # a bug must not leave the request "executing" for ever, nor be retried blindly
         log.exception("executing %s request %s failed unexpectedly", approval.action.value, approval_id)
@@ -93,6 +97,13 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
             hint="retrying checks with the provider first; if it fails again, tell an administrator",
             retryable=True,
         )
+
+
+def _strategy(run: Run) -> Action:
+    """The action's strategy; send-nts lives in its own module."""
+    if run.approval.action is ApprovalAction.SEND_NTS:
+        return SendNtsAction(run)
+    return action_for(run)
 
 
 async def send_and_reconcile(action: Action) -> ExecutionResult:

@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from commands.i18n import N_, _, current_locale
-from commands.ledger import DocumentRecord
+from commands.ledger import DocumentRecord, format_ref
 from commands.ledger.documents import WRITTEN_STANDINGS
 from commands.ledger.vocabulary import Standing, standing
 from commands.workflow.context import WorkflowContext
@@ -69,6 +69,8 @@ CSV_COLUMNS = (
     "currency",
     "items",
     "requested_by",
+    "amends",
+    "modify_code",
 )
 
 #: the header of each column, translated where shown: the msgid is the column id (what an
@@ -92,6 +94,8 @@ _HEADERS: Mapping[str, str] = {
     "currency": N_("currency"),
     "items": N_("items"),
     "requested_by": N_("requested_by"),
+    "amends": N_("amends"),
+    "modify_code": N_("modify_code"),
 }
 
 #: the Korean headers, used until the Korean catalog translates the ids above (it wins then)
@@ -114,6 +118,8 @@ _KOREAN_HEADERS: Mapping[str, str] = {
     "currency": "통화",
     "items": "품목",
     "requested_by": "요청자",
+    "amends": "당초 문서",
+    "modify_code": "수정사유",
 }
 
 
@@ -200,6 +206,8 @@ def _row(doc: DocumentRecord, tz: dt.tzinfo) -> list[str]:
             doc.currency,
             _items(doc),
             doc.requested_by,
+            format_ref(doc.amends_document_id) if doc.amends_document_id else None,
+            doc.modify_code,
         )
     ]
 

@@ -47,7 +47,7 @@ from providers.bizno import InvalidBizno, check_bizno
 from providers.errors import DocumentNotFound, ProviderError
 from providers.models import IssueRequest, Party, ResendRequest, TaxType
 
-__all__ = ["request_destroy", "request_issue", "request_resend", "validate_issue"]
+__all__ = ["document_for_action", "request_destroy", "request_issue", "request_resend", "validate_issue"]
 
 #: approval states in which a request is still open (a second one for the document waits)
 _OPEN_STATES = (ApprovalState.PENDING, ApprovalState.APPROVED, ApprovalState.EXECUTING, ApprovalState.UNKNOWN)
@@ -292,3 +292,7 @@ async def _adopt(ctx: WorkflowContext, parsed: ExternalRef, actor: str) -> Docum
             raise
         return existing
     return await ctx.document(adopted.id)
+
+
+#: the stored (or adopted) document an action names, for actions defined in their own modules (amend, send-nts)
+document_for_action = _document_for_action

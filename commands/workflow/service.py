@@ -32,8 +32,22 @@ from commands.ledger import (
     Store,
     utc_now,
 )
-from commands.workflow import approvals, closure, deadlines, execution, export, queries, recovery, requests, resubmit
+from commands.workflow import (
+    amend,
+    approvals,
+    closure,
+    deadlines,
+    execution,
+    export,
+    pdf,
+    queries,
+    recovery,
+    requests,
+    resubmit,
+    send_nts,
+)
 from commands.workflow.access import check_document_workspace, check_workspace, resends_elsewhere
+from commands.workflow.amend import AmendDraft
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
@@ -158,6 +172,28 @@ class InvoiceService:
             context = dataclasses.replace(context, policy=policy)
         return await requests.request_resend(context, ref_text, request, requester, channel_id, thread_ts)
 
+    async def request_amend(
+        self, ref_text: str, draft: AmendDraft, requester: str, channel_id: str, thread_ts: str | None = None
+    ) -> ApprovalView:
+        """수정세금계산서: the documents the reason produces, under one approval (see `workflow.amend`)."""
+        return await amend.request_amend(self.context, ref_text, draft, requester, channel_id, thread_ts)
+
+    async def request_send_nts(
+        self, ref_text: str, requester: str, channel_id: str, thread_ts: str | None = None
+    ) -> ApprovalView:
+        """즉시전송: file an issued Popbill tax invoice now (approval when "send_nts" needs one)."""
+        return await send_nts.request_send_nts(self.context, ref_text, requester, channel_id, thread_ts)
+
+    async def document_pdf(self, ref_text: str, actor: str) -> tuple[DocumentView, bytes]:
+        """A stored document and its PDF from the provider (`NotSupported` when it offers none)."""
+        return await pdf.document_pdf(self.context, ref_text, actor)
+
+    def offers_pdf(self, provider: Provider) -> bool:
+        return pdf.offers_pdf(self.context.providers.get(provider))
+
+    def offers_send_nts(self, provider: Provider) -> bool:
+        return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)
+
     async def decide(
         self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True,
         late_confirmed: bool = False,
@@ -215,8 +251,13 @@ class InvoiceService:
     # ----------------------------------------------------------------- reads
 
     async def status(self, ref_text: str, *, refresh: bool = True) -> DocumentView:
-        """A document's state, fresh from the provider when `refresh` (errors land on the view)."""
-        return await queries.status(self.context, ref_text, refresh=refresh)
+        """A document's state, fresh from the provider when `refresh` (errors land on the view),
+        with the documents amending it."""
+        view = await queries.status(self.context, ref_text, refresh=refresh)
+        if view.id is None:
+            return view
+        amendments = await self.context.store.documents.amendments_of(view.id)
+        return view.model_copy(update={"amendments": tuple(d.ref for d in amendments)})
 
     async def resolve_ref(self, ref_text: str) -> DocumentView:
         """The stored document a ref names, without asking the provider (external refs: a stub view)."""

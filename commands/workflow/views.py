@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, Lifecycle
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, Lifecycle, format_ref
 from commands.workflow.refs import ExternalRef
 from providers.errors import ProviderError
 from providers.models import BusinessState, BusinessStatus, DocumentKind, DocumentState, DocumentStatus, Provider
@@ -82,6 +82,11 @@ class DocumentView(_View):
     error: str | None = None
     error_code: str | None = None
     error_hint: str | None = None
+    # 수정세금계산서: the document this one amends (and why), and the documents amending this one
+    amends_document_id: int | None = None
+    amends_ref: str | None = None
+    modify_code: int | None = None
+    amendments: tuple[str, ...] = ()
 
     @property
     def stored(self) -> bool:
@@ -251,6 +256,7 @@ def document_view(doc: DocumentRecord, *, error: ProviderError | str | None = No
         {
             **{name: getattr(doc, name) for name in _DOCUMENT_FIELDS},
             "provider_ref": str(ref) if ref else None,
+            "amends_ref": format_ref(doc.amends_document_id) if doc.amends_document_id else None,
             **error_fields(error),
         }
     )

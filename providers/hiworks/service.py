@@ -56,6 +56,7 @@ import httpx
 from providers.bizno import InvalidBizno, normalize_bizno
 from providers.config import DEMO_HIWORKS, HiworksConfig, SellerConfig
 from providers.errors import DocumentNotFound, NotSupported, ProviderRejected, RequestInvalid
+from providers.hiworks._amendment import issue_amendment
 from providers.hiworks._answers import (
     NTS_CODES,
     _created_at,
@@ -149,6 +150,11 @@ class HiworksService:
             detail=detail,
             raw=result.raw,
         )
+
+    async def issue_amendment(self, requests: Sequence[IssueRequest]) -> list[DocumentStatus]:
+        """수정(세금)계산서: the documents one reason produces, in one ``POST /v4/invoices/amendment``
+        (see `providers.hiworks._amendment`); their statuses in the order of `requests`."""
+        return await issue_amendment(self.client, self.seller, requests, easy_sign=self.easy_sign)
 
     async def find(self, request: IssueRequest) -> DocumentStatus | None:
         """Always refuses: Hiworks has no list or search call, and the documentId is Hiworks' own."""

@@ -44,6 +44,7 @@ from providers.models import (
     ResendChannel,
     ResendRequest,
 )
+from providers.popbill import _filing
 from providers.popbill._answers import (
     TAX_TYPE_NAMES,
     _state_code,
@@ -357,6 +358,14 @@ class PopbillService(_DocumentBodies):
         raise ProviderRejected(f"{key} is in Popbill state {info.get('stateCode')!r}, which cannot be cancelled here",
                                provider=PROVIDER, code="state",
                                user_hint="Check the document on the Popbill website.")
+
+    async def send_to_nts(self, ref: DocumentRef, memo: str | None = None) -> DocumentStatus:
+        """즉시전송: file an issued tax invoice with the NTS now (see `providers.popbill._filing`)."""
+        return await _filing.send_to_nts(self.taxinvoice, self.status, ref, self._check_ref(ref), memo)
+
+    async def pdf(self, ref: DocumentRef) -> bytes:
+        """The document's PDF bytes (``getPDFURL`` fetched within the URL's 30 seconds)."""
+        return await _filing.download_pdf(self._api_http, self.taxinvoice, self.cashbill, ref, self._check_ref(ref))
 
     async def check_closure(self, biznos: Sequence[str]) -> list[BusinessStatus]:
         """checkCorpNums in batches of 1,000; one `BusinessStatus` per number, in the given order."""

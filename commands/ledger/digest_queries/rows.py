@@ -80,6 +80,7 @@ class DocumentRow:
     created_at: dt.datetime
     updated_at: dt.datetime
     requested_by: str | None
+    amends_document_id: int | None = None  # 수정세금계산서: the document this one amends
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DocumentRow:
@@ -102,6 +103,7 @@ class DocumentRow:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             requested_by=row["requested_by"],
+            amends_document_id=row.get("amends_document_id"),
         )
 
 
@@ -186,6 +188,7 @@ DOC_COLUMNS = (
     documents.c.created_at,
     documents.c.updated_at,
     documents.c.requested_by,
+    documents.c.amends_document_id,
 )
 
 

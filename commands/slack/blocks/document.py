@@ -41,7 +41,7 @@ def document_card_line(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> str:
         total=card.amounts.total if card.amounts else None,
         currency=card.amounts.currency if card.amounts else "KRW",
         state=card.state, lifecycle=card.lifecycle, sandbox=card.sandbox,
-        when=card.created_at or card.write_date, tz=tz,
+        when=card.created_at or card.write_date, tz=tz, amends=card.amends,
     )
 
 

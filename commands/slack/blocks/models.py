@@ -63,6 +63,9 @@ class DocumentCard(_Card):
     detail: str | None = None
     items: tuple[LineItem, ...] = ()
     memo: str | None = None
+    amends: str | None = None  # 수정세금계산서: the ref of the document this one amends
+    modify_code: int | None = None  # and the NTS reason code 1..6
+    amendments: tuple[str, ...] = ()  # the refs of the documents amending this one
     deadline: DeadlineCard | None = None  # tax invoices: the issuance or transmission deadline
 
     @property

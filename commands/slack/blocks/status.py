@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from commands.slack.blocks.amend import amendment_fields
 from commands.slack.blocks.deadlines import deadline_context
 from commands.slack.blocks.document import amounts_text, buyer_text
 from commands.slack.blocks.kit import fields, flat, header, plain, sandbox_context, section, user_mention
@@ -50,6 +51,7 @@ def _status_fields(card: DocumentCard, tz: dt.tzinfo) -> list[tuple[str, str]]:
         pairs.append(("Due", format_date(card.due_date)))
     if card.requester:
         pairs.append(("Requested by", user_mention(card.requester)))
+    pairs.extend(amendment_fields(card))
     return pairs
 
 

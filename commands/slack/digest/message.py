@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from commands.i18n import _
 from commands.ledger import digest_queries as q
+from commands.ledger import format_ref
 from commands.slack.blocks.deadlines import deadline_report_blocks
 from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
 from commands.slack.digest.data import CHART_DAYS, FAILURE_ROWS, DigestData, WindowBasis
@@ -92,7 +93,8 @@ def _doc_line(row: q.DocumentRow, data: DigestData, tz: dt.tzinfo, *, when: dt.d
     sandbox = row.sandbox or row.provider in data.sandbox_providers
     return document_line(row.ref, provider=row.provider, kind=row.kind, buyer_name=row.buyer_name, total=row.total,
                          currency=row.currency, state=row.state, lifecycle=row.lifecycle, sandbox=sandbox,
-                         when=when, tz=tz)
+                         when=when, tz=tz,
+                         amends=format_ref(row.amends_document_id) if row.amends_document_id else None)
 
 
 def _with_detail(line: str, row: q.DocumentRow) -> str:

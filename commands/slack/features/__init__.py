@@ -22,6 +22,9 @@ resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefil
 destroy     `/invoice destroy`
 retry       `/invoice retry`
 help        `/invoice help`
+amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
+send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
+pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 deadlines   `/invoice deadlines` (기한): tax invoices near or past a tax deadline
 ==========  =====================================================================
 """
@@ -33,6 +36,7 @@ from collections.abc import Callable
 from slack_bolt.async_app import AsyncApp
 
 from commands.slack.features import (
+    amend,
     approvals,
     closure,
     deadlines,
@@ -42,9 +46,11 @@ from commands.slack.features import (
     help,
     home,
     issue,
+    pdf,
     resend,
     resubmit,
     retry,
+    send_nts,
     status,
     sweep,
 )
@@ -72,6 +78,9 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    amend.register,
+    send_nts.register,
+    pdf.register,
     deadlines.register,
 )
 

@@ -7,6 +7,7 @@ import datetime as dt
 from slack_bolt.async_app import AsyncApp
 
 from commands.slack.blocks import build_list_message, build_status_message, list_text, status_text
+from commands.slack.blocks.amend import document_buttons
 from commands.slack.cards import document_card, history_from_audit
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
@@ -25,7 +26,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         if view.id is not None:
             history = history_from_audit(await deps.store.audit.search(document_id=view.id, limit=40))
         card = document_card(view, history=history, today=deps.today(), tz=deps.tz)
-        await invocation.respond(text=status_text(card), blocks=build_status_message(card, deps.tz),
+        buttons = document_buttons(card, pdf=deps.service.offers_pdf(card.provider),
+                                   send_nts=deps.service.offers_send_nts(card.provider))
+        await invocation.respond(text=status_text(card), blocks=build_status_message(card, deps.tz) + buttons,
                                  response_type="ephemeral")
 
     async def on_list(invocation: Invocation, parsed: ListCommand) -> None:

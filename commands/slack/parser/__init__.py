@@ -24,6 +24,7 @@ from commands.slack.parser.errors import SUBCOMMANDS, SUMMARY, USAGE, CommandErr
 from commands.slack.parser.korean import SUBCOMMAND_KO, nfc
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
+    AmendCommand,
     ClosureCommand,
     Command,
     DeadlinesCommand,
@@ -33,9 +34,11 @@ from commands.slack.parser.models import (
     HelpCommand,
     IssueCommand,
     ListCommand,
+    PdfCommand,
     RefArg,
     ResendCommand,
     RetryCommand,
+    SendNtsCommand,
     StatusCommand,
 )
 from commands.slack.parser.subcommands import (
@@ -51,6 +54,7 @@ __all__ = [
     "SUBCOMMANDS",
     "SUMMARY",
     "USAGE",
+    "AmendCommand",
     "ClosureCommand",
     "Command",
     "CommandError",
@@ -61,9 +65,11 @@ __all__ = [
     "HelpCommand",
     "IssueCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
     "is_mobile",
     "normalise_phone",

@@ -12,6 +12,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 
 __all__ = [
     "DEFAULT_TIMEZONE",
+    "AmendCommand",
     "ClosureCommand",
     "Command",
     "DeadlinesCommand",
@@ -21,9 +22,11 @@ __all__ = [
     "HelpCommand",
     "IssueCommand",
     "ListCommand",
+    "PdfCommand",
     "RefArg",
     "ResendCommand",
     "RetryCommand",
+    "SendNtsCommand",
     "StatusCommand",
 ]
 
@@ -129,9 +132,30 @@ class DeadlinesCommand(_Model):
     within_days: int | None = Field(default=None, ge=0, le=60)
 
 
+class AmendCommand(_Model):
+    """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
+
+    name: Literal["amend"] = "amend"
+    ref: RefArg
+    reason: int | None = Field(default=None, ge=1, le=6)
+    supply: int | None = None
+    note: str | None = None
+
+
+class SendNtsCommand(_Model):
+    name: Literal["send-nts"] = "send-nts"
+    ref: RefArg
+
+
+class PdfCommand(_Model):
+    name: Literal["pdf"] = "pdf"
+    ref: RefArg
+
+
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
-    | ListCommand | ExportCommand | DigestCommand | RetryCommand | DeadlinesCommand,
+    | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
+    | DeadlinesCommand,
     Field(discriminator="name"),
 ]
 

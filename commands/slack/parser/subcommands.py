@@ -12,6 +12,7 @@ from typing import Any
 from commands.i18n import _
 from commands.slack.parser.errors import SUBCOMMANDS, USAGE, CommandError
 from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE_KO, SUBCOMMAND_KO
+from commands.slack.parser.lifecycle import LIFECYCLE_PARSERS
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     ClosureCommand,
@@ -42,6 +43,7 @@ from commands.slack.parser.tokens import (
     did_you_mean,
     is_email,
     is_mobile,
+    kind_word,
     normalise_phone,
     parse_date,
     parse_ref,
@@ -71,12 +73,6 @@ def _parse_help(args: list[str]) -> HelpCommand:
     return HelpCommand(topic=topic)
 
 
-def _kind_word(kind: DocumentKind) -> str:
-    """The shortest English word that names `kind` on the command line (``tax``, ``cash``): the
-    Korean words (영세율 is shorter than zero) are the parser's aliases, not what a refusal suggests."""
-    return min((w for w, k in KIND_WORDS.items() if k is kind), key=lambda w: (not w.isascii(), len(w)))
-
-
 def _refuse_unsupported(provider: Provider, kind: DocumentKind) -> None:
     """A provider/kind pair the provider's declared capabilities do not offer is refused here, with
     what that provider does issue, instead of opening a form bound to fail."""
@@ -84,12 +80,12 @@ def _refuse_unsupported(provider: Provider, kind: DocumentKind) -> None:
     if kind in kinds:
         return
     offered = [k for k in DocumentKind if k in kinds]
-    words = ", ".join(f"`{_kind_word(k)}`" for k in offered)
+    words = ", ".join(f"`{kind_word(k)}`" for k in offered)
     raise CommandError(
         _("{provider} does not issue {kind}s; it issues: {words}.").format(
             provider=provider.value, kind=kind.value.replace("_", " "), words=words),
         subcommand="issue",
-        hint=_("Try `/invoice issue {provider} {kind}`.").format(provider=provider.value, kind=_kind_word(offered[0])),
+        hint=_("Try `/invoice issue {provider} {kind}`.").format(provider=provider.value, kind=kind_word(offered[0])),
     )
 
 
@@ -338,5 +334,6 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "list": _parse_list,
     "digest": _parse_digest,
     "retry": _parse_retry,
+    **LIFECYCLE_PARSERS,
     **dict.fromkeys(DEADLINES_WORDS, _parse_deadlines),
 }

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Literal
 
+from commands.i18n import current_locale
 from commands.ledger import GONE_STATES, Standing
 from commands.slack.parser.errors import CommandError
 from commands.slack.parser.korean import KIND_KO, PROVIDER_KO, STATE_KO, jamo
@@ -39,6 +40,7 @@ __all__ = [
     "did_you_mean",
     "is_email",
     "is_mobile",
+    "kind_word",
     "normalise_phone",
     "parse_date",
     "parse_ref",
@@ -69,6 +71,14 @@ _ENGLISH_KIND_WORDS: Mapping[str, DocumentKind] = {
 }
 KIND_WORDS: Mapping[str, DocumentKind] = {
     **_ENGLISH_KIND_WORDS, **{ko: _ENGLISH_KIND_WORDS[en] for ko, en in KIND_KO.items()}}
+
+
+def kind_word(kind: DocumentKind) -> str:
+    """The shortest word naming `kind` in the reader's language (``tax`` / ``세금계산서``)."""
+    korean = [ko for ko, en in KIND_KO.items() if _ENGLISH_KIND_WORDS[en] is kind]
+    if korean and current_locale() == "ko":
+        return min(korean, key=len)
+    return min((w for w, k in _ENGLISH_KIND_WORDS.items() if k is kind), key=len)
 
 _ENGLISH_STATE_WORDS: Mapping[str, DocumentState] = {
     **{s.value: s for s in DocumentState if s not in GONE_STATES},

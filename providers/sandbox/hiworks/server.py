@@ -82,6 +82,8 @@ class HiworksSandbox(_HiworksCore):
             if not isinstance(amendment, dict):
                 raise _Refusal(400, _INVALID, "amendment 정보가 필요합니다.")
             issue_id = str(amendment.get("originalIssueId") or "")
+            if not issue_id.strip():
+                raise _Refusal(400, _INVALID, "amendment.originalIssueId(당초 승인번호)는 필수입니다.")
             modify = str(amendment.get("modifyType") or "").zfill(2)
             if modify not in ("01", "02", "03", "04", "05", "06"):
                 raise _Refusal(400, _INVALID, "modifyType은 01~06 중 하나여야 합니다.")

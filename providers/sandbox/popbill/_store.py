@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.models import KST
+from providers.sandbox.pdf import render_pdf
 
 SERVICE_IDS = ("POPBILL", "POPBILL_TEST")
 
@@ -44,14 +45,6 @@ _TAX_TYPES = {"과세": "T", "면세": "N", "영세": "Z"}
 _TI_LOG = {100: "임시저장", 111: "메일 재전송", 112: "문자 재전송", 113: "팩스 재전송", 125: "문서번호 할당",
            230: "발행", 240: "발행취소", 250: "국세청 전송목록 등록", 252: "국세청 전송중", 254: "국세청 전송성공",
            255: "국세청 전송실패"}
-
-
-# A minimal one-page PDF, enough for a viewer to open.
-_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>"
-        b"endobj\n4 0 obj<</Length 58>>stream\nBT /F1 18 Tf 72 770 Td (Popbill sandbox document) Tj ET\n"
-        b"endstream endobj\n5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n")
 
 
 class _Reject(Exception):
@@ -160,3 +153,18 @@ def _demo_cashbill(corp: str, key: str, when: float) -> dict[str, Any]:
         "franchiseCorpName": "인보이스봇 주식회사", "identityNum": "01012345678", "customerName": "데모 고객",
         "itemName": "상품", "orderNumber": key, "email": "buyer@example.com", "hp": "01012345678", "smssendYN": False,
     }
+
+
+def document_pdf(doc: _Doc, info: dict[str, Any]) -> bytes:
+    """The PDF getPDFURL's link serves: the document's key, NTS number and amounts."""
+    if doc.kind == "taxinvoice":
+        total = int(info.get("supplyCostTotal") or 0) + int(info.get("taxTotal") or 0)
+        lines = ["Popbill sandbox tax invoice", f"MgtKey: {doc.key}", f"NTS confirm number: {doc.confirm_num}",
+                 f"Write date: {info.get('writeDate')}", f"Supply: {info.get('supplyCostTotal')} KRW",
+                 f"Tax: {info.get('taxTotal')} KRW", f"Total: {total} KRW"]
+        if info.get("modifyCode"):
+            lines.append(f"Amendment (modifyCode {info['modifyCode']}) of {doc.body.get('orgNTSConfirmNum')}")
+    else:
+        lines = ["Popbill sandbox cash receipt", f"MgtKey: {doc.key}", f"Confirm number: {doc.confirm_num}",
+                 f"Total: {info.get('totalAmount')} KRW"]
+    return render_pdf(lines)

@@ -15,13 +15,13 @@ from providers.sandbox.popbill._auth import _AuthRoutes
 from providers.sandbox.popbill._cashbill import _CashbillRoutes
 from providers.sandbox.popbill._store import (
     _CORP_NUM,
-    _PDF,
     _SUBMIT_ID,
     SERVICE_IDS,
     _Bulk,
     _kst,
     _Reject,
     _Token,
+    document_pdf,
 )
 from providers.sandbox.popbill._taxinvoice import _TaxinvoiceRoutes
 
@@ -163,10 +163,10 @@ class PopbillSandbox(_AuthRoutes, _TaxinvoiceRoutes, _CashbillRoutes):
         if doc.item_key not in self.items:
             return web.Response(status=404, content_type="text/html",
                                 text="<html><body><h1>삭제된 문서입니다 (deleted)</h1></body></html>")
-        if tg == "PDF":
-            return web.Response(body=_PDF, content_type="application/pdf")
         info = self._ti_info(doc, self.clock.time()) if doc.kind == "taxinvoice" else \
             self._cb_info(doc, self.clock.time())
+        if tg == "PDF":
+            return web.Response(body=document_pdf(doc, info), content_type="application/pdf")
         rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in info.items() if v not in (None, ""))
         title = "전자세금계산서" if doc.kind == "taxinvoice" else "현금영수증"

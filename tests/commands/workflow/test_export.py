@@ -51,7 +51,7 @@ async def test_export_csv_opens_in_excel_with_korean_and_no_formulas(env: Env) -
     assert rows[0] == list(CSV_COLUMNS)  # the first row stays the header: spreadsheets read the columns
     assert rows[0] == ["write_date", "issued_at", "ref", "provider", "kind", "standing", "state", "raw_state",
                        "provider_id", "nts_confirm_number", "buyer", "bizno", "supply", "vat", "total", "currency",
-                       "items", "requested_by"]
+                       "items", "requested_by", "amends", "modify_code"]
     first = dict(zip(rows[0], rows[1], strict=True))
     assert first["write_date"] == "2024-05-01" and first["issued_at"] == "2024-05-02T10:00:00+09:00"
     assert (first["ref"], first["standing"], first["state"], first["raw_state"]) == (

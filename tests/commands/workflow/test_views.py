@@ -11,7 +11,7 @@ from providers.errors import ProviderUnavailable
 from tests.commands.workflow.conftest import CHANNEL, REQUESTER, Env, make_draft
 
 #: view fields no record column feeds: computed by the mapper, or set by the caller
-COMPUTED_DOCUMENT = {"provider_ref", "error", "error_code", "error_hint"}
+COMPUTED_DOCUMENT = {"provider_ref", "error", "error_code", "error_hint", "amends_ref", "amendments"}
 COMPUTED_APPROVAL = {"document", "warnings", "resubmits_ref", "approved_by"}
 
 

@@ -428,6 +428,22 @@ async def test_amendment_of_an_unfiled_original_is_refused(http: httpx.AsyncClie
     assert "당초 승인번호" in only_error(response)["message"]
 
 
+@pytest.mark.parametrize(("amendment", "said"), [
+    ({"originalIssueId": "20240501410000000000001", "modifyType": "07"}, "modifyType은 01~06"),
+    ({"originalIssueId": "20240501410000000000001", "modifyType": "0"}, "modifyType은 01~06"),
+    ({"modifyType": "04"}, "originalIssueId(당초 승인번호)는 필수"),
+    ({"originalIssueId": " ", "modifyType": "04"}, "originalIssueId(당초 승인번호)는 필수"),
+])
+async def test_amendment_reason_outside_1_to_6_or_without_an_original_is_refused(
+        http: httpx.AsyncClient, amendment: dict[str, str], said: str) -> None:
+    payload = {"data": {"amendment": amendment, "negative": POSTMAN_TAXABLE["data"]}}
+    response = await http.post("/v4/invoices/amendment", json=payload, headers=JSON_AUTH)
+
+    assert response.status_code == 400
+    error = only_error(response)
+    assert error["title"] == "Validation Error" and said in error["message"]
+
+
 # -- rate limit, faults, seed ----------------------------------------------------------------------
 
 async def test_every_answer_carries_rate_limit_headers_counting_successes_per_token(

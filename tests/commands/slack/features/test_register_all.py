@@ -16,10 +16,14 @@ from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
 from commands.slack.ids import (
+    AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
     APPROVE_LATE_ACTION_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
+    DOC_AMEND_ACTION_ID,
+    DOC_PDF_ACTION_ID,
+    DOC_SEND_NTS_ACTION_ID,
     HOME_CLOSURE_ACTION_ID,
     HOME_ISSUE_ACTION_ID,
     ISSUE_CALLBACK_ID,
@@ -99,6 +103,10 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("view", CLOSURE_MODAL_CALLBACK_ID),
         ("event", "app_home_opened"),
         ("action", REMINDER_RESEND_ACTION_ID),
+        ("action", DOC_AMEND_ACTION_ID),
+        ("view", AMEND_CALLBACK_ID),
+        ("action", DOC_SEND_NTS_ACTION_ID),
+        ("action", DOC_PDF_ACTION_ID),
         ("action", RESUBMIT_ACTION_ID),
         ("view", RESUBMIT_CALLBACK_ID),
     ])
