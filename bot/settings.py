@@ -31,7 +31,9 @@ from providers.config import (
     PayssamConfig,
     PopbillConfig,
     SellerConfig,
+    parse_vat_rates,
 )
+from providers.currency import is_iso_currency
 from providers.http import HttpPolicy
 from providers.sandbox.base import Faults
 
@@ -123,6 +125,11 @@ class Settings(BaseSettings):
     abillify_username: str | None = None
     abillify_password: SecretStr | None = None
     abillify_api_url: str | None = None
+    #: the VAT rates (percent) an Abillify line may carry, comma-separated, and the default one
+    invoicebot_abillify_vat_rates: str = "19,7,0"
+    invoicebot_abillify_default_vat_rate: str = "19"
+    #: the currency a new Abillify invoice starts in (ISO 4217)
+    invoicebot_abillify_currency: str = "EUR"
 
     provider_connect_timeout: float = 5.0
     provider_read_timeout: float = 20.0
@@ -166,6 +173,19 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown action {', '.join(map(repr, unknown))} (choose from {', '.join(known)})")
         return value
+
+    @field_validator("invoicebot_abillify_vat_rates", "invoicebot_abillify_default_vat_rate")
+    @classmethod
+    def _vat_rates(cls, value: str) -> str:
+        parse_vat_rates(value)
+        return value
+
+    @field_validator("invoicebot_abillify_currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        if not is_iso_currency(value.strip().upper()):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR)")
+        return value.strip().upper()
 
     @field_validator("invoicebot_approvers")
     @classmethod
@@ -282,6 +302,9 @@ class Settings(BaseSettings):
             password=self.abillify_password,
             api_url=self.abillify_api_url,
             policy=self.http_policy(),
+            vat_rates=parse_vat_rates(self.invoicebot_abillify_vat_rates),
+            default_vat_rate=parse_vat_rates(self.invoicebot_abillify_default_vat_rate)[0],
+            currency=self.invoicebot_abillify_currency,
         )
 
     def database_path(self) -> Path | None:

@@ -25,6 +25,7 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    TaxType,
 )
 from providers.phone import MOBILE_EXAMPLE, normalise_mobile
 
@@ -76,6 +77,19 @@ class Capabilities(BaseModel):
     #: tax office): `request_destroy` reads the current state and refuses before anyone approves
     destroy_blocked: Mapping[DocumentKind, frozenset[DocumentState]] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict)  # free text shown with refusals, keyed by operation
+    #: VAT treatments a document of a kind may choose besides the kind's own (a VAT-free Payssam bill,
+    #: a 비과세 cash receipt); a kind not listed is always its `DocumentKind.tax_type`
+    taxations: Mapping[DocumentKind, frozenset[TaxType]] = Field(default_factory=dict)
+    #: VAT rates (percent) a line may carry, as the seller configured them (EU: 19, 7, 0 …); empty: the
+    #: provider applies Korea's 10% rule and no line picks its own rate
+    vat_rates: tuple[Decimal, ...] = ()
+    #: the rate of lines that name none, when `vat_rates` is offered
+    default_vat_rate: Decimal | None = None
+    #: the currency a new document starts in (the form preselects it)
+    default_currency: str = "KRW"
+    #: kinds issued to an identity number chosen by usage (cash receipts: 소득공제용 / 지출증빙용), which
+    #: have no buyer business number field, due date or 영수/청구 purpose of their own
+    identity_kinds: frozenset[DocumentKind] = frozenset()
 
     def required_buyer_fields(self, kind: DocumentKind) -> frozenset[BuyerField]:
         """The buyer fields a `kind` document cannot be issued without at this provider."""
@@ -84,6 +98,15 @@ class Capabilities(BaseModel):
     def can_destroy_in(self, kind: DocumentKind, state: DocumentState) -> bool:
         """False when a `kind` document in `state` can no longer be destroyed at this provider."""
         return self.destroy and state not in self.destroy_blocked.get(kind, frozenset())
+
+    def taxations_for(self, kind: DocumentKind) -> frozenset[TaxType]:
+        """The VAT treatments a `kind` document may have here (always at least the kind's own)."""
+        return frozenset({kind.tax_type, *self.taxations.get(kind, frozenset())})
+
+    @property
+    def currency_choice(self) -> bool:
+        """Whether a requester picks the currency (any, or more than one is offered)."""
+        return self.currencies is None or len(self.currencies) > 1
 
     def single_kind(self) -> DocumentKind | None:
         """The one kind the provider issues, when it issues only one (the form preselects it)."""

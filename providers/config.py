@@ -8,11 +8,15 @@ credentials below.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from providers.http import HttpPolicy
 
 __all__ = [
+    "DEFAULT_ABILLIFY_VAT_RATE",
+    "DEFAULT_ABILLIFY_VAT_RATES",
     "DEMO_ABILLIFY",
     "DEMO_HIWORKS",
     "DEMO_PAYSSAM",
@@ -23,6 +27,7 @@ __all__ = [
     "PayssamConfig",
     "PopbillConfig",
     "SellerConfig",
+    "parse_vat_rates",
 ]
 
 #: Seller used by the sandboxes and demos (Popbill's published test business number).
@@ -93,9 +98,38 @@ class HiworksConfig(_ProviderConfig):
         return bool(self.office_token and self.bill_access_token)
 
 
+#: the VAT rates (percent) an EU seller offers per line unless configured (Germany: standard, reduced,
+#: zero for reverse charge and exports), and the rate of a line that names none
+DEFAULT_ABILLIFY_VAT_RATES: tuple[Decimal, ...] = (Decimal(19), Decimal(7), Decimal(0))
+DEFAULT_ABILLIFY_VAT_RATE = Decimal(19)
+
+
+def parse_vat_rates(text: str) -> tuple[Decimal, ...]:
+    """``"19, 7, 0%"`` -> (19, 7, 0): percentages from 0 to 100 with at most two decimals, at least one."""
+    rates: list[Decimal] = []
+    for part in (p.strip().rstrip("%").strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            rate = Decimal(part)
+        except InvalidOperation:
+            raise ValueError(f"VAT rate {part!r} is not a number (e.g. 19,7,0)") from None
+        if not rate.is_finite() or not 0 <= rate <= 100 or rate != rate.quantize(Decimal("0.01")):
+            raise ValueError(f"VAT rate {part!r} must be a percentage from 0 to 100 (e.g. 19 or 5.5)")
+        rates.append(rate.normalize() if rate else Decimal(0))
+    if not rates:
+        raise ValueError("give at least one VAT rate (e.g. 19,7,0)")
+    return tuple(dict.fromkeys(rates))
+
+
 class AbillifyConfig(_ProviderConfig):
     username: str | None = None
     password: SecretStr | None = None
+    #: the rates a line may carry and the default (INVOICEBOT_ABILLIFY_VAT_RATES, _DEFAULT_VAT_RATE)
+    vat_rates: tuple[Decimal, ...] = DEFAULT_ABILLIFY_VAT_RATES
+    default_vat_rate: Decimal = DEFAULT_ABILLIFY_VAT_RATE
+    #: the currency a new Abillify invoice starts in (INVOICEBOT_ABILLIFY_CURRENCY)
+    currency: str = "EUR"
 
     @property
     def configured(self) -> bool:

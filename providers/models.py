@@ -33,6 +33,7 @@ __all__ = [
     "ResendRequest",
     "StatusEvent",
     "TaxType",
+    "TradeUsage",
     "compute_line_vat",
 ]
 
@@ -73,6 +74,13 @@ class TaxType(StrEnum):
     TAXABLE = "taxable"
     ZERO_RATED = "zero_rated"
     EXEMPT = "exempt"
+
+
+class TradeUsage(StrEnum):
+    """What a cash receipt (현금영수증) is for, which decides whose identity number it carries."""
+
+    INCOME_DEDUCTION = "income_deduction"  # 소득공제용: the buyer's mobile phone or cash-receipt card
+    EXPENSE_PROOF = "expense_proof"  # 지출증빙용: the buyer's business number or card
 
 
 class Purpose(StrEnum):
@@ -159,11 +167,13 @@ class Party(_Model):
     phone: str | None = None
 
 
-def compute_line_vat(supply: int, tax_type: TaxType) -> int:
-    """VAT of one line: 10% rounded half-up to the won, zero when zero-rated or exempt."""
+def compute_line_vat(supply: int, tax_type: TaxType, rate: Decimal | None = None) -> int:
+    """VAT of one line, rounded half-up to the minor unit: `rate` percent (Korea's 10% when None),
+    zero when zero-rated or exempt."""
     if tax_type is not TaxType.TAXABLE:
         return 0
-    return int((Decimal(supply) * VAT_RATE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    share = VAT_RATE if rate is None else rate / 100
+    return int((Decimal(supply) * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class LineItem(_Model):
@@ -174,16 +184,22 @@ class LineItem(_Model):
     remark: str | None = None
     supply: int | None = None  # computed from quantity x unit price when omitted
     vat: int | None = None  # computed per line when omitted
+    #: this line's VAT treatment when it differs from the document's (e.g. an exempt line on a taxable bill)
+    tax_type: TaxType | None = None
+    #: this line's VAT rate in percent (EU sellers: 19, 7, 0 …); None: the document's rate
+    vat_rate: Decimal | None = Field(default=None, ge=0, le=100)
 
     def supply_amount(self) -> int:
         if self.supply is not None:
             return self.supply
         return int((self.quantity * self.unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
-    def vat_amount(self, tax_type: TaxType) -> int:
+    def vat_amount(self, tax_type: TaxType, rate: Decimal | None = None) -> int:
+        """The line's VAT: its own treatment and rate where it has them, else the document's."""
         if self.vat is not None:
             return self.vat
-        return compute_line_vat(self.supply_amount(), tax_type)
+        own_rate = self.vat_rate if self.vat_rate is not None else rate
+        return compute_line_vat(self.supply_amount(), self.tax_type or tax_type, own_rate)
 
 
 class Amounts(_Model):
@@ -201,9 +217,10 @@ class Amounts(_Model):
         return self
 
     @classmethod
-    def of_items(cls, items: list[LineItem], tax_type: TaxType, currency: str = "KRW") -> Amounts:
+    def of_items(cls, items: list[LineItem], tax_type: TaxType, currency: str = "KRW",
+                 rate: Decimal | None = None) -> Amounts:
         supply = sum(i.supply_amount() for i in items)
-        vat = sum(i.vat_amount(tax_type) for i in items)
+        vat = sum(i.vat_amount(tax_type, rate) for i in items)
         return cls(supply=supply, vat=vat, total=supply + vat, currency=currency)
 
 
@@ -287,16 +304,24 @@ class IssueRequest(_Model):
     # and the original's NTS confirmation number; both or neither (Popbill modifyCode, orgNTSConfirmNum)
     modify_code: int | None = Field(default=None, ge=1, le=6)
     original_confirm_number: str | None = Field(default=None, min_length=1, max_length=24)
+    #: the document's VAT treatment where the kind does not fix it (a VAT-free Payssam bill, a 비과세
+    #: cash receipt, a reverse-charge Abillify invoice); None: the kind's own (`DocumentKind.tax_type`)
+    taxation: TaxType | None = None
+    #: the document's default VAT rate in percent for lines without their own; None: Korea's 10%
+    vat_rate: Decimal | None = Field(default=None, ge=0, le=100)
+    #: a cash receipt's usage (소득공제용 / 지출증빙용) and the identity number it is issued to
+    trade_usage: TradeUsage | None = None
+    identity_number: str | None = Field(default=None, min_length=1, max_length=30)
     # issue an invoice past its issuance deadline (Popbill registIssue forceIssue); set only when an
     # approver confirmed the late issue and its penalty (commands.workflow.deadlines)
     force_issue: bool = False
 
     @property
     def tax_type(self) -> TaxType:
-        return self.kind.tax_type
+        return self.taxation or self.kind.tax_type
 
     def amounts(self) -> Amounts:
-        return Amounts.of_items(self.items, self.tax_type, self.currency)
+        return Amounts.of_items(self.items, self.tax_type, self.currency, self.vat_rate)
 
 
 class ResendRequest(_Model):

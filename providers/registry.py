@@ -160,6 +160,9 @@ async def start_providers(
         return demo.model_copy(update={"api_url": urls[name], "policy": cfg.policy, "sandbox": True})
 
     pop = pick("popbill", configs.popbill, DEMO_POPBILL)
+    # the seller's VAT rates and currency are settings, not credentials: a sandbox keeps them
+    ab = pick("abillify", configs.abillify, DEMO_ABILLIFY).model_copy(update={
+        k: getattr(configs.abillify, k) for k in ("vat_rates", "default_vat_rate", "currency")})
     if "popbill" in urls:
         pop = pop.model_copy(update={"auth_url": urls["popbill"]})
     services: dict[Provider, InvoiceProvider] = {
@@ -171,8 +174,6 @@ async def start_providers(
         Provider.HIWORKS: hiworks.create_service(
             (hw := pick("hiworks", configs.hiworks, DEMO_HIWORKS)), seller=seller, sandbox=hw.sandbox
         ),
-        Provider.ABILLIFY: abillify.create_service(
-            (ab := pick("abillify", configs.abillify, DEMO_ABILLIFY)), seller=seller, sandbox=ab.sandbox
-        ),
+        Provider.ABILLIFY: abillify.create_service(ab, seller=seller, sandbox=ab.sandbox),
     }
     return ProviderRuntime(services=services, sandboxes=sandboxes, sandbox_urls=urls, thread=thread)

@@ -15,13 +15,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from commands.i18n import N_, _
 from commands.workflow.context import Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.errors import Conflict
 from providers.base import BuyerField, Capabilities, InvoiceProvider, decimal_places
+from providers.currency import is_iso_currency
 from providers.errors import ProviderError, RequestInvalid
+from providers.identity import InvalidIdentity, check_identity
 from providers.models import BusinessState, BusinessStatus, DocumentKind, DocumentStatus, IssueRequest
 
 __all__ = [
@@ -108,12 +111,72 @@ def _item_problems(capabilities: Capabilities, request: IssueDraft | IssueReques
     return [FieldProblem("items", " ".join(problems))] if problems else []
 
 
+def _currency_problems(capabilities: Capabilities, request: IssueDraft | IssueRequest) -> list[FieldProblem]:
+    """An ISO 4217 code; whether the provider bills in it is `Capabilities.require_currency`'s refusal
+    (Korean providers: KRW only), raised by `validate_issue` as before."""
+    if not is_iso_currency(request.currency):
+        return [FieldProblem("currency", _("{code} is not an ISO 4217 currency code (e.g. EUR, USD, KRW).").format(
+            code=request.currency))]
+    return []
+
+
+def _rate_text(rate: Decimal) -> str:
+    return f"{rate.normalize():f}%"
+
+
+def _vat_problems(capabilities: Capabilities, request: IssueDraft | IssueRequest) -> list[FieldProblem]:
+    """The document's VAT treatment and the lines' rates, as the provider offers them."""
+    problems: list[FieldProblem] = []
+    allowed = capabilities.taxations_for(request.kind)
+    if request.tax_type not in allowed:
+        problems.append(FieldProblem("taxation", _("A {kind} at {provider} cannot be {taxation}; it can be: "
+                                                   "{allowed}.").format(
+            kind=_kind_words(request.kind), provider=capabilities.provider.value,
+            taxation=request.tax_type.value.replace("_", "-"),
+            allowed=", ".join(sorted(t.value.replace("_", "-") for t in allowed)))))
+    rates = [("vat_rate", request.vat_rate)] + [("items", i.vat_rate) for i in request.items]
+    for field, rate in rates:
+        if rate is None:
+            continue
+        if not capabilities.vat_rates:
+            problems.append(FieldProblem(field, _("{provider} applies the Korean 10% VAT; a line cannot carry a "
+                                                  "rate of its own ({rate}).").format(
+                provider=capabilities.provider.value, rate=_rate_text(rate))))
+        elif rate not in capabilities.vat_rates:
+            problems.append(FieldProblem(field, _("VAT rate {rate} is not one of the configured rates ({rates}).")
+                                         .format(rate=_rate_text(rate),
+                                                 rates=", ".join(_rate_text(r) for r in capabilities.vat_rates))))
+    return problems
+
+
+def _identity_problems(capabilities: Capabilities, request: IssueDraft | IssueRequest) -> list[FieldProblem]:
+    """A cash receipt's usage and identity number: the number must fit the usage (`providers.identity`)."""
+    if request.kind not in capabilities.identity_kinds:
+        if request.trade_usage is not None or request.identity_number is not None:
+            return [FieldProblem("trade_usage", _("Only a cash receipt has a usage and an identity number."))]
+        return []
+    if request.trade_usage is None:
+        if request.identity_number is not None:
+            return [FieldProblem("trade_usage", _("Choose what the cash receipt is for: income deduction "
+                                                  "(소득공제용) or expense proof (지출증빙용)."))]
+        return []
+    if not request.identity_number:
+        return [FieldProblem("identity_number", _("Enter the number the cash receipt is issued to."))]
+    try:
+        check_identity(request.trade_usage, request.identity_number)
+    except InvalidIdentity as exc:
+        return [FieldProblem("identity_number", str(exc))]
+    return []
+
+
 def issue_problems(capabilities: Capabilities, request: IssueDraft | IssueRequest) -> list[FieldProblem]:
     """Everything the provider's declared capabilities say is wrong with `request` (empty: nothing)."""
     kind = _kind_problem(capabilities, request.kind)
     if kind is not None:
         return [kind]  # the other rules are per kind
-    return [*_buyer_problems(capabilities, request), *_item_problems(capabilities, request)]
+    return [*_buyer_problems(capabilities, request), *_item_problems(capabilities, request),
+            *_currency_problems(capabilities, request), *_vat_problems(capabilities, request),
+            *_identity_problems(capabilities, request)]
 
 
 def require_issue(capabilities: Capabilities, request: IssueDraft | IssueRequest) -> None:

@@ -7,10 +7,21 @@ the draft is stored, so a resubmitted modal never reuses a key.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from providers.models import DocumentKind, IssueRequest, LineItem, Party, Provider, Purpose, TaxType
+from providers.models import (
+    Amounts,
+    DocumentKind,
+    IssueRequest,
+    LineItem,
+    Party,
+    Provider,
+    Purpose,
+    TaxType,
+    TradeUsage,
+)
 
 __all__ = ["IssueDraft"]
 
@@ -33,10 +44,20 @@ class IssueDraft(BaseModel):
     callback_url: str | None = None
     #: why the requester asks anyway when the buyer is closed or unregistered (휴폐업); not sent to the provider
     override_reason: str | None = None
+    #: VAT treatment and default rate where the kind leaves them open (see `IssueRequest`)
+    taxation: TaxType | None = None
+    vat_rate: Decimal | None = Field(default=None, ge=0, le=100)
+    #: a cash receipt's usage and identity number (see `IssueRequest`)
+    trade_usage: TradeUsage | None = None
+    identity_number: str | None = None
 
     @property
     def tax_type(self) -> TaxType:
-        return self.kind.tax_type
+        return self.taxation or self.kind.tax_type
+
+    def amounts(self) -> Amounts:
+        """Supply, VAT and total exactly as `IssueRequest.amounts` computes them for the provider."""
+        return Amounts.of_items(self.items, self.tax_type, self.currency, self.vat_rate)
 
     def to_request(self, key: str) -> IssueRequest:
         return IssueRequest(key=key, **self.model_dump(exclude={"override_reason"}))

@@ -32,9 +32,14 @@ __all__ = [
 DEFAULT_UNIT = "EA"
 
 
-def tax_rate_percent(tax_type: TaxType) -> int:
-    """VAT rate sent as `detail.taxrate`: 10% for taxable documents, 0 for zero-rated or exempt ones."""
-    return 10 if tax_type is TaxType.TAXABLE else 0
+def tax_rate_percent(tax_type: TaxType, rate: Decimal | None = None) -> int | Decimal:
+    """VAT rate sent as `detail.taxrate`: the line's or document's rate (Korea's 10% when none) for
+    taxable lines, 0 for zero-rated or exempt ones (reverse charge is a 0% line)."""
+    if tax_type is not TaxType.TAXABLE:
+        return 0
+    if rate is None:
+        return 10
+    return int(rate) if rate == rate.to_integral_value() else rate.normalize()
 
 
 def identity_reference(buyer: Party) -> str:
@@ -90,7 +95,10 @@ class _AbillifyBodies:
             body["meta"] = meta
         return body
 
-    def _item(self, item: LineItem, request: IssueRequest, rate: int) -> dict[str, Any]:
+    def _item(self, item: LineItem, request: IssueRequest) -> dict[str, Any]:
+        line_rate = item.vat_rate if item.vat_rate is not None else request.vat_rate
+        line_tax = item.tax_type or request.tax_type
+        rate = tax_rate_percent(line_tax, line_rate)
         expected_supply = int((item.quantity * item.unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if item.supply is not None and item.supply != expected_supply:
             raise RequestInvalid(
@@ -99,7 +107,7 @@ class _AbillifyBodies:
                 provider=PROVIDER, code="supply",
                 user_hint="Leave the supply amount out or make it quantity x unit price.",
             )
-        expected_vat = compute_line_vat(expected_supply, request.tax_type)
+        expected_vat = compute_line_vat(expected_supply, line_tax, line_rate)
         if item.vat is not None and item.vat != expected_vat:
             raise RequestInvalid(
                 f"line '{item.name}': VAT {item.vat} differs from {rate}% of the supply ({expected_vat}); "
@@ -125,7 +133,6 @@ class _AbillifyBodies:
         if not is_currency(request.currency):
             raise RequestInvalid(f"'{request.currency}' is not an ISO 4217 currency code", provider=PROVIDER,
                                  code="currency", user_hint="Use a three-letter code such as KRW or EUR.")
-        rate = tax_rate_percent(request.tax_type)
         meta: dict[str, Any] = {
             "invoicebot_key": request.key,
             "buyer_name": request.buyer.name,
@@ -143,7 +150,7 @@ class _AbillifyBodies:
             "paymentkind": self.payment_kind,
             "issued": request.write_date.isoformat(),
             "accountingdate": request.write_date.isoformat(),
-            "items": [self._item(item, request, rate) for item in request.items],
+            "items": [self._item(item, request) for item in request.items],
             "meta": meta,
         }
         if request.due_date is not None:

@@ -11,23 +11,18 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from providers.currency import is_iso_currency, minor_unit_exponent
+
 __all__ = ["currency_exponent", "is_currency", "to_major", "to_minor"]
 
-_ZERO_DECIMAL = frozenset({"KRW", "JPY", "VND", "CLP", "ISK", "PYG", "UGX", "XAF", "XOF"})
-_THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
-
-
 def is_currency(code: str) -> bool:
-    return bool(re.fullmatch(r"[A-Z]{3}", code))
+    """Whether `code` is an ISO 4217 code (Babel's list), as Abillify's `currency` field takes."""
+    return bool(re.fullmatch(r"[A-Z]{3}", code)) and is_iso_currency(code)
 
 
 def currency_exponent(currency: str) -> int:
-    """Digits of the currency's minor unit (ISO 4217): KRW 0, EUR 2, KWD 3; 2 for any other code."""
-    if currency in _ZERO_DECIMAL:
-        return 0
-    if currency in _THREE_DECIMAL:
-        return 3
-    return 2
+    """Digits of the currency's minor unit (ISO 4217, from Babel): KRW 0, EUR 2, KWD 3."""
+    return minor_unit_exponent(currency)
 
 
 def to_major(minor: int, currency: str) -> Decimal:

@@ -34,6 +34,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -44,7 +45,12 @@ from providers.abillify._errors import PROVIDER
 from providers.abillify._money import to_major, to_minor
 from providers.abillify.client import AbillifyClient
 from providers.base import Capabilities
-from providers.config import AbillifyConfig, SellerConfig
+from providers.config import (
+    DEFAULT_ABILLIFY_VAT_RATE,
+    DEFAULT_ABILLIFY_VAT_RATES,
+    AbillifyConfig,
+    SellerConfig,
+)
 from providers.errors import DocumentNotFound, NotSupported, ProviderRejected, RequestInvalid
 from providers.models import (
     BusinessStatus,
@@ -56,6 +62,7 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    TaxType,
 )
 
 __all__ = [
@@ -78,6 +85,12 @@ CAPABILITIES = Capabilities(
     batch_status=False,
     batch_size=1,
     links=False,
+    # any ISO 4217 currency in its minor units; VAT rates per line as the seller configures them
+    currencies=None,
+    default_currency="EUR",
+    vat_rates=DEFAULT_ABILLIFY_VAT_RATES,
+    default_vat_rate=DEFAULT_ABILLIFY_VAT_RATE,
+    taxations={DocumentKind.INVOICE: frozenset({TaxType.ZERO_RATED, TaxType.EXEMPT})},
     notes={
         "closure": "has no business closure check (휴폐업 조회); use Popbill or Hiworks for that",
         "resend": "resends the invoice e-mail to the address on file",
@@ -106,7 +119,18 @@ class AbillifyService(_AbillifyBodies):
         sandbox: bool = False,
         concurrency: int = 16,
         payment_kind: str = "CT",
+        vat_rates: tuple[Decimal, ...] | None = None,
+        default_vat_rate: Decimal | None = None,
+        currency: str | None = None,
     ) -> None:
+        if vat_rates is not None or default_vat_rate is not None or currency is not None:
+            # the seller's configured rates and currency, on this instance's capabilities only
+            self.capabilities = CAPABILITIES.model_copy(update={
+                "vat_rates": vat_rates if vat_rates is not None else CAPABILITIES.vat_rates,
+                "default_vat_rate": default_vat_rate if default_vat_rate is not None
+                else CAPABILITIES.default_vat_rate,
+                "default_currency": currency or CAPABILITIES.default_currency,
+            })
         self.client = client
         self.seller = seller or SellerConfig()
         self.sandbox = sandbox
@@ -281,4 +305,6 @@ def create_service(
         )
     client = AbillifyClient(config.username, config.password.get_secret_value(), base_url=config.api_url,
                             policy=config.policy, transport=transport)
-    return AbillifyService(client, seller=seller, sandbox=sandbox or config.sandbox, concurrency=concurrency)
+    return AbillifyService(client, seller=seller, sandbox=sandbox or config.sandbox, concurrency=concurrency,
+                           vat_rates=config.vat_rates, default_vat_rate=config.default_vat_rate,
+                           currency=config.currency)

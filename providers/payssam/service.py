@@ -42,6 +42,7 @@ from providers.models import (
     ResendChannel,
     ResendRequest,
     StatusEvent,
+    TaxType,
 )
 from providers.payssam._status import KST, bill_status
 from providers.payssam.callback import PaymentCallback
@@ -78,6 +79,9 @@ CAPABILITIES: Final = Capabilities(
     mobile_kinds=frozenset({DocumentKind.BILL}),
     # BillRequest requires memberName and phone (seed 002); a bill carries one price, no quantities
     required_buyer={DocumentKind.BILL: frozenset({BuyerField.NAME, BuyerField.PHONE})},
+    # seed 002: BillRequest has supplyPrice (공급가액) and tax (세액) beside price, so a bill may be
+    # VAT-free (면세) or zero-rated: supplyPrice = price and tax = 0
+    taxations={DocumentKind.BILL: frozenset({TaxType.ZERO_RATED, TaxType.EXEMPT})},
     notes={
         "mobile": "sends the bill to the buyer's mobile phone by KakaoTalk",
         "resend": "can only resend the KakaoTalk message, to the phone on the bill",

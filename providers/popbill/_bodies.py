@@ -14,12 +14,14 @@ from providers.config import PopbillConfig, SellerConfig
 from providers.errors import (
     RequestInvalid,
 )
+from providers.identity import InvalidIdentity, check_identity
 from providers.models import (
     IssueRequest,
     LineItem,
     Party,
     Purpose,
     TaxType,
+    TradeUsage,
 )
 from providers.popbill._auth import PROVIDER
 from providers.popbill._base import validate_mgt_key
@@ -38,6 +40,12 @@ _TAX_TYPE_TEXT = {TaxType.TAXABLE: "과세", TaxType.ZERO_RATED: "영세", TaxTy
 
 
 _PURPOSE_TEXT = {Purpose.RECEIPT: "영수", Purpose.CHARGE: "청구"}
+
+
+_TRADE_USAGE_TEXT = {TradeUsage.INCOME_DEDUCTION: "소득공제용", TradeUsage.EXPENSE_PROOF: "지출증빙용"}
+
+#: Popbill's identityNum for a voluntarily issued receipt (자진발급) when the buyer gave no number
+VOLUNTARY_IDENTITY = "0100001234"
 
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -187,6 +195,25 @@ class _DocumentBodies:
         }
         return {k: v for k, v in line.items() if v is not None}
 
+    def _cashbill_identity(self, request: IssueRequest) -> tuple[str, str]:
+        """(tradeUsage, identityNum): as asked (소득공제용: mobile or card; 지출증빙용: business number or
+        card, checked by `providers.identity`), else from the buyer as before the form asked."""
+        if request.trade_usage is not None:
+            if not request.identity_number:
+                raise RequestInvalid("a cash receipt needs the identity number it is issued to", provider=PROVIDER,
+                                     code="identityNum")
+            try:
+                identity = check_identity(request.trade_usage, request.identity_number)
+            except InvalidIdentity as exc:
+                raise RequestInvalid(str(exc), provider=PROVIDER, code="identityNum") from exc
+            return _TRADE_USAGE_TEXT[request.trade_usage], identity
+        buyer = request.buyer
+        if buyer.bizno:
+            return "지출증빙용", self._buyer_bizno(buyer)
+        if buyer.phone and _digits(buyer.phone):
+            return "소득공제용", _digits(buyer.phone)
+        return "소득공제용", VOLUNTARY_IDENTITY
+
     def cashbill_body(self, request: IssueRequest) -> dict[str, Any]:
         """The Cashbill object for `request`: 지출증빙용 with the buyer's business number, 소득공제용 with a
         phone number, or Popbill's voluntary-issuance number 0100001234 when the buyer gave neither."""
@@ -198,12 +225,10 @@ class _DocumentBodies:
         seller = self._seller_party(request)
         buyer = request.buyer
         amounts = request.amounts()
-        if buyer.bizno:
-            usage, identity = "지출증빙용", self._buyer_bizno(buyer)
-        elif buyer.phone and _digits(buyer.phone):
-            usage, identity = "소득공제용", _digits(buyer.phone)
-        else:
-            usage, identity = "소득공제용", "0100001234"
+        usage, identity = self._cashbill_identity(request)
+        if request.tax_type is not TaxType.TAXABLE and amounts.vat:
+            raise RequestInvalid("a tax-free (비과세) cash receipt carries no VAT", provider=PROVIDER,
+                                 code="taxationType")
         names = [i.name for i in request.items]
         item_name = names[0] if len(names) == 1 else f"{names[0]} 외 {len(names) - 1}건"
         body: dict[str, Any] = {
@@ -212,7 +237,7 @@ class _DocumentBodies:
             "tradeType": "승인거래",
             "tradeUsage": usage,
             "tradeOpt": "일반",
-            "taxationType": "과세" if amounts.vat > 0 else "비과세",
+            "taxationType": "과세" if request.tax_type is TaxType.TAXABLE and amounts.vat > 0 else "비과세",
             "totalAmount": str(amounts.total),
             "supplyCost": str(amounts.supply),
             "tax": str(amounts.vat),

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.config import SellerConfig
-from providers.errors import ProviderRejected
+from providers.errors import ProviderError, ProviderRejected
 from providers.models import DocumentRef, DocumentState, DocumentStatus
 from providers.popbill._answers import _state_code, cashbill_status
 from providers.popbill._auth import PROVIDER
 from providers.popbill._bodies import CANCEL_RECEIPT_SUFFIX
 from providers.popbill.cashbill import CashbillClient
 
-__all__ = ["deleted", "destroy_cashbill"]
+__all__ = ["cancellation_detail", "deleted", "destroy_cashbill", "with_cancellation"]
 
 
 def deleted(status: DocumentStatus, raw_state: str, detail: str) -> DocumentStatus:
@@ -26,8 +25,8 @@ def deleted(status: DocumentStatus, raw_state: str, detail: str) -> DocumentStat
                                      "links": {}})
 
 
-async def destroy_cashbill(cashbill: CashbillClient, ref: DocumentRef, key: str, reason: str | None, *,
-                           corp_num: str, seller: SellerConfig) -> DocumentStatus:
+async def destroy_cashbill(cashbill: CashbillClient, ref: DocumentRef, key: str, reason: str | None
+                           ) -> DocumentStatus:
     """Delete, cancel-and-delete, or revoke the receipt as its NTS state allows; refuse while filing."""
     info = await cashbill.get_info(key)
     code = _state_code(info)
@@ -39,7 +38,7 @@ async def destroy_cashbill(cashbill: CashbillClient, ref: DocumentRef, key: str,
         await cashbill.delete(key)
         return deleted(cashbill_status(info, ref), str(code), "deleted; the key is free again")
     if code == 304:
-        return await _revoke(cashbill, ref, key, info, reason, corp_num=corp_num, seller=seller)
+        return await _revoke(cashbill, ref, key, info, reason)
     if code == 305:
         raise ProviderRejected(
             f"cash receipt {key} was refused by the National Tax Service (state 305): there is nothing filed "
@@ -54,8 +53,9 @@ async def destroy_cashbill(cashbill: CashbillClient, ref: DocumentRef, key: str,
 
 
 async def _revoke(cashbill: CashbillClient, ref: DocumentRef, key: str, info: dict[str, Any],
-             reason: str | None, *, corp_num: str, seller: SellerConfig) -> DocumentStatus:
-    """Issue the cancellation receipt (취소거래) for a filed receipt under the derived key ``<key>-C``."""
+                  reason: str | None) -> DocumentStatus:
+    """Issue the cancellation receipt (취소현금영수증, revokeRegistIssue) for a filed receipt under the derived
+    key ``<key>-C``, naming the original by its NTS confirm number and trade date."""
     cancel_key = key + CANCEL_RECEIPT_SUFFIX
     if len(cancel_key) > 24:
         raise ProviderRejected(
@@ -63,31 +63,9 @@ async def _revoke(cashbill: CashbillClient, ref: DocumentRef, key: str, info: di
             "which is longer than Popbill's 24 characters",
             provider=PROVIDER, code="cancel_key", user_hint="Revoke this receipt on the Popbill website.",
         )
-    body = {
-        "mgtKey": cancel_key,
-        "tradeType": "취소거래",
-        "tradeUsage": info.get("tradeUsage"),
-        "tradeOpt": info.get("tradeOpt") or "일반",
-        "taxationType": info.get("taxationType"),
-        "totalAmount": str(info.get("totalAmount")),
-        "supplyCost": str(info.get("supplyCost")),
-        "tax": str(info.get("tax")),
-        "serviceFee": str(info.get("serviceFee") or "0"),
-        "franchiseCorpNum": corp_num,
-        "franchiseCorpName": seller.name,
-        "franchiseCEOName": seller.ceo_name,
-        "identityNum": info.get("identityNum"),
-        "customerName": info.get("customerName"),
-        "itemName": info.get("itemName"),
-        "orderNumber": info.get("orderNumber"),
-        "email": info.get("email"),
-        "hp": info.get("hp"),
-        "smssendYN": False,
-        "orgConfirmNum": info.get("confirmNum"),
-        "orgTradeDate": info.get("tradeDate"),
-    }
     try:
-        answer = await cashbill.regist_issue({k: v for k, v in body.items() if v is not None}, memo=reason)
+        answer = await cashbill.revoke_regist_issue(cancel_key, str(info.get("confirmNum") or ""),
+                                                    str(info.get("tradeDate") or ""), memo=reason)
     except ProviderRejected as exc:
         if exc.code not in ("-14001019", "-14000004"):
             raise
@@ -95,7 +73,36 @@ async def _revoke(cashbill: CashbillClient, ref: DocumentRef, key: str, info: di
     status = cashbill_status(info, ref)
     return status.model_copy(update={
         "state": DocumentState.CANCELED,
-        "detail": f"revoked by the cancellation cash receipt {cancel_key}"
-                  + (f" (NTS confirm number {answer['confirmNum']})" if answer.get("confirmNum") else ""),
+        "detail": cancellation_detail(cancel_key, answer.get("confirmNum")),
         "links": {},
+        "raw": {**status.raw, "cancellation": {"mgtKey": cancel_key, "confirmNum": answer.get("confirmNum")}},
+    })
+
+
+def cancellation_detail(cancel_key: str, confirm: Any) -> str:
+    """How a revoked receipt's status names its cancellation receipt (one wording for destroy and status)."""
+    return (f"revoked by the cancellation cash receipt {cancel_key}"
+            + (f" (NTS confirm number {confirm})" if confirm else ""))
+
+
+async def with_cancellation(cashbill: CashbillClient, status: DocumentStatus) -> DocumentStatus:
+    """The status of a receipt linked to its cancellation receipt ``<key>-C`` when there is one, and a
+    cancellation receipt linked to its original (``orgConfirmNum``): status shows both sides."""
+    raw = status.raw
+    if raw.get("tradeType") == "취소거래":
+        original = f"cancels the cash receipt with NTS confirm number {raw.get('orgConfirmNum')} " \
+                   f"of {raw.get('orgTradeDate')}"
+        return status.model_copy(update={"detail": "; ".join(p for p in (status.detail, original) if p)})
+    cancel_key = status.ref.provider_id + CANCEL_RECEIPT_SUFFIX
+    if status.state is not DocumentState.FILED or len(cancel_key) > 24:
+        return status
+    try:
+        cancel = await cashbill.get_info(cancel_key)
+    except ProviderError:
+        return status  # no cancellation receipt (or none readable now): the original stands as it is
+    return status.model_copy(update={
+        "state": DocumentState.CANCELED,
+        "detail": cancellation_detail(cancel_key, cancel.get("confirmNum")),
+        "raw": {**raw, "cancellation": {"mgtKey": cancel_key, "confirmNum": cancel.get("confirmNum"),
+                                        "stateCode": cancel.get("stateCode")}},
     })

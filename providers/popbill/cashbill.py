@@ -8,6 +8,7 @@ Unlike the SDK, the search QString is percent-encoded (the SDK crashes on non-AS
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -72,6 +73,27 @@ class CashbillClient(PopbillClientBase):
         data = await self._request("POST", "/Cashbill", operation="registIssue", body=body, override="ISSUE",
                                    user_id=user_id, send_user=True, write=True)
         return self._expect_dict(data, "registIssue")
+
+    async def revoke_regist_issue(self, mgt_key: str, org_confirm_num: str, org_trade_date: str, *,
+                                  memo: str | None = None, sms: bool = False, user_id: str | None = None,
+                                  email_subject: str | None = None) -> dict[str, Any]:
+        """Issue the cancellation receipt (취소현금영수증) of a filed receipt, for its whole amount.
+
+        The SDKs' revokeRegistIssue: ``POST /Cashbill`` with override ``REVOKEISSUE`` and the
+        original's NTS confirm number and trade date (yyyyMMdd); Popbill copies everything else
+        from the original. Answers like registIssue (``confirmNum``, ``tradeDate``).
+        """
+        validate_mgt_key(mgt_key, what="mgtKey")
+        if not org_confirm_num or not re.fullmatch(r"\d{8}", org_trade_date or ""):
+            raise RequestInvalid("revokeRegistIssue needs the original's confirm number and trade date (yyyyMMdd)",
+                                 provider=PROVIDER, code="orgConfirmNum")
+        body = {"mgtKey": mgt_key, "orgConfirmNum": org_confirm_num, "orgTradeDate": org_trade_date,
+                "smssendYN": sms, "memo": memo, "isPartCancel": False, "cancelType": None, "supplyCost": None,
+                "tax": None, "serviceFee": None, "totalAmount": None, "emailSubject": email_subject,
+                "tradeDT": None}
+        data = await self._request("POST", "/Cashbill", operation="revokeRegistIssue", body=body,
+                                   override="REVOKEISSUE", user_id=user_id, send_user=True, write=True)
+        return self._expect_dict(data, "revokeRegistIssue")
 
     async def bulk_submit(self, submit_id: str, cashbills: Sequence[Mapping[str, Any]], *,
                           user_id: str | None = None) -> dict[str, Any]:

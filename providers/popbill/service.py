@@ -43,6 +43,7 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    TaxType,
 )
 from providers.popbill import _filing
 from providers.popbill._answers import (
@@ -63,7 +64,7 @@ from providers.popbill._bodies import (
     _DocumentBodies,
     _sms_text,
 )
-from providers.popbill._cashbill_destroy import deleted, destroy_cashbill
+from providers.popbill._cashbill_destroy import deleted, destroy_cashbill, with_cancellation
 from providers.popbill.cashbill import CashbillClient
 from providers.popbill.closedown import CloseDownClient
 from providers.popbill.taxinvoice import MgtKeyType, TaxinvoiceClient
@@ -126,6 +127,9 @@ class PopbillService(_DocumentBodies):
             **{kind: _FILING_STATES for kind in _TAX_KINDS},
             DocumentKind.CASH_RECEIPT: frozenset({DocumentState.FILING}),
         },
+        # Cashbill taxationType is 과세 or 비과세; its tradeUsage picks whose identityNum it carries
+        taxations={DocumentKind.CASH_RECEIPT: frozenset({TaxType.EXEMPT})},
+        identity_kinds=frozenset({DocumentKind.CASH_RECEIPT}),
         notes={
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "
@@ -242,7 +246,7 @@ class PopbillService(_DocumentBodies):
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
             info, links = await asyncio.gather(self.cashbill.get_info(key), self._links(ref))
-            return cashbill_status(info, ref, links=links)
+            return await with_cancellation(self.cashbill, cashbill_status(info, ref, links=links))
         info, links, logs = await asyncio.gather(self.taxinvoice.get_info(MgtKeyType.SELL, key), self._links(ref),
                                                  self._logs(key))
         return taxinvoice_status(info, ref, links=links, logs=logs)
@@ -338,8 +342,7 @@ class PopbillService(_DocumentBodies):
         """Cancel and/or delete as the current state allows; refuse clearly once filing has started."""
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
-            return await destroy_cashbill(self.cashbill, ref, key, reason, corp_num=self.config.corp_num,
-                                          seller=self.seller)
+            return await destroy_cashbill(self.cashbill, ref, key, reason)
         info = await self.taxinvoice.get_info(MgtKeyType.SELL, key)
         code = _state_code(info)
         if code == 300:

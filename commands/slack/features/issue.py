@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -28,31 +29,59 @@ from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
 from commands.slack.modal import build_issue_modal, parse_issue_submission, submission_errors
 from commands.slack.parser import IssueCommand
 from commands.workflow import IssueDraft, WorkflowError
+from providers.base import Capabilities
 from providers.errors import ProviderError
 from providers.models import DocumentKind, Provider
+from providers.registry import CAPABILITIES
 
 __all__ = ["open_issue_modal", "register"]
 
 log = logging.getLogger("invoicebot.commands")
 
 
+_MoneyKey = tuple[tuple[str, tuple[Decimal, ...], Decimal | None, str], ...]
+
+
+def _money_key(deps: SlackDeps) -> _MoneyKey:
+    """The live providers' VAT rates and default currency, hashable for the modal cache."""
+    return tuple(sorted((p.value, s.capabilities.vat_rates, s.capabilities.default_vat_rate,
+                         s.capabilities.default_currency) for p, s in deps.providers.items()))
+
+
+def _capabilities(money: _MoneyKey) -> dict[Provider, Capabilities]:
+    """The declared capabilities with the seller's configured VAT rates and currencies."""
+    caps = dict(CAPABILITIES)
+    for name, rates, default, currency in money:
+        provider = Provider(name)
+        caps[provider] = caps[provider].model_copy(update={"vat_rates": rates, "default_vat_rate": default,
+                                                           "default_currency": currency})
+    return caps
+
+
+def live_capabilities(deps: SlackDeps) -> dict[Provider, Capabilities]:
+    """Each running provider's capabilities (configured VAT rates and currencies included)."""
+    return {**CAPABILITIES, **{p: s.capabilities for p, s in deps.providers.items()}}
+
+
 @functools.lru_cache(maxsize=256)
 def _issue_modal(provider: Provider | None, kind: DocumentKind | None, today: dt.date,
                  offered: tuple[tuple[str, tuple[str, ...]], ...], override_reason: str | None = None,
-                 ) -> dict[str, Any]:
+                 money: _MoneyKey = (), currency: str | None = None) -> dict[str, Any]:
     """The issue modal as Slack JSON, validated once per (provider, kind, day): serialising
     `slack_sdk.models` checks every limit and costs milliseconds on the acknowledging path."""
     kinds = {Provider(p): frozenset(DocumentKind(k) for k in ks) for p, ks in offered}
-    return build_issue_modal(provider, kind, offered=kinds, today=today, override_reason=override_reason).to_dict()
+    return build_issue_modal(provider, kind, offered=kinds, today=today, override_reason=override_reason,
+                             capabilities=_capabilities(money), currency=currency).to_dict()
 
 
 async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, channel: str, user: str,
                            provider: Provider | None, kind: DocumentKind | None,
-                           respond: AsyncRespond | None = None, override_reason: str | None = None) -> None:
+                           respond: AsyncRespond | None = None, override_reason: str | None = None,
+                           currency: str | None = None) -> None:
     """Open the issue form; when Slack refuses and we can answer, say why and what to do."""
     offered = tuple(sorted((p.value, tuple(sorted(k.value for k in kinds)))
                            for p, kinds in deps.offered().items()))
-    view = dict(_issue_modal(provider, kind, deps.today(), offered, override_reason),
+    view = dict(_issue_modal(provider, kind, deps.today(), offered, override_reason, _money_key(deps), currency),
                 private_metadata=private_metadata(channel))
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
@@ -91,7 +120,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
         await open_issue_modal(deps, invocation.client, invocation.trigger_id, invocation.channel,
                                invocation.user, parsed.provider, parsed.kind, invocation.respond,
-                               override_reason=parsed.override_reason)
+                               override_reason=parsed.override_reason, currency=parsed.currency)
 
     async def on_home_issue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -104,7 +133,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         metadata = read_metadata(view.get("private_metadata"))
         channel = str(metadata.get("channel") or user)
         draft, errors, warnings = parse_issue_submission(view.get("state", {}).get("values", {}),
-                                                         today=deps.today(), offered=deps.offered())
+                                                         today=deps.today(), offered=deps.offered(),
+                                                         capabilities=live_capabilities(deps))
         if errors or draft is None:
             await ack(response_action="errors", errors=errors or {"provider": "Please check the form."})
             return

@@ -60,6 +60,11 @@ class IssueBlocks:
     PURPOSE = "purpose"
     MEMO = "memo"
     CLOSURE_OVERRIDE = "closure_override"
+    CURRENCY = "currency"
+    TAXATION = "taxation"
+    VAT_RATE = "vat_rate"
+    TRADE_USAGE = "trade_usage"
+    IDENTITY = "identity_number"
 
     @staticmethod
     def action(block_id: str) -> str:
@@ -78,6 +83,11 @@ CHECK_FIELD_BLOCKS: Mapping[str, str] = {
     "buyer.phone": IssueBlocks.BUYER_PHONE,
     "items": IssueBlocks.ITEMS,
     "closure_override": IssueBlocks.CLOSURE_OVERRIDE,
+    "currency": IssueBlocks.CURRENCY,
+    "taxation": IssueBlocks.TAXATION,
+    "vat_rate": IssueBlocks.VAT_RATE,
+    "trade_usage": IssueBlocks.TRADE_USAGE,
+    "identity_number": IssueBlocks.IDENTITY,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from commands.i18n import _
 from commands.slack.formatting import clip, currency_exponent
 from providers.models import LineItem
 
@@ -37,6 +38,11 @@ def _line_item(number: int, line: str, currency: str) -> LineItem | str:
     parts = [p.strip() for p in line.split(separator)]
     if len(parts) == 2:
         parts = [parts[0], "1", parts[1]]
+    rate: Decimal | None = None
+    if len(parts) == 4:  # name | quantity | unit price | VAT rate (providers with the seller's own rates)
+        rate = _vat_rate(parts.pop())
+        if rate is None:
+            return _("Line {n}: the VAT rate must be a percentage such as 19% or 7.").format(n=number)
     if len(parts) != 3:
         return f"Line {number} (“{clip(line, 40)}”): write name | quantity | unit price."
     name, qty_text, price_text = parts
@@ -53,7 +59,15 @@ def _line_item(number: int, line: str, currency: str) -> LineItem | str:
     supply = (quantity * unit_price).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     if unit_price > MAX_AMOUNT or supply > MAX_AMOUNT:
         return f"Line {number}: the amount is too large."
-    return LineItem(name=name, quantity=quantity.normalize(), unit_price=unit_price)
+    return LineItem(name=name, quantity=quantity.normalize(), unit_price=unit_price, vat_rate=rate)
+
+
+def _vat_rate(text: str) -> Decimal | None:
+    """``19%`` or ``19`` -> 19; a percentage from 0 to 100 with at most two decimals, else None."""
+    value = _decimal(text.strip().rstrip("%"))
+    if value is None or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
+        return None
+    return value.normalize() if value else Decimal(0)
 
 
 def _unit_price(number: int, price_text: str, currency: str) -> int | str:
@@ -94,7 +108,8 @@ def format_items(items: list[LineItem], currency: str = "KRW") -> str:
     for item in items:
         quantity = format(item.quantity.normalize(), "f")
         price = Decimal(item.unit_price).scaleb(-exponent)
-        lines.append(f"{item.name} | {quantity} | {price:,.{exponent}f}")
+        rate = f" | {item.vat_rate.normalize():f}%" if item.vat_rate is not None else ""
+        lines.append(f"{item.name} | {quantity} | {price:,.{exponent}f}{rate}")
     return "\n".join(lines)
 
 

@@ -28,8 +28,10 @@ from commands.slack.modal.fields import (
     text_value,
 )
 from commands.slack.modal.items import MAX_AMOUNT, parse_items
+from commands.slack.modal.money import MoneyAnswers, form_shape, read_money
 from commands.workflow.checks import ChecksFailed, FieldProblem, issue_problems
 from commands.workflow.drafts import IssueDraft
+from providers.base import Capabilities
 from providers.bizno import InvalidBizno, check_bizno
 from providers.models import DocumentKind, LineItem, Party, Provider, Purpose
 from providers.phone import MOBILE_EXAMPLE, is_mobile, normalise_phone
@@ -144,14 +146,16 @@ def _join(problems: list[str]) -> str:
 
 
 def _items(values: Mapping[str, Any], provider: Provider | None, kind: DocumentKind | None,
-           currency: str) -> Checked[list[LineItem]]:
+           money: MoneyAnswers) -> Checked[list[LineItem]]:
     """The line items, and a total that is neither zero nor beyond what can be billed."""
+    currency = money.currency
     items, problems = parse_items(text_value(values, B.ITEMS), currency)
     if problems:
         return Checked(items, {B.ITEMS: _join(problems)})
     if kind is None:
         return Checked(items)
-    total = sum(i.supply_amount() + i.vat_amount(kind.tax_type) for i in items)
+    tax_type = money.taxation or kind.tax_type
+    total = sum(i.supply_amount() + i.vat_amount(tax_type, money.vat_rate) for i in items)
     if total <= 0:
         return Checked(items, {B.ITEMS: f"The total is {format_money(0, currency)}; a document needs an amount."})
     if total > MAX_AMOUNT:
@@ -205,6 +209,7 @@ def parse_issue_submission(
     today: dt.date | None = None,
     offered: Mapping[Provider, Collection[DocumentKind]] | None = None,
     currencies: Mapping[Provider, str] | None = None,
+    capabilities: Mapping[Provider, Capabilities] | None = None,
 ) -> tuple[IssueDraft | None, dict[str, str], list[str]]:
     """Validate a submitted issue modal.
 
@@ -212,7 +217,9 @@ def parse_issue_submission(
         view_state_values: ``view["state"]["values"]`` of the view_submission.
         today: for date checks (Asia/Seoul today by default).
         offered: kinds per provider (capabilities); DEFAULT_KINDS otherwise.
-        currencies: the currency each provider bills in (KRW unless told).
+        currencies: the currency each provider bills in (KRW unless told; the form's own currency
+            input wins where the provider offers a choice).
+        capabilities: the live providers' capabilities (VAT rates, currencies); the declared ones otherwise.
 
     Returns:
         (draft, errors, warnings): `draft` is None when `errors` (block_id -> message,
@@ -224,12 +231,14 @@ def parse_issue_submission(
     choice = _choice(values, offered or DEFAULT_KINDS)
     provider, kind = choice.value
     currency = (currencies or {}).get(provider, "KRW") if provider else "KRW"
+    shape = form_shape(capabilities or CAPABILITIES, provider, kind)
+    money, money_errors = read_money(values, shape, kind, currency)
     buyer = _buyer(values, kind)
     contacts = _contacts(values, provider)
-    items = _items(values, provider, kind, currency)
+    items = _items(values, provider, kind, money)
     dates = _dates(values, kind, today)
     extras = _purpose_and_memo(values)
-    parts: list[Checked[Any]] = [choice, buyer, contacts, items, dates, extras]
+    parts: list[Checked[Any]] = [choice, buyer, contacts, Checked(money, money_errors), items, dates, extras]
     errors = {block: message for part in parts for block, message in part.errors.items()}
     warnings = [warning for part in parts for warning in part.warnings]
     if (errors or provider is None or kind is None or buyer.value.name is None
@@ -241,11 +250,14 @@ def parse_issue_submission(
         provider=provider, kind=kind,
         buyer=Party(name=buyer.value.name, bizno=buyer.value.bizno, ceo_name=buyer.value.ceo, email=email,
                     phone=phone),
-        items=items.value, write_date=dates.value.write, purpose=purpose, memo=memo, currency=currency,
-        due_date=dates.value.due, override_reason=text_value(values, B.CLOSURE_OVERRIDE),
+        items=items.value, write_date=dates.value.write, purpose=purpose, memo=memo, currency=money.currency,
+        due_date=None if shape.cash else dates.value.due,
+        override_reason=None if shape.cash else text_value(values, B.CLOSURE_OVERRIDE),
+        taxation=money.taxation, vat_rate=money.vat_rate, trade_usage=money.trade_usage,
+        identity_number=money.identity_number,
     )
     # the workflow's own validation step, run here too so each problem lands on its field
-    errors = problem_errors(issue_problems(CAPABILITIES[provider], draft))
+    errors = problem_errors(issue_problems((capabilities or CAPABILITIES)[provider], draft))
     return (None if errors else draft), errors, warnings
 
 

@@ -32,8 +32,9 @@ from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip,
 from commands.slack.ids import ISSUE_CALLBACK_ID
 from commands.slack.modal.fields import CONFIRM_VALUE, DEFAULT_KINDS, PURPOSE_LABELS, IssueBlocks
 from commands.slack.modal.items import format_items
+from commands.slack.modal.money import FormShape, form_shape, money_inputs, rate_text
 from commands.workflow.drafts import IssueDraft
-from providers.base import BuyerField
+from providers.base import BuyerField, Capabilities
 from providers.models import DocumentKind, Party, Provider, Purpose
 from providers.registry import CAPABILITIES
 
@@ -95,7 +96,13 @@ def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
     ]
 
 
-def _buyer_inputs(buyer: Party | None) -> list[Block]:
+def _buyer_inputs(buyer: Party | None, cash: bool = False) -> list[Block]:
+    blocks: list[Block] = list(_all_buyer_inputs(buyer))
+    # a cash receipt carries an identity number instead of the buyer's business number
+    return [b for b in blocks if b.block_id not in (B.BUYER_BIZNO, B.BIZNO_CONFIRM)] if cash else blocks
+
+
+def _all_buyer_inputs(buyer: Party | None) -> list[InputBlock]:
     return [
         InputBlock(
             block_id=B.BUYER_BIZNO, label=_plain("Buyer business number (사업자등록번호)"), optional=True,
@@ -159,13 +166,18 @@ def _override_input(provider: Provider | None, reason: str | None) -> list[Block
     )]
 
 
-def _items_input(initial: IssueDraft | None) -> Block:
+def _items_input(initial: IssueDraft | None, shape: FormShape | None = None) -> Block:
+    hint = ("One item per line: name | quantity | unit price (VAT excluded). "
+            "Paste rows from a spreadsheet as they are (tabs work too); `name | price` means quantity 1. "
+            "Supply and 10% VAT are computed per line, rounded to the won "
+            "(no VAT for zero-rated or exempt documents).")
+    if shape is not None and shape.rates:
+        hint = _("One item per line: name | quantity | unit price (net, e.g. 120.50), and optionally | VAT rate "
+                 "(one of {rates}). VAT is computed per line and rounded to the currency's minor unit.").format(
+            rates=", ".join(rate_text(r) for r in shape.rates))
     return InputBlock(
         block_id=B.ITEMS, label=_plain("Line items"),
-        hint=_plain("One item per line: name | quantity | unit price (VAT excluded). "
-                    "Paste rows from a spreadsheet as they are (tabs work too); `name | price` means quantity 1. "
-                    "Supply and 10% VAT are computed per line, rounded to the won "
-                    "(no VAT for zero-rated or exempt documents)."),
+        hint=_plain(clip(hint, 150)),
         element=PlainTextInputElement(
             action_id=a(B.ITEMS), multiline=True, max_length=3000,
             placeholder=_plain("Consulting, May | 1 | 1,500,000"),
@@ -174,8 +186,13 @@ def _items_input(initial: IssueDraft | None) -> Block:
     )
 
 
-def _document_inputs(initial: IssueDraft | None, today: dt.date) -> list[Block]:
-    """Dates, purpose and memo."""
+def _document_inputs(initial: IssueDraft | None, today: dt.date, cash: bool = False) -> list[Block]:
+    """Dates, purpose and memo (a cash receipt has no due date and no 영수/청구)."""
+    blocks: list[Block] = list(_all_document_inputs(initial, today))
+    return [b for b in blocks if b.block_id not in (B.DUE_DATE, B.PURPOSE)] if cash else blocks
+
+
+def _all_document_inputs(initial: IssueDraft | None, today: dt.date) -> list[InputBlock]:
     purpose_options = [_option(p.value, label) for p, label in PURPOSE_LABELS.items()]
     purpose = initial.purpose if initial else Purpose.CHARGE
     return [
@@ -214,6 +231,8 @@ def build_issue_modal(
     offered: Mapping[Provider, Collection[DocumentKind]] | None = None,
     private_metadata: str | None = None,
     override_reason: str | None = None,
+    capabilities: Mapping[Provider, Capabilities] | None = None,
+    currency: str | None = None,
 ) -> View:
     """The modal for ``/invoice issue``.
 
@@ -226,18 +245,22 @@ def build_issue_modal(
         offered: kinds per provider (the providers' capabilities); DEFAULT_KINDS otherwise.
         private_metadata: carried back on submission (e.g. the channel to answer in).
         override_reason: prefills the closure override (``/invoice issue … override <reason>``).
+        capabilities: the live providers' capabilities (their VAT rates, currencies); the declared ones otherwise.
+        currency: preselects the currency where the provider bills in several (``/invoice issue abillify usd``).
     """
     offered = offered or DEFAULT_KINDS
     today = today or dt.datetime.now(SEOUL).date()
     provider = initial.provider if initial else provider
     kind = initial.kind if initial else kind
+    shape = form_shape(capabilities or CAPABILITIES, provider, kind)
     blocks: list[Block] = [
         *_error_summary(errors),
         *_choice_inputs(provider, kind, offered),
-        *_buyer_inputs(initial.buyer if initial else None),
-        *_override_input(provider, initial.override_reason if initial else override_reason),
-        _items_input(initial),
-        *_document_inputs(initial, today),
+        *_buyer_inputs(initial.buyer if initial else None, shape.cash),
+        *([] if shape.cash else _override_input(provider, initial.override_reason if initial else override_reason)),
+        *money_inputs(shape, initial, currency),
+        _items_input(initial, shape),
+        *_document_inputs(initial, today, shape.cash),
         ContextBlock(elements=[MarkdownTextObject(
             text="Nothing is sent yet: submitting asks an approver first, and shows the computed totals.")]),
     ]

@@ -71,6 +71,8 @@ class IssueCommand(_Model):
     kind: DocumentKind | None = None
     #: ``override <reason>``: why to ask although the buyer is closed or unregistered (휴폐업)
     override_reason: str | None = None
+    #: an ISO 4217 code (``/invoice issue abillify usd``) for a provider that bills in several currencies
+    currency: str | None = None
 
 
 class StatusCommand(_Model):

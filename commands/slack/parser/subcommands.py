@@ -51,6 +51,7 @@ from commands.slack.parser.tokens import (
     show,
 )
 from providers.bizno import InvalidBizno, check_bizno
+from providers.currency import is_iso_currency
 from providers.models import DocumentKind, Provider, ResendChannel
 from providers.registry import CAPABILITIES
 
@@ -93,6 +94,7 @@ def _parse_issue(args: list[str]) -> IssueCommand:
     provider: Provider | None = None
     kind: DocumentKind | None = None
     override: str | None = None
+    currency: str | None = None
     for index, token in enumerate(args):
         word = token.lower()
         if word in ("override", "override:", "--override"):
@@ -108,6 +110,8 @@ def _parse_issue(args: list[str]) -> IssueCommand:
             provider = PROVIDER_WORDS[word]
         elif word in KIND_WORDS and kind is None:
             kind = KIND_WORDS[word]
+        elif currency is None and is_iso_currency(token.upper()):
+            currency = token.upper()
         else:
             choices = [*PROVIDER_WORDS, "tax", "zero", "exempt", "statement", "cash", "bill", "invoice",
                        *(w for w in KIND_WORDS if not w.isascii())]
@@ -118,7 +122,21 @@ def _parse_issue(args: list[str]) -> IssueCommand:
             )
     if provider is not None and kind is not None:
         _refuse_unsupported(provider, kind)
-    return IssueCommand(provider=provider, kind=kind, override_reason=override)
+    if currency is not None:
+        _refuse_currency(provider, currency)
+    return IssueCommand(provider=provider, kind=kind, override_reason=override, currency=currency)
+
+
+def _refuse_currency(provider: Provider | None, currency: str) -> None:
+    """A currency only for a provider that bills in it (Korean providers: KRW, by their `Capabilities`)."""
+    caps = CAPABILITIES.get(provider) if provider is not None else None
+    if caps is None:
+        raise CommandError(_("Name the provider with the currency, e.g. `/invoice issue abillify {code}`.").format(
+            code=currency.lower()), subcommand="issue")
+    if caps.currencies is not None and currency not in caps.currencies:
+        raise CommandError(_("{provider} bills in {offered} only, not {code}.").format(
+            provider=provider.value if provider else "", offered=", ".join(sorted(caps.currencies)), code=currency),
+            subcommand="issue")
 
 
 def _need_ref(args: list[str], subcommand: str) -> RefArg:

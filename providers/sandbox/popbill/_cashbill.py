@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +21,39 @@ from providers.sandbox.popbill._store import (
     _Reject,
     _Token,
 )
+
+#: identityNum per tradeUsage (Popbill's Cashbill reference): 소득공제용 takes a mobile number, a
+#: cash-receipt card (13-19 digits) or the voluntary-issuance 0100001234; 지출증빙용 a business number
+#: (10 digits), a mobile number or a card
+_MOBILE_ID = re.compile(r"01[016789]\d{7,8}")
+_CARD_ID = re.compile(r"\d{13,19}")
+_BIZNO_ID = re.compile(r"\d{10}")
+_TAXATION = ("과세", "비과세")
+_TRADE_OPT = ("일반", "도서공연", "대중교통")
+
+
+def _identity_ok(usage: str, identity: str) -> bool:
+    if _MOBILE_ID.fullmatch(identity) or _CARD_ID.fullmatch(identity):
+        return True
+    if usage == "소득공제용":
+        return identity == "0100001234"
+    return bool(_BIZNO_ID.fullmatch(identity))
+
+
+def _check_cashbill_fields(body: dict[str, Any], tax: int) -> None:
+    """taxationType, tradeOpt and identityNum as Popbill documents them (codes chosen by the sandbox:
+    the seeds give no Cashbill validation codes; see docs/fidelity.md)."""
+    taxation = body.get("taxationType")
+    if taxation not in _TAXATION:
+        raise _Reject(-14001016, "과세형태는 과세 또는 비과세여야 합니다. (taxationType must be 과세/비과세)")
+    if taxation == "비과세" and tax != 0:
+        raise _Reject(-14001013, "비과세 현금영수증의 부가세는 0이어야 합니다. (tax must be 0 when 비과세)")
+    if body.get("tradeOpt") not in (None, "", *_TRADE_OPT):
+        raise _Reject(-14001022, "거래유형은 일반, 도서공연, 대중교통 중 하나여야 합니다. (invalid tradeOpt)")
+    identity = str(body.get("identityNum") or "")
+    if not _identity_ok(str(body["tradeUsage"]), identity):
+        raise _Reject(-14001005, f"식별번호가 거래구분({body['tradeUsage']})에 맞지 않습니다. "
+                                 "(identityNum does not fit tradeUsage)")
 
 
 class _CashbillRoutes(_PopbillCore):
@@ -89,6 +123,7 @@ class _CashbillRoutes(_PopbillCore):
                                      "(tradeType must be 승인거래/취소거래)")
         if body["tradeUsage"] not in ("소득공제용", "지출증빙용"):
             raise _Reject(-14001018, "거래구분은 소득공제용 또는 지출증빙용이어야 합니다.")
+        _check_cashbill_fields(body, tax)
         if ("cashbill", token.corp_num, key) in self.docs:
             raise _Reject(-14001019, "이미 사용중인 문서번호입니다. (The entered Document ID is in use)")
         if body["tradeType"] == "취소거래":

@@ -449,6 +449,14 @@ def test_an_override_reason_is_an_issue_option() -> None:
         parse_command("issue popbill tax override")
 
 
+def test_issue_takes_a_currency_for_a_provider_that_bills_in_several() -> None:
+    from commands.slack.parser import CommandError, parse_command
+    parsed = parse_command("issue abillify usd")
+    assert (parsed.provider.value, parsed.currency) == ("abillify", "USD")  # type: ignore[union-attr]
+    with pytest.raises(CommandError, match="KRW only"):
+        parse_command("issue popbill eur")
+
+
 @pytest.mark.parametrize(("text", "days"), [("deadlines", None), ("기한", None), ("deadlines 10", 10),
                                             ("기한 0", 0)])
 def test_deadlines_in_both_languages(text: str, days: int | None) -> None:

@@ -144,3 +144,31 @@ async def test_destroy_is_refused_when_the_providers_state_makes_it_impossible(e
         await env.service.request_destroy(ref, "too late", REQUESTER, CHANNEL)
     assert "filed" in caught.value.message and caught.value.user_hint and "amendment" in caught.value.user_hint
     assert await env.store.approvals.search(states=ApprovalState.PENDING) == []
+
+
+def test_vat_treatment_rates_and_cash_receipt_identity_follow_the_capabilities() -> None:
+    from decimal import Decimal
+
+    from commands.workflow.checks import issue_problems
+    from commands.workflow.drafts import IssueDraft
+    from providers.models import DocumentKind, LineItem, Party, Provider, TaxType, TradeUsage
+    from providers.registry import CAPABILITIES
+
+    def draft(provider: Provider, kind: DocumentKind, **extra: object) -> IssueDraft:
+        buyer = Party(name="B", bizno="2208162517", ceo_name="K", email="b@example.com", phone="01012345678")
+        return IssueDraft(provider=provider, kind=kind, buyer=buyer,  # type: ignore[arg-type]
+                          items=[LineItem(name="x", unit_price=1000)], write_date=dt.date(2026, 5, 1), **extra)
+
+    def fields(d: IssueDraft) -> set[str]:
+        return {p.field for p in issue_problems(CAPABILITIES[d.provider], d)}
+
+    assert fields(draft(Provider.PAYSSAM, DocumentKind.BILL, taxation=TaxType.EXEMPT)) == set()
+    assert fields(draft(Provider.HIWORKS, DocumentKind.TAX_INVOICE, taxation=TaxType.EXEMPT)) == {"taxation"}
+    assert fields(draft(Provider.POPBILL, DocumentKind.TAX_INVOICE, vat_rate=Decimal(19))) == {"vat_rate"}
+    assert fields(draft(Provider.ABILLIFY, DocumentKind.INVOICE, currency="EUR", vat_rate=Decimal(19))) == set()
+    assert fields(draft(Provider.ABILLIFY, DocumentKind.INVOICE, vat_rate=Decimal(16))) == {"vat_rate"}
+    assert fields(draft(Provider.ABILLIFY, DocumentKind.INVOICE, currency="EURO")) == {"currency"}
+    cash = draft(Provider.POPBILL, DocumentKind.CASH_RECEIPT, trade_usage=TradeUsage.EXPENSE_PROOF,
+                 identity_number="010-1234-5678")
+    assert fields(cash) == {"identity_number"}
+    assert fields(cash.model_copy(update={"identity_number": "220-81-62517"})) == set()

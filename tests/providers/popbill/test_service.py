@@ -318,3 +318,29 @@ async def test_ten_thousand_documents_are_cheap(sandbox, service) -> None:
     infos = await service.taxinvoice.get_infos(MgtKeyType.SELL, [f"BENCH-{n}" for n in range(10_000)])
     assert len(infos) == 10_000 and {i["stateCode"] for i in infos} == {304}
     assert time.perf_counter() - started < 10
+
+
+async def test_a_cash_receipt_as_asked_usage_identity_and_tax_free(sandbox, service) -> None:
+    from providers.models import TaxType, TradeUsage
+    request = issue_request("CB-ASKED-1", DocumentKind.CASH_RECEIPT).model_copy(update={
+        "trade_usage": TradeUsage.INCOME_DEDUCTION, "identity_number": "010-9876-5432",
+        "taxation": TaxType.EXEMPT})
+    status = await service.issue(request)
+    body = last_body(sandbox, "^/Cashbill$")
+    assert (body["tradeUsage"], body["identityNum"], body["taxationType"], body["tax"]) == (
+        "소득공제용", "01098765432", "비과세", "0")
+    assert status.amounts.vat == 0
+
+
+async def test_a_filed_cash_receipt_is_revoked_with_revoke_regist_issue_and_status_links_both(
+        sandbox, service) -> None:
+    await service.destroy(ref("DEMO-CB-002", DocumentKind.CASH_RECEIPT), "refund")
+    revoke = [r for r in sandbox.requests_to("^/Cashbill$", "POST")
+              if dict(r["headers"]).get("X-HTTP-Method-Override") == "REVOKEISSUE"]
+    assert len(revoke) == 1
+    body = json.loads(revoke[0]["body"])
+    assert body["mgtKey"] == "DEMO-CB-002-C" and body["orgConfirmNum"] and len(body["orgTradeDate"]) == 8
+    original = await service.status(ref("DEMO-CB-002", DocumentKind.CASH_RECEIPT))
+    assert original.state is DocumentState.CANCELED and "DEMO-CB-002-C" in (original.detail or "")
+    cancel = await service.status(ref("DEMO-CB-002-C", DocumentKind.CASH_RECEIPT))
+    assert original.confirm_number and original.confirm_number in (cancel.detail or "")

@@ -233,3 +233,30 @@ async def test_cashbill_assign_mgt_key_works_without_an_override_header(sandbox,
 async def test_cashbill_resend_answers_the_seeds_message(service) -> None:
     answer = await service.cashbill.send_email("DEMO-CB-001", "test@test.com")
     assert answer == {"code": 1, "message": "이메일 재전송 완료"}
+
+
+def _cashbill(key: str, **changes: Any) -> dict[str, Any]:
+    body = copy.deepcopy(next(o for o in GOLDEN["operations"] if o["service"] == "Cashbill"
+                              and o["operation"].startswith("registIssue"))["requests"][-1]["body_json"])
+    body.update(mgtKey=key, franchiseCorpNum=CORP, **changes)
+    return {k: v for k, v in body.items() if k not in ("memo", "emailSubject")}
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"taxationType": "면세"}, "-14001016"),
+    ({"taxationType": "비과세"}, "-14001013"),  # tax-free with tax
+    ({"tradeOpt": "택시"}, "-14001022"),
+    ({"tradeUsage": "소득공제용", "identityNum": "0212345678"}, "-14001005"),  # a landline
+    ({"tradeUsage": "지출증빙용", "identityNum": "123456789012"}, "-14001005"),  # 12 digits: no card, no number
+])
+async def test_cashbill_fields_are_validated_as_documented(service, changes: dict[str, Any], code: str) -> None:
+    with pytest.raises(ProviderRejected) as err:
+        await service.cashbill.regist_issue(_cashbill("CB-VAL-1", **changes))
+    assert str(err.value.code) == code
+
+
+async def test_a_tax_free_expense_proof_receipt_to_a_business_is_accepted(service) -> None:
+    answer = await service.cashbill.regist_issue(_cashbill(
+        "CB-VAL-2", tradeUsage="지출증빙용", identityNum="6798700433", taxationType="비과세",
+        supplyCost="11000", tax="0", totalAmount="11000"))
+    assert answer["confirmNum"]

@@ -1,0 +1,37 @@
+"""ISO 4217 currencies and their minor units, from Babel's CLDR data (a maintained source).
+
+Amounts travel as integers in the currency's minor unit everywhere (`providers.models.Amounts`):
+cents for EUR, USD, GBP and CHF, whole yen and won for JPY and KRW, fils for KWD. The exponent
+comes from Babel rather than a table of our own, so a currency nobody thought of still bills
+right.
+
+    >>> minor_unit_exponent("EUR"), minor_unit_exponent("JPY"), minor_unit_exponent("KWD")
+    (2, 0, 3)
+"""
+
+from __future__ import annotations
+
+import functools
+
+from babel.numbers import get_currency_precision, list_currencies
+
+__all__ = ["COMMON_CURRENCIES", "is_iso_currency", "minor_unit_exponent"]
+
+#: offered first where a provider bills in any currency (the form lists these)
+COMMON_CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY", "SEK", "NOK", "DKK", "PLN", "CZK", "KRW")
+
+
+@functools.lru_cache(maxsize=1)
+def _known() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_iso_currency(code: str) -> bool:
+    """Whether `code` is an ISO 4217 code CLDR knows (``EUR`` yes, ``EURO`` and ``XYZ`` no)."""
+    return isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code in _known()
+
+
+@functools.lru_cache(maxsize=512)
+def minor_unit_exponent(code: str) -> int:
+    """Digits after the decimal point in `code`'s minor unit (ISO 4217; 2 for a code CLDR lacks)."""
+    return int(get_currency_precision(code.upper()))

@@ -1,0 +1,36 @@
+"""providers/currency.py: ISO 4217 minor units from Babel, and the VAT arithmetic that uses them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from providers.currency import is_iso_currency, minor_unit_exponent
+from providers.models import Amounts, LineItem, TaxType
+
+
+@pytest.mark.parametrize(("code", "exponent"), [("EUR", 2), ("USD", 2), ("GBP", 2), ("CHF", 2), ("JPY", 0),
+                                                ("KRW", 0), ("KWD", 3), ("eur", 2)])
+def test_minor_units(code: str, exponent: int) -> None:
+    assert minor_unit_exponent(code) == exponent
+
+
+def test_only_iso_codes_are_currencies() -> None:
+    assert is_iso_currency("EUR") and is_iso_currency("JPY")
+    assert not is_iso_currency("EURO") and not is_iso_currency("XYZ") and not is_iso_currency("eur")
+
+
+def test_vat_per_line_at_the_lines_own_rate_rounded_half_up_to_the_cent() -> None:
+    items = [LineItem(name="Beratung", unit_price=123_456), LineItem(name="Buch", unit_price=2_000,
+                                                                      vat_rate=Decimal(7))]
+    amounts = Amounts.of_items(items, TaxType.TAXABLE, "EUR", Decimal(19))
+    assert (amounts.supply, amounts.vat, amounts.total) == (125_456, 23_457 + 140, 149_053)
+
+
+def test_an_exempt_line_on_a_taxable_document_and_an_exempt_document() -> None:
+    tuition = LineItem(name="Tuition", unit_price=250_000)
+    book = LineItem(name="Textbook", quantity=Decimal(2), unit_price=15_000, tax_type=TaxType.EXEMPT)
+    assert Amounts.of_items([tuition, book], TaxType.TAXABLE).vat == 25_000
+    assert Amounts.of_items([tuition, book], TaxType.EXEMPT).model_dump() == {
+        "supply": 280_000, "vat": 0, "total": 280_000, "currency": "KRW"}
