@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -31,6 +32,7 @@ from sqlalchemy import text
 
 from bot.callback_auth import callback_signer
 from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_config_lines
+from bot.oauth import OAuth, WorkspaceTokens, build_oauth
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.webhooks import abillify_notify_url, payssam_callback_url
@@ -70,6 +72,10 @@ class Runtime:
     deps: SlackDeps
     instance_id: str
     scheduler: InvoiceScheduler | None = None
+    #: installs for many workspaces (None: the one workspace of SLACK_BOT_TOKEN)
+    oauth: OAuth | None = None
+    #: each workspace's bot token, for work no Slack request started
+    tokens: WorkspaceTokens | None = None
     socket_mode_connected: Callable[[], Awaitable[bool]] | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -138,6 +144,8 @@ def build_client(settings: Settings, session: aiohttp.ClientSession | None = Non
     """The Web API client: 429s are retried after Retry-After; one shared HTTP session (a new
     session per call costs milliseconds on the acknowledging path)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if settings.oauth_enabled:
+        token = None  # each workspace's installed token is found per request (bot.oauth)
     return AsyncWebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -202,19 +210,14 @@ async def start_runtime(
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins, requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers, clock=clock)
     deps = _slack_deps(settings, store, providers, client, approvers, service, clock)
-    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
-        request_verification_enabled=signing_secret is not None,
-        process_before_response=False,
-    )
+    oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
+    app = _build_app(settings, client, oauth)
     scheduler = create_scheduler(settings, store, client, providers.sandboxed(), clock=clock) if with_scheduler \
         else None
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
-                      app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler)
+                      app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
+                      oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()
@@ -234,6 +237,26 @@ def _slack_deps(settings: Settings, store: Store, providers: ProviderRuntime, cl
                      notifier=notifier, tz=settings.timezone, clock=clock,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency,
                      deadline_days=settings.invoicebot_deadline_days)
+
+
+def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
+    """The Bolt app: one token (SLACK_BOT_TOKEN) or, with OAuth installs, each workspace's own."""
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    return AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=False,
+        oauth_flow=oauth.flow if oauth is not None else None,
+        # an AsyncAuthorize is awaitable with the request's context; its stub says a plain function
+        authorize=cast("Callable[..., Awaitable[AuthorizeResult]]", oauth.authorize) if oauth is not None else None,
+    )
+
+
+def _workspace_tokens(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> WorkspaceTokens:
+    secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else None
+    return WorkspaceTokens(client, oauth=oauth, client_id=settings.slack_client_id, client_secret=secret)
 
 
 def provider_configs(settings: Settings) -> ProviderConfigs:

@@ -29,9 +29,10 @@ class ServeError(Exception):
 
 
 def check_mode(settings: Settings, force_http: bool) -> str:
-    """'socket' or 'http', or ServeError saying what is missing."""
-    if not settings.slack_bot_token:
-        raise ServeError("SLACK_BOT_TOKEN is required to serve Slack (try `invoicebot console` without Slack)")
+    """'socket' or 'http', or ServeError saying what is missing (a bot token, or OAuth installs)."""
+    if not settings.slack_bot_token and not settings.oauth_enabled:
+        raise ServeError("SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth installs) "
+                         "are required to serve Slack (try `invoicebot console` without Slack)")
     if settings.slack_app_token and not force_http:
         return "socket"
     if not settings.slack_signing_secret:

@@ -2,6 +2,8 @@
 
     POST /slack/events      commands, interactivity and events (signature checked by `bot.slack_guard`
                             before Bolt builds its request, then verified again by Bolt)
+    GET  /slack/install     OAuth installs (with SLACK_CLIENT_ID/SECRET): the "Add to Slack" page
+    GET  /slack/oauth_redirect  where Slack sends the installer back with a code (`bot.oauth`)
     GET  /health            database reachable, scheduler running, Socket Mode connected
     POST /webhooks/...      provider callbacks (registered by `bot.webhooks`)
 """
@@ -77,5 +79,27 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
 
     if path is not None:
         web_app.router.add_post(path, slack_events)
+    _add_oauth_routes(web_app, bolt)
     web_app.router.add_get("/health", health_check)
     return web_app
+
+
+def _add_oauth_routes(web_app: web.Application, bolt: AsyncApp) -> None:
+    """The OAuth flow's two pages, as Bolt's aiohttp adapter serves them (no signature: a browser
+    calls them; the flow's one-use state and its cookie stand in for it)."""
+    flow = bolt.oauth_flow
+    if flow is None:
+        return
+
+    async def install(request: web.Request) -> web.Response:
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
+        return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+    async def redirect(request: web.Request) -> web.Response:
+        bolt_request = AsyncBoltRequest(body="", query=request.query_string,
+                                        headers=request.headers)  # type: ignore[arg-type]
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+    web_app.router.add_get(flow.install_path, install)
+    web_app.router.add_get(flow.redirect_uri_path, redirect)

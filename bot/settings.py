@@ -40,6 +40,8 @@ from providers.sandbox.base import Faults
 __all__ = ["Settings", "load_settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+#: manifest.yml's bot scopes (tests/test_manifest.py keeps them equal)
+DEFAULT_SLACK_SCOPES = "commands,chat:write,files:write,im:write,usergroups:read,channels:read"
 
 #: Slack user (U…, W…) and user-group (S…) ids, as Slack writes them
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]{1,}$")
@@ -63,6 +65,16 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    #: OAuth installs for many workspaces (`bot.oauth`): both set turns them on; without them the bot
+    #: serves the one workspace SLACK_BOT_TOKEN belongs to
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    #: the bot scopes an install asks for: the manifest's (`oauth_config.scopes.bot`)
+    slack_scopes: str = DEFAULT_SLACK_SCOPES
+    #: the redirect URL registered with Slack; unset: the one Slack has for the app
+    slack_redirect_uri: str | None = None
+    #: Slack's authorize page (a test points it elsewhere)
+    slack_authorization_url: str = "https://slack.com/oauth/v2/authorize"
 
     # -- the bot ---------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./invoicebot.db"
@@ -220,6 +232,15 @@ class Settings(BaseSettings):
         return self
 
     # -- derived -----------------------------------------------------------------
+    @property
+    def oauth_enabled(self) -> bool:
+        """Installs through the OAuth flow (many workspaces) rather than one bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def scopes(self) -> list[str]:
+        return [x.strip() for x in self.slack_scopes.split(",") if x.strip()]
+
     @property
     def approvers(self) -> frozenset[str]:
         return frozenset(x.strip() for x in self.invoicebot_approvers.split(",") if x.strip())

@@ -29,7 +29,8 @@ from providers.models import (
 )
 from providers.phone import MOBILE_EXAMPLE, normalise_mobile
 
-__all__ = ["BuyerField", "Capabilities", "InvoiceProvider", "decimal_places"]
+__all__ = ["BulkIssuer", "BulkOutcome", "BulkResult", "BuyerField", "Capabilities", "InvoiceProvider",
+           "decimal_places"]
 
 
 class BuyerField(StrEnum):
@@ -241,4 +242,51 @@ class InvoiceProvider(Protocol):
         ...
 
     async def aclose(self) -> None:
+        ...
+
+
+class BulkOutcome(BaseModel):
+    """What the provider did with one document of a bulk submission (by our key)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ok: bool
+    code: str
+    message: str = ""
+    confirm_number: str | None = None
+
+
+class BulkResult(BaseModel):
+    """A bulk submission as the provider reports it: still processing, or done with one outcome per key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    submit_id: str
+    done: bool
+    receipt_id: str | None = None
+    outcomes: tuple[BulkOutcome, ...] = ()
+
+
+@runtime_checkable
+class BulkIssuer(Protocol):
+    """A provider that issues many documents in one call (Popbill bulkSubmit / getBulkResult).
+
+    A submission is keyed by a submit id we choose; sending the same id again answers the first
+    receipt instead of issuing again, and `bulk_result` answers None when the provider never got
+    that submission (so its documents may be sent again under a new id)."""
+
+    #: the most documents one submission takes
+    bulk_size: int
+
+    def bulk_family(self, request: IssueRequest) -> str:
+        """Which bulk endpoint takes this document (documents of one family go in one submission)."""
+        ...
+
+    async def bulk_submit(self, family: str, submit_id: str, requests: Sequence[IssueRequest]) -> str:
+        """Submit documents of one family; returns the provider's receipt id."""
+        ...
+
+    async def bulk_result(self, family: str, submit_id: str) -> BulkResult | None:
+        """The submission's progress and per-document outcomes; None: the provider has no such submission."""
         ...

@@ -51,6 +51,7 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
     needs = {
         "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
         "files_upload_v2": "files:write", "conversations_open": "im:write",
+        "files_info": "files:read", "files_list": "files:read",
         "usergroups_users_list": "usergroups:read", "users_info": "users:read",
         "conversations_members": "channels:read",
     }
@@ -59,3 +60,12 @@ def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
     assert required <= granted, f"missing scopes: {required - granted}"
     unused = granted - required
     assert not unused, f"scopes the code does not use: {unused}"
+
+
+def test_oauth_installs_ask_for_the_manifests_scopes_with_rotation_and_org_wide_installs() -> None:
+    from bot.settings import DEFAULT_SLACK_SCOPES
+
+    data = manifest()
+    assert DEFAULT_SLACK_SCOPES.split(",") == data["oauth_config"]["scopes"]["bot"]
+    assert data["settings"]["token_rotation_enabled"] is True
+    assert data["settings"]["org_deploy_enabled"] is True

@@ -46,6 +46,9 @@ class SlackRequestFactory:
     team_id: str = "T0INVOICE"
     team_domain: str = "invoicebot-dev"
     api_app_id: str = "A0INVOICE"
+    #: an Enterprise Grid organisation the team belongs to, and whether the app is installed org-wide
+    enterprise_id: str | None = None
+    enterprise_install: bool = False
     clock: Callable[[], float] = field(default=time.time)
 
     # -- signing ------------------------------------------------------------------
@@ -77,10 +80,12 @@ class SlackRequestFactory:
             "command": command,
             "text": text,
             "api_app_id": self.api_app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": "true" if self.enterprise_install else "false",
             "response_url": response_url,
             "trigger_id": trigger_id or self.trigger_id(),
         }
+        if self.enterprise_id is not None:
+            fields["enterprise_id"] = self.enterprise_id
         return self.sign(urllib.parse.urlencode(fields), "application/x-www-form-urlencoded", timestamp=timestamp)
 
     # -- interactivity ---------------------------------------------------------------
@@ -90,6 +95,9 @@ class SlackRequestFactory:
 
     def _user(self, user_id: str) -> dict[str, Any]:
         return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": self.team_id}
+
+    def _enterprise(self) -> dict[str, Any] | None:
+        return {"id": self.enterprise_id, "name": self.enterprise_id} if self.enterprise_id else None
 
     def _team(self) -> dict[str, Any]:
         return {"id": self.team_id, "domain": self.team_domain}
@@ -115,8 +123,8 @@ class SlackRequestFactory:
             "token": "unused-verification-token",
             "trigger_id": self.trigger_id(),
             "team": self._team(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "enterprise": self._enterprise(),
+            "is_enterprise_install": self.enterprise_install,
             "actions": [action],
         }
         if view is not None:
@@ -148,8 +156,8 @@ class SlackRequestFactory:
             "trigger_id": self.trigger_id(),
             "view": submitted,
             "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
+            "is_enterprise_install": self.enterprise_install,
+            "enterprise": self._enterprise(),
         }
         return self.interactive(payload, timestamp=timestamp)
 
@@ -164,8 +172,8 @@ class SlackRequestFactory:
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_counter):010d}",
             "event_time": int(self.clock()),
-            "authorizations": [{"enterprise_id": None, "team_id": self.team_id, "user_id": "U0BOT",
-                                "is_bot": True, "is_enterprise_install": False}],
+            "authorizations": [{"enterprise_id": self.enterprise_id, "team_id": self.team_id, "user_id": "U0BOT",
+                                "is_bot": True, "is_enterprise_install": self.enterprise_install}],
             "is_ext_shared_channel": False,
         }
         extra = {}

@@ -19,6 +19,7 @@ from commands.ledger._db import Repo, jsonable, now_or, state_values
 from commands.ledger.records import ApprovalRecord
 from commands.ledger.schema import approval_requests, approval_votes
 from commands.ledger.vocabulary import TRANSITIONS, ApprovalAction, ApprovalState
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 
 __all__ = ["ApprovalRepo", "check_moves"]
 
@@ -197,8 +198,9 @@ class ApprovalRepo(Repo):
         started_before: dt.datetime | None = None,
         expired_at: dt.datetime | None = None,
         limit: int = 100,
+        workspace: WorkspaceScope | None = None,
     ) -> list[ApprovalRecord]:
-        """Oldest first.
+        """Oldest first; `workspace`'s requests only (and those of no workspace) when given.
 
         Args:
             exclude_requester: leave out requests by this user (what an approver may decide).
@@ -206,7 +208,7 @@ class ApprovalRepo(Repo):
             expired_at: only requests whose ``expires_at`` is at or before this instant.
         """
         c = approval_requests.c
-        stmt = sa.select(approval_requests).order_by(c.id).limit(limit)
+        stmt = sa.select(approval_requests).where(owned_by(approval_requests, workspace)).order_by(c.id).limit(limit)
         if states is not None:
             stmt = stmt.where(c.state.in_(state_values(states)))
         if action is not None:

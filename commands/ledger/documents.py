@@ -19,6 +19,7 @@ from commands.ledger.records import DocumentAggregate, DocumentRecord
 from commands.ledger.schema import documents
 from commands.ledger.standing_sql import standing_in
 from commands.ledger.vocabulary import Lifecycle, Standing
+from commands.ledger.workspaces import WorkspaceScope, owned_by, scope_columns
 from providers.models import Amounts, DocumentKind, DocumentState, DocumentStatus, IssueRequest, Party, Provider
 
 __all__ = ["REF_PREFIX", "WRITTEN_STANDINGS", "DocumentRepo", "format_ref"]
@@ -91,6 +92,7 @@ class DocumentRepo(Repo):
         now: dt.datetime | None = None,
         amends_document_id: int | None = None,
         modify_code: int | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> DocumentRecord:
         """Insert a document and give it its ref (``INV-`` + id) in the same transaction.
 
@@ -121,6 +123,7 @@ class DocumentRepo(Repo):
             "created_at": now,
             "updated_at": now,
             **_party_columns(buyer, amounts),
+            **scope_columns(workspace),
         }
         return await self._insert_with_ref(values, request)
 
@@ -217,9 +220,10 @@ class DocumentRepo(Repo):
         lifecycle: Lifecycle | Collection[Lifecycle] | None = None,
         limit: int = 50,
         before_id: int | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> list[DocumentRecord]:
-        """Newest first; page with `before_id` = the last id of the previous page."""
-        stmt = sa.select(documents).order_by(documents.c.id.desc()).limit(limit)
+        """Newest first; page with `before_id` = the last id of the previous page; `workspace`'s only."""
+        stmt = sa.select(documents).where(owned_by(documents, workspace)).order_by(documents.c.id.desc()).limit(limit)
         if state is not None:
             stmt = stmt.where(documents.c.state == state.value)
         if standing is not None:
@@ -280,7 +284,7 @@ class DocumentRepo(Repo):
             after_id = rows[-1]["id"]
 
     async def iter_written_between(
-        self, start: dt.date, end: dt.date, *, batch_size: int = 1000
+        self, start: dt.date, end: dt.date, *, batch_size: int = 1000, workspace: WorkspaceScope | None = None
     ) -> AsyncIterator[DocumentRecord]:
         """Documents written (작성일자) from `start` to `end` inclusive that are issued or cancelled.
 
@@ -291,7 +295,8 @@ class DocumentRepo(Repo):
         Ordered by write date, then id; read a page at a time.
         """
         c = documents.c
-        where = [c.write_date >= start, c.write_date <= end, standing_in(documents, WRITTEN_STANDINGS)]
+        where = [c.write_date >= start, c.write_date <= end, standing_in(documents, WRITTEN_STANDINGS),
+                 owned_by(documents, workspace)]
         after: tuple[dt.date, int] | None = None
         while True:
             stmt = sa.select(documents).where(*where)

@@ -70,6 +70,8 @@ class DocumentRecord:
     updated_at: dt.datetime
     amends_document_id: int | None = None  # 수정세금계산서: the document this one amends
     modify_code: int | None = None  # its NTS reason code 1..6
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DocumentRecord:

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from commands.ledger.oauth_tables import build_oauth_tables
 from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "approval_requests",
     "approval_votes",
     "audit_events",
+    "bulk_batches",
+    "bulk_rows",
+    "bulk_submissions",
     "callback_events",
     "closure_checks",
     "digest_posts",
@@ -38,6 +42,9 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 ]
 
 NAMING_CONVENTION = {
@@ -135,6 +142,9 @@ documents = sa.Table(
     # 수정세금계산서: the document this one amends, and the NTS reason code (1..6)
     sa.Column("amends_document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=True),
     sa.Column("modify_code", sa.SmallInteger(), nullable=True),
+    # the workspace (team, Enterprise Grid organisation) that asked for it; None: before workspaces were recorded
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.UniqueConstraint("provider", "provider_id"),
     sa.CheckConstraint(_in("lifecycle", Lifecycle), name="lifecycle"),
     sa.CheckConstraint(_in("origin", frozenset({"bot", "external"})), name="origin"),
@@ -142,6 +152,7 @@ documents = sa.Table(
     sa.Index(None, "provider", "state"),
     sa.Index(None, "created_at"),
     sa.Index(None, "amends_document_id"),
+    sa.Index(None, "team_id", "id"),
 )
 
 approval_requests = sa.Table(
@@ -302,4 +313,59 @@ callback_events = sa.Table(
     sa.Column("payload", JSON_TYPE, nullable=True),
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
+)
+
+#: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
+slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)
+#: a batch of documents from one uploaded file, approved once (`ApprovalAction.BULK_ISSUE`, 0007_bulk);
+#: the unique file id makes a double click on "Submit" one batch
+bulk_batches = sa.Table(
+    "bulk_batches",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("file_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("file_name", sa.String(255), nullable=True),
+    sa.Column("provider", sa.String(16), nullable=False),
+    sa.Column("row_count", sa.Integer(), nullable=False),
+    sa.Column("total", sa.BigInteger(), nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False, server_default="KRW"),
+    # the one progress message (chat.update'd), in the approval card's thread
+    sa.Column("progress_channel", sa.String(64), nullable=True),
+    sa.Column("progress_ts", sa.String(32), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "approval_id", unique=True),
+)
+
+#: one row of the file: its line number and the document it became (each with its own key)
+bulk_rows = sa.Table(
+    "bulk_rows",
+    metadata,
+    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", ID_TYPE, sa.ForeignKey("bulk_batches.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("row_number", sa.Integer(), nullable=False),
+    sa.Column("document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False,
+              unique=True),
+    # the bulk submission that carried it (None: not submitted yet, or issued one by one)
+    sa.Column("submit_id", sa.String(40), nullable=True),
+    sa.Column("result_code", sa.String(64), nullable=True),
+    sa.Column("result_message", sa.Text(), nullable=True),
+    sa.UniqueConstraint("batch_id", "row_number"),
+)
+
+#: one bulkSubmit call, recorded before it is sent so a crash is reconciled with getBulkResult
+bulk_submissions = sa.Table(
+    "bulk_submissions",
+    metadata,
+    sa.Column("submit_id", sa.String(40), primary_key=True),
+    sa.Column("batch_id", ID_TYPE, sa.ForeignKey("bulk_batches.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("family", sa.String(16), nullable=False),  # taxinvoice | cashbill
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("receipt_id", sa.String(40), nullable=True),
+    sa.Column("row_count", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.CheckConstraint(_in("state", frozenset({"sending", "received", "done", "absent"})), name="state"),
+    sa.Index(None, "batch_id"),
 )

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from commands.ledger._db import Db
 from commands.ledger.approvals import ApprovalRepo
 from commands.ledger.audit import AuditRepo
+from commands.ledger.bulk import BulkRepo
 from commands.ledger.callbacks import CallbackRepo
 from commands.ledger.closures import ClosureRepo
 from commands.ledger.db import create_engine, write_engine
@@ -59,6 +60,7 @@ class Store:
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
         self.callbacks = CallbackRepo(db)
+        self.bulk = BulkRepo(db)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:

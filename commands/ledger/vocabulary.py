@@ -54,6 +54,8 @@ class ApprovalAction(StrEnum):
     ISSUE = "issue"
     DESTROY = "destroy"
     RESEND = "resend"
+    #: one approval for a batch of documents from a file (`commands.workflow.bulk`)
+    BULK_ISSUE = "bulk_issue"
     AMEND = "amend"  # 수정세금계산서: one approval for the documents a reason produces
     SEND_NTS = "send_nts"  # 즉시전송: file an issued tax invoice with the NTS now
 
@@ -184,6 +186,12 @@ class AuditOperation(StrEnum):
     WORKFLOW_EVENT = "workflow_event"
     DIGEST_SCHEDULED = "digest.scheduled"
     DIGEST_NOW = "digest.now"
+    BULK_ISSUE_REQUEST = "bulk_issue.request"
+    BULK_ISSUE_EXPIRE = "bulk_issue.expire"
+    BULK_ISSUE_RETRY = "bulk_issue.retry"
+    BULK_ISSUE_RECOVER = "bulk_issue.recover"
+    BULK_SUBMIT = "bulk_issue.submit"  # one bulkSubmit call (up to 100 documents)
+    BULK_RESULT = "bulk_issue.result"  # one getBulkResult read
     AMEND_REQUEST = "amend.request"
     AMEND_EXPIRE = "amend.expire"
     AMEND_RETRY = "amend.retry"

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
+from commands.slack.clients import current_client
 from commands.workflow.roles import Role
 
 __all__ = ["ApproverDirectory", "Holders"]
@@ -132,10 +133,11 @@ class ApproverDirectory:
             cached = self._members.get(key)
             if cached and self._monotonic() - cached[0] < self._ttl:
                 return cached[1]
-            if self._client is None:
+            client = current_client() or self._client
+            if client is None:
                 return frozenset()
             try:
-                members = await fetch(self._client, key)
+                members = await fetch(client, key)
             except SlackApiError as exc:
                 error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
                 log.warning("could not list members of %s: %s", key, error)

@@ -18,6 +18,11 @@ __all__ = [
     "AMEND_SUPPLY_BLOCK_ID",
     "APPROVE_ACTION_ID",
     "APPROVE_LATE_ACTION_ID",
+    "BULK_CALLBACK_ID",
+    "BULK_CANCEL_ACTION_ID",
+    "BULK_FILE_ACTION_ID",
+    "BULK_FILE_BLOCK_ID",
+    "BULK_SUBMIT_ACTION_ID",
     "CLOSURE_ACTION_ID",
     "CLOSURE_BLOCK_ID",
     "CLOSURE_MODAL_CALLBACK_ID",
@@ -67,6 +72,12 @@ CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"
 
+# bulk issuance from a file: the upload modal, its file input, and the preview's buttons
+BULK_CALLBACK_ID = "invoice_bulk"
+BULK_FILE_BLOCK_ID = "bulk_file"
+BULK_FILE_ACTION_ID = "bulk_file_input"
+BULK_SUBMIT_ACTION_ID = "bulk_submit"
+BULK_CANCEL_ACTION_ID = "bulk_cancel"
 # a document's own buttons (status): amend it, send it to the NTS now, post its PDF in the thread
 DOC_AMEND_ACTION_ID = "doc_amend"
 DOC_SEND_NTS_ACTION_ID = "doc_send_nts"

@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from commands.slack.authz import ApproverDirectory
+from commands.slack.clients import enter_client
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 from commands.workflow.access import Workspace, enter_workspace
@@ -73,8 +75,10 @@ def workspace_of(body: dict[str, Any]) -> Workspace | None:
 def bind_request_workspace() -> Callable[..., Awaitable[BoltResponse | None]]:
     """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
 
-    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
+    async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
         enter_workspace(workspace_of(body))
+        # the client Bolt authorized for this workspace (its installed token, with OAuth installs)
+        enter_client(context.client)
         return await next()
 
     return middleware

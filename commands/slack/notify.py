@@ -27,7 +27,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _
 from commands.ledger import ApprovalAction, Store, utc_now
 from commands.slack.blocks import ApprovalCard, approval_text, build_approval_message
+from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.cards import approval_card
+from commands.slack.clients import current_client
 from commands.slack.formatting import clip
 from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.workflow import ApprovalView
@@ -61,7 +63,7 @@ class Notifier:
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
                  clock: Callable[[], dt.datetime] = utc_now) -> None:
-        self.client = client
+        self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
@@ -70,6 +72,11 @@ class Notifier:
     def _card(self, approval: ApprovalView) -> ApprovalCard:
         """The approval's card as of today (an issue request's tax deadline depends on the day)."""
         return approval_card(approval, today=self.clock().astimezone(self.tz).date(), tz=self.tz)
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The client of the workspace being served (its installed token), else the default one."""
+        return current_client() or self.default_client
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
@@ -89,14 +96,14 @@ class Notifier:
         """Replace the card with its current state (decided cards have no buttons)."""
         if not approval.channel_id or not approval.message_ts:
             return
-        card = self._card(approval)
+        if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
+            text, blocks = bulk_card_text(approval), build_bulk_card(approval)
+        else:
+            card = self._card(approval)
+            text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            await self.client.chat_update(
-                channel=approval.channel_id,
-                ts=approval.message_ts,
-                text=approval_text(card),
-                blocks=build_approval_message(card, self.tz),
-            )
+            await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
+                                          blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
 
@@ -110,6 +117,11 @@ class Notifier:
             log.warning("could not DM %s: %s", user, exc.response.get("error"))
 
     async def tell_requester(self, approval: ApprovalView) -> None:
+        if approval.action is ApprovalAction.BULK_ISSUE:
+            # the requester's copy never carries the decision buttons
+            await self.tell_user(approval.requester, bulk_card_text(approval),
+                                 [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)])
+            return
         card = approval_card(approval)
         text = approval_text(card)
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]

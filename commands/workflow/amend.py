@@ -40,6 +40,7 @@ from commands.workflow.execution import execute
 from commands.workflow.queries import status as refresh_status
 from commands.workflow.requests import document_for_action
 from commands.workflow.views import ApprovalView
+from commands.workflow.workspaces import row_scope
 from providers.models import (
     DocumentKind,
     DocumentState,
@@ -208,7 +209,8 @@ async def request_amend(ctx: WorkflowContext, ref_text: str, draft: AmendDraft, 
             provider=r.provider, kind=r.kind, lifecycle=Lifecycle.PENDING_APPROVAL, request=r, sandbox=provider.sandbox,
             requested_by=requester, channel_id=original.channel_id or channel_id,
             thread_ts=original.thread_ts if original.channel_id else thread_ts, now=now,
-            amends_document_id=original.id, modify_code=draft.reason) for r in planned]
+            amends_document_id=original.id, modify_code=draft.reason,
+            workspace=row_scope(original.team_id, original.enterprise_id)) for r in planned]
         summary = _summary(draft.reason, docs)
         reason = f"{summary}. {draft.note}" if draft.note else summary
         approval = await tx.approvals.create(

@@ -143,13 +143,22 @@ async def _record_decision(
         operation=AuditOperation.APPROVE if approve else AuditOperation.REJECT,
         outcome=to.value, detail={"reason": reason} if reason else None, now=now,
     )
-    if not approve and approval.action is ApprovalAction.ISSUE:
-        await ctx.store.documents.set_lifecycle(
-            approval.document_id, Lifecycle.REJECTED, expected=Lifecycle.PENDING_APPROVAL, error=reason, now=now
-        )
+    if not approve and approval.action in (ApprovalAction.ISSUE, ApprovalAction.BULK_ISSUE):
+        await _close_documents(ctx, approval, Lifecycle.REJECTED, reason, now)
     if not approve and approval.action is ApprovalAction.AMEND:
         await close_amendment(ctx.store, approval, Lifecycle.REJECTED, now)
     return True
+
+
+async def _close_documents(ctx: WorkflowContext, approval: ApprovalRecord, to: Lifecycle, reason: str | None,
+                           now: dt.datetime) -> None:
+    """A rejected or expired issue request's documents (a batch's: every row's) will never be issued."""
+    ids = [approval.document_id]
+    if approval.action is ApprovalAction.BULK_ISSUE:
+        ids = await ctx.store.bulk.document_ids(approval.id) or ids
+    for document_id in ids:
+        await ctx.store.documents.set_lifecycle(document_id, to, expected=Lifecycle.PENDING_APPROVAL, error=reason,
+                                                now=now)
 
 
 async def already_decided(ctx: WorkflowContext, approval: ApprovalRecord) -> DecisionResult:
@@ -193,10 +202,8 @@ async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetim
     )
     if not moved:
         return False
-    if approval.action is ApprovalAction.ISSUE:
-        await ctx.store.documents.set_lifecycle(
-            approval.document_id, Lifecycle.EXPIRED, expected=Lifecycle.PENDING_APPROVAL, now=now
-        )
+    if approval.action in (ApprovalAction.ISSUE, ApprovalAction.BULK_ISSUE):
+        await _close_documents(ctx, approval, Lifecycle.EXPIRED, None, now)
     if approval.action is ApprovalAction.AMEND:
         await close_amendment(ctx.store, approval, Lifecycle.EXPIRED, now)
     await ctx.audit_approval(approval, actor=SYSTEM_ACTOR, kind=AuditKind.SYSTEM,

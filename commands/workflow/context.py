@@ -24,6 +24,7 @@ from commands.ledger import (
     Store,
 )
 from commands.workflow.errors import NotFound, not_configured
+from commands.workflow.progress import ProgressHub
 from commands.workflow.views import ApprovalView, approval_view
 from providers.base import InvoiceProvider
 from providers.models import Provider
@@ -77,7 +78,10 @@ class Policy:
         return frozenset(ApprovalAction(a) for a in names)
 
     def needs_approval(self, action: ApprovalAction | str) -> bool:
-        return ApprovalAction(action) in self.approval_actions
+        action = ApprovalAction(action)
+        if action is ApprovalAction.BULK_ISSUE:  # a batch from a file is approved whenever one issue is
+            action = ApprovalAction.ISSUE
+        return action in self.approval_actions
 
     def local(self, at: dt.datetime | None) -> str:
         """A time as people here read it."""
@@ -94,6 +98,8 @@ class WorkflowContext:
     providers: Mapping[Provider, InvoiceProvider]
     clock: Callable[[], dt.datetime]
     policy: Policy
+    #: where long executions (bulk batches) report progress; the Slack side listens
+    progress: ProgressHub = field(default_factory=ProgressHub)
 
     def provider(self, provider: Provider) -> InvoiceProvider:
         """The configured provider; `NotSupported` when this bot has none."""

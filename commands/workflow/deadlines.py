@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalState, AuditKind, AuditOperation, Lifecycle, Store
 from commands.ledger.digest_queries import deadlines as q
+from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow import tax_calendar as tc
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import Conflict
@@ -193,13 +194,15 @@ def _month_start(day: dt.date) -> dt.date:
 
 
 async def deadline_report(store: Store, today: dt.date, within_days: int, *, tz: dt.tzinfo = SEOUL,
-                          channel: str | None = None) -> DeadlineReport:
-    """Read the deadlines report as of `today` (see the module docstring)."""
+                          channel: str | None = None, workspace: WorkspaceScope | None = None) -> DeadlineReport:
+    """Read the deadlines report as of `today` (see the module docstring); `workspace`'s documents only
+    when given (``/invoice deadlines`` passes the asking workspace's `current_scope()`)."""
     horizon = today + dt.timedelta(days=within_days)
     # an issuance deadline is at least the 10th of the month after the write date, so every
     # invoice due by `horizon` was written before the first of `horizon`'s month
     written = await q.unissued_written_before(store, _month_start(horizon), kinds=tc.TAX_INVOICE_KINDS,
-                                              providers=DEADLINE_PROVIDERS, channel=channel)
+                                              providers=DEADLINE_PROVIDERS, channel=channel,
+                                              workspace=workspace)
     unissued = []
     for row in written:
         note = _note_of(row.provider, row.kind, row.lifecycle, row.state, row.write_date, None, row.supply, today, tz)
@@ -208,7 +211,8 @@ async def deadline_report(store: Store, today: dt.date, within_days: int, *, tz:
     # a transmission deadline is at least the day after issuance: only invoices issued before today can be late
     start_of_today = dt.datetime.combine(today, dt.time(0), tz).astimezone(dt.UTC)
     issued = await q.untransmitted_issued_before(store, start_of_today, kinds=tc.TAX_INVOICE_KINDS,
-                                                 providers=DEADLINE_PROVIDERS, channel=channel)
+                                                 providers=DEADLINE_PROVIDERS, channel=channel,
+                                              workspace=workspace)
     late = []
     for row in issued:
         note = _note_of(row.provider, row.kind, row.lifecycle, row.state, row.write_date, row.issued_at, row.supply,

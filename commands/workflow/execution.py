@@ -17,6 +17,7 @@ from enum import Enum
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
 from commands.workflow.amend_exec import execute_amendment
+from commands.workflow.bulk_run import drive_bulk
 from commands.workflow.context import WorkflowContext
 from commands.workflow.nts_action import SendNtsAction
 from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
@@ -84,6 +85,8 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
     approval = await ctx.approval(approval_id)
     run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
     try:
+        if approval.action is ApprovalAction.BULK_ISSUE:  # a batch: many documents, one approval
+            return await drive_bulk(run, send_and_reconcile)
         if approval.action is ApprovalAction.AMEND:  # several documents under one approval
             return await execute_amendment(run, send_and_reconcile)
         return await send_and_reconcile(_strategy(run))

@@ -32,6 +32,7 @@ from commands.ledger.vocabulary import Standing, standing
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import invalid
 from commands.workflow.hometax import HOMETAX_COLUMNS, hometax_row, in_hometax
+from commands.workflow.workspaces import current_scope
 
 __all__ = [
     "CSV_COLUMNS",
@@ -224,7 +225,7 @@ async def export_csv(ctx: WorkflowContext, from_date: dt.date, to_date: dt.date,
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(csv_header(layout))
-    async for doc in ctx.store.documents.iter_written_between(from_date, to_date):
+    async for doc in ctx.store.documents.iter_written_between(from_date, to_date, workspace=current_scope()):
         if layout is ExportLayout.STANDARD:
             writer.writerow(_row(doc, tz))
         elif in_hometax(doc):

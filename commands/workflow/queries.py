@@ -18,6 +18,7 @@ from commands.workflow.views import (
     external_view,
     status_update,
 )
+from commands.workflow.workspaces import current_scope, visible
 from providers.errors import ProviderError
 from providers.models import DocumentState, Provider
 
@@ -42,7 +43,10 @@ def parse(ref_text: str) -> ParsedRef:
 
 
 async def lookup(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | None:
-    """Our row for a ref: None for a provider ref we do not store; `NotFound` for a missing ``INV-``."""
+    """Our row for a ref: None for a provider ref we do not store; `NotFound` for a missing ``INV-``.
+
+    Any workspace's row: commands that act on it refuse another workspace's document themselves
+    (`access.check_document_workspace`, audited); reads go through `_visible`."""
     if isinstance(parsed, OurRef):
         doc = await ctx.store.documents.get(parsed.document_id)
         if doc is None:
@@ -54,9 +58,20 @@ async def lookup(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | No
     return None
 
 
+async def _visible(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | None:
+    """`lookup` for reads: another workspace's document does not exist for this one (it must not
+    learn of it), and a provider ref another workspace stores is asked of the provider as if unknown."""
+    doc = await lookup(ctx, parsed)
+    if doc is None or visible(doc.team_id, current_scope()):
+        return doc
+    if isinstance(parsed, OurRef):
+        raise NotFound(f"{parsed.ref} does not exist")
+    return None
+
+
 async def stored_document(ctx: WorkflowContext, ref_text: str) -> DocumentRecord:
     """Our row for a ref, or `NotFound` (a provider ref we do not store included)."""
-    doc = await lookup(ctx, parse(ref_text))
+    doc = await _visible(ctx, parse(ref_text))
     if doc is None:
         raise NotFound(f"{ref_text} is not a document this bot knows")
     return doc
@@ -65,7 +80,7 @@ async def stored_document(ctx: WorkflowContext, ref_text: str) -> DocumentRecord
 async def status(ctx: WorkflowContext, ref_text: str, *, refresh: bool = True) -> DocumentView:
     """A document's state, fresh from the provider when `refresh` (and it has a provider id)."""
     parsed = parse(ref_text)
-    doc = await lookup(ctx, parsed)
+    doc = await _visible(ctx, parsed)
     if doc is None:
         assert isinstance(parsed, ExternalRef)
         return await _external_status(ctx, parsed)
@@ -98,7 +113,7 @@ async def _external_status(ctx: WorkflowContext, parsed: ExternalRef) -> Documen
 async def resolve_ref(ctx: WorkflowContext, ref_text: str) -> DocumentView:
     """The stored document a ref names, without asking the provider (external refs: a stub view)."""
     parsed = parse(ref_text)
-    doc = await lookup(ctx, parsed)
+    doc = await _visible(ctx, parsed)
     if doc is not None:
         return document_view(doc)
     assert isinstance(parsed, ExternalRef)
@@ -108,7 +123,8 @@ async def resolve_ref(ctx: WorkflowContext, ref_text: str) -> DocumentView:
 async def pending_approvals(ctx: WorkflowContext, approver: str | None, *, limit: int) -> list[ApprovalView]:
     """Requests waiting for a decision; for `approver`, only those they may decide."""
     exclude = approver if (approver is not None and ctx.policy.four_eyes) else None
-    records = await ctx.store.approvals.search(states=ApprovalState.PENDING, exclude_requester=exclude, limit=limit)
+    records = await ctx.store.approvals.search(states=ApprovalState.PENDING, exclude_requester=exclude, limit=limit,
+                                               workspace=current_scope())
     now = ctx.clock()
     return [await ctx.approval_view(a) for a in records if a.expires_at is None or a.expires_at > now]
 
@@ -131,6 +147,7 @@ async def list_documents(
 ) -> list[DocumentView]:
     """Newest first, as stored (no provider calls)."""
     records = await ctx.store.documents.search(
-        state=state, standing=standing, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id
+        state=state, standing=standing, provider=provider, lifecycle=lifecycle, limit=limit, before_id=before_id,
+        workspace=current_scope(),
     )
     return [document_view(r) for r in records]

@@ -42,6 +42,7 @@ from commands.workflow.execution import execute
 from commands.workflow.queries import lookup, parse
 from commands.workflow.refs import ExternalRef
 from commands.workflow.views import ApprovalView
+from commands.workflow.workspaces import current_scope
 from providers.base import InvoiceProvider
 from providers.bizno import InvalidBizno, check_bizno
 from providers.errors import DocumentNotFound, ProviderError
@@ -129,6 +130,7 @@ async def request_issue(
         doc = await tx.documents.create(
             provider=request.provider, kind=request.kind, lifecycle=Lifecycle.PENDING_APPROVAL, request=request,
             sandbox=provider.sandbox, requested_by=requester, channel_id=channel_id, thread_ts=thread_ts, now=now,
+            workspace=current_scope(),
         )
         approval = await tx.approvals.create(
             action=ApprovalAction.ISSUE, document_id=doc.id, requester=requester, **opening,
@@ -278,7 +280,7 @@ async def _adopt(ctx: WorkflowContext, parsed: ExternalRef, actor: str) -> Docum
             adopted = await tx.documents.create(
                 provider=parsed.provider, kind=parsed.kind, lifecycle=Lifecycle.ISSUED, origin="external",
                 provider_id=parsed.provider_id, sandbox=provider.sandbox, buyer=buyer, amounts=status.amounts,
-                due_date=status.due_date, requested_by=actor, now=now,
+                due_date=status.due_date, requested_by=actor, now=now, workspace=current_scope(),
             )
             await tx.documents.record_status(adopted.id, status, now=now)
             await tx.audit.record(

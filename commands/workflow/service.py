@@ -32,9 +32,11 @@ from commands.ledger import (
     Store,
     utc_now,
 )
+from commands.ledger.bulk import BulkBatchRecord, BulkRowRecord
 from commands.workflow import (
     amend,
     approvals,
+    bulk,
     closure,
     deadlines,
     execution,
@@ -313,6 +315,30 @@ class InvoiceService:
         """A new issue request from the edited draft, linked to request `approval_id` it replaces."""
         await require(self.roles, requester, Guarded.ISSUE)
         return await resubmit.resubmit(self.context, self.roles, approval_id, draft, requester, channel_id, thread_ts)
+
+    # ----------------------------------------------------------------- bulk issuance from a file
+
+    async def check_bulk(self, rows: Sequence[bulk.RowDraft], requester: str) -> bulk.BulkPreview:
+        """Every row of a file through the issue checks and the closure check (nothing is stored)."""
+        await require(self.roles, requester, Guarded.ISSUE)
+        return await bulk.check_bulk(self.context, rows, requester)
+
+    async def request_bulk(self, preview: bulk.BulkPreview, requester: str, channel_id: str,
+                           thread_ts: str | None = None, *, file_id: str, file_name: str | None) -> ApprovalView:
+        """One approval request for the documents of a checked file (`commands.workflow.bulk`)."""
+        await require(self.roles, requester, Guarded.ISSUE)
+        return await bulk.request_bulk(self.context, preview, requester, channel_id, thread_ts, file_id=file_id,
+                                       file_name=file_name)
+
+    async def bulk_batch(self, approval_id: int) -> tuple[BulkBatchRecord, list[BulkRowRecord]] | None:
+        """A batch approval's batch and its rows (for its progress message and results file)."""
+        batch = await self.context.store.bulk.batch_for_approval(approval_id)
+        if batch is None:
+            return None
+        return batch, await self.context.store.bulk.rows(batch.id)
+
+    async def set_bulk_progress_message(self, batch_id: int, channel: str, ts: str) -> None:
+        await self.context.store.bulk.set_progress_message(batch_id, channel, ts)
 
     # ----------------------------------------------------------------- access
 

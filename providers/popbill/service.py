@@ -64,6 +64,7 @@ from providers.popbill._bodies import (
     _DocumentBodies,
     _sms_text,
 )
+from providers.popbill._bulk import PopbillBulk
 from providers.popbill._cashbill_destroy import deleted, destroy_cashbill, with_cancellation
 from providers.popbill.cashbill import CashbillClient
 from providers.popbill.closedown import CloseDownClient
@@ -91,7 +92,7 @@ _TAX_KINDS = (DocumentKind.TAX_INVOICE, DocumentKind.ZERO_RATED_INVOICE, Documen
 _FILING_STATES = frozenset({DocumentState.FILING, DocumentState.FILED, DocumentState.FILING_FAILED})
 
 
-class PopbillService(_DocumentBodies):
+class PopbillService(_DocumentBodies, PopbillBulk):
     """Popbill behind the bot's `InvoiceProvider` interface.
 
     Args:

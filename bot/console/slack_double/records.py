@@ -40,6 +40,8 @@ class RecordedCall:
     at: float
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    #: the workspace whose installed token made the call (None: the configured token, or none)
+    team_id: str | None = None
 
     @property
     def ok(self) -> bool:

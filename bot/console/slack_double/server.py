@@ -21,6 +21,7 @@ from bot.console.slack_double.chat import Chat
 from bot.console.slack_double.directory import Directory
 from bot.console.slack_double.faults import FaultPlan
 from bot.console.slack_double.files import Uploads
+from bot.console.slack_double.oauth import Grant, Installs
 from bot.console.slack_double.records import (
     Clock,
     EventSink,
@@ -30,6 +31,7 @@ from bot.console.slack_double.records import (
     TeamIdentity,
     UploadedFile,
 )
+from bot.console.slack_double.shared_files import SharedFiles
 from bot.console.slack_double.socket_mode import SocketModeHub
 from bot.console.slack_double.views import Views
 from bot.console.slack_double.wire import auth_error, read_args
@@ -60,6 +62,8 @@ class SlackWebApiDouble:
         valid_tokens: Collection[str] | None = None,
         on_call: EventSink | None = None,
         clock: Clock = time.time,
+        client_id: str = "111.222",
+        client_secret: str = "double-client-secret",  # noqa: S107 (the double's own)
     ) -> None:
         self.identity = TeamIdentity(team_id=team_id, team=team, bot_user_id=bot_user_id, bot_id=bot_id,
                                      app_id=app_id)
@@ -71,6 +75,8 @@ class SlackWebApiDouble:
         self.root_url = ""
         self._runner: web.AppRunner | None = None
         self.socket_mode = SocketModeHub(app_id, lambda: self.root_url)
+        #: OAuth installs (``oauth.v2.access``) and the tokens they handed out; see `grant_install`
+        self.installs = Installs(client_id, client_secret, app_id)
         self.reset()
 
     # -- state --------------------------------------------------------------------------
@@ -82,12 +88,13 @@ class SlackWebApiDouble:
         self.chat = Chat(self.identity, self.directory, self.stamps)
         self.views = Views(self.identity, self.stamps)
         self.uploads = Uploads(self.directory, self.chat, self.stamps, lambda fid: f"{self.root_url}/upload/{fid}")
+        self.shared_files = SharedFiles(self.uploads, lambda: self.root_url)
         self.faults = FaultPlan()
         self._responses: dict[str, dict[str, Any]] = {}  # response id -> {"channel", "ts"} it answers
         self.socket_mode.forget_acks()
         self._methods: dict[str, MethodHandler] = {
             **self.directory.methods(), **self.chat.methods(), **self.views.methods(),
-            **self.uploads.methods(), **self.socket_mode.methods(),
+            **self.uploads.methods(), **self.shared_files.methods(), **self.socket_mode.methods(),
         }
 
     @property
@@ -137,6 +144,15 @@ class SlackWebApiDouble:
     def add_channel(self, name: str, channel_id: str) -> None:
         """Let ``#name`` resolve to `channel_id` (chat.postMessage accepts names)."""
         self.directory.add_channel(name, channel_id)
+
+    def grant_install(self, code: str, team_id: str | None, *, team_name: str | None = None,
+                      enterprise_id: str | None = None, enterprise_name: str | None = None,
+                      is_enterprise_install: bool = False, installer: str = "U_INSTALLER") -> None:
+        """Let the app exchange `code` (``oauth.v2.access``) for a bot token of this workspace
+        (for an org-wide install: `team_id` None, `enterprise_id` set, `is_enterprise_install`)."""
+        self.installs.grant(code, Grant(team_id=team_id, team_name=team_name, enterprise_id=enterprise_id,
+                                        enterprise_name=enterprise_name,
+                                        is_enterprise_install=is_enterprise_install, installer=installer))
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make views.open/push answer ``expired_trigger_id`` for this trigger."""
@@ -211,6 +227,7 @@ class SlackWebApiDouble:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/download/{name}", self._download)
         app.router.add_post("/response/{response_id}", self._response)
         app.router.add_get("/socket-mode", self.socket_mode.serve)
         return app
@@ -234,6 +251,12 @@ class SlackWebApiDouble:
             await self._runner.cleanup()
             self._runner = None
 
+    def _accepted(self) -> Collection[str] | None:
+        """The tokens accepted: the configured ones plus every token an install handed out."""
+        if self.valid_tokens is None:
+            return None
+        return self.valid_tokens | self.installs.tokens.keys()
+
     # -- routes ---------------------------------------------------------------------------
     def _new_call(self, method: str, args: dict[str, Any], request: web.Request) -> RecordedCall:
         return RecordedCall(method=method, args=args, headers=redact_mapping(dict(request.headers)), at=self.clock())
@@ -250,7 +273,9 @@ class SlackWebApiDouble:
         method = request.match_info["method"]
         call = self._new_call(method, await read_args(request), request)
         headers: dict[str, str] = {}
-        refused = auth_error(request, method, self.valid_tokens)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        call.team_id = self.installs.team_of(token)
+        refused = None if method == "oauth.v2.access" else auth_error(request, method, self._accepted())
         if refused:
             call.response = {"ok": False, "error": refused}
         elif (fault := self.faults.take(method)) is not None:
@@ -258,10 +283,15 @@ class SlackWebApiDouble:
             call.response = {"ok": False, "error": fault.error}
             if fault.status == 429:
                 headers["Retry-After"] = str(fault.retry_after)
+        elif method == "oauth.v2.access":
+            call.response = self.installs.oauth_v2_access(call.args, request.headers.get("Authorization", ""))
+        elif method == "auth.test" and (answer := self.installs.auth_test(token)) is not None:
+            call.response = answer
         elif (handler := self._methods.get(method)) is None:
             call.response = {"ok": False, "error": "unknown_method", "req_method": method}
         else:
             call.response = handler(call.args)
+            self.installs.stamp_view(token, call.response)
         await self._record(call)
         return web.json_response(call.response, status=call.status, headers=headers)
 
@@ -275,6 +305,18 @@ class SlackWebApiDouble:
             return web.Response(status=404, text="Not Found")
         await self._record(call)
         return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's ``url_private_download`` (the bot token is required, as at Slack)."""
+        call = self._new_call("file.download", {"file_id": request.match_info["file_id"]}, request)
+        response = await self.shared_files.download(request, self.valid_tokens)
+        call.status = response.status
+        await self._record(call)
+        return response
+
+    def share_user_file(self, user: str, channel: str, filename: str, data: bytes) -> dict[str, Any]:
+        """A person shares a file in a channel (what `files.list` and `files.info` then find)."""
+        return self.shared_files.share_user_file(user, channel, filename, data)
 
     async def _response(self, request: web.Request) -> web.Response:
         """A response URL: record what the app replied, and edit the message it answers."""

@@ -7,7 +7,8 @@ calendar (which lives in the workflow, above this layer), then filtered exactly 
 * issued but not transmitted to the NTS (no filing state yet, or filing failed) and issued
   before an instant.
 
-Both filter on the indexed ``lifecycle`` first and fetch only the columns a line needs.
+Both filter on the indexed ``lifecycle`` first and fetch only the columns a line needs; with a
+`workspace`, only that workspace's documents.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from commands.ledger.digest_queries.rows import channel_filter, fetch
 from commands.ledger.schema import documents
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import Lifecycle
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 from providers.models import DocumentKind, DocumentState, Provider
 
 __all__ = ["UNISSUED_LIFECYCLES", "UNTRANSMITTED_STATES", "DeadlineRow", "unissued_written_before",
@@ -72,29 +74,29 @@ class DeadlineRow:
         )
 
 
-def _scope(kinds: Collection[DocumentKind], providers: Collection[Provider],
-           channel: str | None) -> list[sa.ColumnElement[bool]]:
+def _scope(kinds: Collection[DocumentKind], providers: Collection[Provider], channel: str | None,
+           workspace: WorkspaceScope | None) -> list[sa.ColumnElement[bool]]:
     c = documents.c
     return [c.kind.in_([k.value for k in kinds]), c.provider.in_([p.value for p in providers]),
-            *channel_filter(channel)]
+            *channel_filter(channel), owned_by(documents, workspace)]
 
 
 async def unissued_written_before(
     store: Store, before: dt.date, *, kinds: Collection[DocumentKind], providers: Collection[Provider],
-    channel: str | None = None, limit: int = 500,
+    channel: str | None = None, workspace: WorkspaceScope | None = None, limit: int = 500,
 ) -> list[DeadlineRow]:
     """Requests not issued yet (see `UNISSUED_LIFECYCLES`) written before `before`, oldest first."""
     c = documents.c
     stmt = (sa.select(*_COLUMNS)
             .where(c.lifecycle.in_([lc.value for lc in UNISSUED_LIFECYCLES]), c.write_date.is_not(None),
-                   c.write_date < before, *_scope(kinds, providers, channel))
+                   c.write_date < before, *_scope(kinds, providers, channel, workspace))
             .order_by(c.write_date, c.id).limit(limit))
     return [DeadlineRow.from_row(r) for r in await fetch(store, stmt)]
 
 
 async def untransmitted_issued_before(
     store: Store, before: dt.datetime, *, kinds: Collection[DocumentKind], providers: Collection[Provider],
-    channel: str | None = None, limit: int = 500,
+    channel: str | None = None, workspace: WorkspaceScope | None = None, limit: int = 500,
 ) -> list[DeadlineRow]:
     """Issued documents the NTS has not received (see `UNTRANSMITTED_STATES`), issued before `before`."""
     c = documents.c
@@ -102,6 +104,6 @@ async def untransmitted_issued_before(
     stmt = (sa.select(*_COLUMNS)
             .where(c.lifecycle == Lifecycle.ISSUED.value, sa.or_(c.state.is_(None), c.state.in_(states)),
                    c.issued_at.is_not(None), c.issued_at < before, c.write_date.is_not(None),
-                   *_scope(kinds, providers, channel))
+                   *_scope(kinds, providers, channel, workspace))
             .order_by(c.issued_at, c.id).limit(limit))
     return [DeadlineRow.from_row(r) for r in await fetch(store, stmt)]

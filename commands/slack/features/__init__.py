@@ -21,6 +21,7 @@ resend      `/invoice resend`, the digest reminder's Resend button
 resubmit    "Edit and resubmit" on a rejected/expired/failed request, its prefilled form
 destroy     `/invoice destroy`
 retry       `/invoice retry`
+bulk        `/invoice bulk`, the upload form, the batch's preview, progress and results file
 help        `/invoice help`
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
@@ -38,6 +39,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.features import (
     amend,
     approvals,
+    bulk,
     closure,
     deadlines,
     destroy,
@@ -78,6 +80,7 @@ FEATURES: tuple[Register, ...] = (
     resubmit.register,
     destroy.register,
     retry.register,
+    bulk.register,
     amend.register,
     send_nts.register,
     pdf.register,

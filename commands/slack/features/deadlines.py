@@ -14,6 +14,7 @@ from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import DeadlinesCommand
 from commands.workflow.deadlines import deadline_report
+from commands.workflow.workspaces import current_scope
 
 __all__ = ["register"]
 
@@ -23,7 +24,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_deadlines(invocation: Invocation, parsed: DeadlinesCommand) -> None:
         within = deps.deadline_days if parsed.within_days is None else parsed.within_days
-        report = await deadline_report(deps.store, deps.today(), within, tz=deps.tz)
+        # only the asking workspace's documents, as `list` and `status` show
+        report = await deadline_report(deps.store, deps.today(), within, tz=deps.tz, workspace=current_scope())
         await invocation.respond(text=deadlines_text(report),
                                  blocks=build_deadlines_message(report, deps.tz, sandboxed=deps.sandboxed()),
                                  response_type="ephemeral")

@@ -25,6 +25,7 @@ from commands.slack.parser.korean import SUBCOMMAND_KO, nfc
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
     AmendCommand,
+    BulkCommand,
     ClosureCommand,
     Command,
     DeadlinesCommand,
@@ -55,6 +56,7 @@ __all__ = [
     "SUMMARY",
     "USAGE",
     "AmendCommand",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "CommandError",

@@ -23,6 +23,7 @@ USAGE: Mapping[str, str] = {
     "export": "/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]",
     "digest": "/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show",
     "retry": "/invoice retry <approval id or ref>",
+    "bulk": "/invoice bulk [form|template]   (share a CSV or XLSX file in the channel first, or use the form)",
     "amend": "/invoice amend <ref> [reason 1-6] [amount] [memo…]   (no reason: the form)",
     "send-nts": "/invoice send-nts <ref>   (file an issued Popbill tax invoice with the NTS now)",
     "pdf": "/invoice pdf <ref>   (post the provider's PDF in the document's thread)",
@@ -42,6 +43,8 @@ SUMMARY: Mapping[str, str] = {
               "`hometax`: issued e-tax invoices in the columns of Hometax's list.",
     "digest": "Schedule, stop, show or send now the daily digest in this channel.",
     "retry": "Retry a failed approval or document once the problem is fixed.",
+    "bulk": "Issue many documents from a CSV or XLSX file, approved once as a batch; `template` sends the file "
+            "to fill in.",
     "amend": "Amend a filed tax invoice (수정세금계산서): 1 error, 2 amount change, 3 return, 4 cancelled contract, "
              "5 local L/C, 6 duplicate.",
     "send-nts": "Send an issued Popbill tax invoice to the NTS now (즉시전송).",

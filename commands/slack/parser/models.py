@@ -13,6 +13,7 @@ from providers.models import DocumentKind, DocumentState, Provider, ResendChanne
 __all__ = [
     "DEFAULT_TIMEZONE",
     "AmendCommand",
+    "BulkCommand",
     "ClosureCommand",
     "Command",
     "DeadlinesCommand",
@@ -134,6 +135,13 @@ class DeadlinesCommand(_Model):
     within_days: int | None = Field(default=None, ge=0, le=60)
 
 
+class BulkCommand(_Model):
+    """``bulk``: a file shared in the channel (or the upload form); ``bulk form``; ``bulk template``."""
+
+    name: Literal["bulk"] = "bulk"
+    action: Literal["file", "form", "template"] = "file"
+
+
 class AmendCommand(_Model):
     """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
 
@@ -157,7 +165,7 @@ class PdfCommand(_Model):
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
     | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
-    | DeadlinesCommand,
+    | DeadlinesCommand | BulkCommand,
     Field(discriminator="name"),
 ]
 

@@ -15,6 +15,7 @@ from commands.slack.parser.korean import CHANNEL_KO, DIGEST_KO, LAYOUT_KO, STATE
 from commands.slack.parser.lifecycle import LIFECYCLE_PARSERS
 from commands.slack.parser.models import (
     DEFAULT_TIMEZONE,
+    BulkCommand,
     ClosureCommand,
     Command,
     DeadlinesCommand,
@@ -341,6 +342,19 @@ def _parse_deadlines(args: list[str]) -> DeadlinesCommand:
     return DeadlinesCommand(within_days=int(args[0]))
 
 
+_BULK_WORDS = {"form": "form", "upload": "form", "양식": "template", "template": "template", "서식": "template",
+               "업로드": "form", "file": "file", "파일": "file"}
+
+
+def _parse_bulk(args: list[str]) -> BulkCommand:
+    if not args:
+        return BulkCommand()
+    action = _BULK_WORDS.get(args[0].lower()) if len(args) == 1 else None
+    if action is None:
+        raise CommandError(f"`bulk` takes `form` or `template`, not {show(' '.join(args))}.", subcommand="bulk")
+    return BulkCommand(action=action)
+
+
 #: the parsers that read only the words after the subcommand (closure reads the raw text,
 #: export also needs today: `parse_command` calls those two itself), by every name they answer to
 SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
@@ -352,6 +366,7 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "list": _parse_list,
     "digest": _parse_digest,
     "retry": _parse_retry,
+    "bulk": _parse_bulk,
     **LIFECYCLE_PARSERS,
     **dict.fromkeys(DEADLINES_WORDS, _parse_deadlines),
 }

@@ -22,12 +22,13 @@ SCRIPT = """\
 /invoice 발행 팝빌 세금계산서
 팝빌
 세금계산서
-123-12-12312
+220-81-62517
 -
 주식회사 구매자
 김대표
 buyer@example.com
 010-1234-5678
+-
 컨설팅 | 2 | 50000
 지원 | 1 | 30000
 
@@ -41,7 +42,7 @@ buyer@example.com
 :as U_ALICE
 /invoice 취소 INV-000001 공급받는자 오류
 :as U_CAROL
-3
+5
 /invoice 상태 INV-000001
 /invoice 목록 팝빌
 :quit

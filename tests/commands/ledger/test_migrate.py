@@ -26,6 +26,9 @@ TABLES = {
     "approval_requests",
     "approval_votes",
     "audit_events",
+    "bulk_batches",
+    "bulk_rows",
+    "bulk_submissions",
     "callback_events",
     "closure_checks",
     "digest_posts",
@@ -33,6 +36,9 @@ TABLES = {
     "digest_schedules",
     "documents",
     "idempotency_keys",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
 }
 
 

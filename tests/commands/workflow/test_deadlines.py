@@ -137,3 +137,18 @@ async def test_an_on_time_issue_is_not_forced_and_a_late_one_may_be_rejected(
     late = await _request(env, D(2024, 3, 1))
     result = await env.service.decide(late, APPROVER, approve=False, reason="too late, ask the buyer")
     assert result.approval.state is ApprovalState.REJECTED
+
+
+async def test_a_workspace_sees_only_its_own_deadlines(env: Env) -> None:
+    import sqlalchemy as sa
+
+    from commands.ledger.schema import documents
+    from commands.ledger.workspaces import WorkspaceScope
+
+    await _request(env, D(2024, 3, 15))  # INV-000001, overdue
+    async with env.store.engine.begin() as conn:
+        await conn.execute(sa.update(documents).where(documents.c.ref == "INV-000001").values(team_id="T_OTHER"))
+    ours = WorkspaceScope(team_id="T_OURS", enterprise_id=None)
+    assert not await deadline_report(env.store, D(2024, 5, 1), 5, workspace=ours)
+    theirs = WorkspaceScope(team_id="T_OTHER", enterprise_id=None)
+    assert (await deadline_report(env.store, D(2024, 5, 1), 5, workspace=theirs)).count == 1

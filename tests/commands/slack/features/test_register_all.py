@@ -19,6 +19,9 @@ from commands.slack.ids import (
     AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
     APPROVE_LATE_ACTION_ID,
+    BULK_CALLBACK_ID,
+    BULK_CANCEL_ACTION_ID,
+    BULK_SUBMIT_ACTION_ID,
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
     DOC_AMEND_ACTION_ID,
@@ -109,6 +112,9 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("action", DOC_PDF_ACTION_ID),
         ("action", RESUBMIT_ACTION_ID),
         ("view", RESUBMIT_CALLBACK_ID),
+        ("view", BULK_CALLBACK_ID),
+        ("action", BULK_SUBMIT_ACTION_ID),
+        ("action", BULK_CANCEL_ACTION_ID),
     ])
     assert app.middleware == 2  # request arrival, the request's workspace
 
