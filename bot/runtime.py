@@ -232,7 +232,8 @@ def _slack_deps(settings: Settings, store: Store, providers: ProviderRuntime, cl
                 approvers: ApproverDirectory, service: InvoiceService,
                 clock: Callable[[], dt.datetime]) -> SlackDeps:
     """What the Slack features share, all on the one clock (a card's tax deadline depends on the day)."""
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone, clock=clock)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes, clock=clock)
     return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
                      notifier=notifier, tz=settings.timezone, clock=clock,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency,

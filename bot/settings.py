@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     invoicebot_log_format: Literal["text", "json"] = "text"
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
-    invoicebot_executing_stale_seconds: float = 120.0
+    invoicebot_executing_stale_seconds: float = 20.0
     #: a document total (won; minor units in other currencies) above which issue and destroy need
     #: `invoicebot_large_amount_approvals` distinct approvers; unset: one approval whatever the amount
     invoicebot_two_approvals_above: int | None = Field(default=None, ge=0)

@@ -42,6 +42,7 @@ __all__ = [
     "documents",
     "idempotency_keys",
     "metadata",
+    "replay_keys",
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",
@@ -317,6 +318,7 @@ callback_events = sa.Table(
 
 #: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
 slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)
+
 #: a batch of documents from one uploaded file, approved once (`ApprovalAction.BULK_ISSUE`, 0007_bulk);
 #: the unique file id makes a double click on "Submit" one batch
 bulk_batches = sa.Table(
@@ -368,4 +370,15 @@ bulk_submissions = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint(_in("state", frozenset({"sending", "received", "done", "absent"})), name="state"),
     sa.Index(None, "batch_id"),
+)
+
+#: every state-changing Slack request already handled, by a key its replay repeats (the view id and
+#: a hash of its values, a trigger id, an event id): the first INSERT wins, across replicas
+replay_keys = sa.Table(
+    "replay_keys",
+    metadata,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Index(None, "received_at"),
 )

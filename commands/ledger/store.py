@@ -33,6 +33,7 @@ from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
+from commands.ledger.replays import ReplayRepo
 
 __all__ = ["Store"]
 
@@ -61,6 +62,7 @@ class Store:
         self.digests = DigestRepo(db)
         self.callbacks = CallbackRepo(db)
         self.bulk = BulkRepo(db)
+        self.replays = ReplayRepo(db)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:

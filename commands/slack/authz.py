@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
 from commands.slack.clients import current_client
+from commands.slack.slack_errors import slack_error
 from commands.workflow.roles import Role
 
 __all__ = ["ApproverDirectory", "Holders"]
@@ -139,8 +140,7 @@ class ApproverDirectory:
             try:
                 members = await fetch(client, key)
             except SlackApiError as exc:
-                error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
-                log.warning("could not list members of %s: %s", key, error)
+                log.warning("could not list members of %s: %s", key, slack_error(exc))
                 return frozenset()
             self._members[key] = (self._monotonic(), members)
             return members

@@ -24,6 +24,7 @@ stay `YYYY-MM-DD HH:MM`, sortable by eye in history lines. Minor-unit exponents 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -220,12 +221,36 @@ def clip(text: str, limit: int, *, marker: str = "…") -> str:
     return text[: limit - len(marker)] + marker
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack treats as control sequences in mrkdwn.
+#: Slack's formatting markers, and the look-alike each becomes where it could open or close formatting
+_MARKER_LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+#: a marker next to a word boundary (``*bold*``, ``_it_``); ``john_doe`` and ``a*b`` are left alone
+_MARKER_AT_EDGE = re.compile(r"(?<!\w)[*_~`]|[*_~`](?!\w)")
 
-    User-typed names such as ``<Acme & Sons>`` must not become links or mentions.
+
+#: a mention of a user, a channel or a user group (the workflow names people in its refusals)
+_MENTION = re.compile(r"(<(?:@[UW]|#C|!subteam\^S)[A-Za-z0-9_]{1,40}>)")
+
+
+def escape_mrkdwn(text: str, *, formatting: bool = True, keep_mentions: bool = False) -> str:
+    """User text made inert for any mrkdwn field or a message's top-level ``text``: the one
+    escaping function every Slack surface uses for user-supplied strings.
+
+    ``&``, ``<`` and ``>`` become entities, so ``<!channel>``, ``<@U123>`` and
+    ``<https://evil.example|Click to pay>`` show as typed instead of notifying or linking.
+    Slack has no escape for formatting markers, so a ``*``, ``_``, ``~`` or backtick that
+    could open or close formatting becomes a look-alike (``*bold*`` shows as ``∗bold∗``);
+    markers inside a word (``john_doe@example.com``) are kept. ``formatting=False`` keeps the
+    markers, for mrkdwn the app wrote itself (backticks round a command) that quotes user text;
+    ``keep_mentions=True`` also keeps well-formed user, channel and user-group mentions (never
+    ``<!channel>``), for a private answer in which the app names who may do something.
     """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if keep_mentions:
+        parts = _MENTION.split(text)  # odd indexes are the mentions
+        return "".join(p if i % 2 else escape_mrkdwn(p, formatting=formatting) for i, p in enumerate(parts))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if not formatting:
+        return text
+    return _MARKER_AT_EDGE.sub(lambda m: _MARKER_LOOKALIKES[m.group(0)], text)
 
 
 def _number_locale() -> str:

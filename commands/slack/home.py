@@ -29,7 +29,7 @@ from slack_sdk.models.views import View
 
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
-from commands.slack.blocks.kit import LINE_LIMIT, context, plain, section
+from commands.slack.blocks.kit import LINE_LIMIT, channel_mention, context, plain, section, user_mention
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
     SEOUL,
@@ -128,7 +128,7 @@ def _approval_blocks(a: q.ApprovalRow, sandbox: frozenset[Provider], tz: dt.tzin
     doc = a.document
     expires = f" · expires {format_datetime(a.expires_at, tz)}" if a.expires_at else ""
     text = (f"*{escape_mrkdwn(a.action.capitalize())}* {_line(doc, sandbox, tz)}\n"
-            f"asked by <@{a.requester}> {_ago(now - a.created_at)}{expires}")
+            f"asked by {user_mention(a.requester)} {_ago(now - a.created_at)}{expires}")
     sandbox_note = " in the SANDBOX (nothing real happens)" if doc.sandbox or doc.provider in sandbox else ""
     confirm = ConfirmObject(
         title=_plain(f"{a.action.capitalize()} {doc.ref}?", 100),
@@ -184,13 +184,13 @@ def build_home_view(
         blocks.append(section("*Your recent requests*\nNone yet. Start with *Issue a document* or `/invoice issue`."))
     blocks.append(DividerBlock())
     if last_digest is not None:
-        blocks.append(section(f"*Last digest* in <#{last_digest.channel_id}>, "
+        blocks.append(section(f"*Last digest* in {channel_mention(last_digest.channel_id)}, "
                                f"{format_datetime(last_digest.posted_at, tz)}\n"
                                f"{escape_mrkdwn(summary_line(last_digest.summary))}"))
     else:
         blocks.append(section("*Last digest*\nNo digest yet. `/invoice digest schedule 09:00` in a channel "
                                "starts one."))
-    blocks.append(context(f"Updated {format_datetime(now, tz)} for <@{user}>"))
+    blocks.append(context(f"Updated {format_datetime(now, tz)} for {user_mention(user)}"))
     return View(type="home", blocks=blocks[:100])
 
 

@@ -9,30 +9,145 @@
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
   authority.
+* `ReplayGate`: Slack's signature holds for five minutes, so an exact copy of a request
+  verifies again, and Slack redelivers events (``X-Slack-Retry-Num``). `request_arrival` puts
+  the request's replay key in the context (`replay_key`: the view id and a hash of the
+  submitted values, a command's or click's trigger id, an event id); a state-changing listener
+  acknowledges first and then asks `ReplayGate.first` before doing anything, which claims the
+  key with a unique INSERT (`replay_keys`, shared by every replica). The claim is after the
+  ack because the database may be locked for longer than Slack waits for it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import hashlib
+import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from commands.ledger import Store, utc_now
 from commands.slack.authz import ApproverDirectory
+from commands.slack.busy import patiently
 from commands.slack.clients import enter_client
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
-__all__ = ["bind_request_workspace", "request_arrival", "require_approver", "workspace_of"]
+__all__ = [
+    "REPLAY_KEY",
+    "REPLAY_RETENTION",
+    "ReplayGate",
+    "bind_request_workspace",
+    "replay_key",
+    "request_arrival",
+    "require_approver",
+    "workspace_of",
+]
 
 log = logging.getLogger("invoicebot.requests")
 
 Next = Callable[[], Awaitable[BoltResponse | None]]
+
+#: where `request_arrival` leaves the request's (key, kind) in the Bolt context
+REPLAY_KEY = "invoicebot_replay_key"
+#: how long handled keys are kept: far beyond Slack's five-minute signature window and its retries
+REPLAY_RETENTION = dt.timedelta(days=1)
+#: how long an event's claim may hold up its ack (events are harmless: past this, handle it)
+_EVENT_CLAIM_WAIT = 1.0
+
+
+def _digest(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def replay_key(body: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(key, kind) that an exact replay of this request repeats, or None for nothing to guard.
+
+    A view submission is keyed by its view id and a hash of the submitted values, so a replay
+    and a double submit of the same form are one request; a command or a click by its trigger
+    id (unique per invocation, repeated by a replay) or else the whole payload; an event by
+    its event id, which Slack's retries keep.
+    """
+    team = str((body.get("team") or {}).get("id") or body.get("team_id") or "")
+    kind = body.get("type")
+    if "command" in body:
+        return f"command:{team}:{body.get('trigger_id') or _digest(body)}", "command"
+    if kind == "view_submission":
+        view = body.get("view") or {}
+        values = (view.get("state") or {}).get("values") or {}
+        user = (body.get("user") or {}).get("id")
+        return f"view:{team}:{view.get('id')}:{user}:{_digest(values)}", "view"
+    if kind == "block_actions":
+        return f"action:{team}:{body.get('trigger_id') or _digest(body)}", "action"
+    if kind == "event_callback" and body.get("event_id"):
+        return f"event:{body.get('event_id')}", "event"
+    return None
+
+
+class ReplayGate:
+    """Claims replay keys: the first delivery of a request does its work, a replay does not.
+
+    Example::
+
+        gate = ReplayGate(deps.store)
+        await ack()
+        if not await gate.first(context):
+            await respond("Already handled.")
+            return
+    """
+
+    def __init__(self, store: Store, clock: Callable[[], dt.datetime] = utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def claim(self, key: tuple[str, str] | None) -> bool:
+        """True when this is the first delivery (or nothing identifies the request)."""
+        if key is None:
+            return True
+        name, kind = key
+        return await patiently(lambda: self.store.replays.claim(name, kind, now=self.clock()),
+                               what=f"recording {kind} {name[:60]}")
+
+    async def first(self, context: Mapping[str, Any]) -> bool:
+        """Claim the key `request_arrival` found for this request; False for a replay."""
+        first = await self.claim(context.get(REPLAY_KEY))
+        if not first:
+            log.info("ignored a replayed %s", (context.get(REPLAY_KEY) or ("", "request"))[1])
+        return first
+
+    async def forget(self, context: Mapping[str, Any]) -> None:
+        """Give the key back: the request's work did not happen (the database failed under it)."""
+        key = context.get(REPLAY_KEY)
+        if key is not None:
+            await patiently(lambda: self.store.replays.release(key[0]), what="releasing a replay key")
+
+    async def prune(self) -> int:
+        """Forget keys older than `REPLAY_RETENTION` (the expiry job calls this)."""
+        return await self.store.replays.prune(self.clock() - REPLAY_RETENTION)
+
+    async def event_is_retry(self, body: Mapping[str, Any]) -> bool:
+        """True when this event was already delivered (Slack's retry of it, or a replay).
+
+        Bounded by `_EVENT_CLAIM_WAIT`: an event must be answered in 3 s, and handling a
+        harmless event twice beats Slack retrying it for being slow.
+        """
+        key = replay_key(body)
+        if key is None or key[1] != "event":
+            return False
+        try:
+            return not await asyncio.wait_for(self.store.replays.claim(*key, now=self.clock()), _EVENT_CLAIM_WAIT)
+        except Exception as exc:  # a busy database: handle the event rather than leave it unanswered
+            log.warning("could not check event %s for a retry: %s", key[0], type(exc).__name__)
+            return False
 
 
 def _describe(body: dict[str, Any]) -> str:
@@ -50,13 +165,20 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-def request_arrival(pacer: AckPacer) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Global middleware: log who asked for what, and tell the pacer a request arrived."""
+def request_arrival(pacer: AckPacer, gate: ReplayGate | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Global middleware: log who asked for what, tell the pacer a request arrived, note the
+    request's replay key, and (with a `gate`) answer an event Slack already delivered without
+    handling it again."""
 
-    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
+    async def middleware(req: AsyncBoltRequest, body: dict[str, Any], next: Next) -> BoltResponse | None:
         pacer.arrived()
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
-        log.info("slack %s from %s", _describe(body), user)
+        retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
+        log.info("slack %s from %s%s", _describe(body), user, f" (Slack's retry {retry})" if retry else "")
+        req.context[REPLAY_KEY] = replay_key(body)
+        if gate is not None and await gate.event_is_retry(body):
+            log.info("ignored a repeated delivery of event %s", body.get("event_id"))
+            return BoltResponse(status=200, body="")
         return await next()
 
     return middleware

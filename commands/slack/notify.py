@@ -1,18 +1,21 @@
 """Telling Slack about approvals and documents: cards, their updates, DMs and thread replies.
 
 Every call here is best effort after the database already holds the truth: a Slack
-failure is logged and never undoes or repeats a provider call.
+failure (a refusal, a text or HTML body, no answer at all) is logged and never undoes,
+repeats or holds up a provider call. A card update is bounded by `CARD_UPDATE_TIMEOUT`, so
+a Slack that hangs costs an approval seconds, not the recovery job's interval. Every
+user-typed string is escaped (`escape_mrkdwn`) before it reaches a `text` or mrkdwn field.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -26,18 +29,24 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
 from commands.ledger import ApprovalAction, Store, utc_now
-from commands.slack.blocks import ApprovalCard, approval_text, build_approval_message
+from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
+from commands.slack.blocks.kit import user_mention
+from commands.slack.blocks.models import ApprovalCard
 from commands.slack.cards import approval_card
 from commands.slack.clients import current_client
-from commands.slack.formatting import clip
+from commands.slack.formatting import clip, escape_mrkdwn
 from commands.slack.ids import RESUBMIT_ACTION_ID
+from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
 from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["Notifier", "resubmit_button"]
+__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
+
+#: seconds a card update may take before it is given up (the next update shows the truth)
+CARD_UPDATE_TIMEOUT = 10.0
 
 
 def resubmit_button(approval: ApprovalView) -> list[Block]:
@@ -59,19 +68,22 @@ class Notifier:
         client: the Web API client.
         store: to find a document's thread (its issue approval card).
         approvals_channel: where cards go; None means the channel the request came from.
+        four_eyes: whether cards say the requester may not approve (INVOICEBOT_FOUR_EYES).
     """
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
-                 clock: Callable[[], dt.datetime] = utc_now) -> None:
+                 *, four_eyes: bool = True, clock: Callable[[], dt.datetime] = utc_now) -> None:
         self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
-        self.clock = clock  # "today" for the tax deadline a card shows
+        self.four_eyes = four_eyes
+        self.clock = clock  # "today" for the tax deadline a card shows (an issue request's depends on the day)
 
-    def _card(self, approval: ApprovalView) -> ApprovalCard:
-        """The approval's card as of today (an issue request's tax deadline depends on the day)."""
-        return approval_card(approval, today=self.clock().astimezone(self.tz).date(), tz=self.tz)
+    def card(self, approval: ApprovalView) -> ApprovalCard:
+        """The approval's card model as this deployment shows it."""
+        return approval_card(approval, today=self.clock().astimezone(self.tz).date(), tz=self.tz).model_copy(
+            update={"four_eyes": self.four_eyes})
 
     @property
     def client(self) -> AsyncWebClient:
@@ -80,32 +92,33 @@ class Notifier:
 
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
-        card = self._card(approval)
+        card = self.card(approval)
         channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
         try:
             response = await self.client.chat_postMessage(
                 channel=channel, text=approval_text(card), blocks=build_approval_message(card, self.tz)
             )
-        except SlackApiError as exc:
-            log.warning("could not post approval card %s to %s: %s", approval.id, channel,
-                        exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post approval card %s to %s: %s", approval.id, channel, slack_error(exc))
             return None
         return str(response["channel"]), str(response["ts"])
 
     async def update_card(self, approval: ApprovalView) -> None:
-        """Replace the card with its current state (decided cards have no buttons)."""
+        """Replace the card with its current state (decided cards have no buttons), giving up
+        after `CARD_UPDATE_TIMEOUT`: nothing waits on a card for longer than that."""
         if not approval.channel_id or not approval.message_ts:
             return
         if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
             text, blocks = bulk_card_text(approval), build_bulk_card(approval)
         else:
-            card = self._card(approval)
+            card = self.card(approval)
             text, blocks = approval_text(card), build_approval_message(card, self.tz)
         try:
-            await self.client.chat_update(channel=approval.channel_id, ts=approval.message_ts, text=text,
-                                          blocks=blocks)
-        except SlackApiError as exc:
-            log.warning("could not update approval card %s: %s", approval.id, exc.response.get("error"))
+            await asyncio.wait_for(self.client.chat_update(
+                channel=approval.channel_id, ts=approval.message_ts, text=text, blocks=blocks,
+            ), CARD_UPDATE_TIMEOUT)
+        except SLACK_FAILURES as exc:
+            log.warning("could not update approval card %s: %s", approval.id, slack_error(exc))
 
     async def tell_user(self, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A direct message from the app."""
@@ -113,8 +126,8 @@ class Notifier:
             opened = await self.client.conversations_open(users=user)
             channel = opened["channel"]["id"]
             await self.client.chat_postMessage(channel=channel, text=text, blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not DM %s: %s", user, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not DM %s: %s", user, slack_error(exc))
 
     async def tell_requester(self, approval: ApprovalView) -> None:
         if approval.action is ApprovalAction.BULK_ISSUE:
@@ -122,19 +135,23 @@ class Notifier:
             await self.tell_user(approval.requester, bulk_card_text(approval),
                                  [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)])
             return
-        card = approval_card(approval)
+        card = self.card(approval)
         text = approval_text(card)
         blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+        reason = escape_mrkdwn(clip(" ".join(approval.reason.split()), 1000)) if approval.reason else ""
         if approval.decider:
             verb = "Rejected" if approval.state.value == "rejected" else "Decided"
-            reason = f": “{clip(approval.reason, 1000)}”" if approval.reason else ""
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{verb} by <@{approval.decider}>{reason}")]))
-        elif approval.reason:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Reason: {clip(approval.reason, 1000)}")]))
+            said = f": “{reason}”" if reason else ""
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(
+                text=f"{verb} by {user_mention(approval.decider)}{said}")]))
+        elif reason:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"Reason: {reason}")]))
         if approval.outcome_message and approval.outcome_message not in text:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(approval.outcome_message, 2000))]))
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(
+                text=escape_mrkdwn(clip(approval.outcome_message, 2000)))]))
         if approval.user_hint:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip("👉 " + approval.user_hint, 2000))]))
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(
+                text="👉 " + escape_mrkdwn(clip(approval.user_hint, 1990)))]))
         blocks.extend(resubmit_button(approval))
         await self.tell_user(approval.requester, text, blocks)
 
@@ -142,8 +159,8 @@ class Notifier:
         try:
             await self.client.chat_postEphemeral(channel=channel, user=user, text=text,
                                                  blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not post ephemeral to %s in %s: %s", user, channel, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post ephemeral to %s in %s: %s", user, channel, slack_error(exc))
 
     async def tell_clicker(self, body: Mapping[str, Any], user: str, text: str) -> None:
         """Answer whoever clicked: privately in the channel of the click, else (App Home, a
@@ -171,7 +188,7 @@ class Notifier:
         try:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text,
                                                blocks=list(blocks) if blocks else None)
-        except SlackApiError as exc:
-            log.warning("could not post in the thread of document %s: %s", document_id, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not post in the thread of document %s: %s", document_id, slack_error(exc))
             return False
         return True

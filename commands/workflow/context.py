@@ -60,7 +60,7 @@ class Policy:
     approval_actions: frozenset[ApprovalAction] = frozenset({ApprovalAction.ISSUE, ApprovalAction.DESTROY})
     approval_ttl: dt.timedelta = dt.timedelta(hours=24)
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Seoul"))
-    executing_stale_after: dt.timedelta = dt.timedelta(minutes=2)
+    executing_stale_after: dt.timedelta = dt.timedelta(seconds=20)
     callback_url: CallbackUrl | None = None
     #: a document total (minor units) above which `large_amount_approvals` distinct approvers are needed
     two_approvals_above: int | None = None

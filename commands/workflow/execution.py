@@ -7,10 +7,17 @@ retry reuses the same key, which providers use as the document id; at most `MAX_
 writes go out per execution. When the provider cannot tell, the request is left
 ``unknown`` with instructions, never silently retried. What differs per action lives in
 `commands.workflow.actions`.
+
+While a run is executing it renews its claim (`started_at`) every third of
+`executing_stale_after`, so `recover` can treat an execution as dead after a short silence
+(20 s by default) without taking over a provider call that is merely slow.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import logging
 from enum import Enum
 
@@ -80,9 +87,36 @@ async def not_executed(ctx: WorkflowContext, current: ApprovalRecord) -> Executi
     )
 
 
+async def _keep_claim(ctx: WorkflowContext, approval: ApprovalRecord) -> None:
+    """Renew this run's claim on an executing approval until cancelled, or until another
+    instance took it over (the attempt count moved on)."""
+    every = max(ctx.policy.executing_stale_after / 3, dt.timedelta(seconds=1)).total_seconds()
+    while True:
+        await asyncio.sleep(every)
+        try:
+            renewed = await ctx.move(approval.id, expected=ApprovalState.EXECUTING, to=ApprovalState.EXECUTING,
+                                     attempts_seen=approval.attempts, started_at=ctx.clock())
+        except Exception as exc:  # a busy database: try again next period, the run goes on
+            log.warning("could not renew the claim on approval %s: %s", approval.id, type(exc).__name__)
+            continue
+        if not renewed:
+            return
+
+
 async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> ExecutionResult:
     """Carry an approval this caller owns (state executing) to its end."""
     approval = await ctx.approval(approval_id)
+    lease = asyncio.get_running_loop().create_task(_keep_claim(ctx, approval))
+    try:
+        return await _drive(ctx, approval, mode)
+    finally:
+        lease.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lease
+
+
+async def _drive(ctx: WorkflowContext, approval: ApprovalRecord, mode: Mode) -> ExecutionResult:
+    approval_id = approval.id
     run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
     try:
         if approval.action is ApprovalAction.BULK_ISSUE:  # a batch: many documents, one approval

@@ -73,8 +73,8 @@ class InvoiceService:
         approval_actions: which of "issue", "destroy", "resend" need an approval; the others
             run as soon as they are requested.
         timezone: where dates are meant (exports, messages).
-        executing_stale_after: how long an execution may run before `recover` assumes its
-            process died (longer than any provider call with its retries).
+        executing_stale_after: how long an execution may go without renewing its claim before
+            `recover` assumes its process died (a live run renews it every third of this).
         callback_url: the URL a provider should call back for a document (provider, ref), e.g.
             Payssam's payment callback; None when the bot is not reachable from outside.
         roles: who is a requester, an approver, an admin (`commands.workflow.roles`); without
@@ -104,7 +104,7 @@ class InvoiceService:
         clock: Callable[[], dt.datetime] = utc_now,
         approval_actions: Collection[str] = DEFAULT_APPROVAL_ACTIONS,
         timezone: str = "Asia/Seoul",
-        executing_stale_after: dt.timedelta = dt.timedelta(minutes=2),
+        executing_stale_after: dt.timedelta = dt.timedelta(seconds=20),
         callback_url: CallbackUrl | None = None,
         roles: RoleDirectory | None = None,
         two_approvals_above: int | None = None,

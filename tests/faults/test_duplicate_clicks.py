@@ -49,7 +49,8 @@ async def test_a_thousand_duplicate_approvals_issue_each_document_exactly_once(t
         assert sum(1 for e in decisions if e.operation == "approve") == REQUESTS
         # the losers were told the request was already decided, not shown an error
         told = [e["text"] for e in bot.ephemerals()]
-        assert told and all("already approved by" in t for t in told), told[:5]
+        # (a click delivered again verbatim is a replay: "Already handled", and nothing is recorded)
+        assert told and all("already approved by" in t or "Already handled" in t for t in told), told[:5]
 
 
 def _approval_id(card: dict[str, object]) -> int:

@@ -22,6 +22,7 @@ import pytest
 from bot.callback_auth import callback_signer
 from bot.webhooks import abillify_workflow_url, payssam_callback_url
 from providers.config import DEMO_ABILLIFY, DEMO_HIWORKS, DEMO_PAYSSAM, DEMO_POPBILL
+from providers.payssam.service import bill_id_for
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET, BotHarness, running_bot
 from tests.faults.flows import add_fault, issue_approved, request_issue, requests_at
@@ -92,10 +93,10 @@ async def run_every_provider(bot: BotHarness) -> None:
     payssam = bot.sandbox("payssam")
     thread = bot.runtime.providers.thread
     assert thread is not None
-    bill = thread.call(lambda: payssam.bills["INV000002"])  # type: ignore[attr-defined]
+    bill = thread.call(lambda: payssam.bills[bill_id_for("INV-000002")])  # type: ignore[attr-defined]
     signer = callback_signer(bot.runtime.settings)
     bill.callback_url = payssam_callback_url(bot.base_url, "INV-000002", signer)
-    thread.call(lambda: payssam.pay("INV000002"))  # type: ignore[attr-defined]
+    thread.call(lambda: payssam.pay(bill_id_for("INV-000002")))  # type: ignore[attr-defined]
     await on_sandbox_loop(bot, payssam.wait_callbacks())
     abillify = bot.sandbox("abillify")
     async with httpx.AsyncClient(base_url=abillify.base_url) as admin:

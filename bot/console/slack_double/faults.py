@@ -1,7 +1,9 @@
 """Injected Web API failures: the next n calls of a method answer an error instead.
 
 ``ratelimited`` answers HTTP 429 with ``Retry-After`` (what slack_sdk's retry handlers act
-on); any other error answers HTTP 200 ``{"ok": false, "error": ...}``, as Slack does.
+on); any other error answers HTTP 200 ``{"ok": false, "error": ...}``, as Slack does. A fault may instead answer
+a raw `body` of another content type (a proxy's HTML error page, a text error), and may
+first hang for `delay` seconds (a Slack that does not answer).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ class Fault:
     error: str
     status: int
     retry_after: int
+    body: str | None = None
+    content_type: str = "application/json"
+    delay: float = 0.0
 
 
 class FaultPlan:
@@ -27,9 +32,10 @@ class FaultPlan:
     def __init__(self) -> None:
         self._queued: dict[str, list[Fault]] = {}
 
-    def add(self, method: str, count: int, *, error: str, retry_after: int, status: int | None) -> None:
+    def add(self, method: str, count: int, *, error: str, retry_after: int, status: int | None,
+            body: str | None = None, content_type: str = "application/json", delay: float = 0.0) -> None:
         code = status if status is not None else (429 if error == "ratelimited" else 200)
-        self._queued.setdefault(method, []).append(Fault(count, error, code, retry_after))
+        self._queued.setdefault(method, []).append(Fault(count, error, code, retry_after, body, content_type, delay))
 
     def take(self, method: str) -> Fault | None:
         """The failure this call of `method` answers with, if one is queued."""

@@ -159,13 +159,17 @@ class SlackWebApiDouble:
         self.views.expire_trigger(trigger_id)
 
     def fail_next(self, method: str, count: int = 1, *, error: str = "ratelimited",
-                  retry_after: int = 1, status: int | None = None) -> None:
+                  retry_after: int = 1, status: int | None = None, body: str | None = None,
+                  content_type: str = "application/json", delay: float = 0.0) -> None:
         """Make the next `count` calls of `method` fail.
 
         ``error="ratelimited"`` answers HTTP 429 with ``Retry-After``; any other error
-        answers HTTP 200 ``{"ok": false, "error": error}`` like Slack does.
+        answers HTTP 200 ``{"ok": false, "error": error}`` like Slack does. `body` (with its
+        `content_type`) answers that raw text instead, e.g. a proxy's HTML error page; `delay`
+        hangs that many seconds before answering.
         """
-        self.faults.add(method, count, error=error, retry_after=retry_after, status=status)
+        self.faults.add(method, count, error=error, retry_after=retry_after, status=status, body=body,
+                        content_type=content_type, delay=delay)
 
     def response_url(self, response_id: str | None = None, *, channel: str | None = None,
                      ts: str | None = None) -> str:
@@ -283,6 +287,12 @@ class SlackWebApiDouble:
             call.response = {"ok": False, "error": fault.error}
             if fault.status == 429:
                 headers["Retry-After"] = str(fault.retry_after)
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.body is not None:
+                await self._record(call)
+                return web.Response(text=fault.body, status=call.status, content_type=fault.content_type,
+                                    headers=headers)
         elif method == "oauth.v2.access":
             call.response = self.installs.oauth_v2_access(call.args, request.headers.get("Authorization", ""))
         elif method == "auth.test" and (answer := self.installs.auth_test(token)) is not None:

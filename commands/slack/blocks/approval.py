@@ -140,14 +140,15 @@ def _decision_buttons(card: ApprovalCard) -> list[Block]:
     late = doc.deadline if card.action == "issue" and doc.deadline and doc.deadline.late else None
     if late is not None:  # the approver accepts the penalty in the dialog; the click records it
         confirm, approve_id = late_confirm(late, doc.ref), APPROVE_LATE_ACTION_ID
-    return [
+    buttons: list[Block] = [
         ActionsBlock(block_id=clip(f"approval:{card.id}", 255), elements=[
             ButtonElement(text=plain("Approve", 75), action_id=approve_id, value=card.id,
                           style="primary", confirm=confirm),
             ButtonElement(text=plain("Reject", 75), action_id=REJECT_ACTION_ID, value=card.id, style="danger"),
         ]),
-        context("You cannot approve your own request."),
     ]
+    # only true under four-eyes: with INVOICEBOT_FOUR_EYES=false a team of one approves its own
+    return buttons + ([context("You cannot approve your own request.")] if card.four_eyes else [])
 
 
 def _what_to_do(card: ApprovalCard) -> list[Block]:
@@ -201,8 +202,9 @@ def approval_text(card: ApprovalCard) -> str:
     doc = card.document
     prefix = "[SANDBOX] " if doc.sandbox else ""
     total = f" {format_money(doc.amounts.total, doc.amounts.currency)}" if doc.amounts else ""
-    buyer = f" for {flat(doc.buyer_name)}" if doc.buyer_name else ""
-    return clip(f"{prefix}{approval_state_label(card.state)}: {_action_phrase(card)} {doc.ref}{buyer}{total}", 3000)
+    buyer = f" for {escape_mrkdwn(flat(doc.buyer_name))}" if doc.buyer_name else ""
+    what = escape_mrkdwn(f"{_action_phrase(card)} {doc.ref}")
+    return clip(f"{prefix}{approval_state_label(card.state)}: {what}{buyer}{total}", 3000)
 
 
 def build_reject_modal(approval_id: str) -> View:

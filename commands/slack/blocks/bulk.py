@@ -17,8 +17,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from commands.i18n import _
 from commands.ledger.bulk import BulkRowRecord
-from commands.slack.blocks.kit import context, header, lines_sections, plain, section
-from commands.slack.formatting import approval_state_label, clip, format_money, progress_bar
+from commands.slack.blocks.kit import context, header, lines_sections, plain, section, user_mention
+from commands.slack.formatting import approval_state_label, clip, escape_mrkdwn, format_money, progress_bar
 from commands.slack.ids import (
     APPROVE_ACTION_ID,
     BULK_CALLBACK_ID,
@@ -74,13 +74,14 @@ def problem_line(problem: RowProblem) -> str:
     if problem.column:
         where.append(column_header(problem.column))
     prefix = ", ".join(where)
-    return f"• {prefix}: {problem.message}" if prefix else f"• {problem.message}"
+    message = escape_mrkdwn(clip(problem.message, 500))
+    return f"• {escape_mrkdwn(prefix)}: {message}" if prefix else f"• {message}"
 
 
 def build_bulk_problems(file_name: str, problems: Sequence[RowProblem], good_rows: int) -> tuple[str, list[Block]]:
     """Why nothing was requested: every problem by row and column, and how many rows were fine."""
     rows = len({p.row for p in problems if p.row is not None})
-    title = _("{file}: nothing was requested").format(file=clip(file_name, 100))
+    title = _("{file}: nothing was requested").format(file=escape_mrkdwn(clip(file_name, 100)))
     summary = _("{bad} row(s) have problems, {good} row(s) are fine. Fix the rows below and share the file "
                 "again: a batch is requested only when every row is right.").format(bad=rows, good=good_rows)
     lines = [problem_line(p) for p in problems[:MAX_PROBLEM_LINES]]
@@ -94,9 +95,9 @@ def _closure_lines(preview: BulkPreview) -> list[str]:
     lines = []
     for row in preview.flagged():
         state = row.closure.value if row.closure else "?"
-        extra = _(" (override: “{why}”)").format(why=clip(row.override, 200)) if row.override else ""
+        extra = _(" (override: “{why}”)").format(why=escape_mrkdwn(clip(row.override, 200))) if row.override else ""
         lines.append(_("• row {n}: buyer {bizno} is {state}{extra}").format(
-            n=row.number, bizno=row.request.buyer.bizno, state=state, extra=extra))
+            n=row.number, bizno=escape_mrkdwn(str(row.request.buyer.bizno)), state=state, extra=extra))
     return lines
 
 
@@ -104,9 +105,11 @@ def build_bulk_preview(preview: BulkPreview, file_id: str, file_name: str,
                        first: int = 5) -> tuple[str, list[Block]]:
     """Count, total, the first rows and the closure results, with "Submit for approval"."""
     total = format_money(preview.total, preview.currency)
-    title = _("{file}: {n} documents, {total}").format(file=clip(file_name, 100), n=len(preview.rows), total=total)
+    title = _("{file}: {n} documents, {total}").format(file=escape_mrkdwn(clip(file_name, 100)), n=len(preview.rows),
+                                                        total=total)
     lines = [_("• row {n}: {buyer} ({bizno}) {amount}").format(
-        n=r.number, buyer=clip(r.request.buyer.name, 80), bizno=r.request.buyer.bizno or "-",
+        n=r.number, buyer=escape_mrkdwn(clip(r.request.buyer.name, 80)),
+        bizno=escape_mrkdwn(r.request.buyer.bizno or "-"),
         amount=format_money(r.request.amounts().total, r.request.currency)) for r in preview.rows[:first]]
     closure = _closure_lines(preview) or [_("No buyer is closed or suspended (휴폐업).")]
     blocks: list[Block] = [header(title), section(_("*First rows*")), *lines_sections(lines),
@@ -125,29 +128,32 @@ def bulk_card_text(view: ApprovalView) -> str:
     total = format_money(int(bulk.get("total") or 0), str(bulk.get("currency") or "KRW"))
     return _("Bulk issue #{id} ({state}): {n} documents at {provider}, {total}, from {file}").format(
         id=view.id, state=approval_state_label(view.state), n=bulk.get("rows"), provider=bulk.get("provider"),
-        total=total, file=bulk.get("file_name") or _("a file"))
+        total=total, file=escape_mrkdwn(clip(str(bulk.get("file_name") or ""), 100)) or _("a file"))
 
 
 def build_bulk_card(view: ApprovalView) -> list[Block]:
     """The batch's approval card: what would be issued, and the buttons while it is pending."""
     bulk = view.payload.get("bulk") or {}
     blocks: list[Block] = [section(bulk_card_text(view)),
-                           context(_("Requested by <@{who}>").format(who=view.requester))]
+                           context(_("Requested by {who}").format(who=user_mention(view.requester)))]
     first = [_("• row {row}: {buyer} ({bizno}) {amount}").format(
-        row=r.get("row"), buyer=clip(str(r.get("buyer")), 80), bizno=r.get("bizno") or "-",
+        row=r.get("row"), buyer=escape_mrkdwn(clip(str(r.get("buyer")), 80)),
+        bizno=escape_mrkdwn(str(r.get("bizno") or "-")),
         amount=format_money(int(r.get("total") or 0), str(bulk.get("currency") or "KRW")))
         for r in bulk.get("first_rows") or []]
     blocks.extend(lines_sections(first))
-    flagged = [_("• row {row}: buyer {bizno} is {state}").format(**f) for f in bulk.get("flagged") or []]
+    flagged = [_("• row {row}: buyer {bizno} is {state}").format(
+        row=f.get("row"), bizno=escape_mrkdwn(str(f.get("bizno"))), state=escape_mrkdwn(str(f.get("state"))))
+        for f in bulk.get("flagged") or []]
     if flagged:
         blocks.extend(lines_sections(flagged))
     if view.required_approvals > 1:
         blocks.append(context(_("Needs {n} approvals; approved so far: {who}").format(
-            n=view.required_approvals, who=", ".join(f"<@{u}>" for u in view.approved_by) or "-")))
+            n=view.required_approvals, who=", ".join(user_mention(u) for u in view.approved_by) or "-")))
     if view.outcome_message:
-        blocks.append(context(clip(view.outcome_message, 2000)))
+        blocks.append(context(escape_mrkdwn(clip(view.outcome_message, 2000))))
     if view.user_hint:
-        blocks.append(context(clip("👉 " + view.user_hint, 2000)))
+        blocks.append(context("👉 " + escape_mrkdwn(clip(view.user_hint, 1990))))
     if view.is_pending:
         blocks.append(ActionsBlock(block_id="approval_actions", elements=[
             ButtonElement(text=plain(_("Approve")), action_id=APPROVE_ACTION_ID, value=str(view.id), style="primary"),
@@ -165,7 +171,7 @@ def build_bulk_progress(event: BulkProgress) -> tuple[str, list[Block]]:
         title = _("Issuing… {done} of {total}").format(done=event.done, total=event.total)
     blocks: list[Block] = [section(f"{title}\n`{bar}`")]
     if event.note:
-        blocks.append(context(clip(event.note, 1000)))
+        blocks.append(context(escape_mrkdwn(clip(event.note, 1000))))
     return title, blocks
 
 

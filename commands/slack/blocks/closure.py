@@ -29,7 +29,7 @@ _CLOSURE_ORDER = {BusinessState.CLOSED: 0, BusinessState.SUSPENDED: 1, BusinessS
 
 
 def _closure_line(row: ClosureRow) -> str:
-    line = f"{business_state_label(row.state)} `{format_bizno(row.bizno)}`"
+    line = f"{business_state_label(row.state)} `{escape_mrkdwn(clip(format_bizno(row.bizno), 40))}`"
     if row.state_date and row.state in (BusinessState.CLOSED, BusinessState.SUSPENDED):
         line += f" since {format_date(row.state_date)}"
     if row.tax_type:

@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import Block, ConfirmObject, ContextBlock, HeaderBl
 from commands.i18n import _, ngettext
 from commands.slack.blocks.kit import context, lines_sections, plain, section
 from commands.slack.blocks.models import DeadlineCard
-from commands.slack.formatting import SEOUL, clip, document_line, format_date, format_money
+from commands.slack.formatting import SEOUL, clip, document_line, escape_mrkdwn, format_date, format_money
 from commands.workflow.deadlines import DeadlineEntry, DeadlineNote, DeadlineReport, Stage
 from providers.models import Provider
 
@@ -63,7 +63,7 @@ def _penalty_term(stage: str, unissued: bool) -> str:
 def deadline_line(card: DeadlineCard) -> str:
     """The one line a card shows about its deadline (mrkdwn)."""
     values = {"date": format_date(card.deadline), "filing": format_date(card.filing_by),
-              "amount": format_money(card.penalty, "KRW"), "percent": card.percent,
+              "amount": format_money(card.penalty, "KRW"), "percent": escape_mrkdwn(card.percent),
               "term": _penalty_term(card.stage, card.unissued)}
     if card.stage == Stage.ISSUE.value:
         if not card.late:
@@ -94,7 +94,7 @@ def late_confirm(card: DeadlineCard, ref: str) -> ConfirmObject:
         text=plain(_("{ref} is past its issuance deadline ({date}). Issuing it now risks a {term} penalty of {percent} "
                      "of the supply amount: {amount}. Approve and issue it anyway?").format(
             ref=ref, date=format_date(card.deadline), term=_penalty_term(card.stage, card.unissued),
-            percent=card.percent, amount=format_money(card.penalty, "KRW")), 300),
+            percent=escape_mrkdwn(card.percent), amount=format_money(card.penalty, "KRW")), 300),
         confirm=plain(_("Approve, accept penalty"), 30), deny=plain(_("Not yet"), 30),
     )
 

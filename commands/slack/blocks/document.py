@@ -22,7 +22,7 @@ MAX_ITEMS_SHOWN = 10
 def buyer_text(card: DocumentCard) -> str:
     name = escape_mrkdwn(clip(card.buyer_name or "—", 200))
     if card.buyer_bizno:
-        name += f" ({format_bizno(card.buyer_bizno)})"
+        name += f" ({escape_mrkdwn(clip(format_bizno(card.buyer_bizno), 40))})"
     return name
 
 

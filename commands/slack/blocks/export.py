@@ -44,5 +44,6 @@ def build_export_message(file_name: str, rows: int, start: dt.date, end: dt.date
 
 def export_text(file_name: str, rows: int, start: dt.date, end: dt.date,
                 layout: ExportLayout = ExportLayout.STANDARD) -> str:
-    return (f"Export ready: {clip(file_name, 200)} — {rows} document(s). {export_scope(start, end, layout)} "
+    name = escape_mrkdwn(clip(file_name, 200))
+    return (f"Export ready: {name} — {rows} document(s). {export_scope(start, end, layout)} "
             + _("(in your direct messages with the app)"))

@@ -7,6 +7,7 @@ and App Home build from the same pieces, so a section looks the same everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
@@ -23,6 +24,7 @@ from commands.slack.formatting import SANDBOX_NOTICE, clip, escape_mrkdwn
 __all__ = [
     "LINE_LIMIT",
     "ROWS_PER_SECTION",
+    "channel_mention",
     "context",
     "fields",
     "flat",
@@ -35,6 +37,8 @@ __all__ = [
     "user_mention",
 ]
 
+#: what a Slack user or channel id is made of (U123ABC; test workspaces use U_BOB)
+_SLACK_ID = re.compile(r"[A-Za-z0-9_]{1,40}")
 ROWS_PER_SECTION = 10
 LINE_LIMIT = 290  # 10 lines x 290 < 3000, the section text limit
 
@@ -73,9 +77,16 @@ def user_mention(user_id: str | None) -> str:
     """A Slack user id as a mention; anything else (a system actor) as escaped text."""
     if not user_id:
         return "—"
-    if user_id.isalnum():
+    if _SLACK_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape_mrkdwn(clip(user_id, 80))
+
+
+def channel_mention(channel_id: str) -> str:
+    """A Slack channel id as a channel link; anything else as escaped text."""
+    if _SLACK_ID.fullmatch(channel_id):
+        return f"<#{channel_id}>"
+    return escape_mrkdwn(clip(channel_id, 80))
 
 
 def flat(text: str) -> str:

@@ -70,7 +70,8 @@ def build_pending_list_message(approvals: Sequence[ApprovalCard], *, total: int 
     lines = []
     for card in approvals[:MAX_LIST_ROWS]:
         expires = f" · expires {format_datetime(card.expires_at, tz)}" if card.expires_at else ""
-        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {card.action} · {document_card_line(card.document, tz)}"
+        action = escape_mrkdwn(clip(card.action, 40))
+        lines.append(f"`{escape_mrkdwn(clip(card.id, 40))}` {action} · {document_card_line(card.document, tz)}"
                      f" · by {user_mention(card.requester)}{expires}")
     blocks.extend(lines_sections(lines))
     if total > min(len(approvals), MAX_LIST_ROWS):

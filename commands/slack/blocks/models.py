@@ -91,6 +91,7 @@ class ApprovalCard(_Card):
     hint: str | None = None  # what to do next after a failure
     retryable: bool = False  # a failed/unknown request may be retried with /invoice retry <id>
     warnings: tuple[str, ...] = ()
+    four_eyes: bool = True  # the requester may not decide it: the pending card says so
     replaces: str | None = None  # "#12 (INV-000007)": the request this one edits and resubmits
     resend_to: str | None = None  # "email attacker@evil.example": where a resend goes (typed by the requester)
     required_approvals: int = 1  # distinct approvers needed (N of M)

@@ -96,4 +96,4 @@ def build_status_message(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> list[Bloc
 def status_text(card: DocumentCard) -> str:
     prefix = "[SANDBOX] " if card.sandbox else ""
     total = f", {format_money(card.amounts.total, card.amounts.currency)}" if card.amounts else ""
-    return clip(f"{prefix}{card.ref}: {card.label}{total}", 3000)
+    return clip(f"{prefix}{escape_mrkdwn(clip(card.ref, 100))}: {card.label}{total}", 3000)

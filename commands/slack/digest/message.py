@@ -24,7 +24,16 @@ from commands.i18n import _
 from commands.ledger import digest_queries as q
 from commands.ledger import format_ref
 from commands.slack.blocks.deadlines import deadline_report_blocks
-from commands.slack.blocks.kit import LINE_LIMIT, ROWS_PER_SECTION, context, md, plain, section
+from commands.slack.blocks.kit import (
+    LINE_LIMIT,
+    ROWS_PER_SECTION,
+    channel_mention,
+    context,
+    md,
+    plain,
+    section,
+    user_mention,
+)
 from commands.slack.digest.data import CHART_DAYS, FAILURE_ROWS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
@@ -143,7 +152,7 @@ def _pending_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     for a in data.pending.rows:
         doc = _doc_line(a.document, data, tz)
         lines.append(f"• #{a.id} {escape_mrkdwn(a.action)} {doc} — waiting {_age(data.now - a.created_at)}, "
-                     f"asked by <@{a.requester}>")
+                     f"asked by {user_mention(a.requester)}")
     blocks = _sections(f"*⏳ Waiting for approval ({data.pending.count})*", lines)
     if data.pending.more:
         blocks.append(_more(data.pending.more, "`/invoice list pending`"))
@@ -218,7 +227,8 @@ def _closure_blocks(data: DigestData) -> list[Block]:
         return []
     lines = []
     for c in data.closure_changes.rows:
-        who = format_bizno(c.bizno) + (f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else "")
+        who = escape_mrkdwn(clip(format_bizno(c.bizno), 40))
+        who += f" {escape_mrkdwn(clip(c.buyer_name, 60))}" if c.buyer_name else ""
         since = f" (since {c.state_date.isoformat()})" if c.state_date else ""
         lines.append(f"• {who}: {business_state_label(c.previous)} → *{business_state_label(c.current)}*{since}")
     blocks = _sections(f"*🏢 Closure status changed ({data.closure_changes.count})*", lines)
@@ -246,7 +256,7 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     blocks: list[Block] = [
         HeaderBlock(text=plain(f"📊 Invoicing digest · {local_now:%Y-%m-%d (%a)}", 150)),
     ]
-    scope = f"<#{data.scope_channel}>" if data.scope_channel else "all channels"
+    scope = channel_mention(data.scope_channel) if data.scope_channel else "all channels"
     notes = [f"{window_words(data, tz)} · {scope}"]
     if data.sandbox_providers:
         names = ", ".join(provider_label(p).split(" (")[0] for p in sorted(data.sandbox_providers))
@@ -308,4 +318,4 @@ def digest_text(data: DigestData, tz: dt.tzinfo) -> str:
     """The notification text (Slack shows it where blocks cannot be shown)."""
     day = data.now.astimezone(tz).date().isoformat()
     sandbox = " (SANDBOX)" if data.sandbox_providers else ""
-    return f"Invoicing digest {day}{sandbox}: {summary_line(data.summary())}"
+    return f"Invoicing digest {day}{sandbox}: {escape_mrkdwn(summary_line(data.summary()))}"

@@ -59,7 +59,7 @@ from commands.slack.features import (
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.ids import COMMAND
-from commands.slack.middleware import bind_request_workspace, request_arrival
+from commands.slack.middleware import ReplayGate, bind_request_workspace, request_arrival
 
 __all__ = ["FEATURES", "JobScheduler", "SlackDeps", "register_all"]
 
@@ -95,8 +95,9 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
         scheduler: where features add their jobs; None runs no timed work (digests then
             answer that they are not available).
     """
-    app.use(request_arrival(deps.pacer))
+    gate = ReplayGate(deps.store, deps.clock)
+    app.use(request_arrival(deps.pacer, gate))
     app.use(bind_request_workspace())
-    app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer))
+    app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer, gate=gate))
     for register in FEATURES:
         register(app, deps, scheduler)

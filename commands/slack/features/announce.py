@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message
 from commands.slack.blocks.deadlines import deadline_line
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
+from commands.slack.formatting import escape_mrkdwn
 from commands.workflow import ApprovalView
 
 __all__ = ["announce", "report_request"]
@@ -28,17 +30,23 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
     if posted is not None:
         approval = await deps.service.attach_card(approval.id, *posted)
     ref = approval.document.ref
-    if approval.is_pending:
-        where = f"<#{posted[0]}>" if posted else "the approvals channel"
-        text = (f"📨 {approval.action.value.capitalize()} request for *{ref}* is waiting for approval in {where}. "
-                f"Approvers: {deps.approvers.describe()}.")
+    if approval.is_pending and posted is None:
+        # recorded, but Slack refused the card: say so (the recovery job posts it again)
+        text = _("📨 {action} request #{id} for *{ref}* is recorded and waiting for approval, but its approval card "
+                 "could not be posted to Slack yet; the bot posts it again shortly, and approvers see it now in "
+                 "`/invoice list pending` and App Home. Approvers: {approvers}.").format(
+            action=approval.action.value.capitalize(), id=approval.id, ref=escape_mrkdwn(ref),
+            approvers=deps.approvers.describe())
+    elif approval.is_pending:
+        text = (f"📨 {approval.action.value.capitalize()} request for *{ref}* is waiting for approval in "
+                f"<#{posted[0] if posted else ''}>. Approvers: {deps.approvers.describe()}.")
     else:
-        text = approval_card(approval).outcome or f"{ref}: {approval.state.value}"
+        text = escape_mrkdwn(approval_card(approval).outcome or f"{ref}: {approval.state.value}")
     deadline = approval_card(approval, today=deps.today(), tz=deps.tz).document.deadline
     if deadline is not None and approval.is_pending:  # the requester sees the tax deadline the approver sees
         text += "\n" + deadline_line(deadline)
     if warnings:
-        text += "\n⚠️ " + "\n⚠️ ".join(warnings)
+        text += "\n⚠️ " + "\n⚠️ ".join(escape_mrkdwn(w) for w in warnings)
     await notifier.ephemeral(channel, approval.requester, text)
     await refresh_home(deps, approval.requester, client)
 

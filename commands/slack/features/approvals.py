@@ -4,10 +4,17 @@ modal, `/invoice list pending`, and the expiry job.
 Who may decide is the workflow's rule: the approver middleware is the quick refusal for
 people who are not approvers, and everything else (four eyes included) is the workflow's
 `NotAllowed`, shown to the clicker as it is.
+
+A click is acknowledged first, then claimed against replays (`ReplayGate`) and recorded
+`patiently` (a locked database is waited for; the clicker is told if it never frees up). An
+approved request goes to the provider at once: the card update runs alongside the call and
+never gates it. The recovery job runs every `RECOVERY_INTERVAL`, so a request nobody ran or
+an execution whose process died is taken over well within 30 seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -16,19 +23,23 @@ from typing import Any
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import (
     build_pending_list_message,
     build_reject_modal,
     parse_reject_submission,
     pending_list_text,
 )
+from commands.slack.blocks.kit import user_mention
+from commands.slack.busy import DatabaseBusy, patiently
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
-from commands.slack.features.jobs import EXPIRY_JOB_ID, JobScheduler
+from commands.slack.features.jobs import EXPIRY_JOB_ID, RECOVERY_JOB_ID, JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
 from commands.slack.ids import (
@@ -38,23 +49,43 @@ from commands.slack.ids import (
     REJECT_CALLBACK_ID,
     REJECT_REASON_BLOCK_ID,
 )
-from commands.slack.middleware import require_approver
+from commands.slack.middleware import ReplayGate, require_approver
 from commands.slack.parser import ListCommand
-from commands.workflow import DecisionOutcome, DecisionResult, ExecutionResult, NotAllowed, WorkflowError
+from commands.slack.slack_errors import slack_error
+from commands.workflow import (
+    ApprovalView,
+    DecisionOutcome,
+    DecisionResult,
+    ExecutionResult,
+    NotAllowed,
+    WorkflowError,
+)
 from commands.workflow.deadlines import LATE_UNCONFIRMED
 from providers.errors import ProviderError
 
-__all__ = ["EXPIRY_INTERVAL", "expire_approvals", "recover_in_flight", "register"]
+__all__ = ["EXPIRY_INTERVAL", "RECOVERY_INTERVAL", "expire_approvals", "recover_in_flight", "register"]
 
 log = logging.getLogger("invoicebot.commands")
 
-#: how often stale requests are expired (and dead executions taken over)
+#: how often stale requests are expired (and old replay keys forgotten)
 EXPIRY_INTERVAL = dt.timedelta(minutes=5)
+#: how often approved-but-not-run requests are run and dead executions looked for: with the default
+#: INVOICEBOT_EXECUTING_STALE_SECONDS (20) a stuck execution is taken over within about 25 s
+RECOVERY_INTERVAL = dt.timedelta(seconds=5)
 
 
 def _action_id(body: Mapping[str, Any]) -> str:
     actions = body.get("actions") or [{}]
     return str(actions[0].get("action_id", ""))
+
+
+async def _refuse_approval(deps: SlackDeps, body: Mapping[str, Any], user: str, approval_id: int,
+                           exc: WorkflowError | ProviderError) -> None:
+    """Tell the clicker why; a late issue approved from a card drawn before its deadline passed gets
+    its card redrawn, with the penalty and the confirming Approve."""
+    await deps.notifier.tell_clicker(body, user, explain("", exc).line())
+    if getattr(exc, "code", None) == LATE_UNCONFIRMED:
+        await deps.notifier.update_card(await deps.service.get_approval(approval_id))
 
 
 def _approval_id(body: Mapping[str, Any]) -> int | None:
@@ -66,21 +97,36 @@ def _approval_id(body: Mapping[str, Any]) -> int | None:
 
 
 async def recover_in_flight(deps: SlackDeps) -> list[ExecutionResult]:
-    """Re-drive requests a crash left approved or executing, then update their cards."""
+    """Re-drive requests a crash left approved or executing, then update their cards; post the
+    card of any pending request whose card Slack refused when it was made."""
     results = await deps.service.recover()
     for result in results:
         await deps.notifier.update_card(result.approval)
         await deps.notifier.tell_requester(result.approval)
     if results:
         log.info("recovered %d request(s) left in flight", len(results))
+    await _post_missing_cards(deps)
     return results
 
 
+async def _post_missing_cards(deps: SlackDeps) -> None:
+    """A request whose card could not be posted is still pending: post its card now."""
+    for approval in await deps.service.pending_approvals(limit=100):
+        if approval.message_ts:
+            continue
+        posted = await deps.notifier.post_card(approval, approval.origin_channel_id or approval.requester)
+        if posted is not None:
+            await deps.service.attach_card(approval.id, *posted)
+            log.info("posted the missing card of request %s", approval.id)
+
+
 async def expire_approvals(deps: SlackDeps) -> None:
-    """Expire stale requests (their cards lose the buttons), then take over dead executions."""
+    """Expire stale requests (their cards lose the buttons), forget old replay keys, then
+    take over dead executions."""
     for approval in await deps.service.expire_stale():
         await deps.notifier.update_card(approval)
         await deps.notifier.tell_requester(approval)
+    await ReplayGate(deps.store, deps.clock).prune()
     # an execution whose process died mid-call is taken over once it is stale
     await recover_in_flight(deps)
 
@@ -96,16 +142,42 @@ async def _after_decision(deps: SlackDeps, body: dict[str, Any], user: str, resu
         await notifier.update_card(approval)
         return
     if result.outcome is DecisionOutcome.APPROVED and result.execution is None:
-        await notifier.update_card(approval)  # approved: the buttons go before the provider call
-        try:
-            approval = (await deps.service.execute(approval.id)).approval
-        except Exception:
-            log.exception("executing approval %s failed", approval.id)
-            approval = await deps.service.get_approval(approval.id)
+        approval = await _execute_beside_the_card(deps, approval)
     await notifier.update_card(approval)
     await notifier.tell_requester(approval)
     await refresh_home(deps, user, client)
     await refresh_home(deps, approval.requester, client)
+
+
+async def _execute_beside_the_card(deps: SlackDeps, approval: ApprovalView) -> ApprovalView:
+    """Run an approved request while its card loses the buttons: the provider call never waits
+    for Slack (a failed or hung chat.update only leaves the card behind, for the next update)."""
+    first_update = asyncio.create_task(deps.notifier.update_card(approval))
+    try:
+        approval = (await deps.service.execute(approval.id)).approval
+    except Exception:
+        log.exception("executing approval %s failed", approval.id)
+        approval = await patiently(lambda: deps.service.get_approval(approval.id), what="reading an approval")
+    try:
+        await first_update  # bounded by CARD_UPDATE_TIMEOUT; the update with the outcome must land last
+    except Exception:
+        log.exception("updating the card of approval %s failed", approval.id)
+    return approval
+
+
+async def _replayed_click(deps: SlackDeps, body: dict[str, Any], user: str, approval_id: int) -> None:
+    """A replayed click does nothing; it is told where the request stands."""
+    approval = await deps.service.get_approval(approval_id)
+    if approval.decider:
+        verb = _("rejected") if approval.state.value == "rejected" else _("approved")
+        where = _("already {verb} by {who} ({state})").format(verb=verb, who=user_mention(approval.decider),
+                                                               state=approval.state.value)
+    elif approval.is_pending:
+        where = _("being decided (this click arrived twice)")
+    else:
+        where = approval.state.value
+    await deps.notifier.tell_clicker(body, user, _("Already handled: request #{id} is {where}.").format(
+        id=approval_id, where=where))
 
 
 async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> str | None:
@@ -119,28 +191,38 @@ async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> 
 
 def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
     decision_guard = require_approver(deps.approvers, deps.notifier)
+    gate = ReplayGate(deps.store, deps.clock)
 
-    async def on_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        """Acknowledge first, then record the decision and run it.
+    async def on_approve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext) -> None:
+        """Acknowledge first, then claim the click against replays, record the decision and run it.
 
         Recording before the ack would survive a crash between the two, but under a burst of
-        clicks (a thousand duplicates in the fault suite) the database work pushes acks past
-        Slack's 3 seconds; a click lost to a crash leaves the card with its buttons, visibly
-        pending, for the approver to click again.
+        clicks (a thousand duplicates in the fault suite) or a locked database the database
+        work pushes acks past Slack's 3 seconds. After the ack the click is recorded
+        `patiently`; if the database never frees up the clicker is told to click again, and a
+        click lost to a crash leaves the card with its buttons, visibly pending.
         """
         await ack()
         user = str(body.get("user", {}).get("id", ""))
         approval_id = _approval_id(body)
         if approval_id is None:
             return
-        # the late Approve's confirm dialog named the penalty: the click is the approver's confirmation
-        late_confirmed = _action_id(body) == APPROVE_LATE_ACTION_ID
+        late = _action_id(body) == APPROVE_LATE_ACTION_ID  # its confirm dialog named the penalty
         try:
-            result = await deps.service.decide(approval_id, user, True, execute=False, late_confirmed=late_confirmed)
+            if not await gate.first(context):
+                await _replayed_click(deps, body, user, approval_id)
+                return
+            result = await patiently(lambda: deps.service.decide(approval_id, user, True, execute=False,
+                                                                     late_confirmed=late),
+                                     what=f"recording the approval of #{approval_id}")
         except (WorkflowError, ProviderError) as exc:
-            await deps.notifier.tell_clicker(body, user, explain("", exc).line())
-            if getattr(exc, "code", None) == LATE_UNCONFIRMED:  # the card predates the deadline: redraw it
-                await deps.notifier.update_card(await deps.service.get_approval(approval_id))
+            await _refuse_approval(deps, body, user, approval_id, exc)
+            return
+        except DatabaseBusy:
+            await deps.notifier.tell_clicker(body, user, _(
+                "⚠️ Your approval of request #{id} could not be recorded: the bot's database stayed busy. "
+                "Nothing was done; click Approve again in a minute.").format(id=approval_id))
             return
         await _after_decision(deps, body, user, result, client)
 
@@ -162,7 +244,7 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
                                     view=build_reject_modal(str(approval_id)))
         except SlackApiError as exc:
             await deps.notifier.tell_clicker(body, user, f"The reject form could not be opened "
-                                                         f"({exc.response.get('error')}). Click Reject again.")
+                                                         f"({slack_error(exc)}). Click Reject again.")
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(APPROVE_LATE_ACTION_ID, middleware=[decision_guard])(on_approve)
@@ -170,8 +252,10 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
 
 
 def _register_reject_modal(app: AsyncApp, deps: SlackDeps) -> None:
+    gate = ReplayGate(deps.store, deps.clock)
+
     async def on_reject_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                                   client: AsyncWebClient) -> None:
+                                   client: AsyncWebClient, context: AsyncBoltContext) -> None:
         reason, errors = parse_reject_submission(view.get("state", {}).get("values", {}))
         if errors or reason is None:
             await ack(response_action="errors", errors=errors)
@@ -180,6 +264,9 @@ def _register_reject_modal(app: AsyncApp, deps: SlackDeps) -> None:
         try:
             approval_id = int(str(view.get("private_metadata", "")))
         except ValueError:
+            await ack()
+            return
+        if not await gate.first(context):  # the same form submitted again: it was handled once
             await ack()
             return
         try:
@@ -211,5 +298,10 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         async def expire() -> None:
             await expire_approvals(deps)
 
+        async def recover() -> None:
+            await recover_in_flight(deps)
+
         scheduler.add_job(expire, IntervalTrigger(seconds=EXPIRY_INTERVAL.total_seconds(), timezone=scheduler.tz),
                           id=EXPIRY_JOB_ID, misfire_grace_time=max(1, int(EXPIRY_INTERVAL.total_seconds())))
+        scheduler.add_job(recover, IntervalTrigger(seconds=RECOVERY_INTERVAL.total_seconds(), timezone=scheduler.tz),
+                          id=RECOVERY_JOB_ID, misfire_grace_time=max(1, int(RECOVERY_INTERVAL.total_seconds())))

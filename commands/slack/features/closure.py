@@ -24,6 +24,7 @@ from commands.slack.features.router import Invocation
 from commands.slack.home import build_closure_modal, parse_closure_submission
 from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID
 from commands.slack.parser import ClosureCommand
+from commands.slack.slack_errors import slack_error
 from commands.workflow import ClosureItem
 
 __all__ = ["CLOSURE_CHUNK", "CLOSURE_PROGRESS_THRESHOLD", "register"]
@@ -76,7 +77,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         try:
             await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=build_closure_modal())
         except SlackApiError as exc:
-            log.warning("could not open the closure modal: %s", exc.response.get("error"))
+            log.warning("could not open the closure modal: %s", slack_error(exc))
 
     async def on_closure_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         command, errors = parse_closure_submission(view.get("state", {}).get("values", {}))

@@ -19,6 +19,7 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import ExportCommand
+from commands.slack.slack_errors import slack_error
 from commands.workflow.export import ExportLayout, export_file_name, export_rows, export_scope
 
 __all__ = ["register"]
@@ -47,10 +48,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await invocation.client.files_upload_v2(channel=channel, content=data, filename=name,
                                                     title=name, initial_comment=scope)
         except SlackApiError as exc:
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else exc.response.status_code
             await respond(replace_original=True, text="The export could not be uploaded.",
                           blocks=build_error_message("The export could not be uploaded",
-                                                     f"Slack said `{error}`.",
+                                                     f"Slack said `{slack_error(exc)}`.",
                                                      _("Open your direct messages with the app and try again.")))
             return
         await respond(replace_original=True, text=export_text(name, rows, parsed.start, parsed.end, layout),

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.home import load_home
+from commands.slack.slack_errors import slack_error
 
 __all__ = ["refresh_home", "register"]
 
@@ -29,7 +30,7 @@ async def refresh_home(deps: SlackDeps, user: str, client: AsyncWebClient) -> No
     try:
         await client.views_publish(user_id=user, view=home.view(deps.tz, now=deps.clock()))
     except SlackApiError as exc:
-        log.warning("could not publish the App Home of %s: %s", user, exc.response.get("error"))
+        log.warning("could not publish the App Home of %s: %s", user, slack_error(exc))
 
 
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:

@@ -2,10 +2,17 @@
 
 The modal opens within the trigger_id's 3 s (so the command acknowledges itself); the
 submission is checked on the form (errors go back to the form), recorded, and announced.
+
+A submission is one request however often it arrives: it is keyed by its view id and a hash
+of its values (`ReplayGate`), so a replay or a double submit records nothing more. Recording
+waits for the database `patiently`, but Slack's answer does not: after `ACK_BUDGET` the form
+is closed and the request is recorded (and announced, or its refusal told) once the
+database frees up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
@@ -15,28 +22,36 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_error_message
+from commands.slack.busy import DatabaseBusy, patiently
 from commands.slack.features.announce import announce
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain, private_metadata, read_metadata
 from commands.slack.features.router import Invocation
 from commands.slack.ids import HOME_ISSUE_ACTION_ID, ISSUE_CALLBACK_ID
+from commands.slack.middleware import ReplayGate
 from commands.slack.modal import build_issue_modal, parse_issue_submission, submission_errors
 from commands.slack.parser import IssueCommand
-from commands.workflow import IssueDraft, WorkflowError
+from commands.slack.slack_errors import slack_error
+from commands.workflow import ApprovalView, IssueDraft, WorkflowError
 from providers.base import Capabilities
 from providers.errors import ProviderError
 from providers.models import DocumentKind, Provider
 from providers.registry import CAPABILITIES
 
-__all__ = ["open_issue_modal", "register"]
+__all__ = ["ACK_BUDGET", "open_issue_modal", "register"]
 
 log = logging.getLogger("invoicebot.commands")
+
+#: seconds a submission may spend recording before the form is closed anyway (Slack waits 3)
+ACK_BUDGET = 2.0
 
 
 _MoneyKey = tuple[tuple[str, tuple[Decimal, ...], Decimal | None, str], ...]
@@ -86,7 +101,7 @@ async def open_issue_modal(deps: SlackDeps, client: AsyncWebClient, trigger_id: 
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
-        error = exc.response.get("error")
+        error = slack_error(exc)
         log.warning("views.open failed for %s: %s", user, error)
         if respond is not None:
             await respond(
@@ -112,8 +127,41 @@ async def _issue_now(deps: SlackDeps, draft: IssueDraft, user: str, channel: str
     await announce(deps, approval, channel, client, warnings)
 
 
+async def _record(deps: SlackDeps, gate: ReplayGate, context: AsyncBoltContext, draft: IssueDraft, user: str,
+                  channel: str, thread_ts: str | None) -> ApprovalView | None:
+    """Record the request once: None for a replay. A failure gives the key back, so the same
+    form submitted again (after a refusal or a database failure) is tried again."""
+    if not await gate.first(context):
+        return None
+    try:
+        return await patiently(lambda: deps.service.request_issue(draft, user, channel, thread_ts),
+                               what="recording an issue request")
+    except BaseException:
+        await gate.forget(context)
+        raise
+
+
+async def _finish_late(deps: SlackDeps, recording: asyncio.Task[ApprovalView | None], user: str, channel: str,
+                       client: AsyncWebClient, warnings: Sequence[str]) -> None:
+    """The form is closed already: announce the request, or tell its refusal, when recording ends."""
+    try:
+        approval = await recording
+    except (WorkflowError, ProviderError) as exc:
+        failure = explain(_("The request was not recorded"), exc)
+        await deps.notifier.ephemeral(channel, user, failure.text(), failure.blocks())
+        return
+    except DatabaseBusy:
+        await deps.notifier.ephemeral(channel, user, _(
+            "⚠️ Your issue request could not be recorded: the bot's database stayed busy. Nothing was sent "
+            "for approval; please fill in the form again in a minute."))
+        return
+    if approval is not None:
+        await announce(deps, approval, channel, client, warnings)
+
+
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
     """`/invoice issue`, the App Home button and the modal's submission."""
+    gate = ReplayGate(deps.store, deps.clock)
 
     async def on_issue_command(invocation: Invocation, parsed: IssueCommand) -> None:
         await invocation.ack()
@@ -128,7 +176,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await open_issue_modal(deps, client, str(body.get("trigger_id", "")), user, user, None, None)
 
     async def on_issue_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
-                                  client: AsyncWebClient) -> None:
+                                  client: AsyncWebClient, context: AsyncBoltContext) -> None:
         user = str(body.get("user", {}).get("id", ""))
         metadata = read_metadata(view.get("private_metadata"))
         channel = str(metadata.get("channel") or user)
@@ -141,16 +189,26 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         if not deps.service.needs_approval("issue"):
             # Issuing right away calls the provider: that must not hold the submission's answer.
             await ack()
-            await _issue_now(deps, draft, user, channel, metadata.get("thread_ts"), client, warnings)
+            if await gate.first(context):
+                await _issue_now(deps, draft, user, channel, metadata.get("thread_ts"), client, warnings)
+            return
+        # Database writes before the ack on purpose (a refusal belongs on the form), but never
+        # past ACK_BUDGET: a locked database must not make Slack show "unhandled request".
+        recording = asyncio.ensure_future(_record(deps, gate, context, draft, user, channel,
+                                                  metadata.get("thread_ts")))
+        done, _pending = await asyncio.wait({recording}, timeout=ACK_BUDGET)
+        if not done:
+            await ack()
+            await _finish_late(deps, recording, user, channel, client, warnings)
             return
         try:
-            # Only database writes, before the ack on purpose: a refusal belongs on the form.
-            approval = await deps.service.request_issue(draft, user, channel, metadata.get("thread_ts"))
+            approval = recording.result()
         except (WorkflowError, ProviderError) as exc:
             await ack(response_action="errors", errors=submission_errors(exc, explain("", exc).what))
             return
         await ack()
-        await announce(deps, approval, channel, client, warnings)
+        if approval is not None:
+            await announce(deps, approval, channel, client, warnings)
 
     deps.router.add(IssueCommand, on_issue_command, acks_itself=True)
     app.action(HOME_ISSUE_ACTION_ID)(on_home_issue)

@@ -17,10 +17,12 @@ from apscheduler.triggers.base import BaseTrigger
 
 from commands.slack.digest import DigestControl
 
-__all__ = ["EXPIRY_JOB_ID", "SWEEP_JOB_ID", "SYNC_JOB_ID", "Job", "JobScheduler"]
+__all__ = ["EXPIRY_JOB_ID", "RECOVERY_JOB_ID", "SWEEP_JOB_ID", "SYNC_JOB_ID", "Job", "JobScheduler"]
 
 #: approvals: expire stale requests and take over executions whose process died
 EXPIRY_JOB_ID = "expire-approvals"
+#: approvals: run approved requests nobody ran, take over dead executions, post missing cards
+RECOVERY_JOB_ID = "recover-approvals"
 #: the daily status sweep (runs before the earliest digest)
 SWEEP_JOB_ID = "sweep"
 #: digests: re-read the schedules, so an instance learns what another one changed

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import N_, _
@@ -17,6 +18,7 @@ from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
 from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+from commands.slack.middleware import ReplayGate
 from commands.slack.parser import ResendCommand
 from commands.workflow import WorkflowError
 from providers.errors import ProviderError
@@ -42,8 +44,13 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await report_request(deps, approval, invocation.channel, invocation.respond, invocation.client,
                              verb="resend")
 
-    async def on_reminder_resend(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    gate = ReplayGate(deps.store, deps.clock)
+
+    async def on_reminder_resend(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                                 context: AsyncBoltContext) -> None:
         await ack()
+        if not await gate.first(context):  # a replayed click resends nothing
+            return
         user = str(body.get("user", {}).get("id", ""))
         ref = str((body.get("actions") or [{}])[0].get("value", ""))
         channel = str((body.get("channel") or {}).get("id") or user)

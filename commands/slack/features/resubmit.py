@@ -25,6 +25,7 @@ from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain, read_metadata
 from commands.slack.ids import RESUBMIT_ACTION_ID, RESUBMIT_CALLBACK_ID
 from commands.slack.modal import build_issue_modal, parse_issue_submission
+from commands.slack.slack_errors import slack_error
 from commands.workflow import WorkflowError
 from providers.errors import ProviderError
 
@@ -57,7 +58,7 @@ async def _open_form(deps: SlackDeps, body: dict[str, Any], user: str, approval_
     try:
         await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=view)
     except SlackApiError as exc:
-        log.warning("views.open failed for %s: %s", user, exc.response.status_code)
+        log.warning("views.open failed for %s: %s", user, slack_error(exc))
         await deps.notifier.tell_clicker(body, user, _("The form could not be opened. Click the button again."))
 
 

@@ -4,6 +4,9 @@ Features add their subcommands to the table (`router.add(StatusCommand, handler)
 router acknowledges, waits for the burst's acks (`AckPacer`), calls the handler and turns a
 refusal into the user's message. A handler added with ``acks_itself=True`` (help answers in
 the ack, issue must open a modal within the trigger_id's 3 s) gets the raw invocation.
+Every other command that changes something is claimed against replays (`ReplayGate`) after
+the ack and before its handler runs: a replayed `/invoice resend` is answered "already
+handled" and resends nothing.
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from commands.i18n import _
 from commands.slack.blocks import build_command_error_message
+from commands.slack.busy import DatabaseBusy
 from commands.slack.features.replies import explain
+from commands.slack.middleware import ReplayGate
 from commands.slack.pacing import AckPacer
 from commands.slack.parser import Command, CommandError, parse_command
 from commands.workflow import WorkflowError
@@ -43,7 +50,10 @@ class Invocation:
 
 
 Subcommand = Callable[[Invocation, Any], Awaitable[None]]
-CommandListener = Callable[[AsyncAck, dict[str, Any], AsyncRespond, AsyncWebClient], Awaitable[None]]
+CommandListener = Callable[..., Awaitable[None]]
+
+#: subcommands that only read: a replay of one may simply be answered again
+READ_ONLY = frozenset({"help", "status", "list", "closure"})
 
 
 @dataclass(frozen=True)
@@ -71,11 +81,12 @@ class CommandRouter:
                 return route
         return None
 
-    def listener(self, *, today: Callable[[], dt.date], pacer: AckPacer) -> CommandListener:
+    def listener(self, *, today: Callable[[], dt.date], pacer: AckPacer,
+                 gate: ReplayGate | None = None) -> CommandListener:
         """The Bolt listener for `/invoice` (Bolt passes its arguments by name)."""
 
         async def on_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond,
-                             client: AsyncWebClient) -> None:
+                             client: AsyncWebClient, context: AsyncBoltContext | None = None) -> None:
             try:
                 parsed = parse_command(command.get("text"), today=today())
             except CommandError as error:
@@ -89,6 +100,9 @@ class CommandRouter:
                 return
             await ack()
             await pacer.wait()
+            if (gate is not None and context is not None and parsed.name not in READ_ONLY
+                    and not await _first_delivery(gate, context, respond)):
+                return
             await self._run(route, invocation, parsed)
 
         return on_command
@@ -109,3 +123,15 @@ class CommandRouter:
             log.exception("/invoice %s failed", parsed.name)
             failure = explain(title, exc)
             await invocation.respond(text=failure.text(), blocks=failure.blocks(), response_type="ephemeral")
+
+
+async def _first_delivery(gate: ReplayGate, context: AsyncBoltContext, respond: AsyncRespond) -> bool:
+    """True when the command should run: not a replay, and recorded as handled."""
+    try:
+        if await gate.first(context):
+            return True
+        await respond(text=_("This request was already handled; nothing was done again."), response_type="ephemeral")
+    except DatabaseBusy:
+        await respond(text=_("⚠️ The bot's database is busy and your command could not be recorded, so nothing was "
+                             "done. Try again in a minute."), response_type="ephemeral")
+    return False

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
-from commands.slack.features.jobs import EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
+from commands.slack.features.jobs import EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
 from commands.slack.ids import (
     AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
@@ -124,7 +124,7 @@ def test_features_register_their_jobs_with_stable_ids_and_registering_again_repl
     for _ in range(2):
         register_all(cast(AsyncApp, RecordingApp()), make_deps(), cast(JobScheduler, scheduler))
 
-    assert sorted(scheduler.jobs) == sorted([EXPIRY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID])
+    assert sorted(scheduler.jobs) == sorted([EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID])
 
 
 def test_deps_are_complete_when_built_and_never_assigned_later() -> None:

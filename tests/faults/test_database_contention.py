@@ -1,0 +1,101 @@
+"""The SQLite file locked by another connection: Slack still gets its answer within 3 s, the
+issue request is recorded once the lock clears, and an acknowledged approval is recorded
+(waited for past the busy timeout) or its clicker is told it was not."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.console.app import settle_tasks
+from commands.ledger import ApprovalState
+from commands.slack import busy
+from tests.app.harness import BotHarness, running_bot, text_of
+from tests.faults.flows import BUYER, FAST, ISSUE_COMMAND, approval, card_now, issue_calls, request_issue
+
+pytestmark = pytest.mark.slow  # each holds the database for 10 to 20 seconds
+
+
+class ExclusiveLock:
+    """An exclusive transaction on the bot's SQLite file from another connection, for `seconds`."""
+
+    def __init__(self, path: Path, seconds: float) -> None:
+        self.path, self.seconds = path, seconds
+        self.held = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+            conn.execute("UPDATE documents SET updated_at = updated_at WHERE id = -1")
+            self.held.set()
+            time.sleep(self.seconds)
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+    def __enter__(self) -> ExclusiveLock:
+        self._thread.start()
+        assert self.held.wait(10), "could not take the lock"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(self.seconds + 10)
+
+
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"
+
+
+async def test_an_issue_form_is_acknowledged_in_time_and_recorded_after_a_10_s_lock(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, **FAST) as bot:
+        await bot.command(ISSUE_COMMAND["popbill"])
+        modal = bot.last_modal()
+        with ExclusiveLock(db_path(tmp_path), 10):
+            started = time.monotonic()
+            response = await bot.submit(modal, BUYER, user="U_ALICE", settle=False)
+            answered = time.monotonic() - started
+            assert response.status_code == 200 and not response.text, response.text
+            assert answered < 3, f"Slack waited {answered:.1f} s"
+        await settle_tasks(60)
+
+        assert [a.state for a in await bot.runtime.store.approvals.search()] == [ApprovalState.PENDING]
+        assert len(bot.cards()) == 1
+        assert "waiting for approval" in text_of(bot.ephemerals("U_ALICE")[-1])
+
+
+async def _click_under_lock(bot: BotHarness, tmp_path: Path, seconds: float) -> dict[str, object]:
+    card = await request_issue(bot, "popbill")
+    with ExclusiveLock(db_path(tmp_path), seconds):
+        started = time.monotonic()
+        response = await bot.click(card, "approval_approve", user="U_BOB", settle=False)
+        assert response.status_code == 200 and time.monotonic() - started < 3
+    await settle_tasks(90)
+    return card
+
+
+async def test_an_approval_clicked_during_a_20_s_lock_is_recorded_and_run(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, **FAST) as bot:
+        card = await _click_under_lock(bot, tmp_path, 20)  # longer than SQLite's 15 s busy timeout
+
+        assert (await approval(bot, 1)).state is ApprovalState.SUCCEEDED
+        assert len(issue_calls(bot, "popbill")) == 1
+        assert "✅" in text_of(card_now(bot, card))
+
+
+async def test_an_approval_that_cannot_be_recorded_is_told_to_its_clicker(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(busy, "DB_PATIENCE", 1.0)
+    async with running_bot(tmp_path, **FAST) as bot:
+        card = await _click_under_lock(bot, tmp_path, 18)
+
+        assert (await approval(bot, 1)).state is ApprovalState.PENDING
+        assert issue_calls(bot, "popbill") == []
+        told = text_of(bot.ephemerals("U_BOB")[-1])
+        assert "could not be recorded" in told and "click Approve again" in told
+        assert "approval_approve" in text_of(card_now(bot, card)), "the buttons stay for the next click"
