@@ -37,7 +37,8 @@ def test_manifest_declares_the_command_interactivity_home_and_socket_mode() -> N
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    # function_executed: Workflow Builder runs the app's custom steps (tests/app/test_steps.py)
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "function_executed"]
 
 
 def test_manifest_asks_only_for_the_scopes_the_code_uses() -> None:
@@ -69,3 +70,26 @@ def test_oauth_installs_ask_for_the_manifests_scopes_with_rotation_and_org_wide_
     assert DEFAULT_SLACK_SCOPES.split(",") == data["oauth_config"]["scopes"]["bot"]
     assert data["settings"]["token_rotation_enabled"] is True
     assert data["settings"]["org_deploy_enabled"] is True
+
+
+def test_manifest_declares_the_custom_steps_the_app_registers() -> None:
+    """Every step the app handles is declared (and nothing else), run by the app itself, and its
+    parameters are the shape Slack's schema 2 gives them (required ones among the declared)."""
+    from commands.workflow.steps import REQUEST_STEP, STATUS_STEP, WAIT_STEP
+
+    data = manifest()
+    functions = data["functions"]
+    assert set(functions) == {REQUEST_STEP, STATUS_STEP, WAIT_STEP}
+    assert data["settings"]["function_runtime"] == "remote"
+    assert data["settings"]["org_deploy_enabled"] is True  # Slack publishes steps only from org-ready apps
+    source = (ROOT / "commands/slack/features/steps.py").read_text(encoding="utf-8")
+    for name in ("REQUEST_STEP", "STATUS_STEP", "WAIT_STEP"):
+        assert f"app.function({name})" in source
+    for callback_id, spec in functions.items():
+        for side in ("input_parameters", "output_parameters"):
+            declared = spec[side]
+            assert set(declared.get("required", [])) <= set(declared["properties"]), (callback_id, side)
+    request_inputs = functions[REQUEST_STEP]["input_parameters"]["properties"]
+    assert {"provider", "kind", "requester", "buyer_business_number", "buyer_name", "items", "amount"} <= set(
+        request_inputs)
+    assert request_inputs["requester"]["type"] == "slack#/types/user_id"

@@ -46,6 +46,7 @@ __all__ = [
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",
+    "step_executions",
 ]
 
 NAMING_CONVENTION = {
@@ -314,6 +315,26 @@ callback_events = sa.Table(
     sa.Column("payload", JSON_TYPE, nullable=True),
     sa.UniqueConstraint("provider", "dedup_key"),
     sa.Index(None, "received_at"),
+)
+
+#: Workflow Builder custom steps waiting on a request (0008_steps): the step completes from the
+#: request's outcome, by whichever process sees it first (`state` open -> done by compare-and-set)
+step_executions = sa.Table(
+    "step_executions",
+    metadata,
+    sa.Column("function_execution_id", sa.String(64), primary_key=True),
+    sa.Column("callback_id", sa.String(64), nullable=False),
+    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    # the execution's own token (xwfp-), valid until the step completes; cleared then
+    sa.Column("bot_token", sa.Text(), nullable=True),
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("completed_at", UtcDateTime(), nullable=True),
+    sa.CheckConstraint(_in("state", frozenset({"open", "done"})), name="state"),
+    sa.Index(None, "approval_id"),
+    sa.Index(None, "state"),
 )
 
 #: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)

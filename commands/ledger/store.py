@@ -34,6 +34,7 @@ from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
+from commands.ledger.steps import StepRepo
 
 __all__ = ["Store"]
 
@@ -61,6 +62,7 @@ class Store:
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
         self.callbacks = CallbackRepo(db)
+        self.steps = StepRepo(db)  # Workflow Builder custom steps (0008_steps)
         self.bulk = BulkRepo(db)
         self.replays = ReplayRepo(db)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,12 +41,15 @@ from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
 from commands.workflow.resubmit import REOPENABLE
 
-__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "resubmit_button"]
+__all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "OutcomeListener", "resubmit_button"]
 
 log = logging.getLogger("invoicebot.notify")
 
 #: seconds a card update may take before it is given up (the next update shows the truth)
 CARD_UPDATE_TIMEOUT = 10.0
+
+#: told of every request whose card is updated (decisions, votes, executions, expiry, recovery, retries)
+OutcomeListener = Callable[[ApprovalView], Awaitable[None]]
 
 
 def resubmit_button(approval: ApprovalView) -> list[Block]:
@@ -77,6 +80,8 @@ class Notifier:
         self.store = store
         self.approvals_channel = approvals_channel
         self.tz = tz
+        #: e.g. Workflow Builder steps waiting on a request (`features.steps`); their failures are logged
+        self.outcome_listeners: list[OutcomeListener] = []
         self.four_eyes = four_eyes
         self.clock = clock  # "today" for the tax deadline a card shows (an issue request's depends on the day)
 
@@ -105,7 +110,9 @@ class Notifier:
 
     async def update_card(self, approval: ApprovalView) -> None:
         """Replace the card with its current state (decided cards have no buttons), giving up
-        after `CARD_UPDATE_TIMEOUT`: nothing waits on a card for longer than that."""
+        after `CARD_UPDATE_TIMEOUT`: nothing waits on a card for longer than that. The outcome
+        listeners are told first (a request made by a workflow step may have no card)."""
+        await self._tell_listeners(approval)
         if not approval.channel_id or not approval.message_ts:
             return
         if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
@@ -119,6 +126,13 @@ class Notifier:
             ), CARD_UPDATE_TIMEOUT)
         except SLACK_FAILURES as exc:
             log.warning("could not update approval card %s: %s", approval.id, slack_error(exc))
+
+    async def _tell_listeners(self, approval: ApprovalView) -> None:
+        for listener in self.outcome_listeners:
+            try:
+                await listener(approval)
+            except Exception:  # a listener's failure must not keep the card from updating
+                log.exception("outcome listener failed for request %s", approval.id)
 
     async def tell_user(self, user: str, text: str, blocks: Sequence[Block] | None = None) -> None:
         """A direct message from the app."""

@@ -31,6 +31,7 @@ Modules, one concern each:
     views         modals and App Home (views.*)
     files         the upload v2 flow (files.*)
     socket_mode   apps.connections.open and its WebSocket
+    functions     custom steps: functions.completeSuccess / completeError, execution tokens
     wire          reading a request's arguments and its token
     checks        Slack's limits on blocks and views
     faults        failures queued by `fail_next`

@@ -21,6 +21,7 @@ from bot.console.slack_double.chat import Chat
 from bot.console.slack_double.directory import Directory
 from bot.console.slack_double.faults import FaultPlan
 from bot.console.slack_double.files import Uploads
+from bot.console.slack_double.functions import Functions
 from bot.console.slack_double.oauth import Grant, Installs
 from bot.console.slack_double.records import (
     Clock,
@@ -90,6 +91,8 @@ class SlackWebApiDouble:
         self.uploads = Uploads(self.directory, self.chat, self.stamps, lambda fid: f"{self.root_url}/upload/{fid}")
         self.shared_files = SharedFiles(self.uploads, lambda: self.root_url)
         self.faults = FaultPlan()
+        #: custom step executions (`start_function`) and their completions
+        self.functions = Functions(self.stamps)
         self._responses: dict[str, dict[str, Any]] = {}  # response id -> {"channel", "ts"} it answers
         self.socket_mode.forget_acks()
         self._methods: dict[str, MethodHandler] = {
@@ -153,6 +156,11 @@ class SlackWebApiDouble:
         self.installs.grant(code, Grant(team_id=team_id, team_name=team_name, enterprise_id=enterprise_id,
                                         enterprise_name=enterprise_name,
                                         is_enterprise_install=is_enterprise_install, installer=installer))
+
+    def start_function(self) -> tuple[str, str]:
+        """A custom step execution, as Slack starts one: (function_execution_id, bot_access_token)
+        to put in the ``function_executed`` event; `functions.completion(id)` tells how it ended."""
+        return self.functions.start()
 
     def expire_trigger(self, trigger_id: str) -> None:
         """Make views.open/push answer ``expired_trigger_id`` for this trigger."""
@@ -280,6 +288,8 @@ class SlackWebApiDouble:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         call.team_id = self.installs.team_of(token)
         refused = None if method == "oauth.v2.access" else auth_error(request, method, self._accepted())
+        if refused and token in self.functions.live_tokens:
+            refused = None  # a step execution's own token, until the step completes
         if refused:
             call.response = {"ok": False, "error": refused}
         elif (fault := self.faults.take(method)) is not None:
@@ -297,6 +307,8 @@ class SlackWebApiDouble:
             call.response = self.installs.oauth_v2_access(call.args, request.headers.get("Authorization", ""))
         elif method == "auth.test" and (answer := self.installs.auth_test(token)) is not None:
             call.response = answer
+        elif method in self.functions.methods():
+            call.response = self.functions.answer(method, call.args, token)
         elif (handler := self._methods.get(method)) is None:
             call.response = {"ok": False, "error": "unknown_method", "req_method": method}
         else:

@@ -27,6 +27,7 @@ amend       `/invoice amend`, the "Amend" button and the amendment form (수정�
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
 pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 deadlines   `/invoice deadlines` (기한): tax invoices near or past a tax deadline
+steps       Workflow Builder custom steps (`function_executed`): request, status check, wait
 ==========  =====================================================================
 """
 
@@ -54,6 +55,7 @@ from commands.slack.features import (
     retry,
     send_nts,
     status,
+    steps,
     sweep,
 )
 from commands.slack.features.deps import SlackDeps
@@ -85,6 +87,7 @@ FEATURES: tuple[Register, ...] = (
     send_nts.register,
     pdf.register,
     deadlines.register,
+    steps.register,
 )
 
 

@@ -39,6 +39,7 @@ TABLES = {
     "slack_bots",
     "slack_installations",
     "slack_oauth_states",
+    "step_executions",
     "replay_keys",
 }
 

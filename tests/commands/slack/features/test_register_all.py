@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.jobs import EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
+from commands.slack.features.steps import STEPS_JOB_ID
 from commands.slack.ids import (
     AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
@@ -36,6 +37,8 @@ from commands.slack.ids import (
     RESUBMIT_ACTION_ID,
     RESUBMIT_CALLBACK_ID,
 )
+from commands.slack.notify import OutcomeListener
+from commands.workflow.steps import REQUEST_STEP, STATUS_STEP, WAIT_STEP
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -66,6 +69,9 @@ class RecordingApp:
     def event(self, key: str) -> Callable[[object], object]:
         return self._record("event", key)
 
+    def function(self, key: str) -> Callable[[object], object]:
+        return self._record("function", key)
+
 
 class RecordingScheduler:
     tz = SEOUL
@@ -84,10 +90,18 @@ class RecordingScheduler:
         return 0
 
 
+class RecordingNotifier:
+    """Where features hook into every request's card update (custom steps do)."""
+
+    def __init__(self) -> None:
+        self.outcome_listeners: list[OutcomeListener] = []
+
+
 def make_deps() -> SlackDeps:
     nothing = cast(Any, None)
     return SlackDeps(service=nothing, store=nothing, providers={}, approvers=ApproverDirectory([], None),
-                     notifier=nothing, tz=SEOUL, clock=lambda: dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+                     notifier=cast(Any, RecordingNotifier()), tz=SEOUL,
+                     clock=lambda: dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
 
 
 def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() -> None:
@@ -115,6 +129,9 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("view", BULK_CALLBACK_ID),
         ("action", BULK_SUBMIT_ACTION_ID),
         ("action", BULK_CANCEL_ACTION_ID),
+        ("function", REQUEST_STEP),
+        ("function", STATUS_STEP),
+        ("function", WAIT_STEP),
     ])
     assert app.middleware == 2  # request arrival, the request's workspace
 
@@ -124,7 +141,8 @@ def test_features_register_their_jobs_with_stable_ids_and_registering_again_repl
     for _ in range(2):
         register_all(cast(AsyncApp, RecordingApp()), make_deps(), cast(JobScheduler, scheduler))
 
-    assert sorted(scheduler.jobs) == sorted([EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID])
+    assert sorted(scheduler.jobs) == sorted([EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID,
+                                             STEPS_JOB_ID])
 
 
 def test_deps_are_complete_when_built_and_never_assigned_later() -> None:
