@@ -9,6 +9,7 @@ one command or answer per line (a multi-line answer ends with an empty line).
 
     /invoice …        a slash command in the current channel
     3                 click choice 3
+    :click Approve    click the newest choice whose label starts with "Approve" (scripts need no numbers)
     :as U_BOB         act as another user          :channel C_OPS   switch channel
     :home             open your App Home            :wait 2          let background work run
     :pay INV-000002   the customer pays a Payssam bill or Abillify invoice (its sandbox calls back)
@@ -242,6 +243,8 @@ class Console:
                                                        response_url=response_url, command=command))
         elif line.isdigit():
             await self.click(int(line))
+        elif line.startswith(":click "):
+            await self.click_label(line.split(maxsplit=1)[1].strip())
         else:
             self.say("Not understood: type a /command, a choice number, or :help.")
         return True
@@ -271,6 +274,15 @@ class Console:
         await asyncio.sleep(1.5)  # the sandbox calls back in the background
         await self.settle()
         self.drain()
+
+    async def click_label(self, label: str) -> None:
+        """Press the most recently shown button whose label starts with `label` (case-insensitive)."""
+        wanted = label.casefold()
+        numbers = [n for n, c in self.choices.items() if c.label.strip().casefold().startswith(wanted)]
+        if not numbers:
+            self.say(f"No choice is labelled “{label}”.")
+            return
+        await self.click(max(numbers))
 
     async def click(self, number: int) -> None:
         """Press a numbered button as the current user: in a view, or in the message it was shown in."""
