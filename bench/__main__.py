@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from bench._common import BenchResult, machine_facts
+from bench._common import REPO, BenchResult, machine_facts
+from bench._docs import DOCS, write_docs
 
 __all__ = ["BENCHMARKS", "main"]
 
@@ -41,7 +42,14 @@ def _digest(quick: bool) -> BenchResult:
     return digest.run(quick)
 
 
-BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {"ack": _ack, "sweep": _sweep, "digest": _digest}
+def _start(quick: bool) -> BenchResult:
+    from bench import start
+
+    return start.run(quick)
+
+
+BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {"start": _start, "ack": _ack, "sweep": _sweep,
+                                                        "digest": _digest}
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(BENCHMARKS),
                         help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the result tables to this file")
+    parser.add_argument("--write-docs", action="store_true",
+                        help=f"replace each benchmark's figures in {DOCS.relative_to(REPO)} with this run's")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in BENCHMARKS]
@@ -96,10 +106,17 @@ def main(argv: list[str] | None = None) -> int:
         for check in result.checks:
             if check.ok is not None:
                 print(f"  [{check.verdict}] {check.what}: {check.measured} (target {check.target})")
+        if result.growth:
+            print("\n".join(["  growth:", *("  " + line for line in [result.growth_header, *result.growth])]))
         for note in result.notes:
             print(f"  note: {note}")
     if args.markdown is not None:
         _write_markdown(args.markdown, results, facts, mode)
+    if args.write_docs:
+        command = "python -m bench" + (" --quick" if args.quick else "") + \
+            (f" --only {','.join(chosen)}" if chosen != list(BENCHMARKS) else "") + " --write-docs"
+        write_docs(DOCS, results, facts, command)
+        print(f"\nwrote {DOCS.relative_to(REPO)}")
     return 1 if any(r.error for r in results) else 0
 
 

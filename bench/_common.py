@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 __all__ = [
+    "REPEATS",
     "REPO",
     "BenchResult",
     "Check",
@@ -37,11 +38,17 @@ __all__ = [
     "fmt_ms",
     "free_port",
     "machine_facts",
+    "median",
     "percentile",
     "proc_cpu_seconds",
     "python",
+    "spread",
     "temp_dir",
 ]
+
+#: Every figure is measured this many times (fresh processes where a process is measured)
+#: and printed as min / median / max.
+REPEATS = 3
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,6 +77,9 @@ class BenchResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    #: rows of a growth table (markdown), printed under `growth_header`
+    growth: list[str] = field(default_factory=list)
+    growth_header: str = ""
 
     def check(self, what: str, target: str, measured: str, ok: bool | None) -> None:
         self.checks.append(Check(what, target, measured, ok))
@@ -78,6 +88,8 @@ class BenchResult:
         """A table per benchmark, ready for docs/benchmarks.md."""
         lines = ["| what | target | measured | result |", "|---|---|---|---|"]
         lines += [f"| {c.what} | {c.target} | {c.measured} | {c.verdict} |" for c in self.checks]
+        if self.growth:
+            lines += ["", self.growth_header, *self.growth]
         return "\n".join(lines)
 
 
@@ -88,6 +100,21 @@ def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def spread(values: Sequence[float], fmt: str = "{:.3f}", unit: str = "") -> str:
+    """``min / median / max`` of `values`, each formatted with `fmt` (then `unit`)."""
+    if not values:
+        return "n/a"
+    return " / ".join(fmt.format(v) + unit for v in (min(values), median(values), max(values)))
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    half = len(ordered) // 2
+    return ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
 
 
 def fmt_ms(seconds: float) -> str:

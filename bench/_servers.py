@@ -65,37 +65,6 @@ async def serve_slack(token: str) -> None:
         await double.stop()
 
 
-async def serve_bare(port: int, api_url: str) -> None:
-    """A Bolt AsyncApp with one `/invoice` listener that only acks, on the bot's own aiohttp
-    serving path (`bot.server.build_web_app`): the floor the bot's ack is compared with."""
-    from slack_bolt.async_app import AsyncApp
-    from slack_bolt.context.ack.async_ack import AsyncAck
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    from bot.server import build_web_app
-
-    app = AsyncApp(client=AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=api_url),
-                   signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=False)
-
-    async def only_ack(ack: AsyncAck) -> None:
-        await ack()
-
-    app.command("/invoice")(only_ack)
-
-    async def health() -> dict[str, object]:
-        return {"ok": True}
-
-    runner = web.AppRunner(build_web_app(app, health), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, HOST, port, backlog=2048)
-    await site.start()
-    _announce({"url": f"http://{HOST}:{port}"})
-    try:
-        await wait_for_signal()
-    finally:
-        await runner.cleanup()
-
-
 async def serve_sandboxes(spec: dict[str, Any]) -> None:
     """Every provider sandbox with `latency_ms` on each request, seeded with `counts` open documents."""
     from bench._sandbox_seed import seed_sandboxes
@@ -133,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "slack":
         asyncio.run(serve_slack(args.token))
     elif args.what == "bare":
+        from bench._bare import serve_bare
+
         asyncio.run(serve_bare(args.port, args.api_url))
     else:
         asyncio.run(serve_sandboxes(json.loads(args.spec)))

@@ -15,15 +15,14 @@ import sys
 from collections.abc import Sequence
 
 from bot.config_errors import DATABASE_ERRORS, ConfigurationError, database_error_line, load_settings_checked
-from bot.console.app import run_console
 from bot.logs import setup_logging
 from bot.runtime import SettingsError, provider_configs
-from bot.serve import serve
 from bot.settings import Settings
 from bot.signals import wait_for_signal
 from commands.i18n import SUPPORTED_LOCALES, use_locale
-from commands.ledger import migrate
-from providers.registry import build_sandboxes
+
+# The console (its forms, renderer and Slack double), the sandboxes and Alembic are imported
+# by the subcommand that runs them: `serve` must not pay for them at every start (bench/start.py).
 
 __all__ = ["main"]
 
@@ -58,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
+    from providers.registry import build_sandboxes
+
     configs = provider_configs(settings)
     sandboxes = {s.name: s for s in build_sandboxes(configs, settings.invoicebot_sandbox_faults,
                                                      seller=settings.seller())}
@@ -70,6 +71,13 @@ async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     finally:
         for sandbox in sandboxes.values():
             await sandbox.stop()
+
+
+def run_console(settings: Settings, *, user: str, channel: str, approvers: list[str] | None) -> int:
+    """`bot.console.app.run_console`, imported when the console runs (not at every `serve`)."""
+    from bot.console.app import run_console as run
+
+    return run(settings, user=user, channel=channel, approvers=approvers)
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "migrate":
+        from commands.ledger import migrate
+
         try:
             migrate(settings.database_url)
         except DATABASE_ERRORS as exc:
@@ -113,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("database is at the latest migration")
         return 0
     if args.command == "serve":
+        from bot.serve import serve
+
         return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
     if args.command == "console":
         return _console(settings, args)

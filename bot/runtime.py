@@ -35,6 +35,7 @@ from bot.config_errors import DATABASE_ERRORS, database_error_line, provider_con
 from bot.oauth import OAuth, WorkspaceTokens, build_oauth
 from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
+from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from commands.ledger import Store, utc_now
 from commands.ledger.issued import LedgerIssued
@@ -243,7 +244,8 @@ def _slack_deps(settings: Settings, store: Store, providers: ProviderRuntime, cl
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
     """The Bolt app: one token (SLACK_BOT_TOKEN) or, with OAuth installs, each workspace's own."""
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    return AsyncApp(
+    # one Web API client per workspace with the static token; OAuth installs keep Bolt's per request
+    return WorkspaceClientApp(
         client=client,
         signing_secret=signing_secret,
         # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).

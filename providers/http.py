@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -61,6 +63,27 @@ class HttpPolicy(BaseModel):
         return httpx.Timeout(
             connect=self.connect_timeout, read=self.read_timeout, write=self.write_timeout, pool=self.pool_timeout
         )
+
+
+@functools.cache
+def _verified_context() -> ssl.SSLContext:
+    import certifi  # httpx's own default trust store
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def tls_context(base_url: str) -> ssl.SSLContext:
+    """The TLS context for a client of `base_url`, built once per process.
+
+    httpx builds a new context (loading certifi's ~150 certificates, 0.1-0.4 s) for every
+    client it creates: four providers and their sandboxes paid it at every start. HTTPS
+    clients share one verifying context; a plain-HTTP client (a sandbox on localhost) never
+    uses TLS (redirects are off), and gets a context that trusts nothing, so even a mistake
+    would fail closed rather than connect unverified.
+    """
+    if base_url.lower().startswith("https://"):
+        return _verified_context()
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, certificate required, no CA
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -110,6 +133,7 @@ class ProviderHttp:
             base_url=base_url.rstrip("/"),
             timeout=self.policy.timeout(),
             transport=transport,
+            verify=tls_context(base_url),
             headers=dict(headers or {}),
             limits=limits,
             follow_redirects=False,

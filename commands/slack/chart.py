@@ -21,15 +21,17 @@ import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING
 
 from commands.i18n import N_, _, current_locale, use_locale
 from commands.slack.formatting import format_compact, format_date, format_day_short
 from providers.models import Provider
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib is imported where a chart is drawn, not at module import: it costs about a second
+# and 40 MB at every start of `serve`, for a chart drawn once a day (bench/start.py).
 
 __all__ = ["CHART_DPI", "CHART_SIZE_INCHES", "chart_days", "chart_figure", "hangul_font", "render_chart_png"]
 
@@ -67,6 +69,8 @@ def hangul_font() -> str | None:
     Looked up once per process among the fonts matplotlib knows and the system's font files
     (matplotlib's font cache predates fonts installed later, so the files are read too).
     """
+    from matplotlib import font_manager
+
     known = {entry.name: entry.fname for entry in font_manager.fontManager.ttflist}
     for name, fname in known.items():
         if _HANGUL_FONT_FILE.match(Path(fname).name):
@@ -118,6 +122,10 @@ def chart_figure(daily_amounts_by_provider: Mapping[Provider, Mapping[dt.date, i
                  | Mapping[str, Mapping[dt.date, int]],
                  axis_days: list[dt.date], title: str | None = None, font: str | None = None) -> Figure:
     """The chart's figure, drawn in the current locale with `font` (a Hangul family) if given."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
     families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
     figure = Figure(figsize=CHART_SIZE_INCHES, dpi=CHART_DPI)
     FigureCanvasAgg(figure)

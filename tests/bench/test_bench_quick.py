@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+from pathlib import Path
 
 import pytest
 
 from bench import ack, digest, sweep
-from bench._common import percentile
+from bench._common import BenchResult, median, percentile, spread
+from bench._docs import write_docs
 from providers.models import Provider
 
 pytestmark = pytest.mark.slow  # runs the benchmarks at a reduced size
@@ -38,4 +41,49 @@ def test_the_lower_bound_counts_batched_pages_and_parallel_waves() -> None:
 def test_every_benchmark_has_a_quick_plan_smaller_than_the_full_one() -> None:
     assert max(ack.QUICK.concurrency) < max(ack.FULL.concurrency)
     assert sweep.QUICK.documents < sweep.FULL.documents
-    assert digest.QUICK.documents < digest.FULL.documents == 100_000
+    assert max(digest.QUICK.sizes) < max(digest.FULL.sizes) == 1_000_000
+    assert digest.FULL.sizes == (10_000, 100_000, 1_000_000)  # the growth table the issue asks for
+
+
+def test_spread_is_min_median_max() -> None:
+    assert spread([3.0, 1.0, 2.0]) == "1.000 / 2.000 / 3.000"
+    assert spread([4.0, 1.0], "{:.1f}", " s") == "1.0 s / 2.5 s / 4.0 s"
+    assert median([5.0, 1.0, 9.0]) == 5.0
+
+
+def test_write_docs_replaces_only_the_sections_of_the_benchmarks_that_ran(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# B\n\nintro stays\n<!-- bench:ack:start -->\nold ack\n<!-- bench:ack:end -->\n"
+                   "<!-- bench:digest:start -->\nold digest\n<!-- bench:digest:end -->\ntail stays\n")
+    ran = BenchResult("digest", final_lines=["digest line"])
+    ran.check("build", "< 0.5 s", "0.1 / 0.2 / 0.3 s", True)
+    facts = {"date": "2026-12-06 10:00 UTC", "nproc": "2", "cpu": "x", "memory": "1 GB", "python": "3.11",
+             "platform": "Linux"}
+    write_docs(doc, [ran, BenchResult("sweep", error="boom")], facts, "python -m bench --write-docs")
+    text = doc.read_text()
+    assert "old ack" in text and "intro stays" in text and "tail stays" in text
+    assert "old digest" not in text and "| build | < 0.5 s | 0.1 / 0.2 / 0.3 s | pass |" in text
+    assert "`python -m bench --write-docs`, 2026-12-06 10:00 UTC: 2 CPUs" in text
+    assert "<!-- bench:sweep:start -->\n`python -m bench --write-docs`" in text and "**Failed to run:** boom" in text
+
+
+async def test_closed_loop_keeps_concurrency_requests_in_flight() -> None:
+    in_flight = 0
+    peak = 0
+
+    async def fake_post(_target: object, request: object) -> tuple[float, float, int]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.001)
+        in_flight -= 1
+        return 0.001, 0.0, 200
+
+    original = ack._post
+    ack._post = fake_post  # type: ignore[assignment]
+    try:
+        results = await ack._round(object(), [object()] * 50, "closed", 7)  # type: ignore[arg-type, list-item]
+    finally:
+        ack._post = original
+    assert len(results) == 50 and all(status == 200 for _l, _s, status in results)
+    assert peak == 7

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import httpx
 import pytest
 
@@ -121,3 +123,33 @@ def test_retry_after_parses_seconds_and_dates() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_https_clients_share_one_verifying_tls_context() -> None:
+    # httpx would load certifi's certificates again for every client (0.1-0.4 s each at start)
+    from providers.http import tls_context
+
+    first, second = tls_context("https://popbill.example"), tls_context("HTTPS://api.payssam.example/v1")
+    assert first is second
+    assert first.verify_mode == ssl.CERT_REQUIRED and first.check_hostname
+    assert first.cert_store_stats()["x509_ca"] > 0
+
+
+def test_plain_http_clients_get_a_context_that_trusts_nothing() -> None:
+    from providers.http import tls_context
+
+    plain = tls_context("http://127.0.0.1:8080")
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0  # an HTTPS connection with it could never be verified
+
+
+async def test_provider_http_uses_the_shared_context() -> None:
+    from providers.http import ProviderHttp, tls_context
+
+    a, b = ProviderHttp("popbill", "https://popbill.example"), ProviderHttp("hiworks", "https://hiworks.example")
+    try:
+        pools = [h.client._transport._pool for h in (a, b)]  # type: ignore[attr-defined]
+        assert pools[0]._ssl_context is pools[1]._ssl_context is tls_context("https://x")
+    finally:
+        await a.aclose()
+        await b.aclose()

@@ -22,6 +22,7 @@ from commands.ledger.digest_queries.activity import callback_seen, closure_chang
 from commands.ledger.digest_queries.listings import (
     cancelled_totals,
     daily_issued_krw,
+    daily_issued_krw_from_documents,
     expiring,
     failures,
     issued_totals,
@@ -63,6 +64,7 @@ __all__ = [
     "cancelled_totals",
     "closure_changes",
     "daily_issued_krw",
+    "daily_issued_krw_from_documents",
     "expiring",
     "failures",
     "issued_totals",

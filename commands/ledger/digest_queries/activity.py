@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -29,6 +30,9 @@ from commands.ledger.vocabulary import ApprovalState, AuditKind
 from providers.models import BusinessState
 
 __all__ = ["callback_seen", "closure_changes", "last_sweep", "pending_approvals"]
+
+#: business numbers per query (bound parameters stay far below every database's limit)
+_NUMBERS_PER_QUERY = 1000
 
 
 async def pending_approvals(
@@ -73,25 +77,16 @@ async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10) 
     checked since `since` are ranked, through the ``(bizno, id)`` index.
     """
     c = closure_checks.c
-    recent = sa.select(c.bizno).where(c.checked_at >= since).distinct()
-    ranked = (
-        sa.select(
-            c.id, c.bizno, c.state, c.raw_state, c.state_date, c.checked_at,
-            sa.func.lag(c.state).over(partition_by=c.bizno, order_by=c.id).label("prev_state"),
-            sa.func.lag(c.raw_state).over(partition_by=c.bizno, order_by=c.id).label("prev_raw"),
-        )
-        .where(c.bizno.in_(recent))
-        .subquery()
-    )
-    changed = (
-        sa.select(ranked)
-        .where(ranked.c.checked_at >= since, ranked.c.prev_state.is_not(None),
-               sa.or_(ranked.c.prev_state != ranked.c.state, ranked.c.prev_raw.is_distinct_from(ranked.c.raw_state)))
-        .order_by(ranked.c.id.desc())
-        .limit(500)
-    )
+    # the numbers checked since `since` first (``checked_at`` index), then their checks by the
+    # ``(bizno, id)`` index: a ``bizno IN (subquery)`` lets SQLite walk the whole index instead
+    checked = await fetch(store, sa.select(c.bizno).where(c.checked_at >= since))
+    recent = sorted({str(r["bizno"]) for r in checked})
+    found: list[RowMapping] = []
+    for start in range(0, len(recent), _NUMBERS_PER_QUERY):
+        found += await fetch(store, _changes_among(recent[start:start + _NUMBERS_PER_QUERY], since))
+    found.sort(key=lambda r: -int(r["id"]))
     latest: dict[str, RowMapping] = {}
-    for r in await fetch(store, changed):
+    for r in found[:500]:
         latest.setdefault(r["bizno"], r)  # newest change of each number
     if not latest:
         return Listing()
@@ -106,6 +101,27 @@ async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10) 
         for r in shown
     )
     return Listing(count=len(latest), rows=rows)
+
+
+def _changes_among(biznos: list[str], since: dt.datetime) -> sa.Select[Any]:
+    """Checks since `since` of these numbers whose state differs from the check before."""
+    c = closure_checks.c
+    ranked = (
+        sa.select(
+            c.id, c.bizno, c.state, c.raw_state, c.state_date, c.checked_at,
+            sa.func.lag(c.state).over(partition_by=c.bizno, order_by=c.id).label("prev_state"),
+            sa.func.lag(c.raw_state).over(partition_by=c.bizno, order_by=c.id).label("prev_raw"),
+        )
+        .where(c.bizno.in_(biznos))
+        .subquery()
+    )
+    return (
+        sa.select(ranked)
+        .where(ranked.c.checked_at >= since, ranked.c.prev_state.is_not(None),
+               sa.or_(ranked.c.prev_state != ranked.c.state, ranked.c.prev_raw.is_distinct_from(ranked.c.raw_state)))
+        .order_by(ranked.c.id.desc())
+        .limit(500)
+    )
 
 
 def _business_state(value: str | None) -> BusinessState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ TABLES = {
     "bulk_submissions",
     "callback_events",
     "closure_checks",
+    "issued_hourly",
     "digest_posts",
     "digest_runs",
     "digest_schedules",
@@ -135,3 +137,36 @@ async def test_upgrading_to_digest_posts_keeps_the_posted_scheduled_digests(empt
         await engine.dispose()
 
     assert [tuple(r) for r in rows] == [("C_FIN", "scheduled", "1.1")]  # the unposted claim is not a post
+
+
+async def test_upgrading_to_speed_fills_the_hourly_totals_from_the_documents(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
+    cfg = alembic_config()
+
+    def to(revision: str) -> Any:
+        def step(connection: sa.Connection) -> None:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+        return step
+
+    insert = ("INSERT INTO documents (provider, kind, lifecycle, state, currency, total, issued_at, channel_id, "
+              "created_at, updated_at) VALUES ('popbill', 'tax_invoice', :lc, :st, 'KRW', :total, :at, :ch, :at, :at)")
+    rows = [{"lc": "issued", "st": "issued", "total": 100, "at": "2026-11-27 01:10:00", "ch": "C1"},
+            {"lc": "issued", "st": None, "total": 20, "at": "2026-11-27 01:59:00", "ch": "C1"},
+            {"lc": "issued", "st": "canceled", "total": 5000, "at": "2026-11-27 01:30:00", "ch": "C1"},
+            {"lc": "failed", "st": None, "total": 7000, "at": "2026-11-27 01:30:00", "ch": None},
+            {"lc": "destroying", "st": "filed", "total": 3, "at": "2026-11-27 02:00:00", "ch": None}]
+    try:
+        async with write_engine(engine).begin() as conn:
+            await conn.run_sync(to("0006_workspaces"))
+            for row in rows:  # as UtcDateTime stores them: naive UTC text on SQLite, timestamptz on PostgreSQL
+                at: object = dt.datetime.fromisoformat(row["at"] + "+00:00") \
+                    if engine.dialect.name == "postgresql" else row["at"] + ".000000"
+                await conn.execute(sa.text(insert), {**row, "at": at})
+            await conn.run_sync(to("head"))
+            found = (await conn.execute(sa.text(
+                "SELECT channel_id, count, amount FROM issued_hourly ORDER BY hour"))).all()
+    finally:
+        await engine.dispose()
+
+    assert [tuple(r) for r in found] == [("C1", 2, 120), ("", 1, 3)]  # 01:00 and 02:00 UTC; gone and failed left out

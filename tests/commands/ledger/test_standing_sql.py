@@ -48,3 +48,20 @@ async def test_standing_in_filters_as_standing_does(store: Store) -> None:
 
     assert ids == {i for i, pair in seeded.items() if standing(*pair) in wanted}
     assert ids  # the seed has both issued and cancelled documents
+
+
+async def test_standing_in_agrees_for_every_single_standing(store: Store) -> None:
+    # the column conditions (index-friendly) file exactly as standing() does, one standing at a time
+    seeded = await _seed(store)
+    for wanted in [{s} for s in Standing] + [{Standing.ISSUED, Standing.FAILED}, set()]:
+        async with store.engine.connect() as conn:
+            stmt = sa.select(documents.c.id).where(standing_in(documents, wanted))
+            ids = set((await conn.execute(stmt)).scalars())
+        assert ids == {i for i, pair in seeded.items() if standing(*pair) in wanted}, wanted
+
+
+def test_standing_in_is_not_a_case_expression() -> None:
+    # a CASE over every row cannot use the (lifecycle, state) index; plain column tests can
+    sql = str(standing_in(documents, {Standing.FAILED}).compile(compile_kwargs={"literal_binds": True}))
+    assert "CASE" not in sql.upper()
+    assert "lifecycle" in sql

@@ -1,0 +1,110 @@
+"""Start-up: from launching `invoicebot serve --http` to its first `/health` answer, and idle memory.
+
+A restart (deploy, crash, scale-up) is time in which Slack's requests get no answer, so the
+bot should be serving within a second. The database is migrated before the clock starts, as it
+is on every restart but the first (`Store.open` then recognises the head without loading
+Alembic). Baseline: the bare Bolt app (`python -m bench._bare`), started the same way and timed
+the same way, in the same run; rounds alternate bot / bare, `REPEATS` of each, every one a
+fresh process.
+
+* start to health: from `Popen` to the first HTTP answer of ``GET /health`` (polled every
+  20 ms), so the interpreter's start and every import are inside the figure;
+* idle RSS: VmRSS of the process 3 s after that answer, nothing asked of it since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from pathlib import Path
+
+import aiohttp
+
+from bench._common import REPEATS, BenchResult, Child, child_env, free_port, median, python, spread, temp_dir
+
+__all__ = ["run"]
+
+TARGET_START = 1.0
+TARGET_RSS_MB = 80.0
+IDLE_SECONDS = 3.0
+
+
+def _rss_mb(pid: int) -> float:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _first_health(child: Child, url: str, started: float, timeout: float = 60.0) -> float:
+    async with aiohttp.ClientSession() as session:
+        while time.perf_counter() - started < timeout:
+            if not child.alive():
+                raise RuntimeError(f"{child.name} exited ({child.proc.returncode})\n{child.log_tail()}")
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with session.get(url + "/health", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                    await resp.read()
+                    if resp.status in (200, 503):
+                        return time.perf_counter() - started
+            await asyncio.sleep(0.02)
+    raise RuntimeError(f"{child.name} did not answer /health within {timeout:.0f} s\n{child.log_tail()}")
+
+
+def _once(name: str, argv: list[str], env: dict[str, str], workdir: Path, url: str) -> tuple[float, float]:
+    started = time.perf_counter()
+    child = Child(name, argv, env=env, workdir=workdir)
+    try:
+        seconds = asyncio.run(_first_health(child, url, started))
+        time.sleep(IDLE_SECONDS)
+        return seconds, _rss_mb(child.pid)
+    finally:
+        child.stop()
+
+
+def run(quick: bool) -> BenchResult:
+    from bench.ack import BOT_TOKEN, SIGNING_SECRET, _invoicebot_argv, _seed_database
+
+    del quick  # the same three rounds either way: a start takes a second or two
+    result = BenchResult("start")
+    with temp_dir("start") as workdir:
+        slack = Child("slack-double", [python(), "-m", "bench._servers", "slack", "--token", BOT_TOKEN],
+                      env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
+        try:
+            api_url = str(slack.wait_line(60)["api_url"])
+            db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
+            asyncio.run(_seed_database(db_url))  # migrated: the start of a bot that has run before
+            env = child_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                             "SLACK_API_URL": api_url, "DATABASE_URL": db_url,
+                             "INVOICEBOT_SANDBOX_FAULTS": json.dumps({})}, workdir=workdir)
+            found: dict[str, list[tuple[float, float]]] = {"bot": [], "bare": []}
+            for rep in range(REPEATS):
+                for who in ("bot", "bare"):  # alternating, so drift on the machine hits both
+                    port = free_port()
+                    argv = _invoicebot_argv(port) if who == "bot" else \
+                        [python(), "-m", "bench._bare", "--port", str(port), "--api-url", api_url]
+                    found[who].append(_once(f"{who}-{rep}", argv, env, workdir, f"http://127.0.0.1:{port}"))
+                    print(f"  round {rep + 1} {who:<4}: health after {found[who][-1][0]:.2f} s, "
+                          f"idle RSS {found[who][-1][1]:.0f} MB", flush=True)
+        finally:
+            slack.stop()
+    _report(result, found)
+    return result
+
+
+def _report(result: BenchResult, found: dict[str, list[tuple[float, float]]]) -> None:
+    bot_start, bare_start = [s for s, _ in found["bot"]], [s for s, _ in found["bare"]]
+    bot_rss, bare_rss = [r for _, r in found["bot"]], [r for _, r in found["bare"]]
+    line = (f"start: invoicebot serve to /health {spread(bot_start, '{:.2f}')} s (bare Bolt "
+            f"{spread(bare_start, '{:.2f}')} s); idle RSS {spread(bot_rss, '{:.0f}')} MB "
+            f"(bare {spread(bare_rss, '{:.0f}')} MB)")
+    print(line, flush=True)
+    result.final_lines.append(line)
+    result.check("serve: launch to first /health answer (migrated database)", f"< {TARGET_START:.0f} s (median)",
+                 f"{spread(bot_start, '{:.2f}')} s; bare Bolt app {spread(bare_start, '{:.2f}')} s",
+                 median(bot_start) < TARGET_START)
+    result.check("serve: idle RSS 3 s after the first answer", f"< {TARGET_RSS_MB:.0f} MB (median)",
+                 f"{spread(bot_rss, '{:.0f}')} MB; bare Bolt app {spread(bare_rss, '{:.0f}')} MB",
+                 median(bot_rss) < TARGET_RSS_MB)

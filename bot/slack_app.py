@@ -1,0 +1,55 @@
+"""The Bolt app with one Web API client per workspace instead of one per request.
+
+Bolt (since 1.15) builds a new `AsyncWebClient` in `_init_context` for every request, so
+a listener that changes `context.client.token` cannot race another request. We never
+change a client's token (one bot token, set at start), so the per-request client buys
+nothing and costs a client (retry handlers copied, headers merged) on the path that
+acknowledges. `WorkspaceClientApp` keeps one client per team id, built the first time a
+request from that workspace arrives, with the same arguments Bolt would use.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import get_bolt_app_logger
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+__all__ = ["WorkspaceClientApp"]
+
+#: A bound on the cache: a bot installed in more workspaces than this falls back to Bolt's
+#: client per request for the workspaces beyond it, rather than growing without end.
+MAX_WORKSPACES = 1000
+
+
+class WorkspaceClientApp(AsyncApp):
+    """`AsyncApp` whose requests share their workspace's Web API client."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._workspace_clients: dict[str | None, AsyncWebClient] = {}
+
+    def workspace_client(self, team_id: str | None) -> AsyncWebClient:
+        """The one client of workspace `team_id` (built on first use)."""
+        client = self._workspace_clients.get(team_id)
+        if client is None:
+            base = self._async_client
+            client = AsyncWebClient(
+                token=self._token, base_url=base.base_url, timeout=base.timeout, ssl=base.ssl, proxy=base.proxy,
+                session=base.session, trust_env_in_session=base.trust_env_in_session, headers=base.headers,
+                team_id=team_id, logger=base.logger,
+                retry_handlers=base.retry_handlers.copy() if base.retry_handlers is not None else None,
+            )
+            if len(self._workspace_clients) < MAX_WORKSPACES:
+                self._workspace_clients[team_id] = client
+        return client
+
+    def _init_context(self, req: AsyncBoltRequest) -> None:
+        if self._token is None:  # tokens per installation: Bolt's client per request, token set per request
+            super()._init_context(req)
+            return
+        # Bolt's own `_init_context`, with the workspace's client instead of a new one
+        req.context["logger"] = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
+        req.context["token"] = self._token
+        req.context["client"] = self.workspace_client(req.context.team_id)
+        req.context["listener_runner"] = self.listener_runner
