@@ -14,6 +14,9 @@ a run may post:
   restart at 09:05 would skip today's 09:00 digest. `DigestRuns.due_unclaimed` lists the
   schedules whose time passed less than the grace period ago with no run claimed, and the
   scheduler runs those once (the claim makes this safe when it was posted before the restart).
+* Per workspace: a schedule records the workspace its channel belongs to; its digest reads
+  that workspace's documents only and, with OAuth installs, posts with that workspace's bot
+  token (`client_for`, bound with `use_client`). A workspace that uninstalled gets no post.
 * If posting fails with a Slack error, nothing was posted, so the claim is given back and the
   caller is told a retry `RETRY_AFTER` later still fits in the grace period.
 """
@@ -22,15 +25,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.schedule_types import DigestPoster, DigestRun, RunOutcome, last_occurrence
 from commands.ledger import DigestScheduleRecord, Store
 from commands.ledger import digest_queries as q
+from commands.slack.clients import use_client
+from commands.slack.digest import PostedDigest
+from commands.workflow.access import Workspace
+from commands.workflow.workspaces import row_scope
 
 __all__ = ["RETRY_AFTER", "SWEEP_CLAIM_CHANNEL", "DigestRuns", "Posting"]
 
@@ -68,6 +76,8 @@ class DigestRuns:
         self.grace = grace
         self.instance_id = instance_id
         self.clock = clock
+        #: a workspace's Web API client (OAuth mode: `WorkspaceTokens.client_for`); None: the poster's own
+        self.client_for: Callable[[Workspace | None], Awaitable[AsyncWebClient | None]] | None = None
 
     async def post_due(self, record: DigestScheduleRecord) -> Posting:
         """Today's scheduled digest of `record`'s channel: refused when too late, posted by the claim's winner."""
@@ -84,7 +94,7 @@ class DigestRuns:
             log.info("digest for %s on %s already claimed; not posting again", channel, day)
             return Posting(DigestRun(channel, RunOutcome.ALREADY_CLAIMED, day))
         try:
-            posted = await self.poster.publish(channel, day=day, tz=zone)
+            posted = await self._publish(record, day, zone)
         except (SlackApiError, SlackClientError, TimeoutError):
             log.exception("digest for %s on %s could not be posted; giving the claim back", channel, day)
             await q.release_unposted_run(self.store, channel, day, self.instance_id)
@@ -95,6 +105,17 @@ class DigestRuns:
             return Posting(DigestRun(channel, RunOutcome.FAILED, day))
         log.info("digest for %s on %s posted (ts %s)", channel, day, posted.message_ts)
         return Posting(DigestRun(channel, RunOutcome.POSTED, day, posted))
+
+    async def _publish(self, record: DigestScheduleRecord, day: dt.date, zone: ZoneInfo) -> PostedDigest:
+        """Post `record`'s digest for its workspace, with that workspace's client when installs have their own."""
+        scope = row_scope(record.team_id, record.enterprise_id)
+        if self.client_for is None or scope is None:
+            return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
+        client = await self.client_for(Workspace(scope.team_id, scope.enterprise_id))
+        if client is None:
+            raise SlackClientError(f"workspace {scope.team_id} is not installed")
+        with use_client(client):
+            return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
 
     async def due_unclaimed(self) -> list[DigestScheduleRecord]:
         """Enabled schedules whose time today passed less than the grace period ago and no run claimed."""

@@ -37,6 +37,7 @@ from bot.scheduler import InvoiceScheduler, create_scheduler
 from bot.settings import Settings
 from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
+from bot.workspace_config import build_workspace_settings, wire_workspace_settings
 from commands.ledger import Store, utc_now
 from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
@@ -44,6 +45,7 @@ from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
+from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.models import Provider
 from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
 
@@ -103,6 +105,10 @@ class Runtime:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
+
+    def background_tasks(self) -> set[asyncio.Task[Any]]:
+        """Work the runtime started on its own (start-up recovery): `serve` lets it finish on SIGTERM."""
+        return set(self._background)
 
     async def recover(self) -> list[ExecutionResult]:
         """Re-drive requests a crash left approved or executing, then update their cards."""
@@ -210,7 +216,14 @@ async def start_runtime(
     client = build_client(settings, session)
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins, requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers, clock=clock)
-    deps = _slack_deps(settings, store, providers, client, approvers, service, clock)
+    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
+                        four_eyes=service.four_eyes, clock=clock)
+    workspace_settings = _workspace_settings(settings, store)
+    wire_workspace_settings(workspace_settings, service, approvers, notifier)
+    deps = SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
+                     notifier=notifier, tz=settings.timezone, clock=clock,
+                     deadline_days=settings.invoicebot_deadline_days,
+                     sweep_concurrency=settings.invoicebot_sweep_concurrency, workspace_settings=workspace_settings)
     oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
     app = _build_app(settings, client, oauth)
     scheduler = create_scheduler(settings, store, client, providers.sandboxed(), clock=clock) if with_scheduler \
@@ -219,6 +232,8 @@ async def start_runtime(
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
                       oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
+    if scheduler is not None and oauth is not None and runtime.tokens is not None:
+        scheduler.runs.client_for = runtime.tokens.client_for  # each workspace's digest posts with its own token
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()
@@ -229,16 +244,11 @@ async def start_runtime(
     return runtime
 
 
-def _slack_deps(settings: Settings, store: Store, providers: ProviderRuntime, client: AsyncWebClient,
-                approvers: ApproverDirectory, service: InvoiceService,
-                clock: Callable[[], dt.datetime]) -> SlackDeps:
-    """What the Slack features share, all on the one clock (a card's tax deadline depends on the day)."""
-    notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
-                        four_eyes=service.four_eyes, clock=clock)
-    return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
-                     notifier=notifier, tz=settings.timezone, clock=clock,
-                     sweep_concurrency=settings.invoicebot_sweep_concurrency,
-                     deadline_days=settings.invoicebot_deadline_days)
+def _workspace_settings(settings: Settings, store: Store) -> WorkspaceSettings:
+    try:
+        return build_workspace_settings(settings, store)
+    except ValueError as exc:
+        raise SettingsError(f"INVOICEBOT_ENCRYPTION_KEY: {exc}") from None
 
 
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:

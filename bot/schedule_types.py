@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.digest import PostedDigest
 
 __all__ = ["DigestPoster", "DigestRun", "JobInfo", "RunOutcome", "default_instance_id", "digest_job_id", "hhmm",
@@ -72,7 +73,7 @@ class DigestPoster(Protocol):
     """What posts a digest (`commands.slack.digest.DigestPublisher`)."""
 
     async def publish(self, channel: str, *, day: dt.date | None = None,
-                      tz: dt.tzinfo | None = None) -> PostedDigest: ...
+                      tz: dt.tzinfo | None = None, workspace: WorkspaceScope | None = None) -> PostedDigest: ...
 
 
 def default_instance_id() -> str:

@@ -33,6 +33,7 @@ methods (`run_digest`, `catch_up`, `run_sweep`) directly, or move a job's next r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,6 +61,7 @@ from bot.settings import Settings
 from commands.ledger import DigestScheduleRecord, Store, utc_now
 from commands.slack.digest import DigestPublisher, PostedDigest
 from commands.slack.features.jobs import Job
+from commands.workflow.workspaces import current_scope
 from providers.models import Provider
 
 __all__ = [
@@ -230,6 +232,10 @@ class InvoiceScheduler:
         """
         record = await self.store.digests.upsert_schedule(channel, time=at, timezone=timezone or self.timezone,
                                                           created_by=user, now=self.clock())
+        workspace = current_scope()  # the workspace whose channel it is: its digest reads and posts there only
+        if workspace is not None:
+            await self.store.digests.set_schedule_workspace(channel, workspace)
+            record = dataclasses.replace(record, team_id=workspace.team_id, enterprise_id=workspace.enterprise_id)
         self._schedules[channel] = record
         self._arm(record)
         self._arm_sweep()
@@ -318,7 +324,7 @@ class InvoiceScheduler:
         """``digest now``: an explicit extra digest, not claimed against the scheduled one."""
         record = self._schedules.get(channel) or await self.store.digests.get_schedule(channel)
         zone = ZoneInfo(record.timezone) if record is not None else self.tz
-        return await self.poster.publish(channel, day=None, tz=zone)
+        return await self.poster.publish(channel, day=None, tz=zone, workspace=current_scope())
 
     async def catch_up(self) -> list[DigestRun]:
         """Post today's digest of every channel whose time passed less than the grace period ago

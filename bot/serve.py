@@ -7,17 +7,20 @@ so an unsigned request can never reach a listener.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
 from aiohttp import web
 from slack_sdk.models.blocks import Block
 
+from bot.lifecycle import Drain, readiness
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.signals import wait_for_signal
 from bot.webhooks import WebhookDeps, register_webhooks
+from commands.ledger import current_revision
 
 __all__ = ["ServeError", "attach_webhooks", "serve", "start_http"]
 
@@ -52,11 +55,26 @@ def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
                                            notify=notify, settings=runtime.settings))
 
 
-async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True) -> web.AppRunner:
-    """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port)."""
+async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True,
+                     drain: Drain | None = None) -> web.AppRunner:
+    """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port).
+
+    With a `drain`, `/ready` is served and requests are refused with 503 once it drains.
+    """
     secret = runtime.settings.slack_signing_secret
+    ready = None
+    if drain is not None:
+        gate = drain
+
+        async def ready_report() -> dict[str, object]:
+            return await readiness(lambda: current_revision(runtime.store.engine), drain=gate,
+                                   providers=len(runtime.providers.services))
+
+        ready = ready_report
     web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None,
-                            signing_secret=secret.get_secret_value() if secret is not None else None)
+                            signing_secret=secret.get_secret_value() if secret is not None else None, ready=ready)
+    if drain is not None:
+        web_app.middlewares.append(drain.middleware)
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
@@ -76,8 +94,10 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
         return 2
     handler = None
     runner: web.AppRunner | None = None
+    drain = Drain()
+    drain.install(asyncio.get_running_loop())
     try:
-        runner = await start_http(runtime, host, port, slack_events=mode == "http")
+        runner = await start_http(runtime, host, port, slack_events=mode == "http", drain=drain)
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -89,6 +109,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
         else:
             log.info("serving Slack over HTTP on %s:%s (POST /slack/events)", host, port)
         await wait_for_signal()
+        # stop taking work (/ready and new requests answer 503), let started provider calls finish
+        await drain.drain(settings.invoicebot_shutdown_grace_seconds, extra=runtime.background_tasks)
     finally:
         if handler is not None:
             await handler.close_async()

@@ -5,6 +5,7 @@
     GET  /slack/install     OAuth installs (with SLACK_CLIENT_ID/SECRET): the "Add to Slack" page
     GET  /slack/oauth_redirect  where Slack sends the installer back with a code (`bot.oauth`)
     GET  /health            database reachable, scheduler running, Socket Mode connected
+    GET  /ready             migrated to head, providers started, not shutting down (`bot.lifecycle`)
     POST /webhooks/...      provider callbacks (registered by `bot.webhooks`)
 """
 
@@ -44,7 +45,7 @@ async def _read_capped(request: web.Request) -> bytes | None:
 
 
 def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/slack/events",
-                  signing_secret: str | None = None) -> web.Application:
+                  signing_secret: str | None = None, ready: HealthCheck | None = None) -> web.Application:
     """The aiohttp application serving Slack, `/health` and (later registered) webhooks.
 
     Args:
@@ -52,6 +53,7 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
             HTTP and Bolt verifies no signatures, so no HTTP route may reach the listeners.
         signing_secret: checks every request on `path` before Bolt parses it (unsigned,
             malformed and oversized requests get 401/400/413 and one short log line).
+        ready: the readiness report served on `/ready` (200 when its ``ok``, else 503).
     """
     web_app = web.Application(client_max_size=MAX_SLACK_BODY)
 
@@ -81,7 +83,19 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
         web_app.router.add_post(path, slack_events)
     _add_oauth_routes(web_app, bolt)
     web_app.router.add_get("/health", health_check)
+    if ready is not None:
+        _add_ready_route(web_app, ready)
     return web_app
+
+
+def _add_ready_route(web_app: web.Application, ready: HealthCheck) -> None:
+    """`/ready`: whether a load balancer should send this process traffic (503 while it drains)."""
+
+    async def ready_check(_request: web.Request) -> web.Response:
+        report = await ready()
+        return web.json_response(report, status=200 if report.get("ok") else 503)
+
+    web_app.router.add_get("/ready", ready_check)
 
 
 def _add_oauth_routes(web_app: web.Application, bolt: AsyncApp) -> None:

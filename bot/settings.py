@@ -102,12 +102,17 @@ class Settings(BaseSettings):
     invoicebot_sweep_concurrency: int = 16
     #: how long an execution may run before `recover` assumes its process died and takes it over
     invoicebot_executing_stale_seconds: float = 20.0
+    #: on SIGTERM, how long `serve` waits for in-flight Slack work (provider calls) before exiting
+    invoicebot_shutdown_grace_seconds: float = Field(default=30.0, ge=0)
     #: a document total (won; minor units in other currencies) above which issue and destroy need
     #: `invoicebot_large_amount_approvals` distinct approvers; unset: one approval whatever the amount
     invoicebot_two_approvals_above: int | None = Field(default=None, ge=0)
     invoicebot_large_amount_approvals: int = Field(default=2, ge=1, le=10)
     #: how long a buyer's closure (휴폐업) answer is reused when a request is made
     invoicebot_closure_ttl_hours: float = Field(default=24.0, ge=0)
+    #: Fernet key encrypting each workspace's provider credentials at rest (App Home → Settings);
+    #: unset: credentials cannot be stored per workspace (the environment's providers serve all)
+    invoicebot_encryption_key: SecretStr | None = None
 
     # -- seller (our business) ---------------------------------------------------
     invoicebot_seller_bizno: str = SellerConfig().bizno

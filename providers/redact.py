@@ -36,6 +36,19 @@ SENSITIVE_KEYS = frozenset(
         "access_token",
         "client_secret",
         "x-pb-message-digest",
+        # per-workspace provider credentials (commands.workflow.credentials.CREDENTIAL_FIELDS) and
+        # their sealed form, wherever they appear in a log line, an audit detail or an error
+        "credentials",
+        "popbill_link_id",
+        "popbill_secret_key",
+        "popbill_corp_num",
+        "payssam_api_key",
+        "hiworks_office_token",
+        "hiworks_bill_access_token",
+        "abillify_username",
+        "abillify_password",
+        "encryption_key",
+        "invoicebot_encryption_key",
     }
 )
 
@@ -45,6 +58,7 @@ _PATTERNS = [
     re.compile(r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"LINKHUB\s+\S+\s+[A-Za-z0-9+/=]{20,}"),
     re.compile(r"v0=[0-9a-f]{64}"),
+    re.compile(r"gAAAAA[A-Za-z0-9_=-]{40,}"),  # a Fernet token: a workspace's sealed credentials
     re.compile(r"\b[0-9a-f]{64}\b"),  # SHA-256 hex (Payssam hash)
     re.compile(r"(?i)(\"?(?:apiKey|api_key|hash|session_token|password|secret(?:_key)?|token)\"?\s*[:=]\s*)"
                r"(\"[^\"]*\"|'[^']*'|[^\s,&}]+)"),

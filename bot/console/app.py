@@ -38,7 +38,7 @@ from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.callback_auth import callback_signer
-from bot.console.forms import build_view_state, modal_to_prompts
+from bot.console.forms import Prompt, build_view_state, modal_to_prompts
 from bot.console.render import render_call, render_message
 from bot.console.sandboxes import SANDBOX_PORTS, WEBHOOK_PORT, port_or_free, sandbox_state_dir
 from bot.console.settle import settle_tasks
@@ -332,12 +332,11 @@ class Console:
         answers: dict[str, Any] = {}
         todo = list(prompts)
         while True:
-            for prompt in todo:
-                answer = await self.terminal.ask(prompt)
-                if answer is None:
-                    self.say("(form abandoned)")
-                    return
-                answers[prompt.block_id] = answer
+            asked = await self._ask(view, todo, answers)
+            if asked is None:
+                self.say("(form abandoned)")
+                return
+            view, prompts = asked
             try:
                 values = build_view_state(prompts, answers)
             except ValueError as exc:
@@ -357,6 +356,43 @@ class Console:
             await self.settle()
             self.drain()
             return
+
+    async def _ask(self, view: dict[str, Any], todo: list[Prompt], answers: dict[str, Any],
+                   ) -> tuple[dict[str, Any], list[Prompt]] | None:
+        """Ask `todo` in order; after an answer to a select that dispatches (the issue form's provider
+        and kind), the app rebuilds the form as in Slack, and the new form's unanswered inputs are asked
+        next. The form as it is then, and its inputs; None when the input ended."""
+        prompts = modal_to_prompts(view)
+        pending = list(todo)
+        while pending:
+            prompt = pending.pop(0)
+            answer = await self.terminal.ask(prompt)
+            if answer is None:
+                return None
+            answers[prompt.block_id] = answer
+            if prompt.dispatch:
+                updated = await self._choose(view, prompts, answers, prompt.block_id)
+                if updated is not None:
+                    view, prompts = updated, modal_to_prompts(updated)
+                    pending = [p for p in prompts if p.block_id not in answers]
+        return view, prompts
+
+    async def _choose(self, view: dict[str, Any], prompts: list[Prompt], answers: dict[str, Any],
+                      block_id: str) -> dict[str, Any] | None:
+        """Send the choice in `block_id` as Slack does (``block_actions`` from the view); the form the app
+        updated it to, or None when it did not (an answer that is not a choice is asked again at submit)."""
+        try:
+            values = build_view_state(prompts, answers, enforce_required=False)
+        except ValueError:
+            return None
+        request = self.factory.view_select(user_id=self.user, view=view, block_id=block_id, values=values)
+        assert self.runtime is not None
+        await self.runtime.app.async_dispatch(_bolt_request(request))
+        await self.settle()
+        self.drain()
+        view_id = str(view.get("id") or "")
+        updated = self.double.views.views.get(view_id)
+        return dict(updated) if updated and updated.get("hash") != view.get("hash") else None
 
 
 def _bolt_request(request: SignedRequest) -> AsyncBoltRequest:

@@ -62,6 +62,7 @@ class Prompt(BaseModel):
     multiline: bool = False
     placeholder: str | None = None
     option_texts: tuple[Mapping[str, Any], ...] = ()  # the options' `text` objects, echoed back in state
+    dispatch: bool = False  # the block sets ``dispatch_action``: the app may rebuild the form on this answer
 
 
 # -- modal -> prompts ----------------------------------------------------------------------
@@ -78,6 +79,11 @@ def _initial_of(element: Mapping[str, Any]) -> str | tuple[str, ...] | None:
             return str(element[key])
     if isinstance(element.get("initial_options"), list):
         return tuple(str(o.get("value", "")) for o in element["initial_options"])
+    if isinstance(element.get("initial_users"), list):
+        return tuple(str(u) for u in element["initial_users"])
+    for key in ("initial_conversation", "initial_channel", "initial_user"):
+        if isinstance(element.get(key), str):
+            return str(element[key])
     return None
 
 
@@ -98,6 +104,7 @@ def _prompt(block: Mapping[str, Any]) -> Prompt:
         multiline=bool(element.get("multiline", False)),
         placeholder=text_of(element.get("placeholder")) or None,
         option_texts=tuple(dict(o.get("text") or {}) for o in raw_options),
+        dispatch=bool(block.get("dispatch_action", False)),
     )
 
 
@@ -173,6 +180,9 @@ def _state_for(prompt: Prompt, answer: Any, enforce_required: bool) -> dict[str,
         return {"type": kind, "selected_options": [] if empty else _selected_options(prompt, answer)}
     if kind == "datepicker":
         return {"type": kind, "selected_date": None if empty else _checked_date(prompt, answer)}
+    if kind == "multi_users_select":
+        users = answer.replace(",", " ").split() if isinstance(answer, str) else list(answer or [])
+        return {"type": kind, "selected_users": [] if empty else [str(u) for u in users]}
     if kind in _SINGLE_KEYS:
         return {"type": kind, _SINGLE_KEYS[kind]: None if empty else str(answer).strip()}
     # text and number inputs, and any input the console does not know, answer a plain value

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from commands.ledger._db import Repo, jsonable, now_or
 from commands.ledger.records import AuditEventRecord
-from commands.ledger.schema import audit_events
+from commands.ledger.schema import audit_events, documents
 from commands.ledger.vocabulary import AuditKind, AuditOperation
+from commands.ledger.workspaces import WorkspaceScope, scope_columns
 
 __all__ = ["AuditRepo"]
 
@@ -38,8 +39,9 @@ class AuditRepo(Repo):
         outcome: str | None = None,
         detail: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> int:
-        """Append one event and return its id.
+        """Append one event (of `workspace`, when it is about one) and return its id.
 
         Args:
             action: who or what caused it (`AuditKind`).
@@ -58,7 +60,13 @@ class AuditRepo(Repo):
             "approval_id": approval_id,
             "outcome": outcome[:64] if outcome else None,
             "detail": jsonable(detail),
+            **scope_columns(workspace),
         }
+        if workspace is None and document_id is not None:
+            # an event about a document belongs to the document's workspace, whoever recorded it
+            owner = sa.select(documents.c.team_id, documents.c.enterprise_id).where(documents.c.id == document_id)
+            values["team_id"] = owner.with_only_columns(documents.c.team_id).scalar_subquery()
+            values["enterprise_id"] = owner.with_only_columns(documents.c.enterprise_id).scalar_subquery()
         async with self._db.write() as conn:
             return int(
                 (await conn.execute(sa.insert(audit_events).values(**values).returning(audit_events.c.id))).scalar_one()

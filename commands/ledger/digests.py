@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from commands.ledger._db import Repo, jsonable, now_or
 from commands.ledger.records import DigestRunRecord, DigestScheduleRecord
 from commands.ledger.schema import digest_posts, digest_runs, digest_schedules
+from commands.ledger.workspaces import WorkspaceScope, scope_columns
 
 __all__ = ["DigestRepo", "posted_runs"]
 
@@ -110,8 +111,9 @@ class DigestRepo(Repo):
         message_ts: str | None,
         summary: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> bool:
-        """Mark the day's claimed run posted, and record the post (one transaction)."""
+        """Mark the day's claimed run posted, and record the post (one transaction) for `workspace`."""
         posted_at = now_or(now)
         stmt = (
             sa.update(digest_runs)
@@ -119,7 +121,7 @@ class DigestRepo(Repo):
             .values(posted_at=posted_at, message_ts=message_ts, summary=jsonable(summary))
         )
         post = {"channel_id": channel_id, "posted_at": posted_at, "kind": "scheduled", "day": day,
-                "message_ts": message_ts, "summary": jsonable(summary)}
+                "message_ts": message_ts, "summary": jsonable(summary), **scope_columns(workspace)}
         async with self._db.write() as conn:
             if (await conn.execute(stmt)).rowcount != 1:
                 return False
@@ -133,13 +135,24 @@ class DigestRepo(Repo):
         message_ts: str | None,
         summary: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
+        workspace: WorkspaceScope | None = None,
     ) -> None:
         """Remember a ``digest now`` post: it claims no day, so this row is all that remembers it
         (a scheduled digest is recorded by `finish_run`)."""
         values = {"channel_id": channel_id, "posted_at": now_or(now), "kind": "now", "day": None,
-                  "message_ts": message_ts, "summary": jsonable(summary)}
+                  "message_ts": message_ts, "summary": jsonable(summary), **scope_columns(workspace)}
         async with self._db.write() as conn:
             await conn.execute(sa.insert(digest_posts).values(**values))
+
+    async def set_schedule_workspace(self, channel_id: str, workspace: WorkspaceScope | None) -> None:
+        """Record which workspace a channel's schedule belongs to (its digest posts with that
+        workspace's token and reads that workspace's documents only)."""
+        if workspace is None:
+            return
+        stmt = (sa.update(digest_schedules).where(digest_schedules.c.channel_id == channel_id)
+                .values(**scope_columns(workspace)))
+        async with self._db.write() as conn:
+            await conn.execute(stmt)
 
     async def get_run(self, channel_id: str, day: dt.date) -> DigestRunRecord | None:
         stmt = sa.select(digest_runs).where(digest_runs.c.channel_id == channel_id, digest_runs.c.day == day)

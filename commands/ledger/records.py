@@ -155,6 +155,8 @@ class AuditEventRecord:
     approval_id: int | None
     outcome: str | None
     detail: dict[str, Any]
+    #: the workspace the event is about (None: the bot's own work, or recorded before workspaces)
+    team_id: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> AuditEventRecord:
@@ -233,6 +235,9 @@ class DigestScheduleRecord:
     enabled: bool
     created_by: str | None
     updated_at: dt.datetime
+    #: the workspace whose channel it is (None: recorded before workspaces, or a single-workspace bot)
+    team_id: str | None = None
+    enterprise_id: str | None = None
 
     @classmethod
     def from_row(cls, row: RowMapping) -> DigestScheduleRecord:

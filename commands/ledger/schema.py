@@ -48,6 +48,7 @@ __all__ = [
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "workspace_settings",
 ]
 
 NAMING_CONVENTION = {
@@ -259,6 +260,9 @@ audit_events = sa.Table(
     sa.Index(None, "document_id"),
     sa.Index(None, "approval_id"),
     sa.Index(None, "at"),
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    sa.Index(None, "team_id"),
 )
 
 closure_checks = sa.Table(
@@ -301,6 +305,9 @@ digest_schedules = sa.Table(
     sa.Column("enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
     sa.Column("created_by", sa.String(64), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    sa.Index(None, "team_id"),
 )
 
 digest_runs = sa.Table(
@@ -332,6 +339,22 @@ digest_posts = sa.Table(
     sa.CheckConstraint(_in("kind", frozenset({"now", "scheduled"})), name="kind"),
     sa.Index(None, "channel_id", "posted_at"),
     sa.Index(None, "posted_at"),
+    sa.Column("team_id", sa.String(32), nullable=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    sa.Index(None, "team_id"),
+)
+
+#: what an admin changed for one workspace (over the environment's defaults), and its provider
+#: credentials encrypted; keyed by the team (or, for an org-wide install, the organisation) id
+workspace_settings = sa.Table(
+    "workspace_settings",
+    metadata,
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("enterprise_id", sa.String(32), nullable=True),
+    sa.Column("overrides", JSON_TYPE, nullable=True),
+    sa.Column("credentials", sa.Text(), nullable=True),
+    sa.Column("updated_by", sa.String(64), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 callback_events = sa.Table(

@@ -35,6 +35,7 @@ from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
 from commands.ledger.steps import StepRepo
+from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
 __all__ = ["Store"]
 
@@ -61,6 +62,7 @@ class Store:
         self.closures = ClosureRepo(db)
         self.idempotency = IdempotencyRepo(db)
         self.digests = DigestRepo(db)
+        self.workspace_settings = WorkspaceSettingsRepo(db)
         self.callbacks = CallbackRepo(db)
         self.steps = StepRepo(db)  # Workflow Builder custom steps (0008_steps)
         self.bulk = BulkRepo(db)

@@ -13,6 +13,10 @@ every state-changing call, and the decision buttons' middleware asks it for the 
 Group and channel members are asked of Slack (`usergroups.users.list`, `conversations.members`)
 and cached for a few minutes, so a click costs no API call most of the time; a failed lookup
 denies (never grants on an error).
+
+With per-workspace settings (`use_workspace_roles`), the approvers and admins of the workspace
+being served are that workspace's (`commands.workflow.workspace_settings`: its row over these
+environment values), so an admin's change in one workspace grants nothing in another.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +33,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _
 from commands.slack.clients import current_client
 from commands.slack.slack_errors import slack_error
+from commands.workflow.access import current_workspace
 from commands.workflow.roles import Role
 
 __all__ = ["ApproverDirectory", "Holders"]
@@ -37,6 +42,9 @@ log = logging.getLogger("invoicebot.authz")
 
 #: asks Slack for the members of a group or channel
 Fetch = Callable[[AsyncWebClient, str], Awaitable[frozenset[str]]]
+
+#: the approvers' and admins' ids of the workspace being served (None: the environment's)
+RoleIds = Callable[[], Awaitable[Mapping[Role, Iterable[str]] | None]]
 
 #: what a Slack id looks like; anything else in a setting is dropped (and never reaches mrkdwn)
 _SLACK_ID = re.compile(r"^[A-Z][A-Z0-9_]{1,40}$")
@@ -83,6 +91,31 @@ class ApproverDirectory:
         self._monotonic = monotonic
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = asyncio.Lock()
+        self._workspace_ids: RoleIds | None = None
+        #: each workspace's holders as last resolved (by team id), for the synchronous `describe_role`
+        self._resolved: dict[str, dict[Role, Holders]] = {}
+
+    def use_workspace_roles(self, role_ids: RoleIds) -> None:
+        """Answer for the workspace being served from `role_ids` (its settings) before the environment."""
+        self._workspace_ids = role_ids
+
+    async def _holders_now(self) -> dict[Role, Holders]:
+        """The holders for the workspace being served: its settings' approvers and admins, else ours."""
+        if self._workspace_ids is None:
+            return self.holders
+        ids = await self._workspace_ids()
+        if ids is None:
+            return self.holders
+        holders = {**self.holders, **{role: Holders(values) for role, values in ids.items()}}
+        workspace = current_workspace()
+        if workspace is not None and workspace.team_id is not None:
+            self._resolved[workspace.team_id] = holders
+        return holders
+
+    def _holders_seen(self) -> dict[Role, Holders]:
+        workspace = current_workspace()
+        team = workspace.team_id if workspace is not None else None
+        return self._resolved.get(team or "", self.holders) if self._workspace_ids is not None else self.holders
 
     @property
     def configured(self) -> bool:
@@ -90,10 +123,10 @@ class ApproverDirectory:
 
     def describe(self) -> str:
         """The approvers, as mentions (the approval card and the requester's notice name them)."""
-        return self.holders[Role.APPROVER].describe() or _("nobody (set INVOICEBOT_APPROVERS)")
+        return self._holders_seen()[Role.APPROVER].describe() or _("nobody (set INVOICEBOT_APPROVERS)")
 
     def describe_role(self, role: Role) -> str:
-        described = self.holders[role].describe()
+        described = self._holders_seen()[role].describe()
         if described:
             return described
         if role is Role.REQUESTER:
@@ -105,13 +138,14 @@ class ApproverDirectory:
         return await self.has_role(user_id, Role.APPROVER)
 
     async def has_role(self, user: str, role: Role) -> bool:
+        holders = await self._holders_now()
         if role is Role.REQUESTER:
-            if not self.holders[Role.REQUESTER]:
+            if not holders[Role.REQUESTER]:
                 return True  # nothing configured: open, as before requesters could be configured
             for other in (Role.APPROVER, Role.ADMIN):
-                if await self._holds(user, self.holders[other]):
+                if await self._holds(user, holders[other]):
                     return True
-        return await self._holds(user, self.holders[role])
+        return await self._holds(user, holders[role])
 
     async def _holds(self, user: str, holders: Holders) -> bool:
         if not user:

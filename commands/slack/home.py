@@ -27,8 +27,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from commands.i18n import _
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
+from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.blocks.kit import LINE_LIMIT, channel_mention, context, plain, section, user_mention
 from commands.slack.digest import summary_line
 from commands.slack.formatting import (
@@ -46,6 +48,7 @@ from commands.slack.ids import (
     CLOSURE_MODAL_CALLBACK_ID,
     HOME_CLOSURE_ACTION_ID,
     HOME_ISSUE_ACTION_ID,
+    HOME_SETTINGS_ACTION_ID,
     REJECT_ACTION_ID,
 )
 from commands.slack.parser import ClosureCommand, CommandError, parse_command
@@ -78,27 +81,32 @@ class HomeData:
     recent: tuple[q.DocumentRow, ...] = ()
     last_digest: q.PostedRun | None = None
     sandbox_providers: frozenset[Provider] = frozenset()
+    #: admins get a "Settings" button (the workspace's settings modal)
+    is_admin: bool = False
 
     def view(self, tz: dt.tzinfo = SEOUL, *, now: dt.datetime | None = None) -> View:
         return build_home_view(self.user, self.approvals, self.recent, self.last_digest, self.sandbox_providers,
-                               is_approver=self.is_approver, tz=tz, now=now)
+                               is_approver=self.is_approver, tz=tz, now=now, is_admin=self.is_admin)
 
 
 async def load_home(
-    store: Store, user: str, is_approver: bool, *, sandbox_providers: Iterable[Provider] = ()
+    store: Store, user: str, is_approver: bool, *, sandbox_providers: Iterable[Provider] = (),
+    workspace: WorkspaceScope | None = None, is_admin: bool = False,
 ) -> HomeData:
-    """Read App Home for `user`: approvals they may decide (never their own), their recent
-    requests and the last posted digest."""
+    """Read App Home for `user` in `workspace`: approvals they may decide (never their own), their
+    recent requests and the last posted digest, all of that workspace (or of none)."""
     approvals: q.Listing[q.ApprovalRow] = q.Listing()
     if is_approver:
-        approvals = await q.pending_approvals(store, limit=_APPROVALS_SHOWN, exclude_requester=user)
+        approvals = await q.pending_approvals(store, limit=_APPROVALS_SHOWN, exclude_requester=user,
+                                              workspace=workspace)
     return HomeData(
         user=user,
         is_approver=is_approver,
         approvals=approvals,
-        recent=tuple(await q.recent_requests(store, user, limit=_RECENT_SHOWN)),
-        last_digest=await q.latest_posted_run(store),
+        recent=tuple(await q.recent_requests(store, user, limit=_RECENT_SHOWN, workspace=workspace)),
+        last_digest=await q.latest_posted_run(store, workspace),
         sandbox_providers=frozenset(sandbox_providers),
+        is_admin=is_admin,
     )
 
 
@@ -156,6 +164,7 @@ def build_home_view(
     is_approver: bool = False,
     tz: dt.tzinfo = SEOUL,
     now: dt.datetime | None = None,
+    is_admin: bool = False,
 ) -> View:
     """The App Home tab of `user` (a ``home`` view, at most 100 blocks)."""
     now = now or dt.datetime.now(dt.UTC)
@@ -167,6 +176,7 @@ def build_home_view(
     blocks.append(ActionsBlock(block_id="home_actions", elements=[
         ButtonElement(text=_plain("Issue a document"), action_id=HOME_ISSUE_ACTION_ID, style="primary"),
         ButtonElement(text=_plain("Check closure"), action_id=HOME_CLOSURE_ACTION_ID),
+        *([ButtonElement(text=_plain(_("Settings")), action_id=HOME_SETTINGS_ACTION_ID)] if is_admin else []),
     ]))
     blocks.append(DividerBlock())
     if is_approver:

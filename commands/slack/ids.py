@@ -32,7 +32,10 @@ __all__ = [
     "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
     "HOME_ISSUE_ACTION_ID",
+    "HOME_SETTINGS_ACTION_ID",
     "ISSUE_CALLBACK_ID",
+    "ISSUE_KIND_ACTION_ID",
+    "ISSUE_PROVIDER_ACTION_ID",
     "REJECT_ACTION_ID",
     "REJECT_CALLBACK_ID",
     "REJECT_REASON_ACTION_ID",
@@ -40,6 +43,8 @@ __all__ = [
     "REMINDER_RESEND_ACTION_ID",
     "RESUBMIT_ACTION_ID",
     "RESUBMIT_CALLBACK_ID",
+    "SETTINGS_MODAL_CALLBACK_ID",
+    "issue_kind_action_id",
 ]
 
 #: the slash command (manifest.yml declares the same)
@@ -47,6 +52,16 @@ COMMAND = "/invoice"
 
 # the issue modal
 ISSUE_CALLBACK_ID = "invoice_issue"
+# its provider and kind selects dispatch block_actions (the form is rebuilt for the choice); the kind's
+# action id carries the chosen provider (``kind_input.payssam``) so Slack shows the new form's preselection
+ISSUE_PROVIDER_ACTION_ID = "provider_input"
+ISSUE_KIND_ACTION_ID = "kind_input"
+
+
+def issue_kind_action_id(provider: str | None) -> str:
+    """The kind select's action id in a form built for `provider` (a provider's value, or None)."""
+    return f"{ISSUE_KIND_ACTION_ID}.{provider}" if provider else ISSUE_KIND_ACTION_ID
+
 
 # approval cards and the rejection modal
 APPROVE_ACTION_ID = "approval_approve"
@@ -68,6 +83,10 @@ REMINDER_RESEND_ACTION_ID = "reminder_resend"
 # App Home and its closure-check modal
 HOME_ISSUE_ACTION_ID = "home_issue"
 HOME_CLOSURE_ACTION_ID = "home_closure"
+#: App Home "Settings" (admins): opens the workspace settings modal
+HOME_SETTINGS_ACTION_ID = "home_settings"
+#: the workspace settings modal's submission
+SETTINGS_MODAL_CALLBACK_ID = "workspace_settings"
 CLOSURE_MODAL_CALLBACK_ID = "closure_check_modal"
 CLOSURE_BLOCK_ID = "closure_numbers"
 CLOSURE_ACTION_ID = "numbers"

@@ -84,6 +84,8 @@ class Notifier:
         self.outcome_listeners: list[OutcomeListener] = []
         self.four_eyes = four_eyes
         self.clock = clock  # "today" for the tax deadline a card shows (an issue request's depends on the day)
+        #: the approvals channel of the workspace being served (its settings); None: `approvals_channel`
+        self.channel_source: Callable[[], Awaitable[str | None]] | None = None
 
     def card(self, approval: ApprovalView) -> ApprovalCard:
         """The approval's card model as this deployment shows it."""
@@ -98,7 +100,8 @@ class Notifier:
     async def post_card(self, approval: ApprovalView, fallback_channel: str) -> tuple[str, str] | None:
         """Post the approval card; returns (channel, ts) or None when Slack refused."""
         card = self.card(approval)
-        channel = self.approvals_channel or approval.origin_channel_id or fallback_channel
+        configured = await self.channel_source() if self.channel_source is not None else self.approvals_channel
+        channel = configured or approval.origin_channel_id or fallback_channel
         try:
             response = await self.client.chat_postMessage(
                 channel=channel, text=approval_text(card), blocks=build_approval_message(card, self.tz)

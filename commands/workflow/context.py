@@ -23,6 +23,7 @@ from commands.ledger import (
     DocumentRecord,
     Store,
 )
+from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow.errors import NotFound, not_configured
 from commands.workflow.progress import ProgressHub
 from commands.workflow.views import ApprovalView, approval_view
@@ -100,6 +101,12 @@ class WorkflowContext:
     policy: Policy
     #: where long executions (bulk batches) report progress; the Slack side listens
     progress: ProgressHub = field(default_factory=ProgressHub)
+    #: the policy of the workspace being served (its settings over `policy`); None: `policy` everywhere
+    policy_source: Callable[[], Awaitable[Policy]] | None = None
+
+    async def current_policy(self) -> Policy:
+        """The policy for the request being served: the workspace's amount rule over the deployment's."""
+        return await self.policy_source() if self.policy_source is not None else self.policy
 
     def provider(self, provider: Provider) -> InvoiceProvider:
         """The configured provider; `NotSupported` when this bot has none."""
@@ -141,6 +148,7 @@ class WorkflowContext:
             actor=actor, action=kind, operation=operation, document_id=approval.document_id,
             document_ref=await self.doc_ref(approval), approval_id=approval.id, outcome=outcome, detail=detail,
             now=now or self.clock(),
+            workspace=WorkspaceScope(approval.team_id, approval.enterprise_id) if approval.team_id else None,
         )
 
     async def approval_view(self, approval: ApprovalRecord | int) -> ApprovalView:

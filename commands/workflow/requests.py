@@ -122,7 +122,7 @@ async def request_issue(
     override = (override_reason or getattr(draft, "override_reason", None) or "").strip() or None
     closure_warnings, overridden = await _closure_screen(ctx, provider, request, requester, override)
     warnings = [*warnings, *closure_warnings]
-    required = required_approvals(ctx.policy, request.amounts().total, overridden=overridden)
+    required = required_approvals(await ctx.current_policy(), request.amounts().total, overridden=overridden)
     needs_approval = ctx.policy.needs_approval(ApprovalAction.ISSUE) or overridden
     now = ctx.clock()
     opening = _opening(ctx, needs_approval, now)
@@ -174,7 +174,7 @@ async def request_destroy(
     warnings = await _destroyable_now(ctx, doc)
     payload = {"reason": reason, "warnings": warnings}
     return await _request_action(ctx, ApprovalAction.DESTROY, doc, requester, channel_id, thread_ts, payload, reason,
-                                 required=required_approvals(ctx.policy, doc.total))
+                                 required=required_approvals(await ctx.current_policy(), doc.total))
 
 
 async def _destroyable_now(ctx: WorkflowContext, doc: DocumentRecord) -> list[str]:

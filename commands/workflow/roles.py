@@ -43,6 +43,7 @@ class Guarded(StrEnum):
     DIGEST_NOW = "digest_now"
     DIGEST_SCHEDULE = "digest_schedule"
     RESUBMIT = "resubmit"
+    SETTINGS = "settings"  # the workspace's settings (App Home → Settings)
 
 
 _ANYONE_WORKING = frozenset({Role.REQUESTER, Role.APPROVER, Role.ADMIN})
@@ -60,6 +61,7 @@ WHO_MAY: dict[Guarded, frozenset[Role]] = {
     Guarded.DIGEST_NOW: _ANYONE_WORKING,
     Guarded.DIGEST_SCHEDULE: _ANYONE_WORKING,
     Guarded.RESUBMIT: frozenset(),
+    Guarded.SETTINGS: frozenset({Role.ADMIN}),
 }
 
 #: what the refusal says the person tried to do ("Only … may <this>.")
@@ -74,6 +76,7 @@ _DOING = {
     Guarded.DIGEST_NOW: N_("post a digest"),
     Guarded.DIGEST_SCHEDULE: N_("change the digest schedule"),
     Guarded.RESUBMIT: N_("edit and resubmit this request"),
+    Guarded.SETTINGS: N_("change this workspace's settings"),
 }
 
 _ROLE_NAMES = {Role.REQUESTER: N_("requesters"), Role.APPROVER: N_("approvers"), Role.ADMIN: N_("admins")}

@@ -24,7 +24,8 @@ class Poster:
         self.fail = fail
         self.posted: list[tuple[str, dt.date | None]] = []
 
-    async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> PostedDigest:
+    async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None,
+                      workspace: object = None) -> PostedDigest:
         if self.fail:
             raise SlackApiError("channel_not_found", {"ok": False, "error": "channel_not_found"})
         self.posted.append((channel, day))

@@ -27,6 +27,7 @@ from commands.ledger.digest_queries.rows import (
 from commands.ledger.schema import approval_requests, audit_events, callback_events, closure_checks, documents
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import ApprovalState, AuditKind
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 from providers.models import BusinessState
 
 __all__ = ["callback_seen", "closure_changes", "last_sweep", "pending_approvals"]
@@ -36,7 +37,8 @@ _NUMBERS_PER_QUERY = 1000
 
 
 async def pending_approvals(
-    store: Store, *, limit: int = 10, exclude_requester: str | None = None, channel: str | None = None
+    store: Store, *, limit: int = 10, exclude_requester: str | None = None, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[ApprovalRow]:
     """Approval requests still pending, oldest first (the ones waiting longest lead).
 
@@ -49,6 +51,8 @@ async def pending_approvals(
         where.append(a.requester != exclude_requester)
     if channel is not None:
         where.append(a.origin_channel_id == channel)
+    if workspace is not None:
+        where.append(owned_by(approval_requests, workspace))
     count_rows = await fetch(store, sa.select(sa.func.count().label("n")).select_from(approval_requests).where(*where))
     count = int(count_rows[0]["n"]) if count_rows else 0
     if count == 0:

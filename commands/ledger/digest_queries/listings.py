@@ -30,6 +30,7 @@ from commands.ledger.schema import documents, issued_hourly
 from commands.ledger.standing_sql import standing_in, standing_parts
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import Standing
+from commands.ledger.workspaces import WorkspaceScope
 from providers.models import DocumentState, Provider
 
 __all__ = [
@@ -53,7 +54,8 @@ _UNKNOWN = (Standing.UNKNOWN,)
 
 
 async def issued_totals(
-    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> list[IssuedTotal]:
     """Documents issued in [since, until) that still stand issued, by provider, currency and sandbox flag.
 
@@ -63,11 +65,12 @@ async def issued_totals(
     """
     c = documents.c
     return await _totals(store, [c.issued_at >= since, c.issued_at < until, standing_in(documents, _ISSUED),
-                                 *channel_filter(channel)])
+                                 *channel_filter(channel, workspace)])
 
 
 async def cancelled_totals(
-    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None
+    store: Store, since: dt.datetime, until: dt.datetime, *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> list[IssuedTotal]:
     """Documents that stand cancelled and whose row last changed in [since, until).
 
@@ -77,7 +80,8 @@ async def cancelled_totals(
     c = documents.c
     summed: dict[tuple[Provider, str, bool], IssuedTotal] = {}
     for part in standing_parts(documents, _CANCELLED):  # disjoint: one indexed read each, added up
-        for t in await _totals(store, [c.updated_at >= since, c.updated_at < until, part, *channel_filter(channel)]):
+        for t in await _totals(store, [c.updated_at >= since, c.updated_at < until, part,
+                                       *channel_filter(channel, workspace)]):
             key = (t.provider, t.currency, t.sandbox)
             before = summed.get(key)
             summed[key] = t if before is None else IssuedTotal(
@@ -103,7 +107,8 @@ async def _totals(store: Store, where: Sequence[sa.ColumnElement[bool]]) -> list
 
 
 async def daily_issued_krw(
-    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> dict[Provider, dict[dt.date, int]]:
     """KRW issued per provider and day, by the rule of `issued_totals`.
 
@@ -112,14 +117,15 @@ async def daily_issued_krw(
 
     Read from `issued_hourly` (KRW issued per UTC hour, kept by triggers) when every day
     starts on a whole UTC hour, as in every whole-hour time zone: a few hundred rows
-    whatever the size of the table. Otherwise (a half-hour zone) from the documents.
+    whatever the size of the table. Otherwise (a half-hour zone, or one workspace's digest: the
+    hourly totals are not kept per workspace) from the documents.
     """
     if not days:
         return {}
-    if all(start.astimezone(dt.UTC).minute == 0 and start.second == 0 and start.microsecond == 0
+    if workspace is None and all(start.astimezone(dt.UTC).minute == 0 and start.second == 0 and start.microsecond == 0
            for _d, start, _e in days):
         return await _daily_from_hours(store, days, channel)
-    return await daily_issued_krw_from_documents(store, days, channel=channel)
+    return await daily_issued_krw_from_documents(store, days, channel=channel, workspace=workspace)
 
 
 async def _daily_from_hours(
@@ -142,7 +148,8 @@ async def _daily_from_hours(
 
 
 async def daily_issued_krw_from_documents(
-    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None
+    store: Store, days: Sequence[tuple[dt.date, dt.datetime, dt.datetime]], *, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> dict[Provider, dict[dt.date, int]]:
     """`daily_issued_krw` read from the documents themselves, one query for all days.
 
@@ -159,7 +166,7 @@ async def daily_issued_krw_from_documents(
     inner = (
         sa.select(bucket, c.provider, c.total)
         .where(c.issued_at >= days[0][1], c.issued_at < days[-1][2], c.currency == "KRW",
-               standing_in(documents, _ISSUED), *channel_filter(channel))
+               standing_in(documents, _ISSUED), *channel_filter(channel, workspace))
         .subquery()
     )
     stmt = (
@@ -175,7 +182,8 @@ async def daily_issued_krw_from_documents(
 
 
 async def failures(
-    store: Store, since: dt.datetime, *, limit: int = 5, channel: str | None = None
+    store: Store, since: dt.datetime, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> dict[str, Listing[DocumentRow]]:
     """Three kinds of failure, newest first.
 
@@ -188,7 +196,7 @@ async def failures(
     """
     c = documents.c
     newest = (c.updated_at.desc(), c.id.desc())
-    scope = channel_filter(channel)
+    scope = channel_filter(channel, workspace)
     return {
         "filing_failed": await document_listing(
             store,
@@ -213,39 +221,44 @@ def _due_first() -> tuple[Any, ...]:
 
 
 async def unpaid(
-    store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None
+    store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Issued documents of `provider` the customer has not paid yet, soonest due first."""
     c = documents.c
     where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             *channel_filter(channel)]
+             *channel_filter(channel, workspace)]
     return await document_listing(store, where, _due_first(), limit)
 
 
 async def expiring(
-    store: Store, provider: Provider, today: dt.date, days: int, *, limit: int = 5, channel: str | None = None
+    store: Store, provider: Provider, today: dt.date, days: int, *, limit: int = 5, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of `provider` due today or within `days` days."""
     c = documents.c
     where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel)]
+             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel, workspace)]
     return await document_listing(store, where, _dated_due_first(), limit)
 
 
 async def overdue(
-    store: Store, today: dt.date, *, limit: int = 10, channel: str | None = None
+    store: Store, today: dt.date, *, limit: int = 10, channel: str | None = None,
+    workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of any provider whose due date has passed, longest overdue first."""
     c = documents.c
     where = [c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT), c.due_date < today,
-             *channel_filter(channel)]
+             *channel_filter(channel, workspace)]
     return await document_listing(store, where, _dated_due_first(), limit)
 
 
-async def recent_requests(store: Store, user: str, *, limit: int = 10) -> list[DocumentRow]:
-    """Documents `user` asked for, newest first."""
+async def recent_requests(store: Store, user: str, *, limit: int = 10,
+                          workspace: WorkspaceScope | None = None) -> list[DocumentRow]:
+    """Documents `user` asked for in `workspace` (and rows of no workspace), newest first."""
     c = documents.c
-    stmt = sa.select(*DOC_COLUMNS).where(c.requested_by == user).order_by(c.id.desc()).limit(limit)
+    stmt = (sa.select(*DOC_COLUMNS).where(c.requested_by == user, *channel_filter(None, workspace))
+            .order_by(c.id.desc()).limit(limit))
     return [DocumentRow.from_row(r) for r in await fetch(store, stmt)]
 
 

@@ -18,6 +18,7 @@ from commands.ledger.documents import DocumentRepo
 from commands.ledger.schema import documents
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import AuditOperation, Lifecycle
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
 __all__ = [
@@ -219,6 +220,7 @@ async def document_listing(
     return Listing(count=count, rows=rows, totals={r["currency"]: int(r["amount"]) for r in aggregates})
 
 
-def channel_filter(channel: str | None) -> list[sa.ColumnElement[bool]]:
-    """Only documents requested from `channel`, or all of them when it is None."""
-    return [] if channel is None else [documents.c.channel_id == channel]
+def channel_filter(channel: str | None, workspace: WorkspaceScope | None = None) -> list[sa.ColumnElement[bool]]:
+    """Only documents requested from `channel` (all when None), of `workspace` (and of none; all when None)."""
+    where = [] if channel is None else [documents.c.channel_id == channel]
+    return where if workspace is None else [*where, owned_by(documents, workspace)]

@@ -18,6 +18,7 @@ from commands.ledger.digest_queries.rows import PostedRun, fetch
 from commands.ledger.digests import posted_runs
 from commands.ledger.schema import digest_posts, digest_runs
 from commands.ledger.store import Store
+from commands.ledger.workspaces import WorkspaceScope, owned_by
 
 __all__ = ["last_posted_digest", "last_posted_run", "latest_posted_run", "release_unposted_run"]
 
@@ -55,9 +56,10 @@ async def last_posted_digest(store: Store, channel: str, *, before: dt.datetime 
     return _posted(rows[0]) if rows else None
 
 
-async def latest_posted_run(store: Store) -> PostedRun | None:
-    """The newest digest posted in any channel, whichever way (App Home shows its summary)."""
-    rows = await fetch(store, _newest_posts())
+async def latest_posted_run(store: Store, workspace: WorkspaceScope | None = None) -> PostedRun | None:
+    """The newest digest posted in any channel of `workspace` (or of none), whichever way
+    (App Home shows its summary; another workspace's digest is never shown)."""
+    rows = await fetch(store, _newest_posts().where(owned_by(digest_posts, workspace)))
     return _posted(rows[0]) if rows else None
 
 

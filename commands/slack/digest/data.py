@@ -18,6 +18,7 @@ from typing import Any
 
 from commands.ledger import Store
 from commands.ledger import digest_queries as q
+from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.chart import chart_days
 from commands.workflow.deadlines import DeadlineReport, deadline_report
 from providers.models import Provider
@@ -177,6 +178,7 @@ async def build_digest_data(
     unreachable: Mapping[str, str] | None = None,
     chart: bool = True,
     deadline_days: int = 5,
+    workspace: WorkspaceScope | None = None,
 ) -> DigestData:
     """Read one digest from the database.
 
@@ -184,6 +186,9 @@ async def build_digest_data(
         now, since: the window (aware datetimes); `basis` says why it starts at `since`.
         tz: the readers' time zone (days, "due today", chart buckets).
         scope_channel: only documents requested from this channel (None: all).
+        workspace: only that workspace's documents and requests (and those of none); None: all.
+            Closure changes and the last sweep are provider facts with no workspace, so every
+            digest shows them.
         sandbox_providers: providers running against a sandbox (their lines are marked).
         unreachable: providers the caller knows are down; merged with what the last status
             sweep of the past 24 hours recorded.
@@ -191,33 +196,31 @@ async def build_digest_data(
     """
     today = now.astimezone(tz).date()
     scope = scope_channel
-    found_unreachable: dict[str, str] = {}
     sweep = await q.last_sweep(store, now - dt.timedelta(hours=24))
-    if sweep is not None:
-        found_unreachable.update(sweep.unreachable)
-    found_unreachable.update(unreachable or {})
+    found_unreachable: dict[str, str] = {**(sweep.unreachable if sweep is not None else {}), **(unreachable or {})}
     daily: dict[Provider, dict[dt.date, int]] = {}
     if chart:
-        daily = await q.daily_issued_krw(store, _day_bounds(chart_days(today, CHART_DAYS), tz), channel=scope)
+        daily = await q.daily_issued_krw(store, _day_bounds(chart_days(today, CHART_DAYS), tz), channel=scope,
+                                         workspace=workspace)
     return DigestData(
         now=now,
         since=since,
         basis=basis,
         scope_channel=scope,
-        issued=tuple(await q.issued_totals(store, since, now, channel=scope)),
-        cancelled=tuple(await q.cancelled_totals(store, since, now, channel=scope)),
-        pending=await q.pending_approvals(store, limit=LIST_ROWS, channel=scope),
-        failures=await q.failures(store, since, limit=FAILURE_ROWS, channel=scope),
-        unpaid_payssam=await q.unpaid(store, Provider.PAYSSAM, limit=0, channel=scope),
+        issued=tuple(await q.issued_totals(store, since, now, channel=scope, workspace=workspace)),
+        cancelled=tuple(await q.cancelled_totals(store, since, now, channel=scope, workspace=workspace)),
+        pending=await q.pending_approvals(store, limit=LIST_ROWS, channel=scope, workspace=workspace),
+        failures=await q.failures(store, since, limit=FAILURE_ROWS, channel=scope, workspace=workspace),
+        unpaid_payssam=await q.unpaid(store, Provider.PAYSSAM, limit=0, channel=scope, workspace=workspace),
         expiring_payssam=await q.expiring(store, Provider.PAYSSAM, today, expiring_days, limit=FAILURE_ROWS,
-                                          channel=scope),
+                                          channel=scope, workspace=workspace),
         expiring_days=expiring_days,
-        unpaid_abillify=await q.unpaid(store, Provider.ABILLIFY, limit=0, channel=scope),
-        overdue=await q.overdue(store, today, limit=LIST_ROWS, channel=scope),
+        unpaid_abillify=await q.unpaid(store, Provider.ABILLIFY, limit=0, channel=scope, workspace=workspace),
+        overdue=await q.overdue(store, today, limit=LIST_ROWS, channel=scope, workspace=workspace),
         closure_changes=await q.closure_changes(store, since, limit=LIST_ROWS),
         unreachable=found_unreachable,
         sandbox_providers=frozenset(sandbox_providers),
         daily_krw=daily,
         chart_end=today,
-        deadlines=await deadline_report(store, today, deadline_days, tz=tz, channel=scope),
+        deadlines=await deadline_report(store, today, deadline_days, tz=tz, channel=scope, workspace=workspace),
     )

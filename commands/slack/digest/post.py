@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.ledger import AuditKind, AuditOperation, Store, utc_now
+from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.chart import render_chart_png
+from commands.slack.clients import current_client
 from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, find_window
 from commands.slack.digest.message import build_digest_blocks, digest_text
 from providers.models import Provider
@@ -47,6 +49,7 @@ async def post_digest(
     store: Store | None = None,
     day: dt.date | None = None,
     chart: bool = True,
+    workspace: WorkspaceScope | None = None,
 ) -> PostedDigest:
     """Post the digest, record it on the run row, then upload the chart into its thread.
 
@@ -65,13 +68,15 @@ async def post_digest(
     summary = data.summary()
     if store is not None:
         if day is not None:
-            await store.digests.finish_run(channel, day, message_ts=ts, summary=summary, now=data.now)
+            await store.digests.finish_run(channel, day, message_ts=ts, summary=summary, now=data.now,
+                                           workspace=workspace)
         else:
-            await store.digests.record_post(channel, message_ts=ts, summary=summary, now=data.now)
+            await store.digests.record_post(channel, message_ts=ts, summary=summary, now=data.now,
+                                            workspace=workspace)
         operation = AuditOperation.DIGEST_SCHEDULED if day else AuditOperation.DIGEST_NOW
         await store.audit.record(actor="system", action=AuditKind.DIGEST, operation=operation,
                                  outcome="posted", detail={"channel": channel, "ts": ts, "day": day, **summary},
-                                 now=data.now)
+                                 now=data.now, workspace=workspace)
     file_id = None
     if chart:
         local_day = (data.chart_end or data.now.astimezone(tz).date()).isoformat()
@@ -128,8 +133,10 @@ class DigestPublisher:
         self.chart = chart
         self.deadline_days = deadline_days
 
-    async def collect(self, channel: str, *, tz: dt.tzinfo | None = None) -> DigestData:
-        """Read the digest of `channel` now, over the window since its previous digest (`find_window`)."""
+    async def collect(self, channel: str, *, tz: dt.tzinfo | None = None,
+                      workspace: WorkspaceScope | None = None) -> DigestData:
+        """Read the digest of `channel` now, over the window since its previous digest (`find_window`),
+        from `workspace`'s documents (and those of none) only."""
         now = self.clock()
         window = await find_window(self.store, channel, now)
         return await build_digest_data(
@@ -143,10 +150,16 @@ class DigestPublisher:
             sandbox_providers=self.sandbox_providers,
             chart=self.chart,
             deadline_days=self.deadline_days,
+            workspace=workspace,
         )
 
-    async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None) -> PostedDigest:
-        """Collect and post; `day` completes that claimed run (None: an unclaimed extra post)."""
+    async def publish(self, channel: str, *, day: dt.date | None = None, tz: dt.tzinfo | None = None,
+                      workspace: WorkspaceScope | None = None) -> PostedDigest:
+        """Collect and post; `day` completes that claimed run (None: an unclaimed extra post).
+
+        Posts with the client bound for the workspace (`use_client`: its installed token in
+        OAuth mode), else the one this publisher was built with."""
         zone = tz or self.tz
-        data = await self.collect(channel, tz=zone)
-        return await post_digest(self.client, channel, data, tz=zone, store=self.store, day=day, chart=self.chart)
+        data = await self.collect(channel, tz=zone, workspace=workspace)
+        return await post_digest(current_client() or self.client, channel, data, tz=zone, store=self.store, day=day,
+                                 chart=self.chart, workspace=workspace)

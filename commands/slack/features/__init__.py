@@ -27,6 +27,7 @@ amend       `/invoice amend`, the "Amend" button and the amendment form (수정�
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
 pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
 deadlines   `/invoice deadlines` (기한): tax invoices near or past a tax deadline
+settings    App Home "Settings" (admins): the workspace's settings and provider credentials
 steps       Workflow Builder custom steps (`function_executed`): request, status check, wait
 ==========  =====================================================================
 """
@@ -54,6 +55,7 @@ from commands.slack.features import (
     resubmit,
     retry,
     send_nts,
+    settings,
     status,
     steps,
     sweep,
@@ -85,6 +87,7 @@ FEATURES: tuple[Register, ...] = (
     bulk.register,
     amend.register,
     send_nts.register,
+    settings.register,
     pdf.register,
     deadlines.register,
     steps.register,

@@ -17,6 +17,7 @@ from commands.slack.features.router import CommandRouter
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckPacer
 from commands.workflow import InvoiceService
+from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.base import InvoiceProvider
 from providers.models import DocumentKind, Provider
 
@@ -47,6 +48,8 @@ class SlackDeps:
     router: CommandRouter = field(default_factory=CommandRouter)
     sweep_concurrency: int = 16
     deadline_days: int = 5  # the tax deadlines report's "due within" window (INVOICEBOT_DEADLINE_DAYS)
+    #: per-workspace settings (App Home → Settings); None: the environment's settings only
+    workspace_settings: WorkspaceSettings | None = None
 
     def today(self) -> dt.date:
         """Today's date in the bot's time zone, by the injected clock."""

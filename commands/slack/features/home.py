@@ -17,6 +17,8 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.home import load_home
 from commands.slack.slack_errors import slack_error
+from commands.workflow.roles import Role
+from commands.workflow.workspaces import current_scope
 
 __all__ = ["refresh_home", "register"]
 
@@ -26,7 +28,9 @@ log = logging.getLogger("invoicebot.home")
 async def refresh_home(deps: SlackDeps, user: str, client: AsyncWebClient) -> None:
     """Publish `user`'s App Home as it is now (best effort: a Slack refusal is logged)."""
     home = await load_home(deps.store, user, await deps.approvers.is_approver(user),
-                           sandbox_providers=deps.sandboxed())
+                           sandbox_providers=deps.sandboxed(), workspace=current_scope(),
+                           is_admin=deps.workspace_settings is not None
+                           and await deps.approvers.has_role(user, Role.ADMIN))
     try:
         await client.views_publish(user_id=user, view=home.view(deps.tz, now=deps.clock()))
     except SlackApiError as exc:

@@ -30,6 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _
 from commands.slack.blocks import build_error_message
 from commands.slack.busy import DatabaseBusy, patiently
+from commands.slack.features import issue_dispatch
 from commands.slack.features.announce import announce
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
@@ -213,3 +214,4 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     deps.router.add(IssueCommand, on_issue_command, acks_itself=True)
     app.action(HOME_ISSUE_ACTION_ID)(on_home_issue)
     app.view(ISSUE_CALLBACK_ID)(on_issue_submission)
+    issue_dispatch.register(app, deps, live_capabilities)  # the form follows its provider and kind selects

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -29,9 +30,10 @@ from slack_sdk.models.views import View
 
 from commands.i18n import _
 from commands.slack.formatting import KIND_LABELS, PROVIDER_LABELS, SEOUL, clip, escape_mrkdwn
-from commands.slack.ids import ISSUE_CALLBACK_ID
+from commands.slack.ids import ISSUE_CALLBACK_ID, ISSUE_PROVIDER_ACTION_ID, issue_kind_action_id
 from commands.slack.modal.fields import CONFIRM_VALUE, DEFAULT_KINDS, PURPOSE_LABELS, IssueBlocks
 from commands.slack.modal.items import format_items
+from commands.slack.modal.keep import keep_entries
 from commands.slack.modal.money import FormShape, form_shape, money_inputs, rate_text
 from commands.workflow.drafts import IssueDraft
 from providers.base import BuyerField, Capabilities
@@ -84,13 +86,15 @@ def _choice_inputs(provider: Provider | None, kind: DocumentKind | None,
             kind = next(iter(kinds)) if len(kinds) == 1 else None
     provider_options = [_option(p.value, PROVIDER_LABELS[p]) for p in Provider]
     kind_options = _kind_options(kinds, offered)
+    # both dispatch block_actions: the form is rebuilt for the choice (features/issue_dispatch.py)
     return [
-        InputBlock(block_id=B.PROVIDER, label=_plain("Provider"), element=StaticSelectElement(
-            action_id=a(B.PROVIDER), placeholder=_plain("Choose a provider"), options=provider_options,
+        InputBlock(block_id=B.PROVIDER, label=_plain("Provider"), dispatch_action=True, element=StaticSelectElement(
+            action_id=ISSUE_PROVIDER_ACTION_ID, placeholder=_plain("Choose a provider"), options=provider_options,
             initial_option=next((o for o in provider_options if provider and o.value == provider.value), None),
         )),
-        InputBlock(block_id=B.KIND, label=_plain("Document"), element=StaticSelectElement(
-            action_id=a(B.KIND), placeholder=_plain("What to issue"), options=kind_options,
+        InputBlock(block_id=B.KIND, label=_plain("Document"), dispatch_action=True, element=StaticSelectElement(
+            action_id=issue_kind_action_id(provider.value if provider else None),
+            placeholder=_plain("What to issue"), options=kind_options,
             initial_option=next((o for o in kind_options if kind and o.value == kind.value), None),
         )),
     ]
@@ -233,6 +237,7 @@ def build_issue_modal(
     override_reason: str | None = None,
     capabilities: Mapping[Provider, Capabilities] | None = None,
     currency: str | None = None,
+    keep: Mapping[str, Any] | None = None,
 ) -> View:
     """The modal for ``/invoice issue``.
 
@@ -247,6 +252,8 @@ def build_issue_modal(
         override_reason: prefills the closure override (``/invoice issue … override <reason>``).
         capabilities: the live providers' capabilities (their VAT rates, currencies); the declared ones otherwise.
         currency: preselects the currency where the provider bills in several (``/invoice issue abillify usd``).
+        keep: ``view.state.values`` of the form being rebuilt for another provider or kind: every entry the
+            new form still has an input for is kept (`modal.keep`).
     """
     offered = offered or DEFAULT_KINDS
     today = today or dt.datetime.now(SEOUL).date()
@@ -264,6 +271,7 @@ def build_issue_modal(
         ContextBlock(elements=[MarkdownTextObject(
             text="Nothing is sent yet: submitting asks an approver first, and shows the computed totals.")]),
     ]
+    keep_entries(blocks, keep)
     return View(
         type="modal", callback_id=ISSUE_CALLBACK_ID, title=_plain("Issue a document"),
         submit=_plain("Request approval"), close=_plain("Cancel"), blocks=blocks,

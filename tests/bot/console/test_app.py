@@ -148,3 +148,22 @@ def test_a_restarted_console_still_knows_its_sandbox_documents(tmp_path: Path) -
     assert "unpaid" in status
     assert "does not know this document" not in status and "could not be reached" not in status
     assert "Traceback" not in out
+
+
+def test_a_bare_issue_form_follows_the_provider_and_kind_answers(tmp_path: Path) -> None:
+    """Issues 9 and 11: `/invoice issue` without a provider, then Popbill and a cash receipt: the console
+    sends each choice as Slack does, the app rebuilds the form, and the cash receipt's own fields are asked
+    (usage, identity number, 과세/비과세) while the business number, due date and 영수/청구 are not."""
+    script = "\n".join([
+        ":as U_ALICE", "/invoice issue", "popbill", "cash_receipt",
+        "김고객", "-", "-", "-",  # buyer name, representative, e-mail, phone
+        "-", "expense_proof", "220-81-62517",  # 과세/비과세 (kept taxable), usage, identity number
+        "Books | 2 | 50000", "", "", "-",  # items, write date (today), memo
+        ":as U_BOB", "1", ":quit", ""])
+    out = run_console(tmp_path, script)
+    asked = [line for line in out.splitlines() if line.startswith("   ") and ":" in line]
+    assert any(line.startswith("   Usage (소득공제용/지출증빙용) [") for line in asked), out[-3000:]
+    assert any(line.startswith("   Identity number (식별번호): 220-81-62517") for line in asked)
+    for never in ("Buyer business number", "Due date", "Purpose (영수/청구)"):  # listed when the form opened
+        assert not any(line.startswith(f"   {never}") for line in asked), never
+    assert "issue cash receipt INV-000001" in out and "INV-000001 issued at popbill" in out, out[-3000:]

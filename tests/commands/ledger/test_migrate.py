@@ -43,6 +43,7 @@ TABLES = {
     "slack_oauth_states",
     "step_executions",
     "replay_keys",
+    "workspace_settings",
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 
@@ -307,17 +306,16 @@ async def test_nts_outcome_is_configurable_through_the_admin_route(sandbox, serv
     assert status.state is DocumentState.FILING_FAILED and "SYN003" in (status.detail or "")
 
 
-async def test_ten_thousand_documents_are_cheap(sandbox, service) -> None:
-    """NTS progress is computed on read, so 10,000 stored documents cost nothing until asked for."""
+async def test_ten_thousand_documents_progress_on_read(sandbox, service) -> None:
+    """NTS progress is computed on read: 10,000 stored documents all move to filed (304) when the
+    clock passes a day, without any background work (how fast is a benchmark's question)."""
     body = service.taxinvoice_body(issue_request("BENCH"))
     token = sandbox.tokens[await service.auth.token(("member", "110"), DEMO_POPBILL.corp_num)]
-    started = time.perf_counter()
     for n in range(10_000):
         sandbox._ti_issue({**body, "invoicerMgtKey": f"BENCH-{n}"}, token)
     sandbox.clock.advance(DAY + 60)
     infos = await service.taxinvoice.get_infos(MgtKeyType.SELL, [f"BENCH-{n}" for n in range(10_000)])
     assert len(infos) == 10_000 and {i["stateCode"] for i in infos} == {304}
-    assert time.perf_counter() - started < 10
 
 
 async def test_a_cash_receipt_as_asked_usage_identity_and_tax_free(sandbox, service) -> None:

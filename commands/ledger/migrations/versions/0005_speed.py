@@ -31,7 +31,7 @@ from alembic import op
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0005_speed'
-down_revision: str | None = '0006_workspaces'
+down_revision: str | None = '0008_steps'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,6 +14,7 @@ from slack_bolt.async_app import AsyncApp
 
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
+from commands.slack.features.issue_dispatch import CHOICE_ACTIONS
 from commands.slack.features.jobs import EXPIRY_JOB_ID, RECOVERY_JOB_ID, SWEEP_JOB_ID, SYNC_JOB_ID, Job, JobScheduler
 from commands.slack.features.steps import STEPS_JOB_ID
 from commands.slack.ids import (
@@ -111,6 +112,7 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
     assert sorted(app.listeners) == sorted([
         ("command", COMMAND),
         ("view", ISSUE_CALLBACK_ID),
+        *(("action", action_id) for action_id in CHOICE_ACTIONS),  # the issue form's provider and kind selects
         ("action", HOME_ISSUE_ACTION_ID),
         ("action", APPROVE_ACTION_ID),
         ("action", APPROVE_LATE_ACTION_ID),
