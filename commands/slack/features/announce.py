@@ -6,6 +6,7 @@ Issue, resend and destroy all end here, so a request reads the same whichever wa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +20,7 @@ from commands.slack.features.home import refresh_home
 from commands.slack.formatting import escape_mrkdwn
 from commands.workflow import ApprovalView
 
-__all__ = ["announce", "report_request"]
+__all__ = ["announce", "report_click", "report_request"]
 
 
 async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client: AsyncWebClient,
@@ -49,6 +50,17 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
         text += "\n⚠️ " + "\n⚠️ ".join(escape_mrkdwn(w) for w in warnings)
     await notifier.ephemeral(channel, approval.requester, text)
     await refresh_home(deps, approval.requester, client)
+
+
+async def report_click(deps: SlackDeps, approval: ApprovalView, body: dict[str, Any], user: str, channel: str,
+                       client: AsyncWebClient) -> None:
+    """A button that asked for something: announce it when it waits for approval, else tell the clicker
+    how it ended."""
+    if approval.is_pending:
+        await announce(deps, approval, channel, client)
+        return
+    outcome = approval_card(approval).outcome or approval.state.value
+    await deps.notifier.tell_clicker(body, user, f"{approval.document.ref}: {escape_mrkdwn(outcome)}")
 
 
 async def report_request(deps: SlackDeps, approval: ApprovalView, channel: str, respond: AsyncRespond,

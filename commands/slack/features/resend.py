@@ -11,8 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import N_, _
-from commands.slack.cards import approval_card
-from commands.slack.features.announce import announce, report_request
+from commands.slack.features.announce import announce, report_click, report_request
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
@@ -59,11 +58,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         except (WorkflowError, ProviderError) as exc:
             await deps.notifier.tell_clicker(body, user, explain(f"Resending {ref} failed", exc).text())
             return
-        if approval.is_pending:
-            await announce(deps, approval, channel, client)
-        else:
-            card = approval_card(approval)
-            await deps.notifier.tell_clicker(body, user, f"{ref}: {card.outcome or approval.state.value}")
+        await report_click(deps, approval, body, user, channel, client)
 
     deps.router.add(ResendCommand, on_resend)
     app.action(REMINDER_RESEND_ACTION_ID)(on_reminder_resend)
