@@ -38,7 +38,7 @@ from bot.settings import Settings
 from bot.slack_app import WorkspaceClientApp
 from bot.webhooks import abillify_notify_url, payssam_callback_url
 from bot.workspace_config import build_workspace_settings, wire_workspace_settings
-from commands.ledger import Store
+from commands.ledger import Store, utc_now
 from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
 from commands.slack.features import SlackDeps, register_all
@@ -194,8 +194,11 @@ async def start_runtime(
     recover: bool = True,
     sandbox_state_dir: Path | None = None,
     sandbox_ports: Mapping[str, int] | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
 ) -> Runtime:
     """Open storage (migrating it), start providers or sandboxes, build the app.
+
+    `clock`: the aware "now" of the workflow, cards and digests (tests freeze it).
 
     Raises:
         SettingsError: production settings with providers falling back to sandboxes.
@@ -212,13 +215,12 @@ async def start_runtime(
     )
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
     client = build_client(settings, session)
-    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins,
-                                  requesters=settings.requesters)
-    service = _build_service(settings, store, providers, approvers)
-    deps = _build_deps(settings, store, providers, client, approvers, service)
+    approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins, requesters=settings.requesters)
+    service = _build_service(settings, store, providers, approvers, clock=clock)
+    deps = _build_deps(settings, store, providers, client, approvers, service, clock)
     oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
     app = _build_app(settings, client, oauth)
-    scheduler = (create_scheduler(settings, store, client, providers.sandboxed(), languages=deps.languages)
+    scheduler = (create_scheduler(settings, store, client, providers.sandboxed(), clock=clock, languages=deps.languages)
                  if with_scheduler else None)
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
@@ -237,17 +239,18 @@ async def start_runtime(
 
 
 def _build_deps(settings: Settings, store: Store, providers: ProviderRuntime, client: AsyncWebClient,
-                approvers: ApproverDirectory, service: InvoiceService) -> SlackDeps:
+                approvers: ApproverDirectory, service: InvoiceService, clock: Callable[[], dt.datetime]) -> SlackDeps:
     """What the Slack features need, with who reads which language (INVOICEBOT_LANGUAGE) and each
     workspace's own settings."""
     languages = Languages(settings.invoicebot_language, store=store, client=client)
     notifier = Notifier(client, store, settings.invoicebot_approvals_channel, settings.timezone,
-                        four_eyes=service.four_eyes, languages=languages)
+                        four_eyes=service.four_eyes, clock=clock, languages=languages)
     workspace_settings = _workspace_settings(settings, store)
     wire_workspace_settings(workspace_settings, service, approvers, notifier)
     languages.use_workspace_setting(lambda: _workspace_language(workspace_settings))
     return SlackDeps(service=service, store=store, providers=providers.services, approvers=approvers,
-                     notifier=notifier, tz=settings.timezone,
+                     notifier=notifier, tz=settings.timezone, clock=clock,
+                     deadline_days=settings.invoicebot_deadline_days,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages,
                      workspace_settings=workspace_settings)
 
@@ -297,7 +300,7 @@ def provider_configs(settings: Settings) -> ProviderConfigs:
 
 
 def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
-                   approvers: ApproverDirectory) -> InvoiceService:
+                   approvers: ApproverDirectory, *, clock: Callable[[], dt.datetime] = utc_now) -> InvoiceService:
     """The workflow façade, with the approval rules from the settings."""
     return InvoiceService(
         store,
@@ -313,6 +316,7 @@ def _build_service(settings: Settings, store: Store, providers: ProviderRuntime,
         two_approvals_above=settings.invoicebot_two_approvals_above,
         large_amount_approvals=settings.invoicebot_large_amount_approvals,
         closure_ttl=dt.timedelta(hours=settings.invoicebot_closure_ttl_hours),
+        clock=clock,
     )
 
 

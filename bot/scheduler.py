@@ -373,7 +373,7 @@ def create_scheduler(
     """
     publisher = DigestPublisher(
         store, client, tz=settings.invoicebot_timezone, expiring_days=settings.invoicebot_expiring_days,
-        sandbox_providers=list(sandboxed), clock=clock,
+        sandbox_providers=list(sandboxed), clock=clock, deadline_days=settings.invoicebot_deadline_days,
         languages=languages or Languages(settings.invoicebot_language, store=store),
     )
     return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock)

@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     invoicebot_language: Literal["ko", "en", "auto"] = "auto"
     invoicebot_digest_grace_minutes: int = 120
     invoicebot_expiring_days: int = 3
+    #: the digest's and `/invoice deadlines`' window: unissued tax invoices due within this many days
+    invoicebot_deadline_days: int = Field(default=5, ge=0, le=60)
     invoicebot_public_url: str | None = None  # where providers reach /webhooks/ (callbacks)
     #: keys the tokens in callback URLs (bot.callback_auth); defaults to one derived from SLACK_SIGNING_SECRET
     invoicebot_webhook_secret: SecretStr | None = None

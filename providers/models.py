@@ -312,6 +312,9 @@ class IssueRequest(_Model):
     #: a cash receipt's usage (소득공제용 / 지출증빙용) and the identity number it is issued to
     trade_usage: TradeUsage | None = None
     identity_number: str | None = Field(default=None, min_length=1, max_length=30)
+    # issue an invoice past its issuance deadline (Popbill registIssue forceIssue); set only when an
+    # approver confirmed the late issue and its penalty (commands.workflow.deadlines)
+    force_issue: bool = False
 
     @property
     def tax_type(self) -> TaxType:

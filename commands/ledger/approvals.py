@@ -153,6 +153,29 @@ class ApprovalRepo(Repo):
         async with self._db.write() as conn:
             return (await conn.execute(sa.update(approval_requests).where(*where).values(**values))).rowcount == 1
 
+    async def merge_payload(
+        self,
+        approval_id: int,
+        extra: Mapping[str, Any],
+        *,
+        expected: ApprovalState | Collection[ApprovalState],
+        now: dt.datetime | None = None,
+    ) -> bool:
+        """Add `extra` to a request's payload while it is in `expected`; True when it did.
+
+        For what a decision must carry to its execution (an approver's confirmation of a late
+        issue); the read and the write share one write transaction, so no other write interleaves.
+        """
+        c = approval_requests.c
+        where = [c.id == approval_id, c.state.in_(state_values(expected))]
+        async with self._db.write() as conn:
+            row = (await conn.execute(sa.select(c.payload).where(*where))).first()
+            if row is None:
+                return False
+            payload = {**(row[0] or {}), **jsonable(dict(extra))}
+            stmt = sa.update(approval_requests).where(*where).values(payload=payload, updated_at=now_or(now))
+            return (await conn.execute(stmt)).rowcount == 1
+
     async def set_card(
         self, approval_id: int, channel_id: str, message_ts: str, *, now: dt.datetime | None = None
     ) -> bool:

@@ -175,6 +175,7 @@ class AuditOperation(StrEnum):
     CLOSURE = "closure"
     ISSUE = "issue"
     ISSUE_FIND = "issue.find"
+    ISSUE_LATE_CONFIRMED = "issue.late_confirmed"  # an approver accepted the penalty of a late issue
     DESTROY = "destroy"
     DESTROY_CHECK = "destroy.check"
     RESEND = "resend"

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 
 from commands.i18n import N_, _
 from commands.ledger import AuditEventRecord
-from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
+from commands.ledger.vocabulary import ApprovalAction, AuditKind, AuditOperation, Lifecycle
+from commands.slack.blocks.deadlines import deadline_card
 from commands.slack.blocks.models import ApprovalCard, ClosureRow, DocumentCard
-from commands.slack.formatting import operation_label
+from commands.slack.formatting import SEOUL, operation_label
 from commands.slack.provider_words import provider_words
 from commands.workflow import ApprovalView, ClosureItem, DocumentView
+from commands.workflow.deadlines import note_for
 from providers.models import Amounts, BusinessState, DocumentState
 
 __all__ = ["approval_card", "closure_rows", "document_card", "history_from_audit"]
@@ -68,8 +70,13 @@ def document_card(
     view: DocumentView,
     *,
     history: tuple[tuple[dt.datetime | None, str], ...] = (),
+    today: dt.date | None = None,
+    tz: dt.tzinfo = SEOUL,
 ) -> DocumentCard:
-    """The card of a document: both state columns travel, so every builder labels it one way."""
+    """The card of a document: both state columns travel, so every builder labels it one way.
+
+    With `today`, a tax invoice's card carries its next tax deadline as of that day.
+    """
     amounts = None
     if view.total is not None and view.supply is not None and view.vat is not None:
         amounts = Amounts(supply=view.supply, vat=view.vat, total=view.total, currency=view.currency)
@@ -103,6 +110,7 @@ def document_card(
         amends=view.amends_ref,
         modify_code=view.modify_code,
         amendments=view.amendments,
+        deadline=deadline_card(note_for(view, today, tz)) if today is not None else None,
     )
 
 
@@ -113,8 +121,9 @@ def _resend_target(view: ApprovalView) -> str | None:
     return f"{view.payload.get('channel') or ''} {view.payload['address']}".strip()
 
 
-def approval_card(view: ApprovalView) -> ApprovalCard:
-    document = document_card(view.document)
+def approval_card(view: ApprovalView, *, today: dt.date | None = None, tz: dt.tzinfo = SEOUL) -> ApprovalCard:
+    """The card of a request; with `today`, an issue request's card carries its tax deadline."""
+    document = document_card(view.document, today=today if view.action is ApprovalAction.ISSUE else None, tz=tz)
     outcome = view.outcome_message
     return ApprovalCard(
         id=str(view.id),

@@ -181,6 +181,7 @@ _OPERATION_LABELS: Mapping[AuditOperation, str] = {
     AuditOperation.CLOSURE: N_("closure (휴폐업) checked"),
     AuditOperation.ISSUE: N_("issued at the provider"),
     AuditOperation.ISSUE_FIND: N_("looked up at the provider"),
+    AuditOperation.ISSUE_LATE_CONFIRMED: N_("late issue confirmed (penalty accepted)"),
     AuditOperation.DESTROY: N_("cancelled at the provider"),
     AuditOperation.DESTROY_CHECK: N_("cancellation checked at the provider"),
     AuditOperation.RESEND: N_("resent"),

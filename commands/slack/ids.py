@@ -17,6 +17,7 @@ __all__ = [
     "AMEND_SUPPLY_ACTION_ID",
     "AMEND_SUPPLY_BLOCK_ID",
     "APPROVE_ACTION_ID",
+    "APPROVE_LATE_ACTION_ID",
     "BULK_CALLBACK_ID",
     "BULK_CANCEL_ACTION_ID",
     "BULK_FILE_ACTION_ID",
@@ -64,6 +65,9 @@ def issue_kind_action_id(provider: str | None) -> str:
 
 # approval cards and the rejection modal
 APPROVE_ACTION_ID = "approval_approve"
+#: Approve on an issue past its tax deadline: its confirm dialog names the penalty, and the
+#: click records the approver's confirmation (then Popbill's forceIssue is set)
+APPROVE_LATE_ACTION_ID = "approval_approve_late"
 REJECT_ACTION_ID = "approval_reject"
 REJECT_CALLBACK_ID = "approval_reject_reason"
 REJECT_REASON_BLOCK_ID = "reason"

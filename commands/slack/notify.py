@@ -13,6 +13,7 @@ user-typed string is escaped (`escape_mrkdwn`) before it reaches a `text` or mrk
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -30,7 +31,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _, use_locale
-from commands.ledger import ApprovalAction, Store
+from commands.ledger import ApprovalAction, Store, utc_now
 from commands.slack.blocks import approval_text, build_approval_message
 from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.blocks.kit import user_mention
@@ -104,7 +105,8 @@ class Notifier:
     """
 
     def __init__(self, client: AsyncWebClient, store: Store, approvals_channel: str | None, tz: ZoneInfo,
-                 *, four_eyes: bool = True, languages: Languages | None = None) -> None:
+                 *, four_eyes: bool = True, clock: Callable[[], dt.datetime] = utc_now,
+                 languages: Languages | None = None) -> None:
         self.default_client = client
         self.store = store
         self.approvals_channel = approvals_channel
@@ -112,6 +114,7 @@ class Notifier:
         #: e.g. Workflow Builder steps waiting on a request (`features.steps`); their failures are logged
         self.outcome_listeners: list[OutcomeListener] = []
         self.four_eyes = four_eyes
+        self.clock = clock  # "today" for the tax deadline a card shows (an issue request's depends on the day)
         self.languages = languages
         #: the approvals channel of the workspace being served (its settings); None: `approvals_channel`
         self.channel_source: Callable[[], Awaitable[str | None]] | None = None
@@ -126,7 +129,8 @@ class Notifier:
 
     def card(self, approval: ApprovalView) -> ApprovalCard:
         """The approval's card model as this deployment shows it."""
-        return approval_card(approval).model_copy(update={"four_eyes": self.four_eyes})
+        return approval_card(approval, today=self.clock().astimezone(self.tz).date(), tz=self.tz).model_copy(
+            update={"four_eyes": self.four_eyes})
 
     @property
     def client(self) -> AsyncWebClient:

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from commands.i18n import _
 from commands.ledger import GONE_STATES, ApprovalAction, ApprovalState, AuditOperation, Lifecycle
+from commands.workflow.deadlines import late_issue_confirmed
 from commands.workflow.run import Run
 from commands.workflow.views import ExecutionResult
 from providers.base import InvoiceProvider
@@ -102,6 +103,9 @@ class IssueAction(LookableAction):
             url = callback_url(self.doc.provider, self.doc.ref)
             if url:
                 request = request.model_copy(update={"callback_url": url})
+        if late_issue_confirmed(self.run.approval.payload):
+            # only an approver's explicit confirmation of the penalty lets a late invoice through
+            request = request.model_copy(update={"force_issue": True})
         self.request: IssueRequest = request
         await self.run.store.documents.set_lifecycle(
             self.doc.id,

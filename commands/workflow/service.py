@@ -38,6 +38,7 @@ from commands.workflow import (
     approvals,
     bulk,
     closure,
+    deadlines,
     execution,
     export,
     pdf,
@@ -196,11 +197,19 @@ class InvoiceService:
         return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)
 
     async def decide(
-        self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True
+        self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True,
+        late_confirmed: bool = False,
     ) -> DecisionResult:
         """Approve or reject; with ``execute=False`` only the decision is recorded (`recover` runs it
-        if the caller dies before calling `execute`)."""
+        if the caller dies before calling `execute`).
+
+        Approving an issue past its tax deadline needs `late_confirmed` (the approver confirmed
+        the penalty); without it `Conflict` (code ``late_unconfirmed``) is raised (`deadlines`).
+        """
         await self._check_decider(approval_id, decider)
+        if approve:
+            await deadlines.check_late_approval(self.context, approval_id, decider, confirmed=late_confirmed,
+                                                authorise=approvals.check_decider)
         executor = self.execute if execute else None
         return await approvals.decide(self.context, approval_id, decider, approve, reason, execute=executor)
 

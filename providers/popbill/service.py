@@ -215,7 +215,8 @@ class PopbillService(_DocumentBodies, PopbillBulk):
             answer = await self.cashbill.regist_issue(self.cashbill_body(request), memo=request.memo)
             confirm = answer.get("confirmNum")
         else:
-            answer = await self.taxinvoice.regist_issue(self.taxinvoice_body(request), memo=request.memo)
+            answer = await self.taxinvoice.regist_issue(self.taxinvoice_body(request), memo=request.memo,
+                                                        force_issue=request.force_issue)
             confirm = answer.get("ntsConfirmNum")
         try:
             return await self.status(ref)

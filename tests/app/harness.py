@@ -7,8 +7,9 @@ asked Slack to do from the double.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,13 +132,16 @@ def text_of(message: Mapping[str, Any]) -> str:
 
 
 @asynccontextmanager
-async def running_bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[BotHarness]:
+async def running_bot(tmp_path: Path, *, clock: Callable[[], dt.datetime] | None = None,
+                      **overrides: Any) -> AsyncIterator[BotHarness]:
+    """The bot over HTTP; `clock` freezes its "now" (tax deadlines depend on the day), `overrides` set settings."""
     slack_thread = SlackDoubleThread(SlackWebApiDouble(valid_tokens={BOT_TOKEN}))
     api_url = slack_thread.start()
     slack = slack_thread.double
     slack.set_group_members("S_FINANCE_LEADS", ["U_DAVE"])
     settings = make_settings(tmp_path, api_url, **overrides)
-    runtime = await start_runtime(settings, sandbox_in_thread=True)
+    runtime = await (start_runtime(settings, sandbox_in_thread=True) if clock is None
+                     else start_runtime(settings, sandbox_in_thread=True, clock=clock))
     runner = await start_http(runtime, "127.0.0.1", 0)
     port = runner.addresses[0][1]
     http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0))

@@ -20,6 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -80,7 +81,7 @@ class Factory:
             return self.sample % 2 == 0
         if hint is int:
             return 3 + self.sample
-        if hint in (float, Decimal):
+        if hint in (float, Decimal, Fraction):  # Fraction: a tax penalty rate (workflow.deadlines)
             return hint(2)
         if hint is dt.datetime:
             return dt.datetime(2026, 5, 4, 3, 2, tzinfo=dt.UTC)

@@ -22,6 +22,7 @@ from slack_sdk.models.views import View
 
 from commands.i18n import N_, _
 from commands.ledger.vocabulary import ApprovalState
+from commands.slack.blocks.deadlines import deadline_context, late_confirm
 from commands.slack.blocks.document import amounts_text, buyer_text, item_lines
 from commands.slack.blocks.kit import (
     LINE_LIMIT,
@@ -49,6 +50,7 @@ from commands.slack.formatting import (
 )
 from commands.slack.ids import (
     APPROVE_ACTION_ID,
+    APPROVE_LATE_ACTION_ID,
     REJECT_ACTION_ID,
     REJECT_CALLBACK_ID,
     REJECT_REASON_ACTION_ID,
@@ -153,9 +155,13 @@ def _decision_buttons(card: ApprovalCard) -> list[Block]:
                                    provider=provider_label(doc.provider)), 300),
         confirm=plain(_("Approve"), 30), deny=plain(_("Not yet"), 30),
     )
+    approve_id = APPROVE_ACTION_ID
+    late = doc.deadline if card.action == "issue" and doc.deadline and doc.deadline.late else None
+    if late is not None:  # the approver accepts the penalty in the dialog; the click records it
+        confirm, approve_id = late_confirm(late, doc.ref), APPROVE_LATE_ACTION_ID
     buttons: list[Block] = [
         ActionsBlock(block_id=clip(f"approval:{card.id}", 255), elements=[
-            ButtonElement(text=plain(_("Approve"), 75), action_id=APPROVE_ACTION_ID, value=card.id,
+            ButtonElement(text=plain(_("Approve"), 75), action_id=approve_id, value=card.id,
                           style="primary", confirm=confirm),
             ButtonElement(text=plain(_("Reject"), 75), action_id=REJECT_ACTION_ID, value=card.id, style="danger"),
         ]),
@@ -180,6 +186,7 @@ def build_approval_message(card: ApprovalCard, tz: dt.tzinfo = SEOUL) -> list[Bl
     if doc.sandbox:
         blocks.append(sandbox_context())
     blocks.append(fields(_summary_fields(card, tz)))
+    blocks.extend(deadline_context(doc.deadline))
     blocks.extend(_notes(card))
     progress = approvals_progress(card)
     if progress:

@@ -15,11 +15,24 @@ from commands.ledger.vocabulary import ApprovalState, Lifecycle
 from commands.slack.formatting import document_label
 from providers.models import Amounts, BusinessState, DocumentKind, DocumentState, LineItem, Provider
 
-__all__ = ["ApprovalCard", "ClosureRow", "DocumentCard"]
+__all__ = ["ApprovalCard", "ClosureRow", "DeadlineCard", "DocumentCard"]
 
 
 class _Card(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DeadlineCard(_Card):
+    """A tax invoice's next deadline as of a day (`commands.workflow.deadlines.DeadlineNote`)."""
+
+    stage: str  # "issue" (발급기한) or "transmit" (국세청 전송기한)
+    deadline: dt.date
+    days_left: int  # negative once it has passed
+    late: bool
+    unissued: bool  # past the period's filing deadline: 미발급 / 미전송
+    percent: str  # "1%", "0.3%"
+    penalty: int  # won: what it risks now when late, else what missing the deadline would cost
+    filing_by: dt.date
 
 
 class DocumentCard(_Card):
@@ -53,6 +66,7 @@ class DocumentCard(_Card):
     amends: str | None = None  # 수정세금계산서: the ref of the document this one amends
     modify_code: int | None = None  # and the NTS reason code 1..6
     amendments: tuple[str, ...] = ()  # the refs of the documents amending this one
+    deadline: DeadlineCard | None = None  # tax invoices: the issuance or transmission deadline
 
     @property
     def label(self) -> str:

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from commands.i18n import N_, _
 from commands.slack.blocks.amend import amendment_fields
+from commands.slack.blocks.deadlines import deadline_context
 from commands.slack.blocks.document import amounts_text, buyer_text
 from commands.slack.blocks.kit import fields, flat, header, plain, sandbox_context, section, user_mention
 from commands.slack.blocks.models import DocumentCard
@@ -88,6 +89,7 @@ def build_status_message(card: DocumentCard, tz: dt.tzinfo = SEOUL) -> list[Bloc
     if card.sandbox:
         blocks.append(sandbox_context())
     blocks.append(fields(_status_fields(card, tz)))
+    blocks.extend(deadline_context(card.deadline))
     if card.detail:
         blocks.append(section(f"ℹ️ {escape_mrkdwn(clip(card.detail, 2900))}"))
     return blocks + _link_buttons(card) + _history(card, tz)

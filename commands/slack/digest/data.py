@@ -20,6 +20,7 @@ from commands.ledger import Store
 from commands.ledger import digest_queries as q
 from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.chart import chart_days
+from commands.workflow.deadlines import DeadlineReport, deadline_report
 from providers.models import Provider
 
 __all__ = ["CHART_DAYS", "FAILURE_ROWS", "FIRST_WINDOW", "LIST_ROWS", "MAX_WINDOW", "DigestData", "DigestWindow",
@@ -68,6 +69,7 @@ class DigestData:
     sandbox_providers: frozenset[Provider] = frozenset()
     daily_krw: Mapping[Provider, Mapping[dt.date, int]] = field(default_factory=dict)
     chart_end: dt.date | None = None
+    deadlines: DeadlineReport | None = None  # tax invoices near or past a tax deadline
 
     @property
     def issued_count(self) -> int:
@@ -98,7 +100,7 @@ class DigestData:
         """Nothing issued, waiting, failed, unpaid, changed or unreachable."""
         return not (
             self.issued_count or self.cancelled_count or self.pending or self.failure_count or self.unpaid_payssam
-            or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable
+            or self.unpaid_abillify or self.overdue or self.closure_changes or self.unreachable or self.deadlines
         )
 
     def summary(self) -> dict[str, Any]:
@@ -118,6 +120,8 @@ class DigestData:
             "unpaid": self.unpaid_payssam.count + self.unpaid_abillify.count,
             "overdue": self.overdue.count,
             "closure_changes": self.closure_changes.count,
+            "deadlines": self.deadlines.count if self.deadlines else 0,
+            "deadline_penalties": self.deadlines.total_penalty if self.deadlines else 0,
             "unreachable": sorted(self.unreachable),
             "quiet": self.quiet,
         }
@@ -173,6 +177,7 @@ async def build_digest_data(
     sandbox_providers: Iterable[Provider] = (),
     unreachable: Mapping[str, str] | None = None,
     chart: bool = True,
+    deadline_days: int = 5,
     workspace: WorkspaceScope | None = None,
 ) -> DigestData:
     """Read one digest from the database.
@@ -187,14 +192,12 @@ async def build_digest_data(
         sandbox_providers: providers running against a sandbox (their lines are marked).
         unreachable: providers the caller knows are down; merged with what the last status
             sweep of the past 24 hours recorded.
+        deadline_days: the "Deadlines" section lists unissued tax invoices due within this many days.
     """
     today = now.astimezone(tz).date()
     scope = scope_channel
-    found_unreachable: dict[str, str] = {}
     sweep = await q.last_sweep(store, now - dt.timedelta(hours=24))
-    if sweep is not None:
-        found_unreachable.update(sweep.unreachable)
-    found_unreachable.update(unreachable or {})
+    found_unreachable: dict[str, str] = {**(sweep.unreachable if sweep is not None else {}), **(unreachable or {})}
     daily: dict[Provider, dict[dt.date, int]] = {}
     if chart:
         daily = await q.daily_issued_krw(store, _day_bounds(chart_days(today, CHART_DAYS), tz), channel=scope,
@@ -219,4 +222,5 @@ async def build_digest_data(
         sandbox_providers=frozenset(sandbox_providers),
         daily_krw=daily,
         chart_end=today,
+        deadlines=await deadline_report(store, today, deadline_days, tz=tz, channel=scope, workspace=workspace),
     )

@@ -25,6 +25,7 @@ from commands.i18n import N_, _, current_locale, ngettext
 from commands.ledger import digest_queries as q
 from commands.ledger import format_ref
 from commands.slack.blocks.approval import action_label
+from commands.slack.blocks.deadlines import deadline_report_blocks
 from commands.slack.blocks.kit import (
     LINE_LIMIT,
     ROWS_PER_SECTION,
@@ -35,7 +36,7 @@ from commands.slack.blocks.kit import (
     section,
     user_mention,
 )
-from commands.slack.digest.data import CHART_DAYS, DigestData, WindowBasis
+from commands.slack.digest.data import CHART_DAYS, FAILURE_ROWS, DigestData, WindowBasis
 from commands.slack.formatting import (
     business_state_label,
     clip,
@@ -220,6 +221,15 @@ def _overdue_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     return blocks
 
 
+def _deadline_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
+    """Tax invoices near or past a tax deadline, with the penalties at stake (`blocks.deadlines`)."""
+    if not data.deadlines:
+        return []
+    return [section("*" + _("🗓️ Deadlines") + "*"),
+            *deadline_report_blocks(data.deadlines, tz, sandboxed=data.sandbox_providers, rows=FAILURE_ROWS,
+                                    more_hint="`/invoice deadlines`")]
+
+
 def _closure_blocks(data: DigestData) -> list[Block]:
     if not data.closure_changes:
         return []
@@ -272,6 +282,7 @@ def build_digest_blocks(data: DigestData, tz: dt.tzinfo) -> list[Block]:
     body += _failure_blocks(data, tz)
     body += _unpaid_blocks(data, tz)
     body += _overdue_blocks(data, tz)
+    body += _deadline_blocks(data, tz)
     body += _closure_blocks(data)
     body += _unreachable_blocks(data)
     footer: list[Block] = [DividerBlock(),
@@ -328,6 +339,7 @@ _SUMMARY_WORDS: Mapping[str, str] = {
     "failures": N_("{count} need attention"),
     "unpaid": N_("{count} unpaid"),
     "overdue": N_("{count} past due"),
+    "deadlines": N_("{count} near or past a tax deadline"),
 }
 
 

@@ -111,6 +111,7 @@ class DigestPublisher:
         clock: aware "now" (tests freeze it).
         chart: upload the chart into the thread.
         languages: the channel language the digest is written in (None: the current locale).
+        deadline_days: the "Deadlines" section lists unissued tax invoices due within this many days.
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class DigestPublisher:
         clock: Callable[[], dt.datetime] = utc_now,
         chart: bool = True,
         languages: Languages | None = None,
+        deadline_days: int = 5,
     ) -> None:
         self.store = store
         self.client = client
@@ -135,6 +137,7 @@ class DigestPublisher:
         self.clock = clock
         self.chart = chart
         self.languages = languages
+        self.deadline_days = deadline_days
 
     async def collect(self, channel: str, *, tz: dt.tzinfo | None = None,
                       workspace: WorkspaceScope | None = None) -> DigestData:
@@ -152,6 +155,7 @@ class DigestPublisher:
             expiring_days=self.expiring_days,
             sandbox_providers=self.sandbox_providers,
             chart=self.chart,
+            deadline_days=self.deadline_days,
             workspace=workspace,
         )
 

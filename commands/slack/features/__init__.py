@@ -27,6 +27,7 @@ language    `/invoice lang` (the middleware sets each request's language)
 amend       `/invoice amend`, the "Amend" button and the amendment form (수정세금계산서)
 send_nts    `/invoice send-nts`, the "Send to NTS now" button (즉시전송)
 pdf         `/invoice pdf`, the "PDF" button: the provider's PDF uploaded to the thread
+deadlines   `/invoice deadlines` (기한): tax invoices near or past a tax deadline
 settings    App Home "Settings" (admins): the workspace's settings and provider credentials
 steps       Workflow Builder custom steps (`function_executed`): request, status check, wait
 ==========  =====================================================================
@@ -43,6 +44,7 @@ from commands.slack.features import (
     approvals,
     bulk,
     closure,
+    deadlines,
     destroy,
     digest,
     export,
@@ -90,6 +92,7 @@ FEATURES: tuple[Register, ...] = (
     send_nts.register,
     settings.register,
     pdf.register,
+    deadlines.register,
     steps.register,
 )
 

@@ -6,6 +6,7 @@ Issue, resend and destroy all end here, so a request reads the same whichever wa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,13 +14,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _
 from commands.slack.blocks import build_error_message
 from commands.slack.blocks.approval import action_label
+from commands.slack.blocks.deadlines import deadline_line
 from commands.slack.cards import approval_card
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
 from commands.slack.formatting import approval_state_label, escape_mrkdwn
 from commands.workflow import ApprovalView
 
-__all__ = ["announce", "report_request"]
+__all__ = ["announce", "report_click", "report_request"]
 
 
 async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client: AsyncWebClient,
@@ -45,10 +47,24 @@ async def announce(deps: SlackDeps, approval: ApprovalView, channel: str, client
                                                           approvers=deps.approvers.describe())
     else:
         text = escape_mrkdwn(approval_card(approval).outcome or f"{ref}: {approval_state_label(approval.state)}")
+    deadline = approval_card(approval, today=deps.today(), tz=deps.tz).document.deadline
+    if deadline is not None and approval.is_pending:  # the requester sees the tax deadline the approver sees
+        text += "\n" + deadline_line(deadline)
     if warnings:
         text += "\n⚠️ " + "\n⚠️ ".join(escape_mrkdwn(w) for w in warnings)
     await notifier.ephemeral(channel, approval.requester, text)
     await refresh_home(deps, approval.requester, client)
+
+
+async def report_click(deps: SlackDeps, approval: ApprovalView, body: dict[str, Any], user: str, channel: str,
+                       client: AsyncWebClient) -> None:
+    """A button that asked for something: announce it when it waits for approval, else tell the clicker
+    how it ended."""
+    if approval.is_pending:
+        await announce(deps, approval, channel, client)
+        return
+    outcome = approval_card(approval).outcome or approval.state.value
+    await deps.notifier.tell_clicker(body, user, f"{approval.document.ref}: {escape_mrkdwn(outcome)}")
 
 
 async def report_request(deps: SlackDeps, approval: ApprovalView, channel: str, respond: AsyncRespond,

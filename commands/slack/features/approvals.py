@@ -43,7 +43,13 @@ from commands.slack.features.jobs import EXPIRY_JOB_ID, RECOVERY_JOB_ID, JobSche
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
 from commands.slack.formatting import approval_state_label
-from commands.slack.ids import APPROVE_ACTION_ID, REJECT_ACTION_ID, REJECT_CALLBACK_ID, REJECT_REASON_BLOCK_ID
+from commands.slack.ids import (
+    APPROVE_ACTION_ID,
+    APPROVE_LATE_ACTION_ID,
+    REJECT_ACTION_ID,
+    REJECT_CALLBACK_ID,
+    REJECT_REASON_BLOCK_ID,
+)
 from commands.slack.middleware import ReplayGate, require_approver
 from commands.slack.parser import ListCommand
 from commands.slack.slack_errors import slack_error
@@ -55,6 +61,7 @@ from commands.workflow import (
     NotAllowed,
     WorkflowError,
 )
+from commands.workflow.deadlines import LATE_UNCONFIRMED
 from providers.errors import ProviderError
 
 __all__ = ["EXPIRY_INTERVAL", "RECOVERY_INTERVAL", "expire_approvals", "recover_in_flight", "register"]
@@ -66,6 +73,20 @@ EXPIRY_INTERVAL = dt.timedelta(minutes=5)
 #: how often approved-but-not-run requests are run and dead executions looked for: with the default
 #: INVOICEBOT_EXECUTING_STALE_SECONDS (20) a stuck execution is taken over within about 25 s
 RECOVERY_INTERVAL = dt.timedelta(seconds=5)
+
+
+def _action_id(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("action_id", ""))
+
+
+async def _refuse_approval(deps: SlackDeps, body: Mapping[str, Any], user: str, approval_id: int,
+                           exc: WorkflowError | ProviderError) -> None:
+    """Tell the clicker why; a late issue approved from a card drawn before its deadline passed gets
+    its card redrawn, with the penalty and the confirming Approve."""
+    await deps.notifier.tell_clicker(body, user, explain("", exc).line())
+    if getattr(exc, "code", None) == LATE_UNCONFIRMED:
+        await deps.notifier.update_card(await deps.service.get_approval(approval_id))
 
 
 def _approval_id(body: Mapping[str, Any]) -> int | None:
@@ -194,14 +215,16 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
         approval_id = _approval_id(body)
         if approval_id is None:
             return
+        late = _action_id(body) == APPROVE_LATE_ACTION_ID  # its confirm dialog named the penalty
         try:
             if not await gate.first(context):
                 await _replayed_click(deps, body, user, approval_id)
                 return
-            result = await patiently(lambda: deps.service.decide(approval_id, user, True, execute=False),
+            result = await patiently(lambda: deps.service.decide(approval_id, user, True, execute=False,
+                                                                     late_confirmed=late),
                                      what=f"recording the approval of #{approval_id}")
         except (WorkflowError, ProviderError) as exc:
-            await deps.notifier.tell_clicker(body, user, explain("", exc).line())
+            await _refuse_approval(deps, body, user, approval_id, exc)
             return
         except DatabaseBusy:
             await deps.notifier.tell_clicker(body, user, _(
@@ -231,6 +254,7 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
             await deps.notifier.tell_clicker(body, user, refusal.format(error=slack_error(exc)))
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
+    app.action(APPROVE_LATE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(REJECT_ACTION_ID, middleware=[decision_guard])(on_reject_click)
 
 

@@ -38,6 +38,7 @@ class SlackDeps:
         sweep_concurrency: provider reads the status sweep runs at once.
         languages: who reads which language (`bot.runtime` builds it from INVOICEBOT_LANGUAGE;
             the default writes English to everyone, as the message ids are).
+        deadline_days: `/invoice deadlines` lists unissued tax invoices due within this many days.
     """
 
     service: InvoiceService
@@ -51,6 +52,7 @@ class SlackDeps:
     router: CommandRouter = field(default_factory=CommandRouter)
     sweep_concurrency: int = 16
     languages: Languages = field(default_factory=lambda: Languages(DEFAULT_LOCALE))
+    deadline_days: int = 5  # the tax deadlines report's "due within" window (INVOICEBOT_DEADLINE_DAYS)
     #: per-workspace settings (App Home → Settings); None: the environment's settings only
     workspace_settings: WorkspaceSettings | None = None
 

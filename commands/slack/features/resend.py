@@ -11,13 +11,11 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import N_, _
-from commands.slack.cards import approval_card
-from commands.slack.features.announce import announce, report_request
+from commands.slack.features.announce import announce, report_click, report_request
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
 from commands.slack.features.router import Invocation
-from commands.slack.formatting import approval_state_label
 from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 from commands.slack.middleware import ReplayGate
 from commands.slack.parser import ResendCommand
@@ -61,12 +59,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             failure = explain(_("Resending {ref} failed").format(ref=ref), exc)
             await deps.notifier.tell_clicker(body, user, failure.text())
             return
-        if approval.is_pending:
-            await announce(deps, approval, channel, client)
-        else:
-            card = approval_card(approval)
-            outcome = card.outcome or approval_state_label(approval.state)
-            await deps.notifier.tell_clicker(body, user, f"{ref}: {outcome}")
+        await report_click(deps, approval, body, user, channel, client)
 
     deps.router.add(ResendCommand, on_resend)
     app.action(REMINDER_RESEND_ACTION_ID)(on_reminder_resend)

@@ -13,8 +13,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
-from commands.slack.cards import approval_card
-from commands.slack.features.announce import announce, report_request
+from commands.slack.features.announce import report_click, report_request
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
@@ -46,11 +45,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await deps.notifier.tell_clicker(body, user, explain(_("Sending {ref} to the NTS failed").format(ref=ref),
                                                                  exc).text())
             return
-        if approval.is_pending:
-            await announce(deps, approval, channel, client)
-        else:
-            card = approval_card(approval)
-            await deps.notifier.tell_clicker(body, user, f"{ref}: {card.outcome or approval.state.value}")
+        await report_click(deps, approval, body, user, channel, client)
 
     deps.router.add(SendNtsCommand, on_send_nts)
     app.action(DOC_SEND_NTS_ACTION_ID)(on_send_nts_button)

@@ -25,7 +25,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         history: tuple[tuple[dt.datetime | None, str], ...] = ()
         if view.id is not None:
             history = history_from_audit(await deps.store.audit.search(document_id=view.id, limit=40))
-        card = document_card(view, history=history)
+        card = document_card(view, history=history, today=deps.today(), tz=deps.tz)
         buttons = document_buttons(card, pdf=deps.service.offers_pdf(card.provider),
                                    send_nts=deps.service.offers_send_nts(card.provider))
         await invocation.respond(text=status_text(card), blocks=build_status_message(card, deps.tz) + buttons,

@@ -26,11 +26,12 @@ USAGE: Mapping[str, str] = {
     "export": N_("/invoice export [hometax] [from YYYY-MM-DD] [to YYYY-MM-DD]"),
     "digest": N_("/invoice digest schedule HH:MM [timezone] | digest off | digest now | digest show"),
     "retry": N_("/invoice retry <approval id or ref>"),
-    "lang": N_("/invoice lang [ko|en|auto]"),
     "bulk": N_("/invoice bulk [form|template]   (share a CSV or XLSX file in the channel first, or use the form)"),
     "amend": N_("/invoice amend <ref> [reason 1-6] [amount] [memo…]   (no reason: the form)"),
     "send-nts": N_("/invoice send-nts <ref>   (file an issued Popbill tax invoice with the NTS now)"),
     "pdf": N_("/invoice pdf <ref>   (post the provider's PDF in the document's thread)"),
+    "deadlines": N_("/invoice deadlines [days]   (기한)"),
+    "lang": N_("/invoice lang [ko|en|auto]"),
 }
 
 #: What each subcommand does, for help.
@@ -47,13 +48,15 @@ SUMMARY: Mapping[str, str] = {
                  "(default: this month); `hometax`: issued e-tax invoices in the columns of Hometax's list."),
     "digest": N_("Schedule, stop, show or send now the daily digest in this channel."),
     "retry": N_("Retry a failed approval or document once the problem is fixed."),
-    "lang": N_("Show or choose the language the bot writes to you in (auto: your Slack language)."),
-    "amend": N_("Amend a filed tax invoice (수정세금계산서): 1 error, 2 amount change, 3 return, "
-                "4 cancelled contract, 5 local L/C, 6 duplicate."),
+    "bulk": N_("Issue many documents from a CSV or XLSX file, approved once as a batch; `template` sends the file "
+            "to fill in."),
+    "amend": N_("Amend a filed tax invoice (수정세금계산서): 1 error, 2 amount change, 3 return, 4 cancelled contract, "
+             "5 local L/C, 6 duplicate."),
     "send-nts": N_("Send an issued Popbill tax invoice to the NTS now (즉시전송)."),
     "pdf": N_("Post a document's PDF in its thread."),
-    "bulk": N_("Issue many documents from a CSV or XLSX file, approved once as a batch; `template` sends the "
-               "file to fill in."),
+    "deadlines": N_("Tax invoices near or past their issuance or NTS transmission deadline, "
+                    "with the penalties at risk."),
+    "lang": N_("Show or choose the language the bot writes to you in (auto: your Slack language)."),
 }
 
 SUBCOMMANDS: tuple[str, ...] = tuple(USAGE)

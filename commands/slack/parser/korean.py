@@ -49,6 +49,7 @@ SUBCOMMAND_KO: Mapping[str, str] = {
     "대량발행": "bulk",
     "일괄발행": "bulk",
     "도움말": "help",
+    "기한": "deadlines",  # tax deadlines (발급기한, 전송기한)
     "언어": "lang",
 }
 

@@ -16,6 +16,7 @@ __all__ = [
     "BulkCommand",
     "ClosureCommand",
     "Command",
+    "DeadlinesCommand",
     "DestroyCommand",
     "DigestCommand",
     "ExportCommand",
@@ -128,6 +129,13 @@ class RetryCommand(_Model):
     approval_id: int | None = None
 
 
+class DeadlinesCommand(_Model):
+    """Tax invoices near or past a tax deadline; `within_days` None: the configured window."""
+
+    name: Literal["deadlines"] = "deadlines"
+    within_days: int | None = Field(default=None, ge=0, le=60)
+
+
 class LangCommand(_Model):
     """``/invoice lang``: None shows the current language; "auto" forgets the person's choice."""
 
@@ -138,6 +146,8 @@ class BulkCommand(_Model):
 
     name: Literal["bulk"] = "bulk"
     action: Literal["file", "form", "template"] = "file"
+
+
 class AmendCommand(_Model):
     """수정세금계산서: no reason opens the form; `supply` is what reasons 1-3 need (see `parser.lifecycle`)."""
 
@@ -161,7 +171,7 @@ class PdfCommand(_Model):
 Command = Annotated[
     HelpCommand | IssueCommand | StatusCommand | ResendCommand | DestroyCommand | ClosureCommand
     | ListCommand | ExportCommand | DigestCommand | RetryCommand | AmendCommand | SendNtsCommand | PdfCommand
-    | BulkCommand | LangCommand,
+    | DeadlinesCommand | BulkCommand | LangCommand,
     Field(discriminator="name"),
 ]
 

@@ -19,6 +19,7 @@ from commands.slack.parser.models import (
     BulkCommand,
     ClosureCommand,
     Command,
+    DeadlinesCommand,
     DestroyCommand,
     DigestCommand,
     ExportCommand,
@@ -33,6 +34,7 @@ from commands.slack.parser.models import (
 from commands.slack.parser.tokens import (
     APPROVAL_ID,
     BIZNO_SPLIT,
+    DEADLINES_WORDS,
     DIGEST_ACTIONS,
     HHMM,
     KIND_WORDS,
@@ -338,6 +340,15 @@ def _parse_retry(args: list[str]) -> RetryCommand:
     return RetryCommand(approval_id=int(approval.group(1)))
 
 
+def _parse_deadlines(args: list[str]) -> DeadlinesCommand:
+    if not args:
+        return DeadlinesCommand()
+    if len(args) > 1 or not args[0].isdigit() or int(args[0]) > 60:
+        raise CommandError(_("`deadlines` takes at most a number of days (0 to 60), e.g. `deadlines 10`."),
+                           subcommand="deadlines")
+    return DeadlinesCommand(within_days=int(args[0]))
+
+
 _BULK_WORDS = {"form": "form", "upload": "form", "양식": "template", "template": "template", "서식": "template",
                "업로드": "form", "file": "file", "파일": "file"}
 
@@ -366,4 +377,5 @@ SUBCOMMAND_PARSERS: Mapping[str, Callable[[list[str]], Command]] = {
     "lang": parse_lang,
     "bulk": _parse_bulk,
     **LIFECYCLE_PARSERS,
+    **dict.fromkeys(DEADLINES_WORDS, _parse_deadlines),
 }

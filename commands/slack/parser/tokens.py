@@ -28,6 +28,7 @@ from providers.phone import is_mobile, normalise_phone
 __all__ = [
     "APPROVAL_ID",
     "BIZNO_SPLIT",
+    "DEADLINES_WORDS",
     "DIGEST_ACTIONS",
     "HHMM",
     "KIND_WORDS",
@@ -48,6 +49,9 @@ __all__ = [
     "suggest",
     "unescape_slack",
 ]
+
+#: every English word `/invoice deadlines` answers to (the Korean 기한 is in `korean.SUBCOMMAND_KO`)
+DEADLINES_WORDS: tuple[str, ...] = ("deadlines", "deadline")
 
 PROVIDER_WORDS: Mapping[str, Provider] = {
     **{p.value: p for p in Provider},

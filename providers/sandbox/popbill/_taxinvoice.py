@@ -1,4 +1,10 @@
-"""Taxinvoice routes: validation as Popbill does it, issue, read, search, logs, cancel/delete, resend."""
+"""Taxinvoice routes: validation as Popbill does it, issue, read, search, logs, cancel/delete, resend.
+
+Late issues: seed 001 documents registIssue's ForceIssue ("whether user permits to issue an
+overdued e-Tax invoice") and TaxinvoiceInfo.lateIssueYN, but no error code for an overdue
+invoice sent without it. The sandbox therefore accepts a late issue either way (it does not
+invent a code) and records ``lateIssueYN`` from ``forceIssue`` (docs/fidelity.md, Popbill choices).
+"""
 
 from __future__ import annotations
 

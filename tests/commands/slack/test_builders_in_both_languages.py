@@ -31,11 +31,13 @@ from commands.ledger import ApprovalAction, Lifecycle
 from commands.ledger import digest_queries as q
 from commands.slack import formatting
 from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
+from commands.slack.blocks.deadlines import deadline_card
 from commands.slack.digest.data import DigestData, WindowBasis
 from commands.slack.parser import CommandError
 from commands.workflow import ApprovalView, DocumentView
 from commands.workflow.bulk import BulkPreview, RowCheck
 from commands.workflow.bulk_parse import RowProblem
+from commands.workflow.deadlines import DeadlineReport, issue_note
 from commands.workflow.export import ExportLayout
 from commands.workflow.progress import BulkProgress
 from commands.workflow.workspace_settings import EffectiveSettings
@@ -123,6 +125,10 @@ def home_args(approver: bool) -> tuple[Any, ...]:
             [Provider.PAYSSAM])
 
 
+def late_deadline() -> Any:
+    return deadline_card(issue_note(dt.date(2026, 2, 10), 1_000_000, dt.date(2026, 7, 28)))
+
+
 def bulk_view() -> ApprovalView:
     document = DocumentView(ref="INV-000009", provider=Provider.POPBILL, kind=DocumentKind.TAX_INVOICE)
     first = [{"row": 2, "buyer": "Acme", "bizno": "2208162517", "amount": 1100}]
@@ -161,7 +167,7 @@ def _bulk_samples() -> dict[str, list[Callable[[], Any]]]:
 def _samples() -> dict[str, list[Callable[[], Any]]]:
     """Calls of every builder, run inside the locale under test (so titles passed in are translated too)."""
     from commands.slack import blocks, home
-    from commands.slack.blocks import amend, settings
+    from commands.slack.blocks import amend, deadlines, settings
     from commands.slack.digest import message
     from commands.slack.modal import view
 
@@ -169,7 +175,12 @@ def _samples() -> dict[str, list[Callable[[], Any]]]:
                           previous_state=BusinessState.ACTIVE) for s in BusinessState]
     pending = [approval(s) for s in ApprovalState]
     return {
-        "build_approval_message": [lambda s=s: blocks.build_approval_message(approval(s)) for s in ApprovalState],
+        "build_approval_message": [
+            *(lambda s=s: blocks.build_approval_message(approval(s)) for s in ApprovalState),
+            lambda: blocks.build_approval_message(approval(document=card(deadline=late_deadline()))),
+            lambda: blocks.build_approval_message(approval(document=card(deadline=deadline_card(
+                issue_note(dt.date(2026, 2, 10), 1_000_000, dt.date(2026, 3, 6)))))),
+        ],
         "approval_text": [lambda: blocks.approval_text(approval())],
         "build_reject_modal": [lambda: blocks.build_reject_modal("42")],
         "build_status_message": [lambda: blocks.build_status_message(card(detail="d"))],
@@ -206,6 +217,9 @@ def _samples() -> dict[str, list[Callable[[], Any]]]:
         "export_text": [lambda: blocks.export_text("x.csv", 3, TODAY, TODAY)],
         "build_amend_modal": [lambda: amend.build_amend_modal("INV-000123", today=TODAY)],
         **_bulk_samples(),
+        "build_deadlines_message": [
+            lambda: deadlines.build_deadlines_message(DeadlineReport(today=TODAY, within_days=5))],
+        "deadlines_text": [lambda: deadlines.deadlines_text(DeadlineReport(today=TODAY, within_days=5))],
         "build_settings_modal": [
             lambda: settings.build_settings_modal(EffectiveSettings(approvers=frozenset({"U1"}), language="ko",
                                                                     two_approvals_above=5_000_000),

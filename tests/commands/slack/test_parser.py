@@ -13,6 +13,7 @@ from commands.slack.parser import (
     USAGE,
     ClosureCommand,
     CommandError,
+    DeadlinesCommand,
     DestroyCommand,
     DigestCommand,
     ExportCommand,
@@ -454,3 +455,16 @@ def test_issue_takes_a_currency_for_a_provider_that_bills_in_several() -> None:
     assert (parsed.provider.value, parsed.currency) == ("abillify", "USD")  # type: ignore[union-attr]
     with pytest.raises(CommandError, match="KRW only"):
         parse_command("issue popbill eur")
+
+
+@pytest.mark.parametrize(("text", "days"), [("deadlines", None), ("기한", None), ("deadlines 10", 10),
+                                            ("기한 0", 0)])
+def test_deadlines_in_both_languages(text: str, days: int | None) -> None:
+    parsed = parse_command(text)
+    assert isinstance(parsed, DeadlinesCommand) and parsed.within_days == days
+
+
+@pytest.mark.parametrize("text", ["deadlines soon", "deadlines 61", "기한 1 2"])
+def test_deadlines_takes_at_most_a_number_of_days(text: str) -> None:
+    with pytest.raises(CommandError, match="deadlines"):
+        parse_command(text)

@@ -20,6 +20,7 @@ from commands.slack.features.steps import STEPS_JOB_ID
 from commands.slack.ids import (
     AMEND_CALLBACK_ID,
     APPROVE_ACTION_ID,
+    APPROVE_LATE_ACTION_ID,
     BULK_CALLBACK_ID,
     BULK_CANCEL_ACTION_ID,
     BULK_SUBMIT_ACTION_ID,
@@ -114,6 +115,7 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         *(("action", action_id) for action_id in CHOICE_ACTIONS),  # the issue form's provider and kind selects
         ("action", HOME_ISSUE_ACTION_ID),
         ("action", APPROVE_ACTION_ID),
+        ("action", APPROVE_LATE_ACTION_ID),
         ("action", REJECT_ACTION_ID),
         ("view", REJECT_CALLBACK_ID),
         ("action", HOME_CLOSURE_ACTION_ID),
