@@ -8,7 +8,7 @@ received with an error (the sandbox: -11000023 / -14000023), read here as "no su
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from providers.base import BulkOutcome, BulkResult
@@ -36,11 +36,9 @@ class PopbillBulk:
     taxinvoice: TaxinvoiceClient
     cashbill: CashbillClient
 
-    def taxinvoice_body(self, request: IssueRequest) -> dict[str, Any]:  # pragma: no cover - the service's
-        raise NotImplementedError
-
-    def cashbill_body(self, request: IssueRequest) -> dict[str, Any]:  # pragma: no cover - the service's
-        raise NotImplementedError
+    #: the service's body builders (declared here, defined by `PopbillService`'s document bodies)
+    taxinvoice_body: Callable[[IssueRequest], dict[str, Any]]
+    cashbill_body: Callable[[IssueRequest], dict[str, Any]]
 
     def bulk_family(self, request: IssueRequest) -> str:
         return "cashbill" if request.kind is DocumentKind.CASH_RECEIPT else "taxinvoice"
