@@ -8,12 +8,15 @@ the card carries a button (no URL) that fetches the page's URL for whoever click
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.app.harness import FINANCE, BotHarness, find_button, text_of
+from tests.app.multi_harness import as_workspace, install, running_multi_bot
 from tests.app.test_amend import _issued
+from tests.app.test_flows import BUYER
 
 
 def _popbill_reads(bot: BotHarness, since: int) -> list[str]:
@@ -92,3 +95,29 @@ async def test_the_answer_reads_in_the_clickers_language(bot: BotHarness) -> Non
     await bot.click(_status_card(bot), "doc_open", user="U_BOB")
     answer = text_of(bot.ephemerals(user="U_BOB")[-1])
     assert "30초" in answer, answer
+
+
+async def test_another_workspace_cannot_open_a_documents_page(tmp_path: Path) -> None:
+    """OAuth mode, two workspaces: a click from Beta on Alpha's card fetches nothing; Alpha's own
+    click gets the link, posted with Alpha's installed token (one client per workspace)."""
+    async with running_multi_bot(tmp_path) as bot:
+        await install(bot, "code-a", "T_ALPHA")
+        await install(bot, "code-b", "T_BETA")
+        alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
+        await alpha.command("issue popbill")
+        await alpha.submit(bot.last_modal(), {**BUYER, "provider": "popbill", "kind": "tax_invoice"}, user="U_ALICE")
+        await alpha.click(bot.cards()[-1], "approval_approve", user="U_BOB")
+        await alpha.command("status INV-000001")
+        card = _status_card(bot)
+
+        since = len(bot.sandbox("popbill").requests)
+        await beta.click(card, "doc_open", user="U_CAROL")
+        assert not [r for r in _popbill_reads(bot, since) if "TG=POPUP" in r]
+        refusal = bot.ephemerals(user="U_CAROL")[-1]
+        assert not _buttons(refusal) and "INV-000001" in text_of(refusal)
+
+        await alpha.click(card, "doc_open", user="U_BOB")
+        answer = bot.ephemerals(user="U_BOB")[-1]
+        assert [b for b in _buttons(answer) if b.get("url")]
+        posts = bot.slack.calls("chat.postEphemeral")
+        assert [c.team_id for c in posts[-2:]] == ["T_BETA", "T_ALPHA"]
