@@ -78,9 +78,9 @@ async def post_digest(
     Raises:
         SlackApiError / SlackClientError: the message itself could not be posted.
     """
-    extra = {} if day is None else {"metadata": digest_metadata(channel, day)}
     answer = await client.chat_postMessage(channel=channel, text=digest_text(data, tz),
-                                           blocks=build_digest_blocks(data, tz), unfurl_links=False, **extra)
+                                           blocks=build_digest_blocks(data, tz), unfurl_links=False,
+                                           metadata=None if day is None else digest_metadata(channel, day))
     ts = str(answer["ts"])
     posted_in = str(answer.get("channel") or channel)
     summary = data.summary()
