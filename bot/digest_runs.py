@@ -22,7 +22,9 @@ a run may post:
   scheduler runs those once (the claim makes this safe when it was posted before the restart).
 * Per workspace: a schedule records the workspace its channel belongs to; its digest reads
   that workspace's documents only and, with OAuth installs, posts with that workspace's bot
-  token (`client_for`, bound with `use_client`). A workspace that uninstalled gets no post.
+  token (`client_for`, bound with `use_client`), in that workspace's language (App Home →
+  Settings, over INVOICEBOT_LANGUAGE: the workspace is bound while it posts). A workspace that
+  uninstalled gets no post.
 * If posting fails with a Slack error, nothing was posted, so the claim is given back and the
   caller is told a retry `RETRY_AFTER` later still fits in the grace period.
 """
@@ -47,7 +49,7 @@ from commands.ledger.leases import Lease, RunLeases
 from commands.slack.clients import use_client
 from commands.slack.digest import PostedDigest
 from commands.slack.digest.post import DIGEST_EVENT_TYPE, digest_run_key
-from commands.workflow.access import Workspace
+from commands.workflow.access import Workspace, bind_workspace
 from commands.workflow.workspaces import row_scope
 
 __all__ = ["KILL_AFTER_CLAIM", "RETRY_AFTER", "SWEEP_CLAIM_CHANNEL", "DigestRuns", "Posting"]
@@ -186,15 +188,19 @@ class DigestRuns:
                 return None
 
     async def _publish(self, record: DigestScheduleRecord, day: dt.date, zone: ZoneInfo) -> PostedDigest:
-        """Post `record`'s digest for its workspace, with that workspace's client when installs have their own."""
+        """Post `record`'s digest as its workspace's: that workspace's settings (its language) and,
+        when installs have their own, its client. A scheduled job serves no request, so nothing
+        else says whose workspace this is."""
         scope = row_scope(record.team_id, record.enterprise_id)
-        if self.client_for is None or scope is None:
-            return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
-        client = await self.client_for(Workspace(scope.team_id, scope.enterprise_id))
-        if client is None:
-            raise SlackClientError(f"workspace {scope.team_id} is not installed")
-        with use_client(client):
-            return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
+        workspace = Workspace(scope.team_id, scope.enterprise_id) if scope is not None else None
+        with bind_workspace(workspace):
+            if self.client_for is None or workspace is None:
+                return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
+            client = await self.client_for(workspace)
+            if client is None:
+                raise SlackClientError(f"workspace {workspace.team_id} is not installed")
+            with use_client(client):
+                return await self.poster.publish(record.channel_id, day=day, tz=zone, workspace=scope)
 
     async def due_unclaimed(self) -> list[DigestScheduleRecord]:
         """Enabled schedules whose time today passed less than the grace period ago and no run claimed."""
