@@ -73,6 +73,7 @@ async def test_each_workspace_reads_its_own_language_in_its_channels(tmp_path: P
         assert scheduler is not None
         for channel in ("C_ALPHA_DIGEST", "C_BETA_DIGEST"):
             assert (await scheduler.run_digest(channel)).outcome.value == "posted"
-        alpha_digest, beta_digest = bot.slack.messages_in("C_ALPHA_DIGEST")[0], bot.slack.messages_in("C_BETA_DIGEST")[0]
+        alpha_digest = bot.slack.messages_in("C_ALPHA_DIGEST")[0]
+        beta_digest = bot.slack.messages_in("C_BETA_DIGEST")[0]
         assert korean(alpha_digest), text_of(alpha_digest)
         assert not korean(beta_digest), text_of(beta_digest)
