@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
