@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow.credentials import CredentialVault
 from providers.config import DEMO_SELLER_BIZNO
+from providers.models import Provider
 from providers.sandbox.faults import FaultRule
 from tests.app.harness import BotHarness, text_of
 from tests.app.multi_harness import as_workspace, install, running_multi_bot
@@ -112,6 +113,13 @@ async def test_each_workspace_issues_under_its_own_account_and_one_without_uses_
         await alpha.command(f"status {alpha_ref}", user="U_ALICE")
         shown = text_of(bot.replies()[-1])
         assert alpha_ref in shown and "error" not in shown.lower() and "not found" not in shown.lower()
+        directory = bot.runtime.provider_directory
+        assert directory is not None
+        own = (await directory.providers_for("T_ALPHA"))[Provider.POPBILL]
+        assert own is not bot.runtime.providers.services[Provider.POPBILL]
+        assert (await directory.providers_for("T_GAMMA"))[Provider.POPBILL] is bot.runtime.providers.services[
+            Provider.POPBILL]
+    assert own._api_http.client.is_closed  # type: ignore[attr-defined]  # closed with the bot
     for secret in SECRETS.values():
         assert secret not in caplog.text
 
