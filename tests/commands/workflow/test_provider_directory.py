@@ -15,7 +15,8 @@ from commands.workflow.access import Workspace, bind_workspace
 from commands.workflow.credentials import CredentialVault
 from commands.workflow.provider_directory import Built, CredentialsUnavailable, ProviderDirectory
 from commands.workflow.workspace_settings import SettingsDefaults, WorkspaceSettings
-from providers.models import Provider
+from providers.errors import NotSupported, RequestInvalid
+from providers.models import DocumentKind, Provider
 from tests.commands.workflow.conftest import APPROVER, CHANNEL, REQUESTER, Env, make_draft
 from tests.commands.workflow.fakes import FakeProvider
 
@@ -26,14 +27,15 @@ POPBILL_CREDS = {"popbill_link_id": "ALPHA", "popbill_secret_key": "s3cret", "po
 class Builder:
     """Builds one FakeProvider per complete Popbill credential set, remembering each."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: frozenset[DocumentKind] | None = None) -> None:
         self.built: list[tuple[dict[str, str], FakeProvider]] = []
         self.closed: list[FakeProvider] = []
+        self.kinds = kinds
 
     def __call__(self, credentials: Mapping[str, str]) -> Built:
         if "popbill_secret_key" not in credentials:
             return Built({}, {Provider.POPBILL: ["secret_key"]})
-        fake = FakeProvider(Provider.POPBILL)
+        fake = FakeProvider(Provider.POPBILL, kinds=self.kinds)
         builder = self
 
         async def aclose() -> None:
@@ -44,9 +46,10 @@ class Builder:
         return Built({Provider.POPBILL: fake})
 
 
-def wire(env: Env, *, key: str | None) -> tuple[WorkspaceSettings, ProviderDirectory, Builder]:
+def wire(env: Env, *, key: str | None, kinds: frozenset[DocumentKind] | None = None
+         ) -> tuple[WorkspaceSettings, ProviderDirectory, Builder]:
     settings = WorkspaceSettings(env.store, SettingsDefaults(), vault=CredentialVault(key) if key else None)
-    builder = Builder()
+    builder = Builder(kinds)
     directory = ProviderDirectory(env.service.context.providers, settings=settings, build=builder)
     env.service.context = dataclasses.replace(env.service.context, providers=directory.registry,
                                               provider_directory=directory)
@@ -121,3 +124,17 @@ async def test_stored_credentials_without_a_key_and_incomplete_ones_are_refused(
     assert Provider.POPBILL not in providers and providers[Provider.HIWORKS] is env.hiworks
     with bind_workspace(Workspace("T_BETA")), pytest.raises(CredentialsUnavailable, match="missing: secret_key"):
         await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+
+
+async def test_checks_before_approval_read_the_workspaces_own_providers_capabilities(env: Env) -> None:
+    """Alpha's own Popbill account issues tax invoices only: a zero-rated one is refused when asked,
+    while a workspace on the environment's account (which issues both) may ask for it."""
+    settings, _directory, _builder = wire(env, key=Fernet.generate_key().decode(),
+                                          kinds=frozenset({DocumentKind.TAX_INVOICE}))
+    await settings.replace_credentials(ALPHA, POPBILL_CREDS, actor="U_ADA")
+    with bind_workspace(Workspace("T_ALPHA")), pytest.raises((RequestInvalid, NotSupported)):
+        await env.service.request_issue(make_draft(kind=DocumentKind.ZERO_RATED_INVOICE), REQUESTER, CHANNEL)
+    with bind_workspace(Workspace("T_BETA")):
+        approval = await env.service.request_issue(make_draft(kind=DocumentKind.ZERO_RATED_INVOICE), REQUESTER,
+                                                   CHANNEL)
+    assert approval.state is ApprovalState.PENDING
