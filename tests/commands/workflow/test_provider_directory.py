@@ -83,12 +83,17 @@ async def test_requests_and_executions_use_the_workspaces_own_account(env: Env) 
     assert result.approval.state is ApprovalState.SUCCEEDED
     own = builder.built[0][1]
     assert own.issue_calls == 1 and env.popbill.issue_calls == 0
-    # recovery and other work without a workspace still runs the request under its own workspace's account
-    await env.service.recover()
+    # recovery (the bot's own work: no workspace bound) runs an interrupted request under its workspace's account
+    with bind_workspace(Workspace("T_ALPHA")):
+        pending = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
+        await env.service.decide(pending.id, APPROVER, approve=True, execute=False)  # the process died here
+    results = await env.service.recover()
+    assert [r.approval.id for r in results if r.ok] == [pending.id]
+    assert own.issue_calls == 2 and env.popbill.issue_calls == 0
     with bind_workspace(Workspace("T_BETA")):
         approval = await env.service.request_issue(make_draft(), REQUESTER, CHANNEL)
         await env.service.decide(approval.id, APPROVER, approve=True)
-    assert own.issue_calls == 1 and env.popbill.issue_calls == 1
+    assert own.issue_calls == 2 and env.popbill.issue_calls == 1
 
 
 async def test_unreadable_credentials_fail_the_execution_and_never_use_the_environments_account(env: Env) -> None:
