@@ -17,6 +17,7 @@ from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import Conflict
 from commands.workflow.queries import stored_document
 from commands.workflow.views import DocumentView, document_view
+from commands.workflow.workspaces import row_scope
 from providers.base import InvoiceProvider
 from providers.errors import NotSupported
 from providers.models import DocumentRef
@@ -41,8 +42,10 @@ async def document_popup_url(ctx: WorkflowContext, ref_text: str) -> tuple[Docum
     ref = doc.document_ref
     if ref is None:
         raise Conflict(_("{ref} is not issued yet, so its provider has no page for it").format(ref=doc.ref))
-    provider = ctx.provider(doc.provider)
-    if not isinstance(provider, PopupSource):
-        raise NotSupported(_("{provider} offers no link to a document's page; open it in its console").format(
-            provider=doc.provider.value), provider=doc.provider.value, code="popup")
-    return document_view(doc), await provider.popup_url(ref)
+    async with ctx.providers_of(row_scope(doc.team_id, doc.enterprise_id)):  # the document's account
+        provider = ctx.provider(doc.provider)
+        if not isinstance(provider, PopupSource):
+            raise NotSupported(_("{provider} offers no link to a document's page; open it in its console").format(
+                provider=doc.provider.value), provider=doc.provider.value, code="popup")
+        url = await provider.popup_url(ref)
+    return document_view(doc), url
