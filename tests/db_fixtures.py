@@ -51,6 +51,7 @@ __all__ = [
     "copy_migrated_sqlite",
     "database_url",
     "empty_database_url",
+    "empty_postgres",
     "empty_postgres_url",
     "postgres_admin_url",
     "postgres_enabled",
@@ -290,12 +291,32 @@ def postgres_session_url(postgres_admin_url: str) -> str:
     return url
 
 
+#: every sequence back to 1, as in a new database (one round trip, whatever sequences migrations add)
+_RESTART_SEQUENCES = """DO $$ DECLARE seq record; BEGIN
+  FOR seq IN SELECT schemaname, sequencename FROM pg_sequences LOOP
+    PERFORM setval(format('%I.%I', seq.schemaname, seq.sequencename), 1, false);
+  END LOOP;
+END $$"""
+
+
+def _emptying_statements() -> str:
+    """DELETE every table, dependents first, then restart the sequences. On tables of a few rows,
+    DELETE is about five times faster than TRUNCATE, which replaces every table's files
+    (tests/test_db_fixtures.py checks that the triggers leave nothing behind)."""
+    deletes = [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
+    return "; ".join([*deletes, _RESTART_SEQUENCES])
+
+
+async def empty_postgres(url: str) -> None:
+    """Empty every table of the database at `url` and restart its ids at 1."""
+    await _admin(url, _emptying_statements())
+
+
 @pytest.fixture
 async def postgres_url(postgres_session_url: str) -> str:
     """The session's PostgreSQL database, emptied (ids restart at 1): as good as a fresh one, and
-    ten times faster to get than CREATE DATABASE."""
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    await _admin(postgres_session_url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    far faster to get than CREATE DATABASE."""
+    await empty_postgres(postgres_session_url)
     return postgres_session_url
 
 
