@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,3 +39,14 @@ def test_bolt_itself_builds_one_per_request() -> None:
     # the cost this module removes: the plain AsyncApp makes a new client for every request
     app = AsyncApp(client=AsyncWebClient(token="xoxb-test"), request_verification_enabled=False)
     assert _client_of(app, "T1") is not _client_of(app, "T1")
+
+
+def test_building_the_app_does_not_read_the_call_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bolt names an unnamed app after its caller's file with inspect.stack(), which reads the
+    # source of every frame (a tenth of a second under a test runner's stack, for every app built)
+    def no_stack(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("inspect.stack() was called")
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+    app = WorkspaceClientApp(client=AsyncWebClient(token="xoxb-test"), request_verification_enabled=False)
+    assert app.name == "slack_app.py"  # the name Bolt derived before: its logger names stay the same
