@@ -28,13 +28,15 @@ Sources (``../shared/seeds``, ``../shared/reference``):
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from providers.models import Provider
 
-__all__ = ["LIMITS", "ProviderLimits", "limits_for"]
+__all__ = ["LIMITS", "ProviderLimits", "calls_spent_seen", "limits_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +93,18 @@ def limits_for(provider: Provider, service: object | None = None) -> ProviderLim
     if isinstance(own, ProviderLimits):
         return own
     return LIMITS[provider]
+
+
+def calls_spent_seen(service: object, limits: ProviderLimits, now: dt.datetime) -> int | None:
+    """The calls the provider itself says were spent today, from the last rate-limit headers its
+    client saw (Hiworks: ``x-ratelimit-limit`` / ``x-ratelimit-remaining``, `HiworksClient.rate_limit`);
+    None when the client saw none today. The provider counts every caller of the credentials
+    (people's commands, other replicas, other tools), which our own count cannot see."""
+    seen = getattr(getattr(service, "client", None), "rate_limit", None)
+    limit, remaining, seen_at = (getattr(seen, name, None) for name in ("limit", "remaining", "seen_at"))
+    if not isinstance(limit, int) or not isinstance(remaining, int) or not isinstance(seen_at, dt.datetime):
+        return None
+    zone = ZoneInfo(limits.day_zone)
+    if seen_at.astimezone(zone).date() != now.astimezone(zone).date():
+        return None  # yesterday's count: the provider's day has turned
+    return max(0, limit - remaining)

@@ -28,7 +28,7 @@ from commands.ledger.sweep_rows import OpenGroup, SweepRow
 from commands.workflow.sweep_report import BudgetUse, SweepReport
 from commands.workflow.sweep_run import ChunkSource, Gate, GroupRun
 from providers.base import InvoiceProvider
-from providers.limits import ProviderLimits, limits_for
+from providers.limits import ProviderLimits, calls_spent_seen, limits_for
 from providers.models import Provider
 
 __all__ = ["LimitsFor", "ProvidersFor", "give_back_unused", "plan_groups"]
@@ -85,6 +85,10 @@ async def _plan_budget(store: Store, run: GroupRun, group: OpenGroup, limit: Pro
     day = now.astimezone(ZoneInfo(limit.day_zone)).date()
     provider = group.provider.value
     spent = await store.call_budget.spent(provider, scope, day)
+    seen = calls_spent_seen(run.service, limit, now)
+    if seen is not None and seen > spent:  # calls we did not count (people's commands, other tools)
+        await store.call_budget.record(provider, scope, day, seen - spent, now=now)
+        spent = seen
     granted = await store.call_budget.reserve(provider, scope, day, want=math.ceil(group.count / batch),
                                               limit=limit.bulk_daily_calls, now=now)
     rows = await store.sweeps.stalest(group.provider, group.team_id, limit=granted * batch)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from types import SimpleNamespace
 
 import pytest
 
 from commands.ledger import Store
 from commands.workflow.sweep import sweep
 from providers.base import InvoiceProvider
+from providers.hiworks.models import RateLimit
 from providers.limits import LIMITS, ProviderLimits
 from providers.models import DocumentState, Provider
 from tests.commands.workflow.sweep_fakes import CountingProvider, seed_open
@@ -72,6 +74,23 @@ async def test_calls_already_made_today_count_against_the_sweep(store: Store) ->
     assert fake.calls == 3  # 8 for the sweep, 5 already spent
     assert report.deferred == {Provider.HIWORKS: 3}
     assert await store.call_budget.spent("hiworks", "", day) == 8
+
+
+async def test_calls_the_provider_itself_counted_today_are_taken_into_account(store: Store) -> None:
+    await seed_open(store, Provider.HIWORKS, [f"H{i}" for i in range(6)])
+    fake = CountingProvider(Provider.HIWORKS)
+    # the last answer Hiworks gave this office's client said 4 of 10 calls were left today
+    fake.client = SimpleNamespace(rate_limit=RateLimit(limit=10, remaining=4, seen_at=MORNING))  # type: ignore[attr-defined]
+
+    report = await sweep(store, {Provider.HIWORKS: fake}, limits=_limits, clock=lambda: MORNING,  # type: ignore[dict-item]
+                         closure=False)
+
+    assert fake.calls == 2  # 8 for the sweep, 6 spent by people or other tools
+    assert report.budgets[0].spent_before == 6 and report.deferred == {Provider.HIWORKS: 4}
+    fake.client.rate_limit = RateLimit(limit=10, remaining=0, seen_at=MORNING - dt.timedelta(days=1))  # type: ignore[attr-defined]
+    tomorrow = await sweep(store, {Provider.HIWORKS: fake}, limits=_limits,  # type: ignore[dict-item]
+                           clock=lambda: MORNING + dt.timedelta(days=1), closure=False)
+    assert tomorrow.budgets[0].spent_before == 0  # yesterday's headers say nothing about today
 
 
 async def test_unmetered_providers_have_no_budget_and_nothing_is_deferred(store: Store) -> None:
