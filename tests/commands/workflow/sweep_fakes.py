@@ -39,6 +39,7 @@ class CountingProvider:
         self.peak = max(self.peak, self.in_flight)
         if self.board is not None:
             self.board.enter()
+            await self.board.wait_full()
         try:
             for _ in range(50):  # yield to the loop: let every other worker start its call meanwhile
                 await asyncio.sleep(0)
@@ -54,15 +55,29 @@ class CountingProvider:
 
 
 class Board:
-    """Calls in flight across several providers at once."""
+    """Calls in flight across several providers at once. With a `target`, the first calls wait until
+    that many are in flight together (or, if they never are, give up once and let everything run),
+    so whether the providers overlap does not depend on how fast the database answers."""
 
-    def __init__(self) -> None:
+    def __init__(self, target: int | None = None) -> None:
         self.in_flight = 0
         self.peak = 0
+        self.target = target
+        self._full = asyncio.Event()
 
     def enter(self) -> None:
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
+        if self.target is not None and self.in_flight >= self.target:
+            self._full.set()
+
+    async def wait_full(self) -> None:
+        if self.target is None or self._full.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._full.wait(), timeout=10)
+        except TimeoutError:
+            self._full.set()  # they never overlapped that much: the assertion on `peak` says so
 
     def leave(self) -> None:
         self.in_flight -= 1

@@ -24,7 +24,7 @@ def _limits(provider: Provider, _service: InvoiceProvider) -> ProviderLimits:
 
 
 async def test_each_provider_runs_at_its_declared_concurrency_in_parallel_with_the_others(store: Store) -> None:
-    board = Board()
+    board = Board(target=2 + 3 + 5)
     fakes = {p: CountingProvider(p) for p in TEST_LIMITS}
     for fake in fakes.values():
         fake.board = board
