@@ -10,7 +10,8 @@
   and no task is created per document.
 * `BatchWriter`: answers accumulate and are written `batch_size` documents at a time in ONE
   transaction (the unchanged marked checked in one UPDATE, the changes with their audit
-  events), in the background, one batch at a time, while the workers keep reading.
+  events), in the background, one batch at a time, while the workers keep reading; a group
+  that finishes writes its remainder at once rather than waiting for the slowest provider.
 """
 
 from __future__ import annotations
@@ -164,6 +165,11 @@ class BatchWriter:
             while len(self._flushes) > 2:  # back-pressure: the database sets the pace if it is the slower
                 await self._flushes.popleft()
 
+    def flush_soon(self) -> None:
+        """Start writing what is pending now (a group finished: its last answers need not wait for
+        the slowest provider to fill a batch)."""
+        self._start_flush()
+
     def _start_flush(self) -> None:
         batch, self._pending, self._pending_docs = self._pending, [], 0
         if batch:
@@ -270,6 +276,7 @@ async def run_group(group: GroupRun, writer: BatchWriter, report: SweepReport) -
     async with asyncio.TaskGroup() as workers:
         for _ in range(max(1, group.workers)):
             workers.create_task(worker())
+    writer.flush_soon()
 
 
 def _fail(group: GroupRun, report: SweepReport, failure: ProviderError) -> None:
