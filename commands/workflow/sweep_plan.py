@@ -16,27 +16,31 @@ credentials: "" for the bot's own client, the workspace's team id when it has it
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from zoneinfo import ZoneInfo
 
 from commands.ledger import Store
 from commands.ledger.sweep_rows import OpenGroup, SweepRow
+from commands.workflow.provider_directory import CredentialsUnavailable
 from commands.workflow.sweep_report import BudgetUse, SweepReport
 from commands.workflow.sweep_run import ChunkSource, Gate, GroupRun
 from providers.base import InvoiceProvider
 from providers.limits import ProviderLimits, calls_spent_seen, limits_for
 from providers.models import Provider
 
-__all__ = ["LimitsFor", "ProvidersFor", "give_back_unused", "plan_groups"]
+__all__ = ["LimitsFor", "ProvidersFor", "Registry", "give_back_unused", "plan_groups"]
 
 log = logging.getLogger("invoicebot.sweep")
 
-#: the provider services of a workspace (team id; None: documents of no workspace, and the bot's own)
-ProvidersFor = Callable[[str | None], Mapping[Provider, InvoiceProvider]]
+#: the provider services of a workspace (team id; None: documents of no workspace, and the bot's own),
+#: e.g. `InvoiceService.providers_for` (a coroutine function) or a plain function
+Registry = Mapping[Provider, InvoiceProvider]
+ProvidersFor = Callable[[str | None], Registry | Awaitable[Registry]]
 LimitsFor = Callable[[Provider, InvoiceProvider], ProviderLimits]
 
 
@@ -45,11 +49,17 @@ async def plan_groups(
     concurrency: int | None, page_size: int, clock: Callable[[], dt.datetime],
 ) -> list[GroupRun]:
     """One `GroupRun` per (workspace, provider) with open documents and a service to read them."""
-    default = providers_for(None)
+    resolved: dict[str | None, Registry | None] = {}
+    default = await _resolve(providers_for, None, report) or {}
     gates: dict[int, Gate] = {}
     runs: list[GroupRun] = []
     for group in await store.sweeps.open_groups():
-        service = providers_for(group.team_id).get(group.provider)
+        if group.team_id not in resolved:
+            resolved[group.team_id] = await _resolve(providers_for, group.team_id, report)
+        registry = resolved[group.team_id]
+        if registry is None:
+            continue  # its credentials cannot be read: never ask another account about its documents
+        service = registry.get(group.provider)
         if service is None:
             log.info("sweep: no %s client for workspace %s; its %d open documents are skipped",
                      group.provider.value, group.team_id or "-", group.count)
@@ -67,6 +77,18 @@ async def plan_groups(
             await _plan_budget(store, run, group, limit, scope, report, clock())
         runs.append(run)
     return runs
+
+
+async def _resolve(providers_for: ProvidersFor, team_id: str | None,
+                   report: SweepReport) -> Registry | None:
+    """The workspace's services, or None (and why, in the report) when its credentials are unusable."""
+    try:
+        found = providers_for(team_id)
+        return await found if inspect.isawaitable(found) else found
+    except CredentialsUnavailable as exc:
+        report.skipped_workspaces[team_id or "-"] = str(exc)
+        log.warning("sweep: workspace %s skipped: %s", team_id or "-", exc)
+        return None
 
 
 def _capped(limit: ProviderLimits, concurrency: int) -> ProviderLimits:

@@ -74,6 +74,8 @@ class SweepReport:
     deferred: dict[Provider, int] = field(default_factory=dict)
     budgets: list[BudgetUse] = field(default_factory=list)
     calls: dict[Provider, int] = field(default_factory=dict)  # status calls made, by provider
+    #: workspaces whose own provider credentials could not be read (team id -> why): not swept
+    skipped_workspaces: dict[str, str] = field(default_factory=dict)
     batches: int = 0  # write transactions
 
     @property
@@ -100,6 +102,7 @@ class SweepReport:
             "closure_checked": self.closure_checked,
             "closure_changes": len(self.closure_changes),
             "deferred": {p.value: n for p, n in self.deferred.items() if n},
+            "skipped_workspaces": dict(self.skipped_workspaces),
             "budgets": [{"provider": b.provider.value, "scope": b.scope, "day": b.day.isoformat(), "limit": b.limit,
                          "spent_before": b.spent_before, "granted": b.granted, "deferred": b.deferred}
                         for b in self.budgets],

@@ -33,9 +33,10 @@ async def run_sweep(deps: SlackDeps, providers_for: ProvidersFor | None = None) 
     """Sweep every provider now and post the changes.
 
     Args:
-        providers_for: each workspace's provider clients by team id (None: `deps.providers` for all).
+        providers_for: each workspace's provider clients by team id (default: the service's
+            `providers_for`, its own accounts where it stored credentials, else the environment's).
     """
-    report = await sweep(deps.store, deps.providers, providers_for=providers_for,
+    report = await sweep(deps.store, deps.providers, providers_for=providers_for or deps.service.providers_for,
                          concurrency=deps.sweep_concurrency, clock=deps.clock)
     await post_sweep_changes(deps, report)
     return report

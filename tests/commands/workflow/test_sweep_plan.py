@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from commands.ledger import Store
+from commands.workflow.provider_directory import CredentialsUnavailable
 from commands.workflow.sweep import sweep
 from providers.base import InvoiceProvider
 from providers.hiworks.models import RateLimit
@@ -129,3 +130,25 @@ async def test_documents_are_grouped_by_workspace_and_read_through_the_injected_
     day = MORNING.astimezone(dt.timezone(dt.timedelta(hours=9))).date()
     assert await store.call_budget.spent("hiworks", "T2", day) == 1
     assert await store.call_budget.spent("hiworks", "", day) == 0
+
+
+async def test_an_async_resolver_is_awaited_and_a_workspace_with_unreadable_credentials_is_skipped(
+    store: Store,
+) -> None:
+    await seed_open(store, Provider.PAYSSAM, ["T1-a"], team_id="T1")
+    await seed_open(store, Provider.PAYSSAM, ["T3-a"], team_id="T3")
+    environment = CountingProvider(Provider.PAYSSAM)
+    t1 = CountingProvider(Provider.PAYSSAM)
+
+    async def providers_for(team: str | None) -> dict[Provider, InvoiceProvider]:  # as InvoiceService's
+        if team == "T3":
+            raise CredentialsUnavailable("This workspace's provider credentials cannot be read")
+        return {Provider.PAYSSAM: t1 if team == "T1" else environment}  # type: ignore[dict-item]
+
+    report = await sweep(store, {Provider.PAYSSAM: environment}, providers_for=providers_for,  # type: ignore[dict-item]
+                         limits=_limits, clock=lambda: MORNING, closure=False)
+
+    assert t1.seen == ["T1-a"]
+    assert environment.seen == []  # T3's documents are never asked of the environment's account
+    assert list(report.skipped_workspaces) == ["T3"]
+    assert report.as_detail()["skipped_workspaces"] == {"T3": "This workspace's provider credentials cannot be read"}

@@ -5,7 +5,7 @@ Hiworks reads within what is left today, and restarts and replicas must see the 
 so it lives in the database (`commands.ledger.call_budget`).
 
 Revision ID: 0011_budget
-Revises: 0003_i18n
+Revises: 0011_leases
 Create Date: 2026-11-30 07:00:00+00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 TIMESTAMP = sa.DateTime(timezone=True)
 
 revision: str = '0011_budget'
-down_revision: str | None = '0003_i18n'
+down_revision: str | None = '0011_leases'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
