@@ -474,3 +474,16 @@ user_prefs = sa.Table(
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint(_in("language", frozenset({"ko", "en"})), name="language"),
 )
+
+#: calls spent today on a provider that meters calls by the day (Hiworks: 1,000 a day per office), one
+#: row per (provider, credentials scope, provider day); shared by restarts and replicas (0011_budget)
+provider_calls = sa.Table(
+    "provider_calls",
+    metadata,
+    sa.Column("provider", sa.String(16), primary_key=True),
+    # "" for the bot's own credentials, else the workspace (team id) whose own credentials were used
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("calls", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

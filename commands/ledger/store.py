@@ -26,6 +26,7 @@ from commands.ledger._db import Db
 from commands.ledger.approvals import ApprovalRepo
 from commands.ledger.audit import AuditRepo
 from commands.ledger.bulk import BulkRepo
+from commands.ledger.call_budget import CallBudgetRepo
 from commands.ledger.callbacks import CallbackRepo
 from commands.ledger.closures import ClosureRepo
 from commands.ledger.db import create_engine, write_engine
@@ -35,6 +36,7 @@ from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
 from commands.ledger.steps import StepRepo
+from commands.ledger.sweep_rows import SweepRepo
 from commands.ledger.user_prefs import UserPrefsRepo
 from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
@@ -69,6 +71,8 @@ class Store:
         self.user_prefs = UserPrefsRepo(db)
         self.bulk = BulkRepo(db)
         self.replays = ReplayRepo(db)
+        self.sweeps = SweepRepo(db)  # the status sweep's lean reads and batched touch
+        self.call_budget = CallBudgetRepo(db)  # calls spent per provider day (0011_budget)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:
