@@ -13,10 +13,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING
 
 from commands.i18n import N_
+
+# cryptography (about 7 MB and its OpenSSL bindings) is imported when a vault is made, not at
+# every `serve` start (tests/bot/test_start.py): most installs never set a key.
+if TYPE_CHECKING:
+    from cryptography.fernet import InvalidToken
+else:
+    def __getattr__(name: str) -> object:
+        """`InvalidToken` imported on first use, so importing this module stays light."""
+        if name == "InvalidToken":
+            from cryptography.fernet import InvalidToken
+
+            return InvalidToken
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["CREDENTIAL_FIELDS", "CredentialVault", "InvalidKey", "InvalidToken", "vault_from_key"]
 
@@ -41,6 +53,8 @@ class CredentialVault:
     """Encrypts and decrypts one workspace's credential set (a JSON object of strings)."""
 
     def __init__(self, key: str) -> None:
+        from cryptography.fernet import Fernet
+
         try:
             self._fernet = Fernet(key.encode())
         except (ValueError, TypeError):
