@@ -23,6 +23,7 @@ from commands.ledger.vocabulary import ApprovalAction, ApprovalState, Idempotenc
 __all__ = [
     "APPROVAL_ACTIONS",
     "JSON_TYPE",
+    "NO_DUE_DATE",
     "ApprovalAction",
     "ApprovalState",
     "IdempotencyState",
@@ -48,6 +49,7 @@ __all__ = [
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "unpaid_daily",
     "user_prefs",
     "workspace_settings",
 ]
@@ -168,6 +170,8 @@ documents = sa.Table(
     sa.Index("ix_documents_state_window", "state", "updated_at", "lifecycle", "provider", "currency", "sandbox",
              "total", "channel_id"),
     sa.Index(None, "buyer_bizno"),
+    # the deadlines section's unissued requests by write date (0011_digestagg)
+    sa.Index("ix_documents_unissued_written", "lifecycle", "write_date", "kind", "provider"),
     sa.Index(None, "amends_document_id"),
     sa.Index(None, "team_id", "id"),
 )
@@ -186,6 +190,23 @@ issued_hourly = sa.Table(
     sa.Column("count", sa.BigInteger(), nullable=False),
     sa.Column("amount", sa.BigInteger(), nullable=False),
 )
+
+#: Unpaid documents (state unpaid, lifecycle issued or destroying) per due day, provider,
+#: currency and channel, kept by triggers on `documents` (migration 0011_digestagg), so the
+#: digest's unpaid, expiring and overdue totals read a few rows per due day. Documents without
+#: a due date are under `NO_DUE_DATE`.
+unpaid_daily = sa.Table(
+    "unpaid_daily",
+    metadata,
+    sa.Column("due_date", sa.Date(), primary_key=True),
+    sa.Column("provider", sa.String(16), primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("channel_id", sa.String(64), primary_key=True),  # '' for documents without a channel
+    sa.Column("count", sa.BigInteger(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Index("ix_unpaid_daily_provider", "provider", "due_date"),
+)
+NO_DUE_DATE = dt.date(9999, 1, 1)  # 0011_digestagg; not date.max, which asyncpg sends as infinity
 
 approval_requests = sa.Table(
     "approval_requests",
@@ -264,6 +285,8 @@ audit_events = sa.Table(
     sa.Column("team_id", sa.String(32), nullable=True),
     sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.Index(None, "team_id"),
+    # the digest's "last sweep" (0011_digestagg): the newest of one kind of event, not a day of events
+    sa.Index("ix_audit_events_action_operation_at", "action", "operation", "at", "id"),
 )
 
 closure_checks = sa.Table(

@@ -42,6 +42,7 @@ TABLES = {
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "unpaid_daily",
     "replay_keys",
     "user_prefs",
     "workspace_settings",
