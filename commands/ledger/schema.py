@@ -172,6 +172,9 @@ documents = sa.Table(
     sa.Index(None, "buyer_bizno"),
     # the deadlines section's unissued requests by write date (0011_digestagg)
     sa.Index("ix_documents_unissued_written", "lifecycle", "write_date", "kind", "provider"),
+    sa.Index("ix_documents_lifecycle_window", "lifecycle", "updated_at", "currency", "total", "provider", "sandbox",
+             "channel_id"),
+    sa.Index("ix_documents_bizno_name", "buyer_bizno", "buyer_name"),
     sa.Index(None, "amends_document_id"),
     sa.Index(None, "team_id", "id"),
 )
