@@ -170,7 +170,7 @@ documents = sa.Table(
     sa.Index("ix_documents_state_window", "state", "updated_at", "lifecycle", "provider", "currency", "sandbox",
              "total", "channel_id"),
     sa.Index(None, "buyer_bizno"),
-    # the deadlines section's unissued requests by write date (0011_digestagg)
+    # 0011_digestagg: the deadlines' unissued requests; covering for failure/cancel totals and buyer names
     sa.Index("ix_documents_unissued_written", "lifecycle", "write_date", "kind", "provider"),
     sa.Index("ix_documents_lifecycle_window", "lifecycle", "updated_at", "currency", "total", "provider", "sandbox",
              "channel_id"),
@@ -194,10 +194,8 @@ issued_hourly = sa.Table(
     sa.Column("amount", sa.BigInteger(), nullable=False),
 )
 
-#: Unpaid documents (state unpaid, lifecycle issued or destroying) per due day, provider,
-#: currency and channel, kept by triggers on `documents` (migration 0011_digestagg), so the
-#: digest's unpaid, expiring and overdue totals read a few rows per due day. Documents without
-#: a due date are under `NO_DUE_DATE`.
+#: Unpaid documents per due day (none: `NO_DUE_DATE`), provider, currency and channel, kept by triggers
+#: (0011_digestagg): the digest's unpaid, expiring and overdue totals read a few rows per due day.
 unpaid_daily = sa.Table(
     "unpaid_daily",
     metadata,

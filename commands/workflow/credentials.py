@@ -13,22 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from commands.i18n import N_
-
-# cryptography (about 7 MB and its OpenSSL bindings) is imported when a vault is made, not at
-# every `serve` start (tests/bot/test_start.py): most installs never set a key.
-if TYPE_CHECKING:
-    from cryptography.fernet import InvalidToken
-else:
-    def __getattr__(name: str) -> object:
-        """`InvalidToken` imported on first use, so importing this module stays light."""
-        if name == "InvalidToken":
-            from cryptography.fernet import InvalidToken
-
-            return InvalidToken
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["CREDENTIAL_FIELDS", "CredentialVault", "InvalidKey", "InvalidToken", "vault_from_key"]
 
@@ -43,6 +29,15 @@ CREDENTIAL_FIELDS: dict[str, str] = {
     "abillify_username": N_("Abillify username"),
     "abillify_password": N_("Abillify password"),
 }
+
+
+class InvalidToken(Exception):
+    """A sealed value that does not open under this key: tampered with, or sealed under another key.
+
+    Ours rather than `cryptography.fernet.InvalidToken`, so that importing this module does not
+    import cryptography (about 7 MB and its OpenSSL bindings) at every `serve` start
+    (tests/bot/test_start.py): it is imported when a vault is made, and most installs never set a key.
+    """
 
 
 class InvalidKey(ValueError):
@@ -72,7 +67,12 @@ class CredentialVault:
         key (the key was rotated without re-entering the credentials) raises `InvalidToken`."""
         if not sealed:
             return {}
-        data = json.loads(self._fernet.decrypt(sealed.encode()).decode())
+        from cryptography.fernet import InvalidToken as FernetInvalidToken
+
+        try:
+            data = json.loads(self._fernet.decrypt(sealed.encode()).decode())
+        except FernetInvalidToken:
+            raise InvalidToken("the credentials do not open under INVOICEBOT_ENCRYPTION_KEY") from None
         return {str(k): str(v) for k, v in data.items() if k in CREDENTIAL_FIELDS}
 
     def merged(self, sealed: str | None, replacements: Mapping[str, str]) -> str:

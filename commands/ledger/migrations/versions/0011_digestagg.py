@@ -19,7 +19,7 @@ was read and sorted: 0.4 s) and the newest status-sweep record (a day of audit e
 to find one): `_INDEXES` serves both.
 
 Revision ID: 0011_digestagg
-Revises: 0003_i18n
+Revises: 0011_leases
 Create Date: 2026-11-30 07:00:00+00:00
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011_digestagg'
-down_revision: str | None = '0003_i18n'
+down_revision: str | None = '0011_leases'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
