@@ -43,6 +43,7 @@ TABLES = {
     "slack_oauth_states",
     "step_executions",
     "provider_calls",
+    "unpaid_daily",
     "replay_keys",
     "user_prefs",
     "workspace_settings",
