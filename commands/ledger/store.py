@@ -28,7 +28,7 @@ from commands.ledger.audit import AuditRepo
 from commands.ledger.bulk import BulkRepo
 from commands.ledger.callbacks import CallbackRepo
 from commands.ledger.closures import ClosureRepo
-from commands.ledger.db import create_engine, write_engine
+from commands.ledger.db import create_engine, read_engine, write_engine
 from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
@@ -56,6 +56,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine, *, _conn: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self._reader: AsyncEngine | None = None
         db = Db(engine, _conn)
         self.documents = DocumentRepo(db)
         self.approvals = ApprovalRepo(db)
@@ -93,12 +94,14 @@ class Store:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Store]:
-        """A Store whose repositories all read on one connection in one read transaction (plain
-        ``BEGIN``: no write lock), rolled back on exit. Several reads through it cost one pool
-        checkout and one BEGIN instead of one of each per statement (under aiosqlite each is a
-        handful of thread hand-offs). Never hold it across a provider call: a pool connection is a
-        scarce thing under a burst."""
-        async with self.engine.connect() as conn, conn.begin():
+        """A Store whose repositories all read on one connection: one pool checkout instead of one
+        per statement (under aiosqlite each checkout, BEGIN and statement is a handful of thread
+        hand-offs). On SQLite no BEGIN is sent: each statement reads its own snapshot, as it did on
+        a connection of its own. Reads only; never hold it across a provider call (a pool
+        connection is a scarce thing under a burst)."""
+        if self._reader is None:
+            self._reader = read_engine(self.engine)
+        async with self._reader.connect() as conn:
             yield Store(self.engine, _conn=conn)
 
     async def claim_digest_run(self, channel_id: str, day: dt.date, instance: str) -> bool:

@@ -1,4 +1,4 @@
-"""`/invoice status` reads the ledger on one connection, in two statements.
+"""`/invoice status` reads the ledger on one connection, in two statements, without a BEGIN.
 
 End to end over signed HTTP: most of a status command's CPU was SQLite round-trips through
 aiosqlite's thread (three statements, each on a connection of its own: the row, the documents
@@ -17,14 +17,14 @@ async def test_a_status_reads_the_ledger_on_one_connection_in_two_statements(bot
     await _issued(bot, "popbill")
     await bot.command("status INV-000001")  # the first stores what Popbill says; the next has nothing new
     statements: list[str] = []
+    begins: list[str] = []
     checkouts: list[object] = []
 
     def on_checkout(*args: object) -> None:
         checkouts.append(args)
 
     def on_statement(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            statements.append(statement)
+        (begins if statement.lstrip().upper().startswith("BEGIN") else statements).append(statement)
 
     engine = bot.runtime.store.engine.sync_engine
     sa.event.listen(engine, "before_cursor_execute", on_statement)
@@ -36,5 +36,6 @@ async def test_a_status_reads_the_ledger_on_one_connection_in_two_statements(bot
         sa.event.remove(engine, "checkout", on_checkout)
 
     assert len(statements) <= 2 and len(checkouts) == 1, statements
+    assert begins == [], "two reads, each atomic on its own, need no BEGIN round-trip on SQLite"
     answer = text_of(bot.replies()[-1])
     assert "INV-000001" in answer and "doc_open" in answer
