@@ -37,6 +37,9 @@ class WorkspaceClientApp(AsyncApp):
     """`AsyncApp` whose requests share their workspace's Web API client."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
+        # the name Bolt would derive from `inspect.stack()` (this file's name), given: reading
+        # every frame's source costs 0.1 s per app under a deep stack (each test builds an app)
+        kwargs.setdefault("name", "slack_app.py")
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._workspace_clients: dict[_Workspace, AsyncWebClient] = {}
 

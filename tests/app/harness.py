@@ -26,12 +26,21 @@ from bot.runtime import Runtime, start_runtime
 from bot.serve import start_http
 from bot.settings import Settings
 from providers.sandbox.base import Sandbox
+from tests.db_fixtures import copy_migrated_sqlite
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test"
 APPROVERS = "U_BOB,U_CAROL,S_FINANCE_LEADS"
 FINANCE = "C_FINANCE"
 APPROVALS = "C_APPROVALS"
+
+
+def bot_database(tmp_path: Path, overrides: Mapping[str, Any]) -> None:
+    """Start the bot on a database already migrated to head (copied, not migrated again: half a
+    second per test) unless the test chose its database or left one there to be migrated."""
+    path = tmp_path / "bot.db"
+    if "database_url" not in overrides and not path.exists():
+        copy_migrated_sqlite(path)
 
 
 def make_settings(tmp_path: Path, api_url: str, **overrides: Any) -> Settings:
@@ -140,6 +149,7 @@ async def running_bot(tmp_path: Path, *, clock: Callable[[], dt.datetime] | None
     slack = slack_thread.double
     slack.set_group_members("S_FINANCE_LEADS", ["U_DAVE"])
     settings = make_settings(tmp_path, api_url, **overrides)
+    bot_database(tmp_path, overrides)
     runtime = await (start_runtime(settings, sandbox_in_thread=True) if clock is None
                      else start_runtime(settings, sandbox_in_thread=True, clock=clock))
     runner = await start_http(runtime, "127.0.0.1", 0)

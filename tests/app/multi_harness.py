@@ -19,7 +19,7 @@ from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SlackRequestFactory
 from bot.runtime import start_runtime
 from bot.serve import start_http
-from tests.app.harness import SIGNING_SECRET, BotHarness, make_settings
+from tests.app.harness import SIGNING_SECRET, BotHarness, bot_database, make_settings
 
 CLIENT_ID = "111.222"
 CLIENT_SECRET = "double-client-secret"
@@ -59,6 +59,7 @@ async def running_multi_bot(tmp_path: Path, **overrides: Any) -> AsyncIterator[B
     slack.set_group_members("S_FINANCE_LEADS", ["U_DAVE"])
     settings = make_settings(tmp_path, api_url, slack_bot_token=None, slack_client_id=CLIENT_ID,
                              slack_client_secret=SecretStr(CLIENT_SECRET), **overrides)
+    bot_database(tmp_path, overrides)
     runtime = await start_runtime(settings, sandbox_in_thread=True)
     runner = await start_http(runtime, "127.0.0.1", 0)
     port = runner.addresses[0][1]

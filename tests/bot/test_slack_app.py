@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
+import pytest
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -87,3 +89,14 @@ def test_a_custom_functions_own_token_never_lands_on_the_shared_client() -> None
     req = AsyncBoltRequest(body=body, headers={"content-type": ["application/json"]})
     app._init_context(req)
     assert req.context.client is not shared and shared.token == "xoxb-test"
+
+
+def test_building_the_app_does_not_read_the_call_stack(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bolt names an unnamed app after its caller's file with inspect.stack(), which reads the
+    # source of every frame (a tenth of a second under a test runner's stack, for every app built)
+    def no_stack(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("inspect.stack() was called")
+
+    monkeypatch.setattr(inspect, "stack", no_stack)
+    app = WorkspaceClientApp(client=AsyncWebClient(token="xoxb-test"), request_verification_enabled=False)
+    assert app.name == "slack_app.py"  # the name Bolt derived before: its logger names stay the same

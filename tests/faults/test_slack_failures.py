@@ -13,6 +13,7 @@ import pytest
 
 from bot.console.app import settle_tasks
 from commands.ledger import ApprovalState
+from commands.slack import notify
 from tests.app.harness import running_bot, text_of
 from tests.faults.flows import BUYER, FAST, ISSUE_COMMAND, approval, card_now, issue_calls, request_issue
 
@@ -38,7 +39,10 @@ async def test_a_card_update_answered_with_a_non_json_body_does_not_hold_up_the_
         assert "✅" in text_of(card_now(bot, card)), "the update with the outcome still went out"
 
 
-async def test_a_hung_card_update_does_not_hold_up_the_provider_call(tmp_path: Path) -> None:
+async def test_a_hung_card_update_does_not_hold_up_the_provider_call(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the card update gives up after 4 s, not 10: still longer than the 3 s the provider call may wait
+    monkeypatch.setattr(notify, "CARD_UPDATE_TIMEOUT", 4.0)
     async with running_bot(tmp_path, **FAST) as bot:
         card = await request_issue(bot, "popbill")
         bot.slack.fail_next("chat.update", 1, error="fatal_error", delay=20)

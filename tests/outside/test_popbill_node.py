@@ -12,6 +12,7 @@ Skipped only when node or npm are not installed (``scripts/test`` installs them 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -44,10 +45,13 @@ def node_sdk() -> Path:
     cache = _cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     installed = cache / "node_modules" / "popbill" / "package.json"
-    if not installed.exists() or json.loads(installed.read_text()).get("version") != SDK_VERSION:
-        shutil.copyfile(HERE / "package.json", cache / "package.json")
-        subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cache, check=True,
-                       timeout=300)
+    # pytest-xdist workers may reach this at once: one installs, the others wait for it
+    with (cache / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not installed.exists() or json.loads(installed.read_text()).get("version") != SDK_VERSION:
+            shutil.copyfile(HERE / "package.json", cache / "package.json")
+            subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=cache,
+                           check=True, timeout=300)
     return cache
 
 
