@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -169,8 +170,12 @@ class WorkspaceSettings:
         if reading is None:
             reading = asyncio.ensure_future(self._read(scope))
             self._reading[scope.team_id] = reading
-            reading.add_done_callback(lambda _f, team=scope.team_id: self._reading.pop(team, None))
+            reading.add_done_callback(functools.partial(self._read_done, scope.team_id))
         return await asyncio.shield(reading)
+
+    def _read_done(self, team: str, reading: asyncio.Future[EffectiveSettings]) -> None:
+        if self._reading.get(team) is reading:
+            del self._reading[team]
 
     async def _read(self, scope: WorkspaceScope) -> EffectiveSettings:
         saves = self._saves.get(scope.team_id, 0)
