@@ -241,6 +241,8 @@ async def start_runtime(
                       oauth=oauth, tokens=_workspace_tokens(settings, client, oauth), provider_directory=directory)
     if scheduler is not None and oauth is not None and runtime.tokens is not None:
         scheduler.runs.client_for = runtime.tokens.client_for  # each workspace's digest posts with its own token
+    if oauth is not None and runtime.tokens is not None:
+        deps.notifier.client_for = runtime.tokens.client_for  # and its sweep notices
     if scheduler is not None:
         # digest and sweep schedules, restored from the database
         await scheduler.start()

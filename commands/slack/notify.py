@@ -43,6 +43,7 @@ from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.language import Languages
 from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
+from commands.workflow.access import Workspace
 from commands.workflow.resubmit import REOPENABLE
 
 __all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "OutcomeListener", "requester_message", "resubmit_button"]
@@ -118,6 +119,15 @@ class Notifier:
         self.languages = languages
         #: the approvals channel of the workspace being served (its settings); None: `approvals_channel`
         self.channel_source: Callable[[], Awaitable[str | None]] | None = None
+        #: a workspace's own Web API client for work no Slack request started (OAuth installs:
+        #: `bot.oauth.WorkspaceTokens.client_for`); None: `default_client` posts everywhere
+        self.client_for: Callable[[Workspace], Awaitable[AsyncWebClient | None]] | None = None
+
+    async def client_of(self, workspace: Workspace | None) -> AsyncWebClient | None:
+        """The client that posts as `workspace` (None when it is not installed any more)."""
+        if self.client_for is None or workspace is None:
+            return self.default_client
+        return await self.client_for(workspace)
 
     async def channel_language(self) -> str | None:
         """The language of channel messages (None: keep the current one)."""

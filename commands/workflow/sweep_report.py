@@ -26,6 +26,7 @@ class StateChange:
     detail: str | None
     channel_id: str | None
     thread_ts: str | None
+    team_id: str | None = None  # the document's workspace: its thread is posted to as that workspace
 
 
 @dataclass(frozen=True, slots=True)

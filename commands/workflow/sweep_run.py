@@ -238,7 +238,7 @@ def _change(row: SweepRow, status: DocumentStatus) -> StateChange:
     return StateChange(
         document_id=row.id, ref=row.ref, provider=row.provider, provider_id=status.ref.provider_id,
         sandbox=row.sandbox, previous=row.state, current=status.state, raw_state=status.raw_state,
-        detail=status.detail, channel_id=row.channel_id, thread_ts=row.thread_ts,
+        detail=status.detail, channel_id=row.channel_id, thread_ts=row.thread_ts, team_id=row.team_id,
     )
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from commands.slack.features.sweep import post_sweep_changes
+from commands.workflow.sweep_report import StateChange, SweepReport
+from providers.models import DocumentState
 from tests.app.harness import BotHarness, text_of
 from tests.app.multi_harness import as_workspace, install, running_multi_bot
 from tests.app.test_flows import BUYER
@@ -77,3 +80,40 @@ async def test_each_workspace_reads_its_own_language_in_its_channels(tmp_path: P
         beta_digest = bot.slack.messages_in("C_BETA_DIGEST")[0]
         assert korean(alpha_digest), text_of(alpha_digest)
         assert not korean(beta_digest), text_of(beta_digest)
+
+
+async def test_the_sweeps_thread_notices_go_out_as_each_documents_workspace(tmp_path: Path) -> None:
+    """The sweep runs with no request behind it: each change is posted in its document's thread with
+    that document's workspace's token and in that workspace's language."""
+    async with running_multi_bot(tmp_path, invoicebot_admins="U_ADA", invoicebot_language="en") as bot:
+        await install(bot, "code-a", "T_ALPHA")
+        await install(bot, "code-b", "T_BETA")
+        alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
+        await set_language(alpha, "ko")
+        await set_language(beta, "en")
+        await issue(alpha)
+        await alpha.click(bot.cards()[-1], "approval_approve", user="U_BOB")
+        await issue(beta, user="U_CAROL")
+        await beta.click(bot.cards()[-1], "approval_approve", user="U_BOB")
+        changes = []
+        for team in ("T_ALPHA", "T_BETA"):
+            [doc] = [d for d in await _issued(bot) if d.team_id == team]
+            changes.append(StateChange(
+                document_id=doc.id, ref=doc.ref, provider=doc.provider, provider_id=doc.provider_id or "",
+                sandbox=True, previous=doc.state, current=DocumentState.FILED, raw_state="301", detail=None,
+                channel_id=None, thread_ts=None, team_id=team))
+        before = len(bot.slack.calls("chat.postMessage"))
+
+        await post_sweep_changes(bot.runtime.deps, SweepReport(started_at=dt.datetime.now(dt.UTC), changes=changes))
+
+        notices = [c for c in bot.slack.calls("chat.postMessage")[before:] if c.args.get("thread_ts")]
+        assert [c.team_id for c in notices] == ["T_ALPHA", "T_BETA"]
+        alpha_notice, beta_notice = (str(c.args.get("text")) for c in notices)
+        assert HANGUL.search(GLOSS.sub("", alpha_notice)), alpha_notice
+        assert not HANGUL.search(GLOSS.sub("", beta_notice)), beta_notice
+
+
+async def _issued(bot: BotHarness) -> list[Any]:
+    rows = await bot.runtime.store.documents.search(limit=10)
+    assert len(rows) == 2, rows
+    return rows
