@@ -1,12 +1,14 @@
 """Cross-cutting checks as Bolt middleware, so listeners stay one line each.
 
-* `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
-  tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
+* `request_arrival`: one log line per request (who, what), never tokens or payload secrets.
 * `bind_request_workspace`: the workspace (team, enterprise) the request came from is bound
   while it is served, so the workflow records it on new requests and refuses decisions from
   another workspace (`commands.workflow.access`).
 * `person_language`: everything done for a request is written in the language of the person
-  who made it (`commands.slack.language`), set once here rather than in every listener.
+  who made it (`commands.slack.language`), set once here rather than in every listener. For a
+  slash command the lookup (the ledger, and ``users.info`` the first time in an hour) runs beside
+  the ack instead of before it: a plain ack says nothing, so only an ack with words in it, and the
+  work after the ack, wait for it (`settle_language`).
 * `require_approver`: decision buttons refuse non-approvers before any listener runs; the
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
@@ -42,11 +44,11 @@ from commands.slack.busy import patiently
 from commands.slack.clients import enter_client
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
-from commands.slack.pacing import AckPacer
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
 __all__ = [
+    "LANGUAGE_LOOKUP",
     "REPLAY_KEY",
     "REPLAY_RETENTION",
     "ReplayGate",
@@ -55,6 +57,7 @@ __all__ = [
     "replay_key",
     "request_arrival",
     "require_approver",
+    "settle_language",
     "workspace_of",
 ]
 
@@ -64,6 +67,8 @@ Next = Callable[[], Awaitable[BoltResponse | None]]
 
 #: where `request_arrival` leaves the request's (key, kind) in the Bolt context
 REPLAY_KEY = "invoicebot_replay_key"
+#: where `person_language` leaves a slash command's language lookup, still under way
+LANGUAGE_LOOKUP = "invoicebot_language_lookup"
 #: how long handled keys are kept: far beyond Slack's five-minute signature window and its retries
 REPLAY_RETENTION = dt.timedelta(days=1)
 #: how long an event's claim may hold up its ack (events are harmless: past this, handle it)
@@ -170,13 +175,11 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-def request_arrival(pacer: AckPacer, gate: ReplayGate | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Global middleware: log who asked for what, tell the pacer a request arrived, note the
-    request's replay key, and (with a `gate`) answer an event Slack already delivered without
-    handling it again."""
+def request_arrival(gate: ReplayGate | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Global middleware: log who asked for what, note the request's replay key, and (with a
+    `gate`) answer an event Slack already delivered without handling it again."""
 
     async def middleware(req: AsyncBoltRequest, body: dict[str, Any], next: Next) -> BoltResponse | None:
-        pacer.arrived()
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
         retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
         log.info("slack %s from %s%s", _describe(body), user, f" (Slack's retry {retry})" if retry else "")
@@ -200,19 +203,33 @@ def person_language(languages: Languages) -> Callable[..., Awaitable[BoltRespons
     Bolt runs the middleware first and the listener afterwards, in a task it creates then
     (copying this context), so the locale is set for the rest of the request's task
     (`set_locale`) rather than around `next()`. A lookup that fails falls back to the default
-    language: a language is never worth a refused request.
+    language: a language is never worth a refused request. A slash command's lookup is started
+    here and finished by `settle_language` when something needs the words.
     """
 
-    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        try:
-            language: str | None = await languages.for_person(_user_of(body))
-        except Exception:
-            log.exception("could not tell the language of %s", _user_of(body))
-            language = None
-        set_locale(language)
+    async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
+        if "command" in body:
+            context[LANGUAGE_LOOKUP] = asyncio.ensure_future(_language_of(languages, body))
+        else:
+            set_locale(await _language_of(languages, body))
         return await next()
 
     return middleware
+
+
+async def _language_of(languages: Languages, body: dict[str, Any]) -> str | None:
+    try:
+        return await languages.for_person(_user_of(body))
+    except Exception:
+        log.exception("could not tell the language of %s", _user_of(body))
+        return None
+
+
+async def settle_language(context: Mapping[str, Any] | None) -> None:
+    """Set the person's language from the lookup `person_language` started (a no-op without one)."""
+    lookup = context.get(LANGUAGE_LOOKUP) if context is not None else None
+    if lookup is not None:
+        set_locale(await lookup)
 
 
 def workspace_of(body: dict[str, Any]) -> Workspace | None:
