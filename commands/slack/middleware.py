@@ -6,9 +6,9 @@
   another workspace (`commands.workflow.access`).
 * `person_language`: everything done for a request is written in the language of the person
   who made it (`commands.slack.language`), set once here rather than in every listener. For a
-  slash command the lookup (the ledger, and ``users.info`` the first time in an hour) runs beside
-  the ack instead of before it: a plain ack says nothing, so only an ack with words in it, and the
-  work after the ack, wait for it (`settle_language`).
+  slash command the lookup (the ledger, and ``users.info`` the first time in an hour) is left for
+  whoever needs the words (`settle_language`): a plain ack says nothing, so only an ack with words
+  in it looks the language up before answering; the work after the ack does it first.
 * `require_approver`: decision buttons refuse non-approvers before any listener runs; the
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -203,13 +204,13 @@ def person_language(languages: Languages) -> Callable[..., Awaitable[BoltRespons
     Bolt runs the middleware first and the listener afterwards, in a task it creates then
     (copying this context), so the locale is set for the rest of the request's task
     (`set_locale`) rather than around `next()`. A lookup that fails falls back to the default
-    language: a language is never worth a refused request. A slash command's lookup is started
-    here and finished by `settle_language` when something needs the words.
+    language: a language is never worth a refused request. A slash command's lookup is left in
+    the context for `settle_language`, called when something needs the words.
     """
 
     async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
         if "command" in body:
-            context[LANGUAGE_LOOKUP] = asyncio.ensure_future(_language_of(languages, body))
+            context[LANGUAGE_LOOKUP] = functools.partial(_language_of, languages, body)
         else:
             set_locale(await _language_of(languages, body))
         return await next()
@@ -226,10 +227,10 @@ async def _language_of(languages: Languages, body: dict[str, Any]) -> str | None
 
 
 async def settle_language(context: Mapping[str, Any] | None) -> None:
-    """Set the person's language from the lookup `person_language` started (a no-op without one)."""
+    """Set the person's language by the lookup `person_language` left (a no-op without one)."""
     lookup = context.get(LANGUAGE_LOOKUP) if context is not None else None
     if lookup is not None:
-        set_locale(await lookup)
+        set_locale(await lookup())
 
 
 def workspace_of(body: dict[str, Any]) -> Workspace | None:

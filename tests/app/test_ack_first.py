@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import httpx
 
-from tests.app.harness import BotHarness, text_of
+from tests.app.harness import BotHarness, running_bot, text_of
 
 
 def _busy_cpu(seconds: float) -> None:
@@ -86,3 +87,24 @@ async def test_a_full_queue_answers_busy_in_the_ack_and_records_nothing(bot: Bot
     await bot.command("retry INV-000001")
     answer = text_of(bot.replies()[-1])
     assert "already handled" not in answer, "the refused command left no replay claim behind"
+
+
+async def test_a_plain_ack_does_not_wait_for_the_persons_slack_language(tmp_path: Path) -> None:
+    """``users.info`` (the Slack locale, first time in an hour) is asked after the ack, by the work."""
+    async with running_bot(tmp_path, invoicebot_language="auto") as bot:
+        bot.slack.add_user("U_ALICE", locale="ko-KR")
+        pacer = bot.runtime.deps.pacer
+        pacer.gate.enter()  # hold the work after the ack back
+        try:
+            ack = await bot.command("list", user="U_ALICE", settle=False)
+            await asyncio.sleep(0.2)
+            assert ack.status_code == 200 and ack.text == ""
+            assert bot.calls("users.info") == [], "the ack was answered before any language lookup"
+        finally:
+            pacer.gate.leave()
+        assert await pacer.join(30)
+        assert len(bot.calls("users.info")) == 1
+        assert "문서" in text_of(bot.replies()[-1]), "the answer is in the person's Slack language"
+
+        malformed = await bot.command("status", user="U_ALICE", settle=False)
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in malformed.json()["text"]), "an ack with words is hers"
