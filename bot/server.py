@@ -73,14 +73,18 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
             return _refuse(request, 413, f"body larger than {MAX_SLACK_BODY} bytes",
                            request.content_length or MAX_SLACK_BODY + 1)
         if signing_secret is not None and not is_ssl_check(raw):
-            refusal = check_slack_request(raw, request.headers, request.content_type, signing_secret, time.time())
+            # headers and signature here; the body is read once, by Bolt, just below
+            refusal = check_slack_request(raw, request.headers, request.content_type, signing_secret, time.time(),
+                                          check_body=False)
             if refusal is not None:
                 return _refuse(request, refusal.status, refusal.reason, len(raw))
         try:
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
                                             headers=request.headers)  # type: ignore[arg-type]
-        except ValueError:  # an unreadable body (only reachable without a signing secret)
-            return _refuse(request, 400, "unreadable body", len(raw))
+        except (ValueError, AttributeError, TypeError):  # not UTF-8, not JSON or a form, not an object
+            return _refuse(request, 400, "body is not valid JSON or form data", len(raw))
+        if not isinstance(bolt_request.body, dict):
+            return _refuse(request, 400, "body is not a JSON object", len(raw))
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

@@ -45,6 +45,7 @@ from commands.slack.busy import patiently
 from commands.slack.clients import enter_client
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
+from commands.slack.pacing import AckGate
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
@@ -176,14 +177,24 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-def request_arrival(gate: ReplayGate | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
+def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None
+                    ) -> Callable[..., Awaitable[BoltResponse | None]]:
     """Global middleware: log who asked for what, note the request's replay key, and (with a
-    `gate`) answer an event Slack already delivered without handling it again."""
+    `gate`) answer an event Slack already delivered without handling it again.
+
+    With `acks`, the log line (filtered for secrets, formatted, written: as much CPU as Bolt's
+    own dispatch) is written once no request waits for its ack, like the work after acks.
+    """
 
     async def middleware(req: AsyncBoltRequest, body: dict[str, Any], next: Next) -> BoltResponse | None:
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
         retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
-        log.info("slack %s from %s%s", _describe(body), user, f" (Slack's retry {retry})" if retry else "")
+        line = functools.partial(log.info, "slack %s from %s%s", _describe(body), user,
+                                 f" (Slack's retry {retry})" if retry else "")
+        if acks is None:
+            line()
+        else:
+            acks.later(line)
         req.context[REPLAY_KEY] = replay_key(body)
         if gate is not None and await gate.event_is_retry(body):
             log.info("ignored a repeated delivery of event %s", body.get("event_id"))

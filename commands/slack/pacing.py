@@ -27,6 +27,7 @@ work and waits for the queued and running jobs.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import heapq
 import itertools
@@ -65,13 +66,17 @@ class AckGate:
     the first request of the next one for longer than a few steps.
     """
 
-    def __init__(self, *, wake_batch: int = 4, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, *, wake_batch: int = 4, later_limit: int = 10_000,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.pending = 0
         self.wake_batch = wake_batch
         self.open = False  # draining: nothing to give way to any more
         self._monotonic = monotonic
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._later: collections.deque[Callable[[], object]] = collections.deque()
+        self._later_limit = later_limit
+        self._flushing = False
 
     def enter(self) -> None:
         self.pending += 1
@@ -80,6 +85,30 @@ class AckGate:
         self.pending = max(0, self.pending - 1)
         if self.pending == 0:
             self.wake(self.wake_batch)
+            if self._later and not self._flushing:
+                self._flushing = True
+                asyncio.get_running_loop().call_soon(self._flush)
+
+    def later(self, callback: Callable[[], object]) -> None:
+        """Run `callback` (a log line) once no request waits for its answer; now when none does.
+
+        Past `later_limit` waiting callbacks it runs at once rather than grow without bound.
+        """
+        if self.idle() or len(self._later) >= self._later_limit:
+            callback()
+        else:
+            self._later.append(callback)
+
+    def _flush(self, batch: int = 16) -> None:
+        """A few deferred callbacks per loop turn, so a new request is read between them."""
+        for _done in range(batch):
+            if not self._later or not self.idle():
+                break
+            self._later.popleft()()
+        if self._later and self.idle():
+            asyncio.get_running_loop().call_soon(self._flush)
+        else:
+            self._flushing = False
 
     @contextmanager
     def answering(self) -> Iterator[None]:
