@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -75,6 +75,25 @@ LANGUAGE_LOOKUP = "invoicebot_language_lookup"
 REPLAY_RETENTION = dt.timedelta(days=1)
 #: how long an event's claim may hold up its ack (events are harmless: past this, handle it)
 _EVENT_CLAIM_WAIT = 1.0
+
+
+class _Direct(AsyncMiddleware):
+    """A global middleware Bolt calls as it is, without injecting keyword arguments.
+
+    For a plain function Bolt builds every possible argument (the payload's action, options,
+    view, ...) on every request: most of its dispatch CPU on the ack path, three times over.
+    """
+
+    def __init__(self, name: str, process: Callable[[AsyncBoltRequest, Next], Awaitable[BoltResponse | None]]) -> None:
+        self._name = name
+        self._process = process
+
+    @property
+    def name(self) -> str:
+        return f"{__name__}.{self._name}"
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse | None:
+        return await self._process(req, next)
 
 
 def _digest(data: Any) -> str:
@@ -177,8 +196,7 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None
-                    ) -> Callable[..., Awaitable[BoltResponse | None]]:
+def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None) -> AsyncMiddleware:
     """Global middleware: log who asked for what, note the request's replay key, and (with a
     `gate`) answer an event Slack already delivered without handling it again.
 
@@ -186,7 +204,8 @@ def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None
     own dispatch) is written once no request waits for its ack, like the work after acks.
     """
 
-    async def middleware(req: AsyncBoltRequest, body: dict[str, Any], next: Next) -> BoltResponse | None:
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        body = req.body
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
         retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
         line = functools.partial(log.info, "slack %s from %s%s", _describe(body), user,
@@ -201,7 +220,7 @@ def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None
             return BoltResponse(status=200, body="")
         return await next()
 
-    return middleware
+    return _Direct("request_arrival", middleware)
 
 
 def _user_of(body: dict[str, Any]) -> str | None:
@@ -209,7 +228,7 @@ def _user_of(body: dict[str, Any]) -> str | None:
     return str(user) if user else None
 
 
-def person_language(languages: Languages) -> Callable[..., Awaitable[BoltResponse | None]]:
+def person_language(languages: Languages) -> AsyncMiddleware:
     """Global middleware: the request is handled in its person's language.
 
     Bolt runs the middleware first and the listener afterwards, in a task it creates then
@@ -219,14 +238,15 @@ def person_language(languages: Languages) -> Callable[..., Awaitable[BoltRespons
     the context for `settle_language`, called when something needs the words.
     """
 
-    async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        body = req.body
         if "command" in body:
-            context[LANGUAGE_LOOKUP] = functools.partial(_language_of, languages, body)
+            req.context[LANGUAGE_LOOKUP] = functools.partial(_language_of, languages, body)
         else:
             set_locale(await _language_of(languages, body))
         return await next()
 
-    return middleware
+    return _Direct("person_language", middleware)
 
 
 async def _language_of(languages: Languages, body: dict[str, Any]) -> str | None:
@@ -254,16 +274,16 @@ def workspace_of(body: dict[str, Any]) -> Workspace | None:
     return Workspace(team_id=str(team) if team else None, enterprise_id=str(enterprise) if enterprise else None)
 
 
-def bind_request_workspace() -> Callable[..., Awaitable[BoltResponse | None]]:
+def bind_request_workspace() -> AsyncMiddleware:
     """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
 
-    async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
-        enter_workspace(workspace_of(body))
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        enter_workspace(workspace_of(req.body))
         # the client Bolt authorized for this workspace (its installed token, with OAuth installs)
-        enter_client(context.client)
+        enter_client(req.context.client)
         return await next()
 
-    return middleware
+    return _Direct("bind_request_workspace", middleware)
 
 
 def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callable[..., Awaitable[Any]]:
