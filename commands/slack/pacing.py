@@ -5,18 +5,22 @@ on one event loop, so any CPU the work after an ack takes (reading the ledger, p
 and their HTTP bookkeeping, building a modal) is CPU the acknowledgements of the next requests
 wait for. Two pieces keep them apart:
 
-* `AckGate` counts the requests being answered right now (the HTTP handler and the Bolt
-  middleware enter it; a request leaves once its answer is decided).
+* `AckGate` counts the requests being answered right now: `bot.server` holds it shut from a
+  request's arrival until Bolt has its answer (with Bolt's 10 ms poll for `ack()`, that is most
+  of a burst). Socket Mode and the console do not shut it: their work runs at once, as before.
+  Small things the ack path would otherwise do (the request's log line) wait for it too (`later`).
 * `AckPacer` runs the work after the ack: a bounded priority queue feeding at most `workers`
   tasks. Every step of a job (each stretch of code between two awaits) first waits until the
   gate is idle, so a provider answer that arrives during a burst is handled after the burst's
   acks, not between them. A job waits at most `defer` seconds in all (`urgent_defer` for a
   modal whose trigger_id dies 3 s after the click): past that it runs as the listener used to.
+  Tasks a job starts itself (`asyncio.gather` of coroutines) are not gated, only their parent.
 
 Why in-process and not a worker process fed through the database: the work needs the request's
 Bolt objects (`respond`, the workspace's client, the person's language), a second process would
 share the same two cores with the acks anyway, and the gate gives the acks strict priority, which
-an operating-system scheduler does not (docs/benchmarks.md, ack section, has the figures).
+an operating-system scheduler does not (`python -m bench --only ack` measures the acks against a
+bare Bolt app).
 
 Back-pressure: when `capacity` jobs are queued, `submit` refuses; the caller answers in the ack
 that the bot is busy and did nothing (`busy_answer`), before anything is recorded. Memory stays
