@@ -81,6 +81,7 @@ class AckGate:
         self._later: collections.deque[Callable[[], object]] = collections.deque()
         self._later_limit = later_limit
         self._flushing = False
+        self._idle_hooks: list[Callable[[], None]] = []
 
     def enter(self) -> None:
         self.pending += 1
@@ -89,9 +90,17 @@ class AckGate:
         self.pending = max(0, self.pending - 1)
         if self.pending == 0:
             self.wake(self.wake_batch)
+            hooks, self._idle_hooks = self._idle_hooks, []
+            for hook in hooks:
+                asyncio.get_running_loop().call_soon(hook)
             if self._later and not self._flushing:
                 self._flushing = True
                 asyncio.get_running_loop().call_soon(self._flush)
+
+    def when_idle(self, hook: Callable[[], None]) -> None:
+        """Call `hook` once, soon after no request waits for its answer any more."""
+        if hook not in self._idle_hooks:
+            self._idle_hooks.append(hook)
 
     def later(self, callback: Callable[[], object]) -> None:
         """Run `callback` (a log line) once no request waits for its answer; now when none does.
@@ -231,6 +240,8 @@ class AckPacer:
         self._seq = itertools.count()
         self._closed = False
         self._idle: asyncio.Event | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self.refused = 0
 
     @property
@@ -243,7 +254,7 @@ class AckPacer:
 
     def submit(self, job: Job, *, urgent: bool = False, name: str = "work") -> bool:
         """Queue `job` (run in a copy of the caller's context); False when full or shutting down."""
-        if self._closed or (len(self._queue) >= self.capacity and len(self._running) >= self.workers):
+        if self._closed or len(self._queue) + len(self._running) >= self.capacity + self.workers:
             self.refused += 1
             log.warning("refused %s: %s (%d queued, %d running)", name,
                         "shutting down" if self._closed else "the work queue is full", self.queued, self.running)
@@ -261,12 +272,31 @@ class AckPacer:
             await job()
 
     def _pump(self) -> None:
+        """Start queued jobs while workers are free, only once no ack waits (or a job's time is up)."""
         while self._queue and len(self._running) < self.workers:
+            if not self.gate.idle() and self._queue[0].until > self._monotonic():
+                self._wake_at(self._queue[0].until)  # not even a task is created during a burst
+                return
             item = heapq.heappop(self._queue)
             task = asyncio.get_running_loop().create_task(self._run(item), name=f"after-ack {item.name}",
                                                           context=item.context)
             self._running.add(task)
             task.add_done_callback(self._finished)
+
+    def _wake_at(self, until: float) -> None:
+        """Pump again when the gate opens, or at `until` (a monotonic time) if it stays shut."""
+        self.gate.when_idle(self._pump)
+        loop = asyncio.get_running_loop()
+        if self._timer is not None and self._timer_at <= until:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = until
+        self._timer = loop.call_later(max(0.0, until - self._monotonic()), self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._pump()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -296,6 +326,7 @@ class AckPacer:
         """Refuse new jobs and wait up to `timeout` s for queued and running ones; False when some were left."""
         self._closed = True
         self.gate.release_all()
+        self._pump()
         log.info("waiting up to %.0fs for %d queued and %d running job(s) after acks", timeout, self.queued,
                  self.running)
         if await self.join(timeout):

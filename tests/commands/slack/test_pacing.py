@@ -62,13 +62,13 @@ async def test_a_step_resumed_during_a_burst_waits_for_the_burst_acks() -> None:
 async def test_urgent_work_runs_before_queued_normal_work() -> None:
     log = Log()
     pacer = AckPacer(workers=1)
+    assert pacer.submit(log.job("first", steps=2))  # takes the only worker
     pacer.gate.enter()
-    assert pacer.submit(log.job("first"))  # takes the only worker
     assert pacer.submit(log.job("normal"))
     assert pacer.submit(log.job("urgent"), urgent=True)
     pacer.gate.leave()
     assert await pacer.join(2)
-    assert log.lines == ["first 0", "urgent 0", "normal 0"]
+    assert log.lines == ["first 0", "first 1", "urgent 0", "normal 0"]
 
 
 async def test_released_steps_run_most_urgent_first() -> None:
@@ -88,8 +88,8 @@ async def test_the_queue_is_bounded_and_refuses_when_full() -> None:
     pacer = AckPacer(workers=2, capacity=3)
     pacer.gate.enter()
     accepted = [pacer.submit(log.job(f"job{i}")) for i in range(7)]
-    assert accepted == [True] * 5 + [False] * 2
-    assert (pacer.running, pacer.queued, pacer.refused) == (2, 3, 2)
+    assert accepted == [True] * 5 + [False] * 2, "workers + capacity jobs at most"
+    assert (pacer.running, pacer.queued, pacer.refused) == (0, 5, 2), "no task is even started while an ack waits"
     pacer.gate.leave()
     assert await pacer.join(2)
     assert sorted(log.lines) == [f"job{i} 0" for i in range(5)], "every accepted job ran, none twice"
