@@ -9,6 +9,7 @@ console and the tests all start the same `Runtime`, so what the tests prove is w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -46,9 +47,16 @@ from commands.slack.features.approvals import recover_in_flight
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.workflow import ExecutionResult, InvoiceService
+from commands.workflow.provider_directory import Built, ProviderDirectory
 from commands.workflow.workspace_settings import WorkspaceSettings
 from providers.models import Provider
-from providers.registry import ProviderConfigs, ProviderRuntime, start_providers
+from providers.registry import (
+    ProviderConfigs,
+    ProviderRuntime,
+    build_services,
+    configs_with_credentials,
+    start_providers,
+)
 
 __all__ = ["Runtime", "SettingsError", "provider_configs", "start_runtime"]
 
@@ -81,6 +89,8 @@ class Runtime:
     #: each workspace's bot token, for work no Slack request started
     tokens: WorkspaceTokens | None = None
     socket_mode_connected: Callable[[], Awaitable[bool]] | None = None
+    #: each workspace's provider accounts (its own when it stored credentials); `providers_for` for sweeps
+    provider_directory: ProviderDirectory | None = None
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
@@ -142,6 +152,8 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if self.provider_directory is not None:
+            await self.provider_directory.aclose()
         await self.providers.aclose()
         await self.store.close()
         if self.client.session is not None:
@@ -218,6 +230,7 @@ async def start_runtime(
     approvers = ApproverDirectory(settings.approvers, client, admins=settings.admins, requesters=settings.requesters)
     service = _build_service(settings, store, providers, approvers, clock=clock)
     deps = _build_deps(settings, store, providers, client, approvers, service, clock)
+    directory = _provider_directory(providers, deps.workspace_settings, service)
     oauth = build_oauth(settings, store.engine, client) if settings.oauth_enabled else None
     app = _build_app(settings, client, oauth)
     scheduler = (create_scheduler(settings, store, client, providers.sandboxed(), clock=clock, languages=deps.languages)
@@ -225,7 +238,7 @@ async def start_runtime(
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,
-                      oauth=oauth, tokens=_workspace_tokens(settings, client, oauth))
+                      oauth=oauth, tokens=_workspace_tokens(settings, client, oauth), provider_directory=directory)
     if scheduler is not None and oauth is not None and runtime.tokens is not None:
         scheduler.runs.client_for = runtime.tokens.client_for  # each workspace's digest posts with its own token
     if scheduler is not None:
@@ -253,6 +266,22 @@ def _build_deps(settings: Settings, store: Store, providers: ProviderRuntime, cl
                      deadline_days=settings.invoicebot_deadline_days,
                      sweep_concurrency=settings.invoicebot_sweep_concurrency, languages=languages,
                      workspace_settings=workspace_settings)
+
+
+def _provider_directory(providers: ProviderRuntime, workspace_settings: WorkspaceSettings | None,
+                        service: InvoiceService) -> ProviderDirectory:
+    """Each workspace's providers: built from its stored credentials over the environment's hosts and
+    settings, else the environment's; the service's calls go through it."""
+
+    def build(credentials: Mapping[str, str]) -> Built:
+        assert providers.configs is not None and providers.seller is not None
+        configs, own, incomplete = configs_with_credentials(providers.configs, credentials)
+        return Built(build_services(configs, providers.seller, issued=providers.issued, only=own), incomplete)
+
+    directory = ProviderDirectory(providers.services, settings=workspace_settings, build=build)
+    service.context = dataclasses.replace(service.context, providers=directory.registry,
+                                          provider_directory=directory)
+    return directory
 
 
 async def _workspace_language(workspace_settings: WorkspaceSettings) -> str | None:

@@ -8,11 +8,14 @@ message about its documents can say SANDBOX.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
 
 from providers import abillify, hiworks, payssam, popbill
 from providers.base import Capabilities, InvoiceProvider
@@ -36,7 +39,16 @@ from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.persist import SandboxStateFile
 from providers.sandbox.popbill import PopbillSandbox
 
-__all__ = ["CAPABILITIES", "ProviderConfigs", "ProviderRuntime", "build_sandboxes", "start_providers"]
+__all__ = [
+    "CAPABILITIES",
+    "CREDENTIAL_SECRETS",
+    "ProviderConfigs",
+    "ProviderRuntime",
+    "build_sandboxes",
+    "build_services",
+    "configs_with_credentials",
+    "start_providers",
+]
 
 #: every provider's declared capabilities, for code that checks a request before any service exists
 #: (the issue form, the parser); each is the same object its service exposes as `.capabilities`
@@ -68,6 +80,11 @@ class ProviderRuntime:
     sandboxes: dict[str, Sandbox] = field(default_factory=dict)
     sandbox_urls: dict[str, str] = field(default_factory=dict)
     thread: SandboxThread | None = None
+    #: what the services were built from (sandbox hosts and demo accounts filled in), the seller and
+    #: the issued ledger: what a workspace's own services are built over (`configs_with_credentials`)
+    configs: ProviderConfigs | None = None
+    seller: SellerConfig | None = None
+    issued: IssuedLedger | None = None
 
     def sandboxed(self) -> list[Provider]:
         return [p for p, s in self.services.items() if s.sandbox]
@@ -165,15 +182,67 @@ async def start_providers(
         k: getattr(configs.abillify, k) for k in ("vat_rates", "default_vat_rate", "currency")})
     if "popbill" in urls:
         pop = pop.model_copy(update={"auth_url": urls["popbill"]})
-    services: dict[Provider, InvoiceProvider] = {
-        Provider.POPBILL: popbill.create_service(pop, seller=seller, sandbox=pop.sandbox),
-        Provider.PAYSSAM: payssam.create_service(
-            (pay := pick("payssam", configs.payssam, DEMO_PAYSSAM)), seller=seller, sandbox=pay.sandbox,
-            issued=issued,
-        ),
-        Provider.HIWORKS: hiworks.create_service(
-            (hw := pick("hiworks", configs.hiworks, DEMO_HIWORKS)), seller=seller, sandbox=hw.sandbox
-        ),
-        Provider.ABILLIFY: abillify.create_service(ab, seller=seller, sandbox=ab.sandbox),
+    effective = ProviderConfigs(popbill=pop, payssam=pick("payssam", configs.payssam, DEMO_PAYSSAM),
+                                hiworks=pick("hiworks", configs.hiworks, DEMO_HIWORKS), abillify=ab)
+    services = build_services(effective, seller, issued=issued)
+    return ProviderRuntime(services=services, sandboxes=sandboxes, sandbox_urls=urls, thread=thread,
+                           configs=effective, seller=seller, issued=issued)
+
+
+def build_services(configs: ProviderConfigs, seller: SellerConfig, *, issued: IssuedLedger | None = None,
+                   only: Collection[Provider] | None = None) -> dict[Provider, InvoiceProvider]:
+    """One service per provider of `configs` (or of `only`), each labelled SANDBOX when its config says so.
+
+    `start_providers` builds the environment's with it; a workspace with its own credentials gets
+    its own services from it too (`configs_with_credentials`), over the same hosts and policies.
+    """
+    factories: dict[Provider, Callable[[], InvoiceProvider]] = {
+        Provider.POPBILL: lambda: popbill.create_service(configs.popbill, seller=seller,
+                                                         sandbox=configs.popbill.sandbox),
+        Provider.PAYSSAM: lambda: payssam.create_service(configs.payssam, seller=seller,
+                                                         sandbox=configs.payssam.sandbox, issued=issued),
+        Provider.HIWORKS: lambda: hiworks.create_service(configs.hiworks, seller=seller,
+                                                         sandbox=configs.hiworks.sandbox),
+        Provider.ABILLIFY: lambda: abillify.create_service(configs.abillify, seller=seller,
+                                                           sandbox=configs.abillify.sandbox),
     }
-    return ProviderRuntime(services=services, sandboxes=sandboxes, sandbox_urls=urls, thread=thread)
+    return {p: make() for p, make in factories.items() if only is None or p in only}
+
+
+#: the credential fields (``<provider>_<config field>``) a provider cannot work without; the others a
+#: workspace may leave to the environment (Popbill's CorpNum)
+CREDENTIAL_SECRETS: Mapping[Provider, tuple[str, ...]] = {
+    Provider.POPBILL: ("link_id", "secret_key"),
+    Provider.PAYSSAM: ("api_key",),
+    Provider.HIWORKS: ("office_token", "bill_access_token"),
+    Provider.ABILLIFY: ("username", "password"),
+}
+_SECRET_FIELDS = frozenset({"secret_key", "api_key", "office_token", "bill_access_token", "password"})
+
+
+def configs_with_credentials(base: ProviderConfigs, credentials: Mapping[str, str]
+                             ) -> tuple[ProviderConfigs, set[Provider], dict[Provider, list[str]]]:
+    """`base` with a workspace's own credentials (``{"popbill_link_id": …}``) written over it.
+
+    Returns the merged configs, the providers the workspace has complete credentials for (the
+    only ones to build for it: the others stay the environment's), and per provider it has only
+    some of, the missing fields (such a provider must be refused, never half the environment's
+    account). Hosts, timeouts, sandbox mode and the seller's settings stay `base`'s.
+    """
+    merged: dict[str, Any] = {}
+    own: set[Provider] = set()
+    incomplete: dict[Provider, list[str]] = {}
+    for provider, required in CREDENTIAL_SECRETS.items():
+        prefix = provider.value + "_"
+        given = {k[len(prefix):]: v for k, v in credentials.items() if k.startswith(prefix) and v}
+        if not given:
+            continue
+        missing = [f for f in required if f not in given]
+        if missing:
+            incomplete[provider] = missing
+            continue
+        cfg = getattr(base, provider.value)
+        merged[provider.value] = cfg.model_copy(update={k: SecretStr(v) if k in _SECRET_FIELDS else v
+                                                         for k, v in given.items() if k in type(cfg).model_fields})
+        own.add(provider)
+    return dataclasses.replace(base, **merged), own, incomplete

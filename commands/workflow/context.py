@@ -8,10 +8,12 @@ every compare-and-set is checked against the ledger's declared `TRANSITIONS`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from commands.i18n import _
@@ -37,6 +39,7 @@ __all__ = [
     "Approver",
     "CallbackUrl",
     "Policy",
+    "ProviderBinder",
     "WorkflowContext",
     "mention",
 ]
@@ -92,6 +95,14 @@ class Policy:
         return at.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+class ProviderBinder(Protocol):
+    """Binds `WorkflowContext.providers` to one workspace's (`commands.workflow.provider_directory`)."""
+
+    def bound(self, scope: WorkspaceScope | None) -> AbstractAsyncContextManager[None]: ...
+
+    async def providers_for(self, workspace: str | None) -> Mapping[Provider, InvoiceProvider]: ...
+
+
 @dataclass(frozen=True)
 class WorkflowContext:
     """What each workflow function receives: built once by `InvoiceService`, shared by all."""
@@ -104,6 +115,15 @@ class WorkflowContext:
     progress: ProgressHub = field(default_factory=ProgressHub)
     #: the policy of the workspace being served (its settings over `policy`); None: `policy` everywhere
     policy_source: Callable[[], Awaitable[Policy]] | None = None
+    #: each workspace's own provider accounts; None: `providers` serves every workspace
+    provider_directory: ProviderBinder | None = None
+
+    def providers_of(self, scope: WorkspaceScope | None) -> AbstractAsyncContextManager[None]:
+        """Serve `providers` (and `provider`) as `scope`'s for a block: its own accounts when it stored
+        credentials. Every provider call of a request or document runs inside one."""
+        if self.provider_directory is None:
+            return contextlib.nullcontext()
+        return self.provider_directory.bound(scope)
 
     async def current_policy(self) -> Policy:
         """The policy for the request being served: the workspace's amount rule over the deployment's."""

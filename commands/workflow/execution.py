@@ -22,14 +22,16 @@ import logging
 from enum import Enum
 
 from commands.i18n import _
-from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, IdempotencyState
+from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
 from commands.workflow.amend_exec import execute_amendment
 from commands.workflow.bulk_run import drive_bulk
 from commands.workflow.context import WorkflowContext
 from commands.workflow.nts_action import SendNtsAction
+from commands.workflow.provider_directory import CredentialsUnavailable
 from commands.workflow.run import MAX_SENDS, Mode, Run, request_digest
 from commands.workflow.views import ExecutionResult
+from commands.workflow.workspaces import row_scope
 from providers.errors import (
     OutcomeUnknown,
     ProviderError,
@@ -110,22 +112,30 @@ async def drive(ctx: WorkflowContext, approval_id: int, *, mode: Mode) -> Execut
     approval = await ctx.approval(approval_id)
     lease = asyncio.get_running_loop().create_task(_keep_claim(ctx, approval))
     try:
-        return await _drive(ctx, approval, mode)
+        doc = await ctx.document(approval.document_id)
+        # the accounts of the document's workspace (where it lives at the provider), whoever drives it:
+        # a decision, a retry, recovery; a document from before workspaces were recorded: the environment's
+        async with ctx.providers_of(row_scope(doc.team_id, doc.enterprise_id)):
+            return await _drive(ctx, approval, doc, mode)
     finally:
         lease.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await lease
 
 
-async def _drive(ctx: WorkflowContext, approval: ApprovalRecord, mode: Mode) -> ExecutionResult:
+async def _drive(ctx: WorkflowContext, approval: ApprovalRecord, doc: DocumentRecord, mode: Mode) -> ExecutionResult:
     approval_id = approval.id
-    run = Run(ctx, approval, await ctx.document(approval.document_id), mode)
+    run = Run(ctx, approval, doc, mode)
     try:
         if approval.action is ApprovalAction.BULK_ISSUE:  # a batch: many documents, one approval
             return await drive_bulk(run, send_and_reconcile)
         if approval.action is ApprovalAction.AMEND:  # several documents under one approval
             return await execute_amendment(run, send_and_reconcile)
         return await send_and_reconcile(_strategy(run))
+    except CredentialsUnavailable as exc:
+        # the workspace's own account cannot be used: nothing was sent, and never under another account
+        return await run.finish(ApprovalState.FAILED, code=exc.code, message=exc.message, hint=exc.user_hint,
+                                retryable=True)
     except Exception as exc:
         # a bug must not leave the request "executing" for ever, nor be retried blindly
         log.exception("executing %s request %s failed unexpectedly", approval.action.value, approval_id)

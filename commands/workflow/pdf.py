@@ -14,6 +14,7 @@ from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import Conflict
 from commands.workflow.queries import stored_document
 from commands.workflow.views import DocumentView, document_view
+from commands.workflow.workspaces import row_scope
 from providers.base import InvoiceProvider
 from providers.errors import NotSupported
 from providers.models import DocumentRef
@@ -38,11 +39,12 @@ async def document_pdf(ctx: WorkflowContext, ref_text: str, actor: str) -> tuple
     ref = doc.document_ref
     if ref is None:
         raise Conflict(_("{ref} is not issued yet, so its provider has no PDF of it").format(ref=doc.ref))
-    provider = ctx.provider(doc.provider)
-    if not isinstance(provider, PdfSource):
-        raise NotSupported(_("{provider} offers no PDF download; open the document in its console").format(
-            provider=doc.provider.value), provider=doc.provider.value, code="pdf")
-    data = await provider.pdf(ref)
+    async with ctx.providers_of(row_scope(doc.team_id, doc.enterprise_id)):  # the document's account
+        provider = ctx.provider(doc.provider)
+        if not isinstance(provider, PdfSource):
+            raise NotSupported(_("{provider} offers no PDF download; open the document in its console").format(
+                provider=doc.provider.value), provider=doc.provider.value, code="pdf")
+        data = await provider.pdf(ref)
     await ctx.store.audit.record(actor=actor, action=AuditKind.COMMAND, operation=AuditOperation.PDF,
                                  document_id=doc.id, document_ref=doc.ref, outcome="ok",
                                  detail={"bytes": len(data)}, now=ctx.clock())

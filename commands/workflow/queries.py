@@ -19,7 +19,7 @@ from commands.workflow.views import (
     external_view,
     status_update,
 )
-from commands.workflow.workspaces import current_scope, visible
+from commands.workflow.workspaces import current_scope, row_scope, visible
 from providers.errors import ProviderError
 from providers.models import DocumentState, Provider
 
@@ -88,13 +88,14 @@ async def status(ctx: WorkflowContext, ref_text: str, *, refresh: bool = True) -
     ref = doc.document_ref
     if not refresh or ref is None or doc.lifecycle in (Lifecycle.PENDING_APPROVAL, Lifecycle.REJECTED):
         return document_view(doc)
-    provider = ctx.providers.get(doc.provider)
-    if provider is None:
-        return document_view(doc, error=not_configured_message(doc.provider))
-    try:
-        answer = await provider.status(ref)
-    except ProviderError as exc:
-        return document_view(doc, error=exc)
+    async with ctx.providers_of(row_scope(doc.team_id, doc.enterprise_id)):  # the document's account
+        provider = ctx.providers.get(doc.provider)
+        if provider is None:
+            return document_view(doc, error=not_configured_message(doc.provider))
+        try:
+            answer = await provider.status(ref)
+        except ProviderError as exc:
+            return document_view(doc, error=exc)
     await ctx.store.documents.record_status(doc.id, answer, now=ctx.clock())
     return document_view(await ctx.document(doc.id))
 

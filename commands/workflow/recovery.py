@@ -17,6 +17,7 @@ from commands.workflow.errors import Conflict, NotAllowed
 from commands.workflow.execution import drive, execute, not_executed
 from commands.workflow.queries import stored_document
 from commands.workflow.views import ExecutionResult
+from commands.workflow.workspaces import current_scope, visible
 
 __all__ = ["recover", "retry", "retry_document"]
 
@@ -59,7 +60,8 @@ async def retry_document(ctx: WorkflowContext, ref_text: str, actor: str) -> Exe
     candidates = await ctx.store.approvals.search(
         states=(ApprovalState.FAILED, ApprovalState.UNKNOWN), document_id=doc.id
     )
-    retryable = [a for a in candidates if a.retryable]
+    scope = current_scope()  # a retry from one workspace never runs another's request on the document
+    retryable = [a for a in candidates if a.retryable and visible(a.team_id, scope)]
     if not retryable:
         raise Conflict(_("{ref} has no failed request that can be retried").format(ref=doc.ref))
     return await retry(ctx, retryable[-1].id, actor)

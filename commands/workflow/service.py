@@ -52,6 +52,7 @@ from commands.workflow.access import check_document_workspace, check_workspace, 
 from commands.workflow.amend import AmendDraft
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
+from commands.workflow.provider_directory import workspace_providers as _workspace_providers
 from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
 from commands.workflow.views import ApprovalView, ClosureResult, DecisionResult, DocumentView, ExecutionResult
 from providers.base import InvoiceProvider
@@ -137,6 +138,7 @@ class InvoiceService:
 
     # ----------------------------------------------------------------- requests and decisions
 
+    @_workspace_providers
     async def request_issue(
         self, draft: IssueDraft | IssueRequest, requester: str, channel_id: str, thread_ts: str | None = None,
         *, override_reason: str | None = None,
@@ -149,6 +151,7 @@ class InvoiceService:
         return await requests.request_issue(self.context, draft, requester, channel_id, thread_ts,
                                             override_reason=override_reason)
 
+    @_workspace_providers
     async def request_destroy(
         self, ref_text: str, reason: str | None, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
@@ -157,6 +160,7 @@ class InvoiceService:
         await self._check_document(ref_text, requester)
         return await requests.request_destroy(self.context, ref_text, reason, requester, channel_id, thread_ts)
 
+    @_workspace_providers
     async def request_resend(
         self, ref_text: str, request: ResendRequest, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
@@ -174,18 +178,21 @@ class InvoiceService:
             context = dataclasses.replace(context, policy=policy)
         return await requests.request_resend(context, ref_text, request, requester, channel_id, thread_ts)
 
+    @_workspace_providers
     async def request_amend(
         self, ref_text: str, draft: AmendDraft, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
         """수정세금계산서: the documents the reason produces, under one approval (see `workflow.amend`)."""
         return await amend.request_amend(self.context, ref_text, draft, requester, channel_id, thread_ts)
 
+    @_workspace_providers
     async def request_send_nts(
         self, ref_text: str, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
         """즉시전송: file an issued Popbill tax invoice now (approval when "send_nts" needs one)."""
         return await send_nts.request_send_nts(self.context, ref_text, requester, channel_id, thread_ts)
 
+    @_workspace_providers
     async def document_pdf(self, ref_text: str, actor: str) -> tuple[DocumentView, bytes]:
         """A stored document and its PDF from the provider (`NotSupported` when it offers none)."""
         return await pdf.document_pdf(self.context, ref_text, actor)
@@ -196,6 +203,7 @@ class InvoiceService:
     def offers_send_nts(self, provider: Provider) -> bool:
         return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)
 
+    @_workspace_providers
     async def decide(
         self, approval_id: int, decider: str, approve: bool, reason: str | None = None, *, execute: bool = True,
         late_confirmed: bool = False,
@@ -224,10 +232,12 @@ class InvoiceService:
 
     # ----------------------------------------------------------------- execution
 
+    @_workspace_providers
     async def execute(self, approval_id: int) -> ExecutionResult:
         """Run an approved request (exactly once, whoever else calls this at the same time)."""
         return await execution.execute(self.context, approval_id)
 
+    @_workspace_providers
     async def retry(self, approval_id: int, actor: str) -> ExecutionResult:
         """Try a failed-but-retryable or unknown request again, reconciling with the provider first."""
         approval = await self.context.approval(approval_id)
@@ -235,6 +245,7 @@ class InvoiceService:
         await require(self.roles, actor, Guarded.RETRY, requester=approval.requester)
         return await recovery.retry(self.context, approval_id, actor)
 
+    @_workspace_providers
     async def retry_document(self, ref_text: str, actor: str) -> ExecutionResult:
         """`retry` the latest retryable request of a document."""
         doc = await self._check_document(ref_text, actor)
@@ -247,11 +258,22 @@ class InvoiceService:
         return await recovery.retry_document(self.context, ref_text, actor)
 
     async def recover(self) -> list[ExecutionResult]:
-        """Finish what a crash interrupted. Run at start-up, then periodically."""
+        """Finish what a crash interrupted. Run at start-up, then periodically (each request with the
+        providers of its own workspace)."""
         return await recovery.recover(self.context)
+
+    async def providers_for(self, workspace: str | None) -> Mapping[Provider, InvoiceProvider]:
+        """The provider services of workspace `workspace` (a team id; None: the environment's), for work
+        the bot does on its own per workspace (the status sweep). Raises `CredentialsUnavailable`
+        (a `NotAllowed`) when that workspace's stored credentials cannot be read."""
+        directory = self.context.provider_directory
+        if directory is None:
+            return self.context.providers
+        return await directory.providers_for(workspace)
 
     # ----------------------------------------------------------------- reads
 
+    @_workspace_providers
     async def status(self, ref_text: str, *, refresh: bool = True) -> DocumentView:
         """A document's state, fresh from the provider when `refresh` (errors land on the view),
         with the documents amending it."""
@@ -300,6 +322,7 @@ class InvoiceService:
             await require(self.roles, actor, Guarded.EXPORT)
         return await export.export_csv(self.context, from_date, to_date, layout)
 
+    @_workspace_providers
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""
         return await closure.closure(self.context, biznos, actor, provider)
@@ -310,6 +333,7 @@ class InvoiceService:
         """What a rejected, expired or failed issue request asked for, for its requester to edit."""
         return await resubmit.reopen(self.context, self.roles, approval_id, user)
 
+    @_workspace_providers
     async def resubmit_issue(self, approval_id: int, draft: IssueDraft, requester: str, channel_id: str,
                              thread_ts: str | None = None) -> ApprovalView:
         """A new issue request from the edited draft, linked to request `approval_id` it replaces."""
@@ -318,11 +342,13 @@ class InvoiceService:
 
     # ----------------------------------------------------------------- bulk issuance from a file
 
+    @_workspace_providers
     async def check_bulk(self, rows: Sequence[bulk.RowDraft], requester: str) -> bulk.BulkPreview:
         """Every row of a file through the issue checks and the closure check (nothing is stored)."""
         await require(self.roles, requester, Guarded.ISSUE)
         return await bulk.check_bulk(self.context, rows, requester)
 
+    @_workspace_providers
     async def request_bulk(self, preview: bulk.BulkPreview, requester: str, channel_id: str,
                            thread_ts: str | None = None, *, file_id: str, file_name: str | None) -> ApprovalView:
         """One approval request for the documents of a checked file (`commands.workflow.bulk`)."""

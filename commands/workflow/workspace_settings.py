@@ -149,6 +149,8 @@ class WorkspaceSettings:
         self._ttl = ttl
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, EffectiveSettings]] = {}
+        #: called with the workspace whenever its credentials are replaced (its provider clients are rebuilt)
+        self.on_credentials_saved: list[Callable[[WorkspaceScope], None]] = []
 
     async def effective(self, scope: WorkspaceScope | None) -> EffectiveSettings:
         """`scope`'s settings (the defaults for the bot's own work and a single-workspace bot's requests)."""
@@ -196,6 +198,8 @@ class WorkspaceSettings:
         row = await self.store.workspace_settings.get(scope)
         await self.store.workspace_settings.save(scope, credentials=vault.merged(row.credentials if row else None,
                                                                                  replacements), updated_by=actor)
+        for listener in self.on_credentials_saved:
+            listener(scope)
 
     async def credentials(self, scope: WorkspaceScope) -> dict[str, str]:
         """`scope`'s clear credentials, for building its provider clients (never for display or logs)."""

@@ -8,6 +8,8 @@ import pytest
 
 from commands.ledger import ApprovalState, Lifecycle
 from commands.workflow import ApprovalView, NotAllowed
+from commands.workflow.access import Workspace, bind_workspace
+from commands.workflow.errors import Conflict
 from providers.errors import (
     ProviderUnavailable,
 )
@@ -143,3 +145,21 @@ async def _crash_executing(env: Env, approval: ApprovalView, *, provider_has_it:
     if provider_has_it:
         await env.popbill.issue(request)
         env.popbill.calls.clear()
+
+
+async def test_a_retry_by_ref_from_one_workspace_never_runs_anothers_request(env: Env) -> None:
+    """A document older than workspaces (no team) is visible to both; its failed destroy belongs to
+    the workspace that asked for it, and a retry from another one finds nothing to retry."""
+    issued = await approve(env, await env.service.request_issue(make_draft(), REQUESTER, CHANNEL))
+    ref = issued.document.ref
+    env.popbill.fail("destroy", ProviderUnavailable("503 maintenance", provider="popbill", status=503))
+    with bind_workspace(Workspace("T_ALPHA")):
+        destroy = await approve(env, await env.service.request_destroy(ref, "wrong buyer", REQUESTER, CHANNEL))
+    assert destroy.state is ApprovalState.FAILED and destroy.retryable
+
+    with bind_workspace(Workspace("T_BETA")), pytest.raises(Conflict):
+        await env.service.retry_document(ref, APPROVER)
+    assert (await env.service.get_approval(destroy.id)).state is ApprovalState.FAILED
+    with bind_workspace(Workspace("T_ALPHA")):
+        result = await env.service.retry_document(ref, REQUESTER)
+    assert result.ok and (await env.service.get_approval(destroy.id)).state is ApprovalState.SUCCEEDED
