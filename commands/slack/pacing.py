@@ -82,6 +82,8 @@ class AckGate:
         self._later_limit = later_limit
         self._flushing = False
         self._idle_hooks: list[Callable[[], None]] = []
+        self._overdue: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._trickling = False
 
     def enter(self) -> None:
         self.pending += 1
@@ -135,11 +137,9 @@ class AckGate:
     def idle(self) -> bool:
         return self.open or self.pending == 0
 
-    def must_wait(self, until: float) -> bool:
-        """True when a step should give way: acks (or steps queued before it) are waiting and its time is not up."""
-        if self.open or self._monotonic() >= until:
-            return False
-        return self.pending > 0 or bool(self._waiters)
+    def must_wait(self) -> bool:
+        """True when a step should give way: acks (or steps queued before it) are waiting."""
+        return not self.open and (self.pending > 0 or bool(self._waiters))
 
     def release_all(self) -> None:
         """Shutting down: no more acks to give way to, every waiting step runs."""
@@ -155,11 +155,16 @@ class AckGate:
                 count -= 1
 
     def wait(self, priority: int, until: float) -> Generator[Any, None, None]:
-        """Yield to the loop until the gate lets this step run (or `until`, a monotonic time)."""
+        """Yield to the loop until the gate lets this step run.
+
+        Past `until` (a monotonic time) the step no longer waits for the gate to open: it is
+        released by a trickle of one overdue step per turn of the loop, so overdue work moves
+        on while the acks of a flood are still read and answered between its steps.
+        """
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), waiter))
-        timer = loop.call_later(max(0.0, until - self._monotonic()), _release, waiter)
+        timer = loop.call_later(max(0.0, until - self._monotonic()), self._overdue_add, waiter)
         if self.idle():
             self.wake(1)
         try:
@@ -169,10 +174,25 @@ class AckGate:
             if not waiter.done():
                 waiter.cancel()
 
+    def _overdue_add(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done():
+            return
+        self._overdue.append(waiter)
+        if not self._trickling:
+            self._trickling = True
+            asyncio.get_running_loop().call_soon(self._trickle)
 
-def _release(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+    def _trickle(self) -> None:
+        """Release one overdue step, and come back on the next turn of the loop for the next."""
+        while self._overdue:
+            waiter = self._overdue.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+        if self._overdue:
+            asyncio.get_running_loop().call_soon(self._trickle)
+        else:
+            self._trickling = False
 
 
 @types.coroutine
@@ -186,7 +206,7 @@ def _gated(coro: Coroutine[Any, Any, None], gate: AckGate, priority: int, until:
     error: BaseException | None = None
     try:
         while True:
-            if error is None and gate.must_wait(until):
+            if error is None and gate.must_wait():
                 try:
                     yield from gate.wait(priority, until)
                 except BaseException as exc:  # cancelled while waiting: the job itself is cancelled

@@ -206,3 +206,35 @@ def test_deferred_callbacks_are_bounded() -> None:
     for i in range(4):
         gate.later(lambda i=i: lines.append(i))  # type: ignore[misc]
     assert lines == [2, 3], "past the limit a callback runs at once instead of piling up"
+
+
+async def test_overdue_work_moves_on_one_step_per_turn_of_the_loop_while_acks_wait() -> None:
+    """Past its deadline work no longer waits for the flood to end, but it never takes a turn of
+    the loop from the acks: one overdue step per turn, whatever the number of overdue jobs."""
+    loop = asyncio.get_running_loop()
+    turn = 0
+    ticking = True
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        if ticking:
+            loop.call_soon(tick)
+
+    tick()
+    turns: list[int] = []
+
+    async def modal() -> None:
+        for _ in range(3):
+            turns.append(turn)
+            await asyncio.sleep(0)
+
+    pacer = AckPacer(urgent_defer=0.0)
+    pacer.gate.enter()  # a flood that does not end
+    for _ in range(4):
+        assert pacer.submit(modal, urgent=True)
+    assert await pacer.join(5), "overdue work finishes although the gate never opened"
+    ticking = False
+    pacer.gate.leave()
+    assert len(turns) == 12
+    assert len(set(turns)) == 12, "never two overdue steps in one turn of the loop"
