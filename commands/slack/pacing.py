@@ -84,6 +84,7 @@ class AckGate:
         self._idle_hooks: list[Callable[[], None]] = []
         self._overdue: collections.deque[asyncio.Future[None]] = collections.deque()
         self._trickling = False
+        self._compact_at = 1024
 
     def enter(self) -> None:
         self.pending += 1
@@ -164,6 +165,10 @@ class AckGate:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), waiter))
+        if len(self._waiters) > self._compact_at:  # steps released by the trickle leave their entries
+            self._waiters = [entry for entry in self._waiters if not entry[2].done()]
+            heapq.heapify(self._waiters)
+            self._compact_at = max(1024, 2 * len(self._waiters))
         timer = loop.call_later(max(0.0, until - self._monotonic()), self._overdue_add, waiter)
         if self.idle():
             self.wake(1)

@@ -238,3 +238,17 @@ async def test_overdue_work_moves_on_one_step_per_turn_of_the_loop_while_acks_wa
     pacer.gate.leave()
     assert len(turns) == 12
     assert len(set(turns)) == 12, "never two overdue steps in one turn of the loop"
+
+
+async def test_a_long_flood_does_not_pile_up_released_waiters() -> None:
+    pacer = AckPacer(urgent_defer=0.0)
+    pacer.gate.enter()
+
+    async def many_steps() -> None:
+        for _ in range(3000):
+            await asyncio.sleep(0)
+
+    assert pacer.submit(many_steps, urgent=True)
+    assert await pacer.join(30)
+    assert len(pacer.gate._waiters) <= 2048
+    pacer.gate.leave()
