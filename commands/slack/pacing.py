@@ -49,6 +49,8 @@ __all__ = ["URGENT", "AckGate", "AckPacer", "Job", "busy_answer"]
 
 log = logging.getLogger("invoicebot.pacing")
 
+#: seconds before the next overdue step when the released one never reported how long it took
+_TRICKLE_FALLBACK = 0.05
 #: priority of work with a deadline of its own (a modal's trigger_id); lower runs first
 URGENT = 0
 NORMAL = 1
@@ -70,20 +72,22 @@ class AckGate:
     the first request of the next one for longer than a few steps.
     """
 
-    def __init__(self, *, wake_batch: int = 4, later_limit: int = 10_000,
+    def __init__(self, *, wake_batch: int = 4, later_limit: int = 10_000, overdue_share: float = 0.1,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.pending = 0
         self.wake_batch = wake_batch
         self.open = False  # draining: nothing to give way to any more
         self._monotonic = monotonic
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, int, asyncio.Future[bool | None]]] = []
         self._order = itertools.count()
         self._later: collections.deque[Callable[[], object]] = collections.deque()
         self._later_limit = later_limit
         self._flushing = False
         self._idle_hooks: list[Callable[[], None]] = []
-        self._overdue: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._trickling = False
+        self._overdue: collections.deque[asyncio.Future[bool | None]] = collections.deque()
+        self._trickle_timer: asyncio.TimerHandle | None = None
+        self.overdue_share = overdue_share
+        self.trickle_delay = 0.0
         self._compact_at = 1024
 
     def enter(self) -> None:
@@ -155,15 +159,16 @@ class AckGate:
                 waiter.set_result(None)
                 count -= 1
 
-    def wait(self, priority: int, until: float) -> Generator[Any, None, None]:
+    def wait(self, priority: int, until: float) -> Generator[Any, None, bool]:
         """Yield to the loop until the gate lets this step run.
 
         Past `until` (a monotonic time) the step no longer waits for the gate to open: it is
-        released by a trickle of one overdue step per turn of the loop, so overdue work moves
-        on while the acks of a flood are still read and answered between its steps.
+        released by a trickle of one overdue step at a time, each followed by a pause that keeps
+        overdue work to `overdue_share` of the loop, so it moves on while the acks of a flood are
+        still read and answered between its steps. Returns True when released that way.
         """
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
+        waiter: asyncio.Future[bool | None] = loop.create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), waiter))
         if len(self._waiters) > self._compact_at:  # steps released by the trickle leave their entries
             self._waiters = [entry for entry in self._waiters if not entry[2].done()]
@@ -173,31 +178,40 @@ class AckGate:
         if self.idle():
             self.wake(1)
         try:
-            yield from waiter
+            return (yield from waiter) is True
         finally:
             timer.cancel()
             if not waiter.done():
                 waiter.cancel()
 
-    def _overdue_add(self, waiter: asyncio.Future[None]) -> None:
+    def _overdue_add(self, waiter: asyncio.Future[bool | None]) -> None:
         if waiter.done():
             return
         self._overdue.append(waiter)
-        if not self._trickling:
-            self._trickling = True
-            asyncio.get_running_loop().call_soon(self._trickle)
+        if self._trickle_timer is None:
+            self._schedule_trickle(0.0)
+
+    def _schedule_trickle(self, delay: float) -> None:
+        if self._trickle_timer is not None:
+            self._trickle_timer.cancel()
+        self._trickle_timer = asyncio.get_running_loop().call_later(delay, self._trickle)
 
     def _trickle(self) -> None:
-        """Release one overdue step, and come back on the next turn of the loop for the next."""
+        """Release one overdue step; the next follows once this one has had its share of the loop."""
+        self._trickle_timer = None
         while self._overdue:
             waiter = self._overdue.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(True)  # True: released overdue (`overdue_step_took` follows)
                 break
         if self._overdue:
-            asyncio.get_running_loop().call_soon(self._trickle)
-        else:
-            self._trickling = False
+            self._schedule_trickle(_TRICKLE_FALLBACK)  # if that step never reports back
+
+    def overdue_step_took(self, seconds: float) -> None:
+        """An overdue step ran for `seconds`: the loop is the acks' for the next `seconds` x (1 - share) / share."""
+        self.trickle_delay = seconds * (1.0 - self.overdue_share) / self.overdue_share
+        if self._overdue:
+            self._schedule_trickle(self.trickle_delay)
 
 
 @types.coroutine
@@ -211,16 +225,20 @@ def _gated(coro: Coroutine[Any, Any, None], gate: AckGate, priority: int, until:
     error: BaseException | None = None
     try:
         while True:
+            overdue = False
             if error is None and gate.must_wait():
                 try:
-                    yield from gate.wait(priority, until)
+                    overdue = yield from gate.wait(priority, until)
                 except BaseException as exc:  # cancelled while waiting: the job itself is cancelled
                     error = exc
+            started = time.perf_counter()
             try:
                 signal = coro.send(value) if error is None else coro.throw(error)
             except StopIteration:
                 return
             finally:
+                if overdue:
+                    gate.overdue_step_took(time.perf_counter() - started)
                 gate.wake(1)  # this step is over: let the next waiting one run
             value, error = None, None
             try:

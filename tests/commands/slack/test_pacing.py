@@ -252,3 +252,28 @@ async def test_a_long_flood_does_not_pile_up_released_waiters() -> None:
     assert await pacer.join(30)
     assert len(pacer.gate._waiters) <= 2048
     pacer.gate.leave()
+
+
+async def test_overdue_work_keeps_to_its_share_of_the_loop() -> None:
+    """After an overdue step the loop is the acks' for that step's time x (1 - share) / share."""
+    pacer = AckPacer(urgent_defer=0.0, gate=AckGate(overdue_share=0.25))
+    pacer.gate.enter()  # a flood that does not end
+
+    async def heavy() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+            _busy(0.004)  # the last step too holds the loop for 4 ms
+
+    assert pacer.submit(heavy, urgent=True)
+    assert await pacer.join(5)
+    pacer.gate.leave()
+    # the delay follows the step's measured time (at least the 4 ms it held the loop): 3 x that
+    assert pacer.gate.trickle_delay >= 3 * 0.004
+
+
+def _busy(seconds: float) -> None:
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
