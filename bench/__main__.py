@@ -48,8 +48,21 @@ def _start(quick: bool) -> BenchResult:
     return start.run(quick)
 
 
+def _provider_http(quick: bool) -> BenchResult:
+    from bench import provider_http
+
+    return provider_http.run(quick)
+
+
+def _status(quick: bool) -> BenchResult:
+    from bench import status
+
+    return status.run(quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], BenchResult]] = {"start": _start, "ack": _ack, "sweep": _sweep,
                                                         "digest": _digest}
+BENCHMARKS.update({"provider_http": _provider_http, "status": _status})
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:

@@ -299,7 +299,7 @@ def _workspace_settings(settings: Settings, store: Store) -> WorkspaceSettings:
 def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) -> AsyncApp:
     """The Bolt app: one token (SLACK_BOT_TOKEN) or, with OAuth installs, each workspace's own."""
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    # one Web API client per workspace with the static token; OAuth installs keep Bolt's per request
+    # one Web API client per workspace, with the static token or with OAuth installs (bot.slack_app)
     return WorkspaceClientApp(
         client=client,
         signing_secret=signing_secret,

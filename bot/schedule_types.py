@@ -52,6 +52,7 @@ class RunOutcome(StrEnum):
     NO_SCHEDULE = "no_schedule"  # unscheduled meanwhile (maybe by another instance)
     TOO_LATE = "too_late"  # more than the grace period after the digest time
     FAILED = "failed"
+    RECONCILED = "reconciled"  # a dead claimer had posted it (Slack has the message): completed, not reposted
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,10 @@ Why these options:
 * ``coalesce=True``: several missed runs (a laptop asleep for three days) collapse into
   one run, never a burst of stale digests.
 * ``max_instances=1``: a slow digest or sweep is never overlapped by the next one.
-* Exactly once, catch-up and retry after a Slack error: `bot.digest_runs` (each run claims
+* Exactly once, catch-up and retry after a Slack error: `bot.digest_runs` (each run leases
   its (channel, day) before posting; `start()` runs today's digests a restart skipped).
+* A replica killed mid-run: the ``runs:takeover`` job (every `lease`, and once at start)
+  takes over digests and sweeps whose lease ran out unfinished (`take_over_expired`).
 
 Time comes from an injectable `clock` (aware "now"); tests freeze it and call the job
 methods (`run_digest`, `catch_up`, `run_sweep`) directly, or move a job's next run time.
@@ -44,6 +46,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digest_runs import RETRY_AFTER, SWEEP_CLAIM_CHANNEL, DigestRuns
@@ -93,6 +96,8 @@ class InvoiceScheduler:
         clock: aware "now".
         sweep_lead: how long before the earliest digest the daily sweep runs.
         default_sweep_time: HH:MM (in `timezone`) when no digest is scheduled.
+        lease: how long a run's claim holds without renewal; also how often dead claims are looked for.
+        client: the Web API client a taker-over asks whether a digest was already posted.
 
     Example::
 
@@ -114,6 +119,8 @@ class InvoiceScheduler:
         clock: Callable[[], dt.datetime] = utc_now,
         sweep_lead: dt.timedelta = dt.timedelta(minutes=30),
         default_sweep_time: str = "08:30",
+        lease: dt.timedelta = dt.timedelta(seconds=20),
+        client: AsyncWebClient | None = None,
     ) -> None:
         self.store = store
         self.poster = poster
@@ -137,7 +144,9 @@ class InvoiceScheduler:
         self._sweep_id: str | None = None
         self._sweep_at: str | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.runs = DigestRuns(store, poster, grace=grace, instance_id=self.instance_id, clock=clock)
+        self.lease = lease
+        self.runs = DigestRuns(store, poster, grace=grace, instance_id=self.instance_id, clock=clock, lease=lease,
+                               client=client)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, poster: DigestPoster, **kwargs: Any) -> InvoiceScheduler:
@@ -148,6 +157,7 @@ class InvoiceScheduler:
             timezone=settings.invoicebot_timezone,
             grace=dt.timedelta(minutes=settings.invoicebot_digest_grace_minutes),
             instance_id=settings.invoicebot_instance_id,
+            lease=dt.timedelta(seconds=settings.invoicebot_executing_stale_seconds),
             **kwargs,
         )
 
@@ -166,6 +176,9 @@ class InvoiceScheduler:
         if not self.running:
             self._scheduler.start()
         await self.restore()
+        # runs whose claimer died: looked for every lease period (a live holder renews more often)
+        self._scheduler.add_job(self._takeover_job, IntervalTrigger(seconds=max(1.0, self.lease.total_seconds())),
+                                id="runs:takeover", name="take over dead runs", replace_existing=True)
         if catch_up:
             self._spawn(self._catch_up_job())
 
@@ -333,13 +346,34 @@ class InvoiceScheduler:
         return [await self.run_digest(record.channel_id) for record in await self.runs.due_unclaimed()]
 
     async def run_sweep(self) -> bool:
-        """Today's status sweep, on one instance only; False when another run has it."""
+        """Today's status sweep, on one instance only (lease renewed while it runs, done at the end);
+        False when another run has it."""
         if self.sweep_job is None:
             return False
-        if not await self.runs.claim_sweep(self.tz):
+        lease = await self.runs.claim_sweep(self.tz)
+        if lease is None:
             return False
-        await self.sweep_job()
+        async with self.runs.leases.kept(lease, ttl=self.lease, clock=self.clock):
+            try:
+                await self.sweep_job()
+            except Exception:
+                await self.runs.leases.done(lease, now=self.clock())  # at most once for a failing sweep
+                raise
+            await self.runs.leases.done(lease, now=self.clock())  # cancelled (shutdown): left to be taken over
         return True
+
+    async def take_over_expired(self) -> list[DigestRun]:
+        """Run again, once, each recent digest or sweep whose claimer died (lease ran out unfinished).
+
+        A digest taken over is reconciled with Slack before it is posted (`bot.digest_runs`)."""
+        runs = []
+        for channel, day in await self.runs.expired_claims():
+            if channel == SWEEP_CLAIM_CHANNEL:
+                if day == self.clock().astimezone(self.tz).date():
+                    await self.run_sweep()
+                continue
+            runs.append(await self.run_digest(channel))
+        return runs
 
     # -- job wrappers (APScheduler logs exceptions, ours say which job) ------------------------
     async def _digest_job(self, channel: str) -> None:
@@ -351,8 +385,15 @@ class InvoiceScheduler:
     async def _catch_up_job(self) -> None:
         try:
             await self.catch_up()
+            await self.take_over_expired()
         except Exception:
             log.exception("digest catch-up at start failed")
+
+    async def _takeover_job(self) -> None:
+        try:
+            await self.take_over_expired()
+        except Exception:
+            log.exception("taking over dead runs failed")
 
 
 def create_scheduler(
@@ -376,4 +417,4 @@ def create_scheduler(
         sandbox_providers=list(sandboxed), clock=clock, deadline_days=settings.invoicebot_deadline_days,
         languages=languages or Languages(settings.invoicebot_language, store=store),
     )
-    return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock)
+    return InvoiceScheduler.from_settings(settings, store, publisher, clock=clock, client=client)

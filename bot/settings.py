@@ -41,7 +41,8 @@ __all__ = ["Settings", "load_settings"]
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 #: manifest.yml's bot scopes (tests/test_manifest.py keeps them equal)
-DEFAULT_SLACK_SCOPES = "commands,chat:write,files:read,files:write,im:write,usergroups:read,channels:read,users:read"
+DEFAULT_SLACK_SCOPES = ("commands,chat:write,files:read,files:write,im:write,usergroups:read,channels:read,"
+                        "channels:history,groups:history,users:read")
 
 #: Slack user (U…, W…) and user-group (S…) ids, as Slack writes them
 _SLACK_ID = re.compile(r"^[UWS][A-Z0-9_]{1,}$")

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from providers._pool import FreeListTransport
 from providers.errors import (
     OutcomeUnknown,
     ProviderProtocolError,
@@ -57,7 +58,10 @@ class HttpPolicy(BaseModel):
     max_attempts: int = 3
     backoff: float = 0.25
     max_retry_after: float = 10.0
-    max_connections: int = 100
+    #: requests in flight per provider client. 200: at 200 concurrent `/invoice status` (one
+    #: getInfo each) a smaller cap sends a second wave and doubles the answer time; with the
+    #: free-list transport an open connection costs nothing per request.
+    max_connections: int = 200
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -126,9 +130,14 @@ class ProviderHttp:
         limits = httpx.Limits(
             max_connections=self.policy.max_connections, max_keepalive_connections=self.policy.max_connections
         )
-        # Requests wait here, not in httpcore's pool: its queue gets quadratic once more
-        # requests are in flight than it has connections (benchmarked in docs/benchmarks.md).
+        # Requests wait here (FIFO, O(1) each), never in a pool's queue, so at most
+        # `max_connections` are in flight; and the connections live in a free list
+        # (`providers._pool`): httpcore's pool re-plans all of them on every request, which cost
+        # ~3 ms of CPU per request at 200 concurrent callers (`python -m bench --only provider_http`).
         self._slots = asyncio.Semaphore(self.policy.max_connections)
+        self._in_flight = 0
+        if transport is None:
+            transport = FreeListTransport(verify=tls_context(base_url), limits=limits)
         self.client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=self.policy.timeout(),
@@ -139,6 +148,11 @@ class ProviderHttp:
             follow_redirects=False,
             trust_env=False,
         )
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being sent right now (never more than `policy.max_connections`)."""
+        return self._in_flight
 
     @property
     def base_url(self) -> str:
@@ -172,8 +186,12 @@ class ProviderHttp:
             try:
                 async with self._slots:
                     started = time.perf_counter()  # time at the provider, not in our queue
-                    response = await self.client.request(method, url, content=content, headers=headers,
-                                                         params=params)
+                    self._in_flight += 1
+                    try:
+                        response = await self.client.request(method, url, content=content, headers=headers,
+                                                             params=params)
+                    finally:
+                        self._in_flight -= 1
             except _NOT_SENT as exc:
                 error = self._not_sent(exc)
                 if attempt < self.policy.max_attempts:

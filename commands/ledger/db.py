@@ -59,7 +59,7 @@ def create_engine(url: str | URL, *, echo: bool = False, pool_size: int | None =
     Args:
         url: ``sqlite+aiosqlite:///./invoicebot.db`` or ``postgresql+asyncpg://user:pw@host/db``.
         echo: log SQL (parameters are never interpolated into the text).
-        pool_size: connections kept open (PostgreSQL default 10, SQLite default 5).
+        pool_size: connections kept open (PostgreSQL default 10, SQLite default 15).
 
     Example::
 
@@ -72,7 +72,10 @@ def create_engine(url: str | URL, *, echo: bool = False, pool_size: int | None =
             # one shared connection, or every checkout would see a different empty database
             kwargs["poolclass"] = StaticPool
         else:
-            kwargs.update(pool_size=pool_size or 5, max_overflow=10, pool_timeout=60)
+            # 15 kept open and none beyond: an overflow connection is opened (a thread and four
+            # PRAGMAs under aiosqlite) and closed again for every request of a burst, which was
+            # most of a status command's CPU at 200 at once (bench/status.py)
+            kwargs.update(pool_size=pool_size or 15, max_overflow=0, pool_timeout=60)
         kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
         engine = create_async_engine(parsed, **kwargs)
         _install_sqlite_hooks(engine, memory=_is_memory(parsed))

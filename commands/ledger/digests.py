@@ -113,12 +113,13 @@ class DigestRepo(Repo):
         now: dt.datetime | None = None,
         workspace: WorkspaceScope | None = None,
     ) -> bool:
-        """Mark the day's claimed run posted, and record the post (one transaction) for `workspace`."""
+        """Mark the day's claimed run posted and done (its lease is final), and record the post (one
+        transaction) for `workspace`."""
         posted_at = now_or(now)
         stmt = (
             sa.update(digest_runs)
             .where(digest_runs.c.channel_id == channel_id, digest_runs.c.day == day)
-            .values(posted_at=posted_at, message_ts=message_ts, summary=jsonable(summary))
+            .values(posted_at=posted_at, message_ts=message_ts, summary=jsonable(summary), done_at=posted_at)
         )
         post = {"channel_id": channel_id, "posted_at": posted_at, "kind": "scheduled", "day": day,
                 "message_ts": message_ts, "summary": jsonable(summary), **scope_columns(workspace)}

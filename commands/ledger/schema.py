@@ -322,6 +322,11 @@ digest_runs = sa.Table(
     sa.Column("posted_at", UtcDateTime(), nullable=True),
     sa.Column("message_ts", sa.String(32), nullable=True),
     sa.Column("summary", JSON_TYPE, nullable=True),
+    # the claim is a lease (`commands.ledger.leases`): its holder renews it until done; an
+    # unfinished claim whose lease ran out belonged to a dead replica and may be taken over
+    sa.Column("lease_expires_at", UtcDateTime(), nullable=True),
+    sa.Column("done_at", UtcDateTime(), nullable=True),
+    sa.Column("takeovers", sa.Integer(), nullable=False, server_default="0"),
     sa.UniqueConstraint("channel_id", "day"),
 )
 

@@ -28,6 +28,8 @@ __all__ = [
     "CLOSURE_MODAL_CALLBACK_ID",
     "COMMAND",
     "DOC_AMEND_ACTION_ID",
+    "DOC_OPEN_ACTION_ID",
+    "DOC_OPEN_LINK_ACTION_ID",
     "DOC_PDF_ACTION_ID",
     "DOC_SEND_NTS_ACTION_ID",
     "HOME_CLOSURE_ACTION_ID",
@@ -101,6 +103,9 @@ BULK_CANCEL_ACTION_ID = "bulk_cancel"
 DOC_AMEND_ACTION_ID = "doc_amend"
 DOC_SEND_NTS_ACTION_ID = "doc_send_nts"
 DOC_PDF_ACTION_ID = "doc_pdf"
+# "Open in provider" on the status card (fetches a fresh URL), and the link button of the answer
+DOC_OPEN_ACTION_ID = "doc_open"
+DOC_OPEN_LINK_ACTION_ID = "doc_open_link"
 
 # the amendment (수정세금계산서) modal
 AMEND_CALLBACK_ID = "invoice_amend"

@@ -9,9 +9,14 @@ A person (ephemeral answers, DMs, modals, App Home) reads, first that wins:
 4. the channel language below.
 
 A channel (approval cards, digests, thread notices) is read by many people at once, so it
-reads the workspace's language: ``INVOICEBOT_LANGUAGE`` when set, else ("auto") the language
-most people of this installation read (their choice, else their Slack locale), and Korean when
-nobody is known yet or it is a tie: the bot's users are mostly Korean finance teams.
+reads the workspace's language: its App Home setting when ``ko`` or ``en``, else
+``INVOICEBOT_LANGUAGE`` when set, else ("auto") the language most people of this installation
+read (their choice, else their Slack locale), and Korean when nobody is known yet or it is a
+tie: the bot's users are mostly Korean finance teams.
+
+"The workspace" is the one being served (`commands.workflow.access.current_workspace`): a
+request's, or the one a job binds for the row it works on (a scheduled digest binds its
+schedule's workspace, `bot.digest_runs`); work bound to no workspace reads the environment's.
 
 Answers are cached for `ttl` seconds (a click costs no lookup most of the time); a failed
 Slack lookup falls back to the channel language and is never an error.

@@ -6,6 +6,8 @@ failure does not fail it: the last known state comes back with the error on the 
 
 from __future__ import annotations
 
+import dataclasses
+
 from commands.i18n import _
 from commands.ledger import ApprovalState, DocumentRecord, Lifecycle, Standing
 from commands.workflow.context import WorkflowContext
@@ -21,7 +23,7 @@ from commands.workflow.views import (
 )
 from commands.workflow.workspaces import current_scope, row_scope, visible
 from providers.errors import ProviderError
-from providers.models import DocumentState, Provider
+from providers.models import DocumentState, DocumentStatus, Provider
 
 __all__ = [
     "attach_card",
@@ -96,8 +98,26 @@ async def status(ctx: WorkflowContext, ref_text: str, *, refresh: bool = True) -
             answer = await provider.status(ref)
         except ProviderError as exc:
             return document_view(doc, error=exc)
-    await ctx.store.documents.record_status(doc.id, answer, now=ctx.clock())
+    now = ctx.clock()
+    if says_nothing_new(doc, answer):
+        # The row already says all of it: no write. A write transaction per status serialised a
+        # burst of them behind SQLite's write lock, and the re-read cost one more query.
+        return document_view(dataclasses.replace(doc, state_checked_at=now))
+    await ctx.store.documents.record_status(doc.id, answer, now=now)
     return document_view(await ctx.document(doc.id))
+
+
+def says_nothing_new(doc: DocumentRecord, answer: DocumentStatus) -> bool:
+    """True when storing `answer` would change no column of `doc` but the time it was checked
+    (the columns `DocumentRepo.record_status` writes; what the answer leaves out it keeps)."""
+    issued_at = answer.issued_at
+    return (doc.provider_id == answer.ref.provider_id and doc.state is answer.state
+            and doc.raw_state == answer.raw_state[:64] and doc.state_detail == answer.detail
+            and answer.confirm_number in (None, "", doc.confirm_number)
+            and (not answer.links or dict(answer.links) == doc.links)
+            and answer.due_date in (None, doc.due_date)
+            # a naive time is the ledger's to read (as Korean time): written, not compared
+            and (issued_at is None or (issued_at.tzinfo is not None and issued_at == doc.issued_at)))
 
 
 async def _external_status(ctx: WorkflowContext, parsed: ExternalRef) -> DocumentView:

@@ -41,6 +41,7 @@ from commands.workflow import (
     deadlines,
     execution,
     export,
+    links,
     pdf,
     queries,
     recovery,
@@ -199,6 +200,15 @@ class InvoiceService:
 
     def offers_pdf(self, provider: Provider) -> bool:
         return pdf.offers_pdf(self.context.providers.get(provider))
+
+    @_workspace_providers
+    async def document_popup_url(self, ref_text: str) -> tuple[DocumentView, str]:
+        """A stored document and a fresh URL of its page at the provider, fetched on a click
+        (Popbill's lives 30 seconds; `NotSupported` when the provider has none)."""
+        return await links.document_popup_url(self.context, ref_text)
+
+    def offers_popup(self, provider: Provider) -> bool:
+        return links.offers_popup(self.context.providers.get(provider))
 
     def offers_send_nts(self, provider: Provider) -> bool:
         return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)

@@ -25,6 +25,7 @@ __all__ = [
     "business_status",
     "cashbill_state",
     "cashbill_status",
+    "taxinvoice_history",
     "taxinvoice_state",
     "taxinvoice_status",
 ]
@@ -109,6 +110,15 @@ def _raw(info: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in info.items() if not k.startswith("__")}
 
 
+def taxinvoice_history(logs: Sequence[dict[str, Any]]) -> tuple[StatusEvent, ...]:
+    """getLogs' entries as events, oldest first as Popbill lists them."""
+    return tuple(
+        StatusEvent(at=_kst_datetime(e.get("regDT")), what=str(e.get("log") or e.get("procType") or ""),
+                    raw_code=None if e.get("docLogType") is None else str(e.get("docLogType")))
+        for e in logs
+    )
+
+
 def taxinvoice_status(info: dict[str, Any], ref: DocumentRef, *, links: dict[str, str] | None = None,
                       logs: Sequence[dict[str, Any]] = ()) -> DocumentStatus:
     """A TaxinvoiceInfo as a `DocumentStatus` (raw stateCode and JSON kept)."""
@@ -122,11 +132,7 @@ def taxinvoice_status(info: dict[str, Any], ref: DocumentRef, *, links: dict[str
         detail = f"filed with the NTS ({info.get('ntssendErrCode') or 'SUC001'})"
     elif info.get("stateMemo"):
         detail = str(info["stateMemo"])
-    history = tuple(
-        StatusEvent(at=_kst_datetime(e.get("regDT")), what=str(e.get("log") or e.get("procType") or ""),
-                    raw_code=None if e.get("docLogType") is None else str(e.get("docLogType")))
-        for e in logs
-    )
+    history = taxinvoice_history(logs)
     return DocumentStatus(
         ref=ref,
         state=state,

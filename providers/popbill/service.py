@@ -43,6 +43,7 @@ from providers.models import (
     Provider,
     ResendChannel,
     ResendRequest,
+    StatusEvent,
     TaxType,
 )
 from providers.popbill import _filing
@@ -51,6 +52,7 @@ from providers.popbill._answers import (
     _state_code,
     business_status,
     cashbill_status,
+    taxinvoice_history,
     taxinvoice_status,
 )
 from providers.popbill._auth import LINKHUB_URL, PROVIDER, LinkhubAuth
@@ -135,7 +137,7 @@ class PopbillService(_DocumentBodies, PopbillBulk):
             "resend": "resends tax invoices by email, SMS or fax, and cash receipts by email only",
             "destroy": "cancels and deletes documents not yet sent to the National Tax Service; a filed tax "
                        "invoice needs an amended (수정) invoice, a filed cash receipt a cancellation receipt",
-            "links": "popup and PDF links are valid for about 30 seconds",
+            "links": "popup and PDF links are valid for about 30 seconds, so they are fetched when asked for",
         },
     )
 
@@ -189,19 +191,21 @@ class PopbillService(_DocumentBodies, PopbillBulk):
         self.capabilities.require_kind(ref.kind)
         return validate_mgt_key(ref.provider_id)
 
-    async def _links(self, ref: DocumentRef) -> dict[str, str]:
-        key = ref.provider_id
-        try:
-            if ref.kind is DocumentKind.CASH_RECEIPT:
-                popup, pdf = await asyncio.gather(self.cashbill.get_popup_url(key), self.cashbill.get_pdf_url(key))
-            else:
-                popup, pdf = await asyncio.gather(self.taxinvoice.get_popup_url(MgtKeyType.SELL, key),
-                                                  self.taxinvoice.get_pdf_url(MgtKeyType.SELL, key))
-        except ProviderError as exc:
-            # Links are a convenience: a status without them is still the truth.
-            log.warning("popbill: no links for %s (%s)", ref, exc)
-            return {}
-        return {"popup": popup, "pdf": pdf}
+    async def popup_url(self, ref: DocumentRef) -> str:
+        """A fresh URL of the document's page at Popbill (getPopUpURL). It lives about 30 seconds,
+        so it is fetched when someone asks to open the document, never kept in a message."""
+        key = self._check_ref(ref)
+        if ref.kind is DocumentKind.CASH_RECEIPT:
+            return await self.cashbill.get_popup_url(key)
+        return await self.taxinvoice.get_popup_url(MgtKeyType.SELL, key)
+
+    async def history(self, ref: DocumentRef) -> tuple[StatusEvent, ...]:
+        """A tax invoice's processing history (getLogs); cash receipts have none. Not part of
+        `status`: nothing that reads a status shows it, and it is one more call per read."""
+        key = self._check_ref(ref)
+        if ref.kind is DocumentKind.CASH_RECEIPT:
+            return ()
+        return taxinvoice_history(await self.taxinvoice.get_logs(MgtKeyType.SELL, key))
 
     # -- InvoiceProvider -----------------------------------------------------------------------
     async def issue(self, request: IssueRequest) -> DocumentStatus:
@@ -243,21 +247,15 @@ class PopbillService(_DocumentBodies, PopbillBulk):
         return taxinvoice_status(await self.taxinvoice.get_info(MgtKeyType.SELL, key), ref)
 
     async def status(self, ref: DocumentRef) -> DocumentStatus:
-        """One document with its popup/PDF links (and history for tax invoices)."""
+        """One document: getInfo only (a filed cash receipt also its cancellation receipt).
+
+        No popup/PDF URLs (they live 30 seconds: `popup_url` and `pdf` fetch them on demand)
+        and no history (`history`), so a status costs one call, not four.
+        """
         key = self._check_ref(ref)
         if ref.kind is DocumentKind.CASH_RECEIPT:
-            info, links = await asyncio.gather(self.cashbill.get_info(key), self._links(ref))
-            return await with_cancellation(self.cashbill, cashbill_status(info, ref, links=links))
-        info, links, logs = await asyncio.gather(self.taxinvoice.get_info(MgtKeyType.SELL, key), self._links(ref),
-                                                 self._logs(key))
-        return taxinvoice_status(info, ref, links=links, logs=logs)
-
-    async def _logs(self, key: str) -> list[dict[str, Any]]:
-        try:
-            return await self.taxinvoice.get_logs(MgtKeyType.SELL, key)
-        except ProviderError as exc:
-            log.warning("popbill: no history for %s (%s)", key, exc)
-            return []
+            return await with_cancellation(self.cashbill, cashbill_status(await self.cashbill.get_info(key), ref))
+        return taxinvoice_status(await self.taxinvoice.get_info(MgtKeyType.SELL, key), ref)
 
     async def statuses(self, refs: Sequence[DocumentRef]) -> dict[str, DocumentStatus]:
         """getInfos in batches of 1,000 (tax invoices and cash receipts separately)."""

@@ -201,7 +201,7 @@ async def test_jobs_have_stable_ids_and_the_documented_options(
     ids = sorted(j.id for j in scheduler.jobs())
     job = scheduler._scheduler.get_job(digest_job_id("C1"))
 
-    assert ids == sorted(["digest:C1", "digest:C2", SWEEP_JOB_ID, EXPIRY_JOB_ID, "digest-sync"])
+    assert ids == sorted(["digest:C1", "digest:C2", SWEEP_JOB_ID, EXPIRY_JOB_ID, "digest-sync", "runs:takeover"])
     assert job.misfire_grace_time == 7200 and job.coalesce is True and job.max_instances == 1
     assert job.next_run_time.astimezone(SEOUL).strftime("%H:%M") == "09:30"
     assert scheduler.next_run("C1") == kst(9, 30)
@@ -300,3 +300,35 @@ async def test_the_sweep_runs_once_a_day_and_expiry_runs_every_few_minutes(
     assert len(sweeps) == 2
     assert len(expiries) >= 2
     await a.shutdown()
+
+
+async def test_a_sweep_or_digest_whose_replica_died_is_taken_over_once(
+    store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]
+) -> None:
+    """The ``runs:takeover`` job's work: claims whose lease ran out unfinished run again, once."""
+    double, client = slack
+    clock = FrozenClock(kst(9, 0))
+    sweeps: list[str] = []
+
+    def sweep_as(name: str) -> Job:
+        async def sweep() -> None:
+            sweeps.append(name)
+        return sweep
+
+    dead = make_scheduler(store, client, clock, "dead", sweep_job=sweep_as("dead"))
+    await store.digests.upsert_schedule("C1", time="09:00", timezone="Asia/Seoul")
+    day = kst(9, 0).date()
+    # the dead replica claimed both and was killed before doing either
+    assert await dead.runs.claim_sweep(SEOUL) is not None
+    assert await dead.runs.leases.claim("C1", day, "dead", ttl=dead.lease, now=clock()) is not None
+    survivors = [make_scheduler(store, client, clock, n, sweep_job=sweep_as(n)) for n in ("b", "c")]
+
+    assert [await s.take_over_expired() for s in survivors] == [[], []]  # leases still running: not taken
+    clock.set(kst(9, 1))
+    outcomes = [r.outcome for s in survivors for r in await s.take_over_expired()]
+
+    assert outcomes == [RunOutcome.POSTED]  # the second survivor found nothing left to take over
+    assert sweeps == ["b"]
+    assert len([m for m in double.messages_in("C1") if m.get("metadata")]) == 1
+    clock.set(kst(9, 5))
+    assert [await s.take_over_expired() for s in survivors] == [[], []] and sweeps == ["b"]

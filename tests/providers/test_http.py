@@ -153,3 +153,33 @@ async def test_provider_http_uses_the_shared_context() -> None:
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_requests_beyond_max_connections_wait_in_provider_http_not_in_the_pool() -> None:
+    """At most `max_connections` requests are in flight: the rest wait their turn in order, so no
+    transport's queue grows with the number of callers."""
+    import asyncio
+
+    peak = in_transport = 0
+    release = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal peak, in_transport
+        in_transport += 1
+        peak = max(peak, in_transport)
+        await release.wait()
+        in_transport -= 1
+        return httpx.Response(200, json={})
+
+    http = ProviderHttp("demo", "http://provider.test", policy=HttpPolicy(max_connections=8),
+                        transport=httpx.MockTransport(handler))
+    try:
+        sends = [asyncio.create_task(http.send("GET", f"/doc/{i}", write=False)) for i in range(50)]
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert (peak, http.in_flight) == (8, 8)
+        release.set()
+        assert all(r.status_code == 200 for r in await asyncio.gather(*sends))
+        assert peak == 8 and http.in_flight == 0
+    finally:
+        await http.aclose()

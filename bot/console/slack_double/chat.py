@@ -1,5 +1,10 @@
 """Messages in the double's channels: ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``
-and ``chat.delete``, kept so tests can read a channel as a user would see it now.
+and ``chat.delete``, kept so tests can read a channel as a user would see it now, and read
+back by the bot with ``conversations.history``.
+
+Message metadata (``metadata={"event_type", "event_payload"}`` on ``chat.postMessage``) is kept
+with the message and returned by ``conversations.history`` when asked with
+``include_all_metadata``, as Slack does.
 
 A deleted message stays in the list marked ``deleted`` (so its ts is never handed out again)
 and is hidden from `messages_in`; ephemerals are kept apart because only one user sees them.
@@ -17,6 +22,22 @@ __all__ = ["Chat"]
 
 _MAX_TEXT = 40_000  # Slack truncates longer text rather than refusing it
 _EDITABLE = ("text", "blocks", "attachments")
+_HIDDEN = ("channel", "deleted")  # the double's bookkeeping, not part of Slack's message object
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as Slack reads it (JSON true, or form-encoded ``true``/``1``)."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _ts_arg(value: Any, default: float) -> float | None:
+    """``oldest``/``latest`` as a number; None when it is not one (Slack: ``invalid_ts_oldest``)."""
+    if value in (None, ""):
+        return default
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
 
 
 class Chat:
@@ -35,6 +56,7 @@ class Chat:
             "chat.update": self.update,
             "chat.postEphemeral": self.post_ephemeral,
             "chat.delete": self.delete,
+            "conversations.history": self.history,
         }
 
     # -- reading ------------------------------------------------------------------------------
@@ -134,3 +156,32 @@ class Chat:
             return slack_error("message_not_found")
         message["deleted"] = True
         return {"ok": True, "channel": channel, "ts": message["ts"]}
+
+    def history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """``conversations.history``: the channel's messages (no thread replies), newest first,
+        between ``oldest`` and ``latest`` (exclusive unless ``inclusive``), ``limit`` a page with
+        Slack's cursor; metadata only with ``include_all_metadata``."""
+        channel = self.directory.resolve_channel(args.get("channel"))
+        if channel is None or channel.startswith("#"):
+            return slack_error("channel_not_found")
+        oldest, latest = _ts_arg(args.get("oldest"), 0.0), _ts_arg(args.get("latest"), float("inf"))
+        if oldest is None or latest is None:
+            return slack_error("invalid_ts_oldest" if oldest is None else "invalid_ts_latest")
+        inclusive = _flag(args.get("inclusive"))
+        with_metadata = _flag(args.get("include_all_metadata"))
+
+        def within(ts: float) -> bool:
+            return (oldest <= ts <= latest) if inclusive else (oldest < ts < latest)
+
+        found = [m for m in reversed(self.messages.get(channel, []))
+                 if not m.get("deleted") and within(float(m["ts"]))
+                 and (not m.get("thread_ts") or m.get("thread_ts") == m["ts"])]
+        start = int(str(args.get("cursor") or "0")) if str(args.get("cursor") or "0").isdigit() else 0
+        limit = max(1, min(int(str(args.get("limit") or 100)), 999))
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        messages = [{k: v for k, v in m.items() if k not in _HIDDEN and (with_metadata or k != "metadata")}
+                    for m in page]
+        return {"ok": True, "messages": messages, "has_more": more, "pin_count": 0,
+                "channel_actions_ts": None, "channel_actions_count": 0,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}

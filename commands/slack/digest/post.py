@@ -28,9 +28,24 @@ from commands.slack.digest.message import build_digest_blocks, digest_text
 from commands.slack.language import Languages
 from providers.models import Provider
 
-__all__ = ["DigestPublisher", "PostedDigest", "post_digest"]
+__all__ = ["DIGEST_EVENT_TYPE", "DigestPublisher", "PostedDigest", "digest_metadata", "digest_run_key", "post_digest"]
 
 log = logging.getLogger("invoicebot.digest")
+
+
+#: Slack message metadata event type of a scheduled digest (`digest_metadata`)
+DIGEST_EVENT_TYPE = "invoicebot_digest"
+
+
+def digest_run_key(channel: str, day: dt.date) -> str:
+    """The run a scheduled digest message belongs to, as its metadata says."""
+    return f"{channel}:{day.isoformat()}"
+
+
+def digest_metadata(channel: str, day: dt.date) -> dict[str, Any]:
+    """Slack message metadata naming the day's run: a replica taking over a dead one's run asks
+    Slack (``conversations.history``) whether this message was already posted before posting."""
+    return {"event_type": DIGEST_EVENT_TYPE, "event_payload": {"run": digest_run_key(channel, day)}}
 
 
 @dataclass(frozen=True)
@@ -64,7 +79,8 @@ async def post_digest(
         SlackApiError / SlackClientError: the message itself could not be posted.
     """
     answer = await client.chat_postMessage(channel=channel, text=digest_text(data, tz),
-                                           blocks=build_digest_blocks(data, tz), unfurl_links=False)
+                                           blocks=build_digest_blocks(data, tz), unfurl_links=False,
+                                           metadata=None if day is None else digest_metadata(channel, day))
     ts = str(answer["ts"])
     posted_in = str(answer.get("channel") or channel)
     summary = data.summary()

@@ -1,8 +1,8 @@
 """A Korean console day: `/invoice 발행 팝빌 세금계산서` through approval to `/invoice 취소`, Korean input only.
 
 The console runs as a process with `--lang ko`, its modal answered with Korean choices, and
-everything the bot says is Korean (the Korean catalog). Choice 5 is the destroy card's Approve:
-the status answer before it shows two buttons of its own (send to the NTS, PDF).
+everything the bot says is Korean (the Korean catalog). Choice 6 is the destroy card's Approve:
+the status answer before it shows three buttons of its own (send to the NTS, PDF, open in provider).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ buyer@example.com
 :as U_ALICE
 /invoice 취소 INV-000001 공급받는자 오류
 :as U_CAROL
-5
+6
 /invoice 상태 INV-000001
 /invoice 목록 팝빌
 :quit

@@ -30,7 +30,7 @@ from commands.i18n.core import LOCALE_DIR
 from commands.ledger import ApprovalAction, Lifecycle
 from commands.ledger import digest_queries as q
 from commands.slack import formatting
-from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard
+from commands.slack.blocks import ApprovalCard, ApprovalState, ClosureRow, DocumentCard, provider_link
 from commands.slack.blocks.deadlines import deadline_card
 from commands.slack.digest.data import DigestData, WindowBasis
 from commands.slack.parser import CommandError
@@ -185,6 +185,11 @@ def _samples() -> dict[str, list[Callable[[], Any]]]:
         "build_reject_modal": [lambda: blocks.build_reject_modal("42")],
         "build_status_message": [lambda: blocks.build_status_message(card(detail="d"))],
         "status_text": [lambda: blocks.status_text(card())],
+        "build_provider_link_message": [
+            lambda: provider_link.build_provider_link_message("INV-000001", Provider.POPBILL, "https://popbill.example/p"),
+            lambda: provider_link.build_provider_link_message("INV-000001", Provider.POPBILL, "javascript:void(0)"),
+        ],
+        "provider_link_text": [lambda: provider_link.provider_link_text("INV-000001", Provider.POPBILL)],
         "build_list_message": [lambda: blocks.build_list_message([card()], total=500, filters="f"),
                                lambda: blocks.build_list_message([])],
         "list_text": [lambda: blocks.list_text([card()])],

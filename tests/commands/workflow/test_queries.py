@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from commands.ledger import Lifecycle, Standing
 from commands.workflow import NotFound
@@ -38,6 +39,31 @@ async def test_status_refreshes_from_the_provider(env: Env) -> None:
     assert view.error is None
     stored = await env.store.documents.get_by_ref(ref)
     assert stored is not None and stored.raw_state == "310"
+
+
+async def test_a_status_that_says_nothing_new_writes_nothing(env: Env) -> None:
+    """A write transaction per status serialised a burst of them behind SQLite's write lock."""
+    ref = await issue(env)
+    await env.service.status(ref)  # the first read stores what the provider says
+    before = await env.store.documents.get_by_ref(ref)
+    env.clock.advance(hours=1)
+    writes: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE")):
+            writes.append(statement)
+
+    sync_engine = env.store.engine.sync_engine
+    sa.event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        view = await env.service.status(ref)
+    finally:
+        sa.event.remove(sync_engine, "before_cursor_execute", record)
+
+    assert writes == []
+    assert view.state_checked_at == env.clock.now and view.state is before.state  # type: ignore[union-attr]
+    assert view.model_dump(exclude={"state_checked_at"}) == (
+        await env.service.status(ref, refresh=False)).model_dump(exclude={"state_checked_at"})
 
 
 async def test_status_shows_the_last_known_state_when_the_provider_is_down(env: Env) -> None:

@@ -1,6 +1,6 @@
 """`PopbillService` behaves as the bot expects: issue (tax, zero-rated, exempt invoices and
-cash receipts), status with links, batch statuses, resend channels, destroy by state with clear
-refusals, find for reconciliation, and closure checks."""
+cash receipts), status (getInfo only) and fresh popup URLs on demand, batch statuses, resend
+channels, destroy by state with clear refusals, find for reconciliation, and closure checks."""
 
 from __future__ import annotations
 
@@ -102,8 +102,8 @@ async def test_issue_a_tax_invoice(sandbox, service) -> None:
     assert (status.state, status.raw_state) == (DocumentState.ISSUED, "300")
     assert (status.amounts.supply, status.amounts.vat, status.amounts.total) == (233333, 23333, 256666)
     assert status.confirm_number and status.buyer_bizno == "1168200276"
-    assert set(status.links) == {"popup", "pdf"}
-    assert [e.raw_code for e in status.history] == ["230"]
+    assert status.links == {} and status.history == ()  # a status reads getInfo only
+    assert [e.raw_code for e in await service.history(ref("INV-000123"))] == ["230"]
     body = last_body(sandbox, "^/Taxinvoice$")
     assert body["invoicerCorpNum"] == DEMO_POPBILL.corp_num and body["invoicerMgtKey"] == "INV-000123"
     assert (body["taxType"], body["purposeType"], body["writeDate"]) == ("과세", "영수", "20261121")
@@ -159,6 +159,34 @@ async def test_a_repeated_issue_is_refused_as_a_duplicate(service) -> None:
     assert err.value.code == "-11001099"
 
 
+def _document_reads(sandbox: PopbillSandbox) -> list[str]:
+    """What the service asked Popbill about one document (paths, and TG= for URL calls)."""
+    return [r["path"] + ("?" + r["query"] if r["query"] else "") for r in sandbox.requests
+            if r["method"] == "GET" and r["path"].startswith(("/Taxinvoice/", "/Cashbill/"))]
+
+
+@pytest.mark.parametrize(("key", "kind"), [("DEMO-TI-002", DocumentKind.TAX_INVOICE),
+                                           ("DEMO-CB-001", DocumentKind.CASH_RECEIPT)])
+async def test_a_status_is_one_get_info_and_fetches_no_urls_or_logs(sandbox, service, key, kind) -> None:
+    sandbox.requests.clear()
+    status = await service.status(ref(key, kind))
+    assert status.links == {}
+    reads = _document_reads(sandbox)
+    assert len(reads) == 1 and reads[0].endswith(key), reads
+    assert not [r for r in reads if "TG=" in r or r.endswith("/Logs")]
+
+
+@pytest.mark.parametrize(("key", "kind"), [("DEMO-TI-002", DocumentKind.TAX_INVOICE),
+                                           ("DEMO-CB-001", DocumentKind.CASH_RECEIPT)])
+async def test_popup_url_fetches_a_fresh_url_when_asked(sandbox, service, key, kind) -> None:
+    sandbox.requests.clear()
+    url = await service.popup_url(ref(key, kind))
+    assert url.startswith(sandbox.base_url) and "/App/API" in url
+    assert [r for r in _document_reads(sandbox) if "TG=POPUP" in r]
+    with pytest.raises(RequestInvalid):
+        await service.popup_url(DocumentRef(provider=Provider.HIWORKS, kind=kind, provider_id=key))
+
+
 async def test_find_reconciles_by_key(service) -> None:
     assert await service.find(issue_request("INV-FIND")) is None
     await service.issue(issue_request("INV-FIND"))
@@ -175,7 +203,7 @@ async def test_status_follows_nts_filing(sandbox, service) -> None:
     sandbox.clock.advance(60)
     filed = await service.status(ref("INV-NTS"))
     assert (filed.state, filed.raw_state) == (DocumentState.FILED, "304")
-    assert [e.raw_code for e in filed.history] == ["230", "250", "252", "254"]
+    assert [e.raw_code for e in await service.history(ref("INV-NTS"))] == ["230", "250", "252", "254"]
 
 
 async def test_a_failed_filing_says_why(sandbox, service) -> None:

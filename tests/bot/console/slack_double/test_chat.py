@@ -51,3 +51,29 @@ async def test_ephemeral_messages_and_direct_messages(client: AsyncWebClient, do
     posted = await client.chat_postMessage(channel="U0KIM", text="your document was issued")
     assert posted["channel"] == dm
     assert double.messages_in(dm)[0]["text"] == "your document was issued"
+
+
+async def test_history_returns_messages_newest_first_with_their_metadata_when_asked(client: AsyncWebClient) -> None:
+    """conversations.history as Slack answers it: top-level messages newest first, a page per
+    `limit` with a cursor, `oldest` exclusive, and a message's metadata only with include_all_metadata."""
+    metadata = {"event_type": "invoicebot_digest", "event_payload": {"run": "C0FIN:2026-11-30"}}
+    first = await client.chat_postMessage(channel="C0FIN", text="first")
+    digest = await client.chat_postMessage(channel="C0FIN", text="digest", metadata=metadata)
+    await client.chat_postMessage(channel="C0FIN", text="reply", thread_ts=digest["ts"])
+    third = await client.chat_postMessage(channel="C0FIN", text="third")
+
+    plain = await client.conversations_history(channel="C0FIN")
+    assert [m["text"] for m in plain["messages"]] == ["third", "digest", "first"]
+    assert not any("metadata" in m for m in plain["messages"]) and plain["has_more"] is False
+
+    since = await client.conversations_history(channel="C0FIN", oldest=first["ts"], include_all_metadata=True)
+    assert [m["text"] for m in since["messages"]] == ["third", "digest"]
+    assert since["messages"][1]["metadata"] == metadata and since["messages"][1]["ts"] == digest["ts"]
+
+    page = await client.conversations_history(channel="C0FIN", limit=1)
+    assert [m["ts"] for m in page["messages"]] == [third["ts"]] and page["has_more"] is True
+    rest = await client.conversations_history(channel="C0FIN", limit=5,
+                                              cursor=page["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in rest["messages"]] == ["digest", "first"] and rest["has_more"] is False
+    with pytest.raises(SlackApiError, match="invalid_ts_oldest"):
+        await client.conversations_history(channel="C0FIN", oldest="yesterday")

@@ -27,6 +27,8 @@ from commands.slack.ids import (
     CLOSURE_MODAL_CALLBACK_ID,
     COMMAND,
     DOC_AMEND_ACTION_ID,
+    DOC_OPEN_ACTION_ID,
+    DOC_OPEN_LINK_ACTION_ID,
     DOC_PDF_ACTION_ID,
     DOC_SEND_NTS_ACTION_ID,
     HOME_CLOSURE_ACTION_ID,
@@ -126,6 +128,8 @@ def test_every_listener_is_registered_once_and_app_home_without_a_scheduler() ->
         ("view", AMEND_CALLBACK_ID),
         ("action", DOC_SEND_NTS_ACTION_ID),
         ("action", DOC_PDF_ACTION_ID),
+        ("action", DOC_OPEN_ACTION_ID),  # status: "Open in provider" fetches a fresh URL
+        ("action", DOC_OPEN_LINK_ACTION_ID),
         ("action", RESUBMIT_ACTION_ID),
         ("view", RESUBMIT_CALLBACK_ID),
         ("view", BULK_CALLBACK_ID),
