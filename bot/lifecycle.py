@@ -9,7 +9,8 @@
   the requests already started keeps running: Bolt acknowledges first and runs the listener (an
   approval's provider call) in a task of its own, which nothing else waits for. Those tasks are
   found with a task factory that marks every task created while a request is handled; `serve`
-  waits for them up to ``INVOICEBOT_SHUTDOWN_GRACE_SECONDS`` before closing the runtime. What
+  waits for them, then for the work queued after acks (`commands.slack.pacing.AckPacer`, queued
+  or running), up to ``INVOICEBOT_SHUTDOWN_GRACE_SECONDS`` in all before closing the runtime. What
   outlives the grace period is cancelled; its approval stays ``executing`` and a surviving
   replica's recovery takes it over (compare-and-set, reconciling with the provider first).
 """
@@ -76,9 +77,22 @@ class Drain:
         finally:
             _IN_REQUEST.reset(token)
 
-    async def drain(self, timeout: float, extra: Callable[[], set[asyncio.Task[Any]]] | None = None) -> bool:
-        """Stop taking requests and wait up to `timeout` s for in-flight work; False when some was left."""
+    async def drain(self, timeout: float, extra: Callable[[], set[asyncio.Task[Any]]] | None = None,
+                    after_acks: Callable[[float], Awaitable[bool]] | None = None) -> bool:
+        """Stop taking requests and wait up to `timeout` s for in-flight work; False when some was left.
+
+        `after_acks` drains the queued and running work after acks (`AckPacer.drain`) with what is
+        left of `timeout` once the listener tasks (which may still queue some) have finished.
+        """
         self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        finished = await self._wait_inflight(timeout, extra)
+        if after_acks is not None:
+            finished = await after_acks(max(0.0, deadline - loop.time())) and finished
+        return finished
+
+    async def _wait_inflight(self, timeout: float, extra: Callable[[], set[asyncio.Task[Any]]] | None) -> bool:
         current = asyncio.current_task()
         pending = {t for t in self._inflight | (extra() if extra is not None else set())
                    if not t.done() and t is not current}

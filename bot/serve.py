@@ -75,7 +75,8 @@ async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bo
 
         ready = ready_report
     web_app = build_web_app(runtime.app, runtime.health, path="/slack/events" if slack_events else None,
-                            signing_secret=secret.get_secret_value() if secret is not None else None, ready=ready)
+                            signing_secret=secret.get_secret_value() if secret is not None else None, ready=ready,
+                            acks=runtime.deps.pacer.gate)
     if drain is not None:
         web_app.middlewares.append(drain.middleware)
     attach_webhooks(runtime, web_app)
@@ -124,7 +125,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             log.info("serving Slack over HTTP on %s:%s (POST /slack/events)", host, port)
         await wait_for_signal()
         # stop taking work (/ready and new requests answer 503), let started provider calls finish
-        await drain.drain(settings.invoicebot_shutdown_grace_seconds, extra=runtime.background_tasks)
+        await drain.drain(settings.invoicebot_shutdown_grace_seconds, extra=runtime.background_tasks,
+                          after_acks=runtime.deps.pacer.drain)
     finally:
         if early is not None:
             early.close()

@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack_guard import MAX_SLACK_BODY, check_slack_request, is_ssl_check
+from commands.slack.pacing import AckGate
 
 __all__ = ["HealthCheck", "build_web_app"]
 
@@ -45,7 +46,8 @@ async def _read_capped(request: web.Request) -> bytes | None:
 
 
 def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/slack/events",
-                  signing_secret: str | None = None, ready: HealthCheck | None = None) -> web.Application:
+                  signing_secret: str | None = None, ready: HealthCheck | None = None,
+                  acks: AckGate | None = None) -> web.Application:
     """The aiohttp application serving Slack, `/health` and (later registered) webhooks.
 
     Args:
@@ -54,23 +56,35 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
         signing_secret: checks every request on `path` before Bolt parses it (unsigned,
             malformed and oversized requests get 401/400/413 and one short log line).
         ready: the readiness report served on `/ready` (200 when its ``ok``, else 503).
+        acks: shut while a Slack request waits for its answer, from its arrival to Bolt's answer
+            (the work after acks runs only when it is open: `commands.slack.pacing`).
     """
     web_app = web.Application(client_max_size=MAX_SLACK_BODY)
 
     async def slack_events(request: web.Request) -> web.Response:
+        if acks is None:
+            return await answer(request)
+        with acks.answering():
+            return await answer(request)
+
+    async def answer(request: web.Request) -> web.Response:
         raw = await _read_capped(request)
         if raw is None:
             return _refuse(request, 413, f"body larger than {MAX_SLACK_BODY} bytes",
                            request.content_length or MAX_SLACK_BODY + 1)
         if signing_secret is not None and not is_ssl_check(raw):
-            refusal = check_slack_request(raw, request.headers, request.content_type, signing_secret, time.time())
+            # headers and signature here; the body is read once, by Bolt, just below
+            refusal = check_slack_request(raw, request.headers, request.content_type, signing_secret, time.time(),
+                                          check_body=False)
             if refusal is not None:
                 return _refuse(request, refusal.status, refusal.reason, len(raw))
         try:
             bolt_request = AsyncBoltRequest(body=raw.decode("utf-8"), query=request.query_string,
                                             headers=request.headers)  # type: ignore[arg-type]
-        except ValueError:  # an unreadable body (only reachable without a signing secret)
-            return _refuse(request, 400, "unreadable body", len(raw))
+        except (ValueError, AttributeError, TypeError):  # not UTF-8, not JSON or a form, not an object
+            return _refuse(request, 400, "body is not valid JSON or form data", len(raw))
+        if not isinstance(bolt_request.body, dict):
+            return _refuse(request, 400, "body is not a JSON object", len(raw))
         bolt_response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

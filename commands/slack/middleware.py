@@ -1,12 +1,14 @@
 """Cross-cutting checks as Bolt middleware, so listeners stay one line each.
 
-* `request_arrival`: one log line per request (who, what), never tokens or payload secrets, and
-  tells the `AckPacer` a request arrived so slow work waits for the burst's acks.
+* `request_arrival`: one log line per request (who, what), never tokens or payload secrets.
 * `bind_request_workspace`: the workspace (team, enterprise) the request came from is bound
   while it is served, so the workflow records it on new requests and refuses decisions from
   another workspace (`commands.workflow.access`).
 * `person_language`: everything done for a request is written in the language of the person
-  who made it (`commands.slack.language`), set once here rather than in every listener.
+  who made it (`commands.slack.language`), set once here rather than in every listener. For a
+  slash command the lookup (the ledger, and ``users.info`` the first time in an hour) is left for
+  whoever needs the words (`settle_language`): a plain ack says nothing, so only an ack with words
+  in it looks the language up before answering; the work after the ack does it first.
 * `require_approver`: decision buttons refuse non-approvers before any listener runs; the
   only approver check on the Slack side. The workflow checks again (and owns the four-eyes
   rule) on every decision: the middleware is the fast, friendly refusal, the workflow is the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -31,7 +34,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
@@ -42,11 +45,12 @@ from commands.slack.busy import patiently
 from commands.slack.clients import enter_client
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
-from commands.slack.pacing import AckPacer
+from commands.slack.pacing import AckGate
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
 __all__ = [
+    "LANGUAGE_LOOKUP",
     "REPLAY_KEY",
     "REPLAY_RETENTION",
     "ReplayGate",
@@ -55,6 +59,7 @@ __all__ = [
     "replay_key",
     "request_arrival",
     "require_approver",
+    "settle_language",
     "workspace_of",
 ]
 
@@ -64,10 +69,31 @@ Next = Callable[[], Awaitable[BoltResponse | None]]
 
 #: where `request_arrival` leaves the request's (key, kind) in the Bolt context
 REPLAY_KEY = "invoicebot_replay_key"
+#: where `person_language` leaves a slash command's language lookup, still under way
+LANGUAGE_LOOKUP = "invoicebot_language_lookup"
 #: how long handled keys are kept: far beyond Slack's five-minute signature window and its retries
 REPLAY_RETENTION = dt.timedelta(days=1)
 #: how long an event's claim may hold up its ack (events are harmless: past this, handle it)
 _EVENT_CLAIM_WAIT = 1.0
+
+
+class _Direct(AsyncMiddleware):
+    """A global middleware Bolt calls as it is, without injecting keyword arguments.
+
+    For a plain function Bolt builds every possible argument (the payload's action, options,
+    view, ...) on every request: most of its dispatch CPU on the ack path, three times over.
+    """
+
+    def __init__(self, name: str, process: Callable[[AsyncBoltRequest, Next], Awaitable[BoltResponse | None]]) -> None:
+        self._name = name
+        self._process = process
+
+    @property
+    def name(self) -> str:
+        return f"{__name__}.{self._name}"
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse | None:
+        return await self._process(req, next)
 
 
 def _digest(data: Any) -> str:
@@ -170,23 +196,31 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
-def request_arrival(pacer: AckPacer, gate: ReplayGate | None = None) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Global middleware: log who asked for what, tell the pacer a request arrived, note the
-    request's replay key, and (with a `gate`) answer an event Slack already delivered without
-    handling it again."""
+def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None) -> AsyncMiddleware:
+    """Global middleware: log who asked for what, note the request's replay key, and (with a
+    `gate`) answer an event Slack already delivered without handling it again.
 
-    async def middleware(req: AsyncBoltRequest, body: dict[str, Any], next: Next) -> BoltResponse | None:
-        pacer.arrived()
+    With `acks`, the log line (filtered for secrets, formatted, written: as much CPU as Bolt's
+    own dispatch) is written once no request waits for its ack, like the work after acks.
+    """
+
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        body = req.body
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
         retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
-        log.info("slack %s from %s%s", _describe(body), user, f" (Slack's retry {retry})" if retry else "")
+        line = functools.partial(log.info, "slack %s from %s%s", _describe(body), user,
+                                 f" (Slack's retry {retry})" if retry else "")
+        if acks is None:
+            line()
+        else:
+            acks.later(line)
         req.context[REPLAY_KEY] = replay_key(body)
         if gate is not None and await gate.event_is_retry(body):
             log.info("ignored a repeated delivery of event %s", body.get("event_id"))
             return BoltResponse(status=200, body="")
         return await next()
 
-    return middleware
+    return _Direct("request_arrival", middleware)
 
 
 def _user_of(body: dict[str, Any]) -> str | None:
@@ -194,25 +228,40 @@ def _user_of(body: dict[str, Any]) -> str | None:
     return str(user) if user else None
 
 
-def person_language(languages: Languages) -> Callable[..., Awaitable[BoltResponse | None]]:
+def person_language(languages: Languages) -> AsyncMiddleware:
     """Global middleware: the request is handled in its person's language.
 
     Bolt runs the middleware first and the listener afterwards, in a task it creates then
     (copying this context), so the locale is set for the rest of the request's task
     (`set_locale`) rather than around `next()`. A lookup that fails falls back to the default
-    language: a language is never worth a refused request.
+    language: a language is never worth a refused request. A slash command's lookup is left in
+    the context for `settle_language`, called when something needs the words.
     """
 
-    async def middleware(body: dict[str, Any], next: Next) -> BoltResponse | None:
-        try:
-            language: str | None = await languages.for_person(_user_of(body))
-        except Exception:
-            log.exception("could not tell the language of %s", _user_of(body))
-            language = None
-        set_locale(language)
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        body = req.body
+        if "command" in body:
+            req.context[LANGUAGE_LOOKUP] = functools.partial(_language_of, languages, body)
+        else:
+            set_locale(await _language_of(languages, body))
         return await next()
 
-    return middleware
+    return _Direct("person_language", middleware)
+
+
+async def _language_of(languages: Languages, body: dict[str, Any]) -> str | None:
+    try:
+        return await languages.for_person(_user_of(body))
+    except Exception:
+        log.exception("could not tell the language of %s", _user_of(body))
+        return None
+
+
+async def settle_language(context: Mapping[str, Any] | None) -> None:
+    """Set the person's language by the lookup `person_language` left (a no-op without one)."""
+    lookup = context.get(LANGUAGE_LOOKUP) if context is not None else None
+    if lookup is not None:
+        set_locale(await lookup())
 
 
 def workspace_of(body: dict[str, Any]) -> Workspace | None:
@@ -225,16 +274,16 @@ def workspace_of(body: dict[str, Any]) -> Workspace | None:
     return Workspace(team_id=str(team) if team else None, enterprise_id=str(enterprise) if enterprise else None)
 
 
-def bind_request_workspace() -> Callable[..., Awaitable[BoltResponse | None]]:
+def bind_request_workspace() -> AsyncMiddleware:
     """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
 
-    async def middleware(body: dict[str, Any], context: AsyncBoltContext, next: Next) -> BoltResponse | None:
-        enter_workspace(workspace_of(body))
+    async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
+        enter_workspace(workspace_of(req.body))
         # the client Bolt authorized for this workspace (its installed token, with OAuth installs)
-        enter_client(context.client)
+        enter_client(req.context.client)
         return await next()
 
-    return middleware
+    return _Direct("bind_request_workspace", middleware)
 
 
 def require_approver(approvers: ApproverDirectory, notifier: Notifier) -> Callable[..., Awaitable[Any]]:

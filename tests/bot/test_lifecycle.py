@@ -53,3 +53,33 @@ async def test_drain_gives_up_after_the_grace_period() -> None:
     async with TestClient(TestServer(app)) as client:
         await client.post("/slack/events")
         assert await drain.drain(0.1) is False
+
+
+async def test_drain_waits_for_work_queued_after_acks_and_still_running() -> None:
+    """Work a command queued on the `AckPacer` (running, and waiting for a worker) is finished before exit."""
+    from commands.slack.pacing import AckPacer
+
+    drain = Drain()
+    drain.install(asyncio.get_running_loop())
+    pacer = AckPacer(workers=1)
+    finished: list[str] = []
+
+    def status(name: str):  # type: ignore[no-untyped-def]
+        async def work() -> None:
+            await asyncio.sleep(0.1)
+            finished.append(name)
+
+        return work
+
+    async def handler(_request: web.Request) -> web.Response:
+        assert pacer.submit(status("running")) and pacer.submit(status("queued"))
+        return web.Response(text="ack")
+
+    app = web.Application(middlewares=[drain.middleware])
+    app.router.add_post("/slack/events", handler)
+    async with TestClient(TestServer(app)) as client:
+        assert (await client.post("/slack/events")).status == 200
+        assert (pacer.running, pacer.queued) == (1, 1)
+        assert await drain.drain(5, after_acks=pacer.drain) is True
+    assert finished == ["running", "queued"]
+    assert not pacer.submit(status("late")), "nothing new is taken once draining"

@@ -105,7 +105,7 @@ def register_all(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None)
             answer that they are not available).
     """
     gate = ReplayGate(deps.store, deps.clock)
-    app.use(request_arrival(deps.pacer, gate))
+    app.use(request_arrival(gate, deps.pacer.gate))
     app.use(bind_request_workspace())
     app.use(person_language(deps.languages))  # after the workspace: its client asks Slack for the locale
     app.command(COMMAND)(deps.router.listener(today=deps.today, pacer=deps.pacer, gate=gate))

@@ -284,8 +284,9 @@ def _register_reject_modal(app: AsyncApp, deps: SlackDeps) -> None:
             await deps.notifier.tell_clicker(body, user, f"🚫 {failure.what}")
             return
         await ack()
-        await deps.pacer.wait()
-        await _after_decision(deps, body, user, result, client)
+        # the decision is recorded: its card and notices follow when no ack waits, never dropped
+        await deps.pacer.run_or_now(lambda: _after_decision(deps, body, user, result, client),
+                                    name="a rejection's card")
 
     app.view(REJECT_CALLBACK_ID)(on_reject_submission)
 

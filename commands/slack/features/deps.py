@@ -32,7 +32,7 @@ class SlackDeps:
 
     Args:
         clock: aware wall-clock "now" (tests pass a frozen one); "today" is its date in `tz`.
-        pacer: holds slow work back while a burst of requests is being acknowledged.
+        pacer: runs the work after an ack when no ack is waiting (bounded queue, back-pressure).
         router: the `/invoice` subcommand table features add their handlers to.
         expiring_days: the digest's "expiring soon" window.
         sweep_concurrency: provider reads the status sweep runs at once.

@@ -1,6 +1,6 @@
 """Issuing a document: `/invoice issue`, the App Home "Issue" button, and the issue modal's submission.
 
-The modal opens within the trigger_id's 3 s (so the command acknowledges itself); the
+The modal opens within the trigger_id's 3 s (the command's work is queued urgent, after the ack); the
 submission is checked on the form (errors go back to the form), recorded, and announced.
 
 A submission is one request however often it arrives: it is keyed by its view id and a hash
@@ -167,8 +167,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     gate = ReplayGate(deps.store, deps.clock)
 
     async def on_issue_command(invocation: Invocation, parsed: IssueCommand) -> None:
-        await invocation.ack()
-        await deps.pacer.wait()  # tens of ms of a trigger_id's 3 s
+        # after the router's ack, ahead of other queued work (urgent): a trigger_id lives 3 s
         await open_issue_modal(deps, invocation.client, invocation.trigger_id, invocation.channel,
                                invocation.user, parsed.provider, parsed.kind, invocation.respond,
                                override_reason=parsed.override_reason, currency=parsed.currency)
@@ -213,7 +212,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         if approval is not None:
             await announce(deps, approval, channel, client, warnings)
 
-    deps.router.add(IssueCommand, on_issue_command, acks_itself=True)
+    deps.router.add(IssueCommand, on_issue_command, urgent=True)
     app.action(HOME_ISSUE_ACTION_ID)(on_home_issue)
     app.view(ISSUE_CALLBACK_ID)(on_issue_submission)
     issue_dispatch.register(app, deps, live_capabilities)  # the form follows its provider and kind selects

@@ -1,17 +1,21 @@
 """The one `/invoice` listener: parse the text, then hand the subcommand to the feature that owns it.
 
 Features add their subcommands to the table (`router.add(StatusCommand, handler)`); the
-router acknowledges, waits for the burst's acks (`AckPacer`), calls the handler and turns a
-refusal into the user's message. A handler added with ``acks_itself=True`` (help answers in
-the ack, issue must open a modal within the trigger_id's 3 s) gets the raw invocation.
-Every other command that changes something is claimed against replays (`ReplayGate`) after
-the ack and before its handler runs: a replayed `/invoice resend` is answered "already
-handled" and resends nothing.
+router parses, queues the handler on the `AckPacer` and acknowledges, so the ack path is
+parse-and-answer only; the handler runs after the ack when no other ack is waiting, and a
+refusal becomes the user's message. When the queue is full the ack itself says the bot is busy
+and nothing was done. A handler added with ``acks_itself=True`` (help answers in the ack) gets
+the raw invocation; ``urgent=True`` (issue must open a modal within the trigger_id's 3 s) runs
+before other queued work and is not claimed against replays (opening a form twice changes
+nothing). Every other command that changes something is claimed against replays
+(`ReplayGate`) after the ack and before its handler runs: a replayed `/invoice resend` is
+answered "already handled" and resends nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,8 +30,8 @@ from commands.i18n import _
 from commands.slack.blocks import build_command_error_message
 from commands.slack.busy import DatabaseBusy
 from commands.slack.features.replies import explain
-from commands.slack.middleware import ReplayGate
-from commands.slack.pacing import AckPacer
+from commands.slack.middleware import ReplayGate, settle_language
+from commands.slack.pacing import AckPacer, busy_answer
 from commands.slack.parser import Command, CommandError, parse_command
 from commands.workflow import WorkflowError
 from providers.errors import ProviderError
@@ -62,6 +66,7 @@ class _Route:
     handler: Subcommand
     when: Callable[[Any], bool] | None
     acks_itself: bool
+    urgent: bool = False
 
 
 class CommandRouter:
@@ -71,9 +76,9 @@ class CommandRouter:
         self._routes: list[_Route] = []
 
     def add(self, kind: type, handler: Subcommand, *, when: Callable[[Any], bool] | None = None,
-            acks_itself: bool = False) -> None:
+            acks_itself: bool = False, urgent: bool = False) -> None:
         """Route parsed commands of `kind` (and matching `when`) to `handler`."""
-        self._routes.append(_Route(kind, handler, when, acks_itself))
+        self._routes.append(_Route(kind, handler, when, acks_itself, urgent))
 
     def route(self, parsed: Command) -> _Route | None:
         for route in self._routes:
@@ -89,23 +94,38 @@ class CommandRouter:
                              client: AsyncWebClient, context: AsyncBoltContext | None = None) -> None:
             try:
                 parsed = parse_command(command.get("text"), today=today())
-            except CommandError as error:
-                await ack(text=error.message, blocks=build_command_error_message(error), response_type="ephemeral")
+            except CommandError:
+                await settle_language(context)  # the answer has words: in the person's language
+                try:
+                    parse_command(command.get("text"), today=today())
+                except CommandError as error:
+                    await ack(text=error.message, blocks=build_command_error_message(error), response_type="ephemeral")
                 return
             invocation = Invocation(ack, respond, client, str(command.get("user_id", "")),
                                     str(command.get("channel_id", "")), str(command.get("trigger_id", "")))
             route = self.route(parsed)
             if route is not None and route.acks_itself:
+                await settle_language(context)
                 await route.handler(invocation, parsed)
                 return
-            await ack()
-            await pacer.wait()
-            if (gate is not None and context is not None and parsed.name not in READ_ONLY
-                    and not await _first_delivery(gate, context, respond)):
+            work = functools.partial(self._after_ack, route, invocation, parsed, gate, context)
+            if not pacer.submit(work, urgent=route is not None and route.urgent, name=f"/invoice {parsed.name}"):
+                await settle_language(context)
+                await ack(text=busy_answer(), response_type="ephemeral")
                 return
-            await self._run(route, invocation, parsed)
+            await ack()
 
         return on_command
+
+    async def _after_ack(self, route: _Route | None, invocation: Invocation, parsed: Command,
+                         gate: ReplayGate | None, context: AsyncBoltContext | None) -> None:
+        """The command's work, queued by the listener: the language, the replay claim, the handler."""
+        await settle_language(context)
+        replayable = parsed.name in READ_ONLY or (route is not None and route.urgent)
+        if gate is not None and context is not None and not replayable \
+                and not await _first_delivery(gate, context, invocation.respond):
+            return
+        await self._run(route, invocation, parsed)
 
     @staticmethod
     async def _run(route: _Route | None, invocation: Invocation, parsed: Command) -> None:

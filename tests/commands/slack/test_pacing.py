@@ -1,83 +1,279 @@
-"""Slow work waits while a burst of Slack requests is still being acknowledged."""
+"""The pool that runs the work after acks: bounded, urgent first, gated by waiting acks, drained at shutdown."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 
-from commands.slack.pacing import AckPacer
+import pytest
 
-
-async def test_work_starts_after_the_minimum_when_nothing_else_arrives() -> None:
-    pacer = AckPacer(min_wait=0.02, quiet=0.02, max_wait=0.5)
-    started = time.monotonic()
-    await pacer.wait()
-    assert 0.02 <= time.monotonic() - started < 0.2
+from commands.i18n import set_locale
+from commands.slack.pacing import AckGate, AckPacer, busy_answer
 
 
-async def test_work_waits_while_requests_keep_arriving() -> None:
-    pacer = AckPacer(min_wait=0.01, quiet=0.03, max_wait=1.0)
-
-    async def burst() -> None:
-        for _ in range(10):
-            pacer.arrived()
-            await asyncio.sleep(0.01)
-
-    started = time.monotonic()
-    await asyncio.gather(burst(), pacer.wait())
-    # the last request arrives at about 0.09 s; then 0.03 s without one
-    assert time.monotonic() - started >= 0.09 + 0.03 - 0.005
-
-
-async def test_work_never_waits_longer_than_the_maximum() -> None:
-    pacer = AckPacer(min_wait=0.01, quiet=0.05, max_wait=0.1)
-    stop = False
-
-    async def endless() -> None:
-        while not stop:
-            pacer.arrived()
-            await asyncio.sleep(0.005)
-
-    task = asyncio.create_task(endless())
-    started = time.monotonic()
-    await pacer.wait()
-    waited = time.monotonic() - started
-    stop = True
-    await task
-    assert 0.1 <= waited < 0.3
-
-
-class FakeMonotonic:
-    """A monotonic clock that only moves when the pacer sleeps on it."""
+class Log:
+    """Jobs that note what they did, in order."""
 
     def __init__(self) -> None:
-        self.now = 0.0  # binary-exact steps below, so the sums are exact
-        self.sleeps: list[float] = []
+        self.lines: list[str] = []
 
-    def __call__(self) -> float:
-        return self.now
+    def job(self, name: str, *, steps: int = 1, wait: asyncio.Event | None = None):  # type: ignore[no-untyped-def]
+        async def work() -> None:
+            if wait is not None:
+                await wait.wait()
+            for step in range(steps):
+                self.lines.append(f"{name} {step}")
+                await asyncio.sleep(0)
 
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-async def test_the_pacer_reads_time_only_through_its_injected_clock() -> None:
-    clock = FakeMonotonic()
-    pacer = AckPacer(min_wait=0.25, quiet=0.5, max_wait=4.0, monotonic=clock, sleep=clock.sleep)
-    pacer.arrived()  # at 0
-    await pacer.wait()
-    # the minimum, then until `quiet` passed since the arrival
-    assert clock.sleeps == [0.25, 0.25]
+        return work
 
 
-async def test_the_pacer_stops_at_its_maximum_on_the_injected_clock() -> None:
-    clock = FakeMonotonic()
+async def test_work_waits_while_an_ack_is_pending_and_runs_once_answered() -> None:
+    log = Log()
+    pacer = AckPacer()
+    pacer.gate.enter()  # a request is being answered
+    assert pacer.submit(log.job("status"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert log.lines == [], "no step of the work runs while an ack waits"
 
-    async def arriving_sleep(seconds: float) -> None:
-        await clock.sleep(seconds)
-        pacer.arrived()  # a request arrives during every wait
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert log.lines == ["status 0"]
 
-    pacer = AckPacer(min_wait=0.25, quiet=1.0, max_wait=2.0, monotonic=clock, sleep=arriving_sleep)
-    await pacer.wait()
-    assert clock.now == 2.0
+
+async def test_a_step_resumed_during_a_burst_waits_for_the_burst_acks() -> None:
+    """Work already under way (a provider answer arriving) gives way too, not only work not yet started."""
+    log = Log()
+    answered = asyncio.Event()
+    pacer = AckPacer()
+    assert pacer.submit(log.job("status", wait=answered))
+    await asyncio.sleep(0.01)  # the job started and waits for its "provider"
+    pacer.gate.enter()  # a burst of requests arrives
+    answered.set()  # ... and the provider answers during it
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert log.lines == []
+
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert log.lines == ["status 0"]
+
+
+async def test_urgent_work_runs_before_queued_normal_work() -> None:
+    log = Log()
+    pacer = AckPacer(workers=1)
+    assert pacer.submit(log.job("first", steps=2))  # takes the only worker
+    pacer.gate.enter()
+    assert pacer.submit(log.job("normal"))
+    assert pacer.submit(log.job("urgent"), urgent=True)
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert log.lines == ["first 0", "first 1", "urgent 0", "normal 0"]
+
+
+async def test_released_steps_run_most_urgent_first() -> None:
+    log = Log()
+    pacer = AckPacer(workers=4)
+    pacer.gate.enter()
+    assert pacer.submit(log.job("normal"))
+    assert pacer.submit(log.job("urgent"), urgent=True)
+    await asyncio.sleep(0.01)  # both are running, both wait at the gate
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert log.lines == ["urgent 0", "normal 0"]
+
+
+async def test_the_queue_is_bounded_and_refuses_when_full() -> None:
+    log = Log()
+    pacer = AckPacer(workers=2, capacity=3)
+    pacer.gate.enter()
+    accepted = [pacer.submit(log.job(f"job{i}")) for i in range(7)]
+    assert accepted == [True] * 5 + [False] * 2, "workers + capacity jobs at most"
+    assert (pacer.running, pacer.queued, pacer.refused) == (0, 5, 2), "no task is even started while an ack waits"
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert sorted(log.lines) == [f"job{i} 0" for i in range(5)], "every accepted job ran, none twice"
+
+
+async def test_a_job_gives_way_only_until_its_deadline() -> None:
+    log = Log()
+    pacer = AckPacer(urgent_defer=0.05, defer=60)
+    pacer.gate.enter()  # an ack that never ends (a flood)
+    assert pacer.submit(log.job("modal"), urgent=True)
+    assert pacer.submit(log.job("status"))
+    await asyncio.sleep(0.3)
+    assert log.lines == ["modal 0"], "a trigger_id cannot wait for the flood to end; a status answer can"
+    pacer.gate.leave()
+    assert await pacer.join(2)
+
+
+async def test_a_failing_job_is_logged_and_the_pool_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    log = Log()
+    pacer = AckPacer(workers=1)
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    assert pacer.submit(broken, name="broken job")
+    assert pacer.submit(log.job("next"))
+    assert await pacer.join(2)
+    assert log.lines == ["next 0"]
+    assert "work after the ack failed: broken job" in caplog.text
+
+
+async def test_cancelling_a_job_reaches_the_awaited_work() -> None:
+    cleaned: list[str] = []
+    pacer = AckPacer()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cleaned.append("cancelled inside")
+            raise
+
+    assert pacer.submit(slow)
+    await asyncio.sleep(0.01)
+    for task in pacer.tasks():
+        task.cancel()
+    assert await pacer.join(2)
+    assert cleaned == ["cancelled inside"]
+
+
+async def test_drain_waits_for_queued_and_running_work_and_refuses_new_work() -> None:
+    log = Log()
+    pacer = AckPacer(workers=1)
+    pacer.gate.enter()  # acks pending when shutdown starts: draining runs the work anyway
+    assert pacer.submit(log.job("running", steps=3))
+    assert pacer.submit(log.job("queued"))
+
+    assert await pacer.drain(2)
+    assert log.lines == ["running 0", "running 1", "running 2", "queued 0"]
+    assert not pacer.submit(log.job("late"))
+
+
+async def test_drain_says_when_work_outlived_it() -> None:
+    pacer = AckPacer()
+
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    assert pacer.submit(stuck)
+    assert not await pacer.drain(0.05)
+    for task in pacer.tasks():
+        task.cancel()
+
+
+async def test_the_busy_answer_says_nothing_was_done_in_the_persons_language() -> None:
+    set_locale("en")
+    assert "nothing was done" in busy_answer()
+    set_locale("ko")
+    try:
+        korean = busy_answer()
+    finally:
+        set_locale("en")
+    assert korean != busy_answer() and any("\uac00" <= ch <= "\ud7a3" for ch in korean)
+
+
+def test_the_gate_counts_answers_in_flight() -> None:
+    gate = AckGate()
+    with gate.answering():
+        with gate.answering():
+            assert gate.pending == 2 and not gate.idle()
+        assert gate.pending == 1
+    assert gate.idle()
+
+
+async def test_deferred_callbacks_wait_for_the_acks_then_run_in_order() -> None:
+    gate = AckGate()
+    lines: list[str] = []
+    gate.later(lambda: lines.append("idle: at once"))
+    gate.enter()
+    gate.later(lambda: lines.append("first"))
+    gate.later(lambda: lines.append("second"))
+    await asyncio.sleep(0)
+    assert lines == ["idle: at once"]
+    gate.leave()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert lines == ["idle: at once", "first", "second"]
+
+
+def test_deferred_callbacks_are_bounded() -> None:
+    gate = AckGate(later_limit=2)
+    lines: list[int] = []
+    gate.enter()
+    for i in range(4):
+        gate.later(lambda i=i: lines.append(i))  # type: ignore[misc]
+    assert lines == [2, 3], "past the limit a callback runs at once instead of piling up"
+
+
+async def test_overdue_work_moves_on_one_step_per_turn_of_the_loop_while_acks_wait() -> None:
+    """Past its deadline work no longer waits for the flood to end, but it never takes a turn of
+    the loop from the acks: one overdue step per turn, whatever the number of overdue jobs."""
+    loop = asyncio.get_running_loop()
+    turn = 0
+    ticking = True
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        if ticking:
+            loop.call_soon(tick)
+
+    tick()
+    turns: list[int] = []
+
+    async def modal() -> None:
+        for _ in range(3):
+            turns.append(turn)
+            await asyncio.sleep(0)
+
+    pacer = AckPacer(urgent_defer=0.0)
+    pacer.gate.enter()  # a flood that does not end
+    for _ in range(4):
+        assert pacer.submit(modal, urgent=True)
+    assert await pacer.join(5), "overdue work finishes although the gate never opened"
+    ticking = False
+    pacer.gate.leave()
+    assert len(turns) == 12
+    assert len(set(turns)) == 12, "never two overdue steps in one turn of the loop"
+
+
+async def test_a_long_flood_does_not_pile_up_released_waiters() -> None:
+    pacer = AckPacer(urgent_defer=0.0)
+    pacer.gate.enter()
+
+    async def many_steps() -> None:
+        for _ in range(3000):
+            await asyncio.sleep(0)
+
+    assert pacer.submit(many_steps, urgent=True)
+    assert await pacer.join(30)
+    assert len(pacer.gate._waiters) <= 2048
+    pacer.gate.leave()
+
+
+async def test_overdue_work_keeps_to_its_share_of_the_loop() -> None:
+    """After an overdue step the loop is the acks' for that step's time x (1 - share) / share."""
+    pacer = AckPacer(urgent_defer=0.0, gate=AckGate(overdue_share=0.25))
+    pacer.gate.enter()  # a flood that does not end
+
+    async def heavy() -> None:
+        for _ in range(3):
+            await asyncio.sleep(0)
+            _busy(0.004)  # the last step too holds the loop for 4 ms
+
+    assert pacer.submit(heavy, urgent=True)
+    assert await pacer.join(5)
+    pacer.gate.leave()
+    # the delay follows the step's measured time (at least the 4 ms it held the loop): 3 x that
+    assert pacer.gate.trickle_delay >= 3 * 0.004
+
+
+def _busy(seconds: float) -> None:
+    import time
+
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -22,18 +23,15 @@ class Recorder:
         self.calls.append(kwargs)
 
 
-async def no_wait(_seconds: float) -> None:
-    return None
-
-
-PACER = AckPacer(min_wait=0, sleep=no_wait)
-
-
-async def run(router: CommandRouter, text: str, *, today: dt.date = dt.date(2026, 3, 2)) -> tuple[Recorder, Recorder]:
+async def run(router: CommandRouter, text: str, *, today: dt.date = dt.date(2026, 3, 2),
+              pacer: AckPacer | None = None) -> tuple[Recorder, Recorder]:
+    """One `/invoice` call through the listener, then wait for the work it queued."""
     ack, respond = Recorder(), Recorder()
-    listener = router.listener(today=lambda: today, pacer=PACER)
+    pacer = pacer or AckPacer()
+    listener = router.listener(today=lambda: today, pacer=pacer)
     await listener(ack, {"text": text, "user_id": "U1", "channel_id": "C1", "trigger_id": "T1"},  # type: ignore[arg-type]
                    respond, None)  # type: ignore[arg-type]
+    assert await pacer.join(5)
     return ack, respond
 
 
@@ -112,3 +110,58 @@ async def test_a_malformed_command_is_answered_in_the_ack() -> None:
     ack, respond = await run(CommandRouter(), "status")
     assert ack.calls[0]["response_type"] == "ephemeral" and ack.calls[0]["text"]
     assert respond.calls == []
+
+
+async def test_the_ack_is_given_before_the_work_runs_and_the_work_runs_on_the_pacer() -> None:
+    router = CommandRouter()
+    order: list[str] = []
+    ack = Recorder()
+
+    async def status(_invocation: Invocation, _parsed: StatusCommand) -> None:
+        order.append(f"work after {len(ack.calls)} ack(s)")
+
+    router.add(StatusCommand, status)
+    pacer = AckPacer()
+    listener = router.listener(today=lambda: dt.date(2026, 3, 2), pacer=pacer)
+    await listener(ack, {"text": "status INV-000001", "user_id": "U1", "channel_id": "C1",  # type: ignore[arg-type]
+                         "trigger_id": "T1"}, Recorder(), None)  # type: ignore[arg-type]
+
+    assert order == [] and ack.calls == [{}], "the listener returns with the ack given and the work queued"
+    assert pacer.queued + pacer.running == 1
+    assert await pacer.join(5)
+    assert order == ["work after 1 ack(s)"]
+
+
+async def test_a_full_queue_is_answered_in_the_ack_and_nothing_runs() -> None:
+    router = CommandRouter()
+    ran: list[str] = []
+
+    async def status(_invocation: Invocation, _parsed: StatusCommand) -> None:
+        ran.append("status")
+
+    router.add(StatusCommand, status)
+    pacer = AckPacer(workers=1, capacity=0)
+    pacer.gate.enter()  # an ack is waiting: the one worker's job cannot finish
+    assert pacer.submit(status_forever := _forever(), name="occupies the worker")
+    ack, respond = Recorder(), Recorder()
+    listener = router.listener(today=lambda: dt.date(2026, 3, 2), pacer=pacer)
+    await listener(ack, {"text": "status INV-000001", "user_id": "U1", "channel_id": "C1",  # type: ignore[arg-type]
+                         "trigger_id": "T1"}, respond, None)  # type: ignore[arg-type]
+    pacer.gate.leave()
+    await pacer.drain(5)
+
+    assert "too busy" in ack.calls[0]["text"] and "nothing was done" in ack.calls[0]["text"]
+    assert ack.calls[0]["response_type"] == "ephemeral"
+    assert ran == [] and respond.calls == []
+    assert status_forever.done
+
+
+class _forever:
+    """A job that waits on the loop until released (drain releases the gate)."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    async def __call__(self) -> None:
+        await asyncio.sleep(0)
+        self.done = True
