@@ -54,7 +54,8 @@ def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
             await runtime.deps.notifier.post_in_thread(doc.id, text, blocks)
 
     register_webhooks(web_app, WebhookDeps(store=runtime.store, providers=runtime.providers.services,
-                                           notify=notify, settings=runtime.settings))
+                                           notify=notify, settings=runtime.settings,
+                                           providers_for=runtime.service.providers_for))
 
 
 async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True,

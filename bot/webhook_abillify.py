@@ -63,22 +63,20 @@ async def _body(request: web.Request) -> dict[str, Any] | None:
 class AbillifyCallbacks(CallbackHandler):
     provider = Provider.ABILLIFY
 
-    async def _reread(self, doc: DocumentRecord) -> DocumentStatus | None:
-        """Abillify's current record of the invoice. Raises ProviderError."""
-        service = self.deps.providers.get(Provider.ABILLIFY)
-        if service is None or doc.document_ref is None:
-            return None
-        return await service.status(doc.document_ref)
-
     async def _refresh_and_report(self, doc: DocumentRecord, operation: AuditOperation,
                                   detail: dict[str, Any]) -> web.Response:
+        """Re-read the invoice from Abillify (the account that issued it) and report what changed."""
+        service = await self.service_for(doc)
+        if service is None:  # the workspace's own account cannot be used now: Abillify retries later
+            return json_answer({"ok": False, "error": "provider account unavailable, retry later"}, 503)
+        if doc.document_ref is None:
+            return json_answer({"ok": True})
         try:
-            status = await self._reread(doc)
+            status = await service.status(doc.document_ref)
         except ProviderError as exc:
             log.warning("abillify callback for %s: cannot re-read the invoice now (%s)", doc.ref, exc)
             return json_answer({"ok": False, "error": "provider unavailable, retry later"}, 503)
-        if status is not None:
-            await self.report_change(doc, status, operation, state_text, detail)
+        await self.report_change(doc, status, operation, state_text, detail)
         return json_answer({"ok": True})
 
     async def notify(self, request: web.Request) -> web.Response:

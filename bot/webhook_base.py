@@ -26,6 +26,7 @@ from bot.settings import Settings
 from commands.i18n import _
 from commands.ledger import AuditKind, AuditOperation, DocumentRecord, Store, utc_now
 from commands.slack.formatting import SANDBOX_NOTICE, clip
+from commands.workflow.errors import NotAllowed
 from providers.base import InvoiceProvider
 from providers.models import DocumentState, DocumentStatus, Provider
 
@@ -48,6 +49,8 @@ class WebhookDeps:
         settings: the bot's settings (the callback URL secret is derived from them).
         clock: aware "now".
         signer: checks the token in each callback URL; by default `callback_signer(settings)`.
+        providers_for: a workspace's own provider services (team id -> services; raises
+            `NotAllowed` when its stored credentials cannot be read); None: `providers` for all.
     """
 
     store: Store
@@ -56,6 +59,7 @@ class WebhookDeps:
     settings: Settings | None = None
     clock: Callable[[], dt.datetime] = utc_now
     signer: CallbackSigner = field(default=None)  # type: ignore[assignment]
+    providers_for: Callable[[str | None], Awaitable[Mapping[Provider, InvoiceProvider]]] | None = None
 
     def __post_init__(self) -> None:
         if self.signer is None:
@@ -96,6 +100,20 @@ class CallbackHandler:
         log.warning("%s callback refused: no valid token for %s (from %s)", self.provider.value, clip(scope, 80),
                     str(request.remote)[:64])
         return False
+
+    async def service_for(self, doc: DocumentRecord | None) -> InvoiceProvider | None:
+        """The service that issued `doc`: its workspace's own account when that workspace stored one
+        (so its apiKey and its re-read are that account's), else the environment's; None when that
+        workspace's credentials cannot be read (never the environment's account in their place)."""
+        if doc is None or doc.team_id is None or self.deps.providers_for is None:
+            return self.deps.providers.get(self.provider)
+        try:
+            services = await self.deps.providers_for(doc.team_id)
+        except NotAllowed as exc:
+            log.warning("%s callback for %s: the workspace's provider account cannot be used (%s)",
+                        self.provider.value, doc.ref, exc.code)
+            return None
+        return services.get(self.provider)
 
     async def report_change(self, doc: DocumentRecord, status: DocumentStatus, operation: AuditOperation,
                             text: Callable[[DocumentRecord, DocumentStatus], str],

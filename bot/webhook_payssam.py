@@ -81,14 +81,16 @@ class PayssamCallbacks(CallbackHandler):
         except ProviderError:
             log.warning("payssam callback refused: unreadable body (%d bytes)", len(body))
             return _refusal(400, "VALIDATION_001", "unreadable callback")
-        service = self.deps.providers.get(Provider.PAYSSAM)
+        # the bill's document first: its workspace's own Payssam account (when it stored one) is the
+        # one whose apiKey the callback must carry and whose /bill/read confirms it
+        doc = await self.store.documents.get_by_provider_id(Provider.PAYSSAM, callback.bill_id)
+        service = await self.service_for(doc)
         if not isinstance(service, PayssamService):
-            log.error("payssam callback for %s, but no Payssam service is configured", ref)
+            log.error("payssam callback for %s, but no usable Payssam service is configured", ref)
             return _refusal(503, "UNAVAILABLE", "payssam is not configured")
         if not service.authenticate(callback):
             log.warning("payssam callback for %s refused: it does not carry our apiKey", ref)
             return _refusal(401, "AUTH_001", "invalid apiKey")
-        doc = await self.store.documents.get_by_provider_id(Provider.PAYSSAM, callback.bill_id)
         if doc is None or doc.ref != ref:
             log.info("payssam callback for bill %s, which no document of ours has: answered, nothing done",
                      clip(callback.bill_id, 40))

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
 
 from bot.callback_auth import callback_signer
@@ -22,6 +23,7 @@ from bot.webhooks import (
     register_webhooks,
 )
 from commands.ledger import DocumentRecord, Lifecycle, Store
+from commands.ledger.workspaces import WorkspaceScope
 from providers import abillify, payssam
 from providers.config import DEMO_ABILLIFY, DEMO_PAYSSAM, SellerConfig
 from providers.http import HttpPolicy
@@ -237,3 +239,54 @@ async def test_a_workflow_webhook_is_never_trusted_for_the_state(store: Store, b
     still = await store.documents.get(doc.id)
     assert still is not None and still.state is DocumentState.UNPAID  # Abillify itself says unpaid
     assert bot.thread.posts == []  # and that is no change: nothing to say
+
+
+async def test_a_workspaces_own_payssam_account_authenticates_and_confirms_its_bills_callbacks(
+    store: Store, bot: Bot
+) -> None:
+    """A workspace that stored its own Payssam account: its bills' callbacks carry that account's
+    apiKey, are checked against it (not the environment's) and confirmed with its /bill/read."""
+    own_config = DEMO_PAYSSAM.model_copy(update={"api_key": SecretStr("ALPHA-OWN-KEY"), "member": "ALPHA"})
+    own_box = PayssamSandbox(own_config, callback_attempts=4, callback_interval=0.05)
+    await own_box.start()
+    own = payssam.create_service(own_config.model_copy(update={"api_url": own_box.base_url, "policy": POLICY}),
+                                 seller=SellerConfig(), sandbox=True)
+    asked: list[str | None] = []
+
+    async def providers_for(team_id: str | None) -> dict[Provider, Any]:
+        asked.append(team_id)
+        return {Provider.PAYSSAM: own} if team_id == "T_ALPHA" else {Provider.PAYSSAM: bot.payssam}
+
+    web_app = web.Application()
+    register_webhooks(web_app, WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
+                                           providers_for=providers_for))
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        draft = request(Provider.PAYSSAM, DocumentKind.BILL, "PENDING")
+        doc = await store.documents.create(provider=Provider.PAYSSAM, kind=DocumentKind.BILL,
+                                           lifecycle=Lifecycle.ISSUING, request=draft, sandbox=True,
+                                           channel_id="C1", thread_ts="1700000000.000100",
+                                           workspace=WorkspaceScope("T_ALPHA"))
+        status = await own.issue(request(Provider.PAYSSAM, DocumentKind.BILL, doc.ref,
+                                         callback_url(Provider.PAYSSAM, base, doc.ref)))
+        await store.documents.record_status(doc.id, status, lifecycle=Lifecycle.ISSUED)
+
+        async with httpx.AsyncClient(base_url=own_box.base_url) as client:
+            await client.post("/_sandbox/bill/pay", json={"billId": status.ref.provider_id, "payType": "CARD_VAN"})
+        await own_box.wait_callbacks()
+
+        [delivery] = own_box.callbacks
+        assert delivery["delivered"] and json.loads(delivery["answer"]) == SUCCESS, delivery
+        assert asked == ["T_ALPHA"]
+        assert len(own_box.requests_to(r"/bill/read$")) == 1  # confirmed with the workspace's own account
+        assert bot.payssam_sandbox.requests_to(r"/bill/read$") == []
+        paid = await store.documents.get(doc.id)
+        assert paid is not None and paid.state is DocumentState.PAID
+    finally:
+        await own.aclose()
+        await runner.cleanup()
+        await own_box.stop()
