@@ -69,6 +69,17 @@ class PostgresCluster:
         finally:
             await conn.close()
 
+    def restart(self) -> bool:
+        """Restart the server, emptying its shared buffers (for a cold read); False for an
+        external server (DATABASE_URL_POSTGRES), which is left alone."""
+        if self.root is None or self.pg_ctl is None:
+            return False
+        # -l: the server's output to its log, never to our pipes (which would then never close)
+        cmd = [str(self.pg_ctl), "-D", str(self.root / "data"), "-l", str(self.root / "server.log"), "-m", "fast",
+               "-w", "restart"]
+        done = subprocess.run(_as_postgres(cmd, self.as_postgres), check=False, capture_output=True, timeout=120)
+        return done.returncode == 0
+
     def stop(self) -> None:
         if self.root is None or self.pg_ctl is None:
             return

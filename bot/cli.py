@@ -13,16 +13,20 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.config_errors import DATABASE_ERRORS, ConfigurationError, database_error_line, load_settings_checked
 from bot.logs import setup_logging
-from bot.runtime import SettingsError, provider_configs
-from bot.settings import Settings
 from bot.signals import wait_for_signal
 from commands.i18n import SUPPORTED_LOCALES, use_locale
 
+if TYPE_CHECKING:
+    from bot.early_health import EarlyHealth
+    from bot.settings import Settings
+
 # The console (its forms, renderer and Slack double), the sandboxes and Alembic are imported
 # by the subcommand that runs them: `serve` must not pay for them at every start (bench/start.py).
+# Even the settings (pydantic, SQLAlchemy, every provider's config) are imported after `serve`
+# has bound its port and answers /health with "starting" (`bot.early_health`).
 
 __all__ = ["main"]
 
@@ -57,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def run_sandboxes(settings: Settings, host: str, port_base: int) -> None:
     """Serve every provider sandbox, printing ``name url`` lines (what scripts and tests read)."""
+    from bot.runtime import provider_configs
     from providers.registry import build_sandboxes
 
     configs = provider_configs(settings)
@@ -92,12 +97,31 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
         return run_console(settings, user=args.user, channel=args.channel, approvers=args.approver)
 
 
+def _listen_early(args: argparse.Namespace) -> EarlyHealth | None:
+    """`serve`'s port, bound before anything heavy is imported (None for other commands)."""
+    if args.command != "serve":
+        return None
+    from bot.early_health import EarlyHealth
+
+    try:
+        return EarlyHealth(args.host, args.port)
+    except OSError as exc:  # the port is taken: said once, plainly, as the server would have
+        print(f"invoicebot serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
+    early = _listen_early(args)
+    from bot.config_errors import ConfigurationError, load_settings_checked
+
     try:
         settings = load_settings_checked()
     except ConfigurationError as exc:
+        if early is not None:
+            early.close()
         for line in exc.lines:  # one line per mistake, naming the setting and a valid example
             print(f"invoicebot: configuration error: {line}", file=sys.stderr)
         return 2
@@ -106,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = "WARNING"  # the console's own output is the conversation; logs only for trouble
     setup_logging(level, fmt=settings.invoicebot_log_format)
     if args.command == "sandbox":
+        from bot.runtime import SettingsError
+
         try:
             asyncio.run(run_sandboxes(settings, args.host, args.port_base))
         except SettingsError as exc:
@@ -113,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return 0
     if args.command == "migrate":
+        from bot.config_errors import DATABASE_ERRORS, database_error_line
         from commands.ledger import migrate
 
         try:
@@ -125,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from bot.serve import serve
 
-        return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port))
+        return asyncio.run(serve(settings, force_http=args.http, host=args.host, port=args.port, early=early))
     if args.command == "console":
         return _console(settings, args)
     return 2  # argparse's `required=True` makes this unreachable

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 
 from aiohttp import web
 from slack_sdk.models.blocks import Block
 
+from bot.early_health import EarlyHealth
 from bot.lifecycle import Drain, readiness
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
@@ -56,10 +58,11 @@ def attach_webhooks(runtime: Runtime, web_app: web.Application) -> None:
 
 
 async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bool = True,
-                     drain: Drain | None = None) -> web.AppRunner:
+                     drain: Drain | None = None, sock: socket.socket | None = None) -> web.AppRunner:
     """Serve the app's HTTP endpoints; returns the runner (its sites say the bound port).
 
-    With a `drain`, `/ready` is served and requests are refused with 503 once it drains.
+    With a `drain`, `/ready` is served and requests are refused with 503 once it drains. With a
+    `sock` (already listening: `EarlyHealth.socket()`), it is served instead of binding host:port.
     """
     secret = runtime.settings.slack_signing_secret
     ready = None
@@ -78,26 +81,37 @@ async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bo
     attach_webhooks(runtime, web_app)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=2048)
+    site: web.BaseSite = web.SockSite(runner, sock) if sock is not None else \
+        web.TCPSite(runner, host, port, backlog=2048)
     await site.start()
     return runner
 
 
 async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.0.0.0",  # noqa: S104
-                port: int = 3000) -> int:
+                port: int = 3000, early: EarlyHealth | None = None) -> int:
+    """Run until SIGTERM/SIGINT. `early`: the port, already answering "starting" (`bot.cli`),
+    handed over to the app's server once it is set up."""
     try:
         mode = check_mode(settings, force_http)
         # sandboxes (providers without credentials) get their own loop: their work is not the bot's
         runtime = await start_runtime(settings, sandbox_in_thread=True)
     except (ServeError, SettingsError) as exc:
         print(f"invoicebot serve: {exc}", file=sys.stderr)
+        if early is not None:
+            early.close()
         return 2
     handler = None
     runner: web.AppRunner | None = None
     drain = Drain()
     drain.install(asyncio.get_running_loop())
     try:
-        runner = await start_http(runtime, host, port, slack_events=mode == "http", drain=drain)
+        runner = await start_http(runtime, host, port, slack_events=mode == "http", drain=drain,
+                                  sock=early.socket() if early is not None else None)
+        if early is not None:
+            # the app's server accepts on the same socket from here on; requests held while it
+            # started are forwarded to it
+            await asyncio.to_thread(early.hand_over)
+            early = None
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -112,6 +126,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
         # stop taking work (/ready and new requests answer 503), let started provider calls finish
         await drain.drain(settings.invoicebot_shutdown_grace_seconds, extra=runtime.background_tasks)
     finally:
+        if early is not None:
+            early.close()
         if handler is not None:
             await handler.close_async()
         if runner is not None:

@@ -38,6 +38,9 @@ __all__ = ["HttpPolicy", "ProviderHttp", "parse_retry_after"]
 
 log = logging.getLogger("invoicebot.providers.http")
 
+#: an answer slower than this is logged as a warning (the ordinary read is logged at debug)
+SLOW_CALL_SECONDS = 5.0
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -247,9 +250,16 @@ class ProviderHttp:
         )
 
     def _log_answer(self, op: str, response: httpx.Response, elapsed: float, attempt: int, write: bool) -> None:
-        log.info("%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000,
-                 extra={"provider": self.provider, "operation": op, "status": response.status_code,
-                        "elapsed_ms": round(elapsed * 1000), "attempt": attempt, "write": write})
+        """One line per answer: a warning for an error status or a slow answer, info for a write,
+        debug for an ordinary read (a line per status command was a measurable share of its CPU)."""
+        if response.status_code >= 400 or elapsed >= SLOW_CALL_SECONDS:
+            level = logging.WARNING
+        else:
+            level = logging.INFO if write else logging.DEBUG
+        if log.isEnabledFor(level):
+            log.log(level, "%s %s -> %s in %.0f ms", self.provider, op, response.status_code, elapsed * 1000,
+                    extra={"provider": self.provider, "operation": op, "status": response.status_code,
+                           "elapsed_ms": round(elapsed * 1000), "attempt": attempt, "write": write})
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s request headers %s", self.provider, redact_mapping(dict(response.request.headers)))
 

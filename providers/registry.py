@@ -32,12 +32,7 @@ from providers.config import (
 )
 from providers.issued import IssuedLedger
 from providers.models import Provider
-from providers.sandbox.abillify import AbillifySandbox
 from providers.sandbox.base import Faults, Sandbox, SandboxThread
-from providers.sandbox.hiworks import HiworksSandbox
-from providers.sandbox.payssam import PayssamSandbox
-from providers.sandbox.persist import SandboxStateFile
-from providers.sandbox.popbill import PopbillSandbox
 
 __all__ = [
     "CAPABILITIES",
@@ -112,6 +107,13 @@ def build_sandboxes(
     is told our seller's business number. With `state_dir`, each sandbox keeps its state in
     ``<state_dir>/<provider>.state`` across restarts (`providers.sandbox.persist`).
     """
+    # imported here: a bot whose providers all have credentials never loads a sandbox
+    from providers.sandbox.abillify import AbillifySandbox
+    from providers.sandbox.hiworks import HiworksSandbox
+    from providers.sandbox.payssam import PayssamSandbox
+    from providers.sandbox.persist import SandboxStateFile
+    from providers.sandbox.popbill import PopbillSandbox
+
     faults = faults or {}
     seller = seller or SellerConfig()
     sandboxes: list[Sandbox] = [

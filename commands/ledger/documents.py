@@ -153,6 +153,19 @@ class DocumentRepo(Repo):
             )).mappings().all()
         return [DocumentRecord.from_row(row) for row in rows]
 
+    async def with_amendments(self, document_id: int) -> tuple[DocumentRecord | None, list[DocumentRecord]]:
+        """The document and the documents amending it (oldest first), in one statement: a status
+        shows both, and each statement is a round-trip (under aiosqlite, several thread hand-offs)."""
+        c = documents.c
+        async with self._db.read() as conn:
+            rows = (await conn.execute(
+                sa.select(documents).where(sa.or_(c.id == document_id, c.amends_document_id == document_id))
+                .order_by(c.id)
+            )).mappings().all()
+        records = [DocumentRecord.from_row(row) for row in rows]
+        doc = next((r for r in records if r.id == document_id), None)
+        return doc, [r for r in records if r.id != document_id]
+
     async def get_by_ref(self, ref: str) -> DocumentRecord | None:
         return await self._one(documents.c.ref == ref)
 

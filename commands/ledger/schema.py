@@ -9,20 +9,18 @@ constraints: readable in any SQL client, and a new state needs a migration on pu
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
 
 from commands.ledger.oauth_tables import build_oauth_tables
+from commands.ledger.schema_bulk import bulk_batches, bulk_rows, bulk_submissions
+from commands.ledger.schema_types import ID_TYPE, JSON_TYPE, UtcDateTime, _in, metadata
 from commands.ledger.vocabulary import ApprovalAction, ApprovalState, IdempotencyState, Lifecycle
 
 __all__ = [
     "APPROVAL_ACTIONS",
     "JSON_TYPE",
+    "NO_DUE_DATE",
     "ApprovalAction",
     "ApprovalState",
     "IdempotencyState",
@@ -48,64 +46,12 @@ __all__ = [
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "unpaid_daily",
     "user_prefs",
     "workspace_settings",
 ]
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-
-
 APPROVAL_ACTIONS = frozenset(ApprovalAction)
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """Timezone-aware UTC timestamps on every backend.
-
-    SQLite has no timezone type, so values are stored as naive UTC there (ISO text that
-    sorts and compares correctly) and come back tagged as UTC; PostgreSQL uses timestamptz.
-    Naive datetimes are refused on the way in: a silent local-time guess is how digests
-    end up a day off.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass an aware (UTC) datetime")
-        value = value.astimezone(dt.UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-#: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSON_TYPE: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-#: 64-bit ids on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
-ID_TYPE: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def _in(column: str, values: frozenset[str] | type[StrEnum]) -> str:
-    allowed = ", ".join(f"'{v}'" for v in sorted(str(v) for v in values))
-    return f"{column} IN ({allowed})"
-
 
 documents = sa.Table(
     "documents",
@@ -168,6 +114,11 @@ documents = sa.Table(
     sa.Index("ix_documents_state_window", "state", "updated_at", "lifecycle", "provider", "currency", "sandbox",
              "total", "channel_id"),
     sa.Index(None, "buyer_bizno"),
+    # 0011_digestagg: the deadlines' unissued requests; covering for failure/cancel totals and buyer names
+    sa.Index("ix_documents_unissued_written", "lifecycle", "write_date", "kind", "provider"),
+    sa.Index("ix_documents_lifecycle_window", "lifecycle", "updated_at", "currency", "total", "provider", "sandbox",
+             "channel_id"),
+    sa.Index("ix_documents_bizno_name", "buyer_bizno", "buyer_name"),
     sa.Index(None, "amends_document_id"),
     sa.Index(None, "team_id", "id"),
 )
@@ -186,6 +137,21 @@ issued_hourly = sa.Table(
     sa.Column("count", sa.BigInteger(), nullable=False),
     sa.Column("amount", sa.BigInteger(), nullable=False),
 )
+
+#: Unpaid documents per due day (none: `NO_DUE_DATE`), provider, currency and channel, kept by triggers
+#: (0011_digestagg): the digest's unpaid, expiring and overdue totals read a few rows per due day.
+unpaid_daily = sa.Table(
+    "unpaid_daily",
+    metadata,
+    sa.Column("due_date", sa.Date(), primary_key=True),
+    sa.Column("provider", sa.String(16), primary_key=True),
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("channel_id", sa.String(64), primary_key=True),  # '' for documents without a channel
+    sa.Column("count", sa.BigInteger(), nullable=False),
+    sa.Column("amount", sa.BigInteger(), nullable=False),
+    sa.Index("ix_unpaid_daily_provider", "provider", "due_date"),
+)
+NO_DUE_DATE = dt.date(9999, 1, 1)  # 0011_digestagg; not date.max, which asyncpg sends as infinity
 
 approval_requests = sa.Table(
     "approval_requests",
@@ -264,6 +230,8 @@ audit_events = sa.Table(
     sa.Column("team_id", sa.String(32), nullable=True),
     sa.Column("enterprise_id", sa.String(32), nullable=True),
     sa.Index(None, "team_id"),
+    # the digest's "last sweep" (0011_digestagg): the newest of one kind of event, not a day of events
+    sa.Index("ix_audit_events_action_operation_at", "action", "operation", "at", "id"),
 )
 
 closure_checks = sa.Table(
@@ -398,59 +366,6 @@ step_executions = sa.Table(
 #: slack_sdk's installation, bot and OAuth state tables (`bot.oauth` stores installs in the ledger's database)
 slack_installations, slack_bots, slack_oauth_states = build_oauth_tables(metadata)
 
-#: a batch of documents from one uploaded file, approved once (`ApprovalAction.BULK_ISSUE`, 0007_bulk);
-#: the unique file id makes a double click on "Submit" one batch
-bulk_batches = sa.Table(
-    "bulk_batches",
-    metadata,
-    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("approval_id", ID_TYPE, sa.ForeignKey("approval_requests.id", ondelete="CASCADE"), nullable=True),
-    sa.Column("file_id", sa.String(64), nullable=False, unique=True),
-    sa.Column("file_name", sa.String(255), nullable=True),
-    sa.Column("provider", sa.String(16), nullable=False),
-    sa.Column("row_count", sa.Integer(), nullable=False),
-    sa.Column("total", sa.BigInteger(), nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False, server_default="KRW"),
-    # the one progress message (chat.update'd), in the approval card's thread
-    sa.Column("progress_channel", sa.String(64), nullable=True),
-    sa.Column("progress_ts", sa.String(32), nullable=True),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.Index(None, "approval_id", unique=True),
-)
-
-#: one row of the file: its line number and the document it became (each with its own key)
-bulk_rows = sa.Table(
-    "bulk_rows",
-    metadata,
-    sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("batch_id", ID_TYPE, sa.ForeignKey("bulk_batches.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("row_number", sa.Integer(), nullable=False),
-    sa.Column("document_id", ID_TYPE, sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False,
-              unique=True),
-    # the bulk submission that carried it (None: not submitted yet, or issued one by one)
-    sa.Column("submit_id", sa.String(40), nullable=True),
-    sa.Column("result_code", sa.String(64), nullable=True),
-    sa.Column("result_message", sa.Text(), nullable=True),
-    sa.UniqueConstraint("batch_id", "row_number"),
-)
-
-#: one bulkSubmit call, recorded before it is sent so a crash is reconciled with getBulkResult
-bulk_submissions = sa.Table(
-    "bulk_submissions",
-    metadata,
-    sa.Column("submit_id", sa.String(40), primary_key=True),
-    sa.Column("batch_id", ID_TYPE, sa.ForeignKey("bulk_batches.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("family", sa.String(16), nullable=False),  # taxinvoice | cashbill
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("receipt_id", sa.String(40), nullable=True),
-    sa.Column("row_count", sa.Integer(), nullable=False),
-    sa.Column("created_at", UtcDateTime(), nullable=False),
-    sa.Column("updated_at", UtcDateTime(), nullable=False),
-    sa.CheckConstraint(_in("state", frozenset({"sending", "received", "done", "absent"})), name="state"),
-    sa.Index(None, "batch_id"),
-)
-
 #: every state-changing Slack request already handled, by a key its replay repeats (the view id and
 #: a hash of its values, a trigger id, an event id): the first INSERT wins, across replicas
 replay_keys = sa.Table(
@@ -473,4 +388,17 @@ user_prefs = sa.Table(
     sa.Column("slack_locale", sa.String(16), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
     sa.CheckConstraint(_in("language", frozenset({"ko", "en"})), name="language"),
+)
+
+#: calls spent today on a provider that meters calls by the day (Hiworks: 1,000 a day per office), one
+#: row per (provider, credentials scope, provider day); shared by restarts and replicas (0011_budget)
+provider_calls = sa.Table(
+    "provider_calls",
+    metadata,
+    sa.Column("provider", sa.String(16), primary_key=True),
+    # "" for the bot's own credentials, else the workspace (team id) whose own credentials were used
+    sa.Column("scope", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date(), primary_key=True),
+    sa.Column("calls", sa.Integer(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

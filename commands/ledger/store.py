@@ -26,15 +26,17 @@ from commands.ledger._db import Db
 from commands.ledger.approvals import ApprovalRepo
 from commands.ledger.audit import AuditRepo
 from commands.ledger.bulk import BulkRepo
+from commands.ledger.call_budget import CallBudgetRepo
 from commands.ledger.callbacks import CallbackRepo
 from commands.ledger.closures import ClosureRepo
-from commands.ledger.db import create_engine, write_engine
+from commands.ledger.db import create_engine, read_engine, write_engine
 from commands.ledger.digests import DigestRepo
 from commands.ledger.documents import DocumentRepo
 from commands.ledger.idempotency import IdempotencyRepo
 from commands.ledger.migrate import upgrade
 from commands.ledger.replays import ReplayRepo
 from commands.ledger.steps import StepRepo
+from commands.ledger.sweep_rows import SweepRepo
 from commands.ledger.user_prefs import UserPrefsRepo
 from commands.ledger.workspace_settings import WorkspaceSettingsRepo
 
@@ -56,6 +58,7 @@ class Store:
 
     def __init__(self, engine: AsyncEngine, *, _conn: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self._reader: AsyncEngine | None = None
         db = Db(engine, _conn)
         self.documents = DocumentRepo(db)
         self.approvals = ApprovalRepo(db)
@@ -69,6 +72,8 @@ class Store:
         self.user_prefs = UserPrefsRepo(db)
         self.bulk = BulkRepo(db)
         self.replays = ReplayRepo(db)
+        self.sweeps = SweepRepo(db)  # the status sweep's lean reads and batched touch
+        self.call_budget = CallBudgetRepo(db)  # calls spent per provider day (0011_budget)
 
     @classmethod
     async def open(cls, url: str | URL, *, migrate: bool = True, echo: bool = False) -> Self:
@@ -89,6 +94,18 @@ class Store:
     async def transaction(self) -> AsyncIterator[Store]:
         """A Store whose repositories all run in one write transaction (committed on exit)."""
         async with write_engine(self.engine).begin() as conn:
+            yield Store(self.engine, _conn=conn)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Store]:
+        """A Store whose repositories all read on one connection: one pool checkout instead of one
+        per statement (under aiosqlite each checkout, BEGIN and statement is a handful of thread
+        hand-offs). On SQLite no BEGIN is sent: each statement reads its own snapshot, as it did on
+        a connection of its own. Reads only; never hold it across a provider call (a pool
+        connection is a scarce thing under a burst)."""
+        if self._reader is None:
+            self._reader = read_engine(self.engine)
+        async with self._reader.connect() as conn:
             yield Store(self.engine, _conn=conn)
 
     async def claim_digest_run(self, channel_id: str, day: dt.date, instance: str) -> bool:

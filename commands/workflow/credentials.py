@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from commands.i18n import N_
 
 __all__ = ["CREDENTIAL_FIELDS", "CredentialVault", "InvalidKey", "InvalidToken", "vault_from_key"]
@@ -33,6 +31,15 @@ CREDENTIAL_FIELDS: dict[str, str] = {
 }
 
 
+class InvalidToken(Exception):
+    """A sealed value that does not open under this key: tampered with, or sealed under another key.
+
+    Ours rather than `cryptography.fernet.InvalidToken`, so that importing this module does not
+    import cryptography (about 7 MB and its OpenSSL bindings) at every `serve` start
+    (tests/bot/test_start.py): it is imported when a vault is made, and most installs never set a key.
+    """
+
+
 class InvalidKey(ValueError):
     """INVOICEBOT_ENCRYPTION_KEY is not a Fernet key (32 url-safe base64-encoded bytes)."""
 
@@ -41,6 +48,8 @@ class CredentialVault:
     """Encrypts and decrypts one workspace's credential set (a JSON object of strings)."""
 
     def __init__(self, key: str) -> None:
+        from cryptography.fernet import Fernet
+
         try:
             self._fernet = Fernet(key.encode())
         except (ValueError, TypeError):
@@ -58,7 +67,12 @@ class CredentialVault:
         key (the key was rotated without re-entering the credentials) raises `InvalidToken`."""
         if not sealed:
             return {}
-        data = json.loads(self._fernet.decrypt(sealed.encode()).decode())
+        from cryptography.fernet import InvalidToken as FernetInvalidToken
+
+        try:
+            data = json.loads(self._fernet.decrypt(sealed.encode()).decode())
+        except FernetInvalidToken:
+            raise InvalidToken("the credentials do not open under INVOICEBOT_ENCRYPTION_KEY") from None
         return {str(k): str(v) for k, v in data.items() if k in CREDENTIAL_FIELDS}
 
     def merged(self, sealed: str | None, replacements: Mapping[str, str]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from commands.i18n import _
-from commands.ledger import ApprovalState, DocumentRecord, Lifecycle, Standing
+from commands.ledger import ApprovalState, AuditEventRecord, DocumentRecord, Lifecycle, Standing, Store
 from commands.workflow.context import WorkflowContext
 from commands.workflow.errors import NotFound, invalid, not_configured_message
 from commands.workflow.refs import ExternalRef, InvalidRef, OurRef, ParsedRef, parse_ref
@@ -33,6 +33,7 @@ __all__ = [
     "pending_approvals",
     "resolve_ref",
     "status",
+    "status_with_history",
     "stored_document",
 ]
 
@@ -50,21 +51,30 @@ async def lookup(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | No
 
     Any workspace's row: commands that act on it refuse another workspace's document themselves
     (`access.check_document_workspace`, audited); reads go through `_visible`."""
+    return await _lookup_in(ctx.store, parsed)
+
+
+async def _lookup_in(store: Store, parsed: ParsedRef) -> DocumentRecord | None:
+    """`lookup` through `store` (the context's, or a read scope of it)."""
     if isinstance(parsed, OurRef):
-        doc = await ctx.store.documents.get(parsed.document_id)
+        doc = await store.documents.get(parsed.document_id)
         if doc is None:
             raise NotFound(_("{ref} does not exist").format(ref=parsed.ref))
         return doc
-    doc = await ctx.store.documents.get_by_provider_id(parsed.provider, parsed.provider_id)
+    doc = await store.documents.get_by_provider_id(parsed.provider, parsed.provider_id)
     if doc is not None and parsed.matches_kind(doc.kind):
         return doc
     return None
 
 
-async def _visible(ctx: WorkflowContext, parsed: ParsedRef) -> DocumentRecord | None:
+async def _visible(ctx: WorkflowContext, parsed: ParsedRef, store: Store | None = None) -> DocumentRecord | None:
     """`lookup` for reads: another workspace's document does not exist for this one (it must not
     learn of it), and a provider ref another workspace stores is asked of the provider as if unknown."""
-    doc = await lookup(ctx, parsed)
+    return _checked_visible(parsed, await _lookup_in(store or ctx.store, parsed))
+
+
+def _checked_visible(parsed: ParsedRef, doc: DocumentRecord | None) -> DocumentRecord | None:
+    """`doc` when this workspace may see it; else `NotFound` for our ref, None for a provider ref."""
     if doc is None or visible(doc.team_id, current_scope()):
         return doc
     if isinstance(parsed, OurRef):
@@ -87,24 +97,69 @@ async def status(ctx: WorkflowContext, ref_text: str, *, refresh: bool = True) -
     if doc is None:
         assert isinstance(parsed, ExternalRef)
         return await _external_status(ctx, parsed)
+    view, changed = await _refreshed(ctx, doc, refresh=refresh)
+    return document_view(await ctx.document(doc.id)) if changed else view
+
+
+async def status_with_history(ctx: WorkflowContext, ref_text: str, *, history: int,
+                              refresh: bool = True) -> tuple[DocumentView, list[AuditEventRecord]]:
+    """`status` with the documents amending it and the first `history` audit events of the document,
+    read in one read scope before the provider call (one connection, one BEGIN, two SELECTs; they
+    were three connections of their own), and again only when the provider's answer was written."""
+    parsed = parse(ref_text)
+    async with ctx.store.reading() as tx:
+        page = await _page(ctx, tx, parsed, history)
+    if page is None:
+        assert isinstance(parsed, ExternalRef)
+        return await _external_status(ctx, parsed), []
+    doc, amendments, events = page
+    view, changed = await _refreshed(ctx, doc, refresh=refresh)
+    if changed:
+        async with ctx.store.reading() as tx:
+            page = await _page(ctx, tx, OurRef(doc.id), history)
+        assert page is not None
+        view, amendments, events = document_view(page[0]), page[1], page[2]
+    return view.model_copy(update={"amendments": tuple(d.ref for d in amendments)}), events
+
+
+async def _page(ctx: WorkflowContext, tx: Store, parsed: ParsedRef,
+                history: int) -> tuple[DocumentRecord, list[DocumentRecord], list[AuditEventRecord]] | None:
+    """What a status shows from the ledger: the row (None: a provider ref we do not store, or may
+    not see), the documents amending it, and its audit history."""
+    if isinstance(parsed, OurRef):
+        found, amendments = await tx.documents.with_amendments(parsed.document_id)
+        if found is None:
+            raise NotFound(_("{ref} does not exist").format(ref=parsed.ref))
+        doc = _checked_visible(parsed, found)
+    else:
+        doc = await _visible(ctx, parsed, tx)
+        amendments = await tx.documents.amendments_of(doc.id) if doc is not None else []
+    if doc is None:
+        return None
+    return doc, amendments, await tx.audit.search(document_id=doc.id, limit=history)
+
+
+async def _refreshed(ctx: WorkflowContext, doc: DocumentRecord, *, refresh: bool) -> tuple[DocumentView, bool]:
+    """The view of `doc` after asking its provider, and whether the answer was written (then the
+    row changed, and a caller that shows it reads it again)."""
     ref = doc.document_ref
     if not refresh or ref is None or doc.lifecycle in (Lifecycle.PENDING_APPROVAL, Lifecycle.REJECTED):
-        return document_view(doc)
+        return document_view(doc), False
     async with ctx.providers_of(row_scope(doc.team_id, doc.enterprise_id)):  # the document's account
         provider = ctx.providers.get(doc.provider)
         if provider is None:
-            return document_view(doc, error=not_configured_message(doc.provider))
+            return document_view(doc, error=not_configured_message(doc.provider)), False
         try:
             answer = await provider.status(ref)
         except ProviderError as exc:
-            return document_view(doc, error=exc)
+            return document_view(doc, error=exc), False
     now = ctx.clock()
     if says_nothing_new(doc, answer):
         # The row already says all of it: no write. A write transaction per status serialised a
         # burst of them behind SQLite's write lock, and the re-read cost one more query.
-        return document_view(dataclasses.replace(doc, state_checked_at=now))
+        return document_view(dataclasses.replace(doc, state_checked_at=now)), False
     await ctx.store.documents.record_status(doc.id, answer, now=now)
-    return document_view(await ctx.document(doc.id))
+    return document_view(doc), True
 
 
 def says_nothing_new(doc: DocumentRecord, answer: DocumentStatus) -> bool:

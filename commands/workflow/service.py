@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from commands.ledger import (
     ApprovalAction,
     ApprovalState,
+    AuditEventRecord,
     AuditKind,
     AuditOperation,
     DocumentRecord,
@@ -292,6 +293,12 @@ class InvoiceService:
             return view
         amendments = await self.context.store.documents.amendments_of(view.id)
         return view.model_copy(update={"amendments": tuple(d.ref for d in amendments)})
+
+    @_workspace_providers
+    async def status_with_history(self, ref_text: str, *, history: int = 40) -> tuple[DocumentView,
+                                                                                   list[AuditEventRecord]]:
+        """`status` with the document's first `history` audit events, read together (one read scope)."""
+        return await queries.status_with_history(self.context, ref_text, history=history)
 
     async def resolve_ref(self, ref_text: str) -> DocumentView:
         """The stored document a ref names, without asking the provider (external refs: a stub view)."""

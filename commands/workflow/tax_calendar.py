@@ -26,8 +26,6 @@ from enum import StrEnum
 from fractions import Fraction
 from functools import cache
 
-import holidays
-
 from providers.models import DocumentKind
 
 TAX_INVOICE_KINDS = frozenset(
@@ -87,6 +85,8 @@ def applies_to(kind: DocumentKind | str) -> bool:
 
 @cache
 def _holidays(year: int) -> frozenset[dt.date]:
+    import holidays  # a few MB of calendars: loaded on the first date asked, not at every start
+
     return frozenset(holidays.country_holidays("KR", years=year))
 
 

@@ -18,7 +18,9 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -149,6 +151,11 @@ class WorkspaceSettings:
         self._ttl = ttl
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, EffectiveSettings]] = {}
+        #: the one read in flight per workspace: a burst arriving as the cached value expires waits for
+        #: it instead of sending the same SELECT once per request
+        self._reading: dict[str, asyncio.Future[EffectiveSettings]] = {}
+        #: bumped by every save, so a read that started before it never caches what it read
+        self._saves: dict[str, int] = {}
         #: called with the workspace whenever its credentials are replaced (its provider clients are rebuilt)
         self.on_credentials_saved: list[Callable[[WorkspaceScope], None]] = []
 
@@ -159,9 +166,23 @@ class WorkspaceSettings:
         cached = self._cache.get(scope.team_id)
         if cached and self._monotonic() - cached[0] < self._ttl:
             return cached[1]
+        reading = self._reading.get(scope.team_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(scope))
+            self._reading[scope.team_id] = reading
+            reading.add_done_callback(functools.partial(self._read_done, scope.team_id))
+        return await asyncio.shield(reading)
+
+    def _read_done(self, team: str, reading: asyncio.Future[EffectiveSettings]) -> None:
+        if self._reading.get(team) is reading:
+            del self._reading[team]
+
+    async def _read(self, scope: WorkspaceScope) -> EffectiveSettings:
+        saves = self._saves.get(scope.team_id, 0)
         row = await self.store.workspace_settings.get(scope)
         resolved = effective(self.defaults, row.overrides if row else {})
-        self._cache[scope.team_id] = (self._monotonic(), resolved)
+        if self._saves.get(scope.team_id, 0) == saves:
+            self._cache[scope.team_id] = (self._monotonic(), resolved)
         return resolved
 
     async def current(self) -> EffectiveSettings:
@@ -172,7 +193,9 @@ class WorkspaceSettings:
         """Replace `scope`'s overrides with `overrides` (validated by `validate`)."""
         await self.store.workspace_settings.save(scope, overrides={k: overrides[k] for k in FIELDS if k in overrides},
                                                  updated_by=actor)
+        self._saves[scope.team_id] = self._saves.get(scope.team_id, 0) + 1
         self._cache.pop(scope.team_id, None)
+        self._reading.pop(scope.team_id, None)
         return await self.effective(scope)
 
     def _require_vault(self) -> CredentialVault:

@@ -12,6 +12,7 @@ import pytest
 from bench import ack, digest, sweep
 from bench._common import BenchResult, median, percentile, spread
 from bench._docs import write_docs
+from providers.limits import ProviderLimits
 from providers.models import Provider
 
 pytestmark = pytest.mark.slow  # runs the benchmarks at a reduced size
@@ -30,17 +31,21 @@ def test_the_split_puts_most_documents_at_popbill_and_keeps_the_total() -> None:
     assert counts[Provider.POPBILL] == 7_000 and counts[Provider.HIWORKS] == 1_000
 
 
-def test_the_lower_bound_counts_batched_pages_and_parallel_waves() -> None:
+def test_the_lower_bound_counts_batched_calls_in_waves_of_each_provider_permitted_concurrency() -> None:
     counts = sweep.split_documents(10_000)
-    concurrency = dict.fromkeys(counts, 16)
-    bound, rounds = sweep.lower_bound(counts, concurrency, 0.05)
-    assert rounds == {"popbill": 7, "payssam": 63, "hiworks": 63, "abillify": 63, "closure": 1}
-    assert bound == (63 + 1) * 0.05
+    counts[Provider.HIWORKS] = 900  # what Hiworks' daily budget lets the sweep read
+    limits = {p: ProviderLimits(max_concurrent=16, batch_size=1000 if p is Provider.POPBILL else 1) for p in counts}
+    limits[Provider.POPBILL] = ProviderLimits(max_concurrent=4, batch_size=1000)
+    limits[Provider.HIWORKS] = ProviderLimits(max_concurrent=8, daily_calls=1000)
+    bound, rounds = sweep.lower_bound(counts, limits, 0.05)
+    assert rounds == {"popbill": 2, "payssam": 63, "hiworks": 113, "abillify": 63, "closure": 1}
+    assert bound == pytest.approx((113 + 1) * 0.05)
 
 
 def test_every_benchmark_has_a_quick_plan_smaller_than_the_full_one() -> None:
     assert max(ack.QUICK.concurrency) < max(ack.FULL.concurrency)
     assert sweep.QUICK.documents < sweep.FULL.documents
+    assert sweep.FULL.sizes == (1_000, 10_000, 50_000)  # the sweep's growth table
     assert max(digest.QUICK.sizes) < max(digest.FULL.sizes) == 1_000_000
     assert digest.FULL.sizes == (10_000, 100_000, 1_000_000)  # the growth table the issue asks for
 

@@ -1,24 +1,40 @@
-"""`serve` starts without loading what it does not need yet (matplotlib, Alembic, the console).
+"""`serve` starts without loading what it does not need yet (matplotlib, Alembic, the console,
+cryptography, the holiday calendars, the provider sandboxes' code), and binds its port before
+importing the bot at all.
 
 Measured in bench/start.py: matplotlib and Alembic cost about a second and 50 MB at every
-start, for a chart drawn once a day and migrations that are already applied.
+start, for a chart drawn once a day and migrations that are already applied; cryptography
+(7 MB) is needed only with INVOICEBOT_ENCRYPTION_KEY, holidays (3 MB) on the first deadline
+computed, the sandboxes' code only for providers without credentials.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from bot.early_health import EarlyHealth
 from commands.ledger import migrate
 from commands.ledger.migrate import script_heads
 from tests.paths import REPO_ROOT
 
-HEAVY = ("matplotlib", "alembic", "mako", "bot.console.app", "bot.console.slack_double")
+HEAVY = ("matplotlib", "alembic", "mako", "bot.console.app", "bot.console.slack_double", "cryptography", "holidays",
+         "openpyxl", "providers.sandbox.popbill", "providers.sandbox.hiworks")
+#: what `bot.cli` must not import before `serve` has bound its port (`bot.early_health`)
+BEFORE_LISTENING = ("sqlalchemy", "pydantic_settings", "slack_bolt", "slack_sdk", "aiohttp", "httpx", "bot.settings",
+                    "bot.runtime", "bot.serve", "commands.ledger", "commands.workflow")
 
 
-def _loaded_after(code: str, cwd: Path) -> list[str]:
-    probe = f"import sys\n{code}\nprint(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+def _loaded_after(code: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = f"import sys\n{code}\nprint(','.join(m for m in {watch!r} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"}, check=True)
     return [m for m in done.stdout.strip().split(",") if m]
@@ -26,6 +42,55 @@ def _loaded_after(code: str, cwd: Path) -> list[str]:
 
 def test_serve_imports_nothing_heavy(tmp_path: Path) -> None:
     assert _loaded_after("import bot.cli, bot.serve, bot.runtime", tmp_path) == []
+
+
+def test_the_command_line_loads_nothing_of_the_bot_before_serve_listens(tmp_path: Path) -> None:
+    code = "import bot.cli, bot.early_health"
+    assert _loaded_after(code, tmp_path, BEFORE_LISTENING) == []
+
+
+def _probe(early: EarlyHealth | None) -> tuple[int, object]:
+    assert early is not None, "the port was not bound first"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{early.port}/health", timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_serve_answers_health_before_reading_the_settings_and_hands_the_port_to_serve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.cli as cli
+    import bot.config_errors as config_errors
+    import bot.serve as serve_module
+    from bot.settings import Settings
+
+    bound: list[EarlyHealth | None] = []
+    seen: list[tuple[str, tuple[int, object]]] = []
+    real_listen = cli._listen_early
+
+    def listen(args: argparse.Namespace) -> EarlyHealth | None:
+        bound.append(real_listen(args))
+        return bound[-1]
+
+    def settings() -> Settings:
+        seen.append(("reading settings", _probe(bound[0])))
+        return Settings.model_construct()
+
+    async def serve(_settings: Settings, **kwargs: Any) -> int:
+        early = kwargs["early"]
+        assert isinstance(early, EarlyHealth) and early is bound[0]
+        seen.append(("serve", _probe(early)))
+        early.close()
+        return 0
+
+    monkeypatch.setattr(cli, "_listen_early", listen)
+    monkeypatch.setattr(config_errors, "load_settings_checked", settings)
+    monkeypatch.setattr(serve_module, "serve", serve)
+    assert cli.main(["serve", "--http", "--host", "127.0.0.1", "--port", "0"]) == 0
+    starting = (503, {"ok": False, "starting": True})
+    assert seen == [("reading settings", starting), ("serve", starting)]
 
 
 def test_opening_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:

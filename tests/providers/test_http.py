@@ -183,3 +183,29 @@ async def test_requests_beyond_max_connections_wait_in_provider_http_not_in_the_
         assert peak == 8 and http.in_flight == 0
     finally:
         await http.aclose()
+
+
+def _answer_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records
+            if r.name == "invoicebot.providers.http" and " -> " in r.getMessage()]
+
+
+async def test_an_ordinary_read_is_logged_at_debug_only(caplog: pytest.LogCaptureFixture) -> None:
+    """A line per provider read (one per `/invoice status`) was CPU on every command; debug shows it."""
+    caplog.set_level("INFO", logger="invoicebot.providers.http")
+    await client(Script(httpx.Response(200, json={"ok": True}))).send("GET", "/doc", write=False)
+    assert _answer_lines(caplog) == []
+    caplog.set_level("DEBUG", logger="invoicebot.providers.http")
+    await client(Script(httpx.Response(200, json={"ok": True}))).send("GET", "/doc", write=False)
+    assert [level for level, _ in _answer_lines(caplog)] == ["DEBUG"]
+
+
+async def test_writes_stay_at_info_and_errors_and_slow_answers_warn(caplog: pytest.LogCaptureFixture,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level("INFO", logger="invoicebot.providers.http")
+    await client(Script(httpx.Response(200, json={"ok": True}))).send("POST", "/doc", write=True)
+    await client(Script(httpx.Response(404, json={"code": -1}))).send("GET", "/gone", write=False)
+    monkeypatch.setattr("providers.http.SLOW_CALL_SECONDS", 0.0)
+    await client(Script(httpx.Response(200, json={"ok": True}))).send("GET", "/slow", write=False)
+    assert [(level, msg.split(" -> ")[0]) for level, msg in _answer_lines(caplog)] == [
+        ("INFO", "demo POST /doc"), ("WARNING", "demo GET /gone"), ("WARNING", "demo GET /slow")]

@@ -31,6 +31,7 @@ from commands.ledger.digest_queries.listings import (
     recent_requests,
     touch_checked,
     unpaid,
+    unpaid_totals,
 )
 from commands.ledger.digest_queries.rows import (
     OPEN_STATES,
@@ -79,4 +80,5 @@ __all__ = [
     "release_unposted_run",
     "touch_checked",
     "unpaid",
+    "unpaid_totals",
 ]

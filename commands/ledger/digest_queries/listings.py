@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from commands.ledger.digest_queries.rows import (
     document_listing,
     fetch,
 )
-from commands.ledger.schema import documents, issued_hourly
+from commands.ledger.schema import NO_DUE_DATE, documents, issued_hourly, unpaid_daily
 from commands.ledger.standing_sql import standing_in, standing_parts
 from commands.ledger.store import Store
 from commands.ledger.vocabulary import Standing
@@ -45,6 +46,7 @@ __all__ = [
     "recent_requests",
     "touch_checked",
     "unpaid",
+    "unpaid_totals",
 ]
 
 _ISSUED = (Standing.ISSUED,)
@@ -220,15 +222,93 @@ def _due_first() -> tuple[Any, ...]:
     return (documents.c.due_date.is_(None), documents.c.due_date, documents.c.id)
 
 
+@dataclass(frozen=True)
+class _Unpaid:
+    """Which unpaid documents a list holds: one provider or all, due dates within bounds (inclusive
+    `due_from` .. `due_until`, exclusive `due_before`); None: no bound."""
+
+    provider: Provider | None = None
+    due_from: dt.date | None = None
+    due_until: dt.date | None = None
+    due_before: dt.date | None = None
+
+    def where(self, table: sa.Table) -> list[sa.ColumnElement[bool]]:
+        """The filter on `documents`, or on `unpaid_daily` (whose rows are all unpaid)."""
+        c = table.c
+        where: list[sa.ColumnElement[bool]] = []
+        if table is documents:
+            where += [c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT)]
+        if self.provider is not None:
+            where.append(c.provider == self.provider.value)
+        if self.due_from is not None:
+            where.append(c.due_date >= self.due_from)
+        if self.due_until is not None:
+            where.append(c.due_date <= self.due_until)
+        if self.due_before is not None:
+            where.append(c.due_date < self.due_before)
+        if table is unpaid_daily and (self.due_from, self.due_until, self.due_before) != (None, None, None):
+            where.append(c.due_date < NO_DUE_DATE)  # a bound on the due date leaves the undated out
+        return where
+
+
+async def unpaid_totals(
+    store: Store, *, provider: Provider | None = None, due_from: dt.date | None = None,
+    due_until: dt.date | None = None, due_before: dt.date | None = None, channel: str | None = None,
+    from_documents: bool = False,
+) -> tuple[int, dict[str, int]]:
+    """How many documents are unpaid and their amount per currency (with a due date in the bounds).
+
+    Read from `unpaid_daily` (kept by triggers: a few rows per due day, whatever the size of the
+    table); `from_documents` reads the documents themselves (the same numbers: tests compare them).
+    """
+    return await _unpaid_totals(store, _Unpaid(provider, due_from, due_until, due_before), channel, from_documents)
+
+
+async def _unpaid_totals(store: Store, which: _Unpaid, channel: str | None,
+                         from_documents: bool = False) -> tuple[int, dict[str, int]]:
+    if from_documents:
+        c = documents.c
+        stmt = (sa.select(c.currency, sa.func.count().label("n"), sa.func.coalesce(sa.func.sum(c.total), 0)
+                          .label("amount"))
+                .where(*which.where(documents), *channel_filter(channel)).group_by(c.currency))
+    else:
+        u = unpaid_daily.c
+        where = which.where(unpaid_daily)
+        if channel is not None:
+            where.append(u.channel_id == channel)
+        stmt = (sa.select(u.currency, sa.func.sum(u.count).label("n"), sa.func.sum(u.amount).label("amount"))
+                .where(*where).group_by(u.currency).having(sa.func.sum(u.count) > 0))
+    rows = await fetch(store, stmt)
+    return sum(int(r["n"]) for r in rows), {r["currency"]: int(r["amount"]) for r in rows}
+
+
+async def _unpaid_listing(
+    store: Store, which: _Unpaid, *, limit: int, order_by: Sequence[Any], channel: str | None,
+    workspace: WorkspaceScope | None,
+) -> Listing[DocumentRow]:
+    """An unpaid list: its count and totals from `unpaid_daily`, then only its top `limit` rows.
+
+    One workspace's list reads the documents (the daily totals are not kept per workspace)."""
+    where = [*which.where(documents), *channel_filter(channel, workspace)]
+    if workspace is not None:
+        return await document_listing(store, where, order_by, limit)
+    count, totals = await _unpaid_totals(store, which, channel)
+    if count == 0:
+        return Listing()
+    rows: tuple[DocumentRow, ...] = ()
+    if limit > 0:
+        top = sa.select(*DOC_COLUMNS).where(*where).order_by(*order_by).limit(limit)
+        rows = tuple(DocumentRow.from_row(r) for r in await fetch(store, top))
+    return Listing(count=count, rows=rows, totals=totals)
+
+
 async def unpaid(
     store: Store, provider: Provider, *, limit: int = 5, channel: str | None = None,
     workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Issued documents of `provider` the customer has not paid yet, soonest due first."""
-    c = documents.c
-    where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             *channel_filter(channel, workspace)]
-    return await document_listing(store, where, _due_first(), limit)
+    return await _unpaid_listing(store, _Unpaid(provider), limit=limit, order_by=_due_first(), channel=channel,
+                                 workspace=workspace)
 
 
 async def expiring(
@@ -236,10 +316,8 @@ async def expiring(
     workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of `provider` due today or within `days` days."""
-    c = documents.c
-    where = [c.provider == provider.value, c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT),
-             c.due_date >= today, c.due_date <= today + dt.timedelta(days=days), *channel_filter(channel, workspace)]
-    return await document_listing(store, where, _dated_due_first(), limit)
+    return await _unpaid_listing(store, _Unpaid(provider, due_from=today, due_until=today + dt.timedelta(days=days)),
+                                 limit=limit, order_by=_dated_due_first(), channel=channel, workspace=workspace)
 
 
 async def overdue(
@@ -247,10 +325,8 @@ async def overdue(
     workspace: WorkspaceScope | None = None,
 ) -> Listing[DocumentRow]:
     """Unpaid documents of any provider whose due date has passed, longest overdue first."""
-    c = documents.c
-    where = [c.state == DocumentState.UNPAID.value, c.lifecycle.in_(SWEPT), c.due_date < today,
-             *channel_filter(channel, workspace)]
-    return await document_listing(store, where, _dated_due_first(), limit)
+    return await _unpaid_listing(store, _Unpaid(due_before=today), limit=limit, order_by=_dated_due_first(),
+                                 channel=channel, workspace=workspace)
 
 
 async def recent_requests(store: Store, user: str, *, limit: int = 10,

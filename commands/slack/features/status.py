@@ -8,7 +8,6 @@ when clicked and gives it to the clicker alone.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -53,10 +52,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     the status card's "Open in provider" button."""
 
     async def on_status(invocation: Invocation, parsed: StatusCommand) -> None:
-        view = await deps.service.status(str(parsed.ref))
-        history: tuple[tuple[dt.datetime | None, str], ...] = ()
-        if view.id is not None:
-            history = history_from_audit(await deps.store.audit.search(document_id=view.id, limit=40))
+        # the row, its amendments and its audit history in one read scope (one connection)
+        view, events = await deps.service.status_with_history(str(parsed.ref), history=40)
+        history = history_from_audit(events)
         card = document_card(view, history=history, today=deps.today(), tz=deps.tz)
         stale = _SHORT_LIVED_LINKS & set(card.links)
         if stale:

@@ -14,6 +14,7 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
 from commands.slack.formatting import document_label
 from commands.workflow import SweepReport, sweep
+from commands.workflow.sweep import ProvidersFor
 
 __all__ = ["post_sweep_changes", "register", "run_sweep"]
 
@@ -28,9 +29,15 @@ async def post_sweep_changes(deps: SlackDeps, report: SweepReport) -> None:
         await deps.notifier.post_in_thread(document_id, text)
 
 
-async def run_sweep(deps: SlackDeps) -> SweepReport:
-    """Sweep every provider now and post the changes."""
-    report = await sweep(deps.store, deps.providers, concurrency=deps.sweep_concurrency, clock=deps.clock)
+async def run_sweep(deps: SlackDeps, providers_for: ProvidersFor | None = None) -> SweepReport:
+    """Sweep every provider now and post the changes.
+
+    Args:
+        providers_for: each workspace's provider clients by team id (default: the service's
+            `providers_for`, its own accounts where it stored credentials, else the environment's).
+    """
+    report = await sweep(deps.store, deps.providers, providers_for=providers_for or deps.service.providers_for,
+                         concurrency=deps.sweep_concurrency, clock=deps.clock)
     await post_sweep_changes(deps, report)
     return report
 

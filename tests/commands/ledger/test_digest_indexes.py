@@ -25,7 +25,8 @@ from tests.commands.slack.digest.seed import bulk_documents
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)
-TABLES = ("documents", "approval_requests", "audit_events", "closure_checks", "issued_hourly", "digest_posts")
+TABLES = ("documents", "approval_requests", "audit_events", "closure_checks", "issued_hourly", "unpaid_daily",
+          "digest_posts")
 
 
 async def _digest_statements(store: Store, channel: str | None) -> list[tuple[str, Any]]:

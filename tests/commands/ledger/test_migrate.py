@@ -42,6 +42,8 @@ TABLES = {
     "slack_installations",
     "slack_oauth_states",
     "step_executions",
+    "provider_calls",
+    "unpaid_daily",
     "replay_keys",
     "user_prefs",
     "workspace_settings",

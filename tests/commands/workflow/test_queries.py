@@ -160,3 +160,67 @@ async def test_list_by_standing_finds_what_every_surface_labels_the_same(env: En
     assert found[Standing.REJECTED] == ["INV-000002"]
     assert found[Standing.ISSUED] == ["INV-000001"]
     assert found[Standing.PENDING] == [] and found[Standing.CANCELLED] == []
+
+
+class _Statements:
+    """Statements (BEGIN apart) and pool checkouts on an engine while it is attached."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine, self.statements, self.checkouts = engine, list[str](), 0
+
+    def _statement(self, conn: object, cursor: object, statement: str, *args: object) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            self.statements.append(statement)
+
+    def _checkout(self, *args: object) -> None:
+        self.checkouts += 1
+
+    def __enter__(self) -> _Statements:
+        sa.event.listen(self.engine, "before_cursor_execute", self._statement)
+        sa.event.listen(self.engine, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._statement)
+        sa.event.remove(self.engine, "checkout", self._checkout)
+
+
+async def test_a_status_with_its_history_reads_on_one_connection_in_two_statements(env: Env) -> None:
+    """The row with its amendments in one SELECT, the audit history in another, on one connection:
+    each statement and each checkout is a round-trip (under aiosqlite, several thread hand-offs)."""
+    ref = await issue(env)
+    await env.service.status(ref)  # the first read stores what the provider says
+    env.clock.advance(hours=1)
+
+    with _Statements(env.store.engine.sync_engine) as seen:
+        view, events = await env.service.status_with_history(ref, history=40)
+
+    assert len(seen.statements) <= 2 and seen.checkouts == 1, seen.statements
+    assert view == await env.service.status(ref)
+    assert events == await env.store.audit.search(document_id=view.id, limit=40) and events
+
+
+async def test_a_status_with_its_history_shows_what_the_provider_changed(env: Env) -> None:
+    """When the answer is written, the row, amendments and history are read again (once, together)."""
+    ref = await issue(env)
+    env.popbill.documents[ref] = env.popbill.documents[ref].model_copy(
+        update={"state": DocumentState.FILED, "raw_state": "310"})
+
+    with _Statements(env.store.engine.sync_engine) as seen:
+        view, events = await env.service.status_with_history(ref, history=40)
+
+    assert view.state is DocumentState.FILED and view.raw_state == "310"
+    assert view == await env.service.status(ref, refresh=False)
+    assert events == await env.store.audit.search(document_id=view.id, limit=40)
+    reads = [s for s in seen.statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) <= 4, reads
+
+
+async def test_a_status_with_its_history_of_refs_we_do_not_show(env: Env) -> None:
+    env.popbill.add_document("EXT-7", state=DocumentState.SENT)
+
+    view, events = await env.service.status_with_history("popbill:EXT-7")
+
+    assert not view.stored and view.state is DocumentState.SENT and events == []
+    with pytest.raises(NotFound):
+        await env.service.status_with_history("INV-000404")

@@ -3,6 +3,8 @@ environment's defaults, and what the role directory and the policy read from it.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from commands.ledger import Store
@@ -80,3 +82,44 @@ async def test_credentials_without_a_key_are_refused_with_a_clear_message(store:
         await settings.replace_credentials(ALPHA, {"payssam_api_key": "k"}, actor="U_ADA")
     assert not any((await settings.credential_status(ALPHA)).values())
 
+
+
+async def test_a_burst_arriving_as_the_cache_expires_reads_the_row_once(store: Store,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = WorkspaceSettings(store, DEFAULTS)
+    await settings.save(ALPHA, {"language": "ko"}, actor="U_ADA")
+    settings._cache.clear()  # as when the ttl runs out under a burst
+    reads: list[WorkspaceScope] = []
+    read_row = store.workspace_settings.get
+
+    async def counted(scope: WorkspaceScope):  # type: ignore[no-untyped-def]
+        reads.append(scope)
+        await asyncio.sleep(0.01)  # the burst arrives while the one SELECT is out
+        return await read_row(scope)
+
+    monkeypatch.setattr(store.workspace_settings, "get", counted)
+    answers = await asyncio.gather(*(settings.effective(ALPHA) for _ in range(50)))
+    assert {a.language for a in answers} == {"ko"}
+    assert reads == [ALPHA]
+
+
+async def test_a_read_started_before_a_save_never_caches_the_old_values(store: Store,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = WorkspaceSettings(store, DEFAULTS)
+    read_row = store.workspace_settings.get
+    read, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(scope: WorkspaceScope):  # type: ignore[no-untyped-def]
+        row = await read_row(scope)
+        read.set()
+        await release.wait()  # the answer is still on its way back when the admin saves
+        return row
+
+    monkeypatch.setattr(store.workspace_settings, "get", slow)
+    stale = asyncio.ensure_future(settings.effective(ALPHA))
+    await read.wait()
+    monkeypatch.setattr(store.workspace_settings, "get", read_row)
+    saved = await settings.save(ALPHA, {"language": "en"}, actor="U_ADA")
+    release.set()
+    assert (await stale).language == "auto" and saved.language == "en"
+    assert (await settings.effective(ALPHA)).language == "en"

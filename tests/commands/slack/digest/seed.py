@@ -84,15 +84,15 @@ async def age_approval(store: Store, approval_id: int, created_at: dt.datetime) 
 
 
 async def bulk_documents(store: Store, count: int, *, now: dt.datetime, days: int = 30, seed: int = 7,
-                         chunk: int = 10_000) -> None:
-    """`count` documents over `days` days across providers, states and lifecycles."""
+                         chunk: int = 10_000, first_id: int = 1) -> None:
+    """`count` documents over `days` days across providers, states and lifecycles (ids from `first_id`)."""
     rng = random.Random(seed)
     providers = list(KINDS)
     states = [DocumentState.ISSUED, DocumentState.FILED, DocumentState.FILING, DocumentState.UNPAID,
               DocumentState.PAID, DocumentState.FILING_FAILED, DocumentState.CANCELED, DocumentState.SENT]
     lifecycles = [Lifecycle.ISSUED] * 18 + [Lifecycle.FAILED, Lifecycle.OUTCOME_UNKNOWN, Lifecycle.DESTROYED]
     rows: list[dict[str, Any]] = []
-    for i in range(1, count + 1):
+    for i in range(first_id, first_id + count):
         provider = providers[i % 4]
         created = now - dt.timedelta(seconds=rng.randrange(days * 86400))
         lifecycle = rng.choice(lifecycles)
