@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.schedule_types import DigestPoster, DigestRun, RunOutcome, last_occurrence
+from bot.schedule_types import DigestPoster, DigestRun, RunOutcome, digest_due_second, last_occurrence
 from commands.ledger import DigestScheduleRecord, Store
 from commands.ledger import digest_queries as q
 from commands.ledger.leases import Lease, RunLeases
@@ -102,13 +102,15 @@ class DigestRuns:
         self.client = client
         #: a workspace's Web API client (OAuth mode: `WorkspaceTokens.client_for`); None: the poster's own
         self.client_for: Callable[[Workspace | None], Awaitable[AsyncWebClient | None]] | None = None
+        #: seconds past the scheduled minute a digest falls due (0; tests: INVOICEBOT_TEST_DIGEST_SECOND)
+        self.due_second = digest_due_second()
 
     async def post_due(self, record: DigestScheduleRecord) -> Posting:
         """Today's scheduled digest of `record`'s channel: refused when too late, posted by the lease's holder."""
         channel = record.channel_id
         zone = ZoneInfo(record.timezone)
         now = self.clock()
-        due = last_occurrence(now, record.time, zone)
+        due = last_occurrence(now, record.time, zone, self.due_second)
         day = due.astimezone(zone).date()
         if now - due > self.grace:
             log.warning("digest for %s on %s: %s late, beyond the %s grace period; skipped",
@@ -208,7 +210,7 @@ class DigestRuns:
         due_now = []
         for record in await self.store.digests.list_schedules(enabled_only=True):
             zone = ZoneInfo(record.timezone)
-            due = last_occurrence(now, record.time, zone)
+            due = last_occurrence(now, record.time, zone, self.due_second)
             if now - due > self.grace:
                 continue
             if await self.store.digests.get_run(record.channel_id, due.astimezone(zone).date()) is not None:

@@ -17,8 +17,21 @@ from typing import Protocol
 from commands.ledger.workspaces import WorkspaceScope
 from commands.slack.digest import PostedDigest
 
-__all__ = ["DigestPoster", "DigestRun", "JobInfo", "RunOutcome", "default_instance_id", "digest_job_id", "hhmm",
-           "last_occurrence"]
+__all__ = [
+    "DIGEST_SECOND",
+    "DigestPoster",
+    "DigestRun",
+    "JobInfo",
+    "RunOutcome",
+    "default_instance_id",
+    "digest_due_second",
+    "digest_job_id",
+    "hhmm",
+    "last_occurrence",
+]
+
+#: test-only: seconds (0..59) past the scheduled minute at which digests fall due; unset, 0
+DIGEST_SECOND = "INVOICEBOT_TEST_DIGEST_SECOND"
 
 
 def digest_job_id(channel: str) -> str:
@@ -32,18 +45,32 @@ def hhmm(text: str) -> tuple[int, int]:
     return int(hour), int(minute)
 
 
-def last_occurrence(now: dt.datetime, at: str, tz: dt.tzinfo) -> dt.datetime:
-    """The most recent local `at` (HH:MM) in `tz` at or before `now` (an aware datetime).
+def last_occurrence(now: dt.datetime, at: str, tz: dt.tzinfo, second: int = 0) -> dt.datetime:
+    """The most recent local `at` (HH:MM, at `second` past the minute) in `tz` at or before `now`
+    (an aware datetime).
 
     Its local date is the digest's day, so a 23:59 digest that runs at 00:20 still counts
     for the day before.
     """
     hour, minute = hhmm(at)
     local = now.astimezone(tz)
-    candidate = dt.datetime.combine(local.date(), dt.time(hour, minute), tz)
+    candidate = dt.datetime.combine(local.date(), dt.time(hour, minute, second), tz)
     if candidate > now:
-        candidate = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute), tz)
+        candidate = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute, second), tz)
     return candidate
+
+
+def digest_due_second() -> int:
+    """Seconds past the scheduled minute at which digests fall due: 0 unless the test-only
+    `DIGEST_SECOND` is set.
+
+    Schedules have minute resolution; end-to-end tests that race several processes for a
+    digest's cron firing set it so the firing is a few seconds away, not up to two minutes.
+    """
+    second = int(os.environ.get(DIGEST_SECOND, "0") or 0)
+    if not 0 <= second <= 59:
+        raise ValueError(f"{DIGEST_SECOND} must be 0..59, not {second}")
+    return second
 
 
 class RunOutcome(StrEnum):

@@ -280,7 +280,7 @@ class InvoiceScheduler:
 
     def _digest_trigger(self, record: DigestScheduleRecord) -> CronTrigger:
         hour, minute = hhmm(record.time)
-        return CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(record.timezone))
+        return CronTrigger(hour=hour, minute=minute, second=self.runs.due_second, timezone=ZoneInfo(record.timezone))
 
     def _arm(self, record: DigestScheduleRecord) -> None:
         self._scheduler.add_job(self._digest_job, self._digest_trigger(record), args=[record.channel_id],

@@ -32,7 +32,9 @@ async def test_sigterm_during_a_slow_provider_call_finishes_it_and_exits_0(tmp_p
             view, values = await open_issue_modal(http, world, port)
             await post(http, port, world.factory.view_submission(user_id="U_ALICE", view=view, values=values))
             card = await wait_until("the approval card", now_true(lambda: world.cards()), 30)
-            world.set_popbill_latency(4000)  # the issuance takes 4 s at Popbill
+            # every Popbill call takes 2 s: the token, registIssue and getInfo still run for 6 s after
+            # the SIGTERM below, far longer than the 0.5 s wait and the two requests the test makes meanwhile
+            world.set_popbill_latency(2000)
             await post(http, port, world.approve(card[0]))
 
             async def executing() -> bool:

@@ -69,7 +69,7 @@ async def test_a_replica_killed_right_after_claiming_the_digest_still_posts_it_e
             for port in ports:
                 await wait_ready(http, world, port)
             await wait_until("the digest to be posted", now_true(lambda: _posts(world) >= 1), 60, 0.2)
-            await asyncio.sleep(LEASE_SECONDS * 3)  # several takeover rounds on both replicas
+            await asyncio.sleep(LEASE_SECONDS * 2)  # two more takeover rounds (one per lease) on both replicas
 
         assert _posts(world) == 1, "posted exactly once"
         done = await _run_row(postgres_url)

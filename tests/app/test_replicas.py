@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from bot.schedule_types import DIGEST_SECOND
 from commands.ledger import Store
 from tests.app.serve_procs import (
     FINAL,
@@ -37,15 +38,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 COUNT = 30
 DIGEST_CHANNELS = ("C_DIGEST_A", "C_DIGEST_B")
 ZONE = "Asia/Seoul"
+#: from scheduling the digests to their cron firing: three replicas start and arm in 3-5 s at load 3
+START_LEAD = dt.timedelta(seconds=20)
+#: INVOICEBOT_EXECUTING_STALE_SECONDS: how long the survivors wait before taking a dead replica's work over
+STALE = "8"
 
 
 async def _schedule_digests_soon(url: str) -> dt.datetime:
-    """Digests due at the next minute at least 70 s away (time for the replicas to start, which
-    arm their cron jobs from the database): every replica's job fires at that same instant."""
+    """Digests due `START_LEAD` from now, to the second (the minute in the schedule, the second
+    through INVOICEBOT_TEST_DIGEST_SECOND): time for the replicas to start, which arm their cron
+    jobs from the database, so every replica's job fires at that same instant."""
     now = dt.datetime.now(ZoneInfo(ZONE))
-    due = now.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
-    while due - now < dt.timedelta(seconds=70):
-        due += dt.timedelta(minutes=1)
+    due = (now + START_LEAD).replace(microsecond=0) + dt.timedelta(seconds=1)
     store = await Store.open(url, migrate=False)
     try:
         for channel in DIGEST_CHANNELS:
@@ -95,8 +99,10 @@ async def _submit_round_robin(http: httpx.AsyncClient, world: Cluster, ports: li
 
 async def test_three_replicas_one_killed_mid_batch_end_every_request_once(tmp_path: Path, postgres_url: str) -> None:
     due = await _schedule_digests_soon(postgres_url)
-    # stale after 20 s (the default): a slow but live execution is never taken over, a dead one is
-    with cluster(tmp_path, postgres_url, INVOICEBOT_EXECUTING_STALE_SECONDS="20") as world:
+    # a live execution renews its claim every third of STALE (1 s Popbill calls never outlast it), so
+    # it is never taken over, and a dead one is: the no-duplicate assertions below prove both
+    with cluster(tmp_path, postgres_url, INVOICEBOT_EXECUTING_STALE_SECONDS=STALE,
+                 **{DIGEST_SECOND: str(due.second)}) as world:
         ports = [world.start_serve(f"replica{i}") for i in range(3)]
         limits = httpx.Limits(max_connections=60, max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=30, limits=limits) as http:
