@@ -73,8 +73,14 @@ async def pending_approvals(
     return Listing(count=count, rows=rows)
 
 
-async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10) -> Listing[ClosureChangeRow]:
+async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10,
+                          workspace: WorkspaceScope | None = None) -> Listing[ClosureChangeRow]:
     """Businesses whose closure state differs from the check before, for checks since `since`.
+
+    A business's state is public-register data and its checks are shared (the sweep checks each
+    buyer once for everyone), but a workspace's digest lists only its own buyers (numbers on
+    `workspace`'s documents) with the names its own documents give them: another workspace's
+    customers never show.
 
     Each check is compared with the one before it (``LAG`` over ``(bizno, id)``), so a change
     shows even when a later check since `since` confirmed the new state. Only the numbers
@@ -85,6 +91,8 @@ async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10) 
     # ``(bizno, id)`` index: a ``bizno IN (subquery)`` lets SQLite walk the whole index instead
     checked = await fetch(store, sa.select(c.bizno).where(c.checked_at >= since))
     recent = sorted({str(r["bizno"]) for r in checked})
+    if workspace is not None:
+        recent = await _buyers_among(store, recent, workspace)
     found: list[RowMapping] = []
     for start in range(0, len(recent), _NUMBERS_PER_QUERY):
         found += await fetch(store, _changes_among(recent[start:start + _NUMBERS_PER_QUERY], since))
@@ -95,7 +103,7 @@ async def closure_changes(store: Store, since: dt.datetime, *, limit: int = 10) 
     if not latest:
         return Listing()
     shown = list(latest.values())[:limit]
-    names = await _buyer_names(store, [r["bizno"] for r in shown])
+    names = await _buyer_names(store, [r["bizno"] for r in shown], workspace)
     rows = tuple(
         ClosureChangeRow(
             bizno=r["bizno"], buyer_name=names.get(r["bizno"]),
@@ -135,16 +143,27 @@ def _business_state(value: str | None) -> BusinessState:
         return BusinessState.UNKNOWN
 
 
-async def _buyer_names(store: Store, biznos: Collection[str]) -> dict[str, str]:
+async def _buyer_names(store: Store, biznos: Collection[str], workspace: WorkspaceScope | None) -> dict[str, str]:
     if not biznos:
         return {}
     c = documents.c
     stmt = (
         sa.select(c.buyer_bizno, sa.func.max(c.buyer_name).label("name"))
-        .where(c.buyer_bizno.in_(list(biznos)), c.buyer_name.is_not(None))
+        .where(c.buyer_bizno.in_(list(biznos)), c.buyer_name.is_not(None), owned_by(documents, workspace))
         .group_by(c.buyer_bizno)
     )
     return {r["buyer_bizno"]: r["name"] for r in await fetch(store, stmt)}
+
+
+async def _buyers_among(store: Store, biznos: list[str], workspace: WorkspaceScope) -> list[str]:
+    """The numbers among `biznos` that are buyers on `workspace`'s documents (the bizno index)."""
+    c = documents.c
+    mine: set[str] = set()
+    for start in range(0, len(biznos), _NUMBERS_PER_QUERY):
+        stmt = (sa.select(c.buyer_bizno).distinct()
+                .where(c.buyer_bizno.in_(biznos[start:start + _NUMBERS_PER_QUERY]), owned_by(documents, workspace)))
+        mine.update(str(r["buyer_bizno"]) for r in await fetch(store, stmt))
+    return sorted(mine)
 
 
 async def last_sweep(store: Store, since: dt.datetime) -> SweepSummary | None:

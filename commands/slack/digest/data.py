@@ -217,7 +217,7 @@ async def build_digest_data(
         expiring_days=expiring_days,
         unpaid_abillify=await q.unpaid(store, Provider.ABILLIFY, limit=0, channel=scope, workspace=workspace),
         overdue=await q.overdue(store, today, limit=LIST_ROWS, channel=scope, workspace=workspace),
-        closure_changes=await q.closure_changes(store, since, limit=LIST_ROWS),
+        closure_changes=await q.closure_changes(store, since, limit=LIST_ROWS, workspace=workspace),
         unreachable=found_unreachable,
         sandbox_providers=frozenset(sandbox_providers),
         daily_krw=daily,
