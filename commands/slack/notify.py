@@ -13,9 +13,10 @@ user-typed string is escaped (`escape_mrkdwn`) before it reaches a `text` or mrk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,13 +38,13 @@ from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.blocks.kit import user_mention
 from commands.slack.blocks.models import ApprovalCard
 from commands.slack.cards import approval_card
-from commands.slack.clients import current_client
+from commands.slack.clients import current_client, use_client
 from commands.slack.formatting import clip, escape_mrkdwn
 from commands.slack.ids import RESUBMIT_ACTION_ID
 from commands.slack.language import Languages
 from commands.slack.slack_errors import SLACK_FAILURES, slack_error
 from commands.workflow import ApprovalView
-from commands.workflow.access import Workspace
+from commands.workflow.access import Workspace, bind_workspace
 from commands.workflow.resubmit import REOPENABLE
 
 __all__ = ["CARD_UPDATE_TIMEOUT", "Notifier", "OutcomeListener", "requester_message", "resubmit_button"]
@@ -128,6 +129,21 @@ class Notifier:
         if self.client_for is None or workspace is None:
             return self.default_client
         return await self.client_for(workspace)
+
+    @contextlib.asynccontextmanager
+    async def posting_as(self, team_id: str | None, enterprise_id: str | None = None) -> AsyncIterator[bool]:
+        """Post as workspace `team_id` (None: the bot's own): its settings, its client and its channel
+        language, for work no Slack request started (jobs, the sweep, recovery), where nothing else
+        says whose it is. Yields False when that workspace is not installed any more."""
+        workspace = Workspace(team_id, enterprise_id) if team_id else None
+        with bind_workspace(workspace):
+            client = await self.client_of(workspace)
+            if client is None:
+                log.warning("workspace %s is not installed: nothing posted for it", team_id)
+                yield False
+                return
+            with use_client(client), use_locale(await self.channel_language()):
+                yield True
 
     async def channel_language(self) -> str | None:
         """The language of channel messages (None: keep the current one)."""

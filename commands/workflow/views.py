@@ -129,6 +129,8 @@ class ApprovalView(_View):
     origin_thread_ts: str | None = None
     warnings: tuple[str, ...] = ()
     resubmits_request_id: int | None = None  # the rejected/expired/failed request this one replaces
+    team_id: str | None = None  # the workspace it was made in (None: single-workspace, or before workspaces)
+    enterprise_id: str | None = None
     resubmits_ref: str | None = None  # that request's document
     required_approvals: int = 1  # distinct approvers needed (N of M)
     approved_by: tuple[str, ...] = ()  # who approved so far, in order (N-of-M requests)

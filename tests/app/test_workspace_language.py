@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
+from commands.ledger import utc_now
+from commands.ledger.schema import approval_requests
+from commands.slack.features.approvals import expire_approvals
 from commands.slack.features.sweep import post_sweep_changes
 from commands.workflow.sweep_report import StateChange, SweepReport
 from providers.models import DocumentState
@@ -117,3 +122,32 @@ async def _issued(bot: BotHarness) -> list[Any]:
     rows = await bot.runtime.store.documents.search(limit=10)
     assert len(rows) == 2, rows
     return rows
+
+
+async def test_cards_the_expiry_job_updates_go_out_as_each_requests_workspace(tmp_path: Path) -> None:
+    """Expiry runs with no request behind it: each expired card is updated with its own workspace's
+    token and in its workspace's language, and its requester is told likewise."""
+    async with running_multi_bot(tmp_path, invoicebot_admins="U_ADA", invoicebot_language="en") as bot:
+        await install(bot, "code-a", "T_ALPHA")
+        await install(bot, "code-b", "T_BETA")
+        alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
+        await set_language(alpha, "ko")
+        await set_language(beta, "en")
+        await issue(alpha)
+        alpha_ts = bot.cards()[-1]["ts"]
+        await issue(beta, user="U_CAROL")
+        beta_ts = bot.cards()[-1]["ts"]
+        async with bot.runtime.store.engine.begin() as conn:  # a day went by without a decision
+            await conn.execute(sa.update(approval_requests).values(expires_at=utc_now() - dt.timedelta(minutes=1)))
+        before = len(bot.slack.calls("chat.update"))
+
+        await expire_approvals(bot.runtime.deps)
+
+        updates = bot.slack.calls("chat.update")[before:]
+        assert sorted((c.args["ts"], c.team_id) for c in updates) == sorted(
+            [(alpha_ts, "T_ALPHA"), (beta_ts, "T_BETA")])
+        alpha_card = next(c for c in bot.cards() if c["ts"] == alpha_ts)
+        beta_card = next(c for c in bot.cards() if c["ts"] == beta_ts)
+        assert korean(alpha_card), text_of(alpha_card)
+        assert not korean(beta_card), text_of(beta_card)
+        assert korean(bot.dms("U_ALICE")[-1]) and not korean(bot.dms("U_CAROL")[-1])

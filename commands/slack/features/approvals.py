@@ -103,12 +103,20 @@ async def recover_in_flight(deps: SlackDeps) -> list[ExecutionResult]:
     with use_locale(await deps.notifier.channel_language()):  # outcomes are stored and shown on the cards
         results = await deps.service.recover()
     for result in results:
-        await deps.notifier.update_card(result.approval)
-        await deps.notifier.tell_requester(result.approval)
+        await _show_outcome(deps, result.approval)
     if results:
         log.info("recovered %d request(s) left in flight", len(results))
     await _post_missing_cards(deps)
     return results
+
+
+async def _show_outcome(deps: SlackDeps, approval: ApprovalView) -> None:
+    """A job's outcome on the card and to the requester, posted as the request's workspace (its
+    client, its channel language): a job serves no request, so nothing else says whose it is."""
+    async with deps.notifier.posting_as(approval.team_id, approval.enterprise_id) as installed:
+        if installed:
+            await deps.notifier.update_card(approval)
+            await deps.notifier.tell_requester(approval)
 
 
 async def _post_missing_cards(deps: SlackDeps) -> None:
@@ -116,7 +124,9 @@ async def _post_missing_cards(deps: SlackDeps) -> None:
     for approval in await deps.service.pending_approvals(limit=100):
         if approval.message_ts:
             continue
-        posted = await deps.notifier.post_card(approval, approval.origin_channel_id or approval.requester)
+        async with deps.notifier.posting_as(approval.team_id, approval.enterprise_id) as installed:
+            posted = (await deps.notifier.post_card(approval, approval.origin_channel_id or approval.requester)
+                      if installed else None)
         if posted is not None:
             await deps.service.attach_card(approval.id, *posted)
             log.info("posted the missing card of request %s", approval.id)
@@ -128,8 +138,7 @@ async def expire_approvals(deps: SlackDeps) -> None:
     with use_locale(await deps.notifier.channel_language()):  # the stored outcome is shown on the card
         expired = await deps.service.expire_stale()
     for approval in expired:
-        await deps.notifier.update_card(approval)
-        await deps.notifier.tell_requester(approval)
+        await _show_outcome(deps, approval)
     await ReplayGate(deps.store, deps.clock).prune()
     # an execution whose process died mid-call is taken over once it is stale
     await recover_in_flight(deps)

@@ -11,14 +11,12 @@ from collections import defaultdict
 
 from slack_bolt.async_app import AsyncApp
 
-from commands.i18n import _, use_locale
+from commands.i18n import _
 from commands.ledger import Lifecycle
-from commands.slack.clients import use_client
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import SWEEP_JOB_ID, JobScheduler
 from commands.slack.formatting import document_label
 from commands.workflow import SweepReport, sweep
-from commands.workflow.access import Workspace, bind_workspace
 from commands.workflow.sweep import ProvidersFor
 from commands.workflow.sweep_report import StateChange
 
@@ -35,23 +33,18 @@ async def post_sweep_changes(deps: SlackDeps, report: SweepReport) -> None:
     for change in report.changes:
         by_team[change.team_id].append(change)
     for team_id, changes in by_team.items():
-        workspace = Workspace(team_id) if team_id else None
-        with bind_workspace(workspace):
-            client = await deps.notifier.client_of(workspace)
-            if client is None:
-                log.warning("sweep: workspace %s is not installed; %d changes not posted", team_id, len(changes))
-                continue
-            with use_client(client):
+        async with deps.notifier.posting_as(team_id) as installed:
+            if installed:
                 await _post_changes(deps, changes)
 
 
 async def _post_changes(deps: SlackDeps, changes: list[StateChange]) -> None:
-    with use_locale(await deps.notifier.channel_language()):  # thread replies: read by the channel
-        texts = [(change.document_id, "🔄 " + _("{ref} is now {state} at {provider} (raw {raw})").format(
+    """Each change in its document's thread (in the language `posting_as` set: read by the channel)."""
+    for change in changes:
+        text = "🔄 " + _("{ref} is now {state} at {provider} (raw {raw})").format(
             ref=change.ref, state=document_label(Lifecycle.ISSUED, change.current), provider=change.provider.value,
-            raw=change.raw_state) + (f": {change.detail}" if change.detail else "")) for change in changes]
-    for document_id, text in texts:
-        await deps.notifier.post_in_thread(document_id, text)
+            raw=change.raw_state) + (f": {change.detail}" if change.detail else "")
+        await deps.notifier.post_in_thread(change.document_id, text)
 
 
 async def run_sweep(deps: SlackDeps, providers_for: ProvidersFor | None = None) -> SweepReport:
