@@ -115,11 +115,13 @@ def _report(result: BenchResult, found: dict[str, list[tuple[float, float, float
             f"{spread(bot_rss, '{:.0f}')} MB (bare {spread(bare_rss, '{:.0f}')} MB); fresh processes, warm OS cache")
     print(line, flush=True)
     result.final_lines.append(line)
-    result.check("serve: launch to first /health answer (migrated database)", f"< {TARGET_START:.0f} s (median)",
-                 f"{spread(bot_start, '{:.2f}')} s; bare Bolt app {spread(bare_start, '{:.2f}')} s",
-                 median(bot_start) < TARGET_START)
-    result.check("serve: launch to ready (first /health 200: serving Slack)", "reported (no target)",
-                 f"{spread(bot_ready, '{:.2f}')} s; bare Bolt app {spread(bare_ready, '{:.2f}')} s", None)
+    # the target is held against readiness (the first 200: serving Slack), not against the early
+    # "starting" 503 that only proves the port is bound
+    result.check("serve: launch to first /health answer, 503 \"starting\" (migrated database)", "reported",
+                 f"{spread(bot_start, '{:.2f}')} s; bare Bolt app {spread(bare_start, '{:.2f}')} s", None)
+    result.check("serve: launch to ready (first /health 200: serving Slack)", f"< {TARGET_START:.0f} s (median)",
+                 f"{spread(bot_ready, '{:.2f}')} s; bare Bolt app {spread(bare_ready, '{:.2f}')} s",
+                 median(bot_ready) < TARGET_START)
     result.check("serve: idle RSS 3 s after it is ready", f"< {TARGET_RSS_MB:.0f} MB (median)",
                  f"{spread(bot_rss, '{:.0f}')} MB; bare Bolt app {spread(bare_rss, '{:.0f}')} MB",
                  median(bot_rss) < TARGET_RSS_MB)
