@@ -15,19 +15,21 @@ __all__ = ["settle_tasks"]
 _SERVING = ("RequestHandler.", "Server.", "BaseProtocol.", "_SelectorSocketTransport")
 
 
-async def settle_tasks(timeout: float = 120.0) -> None:
+async def settle_tasks(timeout: float = 120.0, *, poll: float = 0.01) -> None:
     """Wait until every task on this loop that is doing the app's work has finished.
 
     Servers' connection handlers and the scheduler's own bookkeeping are not work; Bolt's
     listener tasks (still running after their ack) and the runtime's background tasks are.
-    Three quiet rounds in a row are needed, since finishing work may start more.
+    Three quiet rounds in a row are needed, since finishing work may start more; `poll` is the
+    pause before each look (the test harness, settling after every request, uses a shorter one:
+    all the app's work is in tasks, so a round only has to let the loop run once more).
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     current = asyncio.current_task()
     quiet_rounds = 0
     while loop.time() < deadline and quiet_rounds < 3:
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(poll)
         busy = [t for t in asyncio.all_tasks() if t is not current and not t.done() and _is_work(t)]
         if busy:
             quiet_rounds = 0
