@@ -84,7 +84,7 @@ async def test_different_people_are_looked_up_apart(
     answers = await asyncio.gather(languages.for_person("U_KIM"), languages.for_person("U_ANNA"),
                                    languages.for_person("U_KIM"))
 
-    assert answers == ["ko", "en", "ko"] and reads.gets == 2 and len(double.calls("users.info")) == 2
+    assert list(answers) == ["ko", "en", "ko"] and reads.gets == 2 and len(double.calls("users.info")) == 2
 
 
 async def test_a_choice_made_while_a_lookup_runs_is_not_overwritten_by_it(
