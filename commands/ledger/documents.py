@@ -29,6 +29,15 @@ REF_PREFIX = "INV-"
 #: standings of documents that exist at the provider (or did, until cancelled): what an export lists
 WRITTEN_STANDINGS = frozenset({Standing.ISSUED, Standing.CANCELLED})
 
+#: `DocumentRepo.with_amendments`, built once: every status runs it, and building a statement and
+#: its cache key costs more CPU than SQLite takes to answer it
+_WITH_AMENDMENTS = (
+    sa.select(documents)
+    .where(sa.or_(documents.c.id == sa.bindparam("document_id"),
+                  documents.c.amends_document_id == sa.bindparam("document_id")))
+    .order_by(documents.c.id)
+)
+
 
 def format_ref(document_id: int) -> str:
     """Our reference for a document id: ``INV-000123`` (at least six digits)."""
@@ -156,12 +165,8 @@ class DocumentRepo(Repo):
     async def with_amendments(self, document_id: int) -> tuple[DocumentRecord | None, list[DocumentRecord]]:
         """The document and the documents amending it (oldest first), in one statement: a status
         shows both, and each statement is a round-trip (under aiosqlite, several thread hand-offs)."""
-        c = documents.c
         async with self._db.read() as conn:
-            rows = (await conn.execute(
-                sa.select(documents).where(sa.or_(c.id == document_id, c.amends_document_id == document_id))
-                .order_by(c.id)
-            )).mappings().all()
+            rows = (await conn.execute(_WITH_AMENDMENTS, {"document_id": document_id})).mappings().all()
         records = [DocumentRecord.from_row(row) for row in rows]
         doc = next((r for r in records if r.id == document_id), None)
         return doc, [r for r in records if r.id != document_id]

@@ -18,17 +18,21 @@ tie: the bot's users are mostly Korean finance teams.
 request's, or the one a job binds for the row it works on (a scheduled digest binds its
 schedule's workspace, `bot.digest_runs`); work bound to no workspace reads the environment's.
 
-Answers are cached for `ttl` seconds (a click costs no lookup most of the time); a failed
-Slack lookup falls back to the channel language and is never an error.
+Answers are cached for `ttl` seconds (a click costs no lookup most of the time), and a lookup
+already under way is shared: a burst of requests from a person not yet known (or from many, for
+the channel majority) costs one ledger read and one ``users.info``, not one each. A failed Slack
+lookup falls back to the channel language and is never an error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -44,6 +48,8 @@ log = logging.getLogger("invoicebot.language")
 AUTO = "auto"
 #: the channel language when nobody is known yet (see the module docstring)
 FALLBACK_LANGUAGE = "ko"
+
+T = TypeVar("T")
 
 
 class Languages:
@@ -73,6 +79,10 @@ class Languages:
         self._people: dict[str, tuple[float, str | None, bool, str | None]] = {}
         self._channel: tuple[float, str] | None = None
         self._setting_source: Callable[[], Awaitable[str | None]] | None = None
+        #: lookups under way, by (what, whom): later askers await the first one's answer
+        self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        #: bumped by every `choose`, so an answer read before the choice is not cached after it
+        self._choices = 0
 
     def use_workspace_setting(self, source: Callable[[], Awaitable[str | None]]) -> None:
         """Read the language of the workspace being served (its settings) instead of `setting`."""
@@ -89,16 +99,36 @@ class Languages:
         """The language to write to `user_id` in (see the module docstring for the order)."""
         if not user_id:
             return await self.for_channel()
+        choices = self._choices
         cached = self._people.get(user_id)
         if cached and self._monotonic() - cached[0] < self._ttl:
             at, chosen, asked, slack = cached
         else:
-            at, chosen, asked, slack = self._monotonic(), await self.chosen(user_id), False, None
+            at, asked, slack = self._monotonic(), False, None
+            chosen = await self._once("chosen", user_id, lambda: self.chosen(user_id))
         fixed = None if chosen else await self.fixed()
         if not chosen and not fixed and not asked:
-            asked, slack = True, await self._slack_language(user_id)
-        self._people[user_id] = (at, chosen, asked, slack)
+            asked, slack = True, await self._once("slack", user_id, lambda: self._slack_language(user_id))
+        if choices == self._choices:  # no choice was recorded meanwhile: what was read still holds
+            self._people[user_id] = (at, chosen, asked, slack)
         return chosen or fixed or slack or await self.for_channel()
+
+    async def _once(self, what: str, key: str, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()`, shared with every caller asking the same (`what`, `key`) while it runs.
+
+        The read runs as a task of its own (shielded), so a caller that is cancelled does not
+        cancel it for the others."""
+        name = (what, key)
+        running = self._inflight.get(name)
+        if running is None:
+            task: asyncio.Future[Any] = asyncio.ensure_future(read())
+            task.add_done_callback(functools.partial(self._landed, name))
+            self._inflight[name] = running = task
+        return cast(T, await asyncio.shield(running))
+
+    def _landed(self, name: tuple[str, str], done: asyncio.Future[Any]) -> None:
+        if self._inflight.get(name) is done:
+            del self._inflight[name]
 
     async def for_channel(self) -> str:
         """The language of messages many people read (cards, digests, thread notices)."""
@@ -107,11 +137,16 @@ class Languages:
             return fixed
         if self._channel and self._monotonic() - self._channel[0] < self._ttl:
             return self._channel[1]
-        language = FALLBACK_LANGUAGE
-        if self._store is not None:
-            language = majority_language(await self._store.user_prefs.locale_counts())
-        self._channel = (self._monotonic(), language)
+        choices = self._choices
+        language = await self._once("channel", "", self._majority)
+        if choices == self._choices:
+            self._channel = (self._monotonic(), language)
         return language
+
+    async def _majority(self) -> str:
+        if self._store is None:
+            return FALLBACK_LANGUAGE
+        return majority_language(await self._store.user_prefs.locale_counts())
 
     async def choose(self, user_id: str, language: str | None) -> None:
         """Remember `user_id`'s choice (None: back to the workspace setting or their Slack locale)."""
@@ -119,8 +154,11 @@ class Languages:
             raise ValueError(f"unknown language {language!r}")
         if self._store is not None:
             await self._store.user_prefs.set_language(user_id, language)
+        self._choices += 1
         self._people.pop(user_id, None)
         self._channel = None
+        for name in [n for n in self._inflight if n[1] in (user_id, "")]:
+            del self._inflight[name]  # a read under way may predate the choice: the next asker reads again
 
     async def chosen(self, user_id: str) -> str | None:
         """The language `user_id` chose with ``/invoice lang``, or None."""

@@ -33,6 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -46,6 +47,7 @@ from commands.slack.clients import enter_client
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
 from commands.slack.pacing import AckGate
+from commands.slack.respond import SessionRespond
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal
 
@@ -275,12 +277,19 @@ def workspace_of(body: dict[str, Any]) -> Workspace | None:
 
 
 def bind_request_workspace() -> AsyncMiddleware:
-    """Global middleware: serve the request as coming from its workspace (listeners inherit it)."""
+    """Global middleware: serve the request as coming from its workspace (listeners inherit it),
+    and answer its ``response_url`` over the HTTP session that workspace's client keeps
+    (`SessionRespond`: Bolt's own `respond()` opened a session and a connection per answer)."""
 
     async def middleware(req: AsyncBoltRequest, next: Next) -> BoltResponse | None:
         enter_workspace(workspace_of(req.body))
         # the client Bolt authorized for this workspace (its installed token, with OAuth installs)
-        enter_client(req.context.client)
+        client = req.context.client
+        enter_client(client)
+        session = getattr(client, "session", None)
+        if req.context.response_url and isinstance(session, aiohttp.ClientSession) and "respond" not in req.context:
+            req.context["respond"] = SessionRespond(response_url=req.context.response_url, session=session,
+                                                    proxy=client.proxy, ssl=client.ssl)
         return await next()
 
     return _Direct("bind_request_workspace", middleware)

@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -159,6 +160,9 @@ class ProviderDirectory:
         self._ttl = ttl
         self._monotonic = monotonic
         self._entries: dict[str, _Entry] = {}
+        #: rows being read again, by team (later callers share the read), and saves seen per team
+        self._refreshing: dict[str, asyncio.Future[_Entry]] = {}
+        self._saves: dict[str, int] = {}
         #: services replaced by a newer save: closed at shutdown, as a request may still be using them
         self._retired: list[InvoiceProvider] = []
         if settings is not None:
@@ -169,17 +173,41 @@ class ProviderDirectory:
         if scope is None or self._settings is None:
             return None
         cached = self._entries.get(scope.team_id)
-        now = self._monotonic()
-        if cached is not None and now - cached.checked_at < self._ttl:
-            return cached if (cached.own or cached.incomplete or cached.unreadable) else None
+        if cached is None or self._monotonic() - cached.checked_at >= self._ttl:
+            cached = await self._refresh(scope)
+        return cached if (cached.own or cached.incomplete or cached.unreadable) else None
+
+    async def _refresh(self, scope: WorkspaceScope) -> _Entry:
+        """`scope`'s row read again, one read per workspace at a time: a burst of requests past the
+        ttl shares it (each sent its own SELECT, twice per status). Shielded: a cancelled caller
+        does not cancel it for the others."""
+        running = self._refreshing.get(scope.team_id)
+        if running is None:
+            running = asyncio.ensure_future(self._reread(scope))
+            self._refreshing[scope.team_id] = running
+            running.add_done_callback(functools.partial(self._refreshed, scope.team_id))
+        return await asyncio.shield(running)
+
+    def _refreshed(self, team: str, done: asyncio.Future[_Entry]) -> None:
+        if self._refreshing.get(team) is done:
+            del self._refreshing[team]
+
+    async def _reread(self, scope: WorkspaceScope) -> _Entry:
+        assert self._settings is not None
+        saves, now = self._saves.get(scope.team_id, 0), self._monotonic()
         row = await self._settings.store.workspace_settings.get(scope)
         sealed = row.credentials if row else None
+        cached = self._entries.get(scope.team_id)
         if cached is not None and cached.fingerprint == sealed:
             cached.checked_at = now
-        else:
+            return cached
+        fresh = self._resolve(scope, sealed, now)
+        if self._saves.get(scope.team_id, 0) == saves:  # not read before a save: keep it
             self._retire(cached)
-            cached = self._entries[scope.team_id] = self._resolve(scope, sealed, now)
-        return cached if (cached.own or cached.incomplete or cached.unreadable) else None
+            self._entries[scope.team_id] = fresh
+        else:
+            self._retire(fresh)  # this request may use it; closed at shutdown like any replaced one
+        return fresh
 
     def _resolve(self, scope: WorkspaceScope, sealed: str | None, now: float) -> _Entry:
         if not sealed:
@@ -212,6 +240,8 @@ class ProviderDirectory:
     def invalidate(self, scope: WorkspaceScope) -> None:
         """Forget `scope`'s services (its admin saved new credentials): the next call rebuilds them."""
         self._retire(self._entries.pop(scope.team_id, None))
+        self._saves[scope.team_id] = self._saves.get(scope.team_id, 0) + 1
+        self._refreshing.pop(scope.team_id, None)  # a read under way may predate the save
 
     async def providers_for(self, workspace: str | None) -> Mapping[Provider, InvoiceProvider]:
         """The services of workspace `workspace` (a team id; None: the environment's), by provider.

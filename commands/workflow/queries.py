@@ -136,7 +136,7 @@ async def _page(ctx: WorkflowContext, tx: Store, parsed: ParsedRef,
         amendments = await tx.documents.amendments_of(doc.id) if doc is not None else []
     if doc is None:
         return None
-    return doc, amendments, await tx.audit.search(document_id=doc.id, limit=history)
+    return doc, amendments, await tx.audit.history(doc.id, limit=history)
 
 
 async def _refreshed(ctx: WorkflowContext, doc: DocumentRecord, *, refresh: bool) -> tuple[DocumentView, bool]:

@@ -26,6 +26,7 @@ from commands.ledger.digest_queries.rows import (
     channel_filter,
     document_listing,
     fetch,
+    top_rows,
 )
 from commands.ledger.schema import NO_DUE_DATE, documents, issued_hourly, unpaid_daily
 from commands.ledger.standing_sql import standing_in, standing_parts
@@ -295,11 +296,7 @@ async def _unpaid_listing(
     count, totals = await _unpaid_totals(store, which, channel)
     if count == 0:
         return Listing()
-    rows: tuple[DocumentRow, ...] = ()
-    if limit > 0:
-        top = sa.select(*DOC_COLUMNS).where(*where).order_by(*order_by).limit(limit)
-        rows = tuple(DocumentRow.from_row(r) for r in await fetch(store, top))
-    return Listing(count=count, rows=rows, totals=totals)
+    return Listing(count=count, rows=await top_rows(store, where, order_by, limit), totals=totals)
 
 
 async def unpaid(

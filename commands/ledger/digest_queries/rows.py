@@ -36,6 +36,7 @@ __all__ = [
     "channel_filter",
     "document_listing",
     "fetch",
+    "top_rows",
 ]
 
 #: Provider states a status sweep refreshes.
@@ -213,11 +214,17 @@ async def document_listing(
     count = sum(int(r["n"]) for r in aggregates)
     if count == 0:
         return Listing()
-    rows: tuple[DocumentRow, ...] = ()
-    if limit > 0:
-        top = sa.select(*DOC_COLUMNS).where(*where).order_by(*order_by).limit(limit)
-        rows = tuple(DocumentRow.from_row(r) for r in await fetch(store, top))
+    rows = await top_rows(store, where, order_by, limit)
     return Listing(count=count, rows=rows, totals={r["currency"]: int(r["amount"]) for r in aggregates})
+
+
+async def top_rows(store: Store, where: Sequence[sa.ColumnElement[bool]], order_by: Sequence[Any],
+                   limit: int) -> tuple[DocumentRow, ...]:
+    """The first `limit` documents matching `where` (none for a count-only listing, `limit` 0)."""
+    if limit <= 0:
+        return ()
+    top = sa.select(*DOC_COLUMNS).where(*where).order_by(*order_by).limit(limit)
+    return tuple(DocumentRow.from_row(r) for r in await fetch(store, top))
 
 
 def channel_filter(channel: str | None, workspace: WorkspaceScope | None = None) -> list[sa.ColumnElement[bool]]:
