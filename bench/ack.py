@@ -18,17 +18,15 @@ that took: about the provider's 2 s, which proves the slow work runs after the a
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import sqlalchemy as sa
 
+from bench._bot import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STATUS_REF, bot_argv, seed_status_document, wait_ready
 from bench._common import (
     REPEATS,
     BenchResult,
@@ -44,17 +42,10 @@ from bench._common import (
     temp_dir,
 )
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
-from commands.ledger import Store, write_engine
-from commands.ledger.schema import documents
 
 __all__ = ["AckPlan", "run"]
 
-SIGNING_SECRET = "bench-signing-secret-not-real-0000"
-BOT_TOKEN = "xoxb-bench"  # not token-shaped on purpose: nothing here is a credential
 PROVIDER_LATENCY_MS = 2000
-STATUS_REF = "INV-000001"
-POPBILL_KEY = "DEMO-TI-002"  # issued today in the Popbill sandbox's seed: stateCode 300
-CHANNEL = "C_FINANCE"
 TARGET_RATIO = 1.2
 TARGET_P99 = 0.300
 TARGET_ANSWER_RATIO = 1.2  # the status answer at response_url, p99 / one provider call's latency
@@ -97,39 +88,6 @@ class _Target:
         self.url = url
         self.session = session
         self.pid = pid
-
-
-async def _wait_healthy(child: Child, url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited ({child.proc.returncode})\n{child.log_tail()}")
-            try:
-                async with session.get(url + "/health", timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                    if resp.status in (200, 503):
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{child.name} did not answer /health within {timeout:.0f} s\n{child.log_tail()}")
-
-
-async def _seed_database(url: str) -> None:
-    """One issued Popbill document for `/invoice status INV-000001` (the sandbox knows its MgtKey)."""
-    store = await Store.open(url, migrate=True)
-    now = dt.datetime.now(dt.UTC)
-    try:
-        async with write_engine(store.engine).begin() as conn:
-            await conn.execute(sa.insert(documents), [{
-                "id": 1, "ref": STATUS_REF, "provider": "popbill", "kind": "tax_invoice", "provider_id": POPBILL_KEY,
-                "origin": "bot", "sandbox": True, "buyer_name": "데모 거래처", "buyer_bizno": "1168200276",
-                "supply": 100_000, "vat": 10_000, "total": 110_000, "currency": "KRW", "lifecycle": "issued",
-                "state": "issued", "raw_state": "300", "issued_at": now, "created_at": now, "updated_at": now,
-                "links": {}, "channel_id": CHANNEL, "thread_ts": None, "requested_by": "U_ALICE",
-            }])
-    finally:
-        await store.close()
 
 
 async def _post(target: _Target, request: SignedRequest) -> tuple[float, float, int]:
@@ -252,14 +210,6 @@ async def _measure(kind: str, mode: str, concurrency: int, plan: AckPlan, bot: _
     return bot_sample, bare_sample
 
 
-def _invoicebot_argv(port: int) -> list[str]:
-    exe = Path(python()).parent / "invoicebot"
-    base = [str(exe)] if exe.exists() else [python(), "-m", "bot.cli"]
-    if not exe.exists() and shutil.which("invoicebot"):
-        base = [str(shutil.which("invoicebot"))]
-    return [*base, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
-
-
 async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
     children: list[Child] = []
     try:
@@ -270,7 +220,7 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
         api_url, root_url = str(ready["api_url"]), str(ready["root_url"])
 
         db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
-        await _seed_database(db_url)
+        await seed_status_document(db_url)
         faults = {name: {"latency_ms": PROVIDER_LATENCY_MS} for name in ("popbill", "payssam", "hiworks", "abillify")}
         bot_port, bare_port = free_port(), free_port()
         settings_env = {
@@ -282,7 +232,7 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
             "INVOICEBOT_APPROVERS": "U_BOB",
             "INVOICEBOT_APPROVALS_CHANNEL": "C_APPROVALS",
         }
-        bot_child = Child("bot", _invoicebot_argv(bot_port), env=child_env(settings_env, workdir=workdir),
+        bot_child = Child("bot", bot_argv(bot_port), env=child_env(settings_env, workdir=workdir),
                           workdir=workdir)
         children.append(bot_child)
         bare_child = Child("bare-bolt", [python(), "-m", "bench._servers", "bare", "--port", str(bare_port),
@@ -291,8 +241,8 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
         children.append(bare_child)
         bare_child.wait_line(60)
         bot_url, bare_url = f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{bare_port}"
-        await _wait_healthy(bot_child, bot_url)
-        await _wait_healthy(bare_child, bare_url)
+        await wait_ready(bot_child, bot_url)
+        await wait_ready(bare_child, bare_url)
 
         factory = SlackRequestFactory(SIGNING_SECRET)
         top = max(plan.concurrency)

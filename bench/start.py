@@ -76,7 +76,7 @@ def _once(name: str, argv: list[str], env: dict[str, str], workdir: Path, url: s
 
 
 def run(quick: bool) -> BenchResult:
-    from bench.ack import BOT_TOKEN, SIGNING_SECRET, _invoicebot_argv, _seed_database
+    from bench._bot import BOT_TOKEN, SIGNING_SECRET, bot_argv, seed_status_document
 
     del quick  # the same three rounds either way: a start takes a second or two
     result = BenchResult("start")
@@ -86,7 +86,7 @@ def run(quick: bool) -> BenchResult:
         try:
             api_url = str(slack.wait_line(60)["api_url"])
             db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
-            asyncio.run(_seed_database(db_url))  # migrated: the start of a bot that has run before
+            asyncio.run(seed_status_document(db_url))  # migrated: the start of a bot that has run before
             env = child_env({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                              "SLACK_API_URL": api_url, "DATABASE_URL": db_url,
                              "INVOICEBOT_SANDBOX_FAULTS": json.dumps({})}, workdir=workdir)
@@ -94,7 +94,7 @@ def run(quick: bool) -> BenchResult:
             for rep in range(REPEATS):
                 for who in ("bot", "bare"):  # alternating, so drift on the machine hits both
                     port = free_port()
-                    argv = _invoicebot_argv(port) if who == "bot" else \
+                    argv = bot_argv(port) if who == "bot" else \
                         [python(), "-m", "bench._bare", "--port", str(port), "--api-url", api_url]
                     found[who].append(_once(f"{who}-{rep}", argv, env, workdir, f"http://127.0.0.1:{port}"))
                     first, ready, rss = found[who][-1]

@@ -16,17 +16,14 @@ c=200 within 1.2x the provider's latency (the answer needs one provider call: ge
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-import sqlalchemy as sa
 
+from bench._bot import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STATUS_REF, bot_argv, seed_status_document, wait_ready
 from bench._common import (
     REPEATS,
     BenchResult,
@@ -41,17 +38,10 @@ from bench._common import (
     temp_dir,
 )
 from bot.console.slack_requests import SlackRequestFactory
-from commands.ledger import Store, write_engine
-from commands.ledger.schema import documents
 from providers.config import DEMO_POPBILL
 
 __all__ = ["StatusPlan", "run"]
 
-SIGNING_SECRET = "bench-signing-secret-not-real-0000"
-BOT_TOKEN = "xoxb-bench"  # not token-shaped on purpose: nothing here is a credential
-REF = "INV-000001"
-POPBILL_KEY = "DEMO-TI-002"  # issued in the Popbill sandbox's seed
-CHANNEL = "C_FINANCE"
 TARGET_CPU = 0.005
 TARGET_ANSWER_RATIO = 1.2
 
@@ -74,52 +64,6 @@ class Round:
     errors: int
 
 
-async def _seed(url: str) -> None:
-    store = await Store.open(url, migrate=True)
-    now = dt.datetime.now(dt.UTC)
-    try:
-        async with write_engine(store.engine).begin() as conn:
-            await conn.execute(sa.insert(documents), [{
-                "id": 1, "ref": REF, "provider": "popbill", "kind": "tax_invoice", "provider_id": POPBILL_KEY,
-                "origin": "bot", "sandbox": True, "buyer_name": "데모 거래처", "buyer_bizno": "1168200276",
-                "supply": 100_000, "vat": 10_000, "total": 110_000, "currency": "KRW", "lifecycle": "issued",
-                "state": "issued", "raw_state": "300", "issued_at": now, "created_at": now, "updated_at": now,
-                "links": {}, "channel_id": CHANNEL, "thread_ts": None, "requested_by": "U_ALICE",
-            }])
-    finally:
-        await store.close()
-
-
-def _bot_argv(port: int) -> list[str]:
-    """`invoicebot serve --http`; under cProfile when INVOICEBOT_BENCH_PROFILE names a file (where the
-    CPU goes: the profile is written when the bot stops)."""
-    profile = os.environ.get("INVOICEBOT_BENCH_PROFILE")
-    if profile:
-        return [python(), "-m", "cProfile", "-o", profile, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1",
-                "--port", str(port)]
-    exe = Path(python()).parent / "invoicebot"
-    base = [str(exe)] if exe.exists() else [shutil.which("invoicebot") or python()]
-    if base == [python()]:
-        base += ["-m", "bot.cli"]
-    return [*base, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)]
-
-
-async def _wait_healthy(child: Child, url: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if not child.alive():
-                raise RuntimeError(f"{child.name} exited\n{child.log_tail()}")
-            try:
-                async with session.get(url + "/health", timeout=aiohttp.ClientTimeout(total=2)) as resp:
-                    if resp.status in (200, 503):
-                        return
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{child.name} did not answer /health within {timeout:.0f} s\n{child.log_tail()}")
-
-
 async def _answers(session: aiohttp.ClientSession, root_url: str, since: int) -> tuple[int, dict[str, float]]:
     async with session.get(f"{root_url}/_bench/calls", params={"since": str(since)}) as resp:
         data = await resp.json()
@@ -132,7 +76,7 @@ async def _round(session: aiohttp.ClientSession, bot_url: str, root_url: str, pi
                  plan: StatusPlan, tag: str) -> Round:
     since, _ = await _answers(session, root_url, 0)
     ids = [f"R{tag}x{i}" for i in range(plan.concurrency)]
-    requests = [factory.slash_command(f"status {REF}", user_id="U_ALICE", channel_id=CHANNEL,
+    requests = [factory.slash_command(f"status {STATUS_REF}", user_id="U_ALICE", channel_id=CHANNEL,
                                       response_url=f"{root_url}/response/{rid}") for rid in ids]
     cpu_before = proc_cpu_seconds(pid)
 
@@ -171,7 +115,7 @@ async def _run(plan: StatusPlan, result: BenchResult, workdir: Path) -> list[Rou
         ready = slack.wait_line(60)
         popbill_url = str(sandboxes.wait_line(60)["urls"]["popbill"])
         db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
-        await _seed(db_url)
+        await seed_status_document(db_url)
         port = free_port()
         secret = DEMO_POPBILL.secret_key.get_secret_value() if DEMO_POPBILL.secret_key else ""
         env = {
@@ -182,15 +126,15 @@ async def _run(plan: StatusPlan, result: BenchResult, workdir: Path) -> list[Rou
             "POPBILL_USER_ID": DEMO_POPBILL.user_id or "", "POPBILL_API_URL": popbill_url,
             "POPBILL_AUTH_URL": popbill_url,
         }
-        bot = Child("bot", _bot_argv(port), env=child_env(env, workdir=workdir), workdir=workdir)
+        bot = Child("bot", bot_argv(port), env=child_env(env, workdir=workdir), workdir=workdir)
         children.append(bot)
         bot_url = f"http://127.0.0.1:{port}"
-        await _wait_healthy(bot, bot_url)
+        await wait_ready(bot, bot_url)
         factory = SlackRequestFactory(SIGNING_SECRET)
         connector = aiohttp.TCPConnector(limit=plan.concurrency + 10)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120)) as session:
             print(f"  bot pid {bot.pid}; Popbill sandbox in pid {sandboxes.pid} adds {plan.latency_ms} ms per call; "
-                  f"{plan.concurrency} `/invoice status {REF}` at once per round", flush=True)
+                  f"{plan.concurrency} `/invoice status {STATUS_REF}` at once per round", flush=True)
             await _round(session, bot_url, str(ready["root_url"]), bot.pid, factory, plan, "warm")
             rounds = []
             for rep in range(REPEATS):
