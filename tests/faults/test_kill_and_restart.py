@@ -13,11 +13,9 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from bot.console.render import build_view_state, modal_to_prompts
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
+from tests.app.serve_procs import FINAL, approval_id, free_port, now_true, wait_until
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
 from tests.paths import REPO_ROOT
 
@@ -41,13 +40,6 @@ SECRET = "kill-test-signing-secret-0123456789"
 TOKEN = "xoxb-test"
 APPROVALS = "C_APPROVALS"
 COUNT = 100
-FINAL = ("succeeded", "failed", "unknown", "rejected", "expired")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -87,16 +79,6 @@ def start_serve(world: World, log_name: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(world.port)],
         cwd=ROOT, env=world.env, stdout=log, stderr=subprocess.STDOUT,
     )
-
-
-async def wait_until(what: str, check: Any, timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 async def wait_healthy(http: httpx.AsyncClient, world: World, proc: subprocess.Popen[bytes]) -> None:
@@ -175,7 +157,7 @@ async def test_kill_9_during_a_hundred_issuances_then_restart_loses_and_duplicat
                 response = await post(http, world, world.factory.view_submission(
                     user_id="U_ALICE", view={**modal, "id": f"V_KILL_{number:03d}"}, values=values))
                 assert response.status_code == 200 and not response.text
-            await wait_until("a hundred cards", _async(lambda: len(world.cards()) >= COUNT), 60)
+            await wait_until("a hundred cards", now_true(lambda: len(world.cards()) >= COUNT), 60)
 
             # a hundred approvals at once; kill -9 once some documents exist and others are in flight
             cards = world.cards()
@@ -183,7 +165,7 @@ async def test_kill_9_during_a_hundred_issuances_then_restart_loses_and_duplicat
             answers = await asyncio.gather(*(post(http, world, c) for c in clicks))
             assert {a.status_code for a in answers} == {200}
             await wait_until("the first documents at Popbill",
-                             _async(lambda: sum(popbill_documents(sync_http, world).values()) >= 10), 60, 0.02)
+                             now_true(lambda: sum(popbill_documents(sync_http, world).values()) >= 10), 60, 0.02)
             serve.send_signal(signal.SIGKILL)
             serve.wait(10)
         finally:
@@ -202,14 +184,14 @@ async def test_kill_9_during_a_hundred_issuances_then_restart_loses_and_duplicat
         serve = start_serve(world, "serve-restarted.log")
         try:
             await wait_healthy(http, world, serve)
-            await wait_until("recovery of approved and executing requests", _async(
+            await wait_until("recovery of approved and executing requests", now_true(
                 lambda: not any(s in ("approved", "executing") for _i, s, *_ in world.approvals())), 60, 0.2)
             # a click acknowledged but never recorded leaves its card with buttons: the approver clicks again
             still_pending = {i for i, s, *_ in world.approvals() if s == "pending"}
-            again = [_approve(world, c) for c in cards if _approval_id(c) in still_pending]
+            again = [_approve(world, c) for c in cards if approval_id(c) in still_pending]
             answers = await asyncio.gather(*(post(http, world, c) for c in again))
             assert {a.status_code for a in answers} <= {200}
-            await wait_until("every request to end", _async(
+            await wait_until("every request to end", now_true(
                 lambda: all(s in FINAL for _i, s, *_ in world.approvals())), 60, 0.2)
         finally:
             serve.send_signal(signal.SIGTERM)
@@ -221,11 +203,11 @@ async def test_kill_9_during_a_hundred_issuances_then_restart_loses_and_duplicat
         rows = world.approvals()
         documents = popbill_documents(sync_http, world)
         assert len(rows) == COUNT, "no request is lost"
-        for approval_id, state, code, _attempts, ref in rows:
+        for request_id, state, code, _attempts, ref in rows:
             if state == "succeeded":
                 assert documents[ref] == 1, f"{ref} is issued exactly once"
             else:
-                assert state in ("failed", "unknown") and code, f"#{approval_id} {ref} ended {state} without a reason"
+                assert state in ("failed", "unknown") and code, f"#{request_id} {ref} ended {state} without a reason"
         assert all(count == 1 for count in documents.values()), "no MgtKey holds two documents"
         assert set(documents) <= {ref for *_rest, ref in rows}
         succeeded = [r for r in rows if r[1] == "succeeded"]
@@ -260,13 +242,6 @@ async def _closing(client: httpx.Client) -> Any:
         client.close()
 
 
-def _async(check: Any) -> Any:
-    async def run() -> Any:
-        return check()
-
-    return run
-
-
 def _last_modal(world: World) -> Any:
     async def read() -> dict[str, Any] | None:
         opened = world.double.calls("views.open")
@@ -275,14 +250,8 @@ def _last_modal(world: World) -> Any:
     return read
 
 
-def _approval_id(card: dict[str, Any]) -> int:
-    from tests.app.harness import find_button
-
-    return int(str(find_button(card.get("blocks") or [], "approval_approve")["value"]))
-
-
 def _approve(world: World, card: dict[str, Any]) -> SignedRequest:
     return world.factory.block_action(
-        user_id="U_BOB", action_id="approval_approve", value=str(_approval_id(card)), block_id="approval_actions",
+        user_id="U_BOB", action_id="approval_approve", value=str(approval_id(card)), block_id="approval_actions",
         channel_id=APPROVALS, message=card, response_url=world.double.response_url(channel=APPROVALS,
                                                                                    ts=str(card["ts"])))
