@@ -5,8 +5,10 @@ language, and so do the DMs of requesters who chose no language of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -51,13 +53,20 @@ async def set_language(bot: BotHarness, language: str) -> None:
     assert saved.text in ("", "null"), saved.text
 
 
-async def test_each_workspace_reads_its_own_language_in_its_channels(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def korean_alpha_english_beta(tmp_path: Path) -> AsyncIterator[tuple[BotHarness, BotHarness, BotHarness]]:
+    """Alpha and Beta installed; Alpha's admin set Korean, Beta's English, over INVOICEBOT_LANGUAGE=en."""
     async with running_multi_bot(tmp_path, invoicebot_admins="U_ADA", invoicebot_language="en") as bot:
         await install(bot, "code-a", "T_ALPHA")
         await install(bot, "code-b", "T_BETA")
         alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
         await set_language(alpha, "ko")
         await set_language(beta, "en")
+        yield bot, alpha, beta
+
+
+async def test_each_workspace_reads_its_own_language_in_its_channels(tmp_path: Path) -> None:
+    async with korean_alpha_english_beta(tmp_path) as (bot, alpha, beta):
 
         await issue(alpha)
         alpha_card = bot.cards()[-1]
@@ -90,12 +99,7 @@ async def test_each_workspace_reads_its_own_language_in_its_channels(tmp_path: P
 async def test_the_sweeps_thread_notices_go_out_as_each_documents_workspace(tmp_path: Path) -> None:
     """The sweep runs with no request behind it: each change is posted in its document's thread with
     that document's workspace's token and in that workspace's language."""
-    async with running_multi_bot(tmp_path, invoicebot_admins="U_ADA", invoicebot_language="en") as bot:
-        await install(bot, "code-a", "T_ALPHA")
-        await install(bot, "code-b", "T_BETA")
-        alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
-        await set_language(alpha, "ko")
-        await set_language(beta, "en")
+    async with korean_alpha_english_beta(tmp_path) as (bot, alpha, beta):
         await issue(alpha)
         await alpha.click(bot.cards()[-1], "approval_approve", user="U_BOB")
         await issue(beta, user="U_CAROL")
@@ -127,12 +131,7 @@ async def _issued(bot: BotHarness) -> list[Any]:
 async def test_cards_the_expiry_job_updates_go_out_as_each_requests_workspace(tmp_path: Path) -> None:
     """Expiry runs with no request behind it: each expired card is updated with its own workspace's
     token and in its workspace's language, and its requester is told likewise."""
-    async with running_multi_bot(tmp_path, invoicebot_admins="U_ADA", invoicebot_language="en") as bot:
-        await install(bot, "code-a", "T_ALPHA")
-        await install(bot, "code-b", "T_BETA")
-        alpha, beta = as_workspace(bot, "T_ALPHA"), as_workspace(bot, "T_BETA")
-        await set_language(alpha, "ko")
-        await set_language(beta, "en")
+    async with korean_alpha_english_beta(tmp_path) as (bot, alpha, beta):
         await issue(alpha)
         alpha_ts = bot.cards()[-1]["ts"]
         await issue(beta, user="U_CAROL")
