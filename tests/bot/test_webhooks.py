@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from pydantic import SecretStr
 from slack_sdk.models.blocks import Block
@@ -23,7 +24,9 @@ from bot.webhooks import (
     register_webhooks,
 )
 from commands.ledger import DocumentRecord, Lifecycle, Store
+from commands.ledger.schema import documents
 from commands.ledger.workspaces import WorkspaceScope
+from commands.workflow.errors import NotAllowed
 from providers import abillify, payssam
 from providers.config import DEMO_ABILLIFY, DEMO_PAYSSAM, SellerConfig
 from providers.http import HttpPolicy
@@ -290,3 +293,38 @@ async def test_a_workspaces_own_payssam_account_authenticates_and_confirms_its_b
         await own.aclose()
         await runner.cleanup()
         await own_box.stop()
+
+
+async def test_a_callback_for_a_workspace_whose_account_cannot_be_used_is_answered_503_and_changes_nothing(
+    store: Store, bot: Bot
+) -> None:
+    """The bill belongs to a workspace whose stored credentials cannot be read: the environment's
+    account never stands in (503, Payssam retries later), and nothing is recorded or posted."""
+    async def unreadable(team_id: str | None) -> dict[Provider, Any]:
+        raise NotAllowed("cannot read this workspace's credentials")
+
+    web_app = web.Application()
+    register_webhooks(web_app, WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
+                                           providers_for=unreadable))
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    try:
+        doc = await issue(store, bot.payssam, Provider.PAYSSAM, DocumentKind.BILL, base)
+        async with store.engine.begin() as conn:
+            await conn.execute(sa.update(documents).where(documents.c.id == doc.id).values(team_id="T_LOCKED"))
+        paid = {"apiKey": DEMO_PAYSSAM.api_key.get_secret_value(), "billId": doc.provider_id,  # type: ignore[union-attr]
+                "apprState": "F", "apprNum": "30000099", "apprPrice": "110000", "apprPayType": "CARD_VAN"}
+
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(callback_url(Provider.PAYSSAM, base, doc.ref), json=paid)
+
+        assert answer.status_code == 503 and answer.json()["code"] != "0000"
+        still = await store.documents.get(doc.id)
+        assert still is not None and still.state is DocumentState.UNPAID
+        assert bot.thread.posts == [] and await store.callbacks.recent() == []
+        assert bot.payssam_sandbox.requests_to(r"/bill/read$") == []  # the environment's account was not asked
+    finally:
+        await runner.cleanup()
