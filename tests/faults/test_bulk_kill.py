@@ -19,18 +19,16 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.app.serve_procs import approval_id, now_true, wait_until
 from tests.app.test_bulk import bulk_csv
 from tests.faults.test_kill_and_restart import (
     APPROVALS,
     World,
-    _approval_id,
     _approve,
-    _async,
     popbill_documents,
     post,
     start_serve,
     wait_healthy,
-    wait_until,
 )
 from tests.faults.test_kill_and_restart import world as world
 
@@ -69,17 +67,17 @@ async def test_kill_9_after_the_first_bulk_submit_ends_with_one_document_per_row
             await post(http, world, world.factory.slash_command(
                 "bulk", user_id="U_ALICE", channel_id="C_FINANCE",
                 response_url=world.double.response_url(channel="C_FINANCE")))
-            preview = await wait_until("the preview", _async(lambda: next(
+            preview = await wait_until("the preview", now_true(lambda: next(
                 (m for m in world.double.ephemerals(user="U_ALICE") if "bulk_submit" in str(m.get("blocks"))),
                 None)), 60)
             file_id = next(f for f in world.double.files.values() if f.filename == "november.csv").id
             await post(http, world, _click(world, preview, "bulk_submit", file_id, "U_ALICE", "C_FINANCE"))
-            await wait_until("the batch card", _async(lambda: len(world.cards()) == 1), 60)
+            await wait_until("the batch card", now_true(lambda: len(world.cards()) == 1), 60)
             card = world.cards()[0]
-            assert _approval_id(card) > 0
+            assert approval_id(card) > 0
             await post(http, world, _approve(world, card))
             await wait_until("the first bulkSubmit's documents",
-                             _async(lambda: sum(popbill_documents(sync_http, world).values()) >= 100), 60, 0.02)
+                             now_true(lambda: sum(popbill_documents(sync_http, world).values()) >= 100), 60, 0.02)
             serve.send_signal(signal.SIGKILL)
             serve.wait(10)
         finally:
@@ -96,7 +94,7 @@ async def test_kill_9_after_the_first_bulk_submit_ends_with_one_document_per_row
         serve = start_serve(world, "serve-restarted.log")
         try:
             await wait_healthy(http, world, serve)
-            await wait_until("the batch to end", _async(
+            await wait_until("the batch to end", now_true(
                 lambda: (batch_state(world) or ("", 0))[0] in ("succeeded", "failed", "unknown")), 90, 0.2)
         finally:
             serve.send_signal(signal.SIGTERM)
