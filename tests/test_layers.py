@@ -7,6 +7,7 @@ function-level import is how a cycle hides).
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,11 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+@functools.cache
 def _modules() -> dict[str, Path]:
+    """Every product module and its file, found once per test process (when a test first asks:
+    at import time it cost every xdist worker the parse below during collection, whether or not
+    it ran these tests)."""
     found = {}
     for package in PACKAGES:
         for path in (REPO_ROOT / package).rglob("*.py"):
@@ -43,12 +48,10 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-MODULES = _modules()
-
-
 def _imports(name: str, path: Path) -> Iterator[str]:
     """Product modules `name` imports (the longest known module each import names)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    modules = _modules()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         targets: list[str] = []
         if isinstance(node, ast.Import):
@@ -61,14 +64,17 @@ def _imports(name: str, path: Path) -> Iterator[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
         for target in targets:
-            while target and target not in MODULES:
+            while target and target not in modules:
                 target = target.rpartition(".")[0]
             if target and target != name:
                 yield target
                 break
 
 
-GRAPH = {name: sorted(set(_imports(name, path))) for name, path in MODULES.items()}
+@functools.cache
+def _graph() -> dict[str, list[str]]:
+    """Each product module and the product modules it imports (about a second of CPU: once)."""
+    return {name: sorted(set(_imports(name, path))) for name, path in _modules().items()}
 
 
 def _layer(module: str) -> str:
@@ -79,13 +85,13 @@ def _layer(module: str) -> str:
 
 def test_the_product_has_modules_in_every_layer() -> None:
     for layer in ALLOWED:
-        assert any(_layer(m) == layer for m in MODULES), f"no module found in {layer}"
+        assert any(_layer(m) == layer for m in _modules()), f"no module found in {layer}"
 
 
 @pytest.mark.parametrize("layer", list(ALLOWED))
 def test_no_import_goes_up_a_layer(layer: str) -> None:
     wrong = []
-    for module, targets in GRAPH.items():
+    for module, targets in _graph().items():
         if _layer(module) != layer:
             continue
         for target in targets:
@@ -107,7 +113,7 @@ def test_no_module_imports_itself_in_a_circle() -> None:
         index[node] = low[node] = len(index)
         stack.append(node)
         on_stack.add(node)
-        for target in GRAPH.get(node, []):
+        for target in _graph().get(node, []):
             if target not in index:
                 visit(target)
                 low[node] = min(low[node], low[target])
@@ -124,7 +130,7 @@ def test_no_module_imports_itself_in_a_circle() -> None:
             if len(component) > 1:
                 cycles.append(sorted(component))
 
-    for module in sorted(GRAPH):
+    for module in sorted(_graph()):
         if module not in index:
             visit(module)
     assert cycles == []
