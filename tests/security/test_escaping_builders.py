@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -45,6 +46,13 @@ APP_MRKDWN = {"what_to_do", "problem", "hint"}
 #: private answers (ephemeral: nobody is notified) that may keep a well-formed mention of a person
 MENTIONS_KEPT = {"error_text"}
 SAMPLES = 12  # each enum cycles through its values across the samples
+
+
+@functools.cache
+def type_hints(obj: Any) -> dict[str, Any]:
+    """`typing.get_type_hints`, resolved once per class or function: it evaluates every string
+    annotation anew on each call, which was two thirds of this module's CPU (2,400 builds)."""
+    return typing.get_type_hints(obj)
 
 
 def discover() -> list[Callable[..., Any]]:
@@ -113,7 +121,7 @@ class Factory:
         raise AssertionError(f"the factory cannot make a {hint!r} (for {name!r}): teach it")
 
     def build(self, cls: type, hint: Any) -> Any:
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         params = dict(zip(getattr(typing.get_origin(hint) or cls, "__parameters__", ()), typing.get_args(hint),
                           strict=False))
         if dataclasses.is_dataclass(cls):
@@ -141,7 +149,7 @@ class Factory:
 
 
 def arguments(function: Callable[..., Any], factory: Factory) -> dict[str, Any]:
-    hints = typing.get_type_hints(function)
+    hints = type_hints(function)
     return {name: factory.make(hints[name], name) for name, parameter in inspect.signature(function).parameters.items()
             if parameter.kind is not inspect.Parameter.VAR_POSITIONAL}
 
