@@ -12,7 +12,7 @@ Import them into a conftest with ``from tests.db_fixtures import *``.
 * The PostgreSQL cluster starts once per session (``initdb`` + ``pg_ctl`` from
   ``/usr/lib/postgresql/*/bin``, as the ``postgres`` user when we are root, because
   initdb refuses to run as root) and is removed at the end. One database is migrated
-  per session and emptied (TRUNCATE ... RESTART IDENTITY) before each test;
+  per session and emptied (every table, ids from 1: ``tests.pg_emptying``) before each test;
   ``empty_database_url`` gives a database with no tables, for migration tests.
 * ``DATABASE_URL_POSTGRES=postgresql+asyncpg://user:pw@host:port/db`` uses an existing
   server instead (its user needs CREATEDB).
@@ -43,7 +43,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from commands.ledger import Store, metadata, upgrade
+from commands.ledger import Store, upgrade
+from tests.pg_emptying import EMPTIER, asyncpg_dsn
 
 __all__ = [
     "DATABASE_BACKENDS",
@@ -238,11 +239,6 @@ def _start_cluster() -> PostgresCluster:
     )
 
 
-def _asyncpg_dsn(url: str) -> str:
-    """asyncpg speaks plain ``postgresql://``."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 #: one cluster per test process, however many conftests import these fixtures
 _SHARED: dict[str, Any] = {"cluster": None, "users": 0}
 
@@ -268,7 +264,7 @@ def postgres_admin_url() -> Iterator[str]:
 
 
 async def _admin(admin_url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
     try:
         for statement in statements:
             await conn.execute(statement)
@@ -281,35 +277,23 @@ def _database_url(admin_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_session_url(postgres_admin_url: str) -> str:
+def postgres_session_url(postgres_admin_url: str) -> Iterator[str]:
     """A PostgreSQL database migrated to head, shared by the session and emptied before each test."""
     name = f"invoicebot_test_{uuid.uuid4().hex[:8]}"
     # identifiers cannot be bound parameters; `name` is generated here, never user input
     _run_async(lambda: _admin(postgres_admin_url, f'CREATE DATABASE "{name}"'))
     url = _database_url(postgres_admin_url, name)
     _run_async(lambda: upgrade(url))
-    return url
-
-
-#: every sequence back to 1, as in a new database (one round trip, whatever sequences migrations add)
-_RESTART_SEQUENCES = """DO $$ DECLARE seq record; BEGIN
-  FOR seq IN SELECT schemaname, sequencename FROM pg_sequences LOOP
-    PERFORM setval(format('%I.%I', seq.schemaname, seq.sequencename), 1, false);
-  END LOOP;
-END $$"""
-
-
-def _emptying_statements() -> str:
-    """DELETE every table, dependents first, then restart the sequences. On tables of a few rows,
-    DELETE is about five times faster than TRUNCATE, which replaces every table's files
-    (tests/test_db_fixtures.py checks that the triggers leave nothing behind)."""
-    deletes = [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
-    return "; ".join([*deletes, _RESTART_SEQUENCES])
+    try:
+        yield url
+    finally:
+        EMPTIER.close(url)  # before the server stops
 
 
 async def empty_postgres(url: str) -> None:
-    """Empty every table of the database at `url` and restart its ids at 1."""
-    await _admin(url, _emptying_statements())
+    """Empty every table of the database at `url` and restart its ids at 1 (on a connection kept
+    open for it: tests/pg_emptying.py says why)."""
+    await EMPTIER.empty(url)
 
 
 @pytest.fixture
