@@ -32,6 +32,7 @@ from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
 from tests.app.harness import find_button
 from tests.faults.flows import BUYER
+from tests.local_http import LOCAL_TLS
 from tests.paths import REPO_ROOT
 
 SECRET = "replica-test-signing-secret-0123456789"
@@ -106,15 +107,15 @@ class Cluster:
             await engine.dispose()
 
     def popbill_documents(self) -> Counter[str]:
-        state = httpx.get(self.popbill_url + "/_sandbox/state", timeout=10).json()
+        state = httpx.get(self.popbill_url + "/_sandbox/state", timeout=10, verify=LOCAL_TLS).json()
         return Counter(d["mgtKey"] for d in state["documents"] if str(d["mgtKey"] or "").startswith("INV-"))
 
     def set_popbill_latency(self, latency_ms: int) -> None:
         if latency_ms:
             httpx.put(self.popbill_url + "/_sandbox/faults", json={"latency_ms": latency_ms},
-                      timeout=10).raise_for_status()
+                      timeout=10, verify=LOCAL_TLS).raise_for_status()
         else:
-            httpx.delete(self.popbill_url + "/_sandbox/faults", timeout=10).raise_for_status()
+            httpx.delete(self.popbill_url + "/_sandbox/faults", timeout=10, verify=LOCAL_TLS).raise_for_status()
 
     def approve(self, card: dict[str, Any]) -> SignedRequest:
         return self.factory.block_action(

@@ -11,6 +11,7 @@ import pytest
 
 from tests.app.harness import BotHarness, find_button, running_bot, text_of
 from tests.app.test_flows import issue, last_reply
+from tests.local_http import LOCAL_TLS
 
 
 async def _issued(bot: BotHarness, provider: str, ref: str = "INV-000001") -> Any:
@@ -23,7 +24,7 @@ async def _issued(bot: BotHarness, provider: str, ref: str = "INV-000001") -> An
 
 async def _file(bot: BotHarness, provider: str, provider_id: str) -> Any:
     """The sandbox files the document with the NTS now; the stored document, refreshed."""
-    async with httpx.AsyncClient(base_url=bot.sandbox(provider).base_url) as admin:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.sandbox(provider).base_url) as admin:
         if provider == "popbill":
             answer = await admin.post("/_sandbox/popbill/nts", json={
                 "kind": "taxinvoice", "corpNum": "6798700433", "mgtKey": provider_id, "now": True})

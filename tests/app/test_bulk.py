@@ -18,6 +18,7 @@ import pytest
 from bot.console.slack_double import SlackWebApiDouble
 from commands.workflow.bulk_parse import read_sheet
 from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
+from tests.local_http import LOCAL_TLS
 
 ACTIVE = "220-81-62517"  # active at the Popbill sandbox
 HEAD = ["provider", "kind", "buyer_bizno", "buyer_name", "buyer_email", "item", "quantity", "unit_price",
@@ -83,7 +84,7 @@ async def test_the_corrected_file_is_approved_once_and_issued_in_two_bulk_submit
     assert len(cards) == 1 and "120 documents" in text_of(cards[0])
     await bot.click(cards[0], "approval_approve", user="U_BOB")
     assert bulk_submits(bot) == 2
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as http:
         state = (await http.get(bot.sandbox("popbill").base_url + "/_sandbox/state")).json()
     keys = [d["mgtKey"] for d in state["documents"] if str(d["mgtKey"]).startswith("INV-")]
     assert len(keys) == 120 and len(set(keys)) == 120

@@ -13,6 +13,7 @@ import httpx
 
 from commands.ledger import ApprovalState
 from tests.app.harness import BotHarness, running_bot, text_of
+from tests.local_http import LOCAL_TLS
 
 BUYER = {
     "buyer_bizno": "220-81-62517",  # active at both sandboxes
@@ -104,7 +105,7 @@ async def test_a_suspended_buyer_is_a_warning_on_the_card(bot: BotHarness) -> No
 
 
 async def test_an_unreachable_closure_service_is_said_on_the_card_and_does_not_block(bot: BotHarness) -> None:
-    async with httpx.AsyncClient(base_url=bot.sandbox("popbill").base_url) as admin:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.sandbox("popbill").base_url) as admin:
         added = await admin.post("/_sandbox/faults", json={"kind": "503", "path": "^/CloseDown", "count": 10})
         assert added.status_code == 200, added.text
     response = await submit_issue(bot, "popbill", "tax_invoice", buyer_bizno="214-86-39239")

@@ -12,6 +12,7 @@ import pytest
 
 from commands.ledger import ApprovalAction
 from tests.app.harness import APPROVALS, FINANCE, BotHarness, running_bot, text_of
+from tests.local_http import LOCAL_TLS
 
 BUYER = {
     "buyer_bizno": "220-81-62517",
@@ -117,7 +118,7 @@ async def test_a_filed_popbill_invoice_cannot_be_destroyed_and_the_user_is_told_
     await bot.click(card, "approval_approve", user="U_BOB")
     doc = await bot.runtime.store.documents.get_by_ref("INV-000001")
     assert doc is not None
-    async with httpx.AsyncClient(base_url=bot.sandbox("popbill").base_url) as admin:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.sandbox("popbill").base_url) as admin:
         filed = await admin.post("/_sandbox/popbill/nts", json={
             "kind": "taxinvoice", "corpNum": "6798700433", "mgtKey": doc.provider_id, "now": True})
         assert filed.status_code == 200, filed.text

@@ -16,6 +16,7 @@ import pytest
 
 from commands.ledger import head_revision
 from tests.app.serve_procs import cluster, now_true, open_issue_modal, post, wait_ready, wait_until
+from tests.local_http import LOCAL_TLS
 
 pytestmark = pytest.mark.slow  # starts `invoicebot serve` and `invoicebot sandbox` as processes
 
@@ -25,7 +26,7 @@ async def test_sigterm_during_a_slow_provider_call_finishes_it_and_exits_0(tmp_p
     with cluster(tmp_path, url, INVOICEBOT_SHUTDOWN_GRACE_SECONDS="30") as world:
         port = world.start_serve("serve")
         base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, timeout=30) as http:
             ready = await wait_ready(http, world, port)
             assert ready["database"] == "ok" and ready["providers"] == "started" and ready["draining"] is False
             assert (await http.get(base + "/health")).status_code == 200

@@ -10,6 +10,7 @@ import httpx
 
 from tests.app.harness import BotHarness, text_of
 from tests.app.test_checks import form_errors
+from tests.local_http import LOCAL_TLS
 
 
 def _bodies(bot: BotHarness, sandbox: str, path: str) -> list[dict[str, Any]]:
@@ -56,7 +57,7 @@ async def test_an_expense_proof_cash_receipt_and_its_cancellation_receipt(bot: B
     doc = await bot.runtime.store.documents.get_by_ref("INV-000001")
     assert doc is not None and doc.lifecycle.value == "issued"
 
-    async with httpx.AsyncClient(base_url=bot.sandbox("popbill").base_url) as admin:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.sandbox("popbill").base_url) as admin:
         filed = await admin.post("/_sandbox/popbill/nts", json={
             "kind": "cashbill", "corpNum": "6798700433", "mgtKey": doc.provider_id, "now": True})
         assert filed.status_code == 200, filed.text

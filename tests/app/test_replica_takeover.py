@@ -25,6 +25,7 @@ from bot.digest_runs import KILL_AFTER_CLAIM
 from commands.ledger import Store
 from commands.ledger.schema import digest_runs
 from tests.app.serve_procs import Cluster, cluster, now_true, wait_ready, wait_until
+from tests.local_http import LOCAL_TLS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -65,7 +66,7 @@ async def test_a_replica_killed_right_after_claiming_the_digest_still_posts_it_e
         assert claimed["claimed_by"] == "victim" and claimed["done_at"] is None and _posts(world) == 0
 
         ports = [world.start_serve(f"replica{i}") for i in range(2)]
-        async with httpx.AsyncClient(timeout=30) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, timeout=30) as http:
             for port in ports:
                 await wait_ready(http, world, port)
             await wait_until("the digest to be posted", now_true(lambda: _posts(world) >= 1), 60, 0.2)

@@ -32,6 +32,7 @@ from tests.app.serve_procs import (
     wait_ready,
     wait_until,
 )
+from tests.local_http import LOCAL_TLS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -105,7 +106,7 @@ async def test_three_replicas_one_killed_mid_batch_end_every_request_once(tmp_pa
                  **{DIGEST_SECOND: str(due.second)}) as world:
         ports = [world.start_serve(f"replica{i}") for i in range(3)]
         limits = httpx.Limits(max_connections=60, max_keepalive_connections=0)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, timeout=30, limits=limits) as http:
             for port in ports:
                 await wait_ready(http, world, port)
             await _digests_fire_on_every_replica(world, due)

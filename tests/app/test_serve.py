@@ -16,6 +16,7 @@ import pytest
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SlackRequestFactory
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.local_http import LOCAL_TLS
 
 pytestmark = pytest.mark.slow  # starts `invoicebot serve` as a process
 
@@ -51,7 +52,7 @@ def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 60) 
         if process.poll() is not None:
             raise AssertionError(f"serve exited: {process.stderr.read() if process.stderr else ''}")
         try:
-            response = httpx.get(url + "/health", timeout=2)
+            response = httpx.get(url + "/health", timeout=2, verify=LOCAL_TLS)
             if response.status_code == 200:
                 return response
         except httpx.HTTPError:
@@ -75,10 +76,12 @@ def test_serve_in_http_mode_is_healthy_and_answers_signed_requests(tmp_path: Pat
         factory = SlackRequestFactory(SIGNING_SECRET)
         request = factory.slash_command("help", user_id="U_ALICE", channel_id="C_FINANCE",
                                         response_url=slack.double.response_url())
-        answer = httpx.post(base + "/slack/events", content=request.body, headers=request.headers, timeout=10)
+        answer = httpx.post(base + "/slack/events", content=request.body, headers=request.headers, timeout=10,
+                            verify=LOCAL_TLS)
         assert answer.status_code == 200 and "/invoice issue" in answer.text
         unsigned = httpx.post(base + "/slack/events", content=request.body,
-                              headers={"Content-Type": request.content_type}, timeout=10)
+                              headers={"Content-Type": request.content_type}, timeout=10,
+                              verify=LOCAL_TLS)
         assert unsigned.status_code == 401
     finally:
         process.terminate()
@@ -113,7 +116,7 @@ def test_the_sandbox_command_prints_one_line_per_provider(tmp_path: Path) -> Non
         lines = [process.stdout.readline().split() for _ in range(4)]
         assert [name for name, _ in lines] == ["popbill", "payssam", "hiworks", "abillify"]
         for _name, url in lines:
-            assert httpx.get(url + "/_sandbox/state", timeout=5).status_code == 200
+            assert httpx.get(url + "/_sandbox/state", timeout=5, verify=LOCAL_TLS).status_code == 200
     finally:
         process.terminate()
         process.communicate(timeout=30)

@@ -20,6 +20,7 @@ import pytest
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from tests.app.harness import BOT_TOKEN
 from tests.app.test_serve import clean_env, free_port
+from tests.local_http import LOCAL_TLS
 
 pytestmark = pytest.mark.slow  # a Socket Mode session over a real WebSocket
 
@@ -54,7 +55,7 @@ def test_socket_mode_connects_acks_over_the_socket_and_reports_health(tmp_path: 
         while time.monotonic() < deadline and health.get("socket_mode") != "connected":
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
             with contextlib.suppress(httpx.HTTPError):
-                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).json()
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2, verify=LOCAL_TLS).json()
             time.sleep(0.2)
         assert health.get("socket_mode") == "connected" and health.get("ok") is True, health
         assert slack.double.calls("apps.connections.open")[-1].ok
@@ -71,7 +72,8 @@ def test_socket_mode_connects_acks_over_the_socket_and_reports_health(tmp_path: 
         body = urllib.parse.urlencode(slash("help", response_url))
         for path in ("/slack/events", "/_no_slack", "/"):
             refused = httpx.post(f"http://127.0.0.1:{port}{path}", content=body,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5)
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5,
+                                 verify=LOCAL_TLS)
             assert refused.status_code in (404, 405), path
     finally:
         process.terminate()

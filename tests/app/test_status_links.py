@@ -17,6 +17,7 @@ from tests.app.harness import FINANCE, BotHarness, find_button, text_of
 from tests.app.multi_harness import as_workspace, install, running_multi_bot
 from tests.app.test_amend import _issued
 from tests.app.test_flows import BUYER
+from tests.local_http import LOCAL_TLS
 
 
 def _popbill_reads(bot: BotHarness, since: int) -> list[str]:
@@ -64,7 +65,7 @@ async def test_open_in_provider_fetches_a_fresh_url_for_the_clicker(bot: BotHarn
         assert len(links) == 1 and links[0].startswith(bot.sandbox("popbill").base_url)
         urls.append(links[0])
     assert urls[0] != urls[1], "each click fetches its own URL"
-    async with httpx.AsyncClient() as browser:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as browser:
         assert (await browser.get(urls[1])).status_code == 200
     assert not bot.ephemerals(user="U_ALICE") or all("doc_open_link" not in text_of(m)
                                                      for m in bot.ephemerals(user="U_ALICE"))

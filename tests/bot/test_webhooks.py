@@ -34,6 +34,7 @@ from providers.models import DocumentKind, DocumentState, IssueRequest, LineItem
 from providers.sandbox.abillify import AbillifySandbox
 from providers.sandbox.base import FaultRule
 from providers.sandbox.payssam import PayssamSandbox
+from tests.local_http import LOCAL_TLS
 
 POLICY = HttpPolicy(read_timeout=2.0, backoff=0.01, max_attempts=1)
 SUCCESS = {"code": "0000", "msg": "성공하였습니다."}
@@ -133,7 +134,7 @@ async def test_a_payment_callback_is_confirmed_marked_paid_and_posted_once_even_
     doc = await issue(store, bot.payssam, Provider.PAYSSAM, DocumentKind.BILL, bot.url)
     assert doc.state is DocumentState.UNPAID
 
-    async with httpx.AsyncClient(base_url=bot.payssam_sandbox.base_url) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.payssam_sandbox.base_url) as client:
         paid = await client.post("/_sandbox/bill/pay", json={"billId": doc.provider_id, "payType": "CARD_VAN"})
     assert paid.json()["code"] == "0000"
     await bot.payssam_sandbox.wait_callbacks()
@@ -147,7 +148,7 @@ async def test_a_payment_callback_is_confirmed_marked_paid_and_posted_once_even_
     assert ref == doc.ref and "Payment received" in text and "₩110,000" in text and "card" in text
 
     # Paymint retries until it sees the success answer; a retry must answer it again and post nothing
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
         again = await client.post(delivery["url"], json=delivery["payload"])
     assert again.status_code == 200
     assert again.content == json.dumps(SUCCESS, ensure_ascii=False).encode("utf-8")
@@ -160,7 +161,7 @@ async def test_a_callback_with_a_wrong_api_key_is_refused_and_changes_nothing(st
     forged = {"apiKey": "NOT-OUR-KEY", "billId": doc.provider_id, "apprState": "F", "apprNum": "30000099",
               "apprPrice": "110000", "apprPayType": "CARD_VAN"}
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
         answer = await client.post(callback_url(Provider.PAYSSAM, bot.url, doc.ref), json=forged)
 
     assert answer.status_code == 401
@@ -176,7 +177,7 @@ async def test_a_payment_payssam_does_not_confirm_is_not_marked_paid(store: Stor
     claimed = {"apiKey": "SANDBOX-API-KEY", "billId": doc.provider_id, "apprState": "F", "apprNum": "30000099",
                "apprPrice": "110000"}
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
         answer = await client.post(callback_url(Provider.PAYSSAM, bot.url, doc.ref), json=claimed)
 
     assert answer.status_code == 409 and answer.json()["code"] != "0000"
@@ -189,7 +190,7 @@ async def test_when_payssam_cannot_confirm_the_callback_is_retried_and_then_acce
     doc = await issue(store, bot.payssam, Provider.PAYSSAM, DocumentKind.BILL, bot.url)
     bot.payssam_sandbox.add_fault(FaultRule(kind="503", path=r"/bill/read$", count=1))
 
-    async with httpx.AsyncClient(base_url=bot.payssam_sandbox.base_url) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.payssam_sandbox.base_url) as client:
         await client.post("/_sandbox/bill/pay", json={"billId": doc.provider_id})
     await bot.payssam_sandbox.wait_callbacks()
 
@@ -211,7 +212,7 @@ async def test_abillify_notifications_and_workflow_webhooks_refresh_record_and_p
     assert len(await store.callbacks.recent("abillify")) + len(bot.thread.posts) in (0, 2)
     before = len(bot.thread.posts)
 
-    async with httpx.AsyncClient(base_url=bot.abillify_sandbox.base_url) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.abillify_sandbox.base_url) as client:
         await client.post("/_sandbox/webhook", json={"url": abillify_workflow_url(bot.url, SIGNER)})
         paid = await client.post(f"/_sandbox/invoices/{doc.provider_id}/pay", json={})
     assert paid.status_code == 200
@@ -222,7 +223,7 @@ async def test_abillify_notifications_and_workflow_webhooks_refresh_record_and_p
     [(ref, text, _)] = bot.thread.posts[before:]
     assert ref == doc.ref and text.startswith(f"💳 *Paid*: `{doc.ref}`")
 
-    async with httpx.AsyncClient() as client:  # both deliveries again, as an at-least-once sender may
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as client:  # both deliveries again, as an at-least-once sender may
         for delivery in bot.abillify_sandbox.callbacks:
             again = await client.post(delivery["url"], json=delivery["payload"])
             assert again.status_code == 200 and again.json()["ok"] is True
@@ -235,7 +236,7 @@ async def test_a_workflow_webhook_is_never_trusted_for_the_state(store: Store, b
     forged = {"voucherReference": doc.provider_id, "state": "paid", "job": "forged-1", "workflow": "payment",
               "unpaid": 0}
 
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
         answer = await client.post(abillify_workflow_url(bot.url, SIGNER), json=forged)
 
     assert answer.status_code == 200
@@ -278,7 +279,7 @@ async def test_a_workspaces_own_payssam_account_authenticates_and_confirms_its_b
                                          callback_url(Provider.PAYSSAM, base, doc.ref)))
         await store.documents.record_status(doc.id, status, lifecycle=Lifecycle.ISSUED)
 
-        async with httpx.AsyncClient(base_url=own_box.base_url) as client:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=own_box.base_url) as client:
             await client.post("/_sandbox/bill/pay", json={"billId": status.ref.provider_id, "payType": "CARD_VAN"})
         await own_box.wait_callbacks()
 
@@ -318,7 +319,7 @@ async def test_a_callback_for_a_workspace_whose_account_cannot_be_used_is_answer
         paid = {"apiKey": DEMO_PAYSSAM.api_key.get_secret_value(), "billId": doc.provider_id,  # type: ignore[union-attr]
                 "apprState": "F", "apprNum": "30000099", "apprPrice": "110000", "apprPayType": "CARD_VAN"}
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
             answer = await client.post(callback_url(Provider.PAYSSAM, base, doc.ref), json=paid)
 
         assert answer.status_code == 503 and answer.json()["code"] != "0000"

@@ -31,6 +31,7 @@ from tests.faults.test_kill_and_restart import (
     wait_healthy,
 )
 from tests.faults.test_kill_and_restart import world as world
+from tests.local_http import LOCAL_TLS
 
 pytestmark = pytest.mark.slow  # two bot processes, a sandbox process and a hundred and twenty documents
 
@@ -58,8 +59,8 @@ def _click(world: World, message: dict[str, Any], action_id: str, value: str, us
 
 
 async def test_kill_9_after_the_first_bulk_submit_ends_with_one_document_per_row(world: World) -> None:
-    async with httpx.AsyncClient(timeout=30) as http:
-        sync_http = httpx.Client(timeout=10)
+    async with httpx.AsyncClient(verify=LOCAL_TLS, timeout=30) as http:
+        sync_http = httpx.Client(verify=LOCAL_TLS, timeout=10)
         serve = start_serve(world, "serve.log")
         try:
             await wait_healthy(http, world, serve)

@@ -31,6 +31,7 @@ from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
 from tests.app.serve_procs import FINAL, approval_id, free_port, now_true, wait_until
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
+from tests.local_http import LOCAL_TLS
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # kill -9 of a real process amid a hundred issuances
@@ -142,7 +143,8 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 async def test_kill_9_during_a_hundred_issuances_then_restart_loses_and_duplicates_nothing(world: World) -> None:
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http, _closing(httpx.Client(timeout=10)) as sync_http:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, timeout=30, limits=limits) as http, \
+            _closing(httpx.Client(verify=LOCAL_TLS, timeout=10)) as sync_http:
         serve = start_serve(world, "serve.log")
         try:
             await wait_healthy(http, world, serve)

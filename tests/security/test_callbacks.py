@@ -21,6 +21,7 @@ from bot.callback_auth import callback_signer
 from bot.webhooks import abillify_notify_url, abillify_workflow_url, payssam_callback_url
 from tests.app.harness import BotHarness, running_bot
 from tests.faults.flows import issue_approved
+from tests.local_http import LOCAL_TLS
 
 SUCCESS = {"code": "0000", "msg": "성공하였습니다."}
 SANDBOX_API_KEY = "SANDBOX-API-KEY"
@@ -44,7 +45,7 @@ async def test_forged_abillify_notifications_post_nothing(tmp_path: Path) -> Non
         good = abillify_notify_url(bot.base_url, "INV-000001", signer)
         before = len(bot.slack.calls("chat.postMessage"))
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
             for body in forged_notifications():  # no token, a wrong token, another document's token
                 for url in (f"{bot.base_url}/webhooks/abillify/notify?ref=INV-000001",
                             good.replace("token=", "token=0"),
@@ -65,10 +66,10 @@ async def test_a_real_change_is_posted_once_worded_from_the_provider(tmp_path: P
         doc = await bot.runtime.store.documents.get_by_ref("INV-000001")
         assert doc is not None and doc.provider_id
         signer = callback_signer(bot.runtime.settings)
-        async with httpx.AsyncClient(base_url=bot.sandbox("abillify").base_url) as admin:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=bot.sandbox("abillify").base_url) as admin:
             (await admin.post(f"/_sandbox/invoices/{doc.provider_id}/pay", json={})).raise_for_status()
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
             for body in forged_notifications():  # five deliveries, each with its own "dedup key"
                 assert (await client.post(abillify_notify_url(bot.base_url, doc.ref, signer), json=body)).is_success
             workflow = {"voucherReference": doc.provider_id, "state": "canceled", "job": "j-1", "workflow": "x"}
@@ -99,7 +100,7 @@ async def test_payssam_unknown_bill_is_answered_as_handled_and_a_paid_bill_posts
         url = payssam_callback_url(bot.base_url, doc.ref, callback_signer(bot.runtime.settings))
         paid = {"apiKey": SANDBOX_API_KEY, "billId": doc.provider_id, "apprState": "F"}
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=LOCAL_TLS) as client:
             assert (await client.post(url.split("&token=")[0], json=paid)).status_code == 401  # no token
             caplog.clear()
             with caplog.at_level(logging.INFO, logger="invoicebot.webhooks"):

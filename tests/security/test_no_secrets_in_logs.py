@@ -26,6 +26,7 @@ from providers.payssam.service import bill_id_for
 from providers.sandbox.base import FaultRule
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET, BotHarness, running_bot
 from tests.faults.flows import add_fault, issue_approved, request_issue, requests_at
+from tests.local_http import LOCAL_TLS
 
 pytestmark = pytest.mark.slow  # a whole working day through the app, logs captured
 
@@ -99,7 +100,7 @@ async def run_every_provider(bot: BotHarness) -> None:
     thread.call(lambda: payssam.pay(bill_id_for("INV-000002")))  # type: ignore[attr-defined]
     await on_sandbox_loop(bot, payssam.wait_callbacks())
     abillify = bot.sandbox("abillify")
-    async with httpx.AsyncClient(base_url=abillify.base_url) as admin:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=abillify.base_url) as admin:
         webhook = abillify_workflow_url(bot.base_url, signer)
         (await admin.post("/_sandbox/webhook", json={"url": webhook})).raise_for_status()
         doc = await bot.runtime.store.documents.get_by_ref("INV-000004")

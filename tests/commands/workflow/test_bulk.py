@@ -21,6 +21,7 @@ from providers.popbill.service import PopbillService
 from providers.sandbox.faults import FaultRule
 from providers.sandbox.popbill import PopbillSandbox
 from tests.commands.workflow.conftest import APPROVER, CHANNEL, REQUESTER, Env, is_approver
+from tests.local_http import LOCAL_TLS
 
 POLICY = HttpPolicy(read_timeout=5.0, backoff=0.01, max_attempts=1)
 ACTIVE = "220-81-62517"  # active at the Popbill sandbox
@@ -55,7 +56,7 @@ def bulk_submits(sandbox: PopbillSandbox) -> list[dict[str, object]]:
 
 
 async def documents_at(sandbox: PopbillSandbox) -> Counter[str]:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as http:
         state = (await http.get(sandbox.base_url + "/_sandbox/state")).json()
     return Counter(d["mgtKey"] for d in state["documents"] if str(d["mgtKey"] or "").startswith("INV-"))
 

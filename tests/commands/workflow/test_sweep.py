@@ -21,6 +21,7 @@ from providers.sandbox.base import FaultRule
 from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.popbill import PopbillSandbox, _demo_taxinvoice
 from tests.commands.slack.digest.seed import bulk_open_documents
+from tests.local_http import LOCAL_TLS
 
 SEOUL = ZoneInfo("Asia/Seoul")
 POLICY = HttpPolicy(read_timeout=2.0, backoff=0.01, max_attempts=1)
@@ -68,7 +69,7 @@ def issue_in_sandbox(sandbox: PopbillSandbox, keys: list[str]) -> None:
 
 
 async def nts_fails_now(sandbox: PopbillSandbox, key: str) -> None:
-    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=sandbox.base_url) as client:
         answer = await client.post("/_sandbox/popbill/nts", json={"kind": "taxinvoice", "mgtKey": key, "fail": True,
                                                                   "now": True})
     assert answer.json()["stateCode"] == 305

@@ -37,6 +37,7 @@ from providers.models import (
 )
 from providers.sandbox.base import FaultRule
 from providers.sandbox.hiworks import HiworksSandbox
+from tests.local_http import LOCAL_TLS
 
 WRITE_DATE = dt.date(2024, 5, 20)
 POLICY = HttpPolicy(read_timeout=0.3, backoff=0.01, max_retry_after=0.5)
@@ -46,7 +47,7 @@ class CountingTransport(httpx.AsyncBaseTransport):
     """A real transport that counts requests in flight and can act just before one is sent."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = httpx.AsyncHTTPTransport(verify=LOCAL_TLS)
         self.active = 0
         self.peak = 0
         self.before: Callable[[httpx.Request], None] | None = None

@@ -16,6 +16,7 @@ from providers.errors import DocumentNotFound, ProviderRejected, RequestInvalid
 from providers.http import HttpPolicy
 from providers.popbill import MgtKeyType, PopbillService
 from providers.sandbox.popbill import PopbillSandbox
+from tests.local_http import LOCAL_TLS
 from tests.paths import shared_path
 
 GOLDEN = json.loads(shared_path("reference", "popbill-golden-requests.json").read_text())
@@ -172,7 +173,7 @@ async def test_view_urls_open_a_page_and_the_pdf_url_a_pdf(sandbox, service) -> 
     ti = service.taxinvoice
     urls = {name: await getattr(ti, f"get_{name}_url")(SELL, "DEMO-TI-001")
             for name in ("popup", "view", "print", "pdf", "mail")}
-    async with httpx.AsyncClient() as web:
+    async with httpx.AsyncClient(verify=LOCAL_TLS) as web:
         page = await web.get(urls["popup"])
         assert page.status_code == 200 and "DEMO-TI-001" in page.text and "text/html" in page.headers["content-type"]
         pdf = await web.get(urls["pdf"])

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from providers.config import DEMO_ABILLIFY, AbillifyConfig
 from providers.sandbox.abillify import IDEMPOTENCY_TTL, AbillifySandbox
+from tests.local_http import LOCAL_TLS
 
 PASSWORD = DEMO_ABILLIFY.password.get_secret_value() if DEMO_ABILLIFY.password else ""
 IDENTITY = "biz-2208162517"
@@ -60,7 +61,7 @@ async def sandbox() -> AsyncIterator[AbillifySandbox]:
 @pytest.fixture
 async def http(sandbox: AbillifySandbox) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=sandbox.base_url, auth=(str(DEMO_ABILLIFY.username), PASSWORD),
-                                 trust_env=False) as c:
+                                 trust_env=False, verify=LOCAL_TLS) as c:
         assert (await c.put(f"/identities/{IDENTITY}", json={"kind": "incorporate"})).status_code == 200
         yield c
 
@@ -89,7 +90,7 @@ async def committed_invoice(http: httpx.AsyncClient, number: str = "INV-1") -> s
 
 # -- auth ----------------------------------------------------------------------------
 async def test_missing_or_wrong_credentials_get_401_in_the_error_schema(sandbox: AbillifySandbox) -> None:
-    async with httpx.AsyncClient(base_url=sandbox.base_url, trust_env=False) as anon:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=sandbox.base_url, trust_env=False) as anon:
         missing = await anon.get("/invoices/inv-000001")
         wrong = await anon.get("/invoices/inv-000001", auth=("sandbox", "nope"))
     for response in (missing, wrong):
@@ -105,7 +106,7 @@ async def test_configured_credentials_replace_the_demo_ones() -> None:
     sb = AbillifySandbox(AbillifyConfig(username="merchant", password=SecretStr("s3cret")))
     url = await sb.start()
     try:
-        async with httpx.AsyncClient(base_url=url, trust_env=False) as c:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=url, trust_env=False) as c:
             assert (await c.get("/invoices/inv-000001", auth=("merchant", "s3cret"))).status_code == 200
             assert (await c.get("/invoices/inv-000001", auth=("sandbox", PASSWORD))).status_code == 401
     finally:

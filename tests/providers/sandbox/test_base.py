@@ -12,6 +12,7 @@ from aiohttp import web
 from providers.errors import OutcomeUnknown, ProviderProtocolError, RateLimited
 from providers.http import HttpPolicy, ProviderHttp
 from providers.sandbox.base import FaultRule, Faults, Sandbox, SandboxThread, json_response
+from tests.local_http import LOCAL_TLS
 
 
 class CounterSandbox(Sandbox):
@@ -108,7 +109,7 @@ async def test_standing_error_rate_and_latency(sandbox: CounterSandbox, http: Pr
 
 
 async def test_admin_routes_reset_state_and_faults(sandbox: CounterSandbox) -> None:
-    async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=sandbox.base_url) as client:
         await client.post("/w")
         assert (await client.post("/_sandbox/faults", json={"kind": "500", "count": 5})).status_code == 200
         assert (await client.post("/w")).status_code == 500
@@ -123,7 +124,7 @@ def test_sandbox_thread_serves_sync_callers() -> None:
     thread = SandboxThread([CounterSandbox()])
     urls = thread.start()
     try:
-        response = httpx.post(urls["counter"] + "/w")
+        response = httpx.post(urls["counter"] + "/w", verify=LOCAL_TLS)
         assert response.json() == {"writes": 1}
         assert thread.call(lambda: thread["counter"].writes) == 1  # type: ignore[attr-defined]
     finally:

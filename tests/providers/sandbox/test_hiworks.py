@@ -15,6 +15,7 @@ import pytest
 from providers.config import HiworksConfig
 from providers.sandbox.base import FaultRule
 from providers.sandbox.hiworks import HiworksSandbox
+from tests.local_http import LOCAL_TLS
 
 OFFICE = {"Office-Authorization": "sandbox-office-token"}
 AUTH = {**OFFICE, "Bill-Access-Authorization": "sandbox-bill-access-token"}
@@ -75,7 +76,7 @@ async def sandbox() -> AsyncIterator[HiworksSandbox]:
 
 @pytest.fixture
 async def http(sandbox: HiworksSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sandbox.base_url, trust_env=False) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=sandbox.base_url, trust_env=False) as client:
         yield client
 
 
@@ -253,7 +254,7 @@ async def test_configured_credentials_replace_the_demo_ones() -> None:
     box = HiworksSandbox(HiworksConfig(office_token=SecretStr("mine"), bill_access_token=SecretStr("my-bill")))
     await box.start()
     try:
-        async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=box.base_url, trust_env=False) as http:
             demo = await http.post("/v4/check/6798700433", headers=AUTH)
             mine = await http.post("/v4/check/6798700433", headers={"Office-Authorization": "mine",
                                                                     "Bill-Access-Authorization": "my-bill"})
@@ -473,7 +474,7 @@ async def test_a_separate_budget_per_office_token() -> None:
     box = HiworksSandbox(HiworksConfig(office_token=SecretStr("other"), bill_access_token=SecretStr("b")))
     await box.start()
     try:
-        async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=box.base_url, trust_env=False) as http:
             first = await http.post("/v4/check/6798700433",
                                     headers={"Office-Authorization": "other", "Bill-Access-Authorization": "b"})
     finally:
@@ -485,7 +486,7 @@ async def test_enforced_rate_limit_answers_429_until_midnight() -> None:
     box = HiworksSandbox(rate_limit=2, enforce_rate_limit=True)
     await box.start()
     try:
-        async with httpx.AsyncClient(base_url=box.base_url, trust_env=False) as http:
+        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=box.base_url, trust_env=False) as http:
             refused = await http.post("/v4/check/6798700433", headers=OFFICE)  # no bill token: not counted
             answers = [await http.post("/v4/check/6798700433", headers=AUTH) for _ in range(3)]
     finally:

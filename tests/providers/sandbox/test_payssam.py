@@ -26,6 +26,7 @@ from providers.payssam import (
 )
 from providers.sandbox.base import KST, FaultRule
 from providers.sandbox.payssam import PayssamSandbox
+from tests.local_http import LOCAL_TLS
 
 KEY = "SANDBOX-API-KEY"
 ENVELOPE = {"apiKey": KEY, "member": "SANDBOX-MEMBER", "merchant": "SANDBOX-MERCHANT"}
@@ -76,7 +77,7 @@ async def sandbox() -> AsyncIterator[PayssamSandbox]:
 
 @pytest.fixture
 async def http(sandbox: PayssamSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=sandbox.base_url, trust_env=False) as client:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=sandbox.base_url, trust_env=False) as client:
         yield client
 
 

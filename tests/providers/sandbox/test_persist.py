@@ -17,6 +17,7 @@ from providers.sandbox.hiworks import HiworksSandbox
 from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.persist import SandboxStateFile
 from providers.sandbox.popbill import PopbillSandbox
+from tests.local_http import LOCAL_TLS
 
 
 def new_bill(bill_id: str) -> dict[str, object]:
@@ -30,7 +31,7 @@ async def test_a_restarted_sandbox_knows_what_it_was_told_before(tmp_path: Path)
     first = PayssamSandbox()
     first.state_file = SandboxStateFile(tmp_path / "payssam.state")
     await first.start()
-    async with httpx.AsyncClient(base_url=first.base_url, trust_env=False) as http:
+    async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=first.base_url, trust_env=False) as http:
         body = new_bill("INVZ2D000001")
         body.update(apiKey=first.api_key, member=first.member, merchant=first.merchant)
         assert (await http.post("/partner/bill", json=body)).json()["code"] == "0000"
