@@ -24,6 +24,9 @@ process, warm OS cache", since seeding has just written the database. Two kinds 
 Each child also reports the median of three more builds (warm) and its peak RSS (VmHWM) before
 and after.
 Each size and kind is measured in three fresh child processes: min / median / max.
+INVOICEBOT_BENCH_DIGEST_DB_DIR keeps the SQLite databases in that directory and reuses them in a
+later run at the same migration head (seeding a million documents into SQLite takes many minutes);
+the digest is then built at the time the reused data was seeded around, and the notes say so.
 
 The growth table (each size against the smallest) says whether the digest scales with what it
 shows (aggregates, top rows, hourly totals: flat) or with the table (linear). A plain
@@ -34,7 +37,9 @@ the floor of any query that has to read every row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import random
 import time
@@ -217,6 +222,31 @@ async def _prepare(url: str, count: int, now: dt.datetime) -> float:
     return time.perf_counter() - started
 
 
+def _kept_prepare(directory: Path, now: dt.datetime, notes: list[str]) -> Any:
+    """`prepare` for SQLite databases kept in `directory` (INVOICEBOT_BENCH_DIGEST_DB_DIR): a size seeded
+    by an earlier run at the same migration head is reused, with the time it was seeded around (its
+    digest is built at that time, so it shows the same month); others are seeded and kept. Seeding
+    1,000,000 documents into SQLite takes many minutes; the measurement itself is unchanged (the
+    page cache is dropped before every child either way)."""
+    from commands.ledger.migrate import head_revision
+
+    def prepare(url: str, size: int) -> tuple[float, dt.datetime]:
+        facts = directory / f"digest-{size}.json"
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            known = json.loads(facts.read_text())
+            if known["head"] == head_revision() and Path(url.removeprefix("sqlite+aiosqlite:///")).exists():
+                notes.append(f"SQLite {size:,}: database reused from {directory} (seeded {known['now']}, "
+                             f"in {known['seconds']:.0f} s)")
+                return float(known["seconds"]), dt.datetime.fromisoformat(known["now"])
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite+aiosqlite:///") + suffix).unlink(missing_ok=True)
+        seconds = asyncio.run(_prepare(url, size, now))
+        facts.write_text(json.dumps({"head": head_revision(), "now": now.isoformat(), "seconds": seconds}))
+        return seconds, now
+
+    return prepare
+
+
 def _drop_os_caches() -> bool:
     """Empty the page cache (written-back first), so the next read comes from the disk; False when
     not allowed (not root, or a container without a writable /proc/sys)."""
@@ -238,16 +268,17 @@ def _measure_in_child(url: str, now: dt.datetime, workdir: Path, tag: str, warm_
         child.stop()
 
 
-def _backend_runs(backend: str, sizes: Sequence[int], now: dt.datetime, workdir: Path,
+def _backend_runs(backend: str, sizes: Sequence[int], prepare: Any, workdir: Path,
                   make_url: Any, drop_url: Any, cold: Any) -> dict[int, dict[str, Any]]:
-    """Seed each size once, then measure it in 2 x `REPEATS` fresh child processes, alternately with
-    and without the scheduler's pre-digest warm-up, each after `cold()` (which empties what caches it
-    can and says which: `_COLD` or `_WARM_OS`)."""
+    """Seed each size once (`prepare(url, size)`: seconds and the time the data is seeded around), then
+    measure it in 2 x `REPEATS` fresh child processes, alternately with and without the scheduler's
+    pre-digest warm-up, each after `cold()` (which empties what caches it can and says which:
+    `_COLD` or `_WARM_OS`)."""
     found: dict[int, dict[str, Any]] = {}
     for size in sizes:
         url = asyncio.run(make_url(size))
         try:
-            seeded = asyncio.run(_prepare(url, size, now))
+            seeded, now = prepare(url, size)
             reps: list[dict[str, Any]] = []
             bare: list[dict[str, Any]] = []
             for n in range(REPEATS):
@@ -354,15 +385,27 @@ def run(quick: bool) -> BenchResult:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     print(f"  {'backend':<10} {'docs':>9} | message: first build at the scheduled time min / median / max | "
           f"no warm-up | warm | peak RSS growth | full scan | parts of a warm build", flush=True)
+    kept = os.environ.get("INVOICEBOT_BENCH_DIGEST_DB_DIR")
+
+    def seed_now(url: str, size: int) -> tuple[float, dt.datetime]:
+        return asyncio.run(_prepare(url, size, now)), now
+
     with temp_dir("digest") as workdir:
+        db_dir = Path(kept) if kept else workdir
+        db_dir.mkdir(parents=True, exist_ok=True)
+
         async def sqlite_url(size: int) -> str:
-            return f"sqlite+aiosqlite:///{workdir / f'digest-{size}.db'}"
+            return f"sqlite+aiosqlite:///{db_dir / f'digest-{size}.db'}"
 
         async def sqlite_drop(url: str) -> None:
+            if kept:
+                return
             for suffix in ("", "-wal", "-shm"):
                 Path(url.removeprefix("sqlite+aiosqlite:///") + suffix).unlink(missing_ok=True)
 
-        _report(result, "sqlite", _backend_runs("sqlite", sizes, now, workdir, sqlite_url, sqlite_drop, _sqlite_cold))
+        sqlite_prepare = _kept_prepare(db_dir, now, result.notes) if kept else seed_now
+        _report(result, "sqlite", _backend_runs("sqlite", sizes, sqlite_prepare, workdir, sqlite_url, sqlite_drop,
+                                                _sqlite_cold))
 
         try:
             cluster = start_cluster()
@@ -385,7 +428,7 @@ def run(quick: bool) -> BenchResult:
                     return _COLD + ", PostgreSQL restarted (shared buffers empty)"
                 return _WARM_OS + ("" if restarted else ", PostgreSQL buffers warm")
 
-            _report(result, "postgresql", _backend_runs("postgresql", pg_sizes, now, workdir, pg_url,
+            _report(result, "postgresql", _backend_runs("postgresql", pg_sizes, seed_now, workdir, pg_url,
                                                         cluster.drop_database, pg_cold))
         finally:
             cluster.stop()

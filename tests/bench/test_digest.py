@@ -47,3 +47,20 @@ async def test_the_child_runs_the_schedulers_warm_up_before_the_clock_starts(tmp
     assert warmed["warm_up"] is not None and warmed["warm_up"] > 0
     assert bare["warm_up"] is None
     assert warmed["blocks"] == bare["blocks"] > 0  # the same digest either way
+
+
+def test_a_kept_database_is_reused_at_its_own_time_and_reseeded_after_a_migration(tmp_path: Path) -> None:
+    seeded_at = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
+    later = seeded_at + dt.timedelta(hours=3)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'digest-50.db'}"
+    notes: list[str] = []
+
+    first = digest._kept_prepare(tmp_path, seeded_at, notes)(url, 50)
+    again = digest._kept_prepare(tmp_path, later, notes)(url, 50)
+    facts = tmp_path / "digest-50.json"
+    facts.write_text(facts.read_text().replace('"head": "', '"head": "older-'))
+    reseeded = digest._kept_prepare(tmp_path, later, notes)(url, 50)
+
+    assert first[1] == seeded_at and again == first  # reused: built at the time it was seeded around
+    assert reseeded[1] == later
+    assert len(notes) == 1 and "reused" in notes[0]
