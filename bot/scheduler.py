@@ -12,6 +12,8 @@ never duplicates) or, for the status sweep, `add_daily_sweep`. This module owns 
 * the daily sweep job: at the earliest digest time (in the bot's zone) minus `sweep_lead`
   (30 minutes by default; 08:30 when no digest is scheduled), so the digest reports fresh
   states; re-armed whenever the schedules change.
+* ``digest-warm``: two minutes before the earliest digest, the next digest is read and built
+  without being posted (`bot.digest_warmup`), so 09:00 pays none of a fresh process's first-build costs.
 * every job's failure is logged with its id (`_run_job`), never lost in APScheduler's log.
 
 Why these options:
