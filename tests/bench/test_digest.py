@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench import _digest_child, digest
 from bench._common import BenchResult
 from commands.ledger import Store
@@ -32,6 +34,7 @@ def test_the_target_is_the_first_build_at_the_scheduled_time_and_the_bare_first_
     assert "| 1.700 / 1.700 / 1.700 s |" in result.growth[1]  # the growth table keeps both first builds
 
 
+@pytest.mark.slow  # seeds a database and draws charts (matplotlib)
 async def test_the_child_runs_the_schedulers_warm_up_before_the_clock_starts(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'digest.db'}"
     now = dt.datetime(2026, 11, 30, 0, 0, tzinfo=dt.UTC)
