@@ -2,12 +2,15 @@
 
 Slack gives an app 3 s to acknowledge a command, and a modal's trigger_id dies 3 s
 after the click, so the ack must never wait for a provider. Here every provider
-sandbox adds 2 s to each request (INVOICEBOT_SANDBOX_FAULTS), and N concurrent
-`/invoice status INV-000001` and `/invoice issue` commands, signed like Slack signs
-them, hit the bot in HTTP mode. The baseline is a bare Bolt AsyncApp whose only
-`/invoice` listener does `await ack()`, served by the same aiohttp path
-(`bot.server.build_web_app`), started in the same run. Both are child processes; the
-Slack Web API double is a third; the load generator (aiohttp client) is this process.
+sandbox adds 2 s to each request, and N concurrent `/invoice status INV-000001` and
+`/invoice issue` commands, signed like Slack signs them, hit the bot in HTTP mode.
+The sandboxes run in a child process of their own and the bot is configured with their
+URLs and demo credentials, as it is with real providers (left without credentials,
+`serve` would run them in a thread of its own process: their CPU would be the bot's).
+The baseline is a bare Bolt AsyncApp whose only `/invoice` listener does `await ack()`,
+served by the same aiohttp path (`bot.server.build_web_app`), started in the same run.
+Both are child processes; the Slack Web API double is another; the load generator
+(aiohttp client) is this process.
 
 Rounds alternate bot / bare so drift on a noisy machine hits both. After each bot
 round the benchmark also waits for the work done after the ack (the status answer
@@ -26,7 +29,16 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._bot import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STATUS_REF, bot_argv, seed_status_document, wait_ready
+from bench._bot import (
+    BOT_TOKEN,
+    CHANNEL,
+    SIGNING_SECRET,
+    STATUS_REF,
+    bot_argv,
+    remote_provider_env,
+    seed_status_document,
+    wait_ready,
+)
 from bench._common import (
     REPEATS,
     BenchResult,
@@ -219,16 +231,21 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
         ready = slack.wait_line(60)
         api_url, root_url = str(ready["api_url"]), str(ready["root_url"])
 
+        sandboxes = Child("sandboxes", [python(), "-m", "bench._servers", "sandboxes", "--spec",
+                                        json.dumps({"latency_ms": PROVIDER_LATENCY_MS})],
+                          env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
+        children.append(sandboxes)
+        urls = {name: str(url) for name, url in dict(sandboxes.wait_line(60)["urls"]).items()}
         db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
         await seed_status_document(db_url)
-        faults = {name: {"latency_ms": PROVIDER_LATENCY_MS} for name in ("popbill", "payssam", "hiworks", "abillify")}
         bot_port, bare_port = free_port(), free_port()
         settings_env = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": api_url,
             "DATABASE_URL": db_url,
-            "INVOICEBOT_SANDBOX_FAULTS": json.dumps(faults),
+            # the sandboxes of the child process, with their published demo credentials
+            **remote_provider_env(urls),
             "INVOICEBOT_APPROVERS": "U_BOB",
             "INVOICEBOT_APPROVALS_CHANNEL": "C_APPROVALS",
         }
