@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.heap import settle_heap
+from bot.heap import YOUNG_THRESHOLD, settle_heap
 
 
 class Node:
@@ -18,8 +18,10 @@ class Node:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test session collects as usual
+    gc.set_threshold(*thresholds)
 
 
 def test_live_objects_are_frozen_and_garbage_cycles_are_collected_first(unfrozen: None) -> None:
@@ -35,3 +37,9 @@ def test_live_objects_are_frozen_and_garbage_cycles_are_collected_first(unfrozen
     assert gone() is None, "the cycle was collected, not frozen"
     assert frozen == gc.get_freeze_count() >= before + len(kept)
     assert not any(obj is kept[0] for obj in gc.get_objects()), "frozen objects are out of the collector's lists"
+
+
+def test_the_young_generation_is_collected_less_often_and_the_older_ones_keep_their_ratios(unfrozen: None) -> None:
+    _young, middle, old = gc.get_threshold()
+    settle_heap()
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
