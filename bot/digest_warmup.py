@@ -9,8 +9,9 @@ belongs on the path of an ack, nor in start-up (the bot must serve within a seco
 before the earliest scheduled digest (`DigestPublisher.warm`). It runs on every instance,
 since any one of them may post, and a failure only costs the digest its speed: it is logged.
 
-Not covered: a process started between the warm-up and the digest time (it pays the first
-build in its digest), and ``digest now`` in a process that has not warmed up yet.
+A process started between the warm-up time and its digest warms up at once (`due_soon`, from
+`InvoiceScheduler.start`, in the background like the catch-up). Not covered: ``digest now`` in a
+process that has not warmed up yet (it pays the first build's costs).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from commands.ledger.workspaces import WorkspaceScope
 from commands.workflow.access import Workspace, bind_workspace
 from commands.workflow.workspaces import row_scope
 
-__all__ = ["WARMUP_JOB_ID", "WARMUP_LEAD", "Warmable", "next_digest", "warm_up", "warmup_trigger"]
+__all__ = ["WARMUP_JOB_ID", "WARMUP_LEAD", "Warmable", "due_soon", "next_digest", "warm_up", "warmup_trigger"]
 
 log = logging.getLogger("invoicebot.scheduler")
 
@@ -60,6 +61,13 @@ def next_digest(schedules: Mapping[str, DigestScheduleRecord], now: dt.datetime)
     if not schedules:
         return None
     return min(schedules.values(), key=lambda r: (_occurrence(r, now), r.channel_id))
+
+
+def due_soon(schedules: Mapping[str, DigestScheduleRecord], now: dt.datetime,
+             lead: dt.timedelta = WARMUP_LEAD) -> bool:
+    """Whether a digest is due within `lead` of `now`: its warm-up time has passed, so warm up now."""
+    record = next_digest(schedules, now)
+    return record is not None and _occurrence(record, now) - now <= lead
 
 
 def warmup_trigger(schedules: Mapping[str, DigestScheduleRecord], now: dt.datetime, tz: ZoneInfo,

@@ -52,7 +52,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digest_runs import RETRY_AFTER, SWEEP_CLAIM_CHANNEL, DigestRuns
-from bot.digest_warmup import WARMUP_JOB_ID, warm_up, warmup_trigger
+from bot.digest_warmup import WARMUP_JOB_ID, due_soon, warm_up, warmup_trigger
 from bot.schedule_types import (
     DigestPoster,
     DigestRun,
@@ -184,6 +184,8 @@ class InvoiceScheduler:
                                 id="runs:takeover", name="take over dead runs", replace_existing=True)
         if catch_up:
             self._spawn(self._catch_up_job())
+        if due_soon(self._schedules, self.clock()):  # started after the warm-up time, before the digest
+            self._spawn(self.warm_up())
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.console.slack_double import SlackWebApiDouble
-from bot.digest_warmup import WARMUP_JOB_ID, next_digest, warm_up, warmup_trigger
+from bot.digest_warmup import WARMUP_JOB_ID, due_soon, next_digest, warm_up, warmup_trigger
 from bot.scheduler import InvoiceScheduler
 from commands.ledger import AuditOperation, DigestScheduleRecord, Lifecycle, Store, write_engine
 from commands.ledger.schema import documents
@@ -119,3 +120,32 @@ async def test_a_failed_warm_up_is_logged_and_costs_nothing_else(caplog: pytest.
 
     assert warmed is None
     assert "digest warm-up for C1 failed" in caplog.text
+
+
+async def test_a_process_started_after_the_warm_up_time_warms_up_at_once(
+    store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]
+) -> None:
+    _double, client = slack
+    warmed: list[str] = []
+
+    class Spy(DigestPublisher):
+        async def warm(self, channel: str, **kwargs: Any) -> Any:
+            warmed.append(channel)
+            return await super().warm(channel, **kwargs)
+
+    now = kst(8, 59)
+    await store.digests.upsert_schedule("C1", time="09:00", timezone="Asia/Seoul", created_by=None, now=now)
+    late = InvoiceScheduler(store, Spy(store, client, clock=lambda: now, chart=False), timezone="Asia/Seoul",
+                            clock=lambda: now)
+    await late.start(catch_up=False)
+    await late.idle()
+    await late.shutdown()
+    early = InvoiceScheduler(store, Spy(store, client, clock=lambda: kst(8, 0), chart=False), timezone="Asia/Seoul",
+                             clock=lambda: kst(8, 0))
+    await early.start(catch_up=False)
+    await early.idle()
+    await early.shutdown()
+
+    assert warmed == ["C1"]  # at 08:59 at once; at 08:00 the job will, at 08:58
+    assert due_soon({"C1": record("C1", "09:00")}, kst(8, 58)) and not due_soon({"C1": record("C1", "09:00")},
+                                                                                  kst(8, 57))
