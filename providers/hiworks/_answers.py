@@ -118,8 +118,12 @@ def _int(value: Any) -> int | None:
 
 
 def _created_at(document_id: str) -> dt.datetime | None:
+    text = document_id[:14]
     try:
-        return dt.datetime.strptime(document_id[:14], "%Y%m%d%H%M%S").replace(tzinfo=KST)
+        if len(text) == 14 and text.isascii() and text.isdigit():  # strptime's answer at a tenth of its cost
+            return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                               int(text[12:14]), tzinfo=KST)
+        return dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=KST)
     except ValueError:
         return None
 
