@@ -19,7 +19,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -91,6 +91,17 @@ def tls_context(base_url: str) -> ssl.SSLContext:
     if base_url.lower().startswith("https://"):
         return _verified_context()
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, certificate required, no CA
+
+
+def _merged(defaults: httpx.Headers, headers: Mapping[str, str] | None) -> Sequence[tuple[Any, Any]]:
+    """The client's headers with the request's own, as `httpx.Headers.update` merges them (the
+    client's that the request does not replace, then the request's), as one list: two
+    `httpx.Headers` copies per call were a tenth of a provider call's CPU."""
+    if not headers:
+        return list(defaults.raw)
+    own = {name.lower().encode() for name in headers}
+    merged: list[tuple[Any, Any]] = [(k, v) for k, v in defaults.raw if k.lower() not in own]
+    return merged + list(headers.items())
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -235,11 +246,8 @@ class ProviderHttp:
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         if "://" not in url:
             url = self._prefix + url.lstrip("/")
-        merged = client.headers.copy()
-        if headers:
-            merged.update(headers)
-        request = httpx.Request(method, url, params=params, headers=merged, content=content,
-                                extensions={"timeout": self._timeouts})
+        request = httpx.Request(method, url, params=params, headers=_merged(client.headers, headers),
+                                content=content, extensions={"timeout": self._timeouts})
         if client.cookies:
             client.cookies.set_cookie_header(request)
         response = await self._transport.handle_async_request(request)
