@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from providers.hiworks.models import (
@@ -162,7 +163,15 @@ def document_status(ref: DocumentRef, detail: InvoiceDetail) -> DocumentStatus:
     )
 
 
+_ISO_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+
+
 def _parse_time(text: str) -> dt.datetime | None:
+    if _ISO_SECONDS.fullmatch(text[:19]):  # the usual form: what strptime reads, without its cost
+        try:
+            return dt.datetime.fromisoformat(text[:19]).replace(tzinfo=KST)
+        except ValueError:
+            return None  # digits in place but not a calendar time: no format below reads it either
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"):
         try:
             return dt.datetime.strptime(text[:19], fmt).replace(tzinfo=KST)
