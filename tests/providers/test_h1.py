@@ -9,10 +9,12 @@ the failures must surface as httpx's own exceptions, which `ProviderHttp` maps a
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -155,3 +157,57 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         assert idle.has_expired()
         assert (await client.get("/two")).content == b"one"
         assert pool.connections == 1
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for ``localhost`` and its key, made here (no network, no CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+async def test_https_is_verified_against_the_context_and_the_host_name(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(ok(b'{"tls": true}'))
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_context)
+    port = server.sockets[0].getsockname()[1]
+    trusting = ssl.create_default_context(cafile=str(cert))
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    try:
+        async with httpx.AsyncClient(transport=FreeListTransport(verify=trusting, limits=limits)) as client:
+            assert (await client.get(f"https://localhost:{port}/x")).json() == {"tls": True}
+            with pytest.raises(httpx.ConnectError):  # the certificate names localhost, not 127.0.0.1
+                await client.get(f"https://127.0.0.1:{port}/x")
+        untrusted = FreeListTransport(verify=ssl.create_default_context(), limits=limits)
+        async with httpx.AsyncClient(transport=untrusted) as client:
+            with pytest.raises(httpx.ConnectError):  # a certificate no CA signed
+                await client.get(f"https://localhost:{port}/x")
+    finally:
+        server.close()
