@@ -158,3 +158,27 @@ async def test_the_reject_form_and_app_home_issue_form_open_ahead_of_queued_work
     views = [call.args["view"] for call in bot.slack.calls("views.open")[opened_before:]]
     assert {view["callback_id"] for view in views} == {"approval_reject_reason", "invoice_issue"}
     assert order == ["normal work"]
+
+
+async def test_a_status_cards_button_fetches_from_the_provider_only_once_no_ack_waits(bot: BotHarness) -> None:
+    """Every click that calls a provider after its ack ("Open in provider" here; PDF, resend, send to
+    the NTS, the amend and resubmit forms likewise) is queued work, not work in Bolt's listener."""
+    from tests.app.test_amend import _issued
+    from tests.app.test_status_links import _status_card
+
+    await _issued(bot, "popbill")
+    await bot.command("status INV-000001")
+    card = _status_card(bot)
+    pacer = bot.runtime.deps.pacer
+    since = len(bot.sandbox("popbill").requests)
+    pacer.gate.enter()
+    try:
+        ack = await bot.click(card, "doc_open", user="U_ALICE", settle=False)
+        await asyncio.sleep(0.3)
+        assert ack.status_code == 200
+        assert bot.sandbox("popbill").requests[since:] == [], "no provider call while an ack waits"
+        assert pacer.queued == 1
+    finally:
+        pacer.gate.leave()
+    assert await pacer.join(30)
+    assert any("URL" in r["path"] or "TG=" in str(r.get("query")) for r in bot.sandbox("popbill").requests[since:])
