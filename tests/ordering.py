@@ -26,7 +26,7 @@ SLOW_DEFAULT = 2.0
 EXPECTED_SECONDS: dict[str, float] = {
     "tests/app/test_replicas.py::": 41.0,
     "tests/faults/test_kill_and_restart.py::": 19.0,
-    "tests/faults/test_duplicate_clicks.py::": 20.0,
+    "tests/faults/test_duplicate_clicks.py::": 18.5,
     "tests/app/test_replica_takeover.py::": 17.0,
     "tests/commands/slack/digest/test_digest_performance.py::": 11.5,  # each database
     "tests/security/test_fuzz.py::test_any_issue_form_state": 10.5,
