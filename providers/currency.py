@@ -27,8 +27,14 @@ def _known() -> frozenset[str]:
 
 
 def is_iso_currency(code: str) -> bool:
-    """Whether `code` is an ISO 4217 code CLDR knows (``EUR`` yes, ``EURO`` and ``XYZ`` no)."""
-    return isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper() and code in _known()
+    """Whether `code` is an ISO 4217 code CLDR knows (``EUR`` yes, ``EURO`` and ``XYZ`` no).
+
+    The common codes are answered without CLDR: its global data (2 MB resident, tens of
+    milliseconds to unpickle) would otherwise load at every start, for the settings' default
+    currency (bench/start.py)."""
+    if not (isinstance(code, str) and len(code) == 3 and code.isascii() and code.isupper()):
+        return False
+    return code in COMMON_CURRENCIES or code in _known()
 
 
 @functools.lru_cache(maxsize=512)

@@ -5,7 +5,8 @@ importing the bot at all.
 Measured in bench/start.py: matplotlib and Alembic cost about a second and 50 MB at every
 start, for a chart drawn once a day and migrations that are already applied; cryptography
 (7 MB) is needed only with INVOICEBOT_ENCRYPTION_KEY, holidays (3 MB) on the first deadline
-computed, the sandboxes' code only for providers without credentials.
+computed, the sandboxes' code only for providers without credentials, SQLAlchemy's PostgreSQL
+dialect (every PostgreSQL driver's module, 2 MB) only on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from commands.ledger.migrate import script_heads
 from tests.paths import REPO_ROOT
 
 HEAVY = ("matplotlib", "alembic", "mako", "bot.console.app", "bot.console.slack_double", "cryptography", "holidays",
-         "openpyxl", "providers.sandbox.popbill", "providers.sandbox.hiworks")
+         "openpyxl", "providers.sandbox.popbill", "providers.sandbox.hiworks", "sqlalchemy.dialects.postgresql")
 #: what `bot.cli` must not import before `serve` has bound its port (`bot.early_health`)
 BEFORE_LISTENING = ("sqlalchemy", "pydantic_settings", "slack_bolt", "slack_sdk", "aiohttp", "httpx", "bot.settings",
                     "bot.runtime", "bot.serve", "commands.ledger", "commands.workflow")
