@@ -7,7 +7,7 @@ import sys
 from decimal import Decimal
 
 import pytest
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_precision, list_currencies
 
 from providers.currency import COMMON_CURRENCIES, is_iso_currency, minor_unit_exponent
 from providers.models import Amounts, LineItem, TaxType
@@ -25,15 +25,20 @@ def test_only_iso_codes_are_currencies() -> None:
     assert not is_iso_currency("EURO") and not is_iso_currency("XYZ") and not is_iso_currency("eur")
 
 
-def test_the_common_currencies_answered_without_cldr_are_iso_codes() -> None:
+def test_the_common_currencies_answered_without_cldr_are_iso_codes_with_babels_minor_units() -> None:
     assert set(COMMON_CURRENCIES) <= set(list_currencies())
+    assert {code: minor_unit_exponent(code) for code in COMMON_CURRENCIES} == \
+        {code: get_currency_precision(code) for code in COMMON_CURRENCIES}
 
 
 def test_a_common_currency_is_checked_without_loading_cldrs_global_data() -> None:
-    """The settings check their default currency at every start: 2 MB and tens of ms of CLDR data
-    it does not need (bench/start.py); an uncommon code still loads it."""
-    probe = ("import babel.core as core\nfrom providers.currency import is_iso_currency\n"
-             "assert is_iso_currency('EUR') and is_iso_currency('KRW')\nprint(core._global_data is None)\n"
+    """The settings check their default currency and the sandboxes seed KRW and EUR documents at
+    every start: 2 MB and tens of ms of CLDR data they do not need (bench/start.py); an uncommon
+    code still loads it."""
+    probe = ("import babel.core as core\nfrom providers.currency import is_iso_currency, minor_unit_exponent\n"
+             "assert is_iso_currency('EUR') and is_iso_currency('KRW')\n"
+             "assert minor_unit_exponent('KRW') == 0 and minor_unit_exponent('eur') == 2\n"
+             "print(core._global_data is None)\n"
              "assert is_iso_currency('BHD')\nprint(core._global_data is None)")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60,
                           env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
