@@ -94,6 +94,45 @@ def test_serve_answers_health_before_reading_the_settings_and_hands_the_port_to_
     assert seen == [("reading settings", starting), ("serve", starting)]
 
 
+#: what a started bot on SQLite, its providers on their sandboxes, holds at idle only if something loaded it
+#: for nothing: the checks that follow are answered without them (bench/start.py, idle RSS)
+IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "openpyxl", "bot.console.app",
+               "sqlalchemy.dialects.postgresql")
+_IDLE_PROBE = """
+import asyncio, sys
+import babel.core
+from bot.config_errors import load_settings_checked
+from bot.runtime import start_runtime
+
+async def main():
+    runtime = await start_runtime(load_settings_checked(), sandbox_in_thread=True)
+    try:
+        assert (await runtime.health())["ok"]
+        await asyncio.sleep(0.2)
+        loaded = [m for m in WATCH if m in sys.modules]
+        print(",".join(loaded + (["babel global data"] if babel.core._global_data is not None else [])))
+    finally:
+        await runtime.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_a_started_bot_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:
+    """The runtime `serve` starts (SQLite, the four sandboxes, the scheduler) loads neither the
+    PostgreSQL dialect nor CLDR's global data (2 MB each) nor any module of `IDLE_UNUSED`."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    migrate(url)
+    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
+           "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+           "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    done = subprocess.run([sys.executable, "-c", f"WATCH = {IDLE_UNUSED!r}\n{_IDLE_PROBE}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""
+
+
 def test_opening_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     migrate(url)
