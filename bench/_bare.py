@@ -29,6 +29,7 @@ async def serve_bare(port: int, api_url: str) -> None:
     from slack_bolt.context.ack.async_ack import AsyncAck
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.heap import settle_heap
     from bot.server import build_web_app
 
     app = AsyncApp(client=AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=api_url),
@@ -46,6 +47,7 @@ async def serve_bare(port: int, api_url: str) -> None:
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=2048)
     await site.start()
+    settle_heap()  # the same garbage-collector settings as `serve`: the baseline is served the same way
     print(json.dumps({"url": f"http://{HOST}:{port}"}), flush=True)
     try:
         await wait_for_signal()

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from bench._common import Child, python
 from commands.ledger import Store, write_engine
 from commands.ledger.schema import documents
+from providers.config import DEMO_ABILLIFY, DEMO_HIWORKS, DEMO_PAYSSAM, DEMO_POPBILL
 
 __all__ = ["BOT_TOKEN", "CHANNEL", "POPBILL_KEY", "SIGNING_SECRET", "STATUS_REF", "bot_argv",
-           "seed_status_document", "wait_ready"]
+           "remote_provider_env", "seed_status_document", "wait_ready"]
 
 SIGNING_SECRET = "bench-signing-secret-not-real-0000"
 BOT_TOKEN = "xoxb-bench"  # not token-shaped on purpose: nothing here is a credential
@@ -42,6 +43,33 @@ def bot_argv(port: int) -> list[str]:
         return [str(exe), *serve]
     found = shutil.which("invoicebot")
     return [found, *serve] if found else [python(), "-m", "bot.cli", *serve]
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if getter is not None else ""
+
+
+def remote_provider_env(urls: dict[str, str]) -> dict[str, str]:
+    """Settings that point every provider at the sandboxes of another process (`bench._servers
+    sandboxes`), with their published demo credentials: the bot talks to them as it talks to real
+    providers, over HTTP, and their CPU is not the bot's. (Without credentials `serve` would run
+    the sandboxes in a thread of its own process, where their request handling would share the
+    bot's interpreter lock and be counted as the bot's CPU.)"""
+    env = {
+        "POPBILL_LINK_ID": DEMO_POPBILL.link_id or "", "POPBILL_SECRET_KEY": _secret(DEMO_POPBILL.secret_key),
+        "POPBILL_USER_ID": DEMO_POPBILL.user_id or "",
+        "PAYSSAM_API_KEY": _secret(DEMO_PAYSSAM.api_key), "PAYSSAM_MEMBER": DEMO_PAYSSAM.member or "",
+        "PAYSSAM_MERCHANT": DEMO_PAYSSAM.merchant or "",
+        "HIWORKS_OFFICE_TOKEN": _secret(DEMO_HIWORKS.office_token),
+        "HIWORKS_BILL_ACCESS_TOKEN": _secret(DEMO_HIWORKS.bill_access_token),
+        "ABILLIFY_USERNAME": DEMO_ABILLIFY.username or "", "ABILLIFY_PASSWORD": _secret(DEMO_ABILLIFY.password),
+    }
+    for name, url in urls.items():
+        env[f"{name.upper()}_API_URL"] = url
+    if "popbill" in urls:
+        env["POPBILL_AUTH_URL"] = urls["popbill"]
+    return env
 
 
 async def seed_status_document(url: str) -> None:

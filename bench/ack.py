@@ -2,12 +2,15 @@
 
 Slack gives an app 3 s to acknowledge a command, and a modal's trigger_id dies 3 s
 after the click, so the ack must never wait for a provider. Here every provider
-sandbox adds 2 s to each request (INVOICEBOT_SANDBOX_FAULTS), and N concurrent
-`/invoice status INV-000001` and `/invoice issue` commands, signed like Slack signs
-them, hit the bot in HTTP mode. The baseline is a bare Bolt AsyncApp whose only
-`/invoice` listener does `await ack()`, served by the same aiohttp path
-(`bot.server.build_web_app`), started in the same run. Both are child processes; the
-Slack Web API double is a third; the load generator (aiohttp client) is this process.
+sandbox adds 2 s to each request, and N concurrent `/invoice status INV-000001` and
+`/invoice issue` commands, signed like Slack signs them, hit the bot in HTTP mode.
+The sandboxes run in a child process of their own and the bot is configured with their
+URLs and demo credentials, as it is with real providers (left without credentials,
+`serve` would run them in a thread of its own process: their CPU would be the bot's).
+The baseline is a bare Bolt AsyncApp whose only `/invoice` listener does `await ack()`,
+served by the same aiohttp path (`bot.server.build_web_app`), started in the same run.
+Both are child processes; the Slack Web API double is another; the load generator
+(aiohttp client) is this process.
 
 Rounds alternate bot / bare so drift on a noisy machine hits both. After each bot
 round the benchmark also waits for the work done after the ack (the status answer
@@ -26,7 +29,16 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._bot import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STATUS_REF, bot_argv, seed_status_document, wait_ready
+from bench._bot import (
+    BOT_TOKEN,
+    CHANNEL,
+    SIGNING_SECRET,
+    STATUS_REF,
+    bot_argv,
+    remote_provider_env,
+    seed_status_document,
+    wait_ready,
+)
 from bench._common import (
     REPEATS,
     BenchResult,
@@ -78,6 +90,7 @@ class Sample:
     cpu: float = 0.0  # seconds of the server process's CPU over the recorded rounds (ack + follow-up)
     requests: int = 0
     errors: int = 0
+    walls: list[float] = field(default_factory=list)  # seconds, a round's first send -> its last ack
     missing_answers: int = 0
     failed_answers: int = 0
 
@@ -200,6 +213,7 @@ async def _measure(kind: str, mode: str, concurrency: int, plan: AckPlan, bot: _
             bare_sample.cpu += bare_cpu
             bare_sample.requests += len(bare_requests)
             bot_sample.acks += [lat for lat, _sent, status in results if status == 200]
+            bot_sample.walls.append(max(sent + lat for lat, sent, _st in results) - min(s for _l, s, _st in results))
             bot_sample.errors += sum(1 for _lat, _sent, status in results if status != 200)
             bot_sample.answers += scratch.answers
             bot_sample.missing_answers += scratch.missing_answers
@@ -219,16 +233,21 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
         ready = slack.wait_line(60)
         api_url, root_url = str(ready["api_url"]), str(ready["root_url"])
 
+        sandboxes = Child("sandboxes", [python(), "-m", "bench._servers", "sandboxes", "--spec",
+                                        json.dumps({"latency_ms": PROVIDER_LATENCY_MS})],
+                          env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
+        children.append(sandboxes)
+        urls = {name: str(url) for name, url in dict(sandboxes.wait_line(60)["urls"]).items()}
         db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
         await seed_status_document(db_url)
-        faults = {name: {"latency_ms": PROVIDER_LATENCY_MS} for name in ("popbill", "payssam", "hiworks", "abillify")}
         bot_port, bare_port = free_port(), free_port()
         settings_env = {
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_API_URL": api_url,
             "DATABASE_URL": db_url,
-            "INVOICEBOT_SANDBOX_FAULTS": json.dumps(faults),
+            # the sandboxes of the child process, with their published demo credentials
+            **remote_provider_env(urls),
             "INVOICEBOT_APPROVERS": "U_BOB",
             "INVOICEBOT_APPROVALS_CHANNEL": "C_APPROVALS",
         }
@@ -287,6 +306,7 @@ def _report(result: BenchResult, kind: str, mode: str, concurrency: int, plan: A
             merged.errors += one.errors
             merged.missing_answers += one.missing_answers
             merged.failed_answers += one.failed_answers
+            merged.walls += one.walls
     ans50, ans99 = percentile(bot.answers, 50), percentile(bot.answers, 99)
     errors = f"{bot.errors}/{bare.errors}"
     if bot.missing_answers or bot.failed_answers:
@@ -308,16 +328,7 @@ def _report(result: BenchResult, kind: str, mode: str, concurrency: int, plan: A
                  spread([v * 1000 for v in bot99], "{:.0f}", " ms"), median(bot99) < TARGET_P99)
     result.check(f"`{kind}` {mode} c={concurrency}: server CPU per request (ack + work after it)", "info",
                  f"bot {fmt_ms(bot_cpu)}, bare {fmt_ms(bare_cpu)}", None)
-    what = "answer at response_url" if kind == "status" else "views.open reached Slack"
-    provider = PROVIDER_LATENCY_MS / 1000
-    answer_ratios = [percentile(b.answers, 99) / provider for b, _a in reps if b.answers]
-    result.check(f"`{kind}` {mode} c={concurrency}: {what} (after the ack), p99 / provider latency",
-                 f"≤ {TARGET_ANSWER_RATIO}x (median)" if kind == "status" else "info",
-                 f"{spread(answer_ratios, '{:.2f}', 'x')} (p50 {ans50:.2f} s, p99 {ans99:.2f} s; provider "
-                 f"{provider:.1f} s a call)",
-                 median(answer_ratios) <= TARGET_ANSWER_RATIO if kind == "status" and answer_ratios else None)
-    print(f"answer {kind} {mode} c={concurrency}: p99 / provider latency {spread(answer_ratios, '{:.2f}', 'x')} "
-          f"(min / median / max of {REPEATS})", flush=True)
+    _report_answers(result, kind, mode, concurrency, reps, bot)
     if bot.errors or bare.errors:
         result.notes.append(f"{kind} {mode} c={concurrency}: non-200 answers bot {bot.errors}, bare {bare.errors}")
     if bot.missing_answers or bot.failed_answers:
@@ -327,6 +338,33 @@ def _report(result: BenchResult, kind: str, mode: str, concurrency: int, plan: A
         result.notes.append(f"{kind} {mode} c={concurrency}: an ack p99 ({fmt_ms(max(bot99))}) is at least the "
                             "provider latency: the ack path waits for the provider")
     result.final_lines.append(line)
+
+
+def _report_answers(result: BenchResult, kind: str, mode: str, concurrency: int,
+                    reps: Sequence[tuple[Sample, Sample]], bot: Sample) -> None:
+    """The work after the ack: how soon its answer reached Slack, against one provider call.
+
+    The target (status, ≤ 1.2x) is for a burst: `concurrency` commands at once. A closed loop
+    sends 5x as many commands, each as soon as the previous one's ack came back, so 1,000 status
+    commands are outstanding and acks come first, always: no answer can come before the loop's last
+    ack plus a provider call. That floor, (loop + provider) / provider, is printed beside the
+    figure, which is then a capacity figure (info), not a latency target."""
+    what = "answer at response_url" if kind == "status" else "views.open reached Slack"
+    provider = PROVIDER_LATENCY_MS / 1000
+    answer_ratios = [percentile(b.answers, 99) / provider for b, _a in reps if b.answers]
+    ans50, ans99 = percentile(bot.answers, 50), percentile(bot.answers, 99)
+    figure = (f"{spread(answer_ratios, '{:.2f}', 'x')} (p50 {ans50:.2f} s, p99 {ans99:.2f} s; provider "
+              f"{provider:.1f} s a call)")
+    targeted = kind == "status" and mode == "burst"
+    if mode == "closed" and bot.walls:
+        loop = median(bot.walls)
+        figure += (f"; {len(bot.answers) // max(1, len(reps))} commands a repetition, the loop's acks take "
+                   f"{loop:.2f} s, so acks-first puts the floor at {(loop + provider) / provider:.2f}x")
+    result.check(f"`{kind}` {mode} c={concurrency}: {what} (after the ack), p99 / provider latency",
+                 f"≤ {TARGET_ANSWER_RATIO}x (median)" if targeted else "info", figure,
+                 median(answer_ratios) <= TARGET_ANSWER_RATIO if targeted and answer_ratios else None)
+    print(f"answer {kind} {mode} c={concurrency}: p99 / provider latency {spread(answer_ratios, '{:.2f}', 'x')} "
+          f"(min / median / max of {REPEATS})", flush=True)
 
 
 def run(quick: bool) -> BenchResult:

@@ -1,8 +1,8 @@
 """CPU per `/invoice status`, and how soon its answer comes at 200 at once against the provider's latency.
 
 `invoicebot serve --http` answers signed `/invoice status INV-000001` commands (one issued
-Popbill tax invoice). The Popbill sandbox runs in a child process of its own (the bot is
-configured with its URL and the sandbox's demo credentials) and adds `latency_ms` to every
+Popbill tax invoice). The provider sandboxes run in a child process of their own (the bot is
+configured with their URLs and the sandboxes' demo credentials) and adds `latency_ms` to every
 call; the Slack Web API double is another child, so the bot's CPU (`/proc/<pid>/stat`) over a
 round is the ack plus all the work after it, and nothing else. Per repetition: one round of
 `concurrency` commands at once; each command's answer time runs from its request to its
@@ -23,7 +23,16 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._bot import BOT_TOKEN, CHANNEL, SIGNING_SECRET, STATUS_REF, bot_argv, seed_status_document, wait_ready
+from bench._bot import (
+    BOT_TOKEN,
+    CHANNEL,
+    SIGNING_SECRET,
+    STATUS_REF,
+    bot_argv,
+    remote_provider_env,
+    seed_status_document,
+    wait_ready,
+)
 from bench._common import (
     REPEATS,
     BenchResult,
@@ -38,7 +47,6 @@ from bench._common import (
     temp_dir,
 )
 from bot.console.slack_requests import SlackRequestFactory
-from providers.config import DEMO_POPBILL
 
 __all__ = ["StatusPlan", "run"]
 
@@ -113,18 +121,15 @@ async def _run(plan: StatusPlan, result: BenchResult, workdir: Path) -> list[Rou
                           env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
         children.append(sandboxes)
         ready = slack.wait_line(60)
-        popbill_url = str(sandboxes.wait_line(60)["urls"]["popbill"])
+        urls = {name: str(url) for name, url in dict(sandboxes.wait_line(60)["urls"]).items()}
         db_url = f"sqlite+aiosqlite:///{workdir / 'bot.db'}"
         await seed_status_document(db_url)
         port = free_port()
-        secret = DEMO_POPBILL.secret_key.get_secret_value() if DEMO_POPBILL.secret_key else ""
         env = {
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": ready["api_url"],
             "DATABASE_URL": db_url, "INVOICEBOT_APPROVERS": "U_BOB", "INVOICEBOT_APPROVALS_CHANNEL": "C_APPROVALS",
-            # the Popbill sandbox of the child process, with its published demo credentials
-            "POPBILL_LINK_ID": DEMO_POPBILL.link_id or "", "POPBILL_SECRET_KEY": secret,
-            "POPBILL_USER_ID": DEMO_POPBILL.user_id or "", "POPBILL_API_URL": popbill_url,
-            "POPBILL_AUTH_URL": popbill_url,
+            # the sandboxes of the child process, with their published demo credentials
+            **remote_provider_env(urls),
         }
         bot = Child("bot", bot_argv(port), env=child_env(env, workdir=workdir), workdir=workdir)
         children.append(bot)

@@ -16,6 +16,7 @@ from aiohttp import web
 from slack_sdk.models.blocks import Block
 
 from bot.early_health import EarlyHealth
+from bot.heap import settle_heap
 from bot.lifecycle import Drain, readiness
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
@@ -114,6 +115,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             # started are forwarded to it
             await asyncio.to_thread(early.hand_over)
             early = None
+        # the started bot's objects, out of the collector's full passes (`bot.heap`): once no ack waits
+        runtime.deps.pacer.gate.later(settle_heap)
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

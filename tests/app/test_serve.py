@@ -86,6 +86,7 @@ def test_serve_in_http_mode_is_healthy_and_answers_signed_requests(tmp_path: Pat
     assert process.returncode == 0, err[-2000:]
     assert SIGNING_SECRET not in out + err and BOT_TOKEN not in out + err
     assert "SANDBOX" in err  # every sandboxed provider is announced
+    assert "aside from the garbage collector" in err  # the started heap is frozen once serving (bot.heap)
 
 
 def test_serve_refuses_production_on_sandboxes(tmp_path: Path) -> None:
