@@ -9,7 +9,8 @@ Two transports, alternating in every repetition:
 
 * ``httpcore pool``: httpx's default transport (httpcore's `AsyncConnectionPool`), behind
   ProviderHttp's in-flight cap, as main had it;
-* ``free list``: `providers._pool.FreeListTransport`, ProviderHttp's default now.
+* ``free list``: `providers._pool.FreeListTransport` (its own HTTP/1.1 connections, `providers._h1`),
+  ProviderHttp's default now.
 
 Target: the free list's CPU per request at 200 callers within 1.5x of its cost at 10 callers
 (flat in the number of waiting requests), and below the httpcore pool's.

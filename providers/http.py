@@ -19,7 +19,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -93,6 +93,17 @@ def tls_context(base_url: str) -> ssl.SSLContext:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, certificate required, no CA
 
 
+def _merged(defaults: httpx.Headers, headers: Mapping[str, str] | None) -> Sequence[tuple[Any, Any]]:
+    """The client's headers with the request's own, as `httpx.Headers.update` merges them (the
+    client's that the request does not replace, then the request's), as one list: two
+    `httpx.Headers` copies per call were a tenth of a provider call's CPU."""
+    if not headers:
+        return list(defaults.raw)
+    own = {name.lower().encode() for name in headers}
+    merged: list[tuple[Any, Any]] = [(k, v) for k, v in defaults.raw if k.lower() not in own]
+    return merged + list(headers.items())
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Retry-After as seconds: either delta-seconds or an HTTP date."""
     if not value:
@@ -151,6 +162,9 @@ class ProviderHttp:
             follow_redirects=False,
             trust_env=False,
         )
+        self._transport = transport
+        self._prefix = str(self.client.base_url).rstrip("/") + "/"  # as httpx merges relative URLs
+        self._timeouts = self.policy.timeout().as_dict()
 
     @property
     def in_flight(self) -> int:
@@ -191,8 +205,7 @@ class ProviderHttp:
                     started = time.perf_counter()  # time at the provider, not in our queue
                     self._in_flight += 1
                     try:
-                        response = await self.client.request(method, url, content=content, headers=headers,
-                                                             params=params)
+                        response = await self._request(method, url, content, headers, params)
                     finally:
                         self._in_flight -= 1
             except _NOT_SENT as exc:
@@ -217,6 +230,35 @@ class ProviderHttp:
                 await self._backoff(op, attempt, status_error)
                 continue
             raise status_error
+
+    async def _request(self, method: str, url: str, content: bytes | str | None,
+                       headers: Mapping[str, str] | None, params: Mapping[str, str] | None) -> httpx.Response:
+        """`self.client.request(...)`, the same request on the wire, at a third of its CPU.
+
+        httpx's client parses the URL twice, rebuilds its default headers, wraps the answer for
+        auth, redirect and cookie handling, and files every answer in a cookie jar through
+        `email.message` (together ~0.2 ms a call). A provider call needs none of it: the base URL,
+        the client's headers and the timeouts are merged here as `build_request` merges them, the
+        transport is called directly, and cookies are kept only when a provider actually sets one.
+        """
+        client = self.client
+        if client.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        if "://" not in url:
+            url = self._prefix + url.lstrip("/")
+        request = httpx.Request(method, url, params=params, headers=_merged(client.headers, headers),
+                                content=content, extensions={"timeout": self._timeouts})
+        if client.cookies:
+            client.cookies.set_cookie_header(request)
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        if "set-cookie" in response.headers:
+            client.cookies.extract_cookies(response)
+        return response
 
     def _not_sent(self, exc: Exception) -> ProviderUnavailable:
         """The request never reached the provider: nothing happened there, so it is always retryable."""
@@ -299,27 +341,35 @@ class ProviderHttp:
         await self._sleep(delay)
 
     def json_body(self, response: httpx.Response, *, operation: str = "") -> Any:
-        """The response body as JSON, or `ProviderProtocolError` for an HTML page or garbage."""
-        text = response.text
-        ctype = response.headers.get("content-type", "")
-        if "html" in ctype.lower() or text.lstrip().startswith("<"):
+        """The response body as JSON, or `ProviderProtocolError` for an HTML page or garbage.
+
+        UTF-8 bytes (what every provider sends) are parsed as they are: `response.text` works out
+        the charset through `email.message` on every call, a measurable share of a status read.
+        A body declared in another charset (EUC-KR, say) is still decoded as it declares.
+        """
+        content = response.content
+        ctype = response.headers.get("content-type", "").lower()
+        if "html" in ctype or content.lstrip()[:1] == b"<":
             raise ProviderProtocolError(
                 f"{operation or 'response'}: got an HTML page (HTTP {response.status_code}) instead of JSON",
                 provider=self.provider,
                 code=f"http_{response.status_code}",
                 status=response.status_code,
-                body_excerpt=text,
+                body_excerpt=response.text,
                 user_hint="The provider answered with an error page. Try again later; if it persists, "
                 "check the provider's status page.",
             )
+        if not content:
+            return None
+        declared = "charset=" in ctype and not any(name in ctype for name in ("utf-8", "utf8"))
         try:
-            return json.loads(text) if text else None
-        except json.JSONDecodeError as exc:
+            return json.loads(response.text if declared else content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ProviderProtocolError(
                 f"{operation or 'response'}: unreadable body (HTTP {response.status_code})",
                 provider=self.provider,
                 code=f"http_{response.status_code}",
                 status=response.status_code,
-                body_excerpt=text,
+                body_excerpt=response.text,
                 user_hint="The provider's answer could not be read. Try again later.",
             ) from exc

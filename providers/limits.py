@@ -24,6 +24,21 @@ Sources (``../shared/seeds``, ``../shared/reference``):
   assumed 8. We count every call we make, successful or not, which can only under-spend.
 * **Abillify**: reference §2.6: HTTP 429 exists (A18), numeric limits NOT FOUND; the HTTP
   layer honours a 429's ``Retry-After``. Assumed: 16 reads at once, no rate, no daily budget.
+
+Batch reads (``batch_size``): only Popbill documents one (getInfos, 1,000 keys). Payssam's
+``/bill/read`` reads a single bill and there is no period or list query (reference §1.4);
+Hiworks has no list or search call (§3.2); Abillify lists invoices per identity or order only,
+with no global list and no batch get (§2.2), and a per-identity list would read closed
+invoices too. Those three are read one document a call.
+
+What bounds a sweep's wall time (`python -m bench --only sweep`, 10,000 documents): not the
+planning or the batching (every provider has its `max_concurrent` calls in flight from the
+first 0.1 s to its last document, with no gaps), but the slowest provider's sequential rounds:
+Hiworks' 900 budgeted reads at 8 at once are 113 rounds, so every millisecond a call spends
+beyond the provider's own latency (its answer waiting behind the other providers' answers for
+the event loop) costs 0.11 s of wall. That is why the provider clients' CPU per call matters
+(`providers._h1`, `providers.http`), and why raising a concurrency above these assumptions is
+not the fix.
 """
 
 from __future__ import annotations

@@ -24,21 +24,25 @@ stay `YYYY-MM-DD HH:MM`, sortable by eye in history lines. Minor-unit exponents 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_skeleton
 from babel.dates import format_time as babel_time
 from babel.numbers import (
+    NumberPattern,
     format_compact_decimal,
     format_currency,
     format_decimal,
     get_currency_name,
     get_currency_precision,
     get_currency_unit_pattern,
+    parse_pattern,
 )
 
 from commands.i18n import N_, _, current_locale
@@ -253,8 +257,20 @@ def escape_mrkdwn(text: str, *, formatting: bool = True, keep_mentions: bool = F
     return _MARKER_AT_EDGE.sub(lambda m: _MARKER_LOOKALIKES[m.group(0)], text)
 
 
-def _number_locale() -> str:
-    return _NUMBER_LOCALES.get(current_locale(), _NUMBER_LOCALES["en"])
+def _number_locale() -> Locale:
+    return _babel_locale(_NUMBER_LOCALES.get(current_locale(), _NUMBER_LOCALES["en"]))
+
+
+@functools.lru_cache(maxsize=16)
+def _babel_locale(name: str) -> Locale:
+    """Babel's locale, parsed once (every number on every card named it again: half a money
+    amount's formatting time went to parsing the locale and the pattern)."""
+    return Locale.parse(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _number_pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
 
 
 def currency_exponent(currency: str) -> int:
@@ -280,7 +296,8 @@ def format_money(amount: int, currency: str = "KRW") -> str:
     if current_locale() != "ko":
         return format_currency(value, code, locale=locale)
     # Korean: 1,234,500원 for won; other currencies by Babel's unit pattern, `1,234.56 유로`
-    number = format_decimal(value, format=f"#,##0.{'0' * exponent}" if exponent else "#,##0", locale=locale)
+    number = format_decimal(value, format=_number_pattern(f"#,##0.{'0' * exponent}" if exponent else "#,##0"),
+                            locale=locale)
     if code == "KRW":
         return f"{number}원"
     return get_currency_unit_pattern(code, locale=locale).format(number, get_currency_name(code, locale=locale))

@@ -308,10 +308,11 @@ class AckPacer:
         self._pump()
         return True
 
-    async def run_or_now(self, job: Job, *, name: str = "work") -> None:
+    async def run_or_now(self, job: Job, *, urgent: bool = False, name: str = "work") -> None:
         """Queue `job`, or run it here when the queue is full: for work that must not be lost
-        because what it follows up on is already recorded (a decision's card update)."""
-        if not self.submit(job, name=name):
+        because what it follows up on is already recorded (a decision's card update), or because
+        the person already had their ack (a click's work: the click itself is not refused)."""
+        if not self.submit(job, urgent=urgent, name=name):
             await job()
 
     def _pump(self) -> None:

@@ -216,7 +216,10 @@ class AbillifyService(_AbillifyBodies):
                     return None
 
         unique = list({ref.provider_id: ref for ref in refs}.values())
-        results = await asyncio.gather(*(one(ref) for ref in unique))
+        if len(unique) == 1:  # the sweep's read of one invoice: no task to schedule around one call
+            results = [await one(unique[0])]
+        else:
+            results = await asyncio.gather(*(one(ref) for ref in unique))
         return {s.ref.provider_id: s for s in results if s is not None}
 
     async def resend(self, ref: DocumentRef, request: ResendRequest, idempotency_key: str | None = None) -> None:

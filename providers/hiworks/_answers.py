@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from providers.hiworks.models import (
@@ -118,8 +119,12 @@ def _int(value: Any) -> int | None:
 
 
 def _created_at(document_id: str) -> dt.datetime | None:
+    text = document_id[:14]
     try:
-        return dt.datetime.strptime(document_id[:14], "%Y%m%d%H%M%S").replace(tzinfo=KST)
+        if len(text) == 14 and text.isascii() and text.isdigit():  # strptime's answer at a tenth of its cost
+            return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                               int(text[12:14]), tzinfo=KST)
+        return dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=KST)
     except ValueError:
         return None
 
@@ -158,7 +163,15 @@ def document_status(ref: DocumentRef, detail: InvoiceDetail) -> DocumentStatus:
     )
 
 
+_ISO_SECONDS = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}")
+
+
 def _parse_time(text: str) -> dt.datetime | None:
+    if _ISO_SECONDS.fullmatch(text[:19]):  # the usual form: what strptime reads, without its cost
+        try:
+            return dt.datetime.fromisoformat(text[:19]).replace(tzinfo=KST)
+        except ValueError:
+            return None  # digits in place but not a calendar time: no format below reads it either
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S"):
         try:
             return dt.datetime.strptime(text[:19], fmt).replace(tzinfo=KST)

@@ -182,8 +182,12 @@ class HiworksService:
                 except DocumentNotFound:
                     return
 
+        unique = list({r.provider_id: r for r in refs}.values())
+        if len(unique) == 1:  # the sweep's read of one document: no task group around one call
+            await one(unique[0])
+            return found
         async with asyncio.TaskGroup() as group:
-            for ref in {r.provider_id: r for r in refs}.values():
+            for ref in unique:
                 group.create_task(one(ref))
         return found
 

@@ -260,7 +260,10 @@ class PayssamService:
                     return None
 
         unique = list({ref.provider_id: ref for ref in refs}.values())
-        results = await asyncio.gather(*(one(ref) for ref in unique))
+        if len(unique) == 1:  # the sweep's read of one bill: no task to schedule around one call
+            results = [await one(unique[0])]
+        else:
+            results = await asyncio.gather(*(one(ref) for ref in unique))
         return {s.ref.provider_id: s for s in results if s is not None}
 
     # -- resend / destroy ----------------------------------------------------------------

@@ -50,6 +50,13 @@ _BUSINESS_STATES = {"0": BusinessState.UNREGISTERED, "1": BusinessState.ACTIVE, 
 # -- parsing helpers ---------------------------------------------------------------------------
 def _kst_datetime(value: Any) -> dt.datetime | None:
     text = str(value or "").strip()
+    if len(text) in (8, 14) and text.isascii() and text.isdigit():
+        # what strptime would read, at a tenth of its cost (two dates per document in a 1,000-key getInfos)
+        try:
+            return dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10] or 0),
+                               int(text[10:12] or 0), int(text[12:14] or 0), tzinfo=KST)
+        except ValueError:
+            pass  # not a calendar date: strptime decides, as before
     for fmt in ("%Y%m%d%H%M%S", "%Y%m%d"):
         try:
             return dt.datetime.strptime(text, fmt).replace(tzinfo=KST)
@@ -67,7 +74,11 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _won(value: Any) -> int:
+    if type(value) is int:
+        return value
     text = str(value if value is not None else "0").strip().replace(",", "") or "0"
+    if text.isascii() and text.isdigit():
+        return int(text)
     return int(Decimal(text))
 
 
@@ -107,6 +118,11 @@ def cashbill_state(code: int | None) -> DocumentState:
 
 
 def _raw(info: dict[str, Any]) -> dict[str, Any]:
+    """The answer without Popbill's internal ``__`` keys. The keys are checked in one C-level join
+    first (a getInfos answer carries ~36 keys per document, rarely a ``__`` one); the model
+    copies the dict when it validates it, so a clean one is passed as it is."""
+    if "__" not in "".join(info):
+        return info
     return {k: v for k, v in info.items() if not k.startswith("__")}
 
 

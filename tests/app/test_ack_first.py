@@ -108,3 +108,77 @@ async def test_a_plain_ack_does_not_wait_for_the_persons_slack_language(tmp_path
 
         malformed = await bot.command("status", user="U_ALICE", settle=False)
         assert any("\uac00" <= ch <= "\ud7a3" for ch in malformed.json()["text"]), "an ack with words is hers"
+
+
+async def test_an_approval_clicks_work_waits_while_another_ack_is_pending(bot: BotHarness) -> None:
+    """A click's work (recording the decision, the provider call, the card) is queued like a
+    command's: acknowledged at once, run only when no other request waits for its ack."""
+    from tests.app.test_flows import issue
+
+    card = await issue(bot, "popbill", "tax_invoice")
+    pacer = bot.runtime.deps.pacer
+    pacer.gate.enter()  # another request is being answered and stays so
+    try:
+        ack = await bot.click(card, "approval_approve", user="U_BOB", settle=False)
+        await asyncio.sleep(0.3)
+        assert ack.status_code == 200
+        assert bot.sandbox("popbill").requests_to(r"^/Taxinvoice$", "POST") == [], "nothing ran yet"
+        assert "approval_approve" in text_of(bot.cards()[-1]), "the card still has its buttons"
+        assert pacer.running + pacer.queued == 1
+    finally:
+        pacer.gate.leave()
+    assert await pacer.join(30)
+    assert len(bot.sandbox("popbill").requests_to(r"^/Taxinvoice$", "POST")) == 1
+    assert "approval_approve" not in text_of(bot.cards()[-1])
+
+
+async def test_the_reject_form_and_app_home_issue_form_open_ahead_of_queued_work(bot: BotHarness) -> None:
+    """Both open a modal whose trigger_id lives 3 s: queued urgent, they run before normal work."""
+    from tests.app.test_flows import issue
+
+    card = await issue(bot, "popbill", "tax_invoice")
+    pacer = bot.runtime.deps.pacer
+    order: list[str] = []
+
+    async def normal() -> None:
+        order.append("normal work")
+
+    pacer.gate.enter()
+    try:
+        assert pacer.submit(normal, name="normal test work")
+        await bot.click(card, "approval_reject", user="U_BOB", settle=False)
+        home = bot.factory.block_action(user_id="U_ALICE", action_id="home_issue", value="issue")
+        await bot.send(home, settle=False)
+        await asyncio.sleep(0.2)
+        assert order == [] and pacer.queued == 3
+        opened_before = len(bot.slack.calls("views.open"))
+    finally:
+        pacer.gate.leave()
+    assert await pacer.join(30)
+    views = [call.args["view"] for call in bot.slack.calls("views.open")[opened_before:]]
+    assert {view["callback_id"] for view in views} == {"approval_reject_reason", "invoice_issue"}
+    assert order == ["normal work"]
+
+
+async def test_a_status_cards_button_fetches_from_the_provider_only_once_no_ack_waits(bot: BotHarness) -> None:
+    """Every click that calls a provider after its ack ("Open in provider" here; PDF, resend, send to
+    the NTS, the amend and resubmit forms likewise) is queued work, not work in Bolt's listener."""
+    from tests.app.test_amend import _issued
+    from tests.app.test_status_links import _status_card
+
+    await _issued(bot, "popbill")
+    await bot.command("status INV-000001")
+    card = _status_card(bot)
+    pacer = bot.runtime.deps.pacer
+    since = len(bot.sandbox("popbill").requests)
+    pacer.gate.enter()
+    try:
+        ack = await bot.click(card, "doc_open", user="U_ALICE", settle=False)
+        await asyncio.sleep(0.3)
+        assert ack.status_code == 200
+        assert bot.sandbox("popbill").requests[since:] == [], "no provider call while an ack waits"
+        assert pacer.queued == 1
+    finally:
+        pacer.gate.leave()
+    assert await pacer.join(30)
+    assert any("URL" in r["path"] or "TG=" in str(r.get("query")) for r in bot.sandbox("popbill").requests[since:])

@@ -92,3 +92,21 @@ async def test_closed_loop_keeps_concurrency_requests_in_flight() -> None:
         ack._post = original
     assert len(results) == 50 and all(status == 200 for _l, _s, status in results)
     assert peak == 7
+
+
+def test_the_sweep_method_in_the_docs_says_what_bench_sweep_does() -> None:
+    """The one-by-one baseline is measured in full (issue 14), at the smallest size of each plan:
+    the method text must not call it extrapolated, and must name the sizes the plans use."""
+    from bench._docs import DOCS
+
+    text = DOCS.read_text(encoding="utf-8")
+    method = text[text.index("### sweep", text.index("## How each benchmark works")):]
+    method = " ".join(method[:method.index("\n### ", 1)].split())
+    assert "extrapolated to" not in method and "on 25 documents per provider" not in method
+    assert all(plan.baseline_documents == min(plan.sizes) for plan in (sweep.FULL, sweep.QUICK))
+    assert (f"One-by-one: measured in full, never extrapolated, at the smallest size of the run "
+            f"({sweep.QUICK.baseline_documents:,} documents with `--quick`, {sweep.FULL.baseline_documents:,} in full)"
+            ) in method
+    sizes = " / ".join(f"{n:,}" for n in sweep.FULL.sizes)
+    quick = " / ".join(f"{n:,}" for n in sweep.QUICK.sizes)
+    assert f"Growth table: {sizes} documents ({quick} with `--quick`)" in method

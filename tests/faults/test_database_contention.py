@@ -8,6 +8,7 @@ mechanism, met sooner)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -54,13 +55,15 @@ class ExclusiveLock:
         finally:
             conn.close()
 
-    def __enter__(self) -> ExclusiveLock:
+    async def __aenter__(self) -> ExclusiveLock:
         self._thread.start()
-        assert self.held.wait(10), "could not take the lock"
+        assert await asyncio.to_thread(self.held.wait, 10), "could not take the lock"
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._thread.join(self.seconds + 10)
+    async def __aexit__(self, *exc: object) -> None:
+        # waiting for the lock's end must not hold the event loop: the bot runs on it meanwhile,
+        # as it would while another process holds the database
+        await asyncio.to_thread(self._thread.join, self.seconds + 10)
 
 
 def db_path(tmp_path: Path) -> Path:
@@ -71,7 +74,7 @@ async def test_an_issue_form_is_acknowledged_in_time_and_recorded_after_a_long_l
     async with running_bot(tmp_path, **FAST) as bot:
         await bot.command(ISSUE_COMMAND["popbill"])
         modal = bot.last_modal()
-        with ExclusiveLock(db_path(tmp_path), ACK_BUDGET + 2):
+        async with ExclusiveLock(db_path(tmp_path), ACK_BUDGET + 2):
             started = time.monotonic()
             response = await bot.submit(modal, BUYER, user="U_ALICE", settle=False)
             answered = time.monotonic() - started
@@ -86,7 +89,7 @@ async def test_an_issue_form_is_acknowledged_in_time_and_recorded_after_a_long_l
 
 async def _click_under_lock(bot: BotHarness, tmp_path: Path, seconds: float) -> dict[str, object]:
     card = await request_issue(bot, "popbill")
-    with ExclusiveLock(db_path(tmp_path), seconds):
+    async with ExclusiveLock(db_path(tmp_path), seconds):
         started = time.monotonic()
         response = await bot.click(card, "approval_approve", user="U_BOB", settle=False)
         assert response.status_code == 200 and time.monotonic() - started < ACK_BUDGET

@@ -209,3 +209,31 @@ async def test_writes_stay_at_info_and_errors_and_slow_answers_warn(caplog: pyte
     await client(Script(httpx.Response(200, json={"ok": True}))).send("GET", "/slow", write=False)
     assert [(level, msg.split(" -> ")[0]) for level, msg in _answer_lines(caplog)] == [
         ("INFO", "demo POST /doc"), ("WARNING", "demo GET /gone"), ("WARNING", "demo GET /slow")]
+
+
+async def test_a_call_sends_the_clients_headers_merged_with_its_own_as_httpx_merges_them() -> None:
+    """`ProviderHttp` builds the request itself (not through `AsyncClient.build_request`): the wire
+    must not change. A request header replaces the client's of the same name; the rest are kept."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "lb=1; Path=/"})
+
+    http = ProviderHttp("demo", "http://provider.test/api", headers={"X-Office": "o", "Accept": "text/plain"},
+                        transport=httpx.MockTransport(handler))
+    try:
+        expected = http.client.build_request("POST", "/v4/doc?x=1", content=b"{}", params={"y": "2"},
+                                             headers={"accept": "application/json"})
+        await http.send("POST", "/v4/doc?x=1", content=b"{}", headers={"accept": "application/json"},
+                        params={"y": "2"}, write=True)
+        await http.send("GET", "doc", write=False)
+    finally:
+        await http.aclose()
+    first, second = seen
+    assert (first.method, str(first.url), first.content) == ("POST", str(expected.url), b"{}")
+    assert str(first.url) == "http://provider.test/api/v4/doc?y=2"  # params replace the query, as in httpx
+    assert first.headers.raw == expected.headers.raw
+    assert first.extensions["timeout"] == expected.extensions["timeout"]
+    assert str(second.url) == "http://provider.test/api/doc"
+    assert second.headers["cookie"] == "lb=1"  # a cookie the provider set is sent back, as httpx's client does

@@ -7,6 +7,7 @@ documents the reason produces (see `commands.workflow.amend`).
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -46,6 +47,17 @@ async def _open_form(deps: SlackDeps, client: AsyncWebClient, trigger_id: str, r
     return None
 
 
+async def _open_form_for_click(deps: SlackDeps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """The amend button after its ack: the form, or why it did not open and what to type instead."""
+    user = str(body.get("user", {}).get("id", ""))
+    ref = str((body.get("actions") or [{}])[0].get("value", ""))
+    channel = str((body.get("channel") or {}).get("id") or user)
+    error = await _open_form(deps, client, str(body.get("trigger_id", "")), ref, channel)
+    if error:
+        told = _("The amendment form could not be opened (`{error}`): type `/invoice amend {ref}`.")
+        await deps.notifier.tell_clicker(body, user, told.format(error=error, ref=ref))
+
+
 def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> None:
     """Add `amend` to the `/invoice` table, the "Amend" button and the form's submission."""
 
@@ -66,13 +78,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_amend_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        ref = str((body.get("actions") or [{}])[0].get("value", ""))
-        channel = str((body.get("channel") or {}).get("id") or user)
-        error = await _open_form(deps, client, str(body.get("trigger_id", "")), ref, channel)
-        if error:
-            await deps.notifier.tell_clicker(body, user, _("The amendment form could not be opened (`{error}`): "
-                                                           "type `/invoice amend {ref}`.").format(error=error, ref=ref))
+        # queued (`AckPacer`), urgent: the form's trigger_id lives 3 s
+        await deps.pacer.run_or_now(functools.partial(_open_form_for_click, deps, body, client), urgent=True,
+                                    name="the amend button")
 
     async def on_amend_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                                   client: AsyncWebClient) -> None:
@@ -87,14 +95,20 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await ack(response_action="errors", errors=errors)
             return
         await ack()  # the request may ask the provider for the original's filing: not on the ack's clock
-        channel = channel or user
-        try:
-            approval = await deps.service.request_amend(ref, draft, user, channel)
-        except (WorkflowError, ProviderError) as exc:
-            failure = explain(_("{ref} was not amended").format(ref=ref), exc)
-            await deps.notifier.ephemeral(channel, user, failure.text(), failure.blocks())
-            return
-        await announce(deps, approval, channel, client)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        where, asked = channel or user, draft
+
+        async def work() -> None:
+            try:
+                approval = await deps.service.request_amend(ref, asked, user, where)
+            except (WorkflowError, ProviderError) as exc:
+                failure = explain(_("{ref} was not amended").format(ref=ref), exc)
+                await deps.notifier.ephemeral(where, user, failure.text(), failure.blocks())
+                return
+            await announce(deps, approval, where, client)
+
+        await deps.pacer.run_or_now(work, name="an amendment form")
 
     deps.router.add(AmendCommand, on_amend_form, when=lambda parsed: parsed.reason is None, acks_itself=True)
     deps.router.add(AmendCommand, on_amend)

@@ -205,6 +205,53 @@ async def _reject_form_refusal(deps: SlackDeps, approval_id: int, user: str) -> 
         state=approval_state_label(approval.state))
 
 
+async def _approve_after_ack(deps: SlackDeps, gate: ReplayGate, body: dict[str, Any], client: AsyncWebClient,
+                             context: AsyncBoltContext) -> None:
+    """An Approve click after its ack: claim it against replays, record the decision, run it."""
+    user = str(body.get("user", {}).get("id", ""))
+    approval_id = _approval_id(body)
+    if approval_id is None:
+        return
+    late = _action_id(body) == APPROVE_LATE_ACTION_ID  # its confirm dialog named the penalty
+    try:
+        if not await gate.first(context):
+            await _replayed_click(deps, body, user, approval_id)
+            return
+        result = await patiently(lambda: deps.service.decide(approval_id, user, True, execute=False,
+                                                                 late_confirmed=late),
+                                 what=f"recording the approval of #{approval_id}")
+    except (WorkflowError, ProviderError) as exc:
+        await _refuse_approval(deps, body, user, approval_id, exc)
+        return
+    except DatabaseBusy:
+        await deps.notifier.tell_clicker(body, user, _(
+            "⚠️ Your approval of request #{id} could not be recorded: the bot's database stayed busy. "
+            "Nothing was done; click Approve again in a minute.").format(id=approval_id))
+        return
+    await _after_decision(deps, body, user, result, client)
+
+
+async def _open_reject_form(deps: SlackDeps, body: dict[str, Any], client: AsyncWebClient) -> None:
+    """A Reject click after its ack: the form asking why, unless the clicker may not reject."""
+    approval_id = _approval_id(body)
+    user = str(body.get("user", {}).get("id", ""))
+    if approval_id is None:
+        return
+    try:
+        refusal = await _reject_form_refusal(deps, approval_id, user)
+    except (WorkflowError, ProviderError) as exc:
+        refusal = explain("", exc).line()
+    if refusal is not None:
+        await deps.notifier.tell_clicker(body, user, refusal)
+        return
+    try:
+        await client.views_open(trigger_id=str(body.get("trigger_id", "")),
+                                view=build_reject_modal(str(approval_id)))
+    except SlackApiError as exc:
+        refusal = _("The reject form could not be opened ({error}). Click Reject again.")
+        await deps.notifier.tell_clicker(body, user, refusal.format(error=slack_error(exc)))
+
+
 def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
     decision_guard = require_approver(deps.approvers, deps.notifier)
     gate = ReplayGate(deps.store, deps.clock)
@@ -220,47 +267,15 @@ def _register_buttons(app: AsyncApp, deps: SlackDeps) -> None:
         click lost to a crash leaves the card with its buttons, visibly pending.
         """
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        approval_id = _approval_id(body)
-        if approval_id is None:
-            return
-        late = _action_id(body) == APPROVE_LATE_ACTION_ID  # its confirm dialog named the penalty
-        try:
-            if not await gate.first(context):
-                await _replayed_click(deps, body, user, approval_id)
-                return
-            result = await patiently(lambda: deps.service.decide(approval_id, user, True, execute=False,
-                                                                     late_confirmed=late),
-                                     what=f"recording the approval of #{approval_id}")
-        except (WorkflowError, ProviderError) as exc:
-            await _refuse_approval(deps, body, user, approval_id, exc)
-            return
-        except DatabaseBusy:
-            await deps.notifier.tell_clicker(body, user, _(
-                "⚠️ Your approval of request #{id} could not be recorded: the bot's database stayed busy. "
-                "Nothing was done; click Approve again in a minute.").format(id=approval_id))
-            return
-        await _after_decision(deps, body, user, result, client)
+        # the click's work is queued like a command's: it runs when no ack waits (`AckPacer`)
+        await deps.pacer.run_or_now(lambda: _approve_after_ack(deps, gate, body, client, context),
+                                    name="an approval click")
 
     async def on_reject_click(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        approval_id = _approval_id(body)
-        user = str(body.get("user", {}).get("id", ""))
-        if approval_id is None:
-            return
-        try:
-            refusal = await _reject_form_refusal(deps, approval_id, user)
-        except (WorkflowError, ProviderError) as exc:
-            refusal = explain("", exc).line()
-        if refusal is not None:
-            await deps.notifier.tell_clicker(body, user, refusal)
-            return
-        try:
-            await client.views_open(trigger_id=str(body.get("trigger_id", "")),
-                                    view=build_reject_modal(str(approval_id)))
-        except SlackApiError as exc:
-            refusal = _("The reject form could not be opened ({error}). Click Reject again.")
-            await deps.notifier.tell_clicker(body, user, refusal.format(error=slack_error(exc)))
+        # urgent, ahead of other queued work: the reject form's trigger_id lives 3 s
+        await deps.pacer.run_or_now(lambda: _open_reject_form(deps, body, client), urgent=True,
+                                    name="a reject click")
 
     app.action(APPROVE_ACTION_ID, middleware=[decision_guard])(on_approve)
     app.action(APPROVE_LATE_ACTION_ID, middleware=[decision_guard])(on_approve)

@@ -209,16 +209,22 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await ack(response_action="errors", errors={BULK_FILE_BLOCK_ID: _("Choose a CSV or XLSX file.")})
             return
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        channel = str(read_metadata(view.get("private_metadata")).get("channel") or user)
-        await _examine(deps, client, str(files[0].get("id")), user, channel)
+        async def work() -> None:  # queued: it runs when no ack waits (`AckPacer`)
+            user = str(body.get("user", {}).get("id", ""))
+            channel = str(read_metadata(view.get("private_metadata")).get("channel") or user)
+            await _examine(deps, client, str(files[0].get("id")), user, channel)
+
+        await deps.pacer.run_or_now(work, name="a bulk file")
 
     async def on_submit_click(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        channel = str((body.get("channel") or {}).get("id") or user)
-        file_id = str((body.get("actions") or [{}])[0].get("value", ""))
-        await deps.notifier.ephemeral(channel, user, await _submit(deps, client, file_id, user, channel))
+        async def work() -> None:  # queued: it runs when no ack waits (`AckPacer`)
+            user = str(body.get("user", {}).get("id", ""))
+            channel = str((body.get("channel") or {}).get("id") or user)
+            file_id = str((body.get("actions") or [{}])[0].get("value", ""))
+            await deps.notifier.ephemeral(channel, user, await _submit(deps, client, file_id, user, channel))
+
+        await deps.pacer.run_or_now(work, name="a bulk submit click")
 
     async def on_cancel(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -79,10 +79,15 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_home_closure(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        try:
-            await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=build_closure_modal())
-        except SlackApiError as exc:
-            log.warning("could not open the closure modal: %s", slack_error(exc))
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`), urgent: a trigger_id lives 3 s
+
+        async def work() -> None:
+            try:
+                await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=build_closure_modal())
+            except SlackApiError as exc:
+                log.warning("could not open the closure modal: %s", slack_error(exc))
+
+        await deps.pacer.run_or_now(work, urgent=True, name="App Home closure")
 
     async def on_closure_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         command, errors = parse_closure_submission(view.get("state", {}).get("values", {}))
@@ -90,16 +95,21 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        result = await deps.service.closure(list(command.biznos), user)
-        if result.error:
-            await deps.notifier.tell_user(user, _("The closure check failed: {error}").format(
-                error=provider_words(result.error)))
-            return
-        sandbox = bool(result.provider and deps.providers[result.provider].sandbox)
-        rows = closure_rows(result.items)
-        await deps.notifier.tell_user(user, closure_text(rows, sandbox=sandbox),
-                                      build_closure_message(rows, sandbox=sandbox, tz=deps.tz))
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        async def work() -> None:
+            user = str(body.get("user", {}).get("id", ""))
+            result = await deps.service.closure(list(command.biznos), user)
+            if result.error:
+                await deps.notifier.tell_user(user, _("The closure check failed: {error}").format(
+                    error=provider_words(result.error)))
+                return
+            sandbox = bool(result.provider and deps.providers[result.provider].sandbox)
+            rows = closure_rows(result.items)
+            await deps.notifier.tell_user(user, closure_text(rows, sandbox=sandbox),
+                                          build_closure_message(rows, sandbox=sandbox, tz=deps.tz))
+
+        await deps.pacer.run_or_now(work, name="a closure form")
 
     deps.router.add(ClosureCommand, on_closure)
     app.action(HOME_CLOSURE_ACTION_ID)(on_home_closure)

@@ -175,7 +175,9 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     async def on_home_issue(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user = str(body.get("user", {}).get("id", ""))
-        await open_issue_modal(deps, client, str(body.get("trigger_id", "")), user, user, None, None)
+        # queued like `/invoice issue`: urgent, ahead of other work (the trigger_id lives 3 s)
+        await deps.pacer.run_or_now(functools.partial(open_issue_modal, deps, client, str(body.get("trigger_id", "")),
+                                                      user, user, None, None), urgent=True, name="App Home issue")
 
     async def on_issue_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                                   client: AsyncWebClient, context: AsyncBoltContext) -> None:

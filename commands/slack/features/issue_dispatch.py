@@ -79,19 +79,24 @@ def register(app: AsyncApp, deps: SlackDeps,
 
     async def on_choice(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()  # within Slack's 3 s; the update follows
-        view = body.get("view")
-        if not isinstance(view, Mapping) or view.get("callback_id") not in _ISSUE_FORMS or not view.get("id"):
-            return
-        rebuilt = rebuilt_issue_view(view, offered=deps.offered(), capabilities=live_capabilities(deps),
-                                     today=deps.today())
-        try:
-            await client.views_update(view_id=str(view["id"]), hash=view.get("hash") or None, view=rebuilt)
-        except SlackApiError as exc:
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None  # a text body too
-            if error == "hash_conflict":
-                log.info("issue form %s changed again before its update; the newer change wins", view["id"])
+        # the work after the ack is queued (`AckPacer`), urgent: the person is looking at the form
+
+        async def work() -> None:
+            view = body.get("view")
+            if not isinstance(view, Mapping) or view.get("callback_id") not in _ISSUE_FORMS or not view.get("id"):
                 return
-            log.warning("views.update of the issue form failed: %s", error or "unreadable Slack error")
+            rebuilt = rebuilt_issue_view(view, offered=deps.offered(), capabilities=live_capabilities(deps),
+                                         today=deps.today())
+            try:
+                await client.views_update(view_id=str(view["id"]), hash=view.get("hash") or None, view=rebuilt)
+            except SlackApiError as exc:
+                error = exc.response.get("error") if isinstance(exc.response.data, dict) else None  # a text body too
+                if error == "hash_conflict":
+                    log.info("issue form %s changed again before its update; the newer change wins", view["id"])
+                    return
+                log.warning("views.update of the issue form failed: %s", error or "unreadable Slack error")
+
+        await deps.pacer.run_or_now(work, urgent=True, name="an issue form choice")
 
     for action_id in CHOICE_ACTIONS:
         app.action(action_id)(on_choice)

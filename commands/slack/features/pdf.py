@@ -62,14 +62,19 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_pdf_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        ref = str((body.get("actions") or [{}])[0].get("value", ""))
-        channel = str((body.get("channel") or {}).get("id") or user)
-        try:
-            text = await post_pdf(deps, client, ref, user, channel)
-        except (WorkflowError, ProviderError) as exc:
-            text = explain(_("The PDF of {ref} could not be fetched").format(ref=ref), exc).text()
-        await deps.notifier.tell_clicker(body, user, text)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        async def work() -> None:
+            user = str(body.get("user", {}).get("id", ""))
+            ref = str((body.get("actions") or [{}])[0].get("value", ""))
+            channel = str((body.get("channel") or {}).get("id") or user)
+            try:
+                text = await post_pdf(deps, client, ref, user, channel)
+            except (WorkflowError, ProviderError) as exc:
+                text = explain(_("The PDF of {ref} could not be fetched").format(ref=ref), exc).text()
+            await deps.notifier.tell_clicker(body, user, text)
+
+        await deps.pacer.run_or_now(work, name="the PDF button")
 
     deps.router.add(PdfCommand, on_pdf)
     app.action(DOC_PDF_ACTION_ID)(on_pdf_button)

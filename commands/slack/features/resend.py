@@ -48,18 +48,23 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     async def on_reminder_resend(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                                  context: AsyncBoltContext) -> None:
         await ack()
-        if not await gate.first(context):  # a replayed click resends nothing
-            return
-        user = str(body.get("user", {}).get("id", ""))
-        ref = str((body.get("actions") or [{}])[0].get("value", ""))
-        channel = str((body.get("channel") or {}).get("id") or user)
-        try:
-            approval = await deps.service.request_resend(ref, ResendRequest(), user, channel)
-        except (WorkflowError, ProviderError) as exc:
-            failure = explain(_("Resending {ref} failed").format(ref=ref), exc)
-            await deps.notifier.tell_clicker(body, user, failure.text())
-            return
-        await report_click(deps, approval, body, user, channel, client)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        async def work() -> None:
+            if not await gate.first(context):  # a replayed click resends nothing
+                return
+            user = str(body.get("user", {}).get("id", ""))
+            ref = str((body.get("actions") or [{}])[0].get("value", ""))
+            channel = str((body.get("channel") or {}).get("id") or user)
+            try:
+                approval = await deps.service.request_resend(ref, ResendRequest(), user, channel)
+            except (WorkflowError, ProviderError) as exc:
+                failure = explain(_("Resending {ref} failed").format(ref=ref), exc)
+                await deps.notifier.tell_clicker(body, user, failure.text())
+                return
+            await report_click(deps, approval, body, user, channel, client)
+
+        await deps.pacer.run_or_now(work, name="a reminder's resend")
 
     deps.router.add(ResendCommand, on_resend)
     app.action(REMINDER_RESEND_ACTION_ID)(on_reminder_resend)

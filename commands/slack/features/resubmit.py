@@ -67,10 +67,15 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_resubmit_click(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = str((body.get("user") or {}).get("id", ""))
-        approval_id = _approval_id((body.get("actions") or [{}])[0].get("value"))
-        if approval_id is not None:
-            await _open_form(deps, body, user, approval_id, client)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`), urgent: a trigger_id lives 3 s
+
+        async def work() -> None:
+            user = str((body.get("user") or {}).get("id", ""))
+            approval_id = _approval_id((body.get("actions") or [{}])[0].get("value"))
+            if approval_id is not None:
+                await _open_form(deps, body, user, approval_id, client)
+
+        await deps.pacer.run_or_now(work, urgent=True, name="the resubmit button")
 
     async def on_resubmission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                               client: AsyncWebClient) -> None:

@@ -36,16 +36,21 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_send_nts_button(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        ref = str((body.get("actions") or [{}])[0].get("value", ""))
-        channel = str((body.get("channel") or {}).get("id") or user)
-        try:
-            approval = await deps.service.request_send_nts(ref, user, channel)
-        except (WorkflowError, ProviderError) as exc:
-            await deps.notifier.tell_clicker(body, user, explain(_("Sending {ref} to the NTS failed").format(ref=ref),
-                                                                 exc).text())
-            return
-        await report_click(deps, approval, body, user, channel, client)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        async def work() -> None:
+            user = str(body.get("user", {}).get("id", ""))
+            ref = str((body.get("actions") or [{}])[0].get("value", ""))
+            channel = str((body.get("channel") or {}).get("id") or user)
+            try:
+                approval = await deps.service.request_send_nts(ref, user, channel)
+            except (WorkflowError, ProviderError) as exc:
+                failed = _("Sending {ref} to the NTS failed").format(ref=ref)
+                await deps.notifier.tell_clicker(body, user, explain(failed, exc).text())
+                return
+            await report_click(deps, approval, body, user, channel, client)
+
+        await deps.pacer.run_or_now(work, name="the send-to-NTS button")
 
     deps.router.add(SendNtsCommand, on_send_nts)
     app.action(DOC_SEND_NTS_ACTION_ID)(on_send_nts_button)

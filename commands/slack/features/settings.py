@@ -101,7 +101,12 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
 
     async def on_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await _open(deps, settings, body, client)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`), urgent: a trigger_id lives 3 s
+
+        async def work() -> None:
+            await _open(deps, settings, body, client)
+
+        await deps.pacer.run_or_now(work, urgent=True, name="the settings button")
 
     async def on_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                             client: AsyncWebClient) -> None:

@@ -77,21 +77,26 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     async def on_open_button(ack: AsyncAck, body: dict[str, Any]) -> None:
         """A fresh URL of the document's page, for the clicker alone (it lives about 30 seconds)."""
         await ack()
-        user = str(body.get("user", {}).get("id", ""))
-        ref = str((body.get("actions") or [{}])[0].get("value", ""))
-        try:
-            view, url = await deps.service.document_popup_url(ref)
-        except (WorkflowError, ProviderError) as exc:
-            text = explain(_("The page of {ref} at its provider could not be fetched").format(ref=ref), exc).text()
-            await deps.notifier.tell_clicker(body, user, text)
-            return
-        text, blocks = provider_link_text(view.ref, view.provider), build_provider_link_message(
-            view.ref, view.provider, url)
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if channel:
-            await deps.notifier.ephemeral(str(channel), user, text, blocks)
-        else:
-            await deps.notifier.tell_user(user, text, blocks)
+        # the work after the ack is queued: it runs when no ack waits (`AckPacer`)
+
+        async def work() -> None:
+            user = str(body.get("user", {}).get("id", ""))
+            ref = str((body.get("actions") or [{}])[0].get("value", ""))
+            try:
+                view, url = await deps.service.document_popup_url(ref)
+            except (WorkflowError, ProviderError) as exc:
+                text = explain(_("The page of {ref} at its provider could not be fetched").format(ref=ref), exc).text()
+                await deps.notifier.tell_clicker(body, user, text)
+                return
+            text, blocks = provider_link_text(view.ref, view.provider), build_provider_link_message(
+                view.ref, view.provider, url)
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+            if channel:
+                await deps.notifier.ephemeral(str(channel), user, text, blocks)
+            else:
+                await deps.notifier.tell_user(user, text, blocks)
+
+        await deps.pacer.run_or_now(work, name="the open-in-provider button")
 
     async def on_open_link(ack: AsyncAck) -> None:
         """Slack reports a click on a link button too; the browser did the work."""
