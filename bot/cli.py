@@ -118,8 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     early = _listen_early(args)
     if early is None:
         return _run(args, early)
-    # `serve`: no cyclic collection while it imports and starts the bot; `serve` resumes it once
-    # ready (`bot.startup_gc`)
+    # `serve`: no middle or full collections while it imports and starts the bot; `serve` resumes
+    # them once ready (`bot.startup_gc`)
     with collector_held():
         return _run(args, early)
 

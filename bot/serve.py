@@ -119,8 +119,8 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             early = None
         # the started bot's objects, out of the collector's full passes (`bot.heap`): once no ack waits
         runtime.deps.pacer.gate.later(settle_heap)
-        # the collector `bot.cli` held off while the bot started, back on after that one collection
-        # (or `GRACE_SECONDS` from now at the latest)
+        # the older generations `bot.cli` held off while the bot started, collected again after that
+        # one collection (or `GRACE_SECONDS` from now at the latest)
         runtime.deps.pacer.gate.later(resume_collector)
         asyncio.get_running_loop().call_later(COLLECTOR_GRACE_SECONDS, resume_collector)
         if mode == "socket":
