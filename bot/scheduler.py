@@ -12,6 +12,8 @@ never duplicates) or, for the status sweep, `add_daily_sweep`. This module owns 
 * the daily sweep job: at the earliest digest time (in the bot's zone) minus `sweep_lead`
   (30 minutes by default; 08:30 when no digest is scheduled), so the digest reports fresh
   states; re-armed whenever the schedules change.
+* ``digest-warm``: two minutes before the earliest digest, the next digest is read and built
+  without being posted (`bot.digest_warmup`), so 09:00 pays none of a fresh process's first-build costs.
 * every job's failure is logged with its id (`_run_job`), never lost in APScheduler's log.
 
 Why these options:
@@ -50,6 +52,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.digest_runs import RETRY_AFTER, SWEEP_CLAIM_CHANNEL, DigestRuns
+from bot.digest_warmup import WARMUP_JOB_ID, due_soon, warm_up, warmup_trigger
 from bot.schedule_types import (
     DigestPoster,
     DigestRun,
@@ -181,6 +184,8 @@ class InvoiceScheduler:
                                 id="runs:takeover", name="take over dead runs", replace_existing=True)
         if catch_up:
             self._spawn(self._catch_up_job())
+        if due_soon(self._schedules, self.clock()):  # started after the warm-up time, before the digest
+            self._spawn(self.warm_up())
 
     async def shutdown(self) -> None:
         for task in list(self._tasks):
@@ -306,6 +311,7 @@ class InvoiceScheduler:
         return f"{earliest.hour:02d}:{earliest.minute:02d}"
 
     def _arm_sweep(self) -> None:
+        self._arm_warmup()
         if self.sweep_job is None or self._sweep_id is None:
             return
         at = self.sweep_time()
@@ -315,6 +321,19 @@ class InvoiceScheduler:
         hour, minute = hhmm(at)
         self.add_job(self.run_sweep, CronTrigger(hour=hour, minute=minute, timezone=self.tz),
                      id=self._sweep_id, name="status sweep")
+
+    def _arm_warmup(self) -> None:
+        """The ``digest-warm`` job (`bot.digest_warmup`): shortly before the earliest digest, re-armed
+        only when its time changes (as the sweep)."""
+        trigger = warmup_trigger(self._schedules, self.clock(), self.tz)
+        if trigger is None:
+            self._remove_job(WARMUP_JOB_ID)
+        elif str(trigger) != str(getattr(self._scheduler.get_job(WARMUP_JOB_ID), "trigger", None)):
+            self.add_job(self.warm_up, trigger, id=WARMUP_JOB_ID, name="digest warm-up")
+
+    async def warm_up(self) -> str | None:
+        """Build the next due digest without posting it (the first build's one-time costs); its channel."""
+        return await warm_up(self.poster, self._schedules, self.clock)
 
     # -- runs -------------------------------------------------------------------------------
     async def run_digest(self, channel: str) -> DigestRun:

@@ -52,6 +52,7 @@ __all__ = [
     "late_issue_confirmed",
     "note_for",
     "transmit_note",
+    "unissued_cutoff",
 ]
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -193,14 +194,27 @@ def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def unissued_cutoff(horizon: dt.date) -> dt.date:
+    """The first write date whose invoices cannot be due by `horizon`: no need to read them.
+
+    Every invoice written in one month shares one issuance deadline (the 10th of the next month,
+    moved), and a later month's deadline is later. The months from `horizon`'s own on are due
+    after it; the month before is due by it only when its deadline has come by then. (Reading
+    every request written before `horizon`'s month read the whole month before on the days
+    before its deadline: 20,870 rows at 1,000,000 documents, the digest's slowest statement.)
+    """
+    first = _month_start(horizon)
+    previous = first - dt.timedelta(days=1)
+    return first if tc.issue_deadline(previous) <= horizon else _month_start(previous)
+
+
 async def deadline_report(store: Store, today: dt.date, within_days: int, *, tz: dt.tzinfo = SEOUL,
                           channel: str | None = None, workspace: WorkspaceScope | None = None) -> DeadlineReport:
     """Read the deadlines report as of `today` (see the module docstring); `workspace`'s documents only
     when given (``/invoice deadlines`` passes the asking workspace's `current_scope()`)."""
     horizon = today + dt.timedelta(days=within_days)
-    # an issuance deadline is at least the 10th of the month after the write date, so every
-    # invoice due by `horizon` was written before the first of `horizon`'s month
-    written = await q.unissued_written_before(store, _month_start(horizon), kinds=tc.TAX_INVOICE_KINDS,
+    # only the months whose issuance deadline comes by `horizon` (`unissued_cutoff`)
+    written = await q.unissued_written_before(store, unissued_cutoff(horizon), kinds=tc.TAX_INVOICE_KINDS,
                                               providers=DEADLINE_PROVIDERS, channel=channel,
                                               workspace=workspace)
     unissued = []

@@ -201,7 +201,8 @@ async def test_jobs_have_stable_ids_and_the_documented_options(
     ids = sorted(j.id for j in scheduler.jobs())
     job = scheduler._scheduler.get_job(digest_job_id("C1"))
 
-    assert ids == sorted(["digest:C1", "digest:C2", SWEEP_JOB_ID, EXPIRY_JOB_ID, "digest-sync", "runs:takeover"])
+    assert ids == sorted(["digest:C1", "digest:C2", SWEEP_JOB_ID, EXPIRY_JOB_ID, "digest-sync", "runs:takeover",
+                          "digest-warm"])  # issue 14: the digest's warm-up before the earliest digest
     assert job.misfire_grace_time == 7200 and job.coalesce is True and job.max_instances == 1
     assert job.next_run_time.astimezone(SEOUL).strftime("%H:%M") == "09:30"
     assert scheduler.next_run("C1") == kst(9, 30)

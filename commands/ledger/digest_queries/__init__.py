@@ -43,6 +43,7 @@ from commands.ledger.digest_queries.rows import (
     Listing,
     PostedRun,
     SweepSummary,
+    one_connection,
 )
 from commands.ledger.digest_queries.runs import (
     last_posted_digest,
@@ -73,6 +74,7 @@ __all__ = [
     "last_posted_run",
     "last_sweep",
     "latest_posted_run",
+    "one_connection",
     "open_buyer_biznos",
     "overdue",
     "pending_approvals",

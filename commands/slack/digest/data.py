@@ -194,6 +194,17 @@ async def build_digest_data(
             sweep of the past 24 hours recorded.
         deadline_days: the "Deadlines" section lists unissued tax invoices due within this many days.
     """
+    async with q.one_connection(store):  # one checkout and one read transaction for every statement
+        return await _read(store, now=now, since=since, tz=tz, basis=basis, scope_channel=scope_channel,
+                           expiring_days=expiring_days, sandbox_providers=sandbox_providers, unreachable=unreachable,
+                           chart=chart, deadline_days=deadline_days, workspace=workspace)
+
+
+async def _read(
+    store: Store, *, now: dt.datetime, since: dt.datetime, tz: dt.tzinfo, basis: WindowBasis,
+    scope_channel: str | None, expiring_days: int, sandbox_providers: Iterable[Provider],
+    unreachable: Mapping[str, str] | None, chart: bool, deadline_days: int, workspace: WorkspaceScope | None,
+) -> DigestData:
     today = now.astimezone(tz).date()
     scope = scope_channel
     sweep = await q.last_sweep(store, now - dt.timedelta(hours=24))

@@ -9,7 +9,8 @@ import pytest
 
 from commands.ledger import ApprovalState
 from commands.workflow import Conflict, DocumentView, NotAllowed
-from commands.workflow.deadlines import Stage, deadline_report, issue_note, note_for, transmit_note
+from commands.workflow import deadlines as deadlines_module
+from commands.workflow.deadlines import Stage, deadline_report, issue_note, note_for, transmit_note, unissued_cutoff
 from commands.workflow.tax_calendar import Timeliness
 from providers.models import DocumentKind, DocumentState, IssueRequest, Provider
 from tests.commands.workflow.conftest import APPROVER, CHANNEL, REQUESTER, Env, make_draft
@@ -91,6 +92,38 @@ async def test_the_report_lists_due_and_overdue_requests_and_not_rejected_ones(e
     assert [e.note.late for e in soon.unissued] == [True, False]
     assert soon.total_penalty == 2_000  # 1% of ₩100,000 twice
     assert [e.row.ref for e in (await deadline_report(env.store, D(2024, 5, 1), 5)).unissued] == ["INV-000001"]
+
+
+@pytest.mark.parametrize(
+    ("horizon", "cutoff"),
+    [
+        (D(2024, 5, 6), D(2024, 4, 1)),  # April's invoices are due on Friday 10 May, not by the 6th
+        (D(2024, 5, 10), D(2024, 5, 1)),  # by the 10th they are
+        (D(2026, 1, 10), D(2025, 12, 1)),  # Saturday 10 Jan: December's deadline moves to Monday the 12th
+        (D(2026, 1, 12), D(2026, 1, 1)),
+    ],
+)
+def test_the_report_reads_only_the_months_that_can_be_due(horizon: dt.date, cutoff: dt.date) -> None:
+    assert unissued_cutoff(horizon) == cutoff
+
+
+async def test_the_report_does_not_read_requests_not_due_yet(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 14: on 1 May with 5 days ahead, April's requests (due 10 May) were read and dropped in Python
+    asked: list[dt.date] = []
+    real = deadlines_module.q.unissued_written_before
+
+    async def spy(store: Any, before: dt.date, **kwargs: Any) -> Any:
+        asked.append(before)
+        return await real(store, before, **kwargs)
+
+    monkeypatch.setattr(deadlines_module.q, "unissued_written_before", spy)
+    await _request(env, D(2024, 3, 15))  # INV-000001, overdue
+    await _request(env, D(2024, 4, 20))  # due 10 May
+
+    report = await deadline_report(env.store, D(2024, 5, 1), 5)
+
+    assert [e.row.ref for e in report.unissued] == ["INV-000001"]
+    assert asked == [D(2024, 4, 1)]
 
 
 async def test_a_late_issue_needs_a_confirmed_approval_and_then_forces_the_issue(

@@ -7,6 +7,7 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from slack_sdk.models.blocks import Block, ButtonElement, SectionBlock
 
 from commands.ledger import ApprovalAction, ApprovalState, Lifecycle, Store
@@ -242,3 +243,22 @@ async def test_a_channels_digest_shows_only_the_requests_made_in_that_channel(st
 
     assert [a.requester for a in finance.pending.rows] == ["U7"] and finance.pending.count == 1
     assert everywhere.pending.count == 2
+
+
+async def test_a_digest_reads_on_one_connection(store: Store) -> None:
+    # issue 14: a connection per statement (about 24) cost PostgreSQL four round trips a statement
+    await add_document(store, Provider.PAYSSAM, state=DocumentState.UNPAID, issued_at=NOW - dt.timedelta(hours=1),
+                       due_date=dt.date(2026, 3, 1))
+    checkouts: list[object] = []
+
+    def checkout(*_args: object) -> None:
+        checkouts.append(_args)
+
+    sa.event.listen(store.engine.sync_engine.pool, "checkout", checkout)
+    try:
+        data = await build_digest_data(store, now=NOW, since=SINCE, tz=SEOUL)
+    finally:
+        sa.event.remove(store.engine.sync_engine.pool, "checkout", checkout)
+
+    assert data.overdue.count == 1 and data.issued_count == 1
+    assert len(checkouts) == 1
