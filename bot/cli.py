@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.logs import setup_logging
 from bot.signals import wait_for_signal
+from bot.startup_gc import collector_held
 from commands.i18n import SUPPORTED_LOCALES, use_locale
 
 if TYPE_CHECKING:
@@ -115,6 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; the exit status (2 for a configuration error)."""
     args = _parser().parse_args(argv)
     early = _listen_early(args)
+    if early is None:
+        return _run(args, early)
+    # `serve`: no middle or full collections while it imports and starts the bot; `serve` resumes
+    # them once ready (`bot.startup_gc`)
+    with collector_held():
+        return _run(args, early)
+
+
+def _run(args: argparse.Namespace, early: EarlyHealth | None) -> int:
+    """The subcommand `args` names, its settings loaded."""
     from bot.config_errors import ConfigurationError, load_settings_checked
 
     try:

@@ -22,6 +22,8 @@ from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from bot.signals import wait_for_signal
+from bot.startup_gc import GRACE_SECONDS as COLLECTOR_GRACE_SECONDS
+from bot.startup_gc import resume as resume_collector
 from bot.webhooks import WebhookDeps, register_webhooks
 from commands.ledger import current_revision
 
@@ -117,6 +119,10 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             early = None
         # the started bot's objects, out of the collector's full passes (`bot.heap`): once no ack waits
         runtime.deps.pacer.gate.later(settle_heap)
+        # the older generations `bot.cli` held off while the bot started, collected again after that
+        # one collection (or `GRACE_SECONDS` from now at the latest)
+        runtime.deps.pacer.gate.later(resume_collector)
+        asyncio.get_running_loop().call_later(COLLECTOR_GRACE_SECONDS, resume_collector)
         if mode == "socket":
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 

@@ -11,9 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = ["ID_TYPE", "JSON_TYPE", "NAMING_CONVENTION", "UtcDateTime", "metadata"]
 
@@ -59,8 +58,29 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-#: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSON_TYPE: Any = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+class JsonDocument(TypeDecorator[Any]):
+    """JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+
+    What ``sa.JSON().with_variant(postgresql.JSONB(), "postgresql")`` says, with PostgreSQL's type
+    chosen when a PostgreSQL database is used: that variant imported `sqlalchemy.dialects.postgresql`
+    (every PostgreSQL driver's module, 2 MB) into a bot that runs on SQLite (bench/start.py).
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+    #: as `sa.JSON()`: Python None is stored as JSON ``null``, values are not hashable
+    should_evaluate_none = True
+    hashable = False
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSON_TYPE: Any = JsonDocument()
 #: 64-bit ids on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 ID_TYPE: Any = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -5,7 +5,8 @@ importing the bot at all.
 Measured in bench/start.py: matplotlib and Alembic cost about a second and 50 MB at every
 start, for a chart drawn once a day and migrations that are already applied; cryptography
 (7 MB) is needed only with INVOICEBOT_ENCRYPTION_KEY, holidays (3 MB) on the first deadline
-computed, the sandboxes' code only for providers without credentials.
+computed, the sandboxes' code only for providers without credentials, SQLAlchemy's PostgreSQL
+dialect (every PostgreSQL driver's module, 2 MB) only on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from commands.ledger.migrate import script_heads
 from tests.paths import REPO_ROOT
 
 HEAVY = ("matplotlib", "alembic", "mako", "bot.console.app", "bot.console.slack_double", "cryptography", "holidays",
-         "openpyxl", "providers.sandbox.popbill", "providers.sandbox.hiworks")
+         "openpyxl", "providers.sandbox.popbill", "providers.sandbox.hiworks", "sqlalchemy.dialects.postgresql")
 #: what `bot.cli` must not import before `serve` has bound its port (`bot.early_health`)
 BEFORE_LISTENING = ("sqlalchemy", "pydantic_settings", "slack_bolt", "slack_sdk", "aiohttp", "httpx", "bot.settings",
                     "bot.runtime", "bot.serve", "commands.ledger", "commands.workflow")
@@ -91,6 +92,45 @@ def test_serve_answers_health_before_reading_the_settings_and_hands_the_port_to_
     assert cli.main(["serve", "--http", "--host", "127.0.0.1", "--port", "0"]) == 0
     starting = (503, {"ok": False, "starting": True})
     assert seen == [("reading settings", starting), ("serve", starting)]
+
+
+#: what a started bot on SQLite, its providers on their sandboxes, holds at idle only if something loaded it
+#: for nothing: the checks that follow are answered without them (bench/start.py, idle RSS)
+IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "openpyxl", "bot.console.app",
+               "sqlalchemy.dialects.postgresql")
+_IDLE_PROBE = """
+import asyncio, sys
+import babel.core
+from bot.config_errors import load_settings_checked
+from bot.runtime import start_runtime
+
+async def main():
+    runtime = await start_runtime(load_settings_checked(), sandbox_in_thread=True)
+    try:
+        assert (await runtime.health())["ok"]
+        await asyncio.sleep(0.2)
+        loaded = [m for m in WATCH if m in sys.modules]
+        print(",".join(loaded + (["babel global data"] if babel.core._global_data is not None else [])))
+    finally:
+        await runtime.aclose()
+
+asyncio.run(main())
+"""
+
+
+def test_a_started_bot_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:
+    """The runtime `serve` starts (SQLite, the four sandboxes, the scheduler) loads neither the
+    PostgreSQL dialect nor CLDR's global data (2 MB each) nor any module of `IDLE_UNUSED`."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    migrate(url)
+    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
+           "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+           "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    done = subprocess.run([sys.executable, "-c", f"WATCH = {IDLE_UNUSED!r}\n{_IDLE_PROBE}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""
 
 
 def test_opening_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:

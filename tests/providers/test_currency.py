@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
+from babel.numbers import get_currency_precision, list_currencies
 
-from providers.currency import is_iso_currency, minor_unit_exponent
+from providers.currency import COMMON_CURRENCIES, is_iso_currency, minor_unit_exponent
 from providers.models import Amounts, LineItem, TaxType
+from tests.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize(("code", "exponent"), [("EUR", 2), ("USD", 2), ("GBP", 2), ("CHF", 2), ("JPY", 0),
@@ -19,6 +23,26 @@ def test_minor_units(code: str, exponent: int) -> None:
 def test_only_iso_codes_are_currencies() -> None:
     assert is_iso_currency("EUR") and is_iso_currency("JPY")
     assert not is_iso_currency("EURO") and not is_iso_currency("XYZ") and not is_iso_currency("eur")
+
+
+def test_the_common_currencies_answered_without_cldr_are_iso_codes_with_babels_minor_units() -> None:
+    assert set(COMMON_CURRENCIES) <= set(list_currencies())
+    assert {code: minor_unit_exponent(code) for code in COMMON_CURRENCIES} == \
+        {code: get_currency_precision(code) for code in COMMON_CURRENCIES}
+
+
+def test_a_common_currency_is_checked_without_loading_cldrs_global_data() -> None:
+    """The settings check their default currency and the sandboxes seed KRW and EUR documents at
+    every start: 2 MB and tens of ms of CLDR data they do not need (bench/start.py); an uncommon
+    code still loads it."""
+    probe = ("import babel.core as core\nfrom providers.currency import is_iso_currency, minor_unit_exponent\n"
+             "assert is_iso_currency('EUR') and is_iso_currency('KRW')\n"
+             "assert minor_unit_exponent('KRW') == 0 and minor_unit_exponent('eur') == 2\n"
+             "print(core._global_data is None)\n"
+             "assert is_iso_currency('BHD')\nprint(core._global_data is None)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60,
+                          env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.split() == ["True", "False"]
 
 
 def test_vat_per_line_at_the_lines_own_rate_rounded_half_up_to_the_cent() -> None:
