@@ -7,7 +7,10 @@ wait for. Two pieces keep them apart:
 
 * `AckGate` counts the requests being answered right now: `bot.server` holds it shut from a
   request's arrival until Bolt has its answer (with Bolt's 10 ms poll for `ack()`, that is most
-  of a burst). Socket Mode and the console do not shut it: their work runs at once, as before.
+  of a burst), and for a quiet moment (`QUIET_SECONDS`) after the last answer: a burst's requests
+  reach the loop a few at a time, and work woken in the gap between two of them (a modal's JSON,
+  a provider answer's parsing) ran while the next ones were already waiting to be read. Socket
+  Mode and the console do not shut it: their work runs at once, as before.
   Small things the ack path would otherwise do (the request's log line) wait for it too (`later`).
 * `AckPacer` runs the work after the ack: a bounded priority queue feeding at most `workers`
   tasks. Every step of a job (each stretch of code between two awaits) first waits until the
@@ -51,6 +54,9 @@ log = logging.getLogger("invoicebot.pacing")
 
 #: seconds before the next overdue step when the released one never reported how long it took
 _TRICKLE_FALLBACK = 0.05
+#: seconds the gate stays shut after the last answer: a burst's requests arrive a few at a time, and
+#: work woken in the gap between two of them ran while the next ones were already on the wire
+QUIET_SECONDS = 0.005
 #: priority of work with a deadline of its own (a modal's trigger_id); lower runs first
 URGENT = 0
 NORMAL = 1
@@ -73,8 +79,11 @@ class AckGate:
     """
 
     def __init__(self, *, wake_batch: int = 4, later_limit: int = 10_000, overdue_share: float = 0.1,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 quiet: float = QUIET_SECONDS, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.pending = 0
+        self.quiet = quiet
+        self._settling: asyncio.TimerHandle | None = None
+        self._last_answer = 0.0
         self.wake_batch = wake_batch
         self.open = False  # draining: nothing to give way to any more
         self._monotonic = monotonic
@@ -95,7 +104,34 @@ class AckGate:
 
     def leave(self) -> None:
         self.pending = max(0, self.pending - 1)
-        if self.pending == 0:
+        if self.pending:
+            return
+        if self.quiet > 0 and not self.open:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a synchronous caller): nothing to wait on
+                loop = None
+            if loop is not None:
+                self._last_answer = self._monotonic()
+                if self._settling is None:
+                    self._settling = loop.call_later(self.quiet, self._settled)
+                return
+        self._opened()
+
+    def _settled(self) -> None:
+        """The quiet period after the last answer is over, unless a request came meanwhile."""
+        self._settling = None
+        if self.pending:
+            return  # its own `leave` starts the next quiet period
+        remaining = self._last_answer + self.quiet - self._monotonic()
+        if remaining > 0:
+            self._settling = asyncio.get_running_loop().call_later(remaining, self._settled)
+            return
+        self._opened()
+
+    def _opened(self) -> None:
+        """No request waits for its answer: wake waiting steps, idle hooks and deferred callbacks."""
+        if self.idle():
             self.wake(self.wake_batch)
             hooks, self._idle_hooks = self._idle_hooks, []
             for hook in hooks:
@@ -140,16 +176,20 @@ class AckGate:
             self.leave()
 
     def idle(self) -> bool:
-        return self.open or self.pending == 0
+        return self.open or (self.pending == 0 and self._settling is None)
 
     def must_wait(self) -> bool:
         """True when a step should give way: acks (or steps queued before it) are waiting."""
-        return not self.open and (self.pending > 0 or bool(self._waiters))
+        return not self.open and (self.pending > 0 or self._settling is not None or bool(self._waiters))
 
     def release_all(self) -> None:
         """Shutting down: no more acks to give way to, every waiting step runs."""
         self.open = True
+        if self._settling is not None:
+            self._settling.cancel()
+            self._settling = None
         self.wake(len(self._waiters))
+        self._opened()
 
     def wake(self, count: int) -> None:
         """Release up to `count` waiting steps, most urgent first."""

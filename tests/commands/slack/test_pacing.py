@@ -185,7 +185,7 @@ def test_the_gate_counts_answers_in_flight() -> None:
 
 
 async def test_deferred_callbacks_wait_for_the_acks_then_run_in_order() -> None:
-    gate = AckGate()
+    gate = AckGate(quiet=0)
     lines: list[str] = []
     gate.later(lambda: lines.append("idle: at once"))
     gate.enter()
@@ -277,3 +277,32 @@ def _busy(seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
+
+
+async def test_work_waits_a_quiet_moment_after_the_last_answer_and_a_new_request_extends_it() -> None:
+    """A burst arrives a few requests at a time: work woken in the gap between two of them would
+    run while the next ones are already on the wire, so the gate opens only after `quiet`."""
+    log = Log()
+    pacer = AckPacer(gate=AckGate(quiet=0.05))
+    pacer.gate.enter()
+    assert pacer.submit(log.job("status"))
+    pacer.gate.leave()  # the last answer so far
+    await asyncio.sleep(0.03)
+    assert log.lines == [] and not pacer.gate.idle(), "still within the quiet moment"
+    pacer.gate.enter()  # the next request of the burst
+    await asyncio.sleep(0.03)
+    pacer.gate.leave()
+    await asyncio.sleep(0.03)
+    assert log.lines == [], "a request within the quiet moment starts it again from its answer"
+    assert await pacer.join(2)
+    assert log.lines == ["status 0"] and pacer.gate.idle()
+
+
+async def test_shutting_down_ends_the_quiet_moment_at_once() -> None:
+    log = Log()
+    pacer = AckPacer(gate=AckGate(quiet=10.0))
+    pacer.gate.enter()
+    assert pacer.submit(log.job("status"))
+    pacer.gate.leave()
+    assert await pacer.drain(2), "drain does not wait out the quiet moment"
+    assert log.lines == ["status 0"]
