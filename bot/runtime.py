@@ -235,6 +235,8 @@ async def start_runtime(
     app = _build_app(settings, client, oauth)
     scheduler = (create_scheduler(settings, store, client, providers.sandboxed(), clock=clock, languages=deps.languages)
                  if with_scheduler else None)
+    if scheduler is not None:
+        scheduler.pacer = deps.pacer  # the features' periodic jobs give way to acks like queued work
     register_all(app, deps, scheduler)
     runtime = Runtime(settings=settings, store=store, providers=providers, service=service, client=client,
                       app=app, deps=deps, instance_id=_instance_id(settings), scheduler=scheduler,

@@ -68,6 +68,7 @@ from commands.ledger import DigestScheduleRecord, Store, utc_now
 from commands.slack.digest import DigestPublisher, PostedDigest
 from commands.slack.features.jobs import Job
 from commands.slack.language import Languages
+from commands.slack.pacing import AckPacer
 from commands.workflow.workspaces import current_scope
 from providers.models import Provider
 
@@ -126,6 +127,8 @@ class InvoiceScheduler:
         client: AsyncWebClient | None = None,
     ) -> None:
         self.store = store
+        #: the work-after-acks pool whose gate the features' jobs give way to (set by the runtime)
+        self.pacer: AckPacer | None = None
         self.poster = poster
         self.timezone = timezone
         self.tz = ZoneInfo(timezone)
@@ -221,10 +224,12 @@ class InvoiceScheduler:
         self._sweep_at = None
         self._arm_sweep()
 
-    @staticmethod
-    async def _run_job(job_id: str, func: Job) -> None:
+    async def _run_job(self, job_id: str, func: Job) -> None:
         try:
-            await func()
+            if self.pacer is not None:  # a periodic job gives way to waiting acks, step by step
+                await self.pacer.gated(func)
+            else:
+                await func()
         except Exception:
             log.exception("job %s failed", job_id)
 

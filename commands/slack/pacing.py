@@ -41,7 +41,7 @@ import itertools
 import logging
 import time
 import types
-from collections.abc import Callable, Coroutine, Generator, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -347,6 +347,15 @@ class AckPacer:
                                             contextvars.copy_context()))
         self._pump()
         return True
+
+    async def gated(self, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` here and now, every step giving way to waiting acks like queued work (for at
+        most `defer` seconds in all): for scheduled jobs, which are neither refused nor queued
+        behind commands but must not take the loop from an ack either."""
+        async def run() -> None:
+            await job()
+
+        await _gated(run(), self.gate, NORMAL, self._monotonic() + self.defer)
 
     async def run_or_now(self, job: Job, *, urgent: bool = False, name: str = "work") -> None:
         """Queue `job`, or run it here when the queue is full: for work that must not be lost

@@ -235,6 +235,33 @@ async def test_the_job_fires_on_the_running_event_loop(
     await scheduler.shutdown()
 
 
+async def test_a_features_job_gives_way_to_acks_when_the_scheduler_paces_with_the_pool(
+    store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]
+) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from commands.slack.pacing import AckGate, AckPacer
+
+    _double, client = slack
+    scheduler = make_scheduler(store, client, FrozenClock(kst(9, 0, 3)), "paced")
+    scheduler.pacer = AckPacer(gate=AckGate(quiet=0))
+    ran: list[int] = []
+
+    async def recovery() -> None:
+        ran.append(scheduler.pacer.gate.pending if scheduler.pacer else -1)
+
+    scheduler.add_job(recovery, IntervalTrigger(hours=1), id="test-recovery")
+    await scheduler.start(catch_up=False)
+    scheduler.pacer.gate.enter()  # an ack is being answered
+    scheduler._scheduler.modify_job("test-recovery", next_run_time=dt.datetime.now(dt.UTC))
+    await asyncio.sleep(0.3)
+    assert ran == [], "the job waits while an ack does"
+    scheduler.pacer.gate.leave()
+    await asyncio.sleep(0.3)
+    assert ran == [0]
+    await scheduler.shutdown()
+
+
 async def test_a_channel_unscheduled_elsewhere_does_not_post(
     store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]
 ) -> None:

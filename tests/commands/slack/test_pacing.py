@@ -306,3 +306,19 @@ async def test_shutting_down_ends_the_quiet_moment_at_once() -> None:
     pacer.gate.leave()
     assert await pacer.drain(2), "drain does not wait out the quiet moment"
     assert log.lines == ["status 0"]
+
+
+async def test_a_gated_job_runs_in_place_and_every_step_gives_way_to_waiting_acks() -> None:
+    """Scheduled jobs (recovery every 5 s, expiry, sweeps) are not queued behind commands, but
+    they do not take the loop from an ack either."""
+    log = Log()
+    pacer = AckPacer(gate=AckGate(quiet=0))
+    pacer.gate.enter()
+    running = asyncio.ensure_future(pacer.gated(log.job("recovery", steps=2)))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert log.lines == [] and not running.done(), "no step while an ack waits"
+    pacer.gate.leave()
+    await asyncio.wait_for(running, 2)
+    assert log.lines == ["recovery 0", "recovery 1"]
+    assert pacer.queued == 0 and pacer.running == 0, "run in place, not through the pool"
