@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,14 +31,6 @@ def kst(hour: int, minute: int = 0, day: int = 2) -> dt.datetime:
 def record(channel: str, at: str, zone: str = "Asia/Seoul") -> DigestScheduleRecord:
     return DigestScheduleRecord(channel_id=channel, time=at, timezone=zone, enabled=True, created_by=None,
                                 updated_at=kst(0))
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[SlackWebApiDouble, AsyncWebClient]]:
-    double = SlackWebApiDouble()
-    client = AsyncWebClient(token="xoxb-test", base_url=await double.start())
-    yield double, client
-    await double.stop()
 
 
 def test_the_warm_up_runs_two_minutes_before_the_earliest_digest() -> None:

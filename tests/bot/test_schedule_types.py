@@ -16,7 +16,7 @@ from bot.console.slack_double import SlackWebApiDouble
 from bot.schedule_types import DIGEST_SECOND, digest_due_second, last_occurrence
 from bot.scheduler import RunOutcome
 from commands.ledger import Store
-from tests.bot.test_scheduler import SEOUL, FrozenClock, kst, make_scheduler, slack  # noqa: F401 (fixture)
+from tests.bot.test_scheduler import SEOUL, FrozenClock, kst, make_scheduler
 
 
 def test_unset_the_digest_falls_due_on_the_minute(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,7 +37,7 @@ def test_the_last_occurrence_honours_the_second() -> None:
 
 
 async def test_set_the_cron_catch_up_and_run_agree_on_the_second(
-        store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient],  # noqa: F811 (fixture)
+        store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DIGEST_SECOND, "30")
     double, client = slack

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
-import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,14 +40,6 @@ class FrozenClock:
 
 def kst(hour: int, minute: int = 0, second: int = 0, day: int = 2) -> dt.datetime:
     return dt.datetime(2026, 3, day, hour, minute, second, tzinfo=SEOUL)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[SlackWebApiDouble, AsyncWebClient]]:
-    double = SlackWebApiDouble()
-    client = AsyncWebClient(token="xoxb-test", base_url=await double.start())
-    yield double, client
-    await double.stop()
 
 
 def make_scheduler(store: Store, client: AsyncWebClient, clock: FrozenClock, name: str, *,
