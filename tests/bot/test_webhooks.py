@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -58,6 +59,21 @@ class Bot:
     abillify: abillify.AbillifyService
     payssam_sandbox: PayssamSandbox
     abillify_sandbox: AbillifySandbox
+
+
+@contextlib.asynccontextmanager
+async def serving(deps: WebhookDeps) -> AsyncIterator[str]:
+    """The provider callback routes of `deps`, served on a free loopback port; yields the base URL."""
+    web_app = web.Application()
+    register_webhooks(web_app, deps)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -261,39 +277,33 @@ async def test_a_workspaces_own_payssam_account_authenticates_and_confirms_its_b
         asked.append(team_id)
         return {Provider.PAYSSAM: own} if team_id == "T_ALPHA" else {Provider.PAYSSAM: bot.payssam}
 
-    web_app = web.Application()
-    register_webhooks(web_app, WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
-                                           providers_for=providers_for))
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    try:
-        draft = request(Provider.PAYSSAM, DocumentKind.BILL, "PENDING")
-        doc = await store.documents.create(provider=Provider.PAYSSAM, kind=DocumentKind.BILL,
-                                           lifecycle=Lifecycle.ISSUING, request=draft, sandbox=True,
-                                           channel_id="C1", thread_ts="1700000000.000100",
-                                           workspace=WorkspaceScope("T_ALPHA"))
-        status = await own.issue(request(Provider.PAYSSAM, DocumentKind.BILL, doc.ref,
-                                         callback_url(Provider.PAYSSAM, base, doc.ref)))
-        await store.documents.record_status(doc.id, status, lifecycle=Lifecycle.ISSUED)
+    deps = WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
+                       providers_for=providers_for)
+    async with serving(deps) as base:
+        try:
+            draft = request(Provider.PAYSSAM, DocumentKind.BILL, "PENDING")
+            doc = await store.documents.create(provider=Provider.PAYSSAM, kind=DocumentKind.BILL,
+                                               lifecycle=Lifecycle.ISSUING, request=draft, sandbox=True,
+                                               channel_id="C1", thread_ts="1700000000.000100",
+                                               workspace=WorkspaceScope("T_ALPHA"))
+            status = await own.issue(request(Provider.PAYSSAM, DocumentKind.BILL, doc.ref,
+                                             callback_url(Provider.PAYSSAM, base, doc.ref)))
+            await store.documents.record_status(doc.id, status, lifecycle=Lifecycle.ISSUED)
 
-        async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=own_box.base_url) as client:
-            await client.post("/_sandbox/bill/pay", json={"billId": status.ref.provider_id, "payType": "CARD_VAN"})
-        await own_box.wait_callbacks()
+            async with httpx.AsyncClient(verify=LOCAL_TLS, base_url=own_box.base_url) as client:
+                await client.post("/_sandbox/bill/pay", json={"billId": status.ref.provider_id, "payType": "CARD_VAN"})
+            await own_box.wait_callbacks()
 
-        [delivery] = own_box.callbacks
-        assert delivery["delivered"] and json.loads(delivery["answer"]) == SUCCESS, delivery
-        assert asked == ["T_ALPHA"]
-        assert len(own_box.requests_to(r"/bill/read$")) == 1  # confirmed with the workspace's own account
-        assert bot.payssam_sandbox.requests_to(r"/bill/read$") == []
-        paid = await store.documents.get(doc.id)
-        assert paid is not None and paid.state is DocumentState.PAID
-    finally:
-        await own.aclose()
-        await runner.cleanup()
-        await own_box.stop()
+            [delivery] = own_box.callbacks
+            assert delivery["delivered"] and json.loads(delivery["answer"]) == SUCCESS, delivery
+            assert asked == ["T_ALPHA"]
+            assert len(own_box.requests_to(r"/bill/read$")) == 1  # confirmed with the workspace's own account
+            assert bot.payssam_sandbox.requests_to(r"/bill/read$") == []
+            paid = await store.documents.get(doc.id)
+            assert paid is not None and paid.state is DocumentState.PAID
+        finally:
+            await own.aclose()
+            await own_box.stop()
 
 
 async def test_a_callback_for_a_workspace_whose_account_cannot_be_used_is_answered_503_and_changes_nothing(
@@ -304,15 +314,9 @@ async def test_a_callback_for_a_workspace_whose_account_cannot_be_used_is_answer
     async def unreadable(team_id: str | None) -> dict[Provider, Any]:
         raise NotAllowed("cannot read this workspace's credentials")
 
-    web_app = web.Application()
-    register_webhooks(web_app, WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
-                                           providers_for=unreadable))
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    try:
+    deps = WebhookDeps(store=store, providers={Provider.PAYSSAM: bot.payssam}, notify=bot.thread,
+                       providers_for=unreadable)
+    async with serving(deps) as base:
         doc = await issue(store, bot.payssam, Provider.PAYSSAM, DocumentKind.BILL, base)
         async with store.engine.begin() as conn:
             await conn.execute(sa.update(documents).where(documents.c.id == doc.id).values(team_id="T_LOCKED"))
@@ -327,5 +331,3 @@ async def test_a_callback_for_a_workspace_whose_account_cannot_be_used_is_answer
         assert still is not None and still.state is DocumentState.UNPAID
         assert bot.thread.posts == [] and await store.callbacks.recent() == []
         assert bot.payssam_sandbox.requests_to(r"/bill/read$") == []  # the environment's account was not asked
-    finally:
-        await runner.cleanup()
