@@ -322,3 +322,27 @@ async def test_a_gated_job_runs_in_place_and_every_step_gives_way_to_waiting_ack
     await asyncio.wait_for(running, 2)
     assert log.lines == ["recovery 0", "recovery 1"]
     assert pacer.queued == 0 and pacer.running == 0, "run in place, not through the pool"
+
+
+async def test_a_clicks_work_runs_in_place_when_the_queue_is_full_and_is_never_dropped() -> None:
+    """The person already has their ack, so a full queue must not lose the work after it."""
+    log = Log()
+    release = asyncio.Event()
+    pacer = AckPacer(workers=1, capacity=0)
+    assert pacer.submit(log.job("occupying", wait=release))
+    await pacer.run_or_now(log.job("approval click"), name="an approval click")
+    assert log.lines == ["approval click 0"], "run at once, in the caller, while the one worker is busy"
+    assert pacer.refused == 1
+    release.set()
+    assert await pacer.join(2)
+
+
+async def test_a_clicks_work_is_queued_while_there_is_room() -> None:
+    log = Log()
+    pacer = AckPacer(gate=AckGate(quiet=0))
+    pacer.gate.enter()
+    await pacer.run_or_now(log.job("reject form"), urgent=True, name="a reject click")
+    assert log.lines == [] and pacer.queued == 1, "queued behind the waiting ack, not run in the listener"
+    pacer.gate.leave()
+    assert await pacer.join(2)
+    assert log.lines == ["reject form 0"]
