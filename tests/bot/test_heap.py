@@ -35,7 +35,8 @@ def test_live_objects_are_frozen_and_garbage_cycles_are_collected_first(unfrozen
     frozen = settle_heap()
 
     assert gone() is None, "the cycle was collected, not frozen"
-    assert frozen == gc.get_freeze_count() >= before + len(kept)
+    # frozen objects can still be freed by reference counting, so the count is not compared again later
+    assert frozen >= before + len(kept)
     assert not any(obj is kept[0] for obj in gc.get_objects()), "frozen objects are out of the collector's lists"
 
 
