@@ -346,3 +346,45 @@ async def test_a_clicks_work_is_queued_while_there_is_room() -> None:
     pacer.gate.leave()
     assert await pacer.join(2)
     assert log.lines == ["reject form 0"]
+
+
+async def test_the_gate_tells_its_watchers_when_a_request_arrives_and_when_none_waits_any_more() -> None:
+    seen: list[str] = []
+    gate = AckGate(quiet=0.005)
+    gate.watch(lambda: seen.append("arrived"), lambda: seen.append("opened"))
+    gate.enter()
+    gate.enter()
+    gate.leave()
+    gate.leave()
+    assert seen == ["arrived", "arrived"], "nothing opens before the quiet moment after the last answer"
+    await asyncio.sleep(0.03)
+    assert seen == ["arrived", "arrived", "opened"]
+
+
+async def test_jobs_queued_during_a_burst_start_a_few_per_turn_of_the_loop_once_it_is_answered() -> None:
+    """A long queue does not start all at once when the gate opens: each started job's first step
+    runs before the loop reads the next request, so hundreds of them held up the next acks."""
+    loop = asyncio.get_running_loop()
+    turn = 0
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        loop.call_soon(tick)
+
+    first_steps: list[int] = []
+
+    async def job() -> None:
+        first_steps.append(turn)
+
+    pacer = AckPacer(gate=AckGate(quiet=0))
+    pacer.gate.enter()
+    for _ in range(40):
+        assert pacer.submit(job)
+    tick()
+    pacer.gate.leave()
+    assert await pacer.join(2)
+
+    per_turn = {t: first_steps.count(t) for t in first_steps}
+    assert len(first_steps) == 40
+    assert max(per_turn.values()) <= pacer.gate.wake_batch, per_turn
