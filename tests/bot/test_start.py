@@ -97,7 +97,10 @@ def test_serve_answers_health_before_reading_the_settings_and_hands_the_port_to_
 #: what a started bot on SQLite, its providers on their sandboxes, holds at idle only if something loaded it
 #: for nothing: the checks that follow are answered without them (bench/start.py, idle RSS)
 IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "openpyxl", "bot.console.app",
-               "sqlalchemy.dialects.postgresql")
+               "sqlalchemy.dialects.postgresql",
+               # the features' code after the ack that nothing else loads: imported on first use
+               "commands.slack.home", "commands.slack.blocks.settings", "commands.slack.blocks.provider_link",
+               "commands.slack.modal.rows", "commands.slack.step_inputs")
 _IDLE_PROBE = """
 import asyncio, sys
 import babel.core
