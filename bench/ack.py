@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import aiohttp
@@ -77,6 +78,7 @@ class AckPlan:
     warmup: int = 1
     modes: tuple[str, ...] = ("burst", "closed")
     closed_factor: int = 5
+    kinds: tuple[str, ...] = ("status", "issue")
 
 
 FULL = AckPlan(concurrency=(200,), rounds=2)
@@ -280,7 +282,7 @@ async def _run(plan: AckPlan, result: BenchResult, workdir: Path) -> None:
                   "errors", flush=True)
             for mode in plan.modes:
                 for concurrency in plan.concurrency:
-                    for kind in ("status", "issue"):
+                    for kind in plan.kinds:
                         reps = [await _measure(kind, mode, concurrency, plan, bot, bare, factory, calls, root_url,
                                                warmup=plan.warmup if rep == 0 else 0) for rep in range(REPEATS)]
                         _report(result, kind, mode, concurrency, plan, reps)
@@ -367,8 +369,19 @@ def _report_answers(result: BenchResult, kind: str, mode: str, concurrency: int,
           f"(min / median / max of {REPEATS})", flush=True)
 
 
+def _focused(plan: AckPlan) -> AckPlan:
+    """`INVOICEBOT_BENCH_ACK=issue:burst` (kinds and modes, comma-separated) measures only those:
+    for investigating one figure; the documented run measures them all."""
+    spec = os.environ.get("INVOICEBOT_BENCH_ACK", "")
+    if not spec:
+        return plan
+    kinds, _, modes = spec.partition(":")
+    return replace(plan, kinds=tuple(kinds.split(",")) if kinds else plan.kinds,
+                   modes=tuple(modes.split(",")) if modes else plan.modes)
+
+
 def run(quick: bool) -> BenchResult:
-    plan = QUICK if quick else FULL
+    plan = _focused(QUICK if quick else FULL)
     result = BenchResult("ack")
     with temp_dir("ack") as workdir:
         asyncio.run(_run(plan, result, workdir))
