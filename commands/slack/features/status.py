@@ -86,7 +86,6 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
                 await deps.notifier.tell_clicker(body, user, text)
                 return
             from commands.slack.blocks.provider_link import build_provider_link_message, provider_link_text
-
             text, blocks = provider_link_text(view.ref, view.provider), build_provider_link_message(
                 view.ref, view.provider, url)
             channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
