@@ -269,7 +269,7 @@ class InvoiceProvider(Protocol):
 class BulkOutcome(BaseModel):
     """What the provider did with one document of a bulk submission (by our key)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str
     ok: bool
@@ -281,7 +281,7 @@ class BulkOutcome(BaseModel):
 class BulkResult(BaseModel):
     """A bulk submission as the provider reports it: still processing, or done with one outcome per key."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     submit_id: str
     done: bool

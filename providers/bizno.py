@@ -22,7 +22,7 @@ class InvalidBizno(ValueError):
 
 
 class BiznoCheck(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     number: str
     warning: str | None = None

@@ -23,7 +23,7 @@ __all__ = ["IssuedDocument", "IssuedLedger", "MemoryIssuedLedger"]
 class IssuedDocument(BaseModel):
     """The facts we sent at issue time: amounts, the due/expiry date and the links we were given."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     provider: Provider
     provider_id: str

@@ -9,8 +9,6 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("ko", "en")
@@ -70,6 +68,13 @@ def _translations(locale: str) -> NullTranslations:
 
 
 def _from_po(po: Path) -> NullTranslations:
+    """Compile `po` in memory. Babel's catalog tools (``babel.messages``: its catalog, the .po
+    parser, difflib; 0.3 MB at idle) are imported here, not with the module: a bot whose build
+    compiled the .mo files (the image, `scripts/bootstrap`) never needs them, and any other
+    reads the catalogs on the first message translated, not at start."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po.open("rb") as handle:
         catalog = read_po(handle)
     buffer = BytesIO()

@@ -29,7 +29,7 @@ __all__ = ["AbillifyEvent", "TaskNotification", "WorkflowWebhook", "dedup_key", 
 class TaskNotification(BaseModel):
     """The `notifyUrl` body sent when an asynchronous task (e.g. commitInvoice) finished."""
 
-    model_config = ConfigDict(frozen=True, extra="allow")
+    model_config = ConfigDict(frozen=True, extra="allow", defer_build=True)
 
     result: str
     resultcode: str
@@ -44,7 +44,7 @@ class TaskNotification(BaseModel):
 class WorkflowWebhook(BaseModel):
     """One workflow event about a voucher (invoice or credit note). Every field is optional in the docs."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True, defer_build=True)
 
     client: str | None = None  # Abillify merchant id
     due: str | None = None

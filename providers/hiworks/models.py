@@ -56,7 +56,8 @@ DecStr = Annotated[Decimal, PlainSerializer(_decimal_text, return_type=str)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
+                              defer_build=True)
 
     def wire(self) -> dict[str, Any]:
         """The JSON object Hiworks expects (camelCase, number strings, no unset fields)."""
@@ -64,7 +65,7 @@ class _Request(BaseModel):
 
 
 class _Response(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", defer_build=True)
 
 
 class Contact(_Request):
@@ -242,7 +243,7 @@ class ValidateRequest(_Request):
 class CreateResult(BaseModel):
     """What a create or amendment call answered: the document ids Hiworks assigned."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     document_ids: list[str]
     easy_sign_messages: list[str] = Field(default_factory=list)
@@ -322,7 +323,7 @@ class BusinessValidation(_Response):
 class RateLimit(BaseModel):
     """The last ``x-ratelimit-limit`` / ``x-ratelimit-remaining`` headers seen (per office, per day)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     limit: int | None
     remaining: int | None

@@ -46,7 +46,8 @@ class _Wire(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields kept (the V2 table is incomplete)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True, coerce_numbers_to_str=True
+        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True, coerce_numbers_to_str=True,
+        defer_build=True,
     )
 
     def wire(self) -> dict[str, Any]:
@@ -102,7 +103,7 @@ class BillCancelResult(_Wire):
 class PayssamReply(BaseModel):
     """A successful answer: code "0000", the message and the raw ``data``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     message: str
