@@ -149,12 +149,21 @@ class BusinessState(StrEnum):
     UNKNOWN = "unknown"
 
 
+#: the models below are built on first use (`defer_build`): most of them serve only the work after an ack
+#: (issue, status, resend), and an idle bot need not hold their validators (`tests/bot/test_start.py`);
+#: `_BUILT_AT_IMPORT` is for the ones an ack itself validates (the issue modal's submission), whose first
+#: build must not land on an ack
+_BUILT_AT_IMPORT = ConfigDict(defer_build=False)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class Party(_Model):
     """A business or person on a document. `bizno` is the normalized 10-digit number when a business."""
+
+    model_config = _BUILT_AT_IMPORT
 
     name: str
     bizno: str | None = None
@@ -177,6 +186,8 @@ def compute_line_vat(supply: int, tax_type: TaxType, rate: Decimal | None = None
 
 
 class LineItem(_Model):
+    model_config = _BUILT_AT_IMPORT
+
     name: str = Field(min_length=1, max_length=100)
     quantity: Decimal = Field(default=Decimal(1), gt=0)
     unit_price: int = Field(ge=0)

@@ -38,7 +38,7 @@ __all__ = [
 
 
 class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class DocumentView(_View):

@@ -55,6 +55,8 @@ NumStr = Annotated[int, PlainSerializer(str, return_type=str)]
 DecStr = Annotated[Decimal, PlainSerializer(_decimal_text, return_type=str)]
 
 
+#: every model here is built on its first use (`defer_build`): only the work after an ack and the Hiworks
+#: sandbox validate them, and an idle bot need not hold their validators (`tests/bot/test_start.py`)
 class _Request(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True,
                               defer_build=True)

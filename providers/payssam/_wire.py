@@ -42,6 +42,7 @@ def price_hash(bill_id: str, price: str) -> str:
 
 
 # -- wire models -----------------------------------------------------------------------
+#: built on first use (`defer_build`): an idle bot need not hold their validators (`tests/bot/test_start.py`)
 class _Wire(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields kept (the V2 table is incomplete)."""
 

@@ -104,11 +104,18 @@ IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "ope
                # Babel's catalog tools: only to read a .po that was not compiled (`commands.i18n.core._from_po`)
                "babel.messages")
 #: pydantic models (`defer_build`) an idle bot has not built, every model of a module or one class: the
-#: providers' wire and request models, validated only by the work after an ack, a webhook or a sandbox
-#: answering one (1.9 MB of schemas)
-DEFERRED_MODELS = ("providers.models", "providers.hiworks.models", "providers.payssam._wire",
-                   "providers.payssam.callback", "providers.abillify.webhooks", "providers.issued",
-                   "providers.base.BulkOutcome", "providers.base.BulkResult", "providers.bizno")
+#: providers' wire and request models, the workflow's results and the Block Kit cards, validated only by the
+#: work after an ack, a webhook or a sandbox answering one
+DEFERRED_MODELS = ("providers.hiworks.models", "providers.payssam._wire", "providers.payssam.callback",
+                   "providers.abillify.webhooks", "providers.issued", "providers.base.BulkOutcome",
+                   "providers.base.BulkResult", "providers.bizno", "commands.workflow.views",
+                   "commands.slack.blocks.models",
+                   *(f"providers.models.{name}" for name in ("Amounts", "DocumentRef", "StatusEvent", "DocumentStatus",
+                                                             "BusinessStatus", "IssueRequest", "ResendRequest")))
+#: ... and the models an ack validates itself (commands, the issue modal's submission): built at import, so
+#: that their first build never lands on an ack
+ACK_MODELS = ("providers.models.Party", "providers.models.LineItem", "commands.workflow.drafts.IssueDraft",
+              "commands.slack.parser.models.IssueCommand", "commands.slack.parser.models.StatusCommand")
 _BUILT = """
 def built_models():
     import pydantic
@@ -177,6 +184,14 @@ bot.heap.settle_heap = settled
 from bot.cli import main
 sys.exit(main(["serve", "--http", "--host", "127.0.0.1", "--port", "0"]))
 """
+
+
+def test_the_models_an_ack_validates_are_built_at_import(tmp_path: Path) -> None:
+    names = ", ".join(f"({name.rsplit('.', 1)[0]!r}, {name.rsplit('.', 1)[1]!r})" for name in ACK_MODELS)
+    code = ("import importlib\n"
+            f"unbuilt = [m + '.' + c for m, c in [{names}] if not getattr(importlib.import_module(m), c)"
+            ".__pydantic_complete__]\nprint(','.join(unbuilt))")
+    assert _loaded_after(code, tmp_path, ()) == []
 
 
 def test_serve_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ __all__ = ["ApprovalCard", "ClosureRow", "DeadlineCard", "DocumentCard"]
 
 
 class _Card(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class DeadlineCard(_Card):
@@ -76,7 +76,7 @@ class DocumentCard(_Card):
 class ApprovalCard(_Card):
     """An approval request (four-eyes) for an action on a document."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True)
 
     id: str  # storage ids are integers; button values are strings
     action: str  # "issue", "destroy", "resend", … (free text, shown as a verb)
