@@ -79,8 +79,11 @@ class ChunkSource:
     """A group's documents, handed out `take(n)` at a time; pages are fetched on demand."""
 
     def __init__(self, fetch: Callable[[int], Awaitable[list[SweepRow]]] | None = None,
-                 rows: Sequence[SweepRow] = ()) -> None:
+                 rows: Sequence[SweepRow] = (), *, page_size: int | None = None) -> None:
         self._fetch = fetch  # after_id -> the next page (empty at the end)
+        #: a page shorter than this is the last one: no query only to find the next one empty
+        #: (documents issued after it was read wait for the next sweep)
+        self._page_size = page_size
         self._buffer: deque[SweepRow] = deque(rows)
         self._after = 0
         self._done = fetch is None
@@ -101,6 +104,8 @@ class ChunkSource:
                     break
                 self._after = page[-1].id
                 self._buffer.extend(page)
+                if self._page_size is not None and len(page) < self._page_size:
+                    self._done = True
             return self._pop(n)
 
     def _pop(self, n: int) -> list[SweepRow]:
