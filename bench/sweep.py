@@ -20,6 +20,11 @@ Baselines, both measured in this run, rounds alternating with the sweep's:
 
 About 2% of the documents are stored with an out-of-date state, so the sweep also writes
 changes and audit events as it would on a real morning.
+
+The rounds run with the garbage collector as `serve` leaves it once started
+(`bot.heap.settle_heap`: the loaded heap frozen, young collections less often), as the
+scheduler's sweeps do: without it a full collection of this process's whole heap (60-90 ms)
+landed inside some rounds and not others (a third of the CPU of a 1,000-document round).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import sqlalchemy as sa
 
 from bench._common import REPEATS, BenchResult, Child, child_env, median, python, spread, temp_dir
 from bench._sandbox_seed import KINDS, provider_id
+from bot.heap import settle_heap
 from bot.settings import Settings
 from commands.ledger import Store, utc_now, write_engine
 from commands.ledger.digest_queries import touch_checked
@@ -256,6 +262,7 @@ async def _size(size: int, plan: SweepPlan, result: BenchResult, workdir: Path) 
         states = await _probe(services)
         await _seed_database(template, counts, states)
         echoes: Any = {p: _Echo(p, state) for p, state in states.items()}
+        settle_heap()  # the garbage collector as `serve` sets it once started, where the scheduler runs sweeps
         for rep in range(REPEATS):
             rounds.append(await _sweep_round(template, workdir, services, f"sweep-{size}-{rep}"))
             own = await _sweep_round(template, workdir, echoes, f"own-{size}-{rep}", closure=False)
