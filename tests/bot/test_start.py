@@ -155,17 +155,23 @@ def test_a_started_bot_idles_without_what_only_some_requests_need(tmp_path: Path
     """The runtime `serve` starts (SQLite, the four sandboxes, the scheduler) loads neither the
     PostgreSQL dialect nor CLDR's global data (2 MB each) nor any module of `IDLE_UNUSED`, and
     builds no model of `DEFERRED_MODELS`."""
+    assert _idle_bot_holds(tmp_path, IDLE_UNUSED, _IDLE_PROBE) == ""
+
+
+def _idle_bot_holds(tmp_path: Path, watch: tuple[str, ...], probe: str) -> str:
+    """What of `watch` (and of `DEFERRED_MODELS`, built) the bot `probe` starts on a migrated
+    SQLite database holds once idle, as the probe prints it ("" for nothing)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     migrate(url)
     env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
            "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
            "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    code = f"WATCH = {IDLE_UNUSED!r}\nDEFERRED = {set(DEFERRED_MODELS)!r}\n{_BUILT}\n{_IDLE_PROBE}"
+    code = f"WATCH = {watch!r}\nDEFERRED = {set(DEFERRED_MODELS)!r}\n{_BUILT}\n{probe}"
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == ""
+    return done.stdout.strip()
 
 
 #: what `serve` itself (through `bot.cli`, as bench/start.py launches it) holds at idle only if something
@@ -198,17 +204,7 @@ def test_serve_idles_without_what_only_some_requests_need(tmp_path: Path) -> Non
     """`invoicebot serve` on its defaults (SQLite, the four sandboxes in its process), once ready,
     has loaded none of `SERVE_IDLE_UNUSED` and built no model of `DEFERRED_MODELS`; it still
     serves (exit 0 on SIGTERM)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    migrate(url)
-    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
-           "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
-           "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    code = f"WATCH = {SERVE_IDLE_UNUSED!r}\nDEFERRED = {set(DEFERRED_MODELS)!r}\n{_BUILT}\n{_SERVE_PROBE}"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == ""
+    assert _idle_bot_holds(tmp_path, SERVE_IDLE_UNUSED, _SERVE_PROBE) == ""
 
 
 def test_opening_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:
