@@ -126,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, early: EarlyHealth | None) -> int:
     """The subcommand `args` names, its settings loaded."""
+    if args.command == "serve":
+        from bot.lazy_orm import defer_orm
+
+        defer_orm()  # before the settings import the ledger: SQLAlchemy's ORM only if something uses it
     from bot.config_errors import ConfigurationError, load_settings_checked
 
     try:

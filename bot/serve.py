@@ -16,7 +16,7 @@ from aiohttp import web
 from slack_sdk.models.blocks import Block
 
 from bot.early_health import EarlyHealth
-from bot.heap import settle_heap
+from bot.heap import CollectorPacing, settle_heap
 from bot.lifecycle import Drain, readiness
 from bot.runtime import Runtime, SettingsError, start_runtime
 from bot.server import build_web_app
@@ -118,7 +118,11 @@ async def serve(settings: Settings, *, force_http: bool = False, host: str = "0.
             await asyncio.to_thread(early.hand_over)
             early = None
         # the started bot's objects, out of the collector's full passes (`bot.heap`): once no ack waits
+        # and the collector held off while acks wait, from then on (`bot.heap.CollectorPacing`)
+        collector = CollectorPacing()
+        runtime.deps.pacer.gate.watch(collector.arrived, collector.opened)
         runtime.deps.pacer.gate.later(settle_heap)
+        runtime.deps.pacer.gate.later(collector.start)
         # the older generations `bot.cli` held off while the bot started, collected again after that
         # one collection (or `GRACE_SECONDS` from now at the latest)
         runtime.deps.pacer.gate.later(resume_collector)

@@ -21,7 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.slack_guard import MAX_SLACK_BODY, check_slack_request, is_ssl_check
-from commands.slack.pacing import AckGate
+from commands.slack.ack_gate import AckGate
 
 __all__ = ["HealthCheck", "build_web_app"]
 

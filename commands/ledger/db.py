@@ -18,6 +18,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from commands.ledger import sqlite_driver
+
 __all__ = ["DEFAULT_DATABASE_URL", "create_engine", "normalize_url", "read_engine", "utc_now", "write_engine"]
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./invoicebot.db"
@@ -81,6 +83,8 @@ def create_engine(url: str | URL, *, echo: bool = False, pool_size: int | None =
             # most of a status command's CPU at 200 at once (bench/status.py)
             kwargs.update(pool_size=pool_size or 15, max_overflow=0, pool_timeout=60)
         kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if parsed.get_driver_name() == "aiosqlite":
+            kwargs["module"] = sqlite_driver.dbapi()  # one trip to aiosqlite's thread per statement
         engine = create_async_engine(parsed, **kwargs)
         _install_sqlite_hooks(engine, memory=_is_memory(parsed))
         return engine

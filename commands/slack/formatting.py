@@ -40,7 +40,6 @@ from babel.numbers import (
     format_currency,
     format_decimal,
     get_currency_name,
-    get_currency_precision,
     get_currency_unit_pattern,
     parse_pattern,
 )
@@ -48,6 +47,7 @@ from babel.numbers import (
 from commands.i18n import N_, _, current_locale
 from commands.ledger.vocabulary import ApprovalState, AuditOperation, Lifecycle, Standing, standing
 from providers.bizno import format_bizno
+from providers.currency import minor_unit_exponent
 from providers.models import BusinessState, DocumentKind, DocumentState, Provider
 
 __all__ = [
@@ -274,8 +274,9 @@ def _number_pattern(pattern: str) -> NumberPattern:
 
 
 def currency_exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency`'s minor unit (ISO 4217, Babel's data; 2 if unknown)."""
-    return int(get_currency_precision(currency.upper()))
+    """Digits after the decimal point in `currency`'s minor unit (ISO 4217, Babel's data; 2 if unknown):
+    `providers.currency.minor_unit_exponent`, the one definition (cached, common codes in a table)."""
+    return minor_unit_exponent(currency)
 
 
 def format_krw(amount: int) -> str:

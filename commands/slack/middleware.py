@@ -41,12 +41,12 @@ from slack_bolt.response import BoltResponse
 
 from commands.i18n import set_locale
 from commands.ledger import Store, utc_now
+from commands.slack.ack_gate import AckGate
 from commands.slack.authz import ApproverDirectory
 from commands.slack.busy import patiently
 from commands.slack.clients import enter_client
 from commands.slack.language import Languages
 from commands.slack.notify import Notifier
-from commands.slack.pacing import AckGate
 from commands.slack.respond import SessionRespond
 from commands.workflow.access import Workspace, enter_workspace
 from commands.workflow.roles import Guarded, refusal

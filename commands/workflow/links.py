@@ -18,7 +18,7 @@ from commands.workflow.errors import Conflict
 from commands.workflow.queries import stored_document
 from commands.workflow.views import DocumentView, document_view
 from commands.workflow.workspaces import row_scope
-from providers.base import InvoiceProvider
+from providers.base import InvoiceProvider, implements
 from providers.errors import NotSupported
 from providers.models import DocumentRef
 
@@ -33,7 +33,7 @@ class PopupSource(Protocol):
 
 
 def offers_popup(provider: InvoiceProvider | None) -> bool:
-    return provider is not None and isinstance(provider, PopupSource)
+    return provider is not None and implements(provider, PopupSource)
 
 
 async def document_popup_url(ctx: WorkflowContext, ref_text: str) -> tuple[DocumentView, str]:

@@ -15,7 +15,7 @@ from commands.workflow.errors import Conflict
 from commands.workflow.queries import stored_document
 from commands.workflow.views import DocumentView, document_view
 from commands.workflow.workspaces import row_scope
-from providers.base import InvoiceProvider
+from providers.base import InvoiceProvider, implements
 from providers.errors import NotSupported
 from providers.models import DocumentRef
 
@@ -30,7 +30,7 @@ class PdfSource(Protocol):
 
 
 def offers_pdf(provider: InvoiceProvider | None) -> bool:
-    return provider is not None and isinstance(provider, PdfSource)
+    return provider is not None and implements(provider, PdfSource)
 
 
 async def document_pdf(ctx: WorkflowContext, ref_text: str, actor: str) -> tuple[DocumentView, bytes]:

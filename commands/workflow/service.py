@@ -57,7 +57,7 @@ from commands.workflow.drafts import IssueDraft
 from commands.workflow.provider_directory import workspace_providers as _workspace_providers
 from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
 from commands.workflow.views import ApprovalView, ClosureResult, DecisionResult, DocumentView, ExecutionResult
-from providers.base import InvoiceProvider
+from providers.base import InvoiceProvider, implements
 from providers.models import DocumentState, IssueRequest, Provider, ResendRequest
 
 __all__ = ["DEFAULT_APPROVAL_ACTIONS", "InvoiceService"]
@@ -212,7 +212,7 @@ class InvoiceService:
         return links.offers_popup(self.context.providers.get(provider))
 
     def offers_send_nts(self, provider: Provider) -> bool:
-        return isinstance(self.context.providers.get(provider), send_nts.NtsFiler)
+        return implements(self.context.providers.get(provider), send_nts.NtsFiler)
 
     @_workspace_providers
     async def decide(

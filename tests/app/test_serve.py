@@ -90,6 +90,7 @@ def test_serve_in_http_mode_is_healthy_and_answers_signed_requests(tmp_path: Pat
     assert SIGNING_SECRET not in out + err and BOT_TOKEN not in out + err
     assert "SANDBOX" in err  # every sandboxed provider is announced
     assert "aside from the garbage collector" in err  # the started heap is frozen once serving (bot.heap)
+    assert "waits while requests wait for their acks" in err  # bot.heap.CollectorPacing, wired to the ack gate
     assert "garbage collection resumed" in err  # held off while it started (bot.startup_gc)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.heap import YOUNG_THRESHOLD, settle_heap
+from bot.heap import YOUNG_THRESHOLD, CollectorPacing, settle_heap
 
 
 class Node:
@@ -47,3 +47,46 @@ def test_the_young_generation_is_collected_less_often_and_the_older_ones_keep_th
     _young, middle, old = gc.get_threshold()
     settle_heap()
     assert gc.get_threshold() == (YOUNG_THRESHOLD, middle, old)
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    if was:
+        gc.enable()
+
+
+def test_the_collector_is_held_off_while_acks_wait_and_resumes_once_none_does(collector_restored: None) -> None:
+    pacing = CollectorPacing(limit=10**9)
+    pacing.start()
+
+    pacing.arrived()
+    assert not gc.isenabled(), "no collection pauses the loop while a request waits for its ack"
+    pacing.arrived()  # a second request of the same burst
+    assert not gc.isenabled()
+
+    pacing.opened()
+    assert gc.isenabled(), "the held-off collection runs before the work after the acks"
+
+
+def test_a_flood_that_never_pauses_does_not_keep_the_collector_off_for_ever(collector_restored: None) -> None:
+    pacing = CollectorPacing(limit=0)  # every young allocation is past the limit
+    pacing.start()
+    pacing.arrived()
+    assert gc.isenabled(), "past the limit the collector runs as usual even while acks wait"
+
+    held = CollectorPacing(limit=10**9)
+    held.start()
+    held.arrived()
+    held.limit = 0  # the flood went on and the young generation grew past the limit
+    held.arrived()
+    assert gc.isenabled()
+
+
+def test_the_collector_is_untouched_until_serve_starts_the_pacing(collector_restored: None) -> None:
+    pacing = CollectorPacing()
+    pacing.arrived()
+    assert gc.isenabled(), "tests and the console, which never start it, keep the collector as it is"
+    pacing.opened()
+    assert gc.isenabled()

@@ -97,7 +97,10 @@ def test_serve_answers_health_before_reading_the_settings_and_hands_the_port_to_
 #: what a started bot on SQLite, its providers on their sandboxes, holds at idle only if something loaded it
 #: for nothing: the checks that follow are answered without them (bench/start.py, idle RSS)
 IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "openpyxl", "bot.console.app",
-               "sqlalchemy.dialects.postgresql")
+               "sqlalchemy.dialects.postgresql",
+               # the features' code after the ack that nothing else loads: imported on first use
+               "commands.slack.home", "commands.slack.blocks.settings", "commands.slack.blocks.provider_link",
+               "commands.slack.modal.rows", "commands.slack.step_inputs")
 _IDLE_PROBE = """
 import asyncio, sys
 import babel.core
@@ -128,6 +131,39 @@ def test_a_started_bot_idles_without_what_only_some_requests_need(tmp_path: Path
            "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
            "MPLCONFIGDIR": str(tmp_path / "mpl")}
     done = subprocess.run([sys.executable, "-c", f"WATCH = {IDLE_UNUSED!r}\n{_IDLE_PROBE}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""
+
+
+#: what `serve` itself (through `bot.cli`, as bench/start.py launches it) holds at idle only if something
+#: loaded it for nothing: `IDLE_UNUSED`, and SQLAlchemy's ORM (`bot.lazy_orm`: the ledger uses Core only)
+SERVE_IDLE_UNUSED = (*IDLE_UNUSED, "sqlalchemy.orm")
+_SERVE_PROBE = """
+import asyncio, os, signal, sys
+import bot.heap
+
+def settled():  # `serve` settles the heap once it is ready and no ack waits: the idle bot
+    print(",".join(m for m in WATCH if m in sys.modules), flush=True)
+    asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGTERM)  # once it waits for one
+    return 0
+
+bot.heap.settle_heap = settled
+from bot.cli import main
+sys.exit(main(["serve", "--http", "--host", "127.0.0.1", "--port", "0"]))
+"""
+
+
+def test_serve_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:
+    """`invoicebot serve` on its defaults (SQLite, the four sandboxes in its process), once ready,
+    has loaded none of `SERVE_IDLE_UNUSED`; it still serves (exit 0 on SIGTERM)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    migrate(url)
+    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
+           "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+           "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    done = subprocess.run([sys.executable, "-c", f"WATCH = {SERVE_IDLE_UNUSED!r}\n{_SERVE_PROBE}"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == ""

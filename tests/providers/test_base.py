@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import pytest
 
 from providers import abillify, hiworks, payssam, popbill
-from providers.base import Capabilities
+from providers.base import Capabilities, implements
 from providers.errors import NotSupported, RequestInvalid
 from providers.models import DocumentKind, Provider
 from providers.payssam.client import MAX_PRICE
@@ -78,3 +80,33 @@ def test_the_registry_maps_every_provider_to_its_services_capabilities() -> None
     assert CAPABILITIES[Provider.PAYSSAM] is PAYSSAM
     assert CAPABILITIES[Provider.POPBILL] is POPBILL
     assert all(caps.provider is provider for provider, caps in CAPABILITIES.items())
+
+
+@runtime_checkable
+class _Pdf(Protocol):
+    async def pdf(self) -> bytes: ...
+
+
+class _WithPdf:
+    async def pdf(self) -> bytes:
+        return b"%PDF"
+
+
+class _WithoutPdf:
+    pass
+
+
+def test_a_capability_is_the_same_answer_as_isinstance_worked_out_once_per_class(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert implements(_WithPdf(), _Pdf) and not implements(_WithoutPdf(), _Pdf) and not implements(None, _Pdf)
+    asked: list[object] = []
+    original = type(_Pdf).__instancecheck__
+
+    def counting(cls: type, obj: object) -> bool:
+        asked.append(obj)
+        return original(cls, obj)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(type(_Pdf), "__instancecheck__", counting)
+    for _ in range(3):
+        assert implements(_WithPdf(), _Pdf)
+    assert asked == [], "the class's answer is kept: the protocol's members are not looked up again"

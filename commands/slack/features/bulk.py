@@ -39,7 +39,6 @@ from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain, private_metadata, read_metadata
 from commands.slack.features.router import Invocation
 from commands.slack.ids import BULK_CALLBACK_ID, BULK_CANCEL_ACTION_ID, BULK_FILE_BLOCK_ID, BULK_SUBMIT_ACTION_ID
-from commands.slack.modal.rows import row_drafts
 from commands.slack.parser import BulkCommand
 from commands.workflow import WorkflowError
 from commands.workflow.bulk import BulkPreview
@@ -101,6 +100,8 @@ async def _download(client: AsyncWebClient, file_id: str) -> tuple[str, bytes]:
 async def _check(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: str
                  ) -> tuple[str, BulkPreview | None, list[RowProblem], int]:
     """(file name, preview, problems, good rows): the file through the form's and the workflow's checks."""
+    from commands.slack.modal.rows import row_drafts  # on first use: a sheet's rows as drafts (idle RSS)
+
     name, data = await _download(client, file_id)
     sheet = read_sheet(data, name)
     if sheet.problems:

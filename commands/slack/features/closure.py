@@ -22,7 +22,6 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import Failure
 from commands.slack.features.router import Invocation
-from commands.slack.home import build_closure_modal, parse_closure_submission
 from commands.slack.ids import CLOSURE_MODAL_CALLBACK_ID, HOME_CLOSURE_ACTION_ID
 from commands.slack.parser import ClosureCommand
 from commands.slack.provider_words import provider_words
@@ -82,6 +81,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         # the work after the ack is queued: it runs when no ack waits (`AckPacer`), urgent: a trigger_id lives 3 s
 
         async def work() -> None:
+            from commands.slack.home import build_closure_modal  # on first use: App Home's code (idle RSS)
+
             try:
                 await client.views_open(trigger_id=str(body.get("trigger_id", "")), view=build_closure_modal())
             except SlackApiError as exc:
@@ -90,6 +91,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         await deps.pacer.run_or_now(work, urgent=True, name="App Home closure")
 
     async def on_closure_submission(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        from commands.slack.home import parse_closure_submission  # on first use (idle RSS)
+
         command, errors = parse_closure_submission(view.get("state", {}).get("values", {}))
         if errors or command is None:
             await ack(response_action="errors", errors=errors)

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import use_locale
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
-from commands.slack.home import load_home
 from commands.slack.slack_errors import slack_error
 from commands.workflow.roles import Role
 from commands.workflow.workspaces import current_scope
@@ -28,6 +27,8 @@ log = logging.getLogger("invoicebot.home")
 
 async def refresh_home(deps: SlackDeps, user: str, client: AsyncWebClient) -> None:
     """Publish `user`'s App Home as it is now (best effort: a Slack refusal is logged)."""
+    from commands.slack.home import load_home  # on first use: App Home's builders are not the idle bot's
+
     home = await load_home(deps.store, user, await deps.approvers.is_approver(user),
                            sandbox_providers=deps.sandboxed(), workspace=current_scope(),
                            is_admin=deps.workspace_settings is not None

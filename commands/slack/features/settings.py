@@ -20,12 +20,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
-from commands.slack.blocks.settings import (
-    CREDENTIAL_BLOCK_PREFIX,
-    block_for,
-    build_settings_modal,
-    parse_settings_submission,
-)
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.home import refresh_home
 from commands.slack.features.jobs import JobScheduler
@@ -54,6 +48,8 @@ async def _open(deps: SlackDeps, settings: WorkspaceSettings, body: dict[str, An
     except NotAllowed as exc:
         await deps.notifier.tell_user(_user(body), str(exc))
         return
+    from commands.slack.blocks.settings import build_settings_modal  # on first use (idle RSS)
+
     status = await settings.credential_status(scope) if settings.vault is not None else None
     view = build_settings_modal(await settings.effective(scope), status)
     try:
@@ -71,6 +67,8 @@ async def _save(deps: SlackDeps, settings: WorkspaceSettings, scheduler: JobSche
     except NotAllowed as exc:
         await ack(response_action="errors", errors={"approvers_users": str(exc)})
         return False
+    from commands.slack.blocks.settings import CREDENTIAL_BLOCK_PREFIX, block_for, parse_settings_submission
+
     raw, replacements = parse_settings_submission(view.get("state", {}).get("values", {}))
     clean, errors = validate(raw)
     shown = {block_for(field): line for field, line in errors.items()}

@@ -18,11 +18,6 @@ from commands.i18n import _
 from commands.slack.blocks import build_list_message, build_status_message, list_text, status_text
 from commands.slack.blocks.amend import document_buttons
 from commands.slack.blocks.models import DocumentCard
-from commands.slack.blocks.provider_link import (
-    build_provider_link_message,
-    open_in_provider_button,
-    provider_link_text,
-)
 from commands.slack.cards import document_card, history_from_audit
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
@@ -44,6 +39,8 @@ def _open_button(card: DocumentCard, offered: bool) -> list[Block]:
     """"Open in provider" for an issued document whose provider hands out page URLs."""
     if not offered or not card.provider_id or card.lifecycle.value != "issued":
         return []
+    from commands.slack.blocks.provider_link import open_in_provider_button  # on first use (idle RSS)
+
     return [ActionsBlock(block_id=clip(f"open:{card.ref}", 255), elements=[open_in_provider_button(card.ref)])]
 
 
@@ -88,6 +85,7 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
                 text = explain(_("The page of {ref} at its provider could not be fetched").format(ref=ref), exc).text()
                 await deps.notifier.tell_clicker(body, user, text)
                 return
+            from commands.slack.blocks.provider_link import build_provider_link_message, provider_link_text
             text, blocks = provider_link_text(view.ref, view.provider), build_provider_link_message(
                 view.ref, view.provider, url)
             channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")

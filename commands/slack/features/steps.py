@@ -39,7 +39,6 @@ from commands.slack.features.deps import SlackDeps
 from commands.slack.features.issue import live_capabilities
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain
-from commands.slack.step_inputs import read_request_inputs
 from commands.workflow import ApprovalView, WorkflowError
 from commands.workflow.access import current_workspace
 from commands.workflow.steps import (
@@ -150,6 +149,8 @@ def _refusal(exc: Exception) -> str:
 
 async def _request_invoice(deps: SlackDeps, execution_id: str, inputs: Mapping[str, Any],
                            client: AsyncWebClient) -> None:
+    from commands.slack.step_inputs import read_request_inputs  # on first use (idle RSS)
+
     read = read_request_inputs(inputs, today=deps.today(), offered=deps.offered(),
                                capabilities=live_capabilities(deps))
     if read.error is not None or read.draft is None:

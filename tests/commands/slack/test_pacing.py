@@ -175,39 +175,6 @@ async def test_the_busy_answer_says_nothing_was_done_in_the_persons_language() -
     assert korean != busy_answer() and any("\uac00" <= ch <= "\ud7a3" for ch in korean)
 
 
-def test_the_gate_counts_answers_in_flight() -> None:
-    gate = AckGate()
-    with gate.answering():
-        with gate.answering():
-            assert gate.pending == 2 and not gate.idle()
-        assert gate.pending == 1
-    assert gate.idle()
-
-
-async def test_deferred_callbacks_wait_for_the_acks_then_run_in_order() -> None:
-    gate = AckGate(quiet=0)
-    lines: list[str] = []
-    gate.later(lambda: lines.append("idle: at once"))
-    gate.enter()
-    gate.later(lambda: lines.append("first"))
-    gate.later(lambda: lines.append("second"))
-    await asyncio.sleep(0)
-    assert lines == ["idle: at once"]
-    gate.leave()
-    for _ in range(5):
-        await asyncio.sleep(0)
-    assert lines == ["idle: at once", "first", "second"]
-
-
-def test_deferred_callbacks_are_bounded() -> None:
-    gate = AckGate(later_limit=2)
-    lines: list[int] = []
-    gate.enter()
-    for i in range(4):
-        gate.later(lambda i=i: lines.append(i))  # type: ignore[misc]
-    assert lines == [2, 3], "past the limit a callback runs at once instead of piling up"
-
-
 async def test_overdue_work_moves_on_one_step_per_turn_of_the_loop_while_acks_wait() -> None:
     """Past its deadline work no longer waits for the flood to end, but it never takes a turn of
     the loop from the acks: one overdue step per turn, whatever the number of overdue jobs."""
@@ -346,3 +313,32 @@ async def test_a_clicks_work_is_queued_while_there_is_room() -> None:
     pacer.gate.leave()
     assert await pacer.join(2)
     assert log.lines == ["reject form 0"]
+
+
+async def test_jobs_queued_during_a_burst_start_a_few_per_turn_of_the_loop_once_it_is_answered() -> None:
+    """A long queue does not start all at once when the gate opens: each started job's first step
+    runs before the loop reads the next request, so hundreds of them held up the next acks."""
+    loop = asyncio.get_running_loop()
+    turn = 0
+
+    def tick() -> None:
+        nonlocal turn
+        turn += 1
+        loop.call_soon(tick)
+
+    first_steps: list[int] = []
+
+    async def job() -> None:
+        first_steps.append(turn)
+
+    pacer = AckPacer(gate=AckGate(quiet=0))
+    pacer.gate.enter()
+    for _ in range(40):
+        assert pacer.submit(job)
+    tick()
+    pacer.gate.leave()
+    assert await pacer.join(2)
+
+    per_turn = {t: first_steps.count(t) for t in first_steps}
+    assert len(first_steps) == 40
+    assert max(per_turn.values()) <= pacer.gate.wake_batch, per_turn
