@@ -66,7 +66,8 @@ async def serve_slack(token: str) -> None:
 
 
 async def serve_sandboxes(spec: dict[str, Any]) -> None:
-    """Every provider sandbox with `latency_ms` on each request, seeded with `counts` open documents."""
+    """Every provider sandbox (or only those of `providers`) with `latency_ms` on each request,
+    seeded with `counts` open documents."""
     from bench._sandbox_seed import seed_sandboxes
     from providers.models import Provider
     from providers.registry import ProviderConfigs, build_sandboxes
@@ -74,7 +75,8 @@ async def serve_sandboxes(spec: dict[str, Any]) -> None:
 
     latency = int(spec.get("latency_ms", 0))
     faults = {name: Faults(latency_ms=latency) for name in ("popbill", "payssam", "hiworks", "abillify")}
-    sandboxes = {s.name: s for s in build_sandboxes(ProviderConfigs(), faults)}
+    wanted = set(spec.get("providers") or faults)
+    sandboxes = {s.name: s for s in build_sandboxes(ProviderConfigs(), faults) if s.name in wanted}
     counts = {Provider(name): int(n) for name, n in dict(spec.get("counts", {})).items()}
     seed_sandboxes(sandboxes, counts)
     urls: dict[str, str] = {}
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     bare.add_argument("--port", type=int, required=True)
     bare.add_argument("--api-url", required=True)
     sandboxes = sub.add_parser("sandboxes")
-    sandboxes.add_argument("--spec", required=True, help='JSON: {"latency_ms": 50, "counts": {"popbill": 7000}}')
+    sandboxes.add_argument("--spec", required=True,
+                           help='JSON: {"latency_ms": 50, "counts": {"popbill": 7000}, "providers": ["popbill"]}')
     args = parser.parse_args(argv)
     if args.what == "slack":
         asyncio.run(serve_slack(args.token))

@@ -1,6 +1,6 @@
 """Status sweep: open documents over the four providers, against the I/O bound their limits allow.
 
-The sandboxes run in a child process (`bench._servers sandboxes`) with 50 ms added to every
+Each provider's sandbox runs in a child process of its own (`bench._servers sandboxes`) with 50 ms added to every
 request, seeded with open documents; the same documents are bulk-inserted once in a SQLite
 database that every repetition copies afresh (so each starts from the same states and an
 empty Hiworks budget). `commands.workflow.sweep.sweep` then runs here with the product's
@@ -20,6 +20,11 @@ Baselines, both measured in this run, rounds alternating with the sweep's:
 
 About 2% of the documents are stored with an out-of-date state, so the sweep also writes
 changes and audit events as it would on a real morning.
+
+The rounds run with the garbage collector as `serve` leaves it once started
+(`bot.heap.settle_heap`: the loaded heap frozen, young collections less often), as the
+scheduler's sweeps do: without it a full collection of this process's whole heap (60-90 ms)
+landed inside some rounds and not others (a third of the CPU of a 1,000-document round).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import sqlalchemy as sa
 
 from bench._common import REPEATS, BenchResult, Child, child_env, median, python, spread, temp_dir
 from bench._sandbox_seed import KINDS, provider_id
+from bot.heap import settle_heap
 from bot.settings import Settings
 from commands.ledger import Store, utc_now, write_engine
 from commands.ledger.digest_queries import touch_checked
@@ -243,19 +249,22 @@ async def _one_by_one(template: Path, workdir: Path, services: Mapping[Provider,
 async def _size(size: int, plan: SweepPlan, result: BenchResult, workdir: Path) -> list[Round]:
     """Every repetition at one size (and the baseline, alternating, at the baseline size)."""
     counts = split_documents(size)
-    spec = {"latency_ms": LATENCY_MS, "counts": {p.value: n for p, n in counts.items()}}
-    child = Child(f"sandboxes-{size}", [python(), "-m", "bench._servers", "sandboxes", "--spec", json.dumps(spec)],
-                  env=child_env({}, workdir=workdir), workdir=workdir, announce=True)
+    # each provider's sandbox in a process of its own, as each provider is a server of its own: in
+    # one process, Popbill's 1,000-document answers held up the other providers' answers
+    children = [Child(f"sandbox-{p.value}-{size}", [python(), "-m", "bench._servers", "sandboxes", "--spec", json.dumps(
+        {"latency_ms": LATENCY_MS, "counts": {p.value: counts.get(p, 0)}, "providers": [p.value]})],
+        env=child_env({}, workdir=workdir), workdir=workdir, announce=True) for p in Provider]
     services: dict[Provider, InvoiceProvider] = {}
     rounds: list[Round] = []
     baseline: list[float] = []
     try:
-        ready = child.wait_line(180)
-        services = _services({str(k): str(v) for k, v in dict(ready["urls"]).items()}, Settings())
+        urls = {str(k): str(v) for child in children for k, v in dict(child.wait_line(180)["urls"]).items()}
+        services = _services(urls, Settings())
         template = workdir / f"template-{size}.db"
         states = await _probe(services)
         await _seed_database(template, counts, states)
         echoes: Any = {p: _Echo(p, state) for p, state in states.items()}
+        settle_heap()  # the garbage collector as `serve` sets it once started, where the scheduler runs sweeps
         for rep in range(REPEATS):
             rounds.append(await _sweep_round(template, workdir, services, f"sweep-{size}-{rep}"))
             own = await _sweep_round(template, workdir, echoes, f"own-{size}-{rep}", closure=False)
@@ -267,7 +276,8 @@ async def _size(size: int, plan: SweepPlan, result: BenchResult, workdir: Path) 
     finally:
         for service in services.values():
             await service.aclose()
-        child.stop()
+        for child in children:
+            child.stop()
     if baseline:
         sweeps = [r.wall for r in rounds]
         result.check(f"one-by-one baseline, {size} documents (measured, {REPEATS} runs)", "info",

@@ -187,6 +187,9 @@ class H1Connection:
             raise httpx.RemoteProtocolError("answer head too long", request=request) from exc
 
     async def _exactly(self, request: httpx.Request, size: int, timeout: float | None) -> bytes:
+        buffered: bytearray = self._reader._buffer  # type: ignore[attr-defined]
+        if len(buffered) >= size:  # arrived with the head (a small answer): no wait, so no timer to arm
+            return await self._reader.readexactly(size)
         try:
             return await self._guard(request, self._reader.readexactly(size), timeout)
         except asyncio.IncompleteReadError as exc:

@@ -4,22 +4,25 @@ A sweep touches every open document once a day, so what it costs per document ma
 these queries select only the eleven columns a sweep needs (no request JSON, no links) and
 build a slotted tuple per row rather than a full `DocumentRecord`; unchanged documents are
 marked checked with one ``UPDATE ... WHERE id IN (...)`` per batch, inside the caller's
-transaction, so a batch of answers is one commit.
+transaction, so a batch of answers is one commit; the documents whose state changed are
+written with one executemany UPDATE and one executemany INSERT of their audit events
+(`record_changes`), not two statements each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from commands.ledger._db import Repo
-from commands.ledger.schema import documents
-from commands.ledger.vocabulary import Lifecycle
-from providers.models import DocumentKind, DocumentRef, DocumentState, Provider
+from commands.ledger._db import Repo, jsonable
+from commands.ledger.documents import _status_columns
+from commands.ledger.schema import audit_events, documents
+from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
+from providers.models import DocumentKind, DocumentRef, DocumentState, DocumentStatus, Provider
 
 __all__ = ["OpenGroup", "SweepRepo", "SweepRow"]
 
@@ -60,6 +63,20 @@ class OpenGroup:
     team_id: str | None
     provider: Provider
     count: int
+
+
+#: a status change where the document is still swept (the compare-and-set of `record_status(expected=...)`),
+#: its values bound per row: an executemany statement (so no expanding ``IN``)
+_STILL_SWEPT = sa.or_(*(_c.lifecycle == sa.literal(value) for value in _SWEPT))
+_MOVE = sa.update(documents).where(_c.id == sa.bindparam("doc_id"), _STILL_SWEPT)
+
+
+def _owner(column: sa.Column[Any]) -> Any:
+    return sa.select(column).where(_c.id == sa.bindparam("owner_id")).scalar_subquery()
+
+
+#: an audit event about a document, in the document's workspace (as `AuditRepo.record` stores it)
+_EVENT = sa.insert(audit_events).values(team_id=_owner(_c.team_id), enterprise_id=_owner(_c.enterprise_id))
 
 
 def _open() -> sa.ColumnElement[bool]:
@@ -117,3 +134,39 @@ class SweepRepo(Repo):
         stmt = sa.update(documents).where(_c.id.in_(list(ids))).values(state_checked_at=now)
         async with self._db.write() as conn:
             return int((await conn.execute(stmt)).rowcount)
+
+    async def record_changes(self, changes: Sequence[tuple[SweepRow, DocumentStatus]], now: dt.datetime, *,
+                             actor: str) -> set[int]:
+        """The new states of the documents whose state changed, and an audit event each, as
+        `DocumentRepo.record_status(..., expected=SWEPT)` and `AuditRepo.record` write them one by
+        one, in a few executemany statements; returns the ids that moved (a document that left the
+        swept lifecycles meanwhile is not written, and has no event)."""
+        if not changes:
+            return set()
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row, status in changes:  # executemany wants the same columns in every row
+            values = _status_columns(status, now)
+            shapes.setdefault(tuple(values), []).append({**values, "doc_id": row.id})
+        moved: set[int] = set()
+        async with self._db.write() as conn:
+            for rows in shapes.values():
+                many = len(rows) > 1 and conn.dialect.supports_sane_multi_rowcount
+                if many and (await conn.execute(_MOVE, rows)).rowcount == len(rows):
+                    moved.update(r["doc_id"] for r in rows)
+                    continue
+                for values in rows:  # one at a time: which of them moved (rare, or no multi-row count)
+                    if (await conn.execute(_MOVE, values)).rowcount == 1:
+                        moved.add(values["doc_id"])
+            events = [_event(row, status, now, actor) for row, status in changes if row.id in moved]
+            if events:
+                await conn.execute(_EVENT, events)
+        return moved
+
+
+def _event(row: SweepRow, status: DocumentStatus, now: dt.datetime, actor: str) -> dict[str, Any]:
+    detail = {"from": row.state.value if row.state else None, "to": status.state.value,
+              "raw_state": status.raw_state, "detail": status.detail}
+    return {"at": now, "actor": actor, "action": AuditKind.SYSTEM.value,
+            "operation": AuditOperation.STATUS_CHANGE.value, "document_id": row.id, "document_ref": row.ref,
+            "approval_id": None, "outcome": status.state.value[:64] or None, "detail": jsonable(detail),
+            "owner_id": row.id}

@@ -71,7 +71,7 @@ async def plan_groups(
         run = GroupRun(team_id=group.team_id, provider=group.provider, service=service, gate=gate,
                        source=ChunkSource(), workers=gate.limits.max_concurrent)
         if limit.bulk_daily_calls is None:
-            run.source = ChunkSource(partial(_page, store, group, page_size))
+            run.source = ChunkSource(partial(_page, store, group, page_size), page_size=page_size)
         else:
             scope = "" if default.get(group.provider) is service else (group.team_id or "")
             await _plan_budget(store, run, group, limit, scope, report, clock())

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from commands.ledger import AuditKind, AuditOperation, Store
+from commands.ledger import Store
 from commands.ledger.sweep_rows import SweepRow
 from commands.workflow.sweep_report import StateChange, SweepProgress, SweepReport
 from providers.base import InvoiceProvider
@@ -79,8 +79,11 @@ class ChunkSource:
     """A group's documents, handed out `take(n)` at a time; pages are fetched on demand."""
 
     def __init__(self, fetch: Callable[[int], Awaitable[list[SweepRow]]] | None = None,
-                 rows: Sequence[SweepRow] = ()) -> None:
+                 rows: Sequence[SweepRow] = (), *, page_size: int | None = None) -> None:
         self._fetch = fetch  # after_id -> the next page (empty at the end)
+        #: a page shorter than this is the last one: no query only to find the next one empty
+        #: (documents issued after it was read wait for the next sweep)
+        self._page_size = page_size
         self._buffer: deque[SweepRow] = deque(rows)
         self._after = 0
         self._done = fetch is None
@@ -101,6 +104,8 @@ class ChunkSource:
                     break
                 self._after = page[-1].id
                 self._buffer.extend(page)
+                if self._page_size is not None and len(page) < self._page_size:
+                    self._done = True
             return self._pop(n)
 
     def _pop(self, n: int) -> list[SweepRow]:
@@ -201,12 +206,10 @@ class BatchWriter:
                     unchanged.append(row.id)
                 else:
                     moved.append((row, status))
-        changes: list[StateChange] = []
         async with self.store.transaction() as tx:
             await tx.sweeps.touch(unchanged, now)
-            for row, status in moved:
-                if await _record_change(tx, row, status, now):
-                    changes.append(_change(row, status))
+            written = await tx.sweeps.record_changes(moved, now, actor=ACTOR)
+        changes = [_change(row, status) for row, status in moved if row.id in written]
         self.report.batches += 1
         self.report.changes.extend(changes)
         for change in changes:
@@ -219,19 +222,6 @@ class BatchWriter:
                      self._changed.get(provider, 0))
             await _notify(self.progress, SweepProgress(provider=provider, checked=total,
                                                        changed=self._changed.get(provider, 0)))
-
-
-async def _record_change(tx: Store, row: SweepRow, status: DocumentStatus, now: dt.datetime) -> bool:
-    """The new state and its audit event; False when the document left the swept lifecycles meanwhile."""
-    moved = await tx.documents.record_status(row.id, status, expected=tx.documents.SWEPT_LIFECYCLES, now=now)
-    if moved:
-        await tx.audit.record(
-            actor=ACTOR, action=AuditKind.SYSTEM, operation=AuditOperation.STATUS_CHANGE, document_id=row.id,
-            document_ref=row.ref, outcome=status.state.value, now=now,
-            detail={"from": row.state.value if row.state else None, "to": status.state.value,
-                    "raw_state": status.raw_state, "detail": status.detail},
-        )
-    return moved
 
 
 def _change(row: SweepRow, status: DocumentStatus) -> StateChange:

@@ -83,6 +83,9 @@ __all__ = [
 ]
 
 
+#: statuses read from a getInfos answer between two turns of the event loop (`statuses`)
+YIELD_EVERY = 100
+
 log = logging.getLogger("invoicebot.providers.popbill")
 
 
@@ -258,7 +261,12 @@ class PopbillService(_DocumentBodies, PopbillBulk):
         return taxinvoice_status(await self.taxinvoice.get_info(MgtKeyType.SELL, key), ref)
 
     async def statuses(self, refs: Sequence[DocumentRef]) -> dict[str, DocumentStatus]:
-        """getInfos in batches of 1,000 (tax invoices and cash receipts separately)."""
+        """getInfos in batches of 1,000 (tax invoices and cash receipts separately).
+
+        A batch's answer is read `YIELD_EVERY` documents at a time, letting the event loop run in
+        between: reading 1,000 statuses is ~20 ms of CPU in one piece, and in the sweep the other
+        providers' answers (the slowest provider's rounds set the sweep's wall time) waited behind it.
+        """
         tax_refs: dict[str, DocumentRef] = {}
         cash_refs: dict[str, DocumentRef] = {}
         for ref in refs:
@@ -269,7 +277,9 @@ class PopbillService(_DocumentBodies, PopbillBulk):
         async def tax_batch(keys: list[str]) -> None:
             async with self._semaphore:
                 infos = await self.taxinvoice.get_infos(MgtKeyType.SELL, keys)
-            for info in infos:
+            for index, info in enumerate(infos):
+                if index and not index % YIELD_EVERY:
+                    await asyncio.sleep(0)
                 key = str(info.get("invoicerMgtKey") or "")
                 if info.get("itemKey") and key in tax_refs:
                     result[key] = taxinvoice_status(info, tax_refs[key])
@@ -277,7 +287,9 @@ class PopbillService(_DocumentBodies, PopbillBulk):
         async def cash_batch(keys: list[str]) -> None:
             async with self._semaphore:
                 infos = await self.cashbill.get_infos(keys)
-            for info in infos:
+            for index, info in enumerate(infos):
+                if index and not index % YIELD_EVERY:
+                    await asyncio.sleep(0)
                 key = str(info.get("mgtKey") or "")
                 if info.get("itemKey") and key in cash_refs:
                     result[key] = cashbill_status(info, cash_refs[key])

@@ -211,3 +211,33 @@ async def test_https_is_verified_against_the_context_and_the_host_name(tmp_path:
                 await client.get(f"https://localhost:{port}/x")
     finally:
         server.close()
+
+
+async def test_a_body_that_arrives_after_its_head_is_waited_for_within_the_read_timeout() -> None:
+    """A body already buffered with the head is taken without arming a timer; one that comes in a
+    later segment is still awaited, and the read timeout still applies to it."""
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n")
+            await writer.drain()
+            if b"/never" in head:
+                continue
+            await asyncio.sleep(0.05)
+            writer.write(b"later!")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with _client(base, timeout=0.5) as client:
+            assert (await client.get("/late")).content == b"later!"
+        async with _client(base, timeout=0.2) as client:
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get("/never")
+    finally:
+        server.close()

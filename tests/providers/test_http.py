@@ -237,3 +237,34 @@ async def test_a_call_sends_the_clients_headers_merged_with_its_own_as_httpx_mer
     assert first.extensions["timeout"] == expected.extensions["timeout"]
     assert str(second.url) == "http://provider.test/api/doc"
     assert second.headers["cookie"] == "lb=1"  # a cookie the provider set is sent back, as httpx's client does
+
+
+async def test_a_parsed_url_is_reused_and_every_request_still_goes_where_httpx_would_send_it() -> None:
+    """`ProviderHttp` keeps the URLs it parsed (the sweep reads the same path thousands of times),
+    bounded, and the request goes to the same place as through httpx's own client."""
+    from providers.http import URL_CACHE
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={})
+
+    http = ProviderHttp("demo", "http://provider.test/api", transport=httpx.MockTransport(handler))
+    try:
+        calls = [("/bill/read", None), ("bill/read", None), ("/bill/read", {"y": "2"}), ("/a b?q=1 2", None),
+                 ("https://other.test/x", None), ("/bill/read", None)]
+        for path, params in calls:
+            await http.send("POST", path, content=b"{}", params=params, write=False)
+        expected = [str(http.client.build_request("POST", path, params=params).url) for path, params in calls]
+        assert [str(r.url) for r in seen] == expected
+        parsed = http._urls["/bill/read"]._uri_reference
+        assert seen[0].url._uri_reference is parsed and seen[-1].url._uri_reference is parsed  # parsed once
+        for index in range(URL_CACHE * 2):
+            await http.send("GET", f"/v4/invoices/{index}", write=False)
+        assert len(http._urls) <= URL_CACHE
+        assert str(seen[-1].url) == f"http://provider.test/api/v4/invoices/{URL_CACHE * 2 - 1}"
+        with pytest.raises(httpx.InvalidURL):
+            await http.send("GET", "/bad\npath", write=False)
+    finally:
+        await http.aclose()

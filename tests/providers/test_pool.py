@@ -115,3 +115,80 @@ async def test_provider_http_does_not_go_through_httpcore(server: str, monkeypat
         await _wave(http, 10)
     finally:
         await http.aclose()
+
+
+def _public(response: httpx.Response) -> dict[str, object]:
+    """What a caller can see of a read and closed response."""
+    return {"status": response.status_code, "headers": response.headers.raw, "content": response.content,
+            "text": response.text, "closed": response.is_closed, "consumed": response.is_stream_consumed,
+            "downloaded": response.num_bytes_downloaded, "version": response.http_version,
+            "reason": response.reason_phrase, "encoding": response.encoding}
+
+
+async def test_read_now_leaves_an_answer_as_aread_and_aclose_would() -> None:
+    """The sweep's reads skip httpx's async body iteration (`read_now`): for every framing the
+    pool reads, the response must look exactly as after `aread()` + `aclose()`, and the
+    connection must go back to the free list."""
+    from providers._pool import read_now
+    from tests.providers.test_h1 import ok, scripted
+
+    framings = [
+        ok(b'{"a": 1}', b"Content-Type: application/json; charset=utf-8"),
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nnot found",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n",
+        b"HTTP/1.1 204 No Content\r\n\r\n",
+        ok(b""),
+    ]
+    answers = iter(a for a in framings for _ in range(2))  # each framing twice: the new path and httpx's
+    transport = FreeListTransport(verify=__import__("ssl").create_default_context(),
+                                  limits=httpx.Limits(max_connections=2, max_keepalive_connections=2))
+    async with scripted(lambda _: next(answers)) as base:
+        for index in range(len(framings)):
+            request = httpx.Request("GET", f"{base}/{index}")
+            fast = await transport.handle_async_request(request)
+            assert read_now(fast)
+            assert transport.pool.connections == 1 and transport.pool._idle_count == 1  # given back
+            usual = await transport.handle_async_request(request)
+            await usual.aread()
+            await usual.aclose()
+            assert _public(fast) == _public(usual)
+        fast.request = request
+        assert fast.raise_for_status() is fast
+        await transport.aclose()
+
+
+async def test_an_encoded_answer_is_left_to_httpx_to_decode() -> None:
+    import gzip
+
+    from providers._pool import read_now
+    from tests.providers.test_h1 import ok, scripted
+
+    zipped = ok(gzip.compress(b'{"zipped": true}'), b"Content-Encoding: gzip")
+    async with scripted(lambda _: zipped) as base:
+        transport = FreeListTransport(verify=__import__("ssl").create_default_context(), limits=httpx.Limits())
+        response = await transport.handle_async_request(httpx.Request("GET", f"{base}/z"))
+        assert not read_now(response) and not response.is_closed  # untouched: httpx decodes it
+        await response.aread()
+        await response.aclose()
+        assert response.content == b'{"zipped": true}'
+        await transport.aclose()
+        http = ProviderHttp("demo", base)
+        try:
+            answer = await http.send("GET", "/z", write=False)
+            assert (answer.json(), answer.is_closed) == ({"zipped": True}, True)
+        finally:
+            await http.aclose()
+
+
+async def test_provider_http_answers_are_read_closed_and_raise_as_before(server: str) -> None:
+    http = ProviderHttp("demo", server)
+    try:
+        answer = await http.send("GET", "/doc/1", write=False)
+        assert (answer.json(), answer.is_closed, answer.is_stream_consumed) == ({"path": "/doc/1"}, True, True)
+        assert str(answer.request.url) == f"{server}/doc/1"
+        assert http.client._transport.pool._idle_count == 1  # type: ignore[attr-defined]
+        missing = await http.send("POST", "/doc/2", write=False)  # the server routes GET only: 405
+        with pytest.raises(httpx.HTTPStatusError):
+            missing.raise_for_status()
+    finally:
+        await http.aclose()

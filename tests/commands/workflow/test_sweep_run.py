@@ -127,3 +127,32 @@ async def test_a_pacer_spaces_calls_to_the_declared_rate() -> None:
     unpaced = Pacer(None, clock=lambda: now[0], sleep=sleep)
     await unpaced.wait()
     assert len(slept) == 3
+
+
+async def test_a_short_page_is_the_last_one_so_no_query_only_to_find_an_empty_page() -> None:
+    from commands.ledger.sweep_rows import SweepRow
+    from commands.workflow.sweep_run import ChunkSource
+    from providers.models import DocumentKind
+
+    def row(doc_id: int) -> SweepRow:
+        return SweepRow(id=doc_id, ref=f"INV-{doc_id}", provider=Provider.PAYSSAM, kind=DocumentKind.BILL,
+                        provider_id=f"S{doc_id}", sandbox=True, state=DocumentState.SENT, raw_state="R",
+                        channel_id=None, thread_ts=None, team_id=None)
+
+    async def take_all(sizes: list[int]) -> tuple[list[int], int]:
+        pages = [[row(start + i) for i in range(size)] for start, size in zip(
+            [sum(sizes[:n]) + 1 for n in range(len(sizes))], sizes, strict=True)] + [[]]
+        asked: list[int] = []
+
+        async def fetch(after_id: int) -> list[SweepRow]:
+            asked.append(after_id)
+            return pages[len(asked) - 1]
+
+        source = ChunkSource(fetch, page_size=3)
+        taken: list[int] = []
+        while chunk := await source.take(2):
+            taken += [r.id for r in chunk]
+        return taken, len(asked)
+
+    assert await take_all([3, 3, 1]) == ([1, 2, 3, 4, 5, 6, 7], 3)  # the short page ends it
+    assert await take_all([3, 3]) == ([1, 2, 3, 4, 5, 6], 3)  # a full last page: one more query says so

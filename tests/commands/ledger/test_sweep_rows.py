@@ -1,0 +1,99 @@
+"""`SweepRepo.record_changes`: the sweep's changed documents in a few executemany statements, written
+exactly as `DocumentRepo.record_status(expected=SWEPT)` and `AuditRepo.record` write them one by one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from commands.ledger import AuditKind, AuditOperation, Store, write_engine
+from commands.ledger.schema import audit_events, documents
+from commands.ledger.sweep_rows import SweepRow
+from providers.models import DocumentKind, DocumentRef, DocumentState, DocumentStatus, Provider
+
+NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
+SEEDED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+#: (lifecycle, team, enterprise, what the provider says now) of each pair of twin documents
+CASES: list[tuple[str, str | None, str | None, dict[str, Any]]] = [
+    ("issued", None, None, {"state": DocumentState.SENT, "raw_state": "R"}),
+    ("issued", "T1", "E1", {"state": DocumentState.SENT, "raw_state": "R"}),  # the event is in T1/E1
+    ("destroying", None, None, {"state": DocumentState.FILED, "raw_state": "304", "confirm_number": "2026113041",
+                                "links": {"pay": "https://x.test/p"}, "detail": "filed with the NTS (SUC001)",
+                                "issued_at": dt.datetime(2026, 11, 2, 9, 0)}),  # another column shape; naive: KST
+    ("destroyed", None, None, {"state": DocumentState.CANCELED, "raw_state": "600"}),  # left the sweep: not written
+    ("issued", None, None, {"state": DocumentState.SENT, "raw_state": "R"}),
+    ("failed", None, None, {"state": DocumentState.SENT, "raw_state": "R"}),  # same shape as a moved one
+]
+
+
+async def _seed(store: Store, prefix: str) -> list[SweepRow]:
+    rows: list[dict[str, Any]] = [
+        {"provider": "payssam", "kind": "bill", "provider_id": f"{prefix}{n}", "ref": f"INV-{prefix}{n}",
+             "origin": "bot", "sandbox": True, "lifecycle": lifecycle, "state": "issued", "raw_state": "W",
+             "issued_at": SEEDED, "created_at": SEEDED, "updated_at": SEEDED, "links": {}, "channel_id": "C1",
+             "thread_ts": "1700000000.000100", "team_id": team, "enterprise_id": enterprise}
+            for n, (lifecycle, team, enterprise, _answer) in enumerate(CASES)]
+    async with write_engine(store.engine).begin() as conn:
+        await conn.execute(sa.insert(documents), rows)
+        found = (await conn.execute(sa.select(documents.c.id, documents.c.provider_id)
+                                    .where(documents.c.provider_id.like(f"{prefix}%")))).all()
+    ids = {pid: doc_id for doc_id, pid in found}
+    return [SweepRow(id=ids[f"{prefix}{n}"], ref=f"INV-{prefix}{n}", provider=Provider.PAYSSAM, kind=DocumentKind.BILL,
+                     provider_id=f"{prefix}{n}", sandbox=True, state=DocumentState.ISSUED, raw_state="W",
+                     channel_id="C1", thread_ts="1700000000.000100", team_id=team)
+            for n, (_l, team, _e, _a) in enumerate(CASES)]
+
+
+def _status(row: SweepRow, answer: dict[str, Any]) -> DocumentStatus:
+    return DocumentStatus(ref=DocumentRef(provider=row.provider, kind=row.kind, provider_id=row.provider_id),
+                          **answer)
+
+
+async def _one_by_one(store: Store, row: SweepRow, status: DocumentStatus) -> bool:
+    """What the sweep wrote per changed document before (`sweep_run._record_change`)."""
+    moved = await store.documents.record_status(row.id, status, expected=store.documents.SWEPT_LIFECYCLES, now=NOW)
+    if moved:
+        await store.audit.record(
+            actor="sweep", action=AuditKind.SYSTEM, operation=AuditOperation.STATUS_CHANGE, document_id=row.id,
+            document_ref=row.ref, outcome=status.state.value, now=NOW,
+            detail={"from": row.state.value if row.state else None, "to": status.state.value,
+                    "raw_state": status.raw_state, "detail": status.detail})
+    return moved
+
+
+async def _written(store: Store, rows: list[SweepRow]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each document's columns and its audit events, without what differs between twins (ids, keys)."""
+    found = []
+    async with store.engine.connect() as conn:
+        for row in rows:
+            doc = dict((await conn.execute(sa.select(documents).where(documents.c.id == row.id))).mappings().one())
+            events = (await conn.execute(sa.select(audit_events).where(audit_events.c.document_id == row.id)
+                                         .order_by(audit_events.c.id))).mappings().all()
+            for key in ("id", "provider_id", "ref"):
+                doc.pop(key)
+            found.append((doc, [{k: v for k, v in e.items() if k not in ("id", "document_id", "document_ref")}
+                                for e in events]))
+    return found
+
+
+async def test_changes_are_written_as_record_status_and_audit_record_write_them_one_by_one(store: Store) -> None:
+    before = await _seed(store, "OLD")
+    after = await _seed(store, "NEW")
+
+    moved_before = {row.id for row, (_l, _t, _e, answer) in zip(before, CASES, strict=True)
+                    if await _one_by_one(store, row, _status(row, answer))}
+    changes = [(row, _status(row, answer)) for row, (_l, _t, _e, answer) in zip(after, CASES, strict=True)]
+    moved = await store.sweeps.record_changes(changes[:2] + changes[4:5], NOW, actor="sweep")  # one shape
+    moved |= await store.sweeps.record_changes(changes[2:4] + changes[5:], NOW, actor="sweep")  # mixed
+
+    assert [row.id in moved for row in after] == [row.id in moved_before for row in before] \
+        == [True, True, True, False, True, False]
+    assert await _written(store, after) == await _written(store, before)
+    (event,) = (await _written(store, after))[1][1]
+    assert (event["team_id"], event["enterprise_id"], event["outcome"]) == ("T1", "E1", "sent")
+
+
+async def test_no_change_writes_nothing(store: Store) -> None:
+    assert await store.sweeps.record_changes([], NOW, actor="sweep") == set()
