@@ -19,8 +19,11 @@ class Node:
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     thresholds = gc.get_threshold()
+    frozen_before = gc.get_freeze_count()
     yield
-    gc.unfreeze()  # the rest of the test session collects as usual
+    gc.unfreeze()  # the rest of the test session collects as it did before the test
+    if frozen_before:
+        gc.freeze()  # the session had set its heap aside (tests/conftest.py): set aside what is alive again
     gc.set_threshold(*thresholds)
 
 
