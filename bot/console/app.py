@@ -41,7 +41,7 @@ from slack_bolt.response import BoltResponse
 from bot.callback_auth import callback_signer
 from bot.console.forms import Prompt, build_view_state, modal_to_prompts
 from bot.console.render import render_call, render_message
-from bot.console.sandboxes import SANDBOX_PORTS, WEBHOOK_PORT, port_or_free, sandbox_state_dir
+from bot.console.sandboxes import SANDBOX_PORTS, WEBHOOK_PORT, listening_socket, sandbox_state_dir
 from bot.console.settle import settle_tasks
 from bot.console.slack_double import RecordedCall, SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
@@ -103,7 +103,8 @@ class Console:
 
     async def start(self) -> None:
         base_url = self.double_thread.start()
-        webhook_port = port_or_free(WEBHOOK_PORT)
+        webhook_socket = listening_socket(WEBHOOK_PORT)
+        webhook_port = int(webhook_socket.getsockname()[1])
         for user_id, name in USERS.items():
             self.double.add_user(user_id, name=name)
         for channel_id, name in CHANNELS.items():
@@ -112,7 +113,8 @@ class Console:
         settings = self._settings(base_url, webhook_port, approvers)
         self.runtime = await start_runtime(settings, sandbox_in_thread=True, sandbox_ports=SANDBOX_PORTS,
                                            sandbox_state_dir=sandbox_state_dir(settings))
-        self.webhooks = await start_http(self.runtime, "127.0.0.1", webhook_port, slack_events=False)
+        self.webhooks = await start_http(self.runtime, "127.0.0.1", webhook_port, slack_events=False,
+                                         sock=webhook_socket)
         abillify = self.runtime.providers.sandbox_urls.get("abillify")
         if abillify:  # workflow webhooks (payments) come back to the bot too
             async with httpx.AsyncClient(timeout=10) as admin:

@@ -15,7 +15,7 @@ from typing import Final
 
 from bot.settings import Settings
 
-__all__ = ["SANDBOX_PORTS", "WEBHOOK_PORT", "port_or_free", "sandbox_state_dir"]
+__all__ = ["SANDBOX_PORTS", "WEBHOOK_PORT", "listening_socket", "sandbox_state_dir"]
 
 #: one fixed loopback port per provider sandbox, so a restart keeps every link valid
 SANDBOX_PORTS: Final[dict[str, int]] = {"popbill": 18751, "payssam": 18752, "hiworks": 18753, "abillify": 18754}
@@ -31,13 +31,19 @@ def sandbox_state_dir(settings: Settings) -> Path | None:
     return path.with_name(path.name + ".sandbox")
 
 
-def port_or_free(port: int, host: str = "127.0.0.1") -> int:
-    """`port` when it can be bound on `host`, else any free port."""
+def listening_socket(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """A socket listening on `port` when it can be bound on `host`, else on any free port.
+
+    The socket itself is handed to the server: finding a free port and binding it later left a
+    second console (two test workers) time to take it in between (`address already in use`).
+    """
     for candidate in (port, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, candidate))
-            except OSError:
-                continue
-            return int(sock.getsockname()[1])
+        sock = socket.socket()
+        try:
+            sock.bind((host, candidate))
+        except OSError:
+            sock.close()
+            continue
+        sock.listen(128)
+        return sock
     raise OSError("no free port on " + host)
