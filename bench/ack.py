@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import time
@@ -175,7 +176,21 @@ def _requests(factory: SlackRequestFactory, root_url: str, kind: str, tag: str, 
 
 async def _round(target: _Target, requests: Sequence[SignedRequest], mode: str = "burst",
                  concurrency: int = 0) -> list[tuple[float, float, int]]:
-    """Send `requests`: all at once (burst), or `concurrency` at a time back to back (closed loop)."""
+    """Send `requests`: all at once (burst), or `concurrency` at a time back to back (closed loop).
+
+    The load generator's own garbage collector is held off during a round (and collects before
+    it): a collection pause here delayed the reading of every answer then in flight, and was
+    counted as the latency of whichever server that round measured."""
+    gc.collect()
+    gc.disable()
+    try:
+        return await _send(target, requests, mode, concurrency)
+    finally:
+        gc.enable()
+
+
+async def _send(target: _Target, requests: Sequence[SignedRequest], mode: str,
+                concurrency: int) -> list[tuple[float, float, int]]:
     if mode == "burst":
         return list(await asyncio.gather(*(_post(target, r) for r in requests)))
     results: list[tuple[float, float, int]] = [(0.0, 0.0, 0)] * len(requests)

@@ -44,3 +44,22 @@ def test_the_load_generator_gets_a_cpu_of_its_own_and_the_servers_the_others() -
         os.sched_setaffinity(0, own)
         server.kill()
         server.wait()
+
+
+async def test_the_load_generator_collects_no_garbage_while_a_round_is_in_flight(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import bench.ack as ack
+
+    seen: list[bool] = []
+
+    async def post(_target: object, _request: object) -> tuple[float, float, int]:
+        seen.append(gc.isenabled())
+        return 0.0, 0.0, 200
+
+    monkeypatch.setattr(ack, "_post", post)
+    for mode in ("burst", "closed"):
+        await ack._round(None, [object(), object()], mode, 2)  # type: ignore[arg-type, list-item]
+    assert seen == [False] * 4
+    assert gc.isenabled(), "collected again once the round is over"
