@@ -307,8 +307,10 @@ def _build_app(settings: Settings, client: AsyncWebClient, oauth: OAuth | None) 
     return WorkspaceClientApp(
         client=client,
         signing_secret=signing_secret,
-        # Socket Mode has no signatures to verify; HTTP mode always verifies (see bot.serve).
-        request_verification_enabled=signing_secret is not None,
+        # Socket Mode has no signatures to verify. HTTP mode verifies every request at the edge,
+        # before Bolt parses it (`bot.server.build_web_app`, which refuses to serve Slack without
+        # the secret), so Bolt does not compute the same signature a second time on the ack path.
+        request_verification_enabled=False,
         process_before_response=False,
         oauth_flow=oauth.flow if oauth is not None else None,
         # an AsyncAuthorize is awaitable with the request's context; its stub says a plain function

@@ -69,6 +69,8 @@ async def start_http(runtime: Runtime, host: str, port: int, *, slack_events: bo
     `sock` (already listening: `EarlyHealth.socket()`), it is served instead of binding host:port.
     """
     secret = runtime.settings.slack_signing_secret
+    if slack_events and secret is None:  # the edge is the only check of Slack's signature (bot.runtime)
+        raise ServeError("HTTP mode needs SLACK_SIGNING_SECRET to verify that requests come from Slack")
     ready = None
     if drain is not None:
         gate = drain

@@ -47,6 +47,25 @@ async def test_a_bad_signature_is_refused_before_any_listener(bot: BotHarness) -
     assert response.status_code == 401
 
 
+async def test_a_signed_request_is_verified_once_at_the_edge_not_again_by_bolt(
+        bot: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hmac
+
+    made: list[bytes] = []
+    original = hmac.new
+
+    def counted(key: bytes, msg: bytes | None = None, digestmod: object = None) -> hmac.HMAC:
+        made.append(msg or b"")
+        return original(key, msg, digestmod)  # type: ignore[arg-type]
+
+    request = bot.factory.slash_command("help", user_id="U_ALICE", channel_id="C_FINANCE",
+                                        response_url=bot.slack.response_url())  # signed here, before counting
+    monkeypatch.setattr(hmac, "new", counted)
+    response = await bot.send(request)
+    assert response.status_code == 200
+    assert len([m for m in made if m.startswith(b"v0:")]) == 1, "the signature is computed once per request"
+
+
 async def test_an_unsigned_request_is_refused(bot: BotHarness) -> None:
     response = await bot.http.post(bot.base_url + "/slack/events", content=b"command=%2Finvoice&text=help",
                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
