@@ -1,19 +1,5 @@
 """Fixtures the scheduler's tests share."""
 
-from __future__ import annotations
+from tests.slack_fixtures import slack
 
-from collections.abc import AsyncIterator
-
-import pytest
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.console.slack_double import SlackWebApiDouble
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[SlackWebApiDouble, AsyncWebClient]]:
-    """The Slack Web API double and a client of it."""
-    double = SlackWebApiDouble()
-    client = AsyncWebClient(token="xoxb-test", base_url=await double.start())
-    yield double, client
-    await double.stop()
+__all__ = ["slack"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
-from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
-import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.console.slack_double import SlackWebApiDouble
@@ -20,14 +18,6 @@ from tests.commands.slack.digest.seed import add_document
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SEOUL).astimezone(dt.UTC)
 TODAY = dt.date(2026, 3, 2)
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[tuple[SlackWebApiDouble, AsyncWebClient]]:
-    double = SlackWebApiDouble()
-    client = AsyncWebClient(token="xoxb-test", base_url=await double.start())
-    yield double, client
-    await double.stop()
 
 
 def png_size(png: bytes) -> tuple[int, int]:
