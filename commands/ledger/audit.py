@@ -21,7 +21,7 @@ from commands.ledger.schema import audit_events, documents
 from commands.ledger.vocabulary import AuditKind, AuditOperation
 from commands.ledger.workspaces import WorkspaceScope, scope_columns
 
-__all__ = ["AuditRepo"]
+__all__ = ["AuditRepo", "event_values"]
 
 #: `AuditRepo.history`, built once (building a statement and its cache key is most of its CPU)
 _HISTORY = (
@@ -30,6 +30,26 @@ _HISTORY = (
     .order_by(audit_events.c.id)
     .limit(sa.bindparam("limit", type_=sa.Integer))
 )
+
+
+def event_values(*, actor: str, action: AuditKind, operation: AuditOperation | None = None,
+                 document_id: int | None = None, document_ref: str | None = None, approval_id: int | None = None,
+                 outcome: str | None = None, detail: Mapping[str, Any] | None = None,
+                 now: dt.datetime | None = None) -> dict[str, Any]:
+    """An event's columns but its workspace's, as `AuditRepo.record` stores them (also for the
+    sweep's executemany of many events at once: `commands.ledger.sweep_rows`)."""
+    return {
+        "at": now_or(now),
+        "actor": actor,
+        # only the vocabulary's words are stored: a typo raises here rather than reading as raw code
+        "action": AuditKind(action).value,
+        "operation": AuditOperation(operation).value if operation is not None else None,
+        "document_id": document_id,
+        "document_ref": document_ref,
+        "approval_id": approval_id,
+        "outcome": outcome[:64] if outcome else None,
+        "detail": jsonable(detail),
+    }
 
 
 class AuditRepo(Repo):
@@ -58,16 +78,9 @@ class AuditRepo(Repo):
             detail: free-form context, redacted (secrets, personal numbers) before it is stored.
         """
         values = {
-            "at": now_or(now),
-            "actor": actor,
-            # only the vocabulary's words are stored: a typo raises here rather than reading as raw code
-            "action": AuditKind(action).value,
-            "operation": AuditOperation(operation).value if operation is not None else None,
-            "document_id": document_id,
-            "document_ref": document_ref,
-            "approval_id": approval_id,
-            "outcome": outcome[:64] if outcome else None,
-            "detail": jsonable(detail),
+            **event_values(actor=actor, action=action, operation=operation, document_id=document_id,
+                           document_ref=document_ref, approval_id=approval_id, outcome=outcome, detail=detail,
+                           now=now),
             **scope_columns(workspace),
         }
         if workspace is None and document_id is not None:

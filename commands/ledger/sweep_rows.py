@@ -18,7 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from commands.ledger._db import Repo, jsonable
+from commands.ledger._db import Repo
+from commands.ledger.audit import event_values
 from commands.ledger.documents import _status_columns
 from commands.ledger.schema import audit_events, documents
 from commands.ledger.vocabulary import AuditKind, AuditOperation, Lifecycle
@@ -166,7 +167,7 @@ class SweepRepo(Repo):
 def _event(row: SweepRow, status: DocumentStatus, now: dt.datetime, actor: str) -> dict[str, Any]:
     detail = {"from": row.state.value if row.state else None, "to": status.state.value,
               "raw_state": status.raw_state, "detail": status.detail}
-    return {"at": now, "actor": actor, "action": AuditKind.SYSTEM.value,
-            "operation": AuditOperation.STATUS_CHANGE.value, "document_id": row.id, "document_ref": row.ref,
-            "approval_id": None, "outcome": status.state.value[:64] or None, "detail": jsonable(detail),
+    return {**event_values(actor=actor, action=AuditKind.SYSTEM, operation=AuditOperation.STATUS_CHANGE,
+                           document_id=row.id, document_ref=row.ref, outcome=status.state.value, detail=detail,
+                           now=now),
             "owner_id": row.id}
