@@ -155,7 +155,12 @@ async def running_bot(tmp_path: Path, *, clock: Callable[[], dt.datetime] | None
     bot_database(tmp_path, overrides)
     runtime = await (start_runtime(settings, sandbox_in_thread=True) if clock is None
                      else start_runtime(settings, sandbox_in_thread=True, clock=clock))
-    runner = await start_http(runtime, "127.0.0.1", 0)
+    try:
+        runner = await start_http(runtime, "127.0.0.1", 0)
+    except BaseException:  # refused to serve: nothing of the started bot is left running
+        await runtime.aclose()
+        slack_thread.stop()
+        raise
     port = runner.addresses[0][1]
     # plain HTTP to 127.0.0.1: no TLS, so no CA bundle to load (about 35 ms of CPU per client)
     http = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=0), verify=False)

@@ -163,3 +163,12 @@ async def test_the_issue_modal_shows_errors_on_the_fields(bot: BotHarness) -> No
                                 user="U_ALICE")
     assert "check digit" in response.json()["errors"]["buyer_bizno"]
     assert bot.cards() == []
+
+
+async def test_slack_is_not_served_over_http_without_the_secret_that_verifies_it(tmp_path: Path) -> None:
+    """The edge is the only check of Slack's signature, so there is no HTTP route to the listeners without it."""
+    from bot.serve import ServeError
+
+    with pytest.raises(ServeError, match="SLACK_SIGNING_SECRET"):
+        async with running_bot(tmp_path, slack_signing_secret=None):
+            pass
