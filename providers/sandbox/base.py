@@ -34,6 +34,7 @@ from typing import Any, ClassVar, TypeVar
 import httpx
 from aiohttp import web
 
+from providers.http import verified_context
 from providers.models import KST
 from providers.sandbox.faults import FaultRule, Faults, canned_response, extra_latency, take_rule
 from providers.sandbox.persist import SandboxStateFile
@@ -270,7 +271,8 @@ class Sandbox(abc.ABC):
     async def _deliver(self, url: str, payload: dict[str, Any], attempts: int, interval: float,
                        ok: Callable[[httpx.Response], bool] | None) -> None:
         if self._callback_client is None:
-            self._callback_client = httpx.AsyncClient(timeout=10.0, trust_env=False)
+            # the process's one verifying context: httpx would load certifi's store again (~20 ms)
+            self._callback_client = httpx.AsyncClient(timeout=10.0, trust_env=False, verify=verified_context())
         record: dict[str, Any] = {"url": url, "payload": payload, "attempts": 0, "delivered": False}
         self.callbacks.append(record)
         for attempt in range(1, attempts + 1):
