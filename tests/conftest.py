@@ -1,4 +1,4 @@
-"""Shared fixtures: database fixtures (SQLite per test, one throwaway PostgreSQL cluster per session).
+"""Shared fixtures: database fixtures (SQLite per test, one throwaway PostgreSQL cluster per run).
 
 The suite runs in English (``INVOICEBOT_LANGUAGE=en``, also for the processes tests start):
 its assertions read the English message ids. Korean has its own tests, which set the
@@ -7,6 +7,9 @@ language they need.
 
 import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,9 +23,38 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 from bot.heap import settle_heap  # noqa: E402
 from tests import compiled_cache  # noqa: E402
 from tests.db_fixtures import *  # noqa: F403, E402
+from tests.db_fixtures import RUN  # noqa: E402
 from tests.ordering import long_tests_first, worker_count  # noqa: E402
+from tests.pg_cluster import RUN_DIR_KEY, stop_run  # noqa: E402
 
 compiled_cache.install()
+
+#: the xdist controller's folder for the run, shared with its workers (tests/pg_cluster.py)
+_RUN_DIR = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker learns the run's shared folder (one PostgreSQL cluster and one migrated
+    template of each database for all the workers, tests/pg_cluster.py)."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and workerinput.get(RUN_DIR_KEY):
+        RUN["dir"] = Path(workerinput[RUN_DIR_KEY])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: hand each worker the run's shared folder (made for the first worker)."""
+    config: pytest.Config = node.config
+    if _RUN_DIR not in config.stash:
+        config.stash[_RUN_DIR] = Path(tempfile.mkdtemp(prefix="invoicebot-run-"))
+    node.workerinput[RUN_DIR_KEY] = str(config.stash[_RUN_DIR])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """xdist controller: stop the cluster a worker started for the run, remove the run's folder."""
+    run_dir = config.stash.get(_RUN_DIR, None)
+    if run_dir is not None:
+        stop_run(run_dir)
 
 
 @pytest.hookimpl(trylast=True)

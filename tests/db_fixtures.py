@@ -3,16 +3,16 @@
 Import them into a conftest with ``from tests.db_fixtures import *``.
 
 * Running every Alembic migration costs about half a second of CPU; a test that does not test
-  the migrations gets a copy of one file migrated once per test process
+  the migrations gets a copy of one file migrated once per run (once per process without xdist)
   (``copy_migrated_sqlite``, also what ``tests.app.harness.running_bot`` starts the bot on).
 
 * ``database_url`` is parametrised over both backends: every test that uses it (or
   ``store``) runs once on SQLite and once on PostgreSQL, each time on a fresh database
   already migrated to head.
-* The PostgreSQL cluster starts once per session (``initdb`` + ``pg_ctl`` from
-  ``/usr/lib/postgresql/*/bin``, as the ``postgres`` user when we are root, because
-  initdb refuses to run as root) and is removed at the end. One database is migrated
-  per session and emptied (every table, ids from 1: ``tests.pg_emptying``) before each test;
+* The PostgreSQL cluster starts once per run (``tests.pg_cluster``: under pytest-xdist the
+  workers share one cluster and copy one migrated template database) and is removed at the
+  end. Each test process has one database migrated to head, emptied (every table, ids
+  from 1: ``tests.pg_emptying``) before each test;
   ``empty_database_url`` gives a database with no tables, for migration tests.
 * ``DATABASE_URL_POSTGRES=postgresql+asyncpg://user:pw@host:port/db`` uses an existing
   server instead (its user needs CREATEDB).
@@ -25,17 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import os
-import pwd
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +39,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from commands.ledger import Store, upgrade
+from tests.pg_cluster import TEMPLATE_DATABASE, PostgresCluster, run_lock, shared_cluster, start_cluster
 from tests.pg_emptying import EMPTIER, asyncpg_dsn
 
 __all__ = [
@@ -66,11 +62,9 @@ __all__ = [
 
 T = TypeVar("T")
 
-_INSTALL_HINT = (
-    "PostgreSQL server binaries (initdb, pg_ctl) were not found under /usr/lib/postgresql/*/bin. "
-    "Install them with `apt-get install postgresql` (scripts/test does this as root), point "
-    "DATABASE_URL_POSTGRES at a server, or opt out explicitly with INVOICEBOT_TEST_POSTGRES=0."
-)
+#: the run's folder shared by the xdist workers (tests/pg_cluster.py), set in each worker's
+#: pytest_configure; None without xdist (then this process makes its own cluster and template)
+RUN: dict[str, Path | None] = {"dir": None}
 
 
 def postgres_enabled() -> bool:
@@ -121,16 +115,32 @@ _TEMPLATE_LOCK = threading.Lock()
 _TEMPLATE: dict[str, Path] = {}
 
 
+def _migrate_sqlite(path: Path) -> Path:
+    _run_async(lambda: upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
 def _migrated_template() -> Path:
-    """The SQLite file this process migrated to head, made on first use (thread-safe: the
-    fuzz fixtures start bots on threads of their own)."""
+    """The SQLite file migrated to head, made on first use: once for the run, in its shared folder,
+    under xdist (tests/pg_cluster.py); else once by this process (thread-safe: the fuzz fixtures
+    start bots on threads of their own)."""
     with _TEMPLATE_LOCK:
         if "path" not in _TEMPLATE:
-            folder = Path(tempfile.mkdtemp(prefix="invoicebot-sqlite-template-"))
-            atexit.register(shutil.rmtree, folder, True)
-            path = folder / "template.db"
-            _run_async(lambda: upgrade(f"sqlite+aiosqlite:///{path}"))
-            _TEMPLATE["path"] = path
+            run_dir = RUN["dir"]
+            if run_dir is not None:
+                with run_lock(run_dir):
+                    shared = run_dir / "template.db"
+                    if not shared.exists():
+                        try:
+                            _migrate_sqlite(shared)
+                        except BaseException:
+                            shared.unlink(missing_ok=True)  # never a half-migrated template for the others
+                            raise
+                _TEMPLATE["path"] = shared
+            else:
+                folder = Path(tempfile.mkdtemp(prefix="invoicebot-sqlite-template-"))
+                atexit.register(shutil.rmtree, folder, True)
+                _TEMPLATE["path"] = _migrate_sqlite(folder / "template.db")
         return _TEMPLATE["path"]
 
 
@@ -156,91 +166,23 @@ def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
 # --------------------------------------------------------------------------- PostgreSQL
 
 
-@dataclass
-class PostgresCluster:
-    """A running server and the asyncpg URL of a database we may create databases from."""
-
-    admin_url: str
-    data_dir: Path | None = None
-    pg_ctl: Path | None = None
-    as_postgres: bool = False
-
-    def stop(self) -> None:
-        if self.data_dir is None or self.pg_ctl is None:
-            return
-        cmd = [str(self.pg_ctl), "-D", str(self.data_dir / "data"), "-m", "immediate", "-w", "stop"]
-        subprocess.run(_as_postgres(cmd) if self.as_postgres else cmd, check=False, capture_output=True)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-def _pg_bindir() -> Path | None:
-    def version(p: Path) -> tuple[int, ...]:
-        try:
-            return (int(p.parent.parent.name),)
-        except ValueError:
-            return (0,)
-
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=version, reverse=True)
-    preferred = [p for p in found if p.parent.parent.name == "15"]
-    for initdb in preferred + found:
-        if (initdb.parent / "pg_ctl").exists():
-            return initdb.parent
-    which = shutil.which("initdb")
-    return Path(which).parent if which and (Path(which).parent / "pg_ctl").exists() else None
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *cmd]
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_cluster() -> PostgresCluster:
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.fail(_INSTALL_HINT, pytrace=False)
-    root = Path(tempfile.mkdtemp(prefix="invoicebot-pg-"))
-    data = root / "data"
-    as_postgres = os.geteuid() == 0
-    if as_postgres:
-        try:
-            pg_user = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.fail("running as root, but there is no 'postgres' user to run initdb as. " + _INSTALL_HINT,
-                        pytrace=False)
-        os.chown(root, pg_user.pw_uid, pg_user.pw_gid)
-        root.chmod(0o700)
-
-    def run(cmd: list[str]) -> None:
-        proc = subprocess.run(_as_postgres(cmd) if as_postgres else cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            log = root / "server.log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            shutil.rmtree(root, ignore_errors=True)
-            pytest.fail(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail}", pytrace=False)
-
-    run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-         "--locale=C", "--no-sync"])
-    port = _free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
-    run([str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start"])
-    return PostgresCluster(
-        admin_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres",
-        data_dir=root,
-        pg_ctl=bindir / "pg_ctl",
-        as_postgres=as_postgres,
-    )
-
-
 #: one cluster per test process, however many conftests import these fixtures
 _SHARED: dict[str, Any] = {"cluster": None, "users": 0}
+
+
+def _migrate_template(admin_url: str) -> None:
+    """Create the run's template database and migrate it (its engine is disposed of after, so
+    nothing stays connected to it: CREATE DATABASE ... TEMPLATE requires that)."""
+    _run_async(lambda: _admin(admin_url, f'CREATE DATABASE "{TEMPLATE_DATABASE}"'))
+    _run_async(lambda: upgrade(_database_url(admin_url, TEMPLATE_DATABASE)))
+
+
+def _cluster() -> PostgresCluster:
+    """The run's shared cluster under xdist, else one this process starts (and stops)."""
+    run_dir = RUN["dir"]
+    if run_dir is not None:
+        return shared_cluster(run_dir, _migrate_template)
+    return start_cluster()
 
 
 @pytest.fixture(scope="session")
@@ -251,7 +193,7 @@ def postgres_admin_url() -> Iterator[str]:
         yield external
         return
     if _SHARED["cluster"] is None:
-        _SHARED["cluster"] = _start_cluster()
+        _SHARED["cluster"] = _cluster()
     cluster: PostgresCluster = _SHARED["cluster"]
     _SHARED["users"] += 1
     try:
@@ -260,7 +202,8 @@ def postgres_admin_url() -> Iterator[str]:
         _SHARED["users"] -= 1
         if _SHARED["users"] == 0:
             _SHARED["cluster"] = None
-            cluster.stop()
+            if RUN["dir"] is None:  # the run's shared cluster is stopped by the xdist controller
+                cluster.stop()
 
 
 async def _admin(admin_url: str, *statements: str) -> None:
@@ -278,12 +221,18 @@ def _database_url(admin_url: str, name: str) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_session_url(postgres_admin_url: str) -> Iterator[str]:
-    """A PostgreSQL database migrated to head, shared by the session and emptied before each test."""
+    """A PostgreSQL database migrated to head, shared by the session and emptied before each test:
+    a copy of the run's migrated template when there is one, else migrated here."""
     name = f"invoicebot_test_{uuid.uuid4().hex[:8]}"
-    # identifiers cannot be bound parameters; `name` is generated here, never user input
-    _run_async(lambda: _admin(postgres_admin_url, f'CREATE DATABASE "{name}"'))
+    cluster: PostgresCluster | None = _SHARED["cluster"]
+    template = cluster.template if cluster is not None else None
     url = _database_url(postgres_admin_url, name)
-    _run_async(lambda: upgrade(url))
+    # identifiers cannot be bound parameters; `name` and `template` are generated here, never user input
+    if template is not None:
+        _run_async(lambda: _admin(postgres_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    else:
+        _run_async(lambda: _admin(postgres_admin_url, f'CREATE DATABASE "{name}"'))
+        _run_async(lambda: upgrade(url))
     try:
         yield url
     finally:
