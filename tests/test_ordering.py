@@ -3,6 +3,7 @@ worker's share, spread by expected time, every item kept exactly once."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import cast
 
@@ -53,3 +54,14 @@ def test_without_workers_the_longest_run_first() -> None:
     ordered = long_tests_first(_items(), 1)
     assert ordered[0].nodeid.startswith("tests/app/test_replicas.py")
     assert ordered[1].nodeid.startswith("tests/faults/test_kill_and_restart.py")
+
+
+def test_n_auto_starts_one_worker_per_core_plus_one(pytestconfig: pytest.Config,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pytest -n auto` (as the README says) runs as many workers as scripts/test: a third worker
+    on 2 cores fills the tests' waits. The environment's override still wins."""
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == cores + 1
+    monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "5")
+    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == 5
