@@ -112,4 +112,4 @@ async def _record_closure(
             report.closure_changes.append(ClosureUpdate(bizno=status.bizno, previous=before.state,
                                                         current=status.state.value, detail=status.detail))
     if fresh:
-        await store.closures.record(fresh, provider=provider, checked_by=ACTOR, now=now)
+        await store.sweeps.record_closures(fresh, provider=provider, checked_by=ACTOR, now=now)

@@ -3,6 +3,7 @@ exactly as `DocumentRepo.record_status(expected=SWEPT)` and `AuditRepo.record` w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -11,7 +12,15 @@ import sqlalchemy as sa
 from commands.ledger import AuditKind, AuditOperation, Store, write_engine
 from commands.ledger.schema import audit_events, documents
 from commands.ledger.sweep_rows import SweepRow
-from providers.models import DocumentKind, DocumentRef, DocumentState, DocumentStatus, Provider
+from providers.models import (
+    BusinessState,
+    BusinessStatus,
+    DocumentKind,
+    DocumentRef,
+    DocumentState,
+    DocumentStatus,
+    Provider,
+)
 
 NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
 SEEDED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -97,3 +106,37 @@ async def test_changes_are_written_as_record_status_and_audit_record_write_them_
 
 async def test_no_change_writes_nothing(store: Store) -> None:
     assert await store.sweeps.record_changes([], NOW, actor="sweep") == set()
+
+
+async def test_closure_checks_are_written_as_closure_record_writes_them(store: Store) -> None:
+    """`record_closures` (one executemany INSERT) stores each number's check exactly as
+    `ClosureRepo.record` (an INSERT ... RETURNING per number) does, naive times read as KST."""
+    statuses = [
+        BusinessStatus(bizno="1231212312", state=BusinessState.ACTIVE, raw_state="1", tax_type="general",
+                       checked_at=dt.datetime(2026, 11, 30, 9, 0)),
+        BusinessStatus(bizno="2208875476", state=BusinessState.CLOSED, raw_state="2", state_date=dt.date(2026, 10, 1),
+                       detail="closed"),
+    ]
+    before = await store.closures.record(statuses, provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    await store.sweeps.record_closures([], provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    assert await store.sweeps.record_closures(statuses, provider=Provider.POPBILL, checked_by="sweep", now=NOW) == 2
+    latest = await store.closures.latest([s.bizno for s in statuses])
+    assert [dataclasses.replace(latest[r.bizno], id=r.id) for r in before] == before
+    assert all(latest[r.bizno].id > r.id for r in before)
+
+
+async def test_sweep_reads_see_open_documents_of_a_group_only(store: Store) -> None:
+    """The prebuilt page and stalest statements bind the group (workspace or none, provider) and the page."""
+    rows = await _seed(store, "PG")  # lifecycles issued, destroying, destroyed, failed; team T1 for one
+    open_ids = [row.id for row, (lifecycle, team, _e, _a) in zip(rows, CASES, strict=True)
+                if lifecycle in ("issued", "destroying") and team is None]
+    page = await store.sweeps.page(Provider.PAYSSAM, None, after_id=0, limit=2)
+    assert [r.id for r in page] == open_ids[:2]
+    rest = await store.sweeps.page(Provider.PAYSSAM, None, after_id=page[-1].id, limit=10)
+    assert [r.id for r in rest] == open_ids[2:]
+    assert [r.id for r in await store.sweeps.page(Provider.PAYSSAM, "T1", after_id=0, limit=10)] == [rows[1].id]
+    assert await store.sweeps.page(Provider.POPBILL, None, after_id=0, limit=10) == []
+    assert sorted(r.id for r in await store.sweeps.stalest(Provider.PAYSSAM, None, limit=10)) == open_ids
+    assert [r.id for r in await store.sweeps.stalest(Provider.PAYSSAM, "T1", limit=10)] == [rows[1].id]
+    groups = {(g.team_id, g.provider): g.count for g in await store.sweeps.open_groups()}
+    assert groups[(None, Provider.PAYSSAM)] == len(open_ids) and groups[("T1", Provider.PAYSSAM)] == 1
