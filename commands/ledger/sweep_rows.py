@@ -117,10 +117,18 @@ def _group_params(provider: Provider, team_id: str | None, **more: Any) -> dict[
     return {"provider": provider.value, **({} if team_id is None else {"team_id": team_id}), **more}
 
 
+#: the stored values of the enumerations a row carries: a dict lookup per column instead of an
+#: `Enum(value)` call (about 1 µs each, three per row: a third of building a row)
+_PROVIDERS = {p.value: p for p in Provider}
+_KINDS = {k.value: k for k in DocumentKind}
+_STATES = {s.value: s for s in DocumentState}
+
+
 def _row(values: Any) -> SweepRow:
     (doc_id, ref, provider, kind, provider_id, sandbox, state, raw_state, channel_id, thread_ts, team_id) = values
-    return SweepRow(id=doc_id, ref=ref or "", provider=Provider(provider), kind=DocumentKind(kind),
-                    provider_id=provider_id, sandbox=bool(sandbox), state=DocumentState(state) if state else None,
+    return SweepRow(id=doc_id, ref=ref or "", provider=_PROVIDERS.get(provider) or Provider(provider),
+                    kind=_KINDS.get(kind) or DocumentKind(kind), provider_id=provider_id, sandbox=bool(sandbox),
+                    state=(_STATES.get(state) or DocumentState(state)) if state else None,
                     raw_state=raw_state or "", channel_id=channel_id, thread_ts=thread_ts, team_id=team_id)
 
 

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from commands.ledger import AuditKind, AuditOperation, Store, write_engine
@@ -140,3 +141,19 @@ async def test_sweep_reads_see_open_documents_of_a_group_only(store: Store) -> N
     assert [r.id for r in await store.sweeps.stalest(Provider.PAYSSAM, "T1", limit=10)] == [rows[1].id]
     groups = {(g.team_id, g.provider): g.count for g in await store.sweeps.open_groups()}
     assert groups[(None, Provider.PAYSSAM)] == len(open_ids) and groups[("T1", Provider.PAYSSAM)] == 1
+
+
+def test_a_row_reads_its_enumerations_and_refuses_unknown_values() -> None:
+    """`_row` looks the stored values up in tables built from the enumerations; a value no
+    enumeration has still fails as `Enum(value)` does (ValueError), never as a KeyError."""
+    from commands.ledger.sweep_rows import _row
+
+    row = _row((7, None, "hiworks", "tax_invoice", "D1", 1, "sent", None, None, None, "T1"))
+    assert (row.provider, row.kind, row.state, row.ref, row.raw_state, row.sandbox) == (
+        Provider.HIWORKS, DocumentKind.TAX_INVOICE, DocumentState.SENT, "", "", True)
+    assert _row((7, "R", "payssam", "bill", "B1", 0, None, "W", None, None, None)).state is None
+    for bad in ((7, "R", "nope", "bill", "B1", 0, None, "", None, None, None),
+                (7, "R", "payssam", "nope", "B1", 0, None, "", None, None, None),
+                (7, "R", "payssam", "bill", "B1", 0, "nope", "", None, None, None)):
+        with pytest.raises(ValueError, match="nope"):
+            _row(bad)
