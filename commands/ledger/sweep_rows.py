@@ -111,6 +111,10 @@ _STALEST = {team: sa.select(*_COLUMNS).where(_of_group(team))
 _TOUCH = (sa.update(documents).where(_c.id.in_(sa.bindparam("ids", expanding=True)))
           .values(state_checked_at=sa.bindparam("checked_at")))
 _CLOSURE = sa.insert(closure_checks)
+_cc = closure_checks.c
+#: the newest check of each of the numbers bound as ``biznos``
+_LATEST_CLOSURES = sa.select(_cc.bizno, _cc.state, _cc.raw_state).where(_cc.id.in_(
+    sa.select(sa.func.max(_cc.id)).where(_cc.bizno.in_(sa.bindparam("biznos", expanding=True))).group_by(_cc.bizno)))
 
 
 def _group_params(provider: Provider, team_id: str | None, **more: Any) -> dict[str, Any]:
@@ -180,7 +184,39 @@ class SweepRepo(Repo):
         if not ids:
             return 0
         async with self._db.write() as conn:
-            return int((await conn.execute(_TOUCH, {"ids": list(ids), "checked_at": now})).rowcount)
+            return await _touch(conn, ids, now)
+
+    async def record_changes(self, changes: Sequence[tuple[SweepRow, DocumentStatus]], now: dt.datetime, *,
+                             actor: str) -> set[int]:
+        """The new states of the documents whose state changed, and an audit event each, as
+        `DocumentRepo.record_status(..., expected=SWEPT)` and `AuditRepo.record` write them one by
+        one, in a few executemany statements; returns the ids that moved (a document that left the
+        swept lifecycles meanwhile is not written, and has no event)."""
+        if not changes:
+            return set()
+        async with self._db.write() as conn:
+            return await _record_changes(conn, changes, now, actor)
+
+    async def write_answers(self, unchanged: Collection[int], changes: Sequence[tuple[SweepRow, DocumentStatus]],
+                            now: dt.datetime, *, actor: str) -> set[int]:
+        """A batch of answers in ONE write transaction: `touch(unchanged)` and `record_changes(changes)`
+        together (no `Store` built per batch, whose repositories and write engine cost more CPU than a
+        small batch's statements); returns the ids that moved."""
+        if not unchanged and not changes:
+            return set()
+        async with self._db.write() as conn:
+            if unchanged:
+                await _touch(conn, unchanged, now)
+            return await _record_changes(conn, changes, now, actor) if changes else set()
+
+    async def closure_states(self, biznos: Collection[str]) -> dict[str, tuple[str, str | None]]:
+        """The (state, raw state) of each number's most recent closure check (never checked: absent):
+        what the sweep compares a new answer with, as `ClosureRepo.latest` finds it, without the rest."""
+        if not biznos:
+            return {}
+        async with self._read() as conn:
+            rows = (await conn.execute(_LATEST_CLOSURES, {"biznos": list(biznos)})).all()
+        return {bizno: (state, raw_state) for bizno, state, raw_state in rows}
 
     async def record_closures(self, statuses: Sequence[BusinessStatus], *, provider: Provider,
                               checked_by: str | None, now: dt.datetime) -> int:
@@ -194,32 +230,30 @@ class SweepRepo(Repo):
                 await conn.execute(_CLOSURE, rows)
         return len(rows)
 
-    async def record_changes(self, changes: Sequence[tuple[SweepRow, DocumentStatus]], now: dt.datetime, *,
-                             actor: str) -> set[int]:
-        """The new states of the documents whose state changed, and an audit event each, as
-        `DocumentRepo.record_status(..., expected=SWEPT)` and `AuditRepo.record` write them one by
-        one, in a few executemany statements; returns the ids that moved (a document that left the
-        swept lifecycles meanwhile is not written, and has no event)."""
-        if not changes:
-            return set()
-        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row, status in changes:  # executemany wants the same columns in every row
-            values = _status_columns(status, now)
-            shapes.setdefault(tuple(values), []).append({**values, "doc_id": row.id})
-        moved: set[int] = set()
-        async with self._db.write() as conn:
-            for rows in shapes.values():
-                many = len(rows) > 1 and conn.dialect.supports_sane_multi_rowcount
-                if many and (await conn.execute(_MOVE, rows)).rowcount == len(rows):
-                    moved.update(r["doc_id"] for r in rows)
-                    continue
-                for values in rows:  # one at a time: which of them moved (rare, or no multi-row count)
-                    if (await conn.execute(_MOVE, values)).rowcount == 1:
-                        moved.add(values["doc_id"])
-            events = [_event(row, status, now, actor) for row, status in changes if row.id in moved]
-            if events:
-                await conn.execute(_EVENT, events)
-        return moved
+
+async def _touch(conn: AsyncConnection, ids: Collection[int], now: dt.datetime) -> int:
+    return int((await conn.execute(_TOUCH, {"ids": list(ids), "checked_at": now})).rowcount)
+
+
+async def _record_changes(conn: AsyncConnection, changes: Sequence[tuple[SweepRow, DocumentStatus]],
+                          now: dt.datetime, actor: str) -> set[int]:
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row, status in changes:  # executemany wants the same columns in every row
+        values = _status_columns(status, now)
+        shapes.setdefault(tuple(values), []).append({**values, "doc_id": row.id})
+    moved: set[int] = set()
+    for rows in shapes.values():
+        many = len(rows) > 1 and conn.dialect.supports_sane_multi_rowcount
+        if many and (await conn.execute(_MOVE, rows)).rowcount == len(rows):
+            moved.update(r["doc_id"] for r in rows)
+            continue
+        for values in rows:  # one at a time: which of them moved (rare, or no multi-row count)
+            if (await conn.execute(_MOVE, values)).rowcount == 1:
+                moved.add(values["doc_id"])
+    events = [_event(row, status, now, actor) for row, status in changes if row.id in moved]
+    if events:
+        await conn.execute(_EVENT, events)
+    return moved
 
 
 def _event(row: SweepRow, status: DocumentStatus, now: dt.datetime, actor: str) -> dict[str, Any]:

@@ -157,3 +157,33 @@ def test_a_row_reads_its_enumerations_and_refuses_unknown_values() -> None:
                 (7, "R", "payssam", "bill", "B1", 0, "nope", "", None, None, None)):
         with pytest.raises(ValueError, match="nope"):
             _row(bad)
+
+
+async def test_a_batch_of_answers_is_written_as_touch_and_record_changes_write_it(store: Store) -> None:
+    """`write_answers` (one transaction) leaves the rows and events `touch` + `record_changes` leave."""
+    before = await _seed(store, "TWA")
+    after = await _seed(store, "TWB")
+    changes_before = [(row, _status(row, answer)) for row, (_l, _t, _e, answer) in zip(before, CASES, strict=True)]
+    changes_after = [(row, _status(row, answer)) for row, (_l, _t, _e, answer) in zip(after, CASES, strict=True)]
+    await store.sweeps.touch([before[0].id], NOW)
+    moved_before = await store.sweeps.record_changes(changes_before[1:], NOW, actor="sweep")
+    moved = await store.sweeps.write_answers([after[0].id], changes_after[1:], NOW, actor="sweep")
+    assert await store.sweeps.write_answers([], [], NOW, actor="sweep") == set()
+    assert [row.id in moved for row in after] == [row.id in moved_before for row in before] \
+        == [False, True, True, False, True, False]
+    assert await _written(store, after) == await _written(store, before)
+    assert (await _written(store, after))[0][0]["state_checked_at"] == NOW
+
+
+async def test_closure_states_are_the_newest_check_of_each_number(store: Store) -> None:
+    def check(bizno: str, state: BusinessState, raw: str) -> BusinessStatus:
+        return BusinessStatus(bizno=bizno, state=state, raw_state=raw)
+
+    await store.sweeps.record_closures([check("1231212312", BusinessState.ACTIVE, "1"),
+                                        check("2208875476", BusinessState.ACTIVE, "1")],
+                                       provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    await store.sweeps.record_closures([check("1231212312", BusinessState.CLOSED, "2")],
+                                       provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    found = await store.sweeps.closure_states(["1231212312", "2208875476", "6798700433"])
+    assert found == {"1231212312": ("closed", "2"), "2208875476": ("active", "1")}
+    assert await store.sweeps.closure_states([]) == {}
