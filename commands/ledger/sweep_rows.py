@@ -3,10 +3,10 @@
 A sweep touches every open document once a day, so what it costs per document matters:
 these queries select only the eleven columns a sweep needs (no request JSON, no links) and
 build a slotted tuple per row rather than a full `DocumentRecord`; unchanged documents are
-marked checked with one ``UPDATE ... WHERE id IN (...)`` per batch, inside the caller's
-transaction, so a batch of answers is one commit; the documents whose state changed are
-written with one executemany UPDATE and one executemany INSERT of their audit events
-(`record_changes`), not two statements each; the buyers' closure checks are one executemany INSERT
+marked checked with one ``UPDATE ... WHERE id IN (...)`` per batch and the documents whose
+state changed are written with one executemany UPDATE and one executemany INSERT of their audit
+events (`record_changes`), not two statements each, both in one transaction (`write_answers`),
+so a batch of answers is one commit; the buyers' closure checks are one executemany INSERT
 (`record_closures`), not one INSERT ... RETURNING per number.
 
 Every statement is built once, here, with its values bound at execution: building a SELECT with
