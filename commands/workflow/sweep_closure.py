@@ -99,17 +99,17 @@ async def _record_closure(
     store: Store, provider: Provider, statuses: Sequence[BusinessStatus], report: SweepReport, now: dt.datetime
 ) -> None:
     report.closure_checked += len(statuses)
-    latest = await store.closures.latest([s.bizno for s in statuses])
+    latest = await store.sweeps.closure_states([s.bizno for s in statuses])
     fresh: list[BusinessStatus] = []
     for status in statuses:
         before = latest.get(status.bizno)
-        if before is not None and (before.state, before.raw_state) == (status.state.value, status.raw_state):
+        if before == (status.state.value, status.raw_state):
             continue
         # stamp our own check time: Popbill's checkDate is a date (midnight KST), which would put
         # a change checked at 10:00 before a digest window that starts at 09:00 the same day
         fresh.append(status.model_copy(update={"checked_at": now}))
         if before is not None:
-            report.closure_changes.append(ClosureUpdate(bizno=status.bizno, previous=before.state,
+            report.closure_changes.append(ClosureUpdate(bizno=status.bizno, previous=before[0],
                                                         current=status.state.value, detail=status.detail))
     if fresh:
-        await store.closures.record(fresh, provider=provider, checked_by=ACTOR, now=now)
+        await store.sweeps.record_closures(fresh, provider=provider, checked_by=ACTOR, now=now)

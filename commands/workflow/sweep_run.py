@@ -206,9 +206,7 @@ class BatchWriter:
                     unchanged.append(row.id)
                 else:
                     moved.append((row, status))
-        async with self.store.transaction() as tx:
-            await tx.sweeps.touch(unchanged, now)
-            written = await tx.sweeps.record_changes(moved, now, actor=ACTOR)
+        written = await self.store.sweeps.write_answers(unchanged, moved, now, actor=ACTOR)
         changes = [_change(row, status) for row, status in moved if row.id in written]
         self.report.batches += 1
         self.report.changes.extend(changes)

@@ -3,15 +3,25 @@ exactly as `DocumentRepo.record_status(expected=SWEPT)` and `AuditRepo.record` w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from commands.ledger import AuditKind, AuditOperation, Store, write_engine
 from commands.ledger.schema import audit_events, documents
 from commands.ledger.sweep_rows import SweepRow
-from providers.models import DocumentKind, DocumentRef, DocumentState, DocumentStatus, Provider
+from providers.models import (
+    BusinessState,
+    BusinessStatus,
+    DocumentKind,
+    DocumentRef,
+    DocumentState,
+    DocumentStatus,
+    Provider,
+)
 
 NOW = dt.datetime(2026, 11, 30, 3, 0, tzinfo=dt.UTC)
 SEEDED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -97,3 +107,83 @@ async def test_changes_are_written_as_record_status_and_audit_record_write_them_
 
 async def test_no_change_writes_nothing(store: Store) -> None:
     assert await store.sweeps.record_changes([], NOW, actor="sweep") == set()
+
+
+async def test_closure_checks_are_written_as_closure_record_writes_them(store: Store) -> None:
+    """`record_closures` (one executemany INSERT) stores each number's check exactly as
+    `ClosureRepo.record` (an INSERT ... RETURNING per number) does, naive times read as KST."""
+    statuses = [
+        BusinessStatus(bizno="1231212312", state=BusinessState.ACTIVE, raw_state="1", tax_type="general",
+                       checked_at=dt.datetime(2026, 11, 30, 9, 0)),
+        BusinessStatus(bizno="2208875476", state=BusinessState.CLOSED, raw_state="2", state_date=dt.date(2026, 10, 1),
+                       detail="closed"),
+    ]
+    before = await store.closures.record(statuses, provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    await store.sweeps.record_closures([], provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    assert await store.sweeps.record_closures(statuses, provider=Provider.POPBILL, checked_by="sweep", now=NOW) == 2
+    latest = await store.closures.latest([s.bizno for s in statuses])
+    assert [dataclasses.replace(latest[r.bizno], id=r.id) for r in before] == before
+    assert all(latest[r.bizno].id > r.id for r in before)
+
+
+async def test_sweep_reads_see_open_documents_of_a_group_only(store: Store) -> None:
+    """The prebuilt page and stalest statements bind the group (workspace or none, provider) and the page."""
+    rows = await _seed(store, "PG")  # lifecycles issued, destroying, destroyed, failed; team T1 for one
+    open_ids = [row.id for row, (lifecycle, team, _e, _a) in zip(rows, CASES, strict=True)
+                if lifecycle in ("issued", "destroying") and team is None]
+    page = await store.sweeps.page(Provider.PAYSSAM, None, after_id=0, limit=2)
+    assert [r.id for r in page] == open_ids[:2]
+    rest = await store.sweeps.page(Provider.PAYSSAM, None, after_id=page[-1].id, limit=10)
+    assert [r.id for r in rest] == open_ids[2:]
+    assert [r.id for r in await store.sweeps.page(Provider.PAYSSAM, "T1", after_id=0, limit=10)] == [rows[1].id]
+    assert await store.sweeps.page(Provider.POPBILL, None, after_id=0, limit=10) == []
+    assert sorted(r.id for r in await store.sweeps.stalest(Provider.PAYSSAM, None, limit=10)) == open_ids
+    assert [r.id for r in await store.sweeps.stalest(Provider.PAYSSAM, "T1", limit=10)] == [rows[1].id]
+    groups = {(g.team_id, g.provider): g.count for g in await store.sweeps.open_groups()}
+    assert groups[(None, Provider.PAYSSAM)] == len(open_ids) and groups[("T1", Provider.PAYSSAM)] == 1
+
+
+def test_a_row_reads_its_enumerations_and_refuses_unknown_values() -> None:
+    """`_row` looks the stored values up in tables built from the enumerations; a value no
+    enumeration has still fails as `Enum(value)` does (ValueError), never as a KeyError."""
+    from commands.ledger.sweep_rows import _row
+
+    row = _row((7, None, "hiworks", "tax_invoice", "D1", 1, "sent", None, None, None, "T1"))
+    assert (row.provider, row.kind, row.state, row.ref, row.raw_state, row.sandbox) == (
+        Provider.HIWORKS, DocumentKind.TAX_INVOICE, DocumentState.SENT, "", "", True)
+    assert _row((7, "R", "payssam", "bill", "B1", 0, None, "W", None, None, None)).state is None
+    for bad in ((7, "R", "nope", "bill", "B1", 0, None, "", None, None, None),
+                (7, "R", "payssam", "nope", "B1", 0, None, "", None, None, None),
+                (7, "R", "payssam", "bill", "B1", 0, "nope", "", None, None, None)):
+        with pytest.raises(ValueError, match="nope"):
+            _row(bad)
+
+
+async def test_a_batch_of_answers_is_written_as_touch_and_record_changes_write_it(store: Store) -> None:
+    """`write_answers` (one transaction) leaves the rows and events `touch` + `record_changes` leave."""
+    before = await _seed(store, "TWA")
+    after = await _seed(store, "TWB")
+    changes_before = [(row, _status(row, answer)) for row, (_l, _t, _e, answer) in zip(before, CASES, strict=True)]
+    changes_after = [(row, _status(row, answer)) for row, (_l, _t, _e, answer) in zip(after, CASES, strict=True)]
+    await store.sweeps.touch([before[0].id], NOW)
+    moved_before = await store.sweeps.record_changes(changes_before[1:], NOW, actor="sweep")
+    moved = await store.sweeps.write_answers([after[0].id], changes_after[1:], NOW, actor="sweep")
+    assert await store.sweeps.write_answers([], [], NOW, actor="sweep") == set()
+    assert [row.id in moved for row in after] == [row.id in moved_before for row in before] \
+        == [False, True, True, False, True, False]
+    assert await _written(store, after) == await _written(store, before)
+    assert (await _written(store, after))[0][0]["state_checked_at"] == NOW
+
+
+async def test_closure_states_are_the_newest_check_of_each_number(store: Store) -> None:
+    def check(bizno: str, state: BusinessState, raw: str) -> BusinessStatus:
+        return BusinessStatus(bizno=bizno, state=state, raw_state=raw)
+
+    await store.sweeps.record_closures([check("1231212312", BusinessState.ACTIVE, "1"),
+                                        check("2208875476", BusinessState.ACTIVE, "1")],
+                                       provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    await store.sweeps.record_closures([check("1231212312", BusinessState.CLOSED, "2")],
+                                       provider=Provider.POPBILL, checked_by="sweep", now=NOW)
+    found = await store.sweeps.closure_states(["1231212312", "2208875476", "6798700433"])
+    assert found == {"1231212312": ("closed", "2"), "2208875476": ("active", "1")}
+    assert await store.sweeps.closure_states([]) == {}
