@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from providers.abillify import AbillifyService, create_service, identity_reference
 from providers.base import InvoiceProvider
@@ -37,6 +36,7 @@ from providers.models import (
 )
 from providers.sandbox.abillify import IDEMPOTENCY_TTL, AbillifySandbox
 from providers.sandbox.base import FaultRule
+from tests.local_http import json_posts
 
 POLICY = HttpPolicy(read_timeout=0.3, backoff=0.01, max_retry_after=0.5)
 BUYER = Party(name="가나다 상사", bizno="2208162517", email="ap@ganada.example")
@@ -117,26 +117,10 @@ async def test_issue_eur_sends_unitprice_in_euros_and_reports_cents(service: Abi
 
 
 async def test_issue_passes_callback_url_as_notify_url_and_abillify_calls_it(service: AbillifyService) -> None:
-    got: list[dict[str, Any]] = []
-    arrived = asyncio.Event()
-
-    async def notify(req: web.Request) -> web.Response:
-        got.append(await req.json())
-        arrived.set()
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/abillify/notify", notify)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        await service.issue(request(callback_url=f"http://127.0.0.1:{port}/abillify/notify"))
-        await asyncio.wait_for(arrived.wait(), 5)
-    finally:
-        await runner.cleanup()
+    async with json_posts("/abillify/notify") as notify:
+        await service.issue(request(callback_url=notify.url))
+        await asyncio.wait_for(notify.arrived.wait(), 5)
+    got = notify.received
     assert got[0]["result"] == "OK" and got[0]["resultcode"] == "0" and got[0]["job"] and got[0]["notification"]
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from providers.errors import OutcomeUnknown, ProviderProtocolError, RateLimited
 from providers.http import HttpPolicy, ProviderHttp
 from providers.sandbox.base import FaultRule, Faults, Sandbox, SandboxThread, json_response
-from tests.local_http import LOCAL_TLS
+from tests.local_http import LOCAL_TLS, json_posts
 
 
 class CounterSandbox(Sandbox):
@@ -137,30 +137,18 @@ async def test_callbacks_are_posted_with_the_processs_one_verifying_tls_context(
     trust store again for each sandbox (about 20 ms of CPU each)."""
     from providers.http import verified_context
 
-    received: list[object] = []
-
-    async def hook(request: web.Request) -> web.Response:
-        received.append(await request.json())
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     boxes = [CounterSandbox(), CounterSandbox()]
-    try:
-        for box in boxes:
-            await box.start()
-            box.fire_callback(f"http://127.0.0.1:{port}/hook", {"n": 1})
-            await box.wait_callbacks()
-        contexts = [box._callback_client._transport._pool._ssl_context for box in boxes]  # type: ignore[union-attr]
-        assert contexts[0] is contexts[1] is verified_context()
-        assert verified_context().verify_mode is ssl.CERT_REQUIRED and verified_context().check_hostname
-        assert received == [{"n": 1}, {"n": 1}]
-    finally:
-        for box in boxes:
-            await box.stop()
-        await runner.cleanup()
+    async with json_posts("/hook") as hook:
+        try:
+            for box in boxes:
+                await box.start()
+                box.fire_callback(hook.url, {"n": 1})
+                await box.wait_callbacks()
+            contexts = [box._callback_client._transport._pool._ssl_context  # type: ignore[union-attr]
+                        for box in boxes]
+            assert contexts[0] is contexts[1] is verified_context()
+            assert verified_context().verify_mode is ssl.CERT_REQUIRED and verified_context().check_hostname
+            assert hook.received == [{"n": 1}, {"n": 1}]
+        finally:
+            for box in boxes:
+                await box.stop()
