@@ -16,7 +16,16 @@ from commands.ledger.records import ClosureChange, ClosureCheckRecord
 from commands.ledger.schema import closure_checks
 from providers.models import BusinessStatus, Provider
 
-__all__ = ["ClosureRepo"]
+__all__ = ["ClosureRepo", "closure_values"]
+
+
+def closure_values(status: BusinessStatus, *, provider: Provider, checked_by: str | None,
+                   now: dt.datetime) -> dict[str, object]:
+    """The `closure_checks` row of one answer: what `ClosureRepo.record` and the sweep's batched
+    insert (`SweepRepo.record_closures`) both write."""
+    return {"bizno": status.bizno, "provider": provider.value, "state": status.state.value,
+            "raw_state": status.raw_state, "tax_type": status.tax_type, "state_date": status.state_date,
+            "detail": status.detail, "checked_at": aware(status.checked_at) or now, "checked_by": checked_by}
 
 
 class ClosureRepo(Repo):
@@ -32,21 +41,7 @@ class ClosureRepo(Repo):
     ) -> list[ClosureCheckRecord]:
         if not statuses:
             return []
-        now = now_or(now)
-        rows = [
-            {
-                "bizno": s.bizno,
-                "provider": provider.value,
-                "state": s.state.value,
-                "raw_state": s.raw_state,
-                "tax_type": s.tax_type,
-                "state_date": s.state_date,
-                "detail": s.detail,
-                "checked_at": aware(s.checked_at) or now,
-                "checked_by": checked_by,
-            }
-            for s in statuses
-        ]
+        rows = [closure_values(s, provider=provider, checked_by=checked_by, now=now_or(now)) for s in statuses]
         out = []
         async with self._db.write() as conn:
             for values in rows:

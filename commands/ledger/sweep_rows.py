@@ -27,8 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commands.ledger._db import Db, Repo, aware
+from commands.ledger._db import Db, Repo
 from commands.ledger.audit import event_values
+from commands.ledger.closures import closure_values
 from commands.ledger.db import read_engine
 from commands.ledger.documents import _status_columns
 from commands.ledger.schema import audit_events, closure_checks, documents
@@ -222,9 +223,7 @@ class SweepRepo(Repo):
                               checked_by: str | None, now: dt.datetime) -> int:
         """The rows `ClosureRepo.record` adds, in one executemany INSERT (the sweep does not read
         them back: no RETURNING, no statement per number); returns how many were added."""
-        rows = [{"bizno": s.bizno, "provider": provider.value, "state": s.state.value, "raw_state": s.raw_state,
-                 "tax_type": s.tax_type, "state_date": s.state_date, "detail": s.detail,
-                 "checked_at": aware(s.checked_at) or now, "checked_by": checked_by} for s in statuses]
+        rows = [closure_values(s, provider=provider, checked_by=checked_by, now=now) for s in statuses]
         if rows:
             async with self._db.write() as conn:
                 await conn.execute(_CLOSURE, rows)
