@@ -34,7 +34,7 @@ from providers.errors import (
 )
 from providers.redact import redact_mapping
 
-__all__ = ["HttpPolicy", "ProviderHttp", "parse_retry_after"]
+__all__ = ["HttpPolicy", "ProviderHttp", "parse_retry_after", "tls_context", "verified_context"]
 
 log = logging.getLogger("invoicebot.providers.http")
 
@@ -77,17 +77,13 @@ class HttpPolicy(BaseModel):
 
 
 @functools.cache
-def _verified_context() -> ssl.SSLContext:
+def verified_context() -> ssl.SSLContext:
+    """The process's one verifying context (certifi's, as httpx's default): every HTTPS provider
+    client, and a client whose peers are not known when it is built (a sandbox's callback client
+    posts wherever it is told). httpx would load the trust store again for each client (~20 ms)."""
     import certifi  # httpx's own default trust store
 
     return ssl.create_default_context(cafile=certifi.where())
-
-
-def verified_context() -> ssl.SSLContext:
-    """The process's one verifying context (certifi's, as httpx's default), for a client whose
-    peers are not known when it is built (a sandbox's callback client posts wherever it is told).
-    httpx would load the trust store again for each such client (about 20 ms of CPU)."""
-    return _verified_context()
 
 
 def tls_context(base_url: str) -> ssl.SSLContext:
@@ -100,7 +96,7 @@ def tls_context(base_url: str) -> ssl.SSLContext:
     would fail closed rather than connect unverified.
     """
     if base_url.lower().startswith("https://"):
-        return _verified_context()
+        return verified_context()
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, certificate required, no CA
 
 
