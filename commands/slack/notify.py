@@ -34,7 +34,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _, use_locale
 from commands.ledger import ApprovalAction, Store, utc_now
 from commands.slack.blocks import approval_text, build_approval_message
-from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text
 from commands.slack.blocks.kit import user_mention
 from commands.slack.blocks.models import ApprovalCard
 from commands.slack.cards import approval_card
@@ -186,6 +185,8 @@ class Notifier:
             return
         with use_locale(await self.channel_language()):
             if approval.action is ApprovalAction.BULK_ISSUE:  # a batch's card shows the batch, not one document
+                from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text  # bulk: on first use
+
                 text, blocks = bulk_card_text(approval), build_bulk_card(approval)
             else:
                 card = self.card(approval)
@@ -218,6 +219,8 @@ class Notifier:
         with use_locale(await self.person_language(approval.requester)):
             if approval.action is ApprovalAction.BULK_ISSUE:
                 # the requester's copy never carries the decision buttons
+                from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text  # bulk: on first use
+
                 text = bulk_card_text(approval)
                 blocks = [b for b in build_bulk_card(approval) if not isinstance(b, ActionsBlock)]
             else:

@@ -5,12 +5,15 @@ the views are what it returns, and `WorkflowError` is what it refuses with when 
 is the workflow's own; bad input and what a provider cannot do arrive as the provider
 layer's `RequestInvalid` and `NotSupported` (see `commands.workflow.errors`), so callers
 catch ``(WorkflowError, ProviderError)``.
+
+The status sweep (`commands.workflow.sweep`) is not re-exported: its daily job imports it when it
+runs, so an idle bot does not hold it (part of the 1.3 MB of idle memory the rarely used features
+cost, `tests/bot/test_start.py`).
 """
 
 from commands.workflow.drafts import IssueDraft
 from commands.workflow.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from commands.workflow.service import InvoiceService
-from commands.workflow.sweep import SweepReport, sweep
 from commands.workflow.views import (
     ApprovalView,
     ClosureItem,
@@ -34,7 +37,5 @@ __all__ = [
     "IssueDraft",
     "NotAllowed",
     "NotFound",
-    "SweepReport",
     "WorkflowError",
-    "sweep",
 ]

@@ -16,7 +16,6 @@ from typing import Any
 
 from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, AuditKind, AuditOperation, Lifecycle
-from commands.workflow.amend_exec import close_amendment
 from commands.workflow.context import SYSTEM_ACTOR, WorkflowContext, mention
 from commands.workflow.errors import NotAllowed, invalid
 from commands.workflow.views import ApprovalView, DecisionOutcome, DecisionResult, ExecutionResult
@@ -147,6 +146,8 @@ async def _record_decision(
     if not approve and approval.action in (ApprovalAction.ISSUE, ApprovalAction.BULK_ISSUE):
         await _close_documents(ctx, approval, Lifecycle.REJECTED, reason, now)
     if not approve and approval.action is ApprovalAction.AMEND:
+        from commands.workflow.amend_exec import close_amendment  # on first use (idle memory)
+
         await close_amendment(ctx.store, approval, Lifecycle.REJECTED, now)
     return True
 
@@ -208,6 +209,8 @@ async def expire(ctx: WorkflowContext, approval: ApprovalRecord, now: dt.datetim
     if approval.action in (ApprovalAction.ISSUE, ApprovalAction.BULK_ISSUE):
         await _close_documents(ctx, approval, Lifecycle.EXPIRED, None, now)
     if approval.action is ApprovalAction.AMEND:
+        from commands.workflow.amend_exec import close_amendment  # on first use (idle memory)
+
         await close_amendment(ctx.store, approval, Lifecycle.EXPIRED, now)
     await ctx.audit_approval(approval, actor=SYSTEM_ACTOR, kind=AuditKind.SYSTEM,
                              operation=AuditOperation.of(approval.action, "expire"), outcome="expired", now=now)

@@ -24,8 +24,6 @@ from enum import Enum
 from commands.i18n import _
 from commands.ledger import ApprovalAction, ApprovalRecord, ApprovalState, DocumentRecord, IdempotencyState
 from commands.workflow.actions import Action, LookableAction, action_for
-from commands.workflow.amend_exec import execute_amendment
-from commands.workflow.bulk_run import drive_bulk
 from commands.workflow.context import WorkflowContext
 from commands.workflow.nts_action import SendNtsAction
 from commands.workflow.provider_directory import CredentialsUnavailable
@@ -127,9 +125,14 @@ async def _drive(ctx: WorkflowContext, approval: ApprovalRecord, doc: DocumentRe
     approval_id = approval.id
     run = Run(ctx, approval, doc, mode)
     try:
+        # a batch or an amendment imports its loop on first use: an idle bot does not hold them (idle memory)
         if approval.action is ApprovalAction.BULK_ISSUE:  # a batch: many documents, one approval
+            from commands.workflow.bulk_run import drive_bulk
+
             return await drive_bulk(run, send_and_reconcile)
         if approval.action is ApprovalAction.AMEND:  # several documents under one approval
+            from commands.workflow.amend_exec import execute_amendment
+
             return await execute_amendment(run, send_and_reconcile)
         return await send_and_reconcile(_strategy(run))
     except CredentialsUnavailable as exc:

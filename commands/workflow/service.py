@@ -12,6 +12,10 @@ Example::
     approval = await service.request_issue(draft, requester="U_ALICE", channel_id="C_FIN")
     decision = await service.decide(approval.id, "U_BOB", approve=True)
     decision.execution.ok   # True: issued, decision.approval.document.provider_ref is set
+
+The rarely used workflows (amend, bulk, closure, export, resubmit, send-to-NTS) are imported by
+the method that runs them, on its first call: an idle bot does not hold them (part of the
+1.3 MB of idle memory the rarely used features cost, `tests/bot/test_start.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from commands.ledger import (
@@ -33,32 +38,22 @@ from commands.ledger import (
     Store,
     utc_now,
 )
-from commands.ledger.bulk import BulkBatchRecord, BulkRowRecord
-from commands.workflow import (
-    amend,
-    approvals,
-    bulk,
-    closure,
-    deadlines,
-    execution,
-    export,
-    links,
-    pdf,
-    queries,
-    recovery,
-    requests,
-    resubmit,
-    send_nts,
-)
+from commands.workflow import approvals, deadlines, execution, links, pdf, queries, recovery, requests
 from commands.workflow.access import check_document_workspace, check_workspace, resends_elsewhere
-from commands.workflow.amend import AmendDraft
 from commands.workflow.context import DEFAULT_APPROVAL_ACTIONS, Approver, CallbackUrl, Policy, WorkflowContext
 from commands.workflow.drafts import IssueDraft
+from commands.workflow.nts_action import NtsFiler
 from commands.workflow.provider_directory import workspace_providers as _workspace_providers
 from commands.workflow.roles import Guarded, OpenRoles, Role, RoleDirectory, refusal, require
 from commands.workflow.views import ApprovalView, ClosureResult, DecisionResult, DocumentView, ExecutionResult
 from providers.base import InvoiceProvider, implements
 from providers.models import DocumentState, IssueRequest, Provider, ResendRequest
+
+if TYPE_CHECKING:
+    from commands.ledger.bulk import BulkBatchRecord, BulkRowRecord
+    from commands.workflow.amend import AmendDraft
+    from commands.workflow.bulk import BulkPreview, RowDraft
+    from commands.workflow.export import ExportLayout
 
 __all__ = ["DEFAULT_APPROVAL_ACTIONS", "InvoiceService"]
 
@@ -185,6 +180,8 @@ class InvoiceService:
         self, ref_text: str, draft: AmendDraft, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
         """수정세금계산서: the documents the reason produces, under one approval (see `workflow.amend`)."""
+        from commands.workflow import amend  # on first use: see the module's docstring
+
         return await amend.request_amend(self.context, ref_text, draft, requester, channel_id, thread_ts)
 
     @_workspace_providers
@@ -192,6 +189,8 @@ class InvoiceService:
         self, ref_text: str, requester: str, channel_id: str, thread_ts: str | None = None
     ) -> ApprovalView:
         """즉시전송: file an issued Popbill tax invoice now (approval when "send_nts" needs one)."""
+        from commands.workflow import send_nts  # on first use
+
         return await send_nts.request_send_nts(self.context, ref_text, requester, channel_id, thread_ts)
 
     @_workspace_providers
@@ -212,7 +211,7 @@ class InvoiceService:
         return links.offers_popup(self.context.providers.get(provider))
 
     def offers_send_nts(self, provider: Provider) -> bool:
-        return implements(self.context.providers.get(provider), send_nts.NtsFiler)
+        return implements(self.context.providers.get(provider), NtsFiler)
 
     @_workspace_providers
     async def decide(
@@ -332,43 +331,55 @@ class InvoiceService:
         )
 
     async def export_csv(self, from_date: dt.date, to_date: dt.date, *, actor: str | None = None,
-                         layout: export.ExportLayout = export.ExportLayout.STANDARD) -> bytes:
+                         layout: ExportLayout | None = None) -> bytes:
         """Documents created from `from_date` to `to_date` (inclusive, service time zone) as CSV, in
-        `layout`; for a person (`actor`), only an approver or admin."""
+        `layout` (standard when None); for a person (`actor`), only an approver or admin."""
+        from commands.workflow import export  # on first use
+
         if actor is not None:
             await require(self.roles, actor, Guarded.EXPORT)
-        return await export.export_csv(self.context, from_date, to_date, layout)
+        return await export.export_csv(self.context, from_date, to_date, layout or export.ExportLayout.STANDARD)
 
     @_workspace_providers
     async def closure(self, biznos: Sequence[str], actor: str, provider: Provider | None = None) -> ClosureResult:
         """Check whether businesses are closed or suspended (휴폐업), and what changed since last time."""
+        from commands.workflow import closure  # on first use
+
         return await closure.closure(self.context, biznos, actor, provider)
 
     # ----------------------------------------------------------------- edit and resubmit
 
     async def reopen_issue(self, approval_id: int, user: str) -> IssueDraft:
         """What a rejected, expired or failed issue request asked for, for its requester to edit."""
+        from commands.workflow import resubmit  # on first use
+
         return await resubmit.reopen(self.context, self.roles, approval_id, user)
 
     @_workspace_providers
     async def resubmit_issue(self, approval_id: int, draft: IssueDraft, requester: str, channel_id: str,
                              thread_ts: str | None = None) -> ApprovalView:
         """A new issue request from the edited draft, linked to request `approval_id` it replaces."""
+        from commands.workflow import resubmit  # on first use
+
         await require(self.roles, requester, Guarded.ISSUE)
         return await resubmit.resubmit(self.context, self.roles, approval_id, draft, requester, channel_id, thread_ts)
 
     # ----------------------------------------------------------------- bulk issuance from a file
 
     @_workspace_providers
-    async def check_bulk(self, rows: Sequence[bulk.RowDraft], requester: str) -> bulk.BulkPreview:
+    async def check_bulk(self, rows: Sequence[RowDraft], requester: str) -> BulkPreview:
         """Every row of a file through the issue checks and the closure check (nothing is stored)."""
+        from commands.workflow import bulk  # on first use
+
         await require(self.roles, requester, Guarded.ISSUE)
         return await bulk.check_bulk(self.context, rows, requester)
 
     @_workspace_providers
-    async def request_bulk(self, preview: bulk.BulkPreview, requester: str, channel_id: str,
+    async def request_bulk(self, preview: BulkPreview, requester: str, channel_id: str,
                            thread_ts: str | None = None, *, file_id: str, file_name: str | None) -> ApprovalView:
         """One approval request for the documents of a checked file (`commands.workflow.bulk`)."""
+        from commands.workflow import bulk  # on first use
+
         await require(self.roles, requester, Guarded.ISSUE)
         return await bulk.request_bulk(self.context, preview, requester, channel_id, thread_ts, file_id=file_id,
                                        file_name=file_name)

@@ -101,6 +101,14 @@ IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "ope
                # the features' code after the ack that nothing else loads: imported on first use
                "commands.slack.home", "commands.slack.blocks.settings", "commands.slack.blocks.provider_link",
                "commands.slack.modal.rows", "commands.slack.step_inputs",
+               # the rarely used workflows and their Slack code (bulk, amend's execution, export, closure,
+               # send-to-NTS, the status sweep) and the digest's reads and message: imported on first use
+               "commands.workflow.bulk", "commands.workflow.bulk_parse", "commands.workflow.bulk_run",
+               "commands.workflow.amend_exec", "commands.workflow.export", "commands.workflow.hometax",
+               "commands.workflow.closure", "commands.workflow.send_nts", "commands.workflow.sweep",
+               "commands.workflow.sweep_closure", "commands.workflow.sweep_plan", "commands.workflow.sweep_report",
+               "commands.workflow.sweep_run", "commands.slack.blocks.bulk", "commands.slack.blocks.export",
+               "commands.slack.digest.data", "commands.slack.digest.message", "commands.slack.chart",
                # Babel's catalog tools: only to read a .po that was not compiled (`commands.i18n.core._from_po`)
                "babel.messages")
 #: pydantic models (`defer_build`) an idle bot has not built, every model of a module or one class: the

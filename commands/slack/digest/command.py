@@ -1,4 +1,8 @@
-"""The ``/invoice digest`` answers: schedule, off, now and show, as Block Kit."""
+"""The ``/invoice digest`` answers: schedule, off, now and show, as Block Kit.
+
+`DigestControl` is loaded at start (the scheduler implements it); the digest's message code is
+imported by the answers that show a summary (idle memory: see `commands.slack.digest`).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ from commands.ledger import DigestScheduleRecord, Store
 from commands.ledger import digest_queries as q
 from commands.slack.blocks.kit import context as context_block
 from commands.slack.blocks.kit import section
-from commands.slack.digest.message import summary_line
 from commands.slack.digest.post import PostedDigest
 from commands.slack.formatting import clip, escape_mrkdwn, format_datetime
 from commands.slack.parser import DigestCommand
@@ -72,6 +75,8 @@ async def digest_off(control: DigestControl, channel: str) -> list[Block]:
 
 async def digest_now(control: DigestControl, channel: str) -> list[Block]:
     """``digest now``: an extra digest, not counted as the day's scheduled one."""
+    from commands.slack.digest.message import summary_line
+
     posted = await control.post_now(channel)
     return _answer(_("📊 Digest posted"), summary_line(posted.summary),
                    context=_("This extra digest does not replace today's scheduled one."))
@@ -79,6 +84,8 @@ async def digest_now(control: DigestControl, channel: str) -> list[Block]:
 
 async def digest_show(store: Store, control: DigestControl, channel: str, *, tz: dt.tzinfo) -> list[Block]:
     """``digest show``: the schedule, the next run and the last digest posted here (scheduled or `now`)."""
+    from commands.slack.digest.message import summary_line
+
     record = await store.digests.get_schedule(channel)
     last = await q.last_posted_digest(store, channel)
     lines = []

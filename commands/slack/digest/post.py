@@ -3,6 +3,10 @@
 `DigestPublisher` bundles reading, building and posting for the scheduler and for
 ``digest now``. The chart (`commands.slack.chart`) is uploaded into the digest's thread
 with the upload v2 flow; a failed upload is logged and the digest stays posted.
+
+The digest's reads, message builders and chart are imported where a digest is built, not with
+this module: `serve` builds its `DigestPublisher` at start, and an idle bot need not hold them
+(idle memory: see `commands.slack.digest`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -21,12 +25,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from commands.i18n import _, use_locale
 from commands.ledger import AuditKind, AuditOperation, Store, utc_now
 from commands.ledger.workspaces import WorkspaceScope
-from commands.slack.chart import render_chart_png
 from commands.slack.clients import current_client
-from commands.slack.digest.data import CHART_DAYS, DigestData, build_digest_data, find_window
-from commands.slack.digest.message import build_digest_blocks, digest_text
 from commands.slack.language import Languages
 from providers.models import Provider
+
+if TYPE_CHECKING:
+    from commands.slack.digest.data import DigestData
 
 __all__ = ["DIGEST_EVENT_TYPE", "DigestPublisher", "PostedDigest", "digest_metadata", "digest_run_key", "post_digest"]
 
@@ -78,6 +82,10 @@ async def post_digest(
     Raises:
         SlackApiError / SlackClientError: the message itself could not be posted.
     """
+    from commands.slack.chart import render_chart_png
+    from commands.slack.digest.data import CHART_DAYS
+    from commands.slack.digest.message import build_digest_blocks, digest_text
+
     answer = await client.chat_postMessage(channel=channel, text=digest_text(data, tz),
                                            blocks=build_digest_blocks(data, tz), unfurl_links=False,
                                            metadata=None if day is None else digest_metadata(channel, day))
@@ -159,6 +167,8 @@ class DigestPublisher:
                       workspace: WorkspaceScope | None = None) -> DigestData:
         """Read the digest of `channel` now, over the window since its previous digest (`find_window`),
         from `workspace`'s documents (and those of none) only."""
+        from commands.slack.digest.data import build_digest_data, find_window
+
         now = self.clock()
         window = await find_window(self.store, channel, now)
         return await build_digest_data(
@@ -186,6 +196,8 @@ class DigestPublisher:
         text), each statement's first compile, and on PostgreSQL the connection's first plans
         and prepared statements. The scheduler calls this shortly before a digest is due
         (`bot.digest_warmup`); the chart is not drawn (matplotlib is warmed where it is used)."""
+        from commands.slack.digest.message import build_digest_blocks, digest_text
+
         zone = tz or self.tz
         data = await self.collect(channel, tz=zone, workspace=workspace)
         language = await self.languages.for_channel() if self.languages is not None else None

@@ -9,13 +9,17 @@ from its ``url_private_download`` with the bot token, only from the Slack host t
 (`commands.slack.modal.rows`) and the workflow's checks; problems are listed by row and column
 before anything is requested; otherwise a preview offers "Submit for approval", which re-reads the
 file (nothing is kept between the two clicks) and requests ONE approval for the batch.
+
+The bulk workflow, the sheet reader and the bulk cards are imported by the handlers that use them:
+an idle bot does not hold them (part of the 1.3 MB of idle memory the rarely used features cost,
+`tests/bot/test_start.py`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,15 +29,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _, current_locale
-from commands.slack.blocks.bulk import (
-    build_bulk_card,
-    build_bulk_modal,
-    build_bulk_preview,
-    build_bulk_problems,
-    build_bulk_progress,
-    bulk_card_text,
-    results_csv,
-)
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.replies import explain, private_metadata, read_metadata
@@ -41,10 +36,12 @@ from commands.slack.features.router import Invocation
 from commands.slack.ids import BULK_CALLBACK_ID, BULK_CANCEL_ACTION_ID, BULK_FILE_BLOCK_ID, BULK_SUBMIT_ACTION_ID
 from commands.slack.parser import BulkCommand
 from commands.workflow import WorkflowError
-from commands.workflow.bulk import BulkPreview
-from commands.workflow.bulk_parse import MAX_BYTES, RowProblem, read_sheet, template_csv, template_xlsx
-from commands.workflow.progress import BulkProgress
 from providers.errors import ProviderError
+
+if TYPE_CHECKING:
+    from commands.workflow.bulk import BulkPreview
+    from commands.workflow.bulk_parse import RowProblem
+    from commands.workflow.progress import BulkProgress
 
 __all__ = ["RECENT", "register"]
 
@@ -80,6 +77,8 @@ def _same_host(url: str, client: AsyncWebClient) -> bool:
 
 
 async def _download(client: AsyncWebClient, file_id: str) -> tuple[str, bytes]:
+    from commands.workflow.bulk_parse import MAX_BYTES  # on first use: see the module's docstring
+
     try:
         info = (await client.files_info(file=file_id))["file"]
     except SlackApiError as exc:
@@ -101,6 +100,7 @@ async def _check(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: st
                  ) -> tuple[str, BulkPreview | None, list[RowProblem], int]:
     """(file name, preview, problems, good rows): the file through the form's and the workflow's checks."""
     from commands.slack.modal.rows import row_drafts  # on first use: a sheet's rows as drafts (idle RSS)
+    from commands.workflow.bulk_parse import read_sheet
 
     name, data = await _download(client, file_id)
     sheet = read_sheet(data, name)
@@ -114,6 +114,8 @@ async def _check(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: st
 
 async def _examine(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: str, channel: str) -> None:
     """Check a file and tell the person: the problems by row and column, or the preview."""
+    from commands.slack.blocks.bulk import build_bulk_preview, build_bulk_problems  # on first use
+
     try:
         name, preview, problems, good = await _check(deps, client, file_id, user)
     except _FileError as exc:
@@ -132,6 +134,8 @@ async def _examine(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: 
 
 async def _templates(deps: SlackDeps, invocation: Invocation) -> None:
     """The template as CSV and XLSX, headers in the asker's language, in their DM with the app."""
+    from commands.workflow.bulk_parse import template_csv, template_xlsx  # on first use
+
     locale = current_locale()
     client = invocation.client
     opened = await client.conversations_open(users=invocation.user)
@@ -145,6 +149,8 @@ async def _templates(deps: SlackDeps, invocation: Invocation) -> None:
 
 async def _submit(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: str, channel: str) -> str:
     """Re-read and re-check the file, request its batch, post the card; what to tell the person."""
+    from commands.slack.blocks.bulk import build_bulk_card, bulk_card_text  # on first use
+
     try:
         name, preview, problems, _good = await _check(deps, client, file_id, user)
         if preview is None or problems:
@@ -167,6 +173,8 @@ async def _submit(deps: SlackDeps, client: AsyncWebClient, file_id: str, user: s
 
 async def _progress(deps: SlackDeps, event: BulkProgress) -> None:
     """Keep the batch's one progress message current; at the end, the results file in the thread."""
+    from commands.slack.blocks.bulk import build_bulk_progress, results_csv  # on first use
+
     found = await deps.service.bulk_batch(event.approval_id)
     approval = await deps.service.get_approval(event.approval_id)
     if found is None or not approval.channel_id or not approval.message_ts:
@@ -197,6 +205,8 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
         file_id = None if parsed.action == "form" else await _recent_file(invocation.client, invocation.channel,
                                                                           invocation.user)
         if file_id is None:
+            from commands.slack.blocks.bulk import build_bulk_modal  # on first use
+
             await invocation.client.views_open(trigger_id=invocation.trigger_id,
                                                view=build_bulk_modal(private_metadata(invocation.channel)))
             return

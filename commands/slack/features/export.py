@@ -14,13 +14,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from commands.i18n import _
-from commands.slack.blocks import build_error_message, build_export_message, build_progress_message, export_text
+from commands.slack.blocks import build_error_message, build_progress_message
 from commands.slack.features.deps import SlackDeps
 from commands.slack.features.jobs import JobScheduler
 from commands.slack.features.router import Invocation
 from commands.slack.parser import ExportCommand
 from commands.slack.slack_errors import slack_error
-from commands.workflow.export import ExportLayout, export_file_name, export_rows, export_scope
 
 __all__ = ["register"]
 
@@ -35,6 +34,10 @@ def register(app: AsyncApp, deps: SlackDeps, scheduler: JobScheduler | None) -> 
     """Add `export` to the `/invoice` table."""
 
     async def on_export(invocation: Invocation, parsed: ExportCommand) -> None:
+        # the export's workflow and message on first use: an idle bot does not hold them (idle memory)
+        from commands.slack.blocks.export import build_export_message, export_text
+        from commands.workflow.export import ExportLayout, export_file_name, export_rows, export_scope
+
         respond = invocation.respond
         layout = ExportLayout(parsed.layout)
         data = await deps.service.export_csv(parsed.start, parsed.end, actor=invocation.user, layout=layout)
