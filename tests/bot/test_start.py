@@ -109,6 +109,8 @@ IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "ope
                "commands.workflow.sweep_closure", "commands.workflow.sweep_plan", "commands.workflow.sweep_report",
                "commands.workflow.sweep_run", "commands.slack.blocks.bulk", "commands.slack.blocks.export",
                "commands.slack.digest.data", "commands.slack.digest.message", "commands.slack.chart",
+               # the Store's bulk and sweep repositories: built on first access
+               "commands.ledger.bulk", "commands.ledger.sweep_rows",
                # Babel's catalog tools: only to read a .po that was not compiled (`commands.i18n.core._from_po`)
                "babel.messages")
 #: pydantic models (`defer_build`) an idle bot has not built, every model of a module or one class: the
