@@ -111,6 +111,9 @@ IDLE_UNUSED = ("matplotlib", "alembic", "mako", "cryptography", "holidays", "ope
                "commands.slack.digest.data", "commands.slack.digest.message", "commands.slack.chart",
                # the Store's bulk and sweep repositories: built on first access
                "commands.ledger.bulk", "commands.ledger.sweep_rows",
+               # the digest's, App Home's and sweep's reads: resolved on first access (`digest_queries.__getattr__`)
+               "commands.ledger.digest_queries.listings", "commands.ledger.digest_queries.activity",
+               "commands.ledger.digest_queries.runs",
                # Babel's catalog tools: only to read a .po that was not compiled (`commands.i18n.core._from_po`)
                "babel.messages")
 #: pydantic models (`defer_build`) an idle bot has not built, every model of a module or one class: the

@@ -14,43 +14,80 @@ Every query is built to stay fast and small on 100,000 documents, on SQLite and
 PostgreSQL alike: totals are computed in SQL (``GROUP BY``), never by loading rows; lists
 fetch only their top rows (``LIMIT``) plus one aggregate for "and N more"; filters lead
 with indexed columns. Nothing here builds SQL from strings; all values are bound parameters.
+
+The names are resolved on first access (PEP 562 `__getattr__`, ``q.unpaid`` as before): a bot
+that has not yet built a digest, an App Home or a sweep does not hold `listings`, `activity` or
+`runs` (idle memory, `tests/bot/test_start.py`); `deadlines` (the tax-deadline reads an approval
+makes) imports only `rows`.
 """
 
 from __future__ import annotations
 
-from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
-from commands.ledger.digest_queries.listings import (
-    cancelled_totals,
-    daily_issued_krw,
-    daily_issued_krw_from_documents,
-    expiring,
-    failures,
-    issued_totals,
-    open_buyer_biznos,
-    overdue,
-    recent_requests,
-    touch_checked,
-    unpaid,
-    unpaid_totals,
-)
-from commands.ledger.digest_queries.rows import (
-    OPEN_STATES,
-    SWEEP_AUDIT_OPERATION,
-    ApprovalRow,
-    ClosureChangeRow,
-    DocumentRow,
-    IssuedTotal,
-    Listing,
-    PostedRun,
-    SweepSummary,
-    one_connection,
-)
-from commands.ledger.digest_queries.runs import (
-    last_posted_digest,
-    last_posted_run,
-    latest_posted_run,
-    release_unposted_run,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
+    from commands.ledger.digest_queries.listings import (
+        cancelled_totals,
+        daily_issued_krw,
+        daily_issued_krw_from_documents,
+        expiring,
+        failures,
+        issued_totals,
+        open_buyer_biznos,
+        overdue,
+        recent_requests,
+        touch_checked,
+        unpaid,
+        unpaid_totals,
+    )
+    from commands.ledger.digest_queries.rows import (
+        OPEN_STATES,
+        SWEEP_AUDIT_OPERATION,
+        ApprovalRow,
+        ClosureChangeRow,
+        DocumentRow,
+        IssuedTotal,
+        Listing,
+        PostedRun,
+        SweepSummary,
+        one_connection,
+    )
+    from commands.ledger.digest_queries.runs import (
+        last_posted_digest,
+        last_posted_run,
+        latest_posted_run,
+        release_unposted_run,
+    )
+
+#: the module of `commands.ledger.digest_queries` each public name lives in
+_HOMES = {
+    **dict.fromkeys((
+        "callback_seen", "closure_changes", "last_sweep", "pending_approvals"
+    ), "activity"),
+    **dict.fromkeys((
+        "cancelled_totals", "daily_issued_krw", "daily_issued_krw_from_documents", "expiring", "failures",
+        "issued_totals", "open_buyer_biznos", "overdue", "recent_requests", "touch_checked", "unpaid",
+        "unpaid_totals"
+    ), "listings"),
+    **dict.fromkeys((
+        "OPEN_STATES", "SWEEP_AUDIT_OPERATION", "ApprovalRow", "ClosureChangeRow", "DocumentRow", "IssuedTotal",
+        "Listing", "PostedRun", "SweepSummary", "one_connection"
+    ), "rows"),
+    **dict.fromkeys((
+        "last_posted_digest", "last_posted_run", "latest_posted_run", "release_unposted_run"
+    ), "runs"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "OPEN_STATES",
