@@ -42,6 +42,7 @@ from bot.workspace_config import build_workspace_settings, wire_workspace_settin
 from commands.ledger import Store, utc_now
 from commands.ledger.issued import LedgerIssued
 from commands.slack.authz import ApproverDirectory
+from commands.slack.blocks import sdk_json
 from commands.slack.features import SlackDeps, register_all
 from commands.slack.features.approvals import recover_in_flight
 from commands.slack.language import Languages
@@ -216,6 +217,7 @@ async def start_runtime(
         SettingsError: production settings with providers falling back to sandboxes.
     """
     configs = _checked_configs(settings)
+    sdk_json.install()  # Block Kit serialised without a reference cycle per object (see the module)
     store = await _open_store(settings)
     providers = await start_providers(
         configs,
