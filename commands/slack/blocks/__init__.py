@@ -11,12 +11,16 @@ long buyer name or a thousand-row list can never make a message fail. Each build
 ``*_text`` twin giving the plain fallback `text` Slack shows in notifications.
 
 One module per message: `approval` (the four-eyes card and the reject modal), `status`,
-`lists`, `closure`, `help`, `errors` (progress and refusals), `export` (not re-exported here: it imports
-the export workflow, which an idle bot does not hold). Every message
+`lists`, `closure`, `help`, `errors` (progress and refusals), `export`. Every message
 about a sandbox document carries a visible "🧪 SANDBOX" context line.
+
+`export`'s builders are resolved on first access (PEP 562 `__getattr__`): they import the export
+workflow, which an idle bot does not hold (idle memory, `tests/bot/test_start.py`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from commands.ledger.vocabulary import ApprovalState
 from commands.slack.blocks.approval import (
@@ -54,6 +58,9 @@ from commands.slack.ids import (
 )
 from commands.slack.modal import IssueDraft, build_issue_modal, parse_issue_submission
 
+if TYPE_CHECKING:
+    from commands.slack.blocks.export import build_export_message, export_text
+
 __all__ = [
     "APPROVE_ACTION_ID",
     "ISSUE_CALLBACK_ID",
@@ -71,6 +78,7 @@ __all__ = [
     "build_closure_message",
     "build_command_error_message",
     "build_error_message",
+    "build_export_message",
     "build_help_message",
     "build_issue_modal",
     "build_list_message",
@@ -81,6 +89,7 @@ __all__ = [
     "closure_text",
     "document_card_line",
     "error_text",
+    "export_text",
     "help_text",
     "list_text",
     "parse_issue_submission",
@@ -90,3 +99,14 @@ __all__ = [
     "sandbox_context",
     "status_text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`build_export_message` and `export_text`, imported on first access (see the module's docstring)."""
+    if name in ("build_export_message", "export_text"):
+        from commands.slack.blocks import export
+
+        value = getattr(export, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
