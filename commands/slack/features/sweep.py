@@ -2,7 +2,7 @@
 
 It runs once a day (claimed across instances) shortly before the earliest digest, so the
 digest reports fresh states. The sweep's workflow is imported when the job runs: an idle bot does
-not hold it (part of the 1.3 MB of idle memory the rarely used features cost).
+not hold it (0.4 MB of idle memory with its repository, measured by importing it into an idle bot).
 """
 
 from __future__ import annotations
