@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from commands.ledger._db import Repo, now_or
+from commands.ledger.records import DocumentRecord
 from commands.ledger.schema import bulk_batches, bulk_rows, bulk_submissions, documents
 from commands.ledger.vocabulary import Lifecycle
 
@@ -156,6 +157,27 @@ class BulkRepo(Repo):
         async with self._db.write() as conn:
             await conn.execute(sa.update(bulk_rows).where(bulk_rows.c.document_id == document_id)
                                .values(result_code=code[:64] if code else None, result_message=message))
+
+    async def set_results(self, results: Sequence[tuple[int, str | None, str | None]]) -> None:
+        """`set_result` for many rows at once, (document id, code, message) each: one statement
+        executed for all of them, in the caller's transaction when there is one (a bulk
+        submission's rows are answered together)."""
+        if not results:
+            return
+        stmt = (sa.update(bulk_rows).where(bulk_rows.c.document_id == sa.bindparam("row_document_id"))
+                .values(result_code=sa.bindparam("row_code"), result_message=sa.bindparam("row_message")))
+        async with self._db.write() as conn:
+            await conn.execute(stmt, [{"row_document_id": doc, "row_code": code[:64] if code else None,
+                                       "row_message": message} for doc, code, message in results])
+
+    async def row_documents(self, document_ids: Sequence[int]) -> dict[int, DocumentRecord]:
+        """The documents of many rows in one read (by id), instead of one read per row."""
+        if not document_ids:
+            return {}
+        query = sa.select(documents).where(documents.c.id.in_(list(document_ids)))
+        async with self._db.read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return {int(r["id"]): DocumentRecord.from_row(r) for r in found}
 
     async def document_ids(self, approval_id: int) -> list[int]:
         """The documents of the batch an approval request decides."""
