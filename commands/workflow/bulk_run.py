@@ -184,10 +184,9 @@ class _Batch:
     async def submit(self, issuer: BulkIssuer, family: str, actions: Sequence[IssueAction]) -> bool:
         """Record, then send, one submission; then read its results. False: the outcome is not known."""
         submit_id = f"B{self.batch.id}-{secrets.token_hex(8)}"
-        async with self.together(actions) as tx:  # every row claimed and the submission recorded, then sent
-            for action in actions:
-                digest = request_digest(action.request.model_dump(mode="json"))
-                await tx.idempotency.claim(action.run.key, AuditOperation.ISSUE.value, digest, now=self.run.now())
+        claims = [(a.run.key, request_digest(a.request.model_dump(mode="json"))) for a in actions]
+        async with self.store.transaction() as tx:  # every row claimed and the submission recorded, then sent
+            await tx.bulk.claim_keys(claims, operation=AuditOperation.ISSUE.value, now=self.run.now())
             await tx.bulk.record_submission(submit_id=submit_id, batch_id=self.batch.id, family=family,
                                             document_ids=[a.doc.id for a in actions], now=self.run.now())
         try:
@@ -206,14 +205,16 @@ class _Batch:
         except ProviderError as exc:  # maybe received: ask before anything else
             await self.run.audit(AuditOperation.BULK_SUBMIT, exc.outcome_code, {"submit_id": submit_id,
                                                                                  "error": str(exc)})
-            return await self.collect(issuer, family, submit_id)
+            return await self.collect(issuer, family, submit_id, actions)
         await self.run.audit(AuditOperation.BULK_SUBMIT, "ok", {"submit_id": submit_id, "receipt": receipt,
                                                                 "rows": len(actions)})
         await self.store.bulk.set_submission(submit_id, "received", receipt_id=receipt, now=self.run.now())
-        return await self.collect(issuer, family, submit_id)
+        return await self.collect(issuer, family, submit_id, actions)
 
-    async def collect(self, issuer: BulkIssuer, family: str, submit_id: str) -> bool:
-        """getBulkResult until the submission is processed, then record each row's outcome."""
+    async def collect(self, issuer: BulkIssuer, family: str, submit_id: str,
+                      prepared: Sequence[IssueAction] = ()) -> bool:
+        """getBulkResult until the submission is processed, then record each row's outcome (`prepared`:
+        the submission's rows as this execution just prepared them; else they are read and prepared)."""
         for _poll in range(_POLLS):
             try:
                 result = await issuer.bulk_result(family, submit_id)
@@ -228,7 +229,7 @@ class _Batch:
             if result.done:
                 await self.run.audit(AuditOperation.BULK_RESULT, "done", {"submit_id": submit_id,
                                                                           "results": len(result.outcomes)})
-                await self.apply(result, submit_id)
+                await self.apply(result, submit_id, prepared)
                 await self.publish()
                 return True
             await asyncio.sleep(_POLL_SECONDS)
@@ -236,7 +237,7 @@ class _Batch:
             provider=self.batch.provider, id=submit_id)
         return False
 
-    async def apply(self, result: BulkResult, submit_id: str) -> None:
+    async def apply(self, result: BulkResult, submit_id: str, prepared: Sequence[IssueAction] = ()) -> None:
         """Each row's outcome: issued (its status read back in one batch call) or refused; recorded
         with the submission done in one transaction (after a crash before it commits, the
         submission is still `received` and read back again)."""
@@ -244,10 +245,14 @@ class _Batch:
         issued = [o for o in result.outcomes if o.ok and o.key in rows]
         statuses: dict[str, DocumentStatus] = {}
         keys = list(dict.fromkeys(o.key for o in result.outcomes if o.key in rows))
-        actions = dict(zip(keys, await self.row_actions([rows[k] for k in keys], "retry"), strict=True))
-        async with self.together(list(actions.values())):
-            for action in actions.values():
-                await action.prepare()
+        ready = {a.doc.ref: a for a in prepared}
+        todo = [k for k in keys if k not in ready]
+        fresh = dict(zip(todo, await self.row_actions([rows[k] for k in todo], "retry"), strict=True)) if todo else {}
+        if fresh:  # after a crash or a lost answer: rows read again and made issuing as `in_bulk` does
+            async with self.together(list(fresh.values())):
+                for action in fresh.values():
+                    await action.prepare()
+        actions = {k: ready.get(k) or fresh[k] for k in keys}
         try:
             refs = [_ref(actions[o.key], o.key) for o in issued]
             statuses = await self.provider.statuses(refs) if refs else {}

@@ -15,7 +15,9 @@ from commands.ledger import ApprovalState, IdempotencyState, Lifecycle, Store
 from commands.workflow import InvoiceService, IssueDraft
 from commands.workflow.bulk import RowDraft
 from commands.workflow.checks import ChecksFailed
+from providers.base import BulkResult
 from providers.config import DEMO_POPBILL, SellerConfig
+from providers.errors import ProviderRejected
 from providers.http import HttpPolicy
 from providers.models import DocumentKind, LineItem, Party, Provider
 from providers.popbill.service import PopbillService
@@ -131,6 +133,53 @@ async def test_a_lost_bulk_result_is_read_back_before_anything_is_sent_again(
     assert len(bulk_submits(sandbox)) == 2  # the first was never sent again
     docs = await documents_at(sandbox)
     assert len(docs) == 150 and set(docs.values()) == {1}
+
+
+async def test_a_refused_submission_and_a_refused_row_are_each_recorded_as_refused(
+        store: Store, popbill: tuple[PopbillSandbox, PopbillService]) -> None:
+    sandbox, client = popbill
+    service = service_on(store, client)
+    refused = await service.request_bulk(await service.check_bulk(rows(2), REQUESTER), REQUESTER, CHANNEL,
+                                         file_id="FR", file_name=None)
+    real_submit, real_result = client.bulk_submit, client.bulk_result
+
+    async def refuse(*_args: object) -> str:
+        raise ProviderRejected("seller suspended", provider="popbill", code="-11000001")
+
+    client.bulk_submit = refuse  # type: ignore[method-assign,assignment]
+    decided = await service.decide(refused.id, APPROVER, approve=True)
+    assert decided.approval.state is ApprovalState.FAILED
+    batch = await service.bulk_batch(refused.id)
+    assert batch is not None and {(r.lifecycle, r.result_code) for r in batch[1]} == {(Lifecycle.FAILED, "-11000001")}
+    for row in batch[1]:  # nothing was issued: each key may be claimed again
+        key = await store.idempotency.get(f"issue:{row.ref}")
+        assert key is not None and key.state is IdempotencyState.FAILED
+
+    client.bulk_submit = real_submit  # type: ignore[method-assign]
+    approval = await service.request_bulk(await service.check_bulk(rows(3), REQUESTER), REQUESTER, CHANNEL,
+                                          file_id="FR2", file_name=None)
+    batch = await service.bulk_batch(approval.id)
+    assert batch is not None
+    second = batch[1][1].ref
+
+    async def one_refused(family: str, submit_id: str) -> BulkResult | None:
+        result = await real_result(family, submit_id)
+        if result is None or not result.done:
+            return result
+        outcomes = tuple(o.model_copy(update={"ok": False, "code": "-99", "message": "no"}) if o.key == second else o
+                         for o in result.outcomes)
+        return result.model_copy(update={"outcomes": outcomes})
+
+    client.bulk_result = one_refused  # type: ignore[method-assign]
+    decided = await service.decide(approval.id, APPROVER, approve=True)
+    assert decided.approval.state is ApprovalState.SUCCEEDED and decided.approval.outcome_code == "partial"
+    batch = await service.bulk_batch(approval.id)
+    assert batch is not None
+    assert [(r.lifecycle, r.result_code) for r in batch[1]] == [
+        (Lifecycle.ISSUED, "issued"), (Lifecycle.FAILED, "-99"), (Lifecycle.ISSUED, "issued")]
+    states = [k.state if (k := await store.idempotency.get(f"issue:{r.ref}")) else None for r in batch[1]]
+    assert states == [IdempotencyState.DONE, IdempotencyState.FAILED, IdempotencyState.DONE]
+    assert len(bulk_submits(sandbox)) == 1
 
 
 async def test_rejecting_a_batch_rejects_every_row(
