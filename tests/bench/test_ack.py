@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.ack import FULL, _focused
+from bench._common import REPEATS
+from bench.ack import FULL, QUICK, _focused
 
 
 def test_the_documented_run_measures_both_commands_in_both_modes(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -13,11 +14,16 @@ def test_the_documented_run_measures_both_commands_in_both_modes(monkeypatch: py
     assert plan.kinds == ("status", "issue") and plan.modes == ("burst", "closed")
 
 
+def test_the_documented_run_takes_the_median_of_five_repetitions_and_never_fewer_than_three() -> None:
+    assert FULL.repeats == 5  # a burst's p99 moves by about 0.1x between repetitions
+    assert QUICK.repeats == REPEATS == 3
+
+
 def test_one_figure_can_be_measured_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVOICEBOT_BENCH_ACK", "issue:closed")
     plan = _focused(FULL)
     assert plan.kinds == ("issue",) and plan.modes == ("closed",)
-    assert plan.concurrency == FULL.concurrency and plan.rounds == FULL.rounds
+    assert plan.concurrency == FULL.concurrency and plan.rounds == FULL.rounds and plan.repeats == FULL.repeats
 
     monkeypatch.setenv("INVOICEBOT_BENCH_ACK", "status")
     assert _focused(FULL).kinds == ("status",) and _focused(FULL).modes == FULL.modes
