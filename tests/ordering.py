@@ -50,7 +50,6 @@ EXPECTED_SECONDS: dict[str, float] = {
     "tests/app/test_bulk.py::test_the_corrected_file_is_approved_once_and_issued_in_two_bulk_submits": 3.1,
     "tests/commands/workflow/test_sweep_run.py::test_answers_are_written_in_batches": 2.6,  # each database
     "tests/commands/workflow/test_sweep_run.py::test_each_provider_runs_at_its_declared": 2.5,  # each database
-    "tests/bot/test_cli.py::test_migrate_brings_a_new_database_to_the_latest_migration": 1.5,  # starts cli_forks
 }
 
 
