@@ -43,14 +43,13 @@ EXPECTED_SECONDS: dict[str, float] = {
     "tests/security/test_no_secrets_in_logs.py::": 3.1,
     # the not-slow lane's longest (--durations=80 of `-m "not slow"` at load 0.5), so that they start
     # at the head of a share rather than wherever collection put them
-    "tests/commands/workflow/test_bulk.py::test_a_lost_bulk_result": 5.0,  # each database (7.0 and 2.6)
+    "tests/commands/workflow/test_bulk.py::test_a_lost_bulk_result": 3.0,  # each database (batched writes)
     "tests/commands/ledger/test_unpaid_daily.py::test_unpaid_totals_follow_every_kind_of_write[postgresql]": 5.8,
-    "tests/commands/workflow/test_bulk.py::test_120_rows_are_one_approval_and_two_bulk_submits": 4.0,  # each
+    "tests/commands/workflow/test_bulk.py::test_120_rows_are_one_approval_and_two_bulk_submits": 2.5,  # each
     "tests/commands/slack/test_modal.py::test_any_submission_gives_a_draft_or_errors_never_an_exception": 3.3,
     "tests/app/test_bulk.py::test_the_corrected_file_is_approved_once_and_issued_in_two_bulk_submits": 3.1,
     "tests/commands/workflow/test_sweep_run.py::test_answers_are_written_in_batches": 2.6,  # each database
     "tests/commands/workflow/test_sweep_run.py::test_each_provider_runs_at_its_declared": 2.5,  # each database
-    "tests/bot/test_cli.py::test_migrate_brings_a_new_database_to_the_latest_migration": 2.7,
 }
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from commands.ledger._db import Repo, now_or
-from commands.ledger.schema import bulk_batches, bulk_rows, bulk_submissions, documents
-from commands.ledger.vocabulary import Lifecycle
+from commands.ledger.idempotency import IdempotencyConflict
+from commands.ledger.records import DocumentRecord
+from commands.ledger.schema import bulk_batches, bulk_rows, bulk_submissions, documents, idempotency_keys
+from commands.ledger.vocabulary import IdempotencyState, Lifecycle
 
 __all__ = ["BulkBatchRecord", "BulkRepo", "BulkRowRecord", "BulkSubmissionRecord", "SubmissionState"]
 
@@ -133,6 +135,39 @@ class BulkRepo(Repo):
             await conn.execute(sa.update(bulk_rows).where(bulk_rows.c.document_id.in_(list(document_ids)))
                                .values(submit_id=submit_id))
 
+    async def claim_keys(self, claims: Sequence[tuple[str, str]], *, operation: str,
+                         now: dt.datetime | None = None) -> None:
+        """`IdempotencyRepo.claim` for every row of a submission, in three statements instead of two
+        per row: each (key, request hash) inserted unless its key exists, a key whose write
+        definitely failed taken again for the same request, and every key read back, raising
+        `IdempotencyConflict` when one was used for a different request. Like `claim`, it does not
+        say who won a key: a submission's rows are guarded by the submission recorded with them."""
+        if not claims:
+            return
+        now = now_or(now)
+        keys = [key for key, _hash in claims]
+        fresh = [{"key": key, "operation": operation, "request_hash": digest,
+                  "state": IdempotencyState.IN_FLIGHT.value, "attempts": 1, "created_at": now, "updated_at": now}
+                 for key, digest in claims]
+        again = (sa.update(idempotency_keys)
+                 .where(idempotency_keys.c.key == sa.bindparam("claim_key"),
+                        idempotency_keys.c.state == IdempotencyState.FAILED.value,
+                        idempotency_keys.c.request_hash == sa.bindparam("claim_hash"))
+                 .values(state=IdempotencyState.IN_FLIGHT.value, attempts=idempotency_keys.c.attempts + 1,
+                         updated_at=now))
+        read = sa.select(idempotency_keys.c.key, idempotency_keys.c.operation, idempotency_keys.c.request_hash).where(
+            idempotency_keys.c.key.in_(keys))
+        async with self._db.write() as conn:
+            await conn.execute(self._db.insert(idempotency_keys).on_conflict_do_nothing(index_elements=["key"]), fresh)
+            await conn.execute(again, [{"claim_key": key, "claim_hash": digest} for key, digest in claims])
+            found = {r.key: r for r in (await conn.execute(read)).all()}
+        for key, digest in claims:
+            record = found.get(key)
+            if record is None:  # pragma: no cover - rows are never deleted
+                raise RuntimeError(f"idempotency key {key} vanished")
+            if record.request_hash != digest:
+                raise IdempotencyConflict(f"idempotency key {key} was already used for a different {record.operation}")
+
     async def submissions(self, batch_id: int) -> list[BulkSubmissionRecord]:
         query = sa.select(bulk_submissions).where(bulk_submissions.c.batch_id == batch_id).order_by(
             bulk_submissions.c.created_at, bulk_submissions.c.submit_id)
@@ -156,6 +191,27 @@ class BulkRepo(Repo):
         async with self._db.write() as conn:
             await conn.execute(sa.update(bulk_rows).where(bulk_rows.c.document_id == document_id)
                                .values(result_code=code[:64] if code else None, result_message=message))
+
+    async def set_results(self, results: Sequence[tuple[int, str | None, str | None]]) -> None:
+        """`set_result` for many rows at once, (document id, code, message) each: one statement
+        executed for all of them, in the caller's transaction when there is one (a bulk
+        submission's rows are answered together)."""
+        if not results:
+            return
+        stmt = (sa.update(bulk_rows).where(bulk_rows.c.document_id == sa.bindparam("row_document_id"))
+                .values(result_code=sa.bindparam("row_code"), result_message=sa.bindparam("row_message")))
+        async with self._db.write() as conn:
+            await conn.execute(stmt, [{"row_document_id": doc, "row_code": code[:64] if code else None,
+                                       "row_message": message} for doc, code, message in results])
+
+    async def row_documents(self, document_ids: Sequence[int]) -> dict[int, DocumentRecord]:
+        """The documents of many rows in one read (by id), instead of one read per row."""
+        if not document_ids:
+            return {}
+        query = sa.select(documents).where(documents.c.id.in_(list(document_ids)))
+        async with self._db.read() as conn:
+            found = (await conn.execute(query)).mappings().all()
+        return {int(r["id"]): DocumentRecord.from_row(r) for r in found}
 
     async def document_ids(self, approval_id: int) -> list[int]:
         """The documents of the batch an approval request decides."""

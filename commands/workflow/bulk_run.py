@@ -11,6 +11,12 @@ provider key (Popbill's MgtKey). Two ways to issue them:
 * any other provider: one document at a time, at most `ROW_CONCURRENCY` at once, each through the
   same send-and-reconcile loop as a single issue (`commands.workflow.execution`), under its own key.
 
+In bulk, the rows of one step are written together: their documents read in one statement, and
+each step's writes for all the rows of a submission (made issuing; claimed, with the submission
+recorded, before it is sent; their outcomes, audits and results, with the submission done) in one
+transaction (`_Batch.together`) instead of one transaction per row per write. Never across a
+provider call: each transaction commits before the next call goes out.
+
 Progress goes to `WorkflowContext.progress` (the Slack side keeps one message up to date); the
 batch's approval ends succeeded (every row issued, or some refused by the provider: code
 ``partial``), failed (none issued), or unknown and retryable (some rows could not be confirmed).
@@ -21,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from commands.i18n import _
-from commands.ledger import ApprovalRecord, ApprovalState, AuditOperation, Lifecycle
+from commands.ledger import ApprovalRecord, ApprovalState, AuditOperation, Lifecycle, Store
 from commands.ledger.bulk import BulkBatchRecord, BulkRowRecord
 from commands.workflow.actions import Action, IssueAction
 from commands.workflow.context import WorkflowContext
@@ -64,6 +71,11 @@ class _RowRun(Run):
     def key(self) -> str:
         return f"issue:{self.doc.ref}"
 
+    def write_to(self, store: Store) -> None:
+        """Where this row's writes go: a transaction shared with the other rows of a step, or back to
+        the service's store (`_Batch.together`)."""
+        self.store = store
+
     async def finish(self, to: ApprovalState, *, code: str, message: str, hint: str | None = None,
                      retryable: bool = False, status: DocumentStatus | None = None) -> ExecutionResult:
         ok = to is ApprovalState.SUCCEEDED
@@ -100,6 +112,32 @@ class _Batch:
         doc = await self.ctx.document(row.document_id)
         return IssueAction(_RowRun(self.ctx, self.run.approval, doc, mode, self._view))
 
+    async def row_actions(self, rows: Sequence[BulkRowRecord], mode: Mode) -> list[IssueAction]:
+        """`row_action` for many rows, their documents read in one statement."""
+        if self._view is None:
+            self._view = await self.ctx.approval_view(self.run.approval)
+        docs = await self.store.bulk.row_documents([r.document_id for r in rows])
+        missing = [r.row_number for r in rows if r.document_id not in docs]
+        if missing:
+            raise RuntimeError(f"batch {self.batch.id}: the documents of rows {missing} do not exist")
+        return [IssueAction(_RowRun(self.ctx, self.run.approval, docs[r.document_id], mode, self._view))
+                for r in rows]
+
+    @asynccontextmanager
+    async def together(self, actions: Sequence[IssueAction]) -> AsyncIterator[Store]:
+        """One write transaction for one step of many rows: every row's writes (and the caller's,
+        through the store yielded) commit together or not at all. Nothing in it may call a provider
+        or write through the service's store (on SQLite that would wait on this transaction's lock)."""
+        runs = [a.run for a in actions if isinstance(a.run, _RowRun)]
+        async with self.store.transaction() as tx:
+            for run in runs:
+                run.write_to(tx)
+            try:
+                yield tx
+            finally:
+                for run in runs:
+                    run.write_to(self.store)
+
     # -- one by one ---------------------------------------------------------------------------
     async def one_by_one(self) -> None:
         slots = asyncio.Semaphore(ROW_CONCURRENCY)
@@ -123,10 +161,12 @@ class _Batch:
             todo = [r for r in await self.rows() if r.lifecycle in _OPEN]
             if not todo:
                 return
-            actions = [await self.row_action(r, "retry") for r in todo]
+            actions = await self.row_actions(todo, "retry")
+            async with self.together(actions):
+                for action in actions:
+                    await action.prepare()  # the row is issuing, its request built as a single issue would be
             families: dict[str, list[IssueAction]] = {}
             for action in actions:
-                await action.prepare()  # the row is issuing, its request built as a single issue would be
                 families.setdefault(issuer.bulk_family(action.request), []).append(action)
             for family, members in families.items():
                 for start in range(0, len(members), issuer.bulk_size):
@@ -144,34 +184,37 @@ class _Batch:
     async def submit(self, issuer: BulkIssuer, family: str, actions: Sequence[IssueAction]) -> bool:
         """Record, then send, one submission; then read its results. False: the outcome is not known."""
         submit_id = f"B{self.batch.id}-{secrets.token_hex(8)}"
-        for action in actions:
-            digest = request_digest(action.request.model_dump(mode="json"))
-            await self.store.idempotency.claim(action.run.key, AuditOperation.ISSUE.value, digest, now=self.run.now())
-        await self.store.bulk.record_submission(submit_id=submit_id, batch_id=self.batch.id, family=family,
-                                                document_ids=[a.doc.id for a in actions], now=self.run.now())
+        claims = [(a.run.key, request_digest(a.request.model_dump(mode="json"))) for a in actions]
+        async with self.store.transaction() as tx:  # every row claimed and the submission recorded, then sent
+            await tx.bulk.claim_keys(claims, operation=AuditOperation.ISSUE.value, now=self.run.now())
+            await tx.bulk.record_submission(submit_id=submit_id, batch_id=self.batch.id, family=family,
+                                            document_ids=[a.doc.id for a in actions], now=self.run.now())
         try:
             receipt = await issuer.bulk_submit(family, submit_id, [a.request for a in actions])
         except (RequestInvalid, ProviderRejected) as exc:  # refused as a whole: nothing was issued
             await self.run.audit(AuditOperation.BULK_SUBMIT, exc.outcome_code, {"submit_id": submit_id,
                                                                                  "error": str(exc)})
-            for action in actions:
-                await action.run.fail_key(exc.outcome_code)
-                await action.failed(exc, retryable=False)
-                await self.store.bulk.set_result(action.doc.id, exc.code or exc.outcome_code, exc.message)
-            await self.store.bulk.set_submission(submit_id, "done", now=self.run.now())
+            async with self.together(actions) as tx:
+                for action in actions:
+                    await action.run.fail_key(exc.outcome_code)
+                    await action.failed(exc, retryable=False)
+                await tx.bulk.set_results([(a.doc.id, exc.code or exc.outcome_code, exc.message) for a in actions])
+                await tx.bulk.set_submission(submit_id, "done", now=self.run.now())
             await self.publish()
             return True
         except ProviderError as exc:  # maybe received: ask before anything else
             await self.run.audit(AuditOperation.BULK_SUBMIT, exc.outcome_code, {"submit_id": submit_id,
                                                                                  "error": str(exc)})
-            return await self.collect(issuer, family, submit_id)
+            return await self.collect(issuer, family, submit_id, actions)
         await self.run.audit(AuditOperation.BULK_SUBMIT, "ok", {"submit_id": submit_id, "receipt": receipt,
                                                                 "rows": len(actions)})
         await self.store.bulk.set_submission(submit_id, "received", receipt_id=receipt, now=self.run.now())
-        return await self.collect(issuer, family, submit_id)
+        return await self.collect(issuer, family, submit_id, actions)
 
-    async def collect(self, issuer: BulkIssuer, family: str, submit_id: str) -> bool:
-        """getBulkResult until the submission is processed, then record each row's outcome."""
+    async def collect(self, issuer: BulkIssuer, family: str, submit_id: str,
+                      prepared: Sequence[IssueAction] = ()) -> bool:
+        """getBulkResult until the submission is processed, then record each row's outcome (`prepared`:
+        the submission's rows as this execution just prepared them; else they are read and prepared)."""
         for _poll in range(_POLLS):
             try:
                 result = await issuer.bulk_result(family, submit_id)
@@ -186,8 +229,7 @@ class _Batch:
             if result.done:
                 await self.run.audit(AuditOperation.BULK_RESULT, "done", {"submit_id": submit_id,
                                                                           "results": len(result.outcomes)})
-                await self.apply(result)
-                await self.store.bulk.set_submission(submit_id, "done", now=self.run.now())
+                await self.apply(result, submit_id, prepared)
                 await self.publish()
                 return True
             await asyncio.sleep(_POLL_SECONDS)
@@ -195,19 +237,37 @@ class _Batch:
             provider=self.batch.provider, id=submit_id)
         return False
 
-    async def apply(self, result: BulkResult) -> None:
-        """Each row's outcome: issued (its status read back in one batch call) or refused."""
+    async def apply(self, result: BulkResult, submit_id: str, prepared: Sequence[IssueAction] = ()) -> None:
+        """Each row's outcome: issued (its status read back in one batch call) or refused; recorded
+        with the submission done in one transaction (after a crash before it commits, the
+        submission is still `received` and read back again)."""
         rows = {r.ref: r for r in await self.rows() if r.lifecycle is not Lifecycle.ISSUED}
         issued = [o for o in result.outcomes if o.ok and o.key in rows]
         statuses: dict[str, DocumentStatus] = {}
-        actions = {o.key: await self.row_action(rows[o.key], "retry") for o in result.outcomes if o.key in rows}
-        for action in actions.values():
-            await action.prepare()
+        keys = list(dict.fromkeys(o.key for o in result.outcomes if o.key in rows))
+        ready = {a.doc.ref: a for a in prepared}
+        todo = [k for k in keys if k not in ready]
+        fresh = dict(zip(todo, await self.row_actions([rows[k] for k in todo], "retry"), strict=True)) if todo else {}
+        if fresh:  # after a crash or a lost answer: rows read again and made issuing as `in_bulk` does
+            async with self.together(list(fresh.values())):
+                for action in fresh.values():
+                    await action.prepare()
+        actions = {k: ready.get(k) or fresh[k] for k in keys}
         try:
             refs = [_ref(actions[o.key], o.key) for o in issued]
             statuses = await self.provider.statuses(refs) if refs else {}
         except ProviderError as exc:
             log.warning("batch %s: statuses after bulk issue could not be read (%s)", self.batch.id, exc)
+        async with self.together(list(actions.values())) as tx:
+            answers = await self.record_outcomes(result, actions, statuses)
+            await tx.bulk.set_results(answers)
+            await tx.bulk.set_submission(submit_id, "done", now=self.run.now())
+
+    async def record_outcomes(self, result: BulkResult, actions: dict[str, IssueAction],
+                              statuses: dict[str, DocumentStatus]) -> list[tuple[int, str | None, str | None]]:
+        """Each row's outcome recorded as a single issue's would be; the (document id, code, message)
+        of each for its row's result."""
+        answers: list[tuple[int, str | None, str | None]] = []
         for outcome in result.outcomes:
             if outcome.key not in actions:
                 continue
@@ -219,13 +279,14 @@ class _Batch:
                     buyer_bizno=action.request.buyer.bizno, confirm_number=outcome.confirm_number,
                     detail="issued in bulk")
                 await action.succeeded(status, how="issued in bulk")
-                await self.store.bulk.set_result(action.doc.id, "issued", outcome.confirm_number)
+                answers.append((action.doc.id, "issued", outcome.confirm_number))
             else:
                 refusal = ProviderRejected(outcome.message or outcome.code, provider=self.batch.provider,
                                            code=outcome.code)
                 await action.run.fail_key(outcome.code)
                 await action.failed(refusal, retryable=False)
-                await self.store.bulk.set_result(action.doc.id, outcome.code, outcome.message)
+                answers.append((action.doc.id, outcome.code, outcome.message))
+        return answers
 
     # -- the end ------------------------------------------------------------------------------
     async def finish(self) -> ExecutionResult:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from commands.ledger import current_revision, head_revision
+from tests.bot.cli_forks import CliForks
 from tests.paths import REPO_ROOT
 
 _OWN_ENV = ("SLACK_", "POPBILL_", "PAYSSAM_", "HIWORKS_", "ABILLIFY_", "INVOICEBOT_", "DATABASE_URL")
@@ -22,10 +22,20 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(REPO_ROOT), **extra}
 
 
-def test_migrate_brings_a_new_database_to_the_latest_migration(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def cli() -> Iterator[CliForks]:
+    """`python -m bot.cli` in a process of its own per run, forked from one that imported the libraries
+    once (tests/bot/cli_forks.py): a fresh interpreter per run cost 0.6-1 s of CPU each."""
+    forks = CliForks(_clean_env())
+    try:
+        yield forks
+    finally:
+        forks.close()
+
+
+def test_migrate_brings_a_new_database_to_the_latest_migration(tmp_path: Path, cli: CliForks) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "migrate"], cwd=tmp_path,  # away from the checkout
-                            env=_clean_env(DATABASE_URL=url), capture_output=True, text=True, timeout=120, check=False)
+    result = cli.run(["migrate"], cwd=tmp_path, env=_clean_env(DATABASE_URL=url), timeout=120)  # away from the checkout
     assert result.returncode == 0, result.stderr[-3000:]
     assert "database is at the latest migration" in result.stdout
     assert asyncio.run(current_revision(url)) == head_revision()
@@ -67,7 +77,7 @@ MISTAKES: list[tuple[dict[str, str], str, str]] = [
 ]
 
 
-#: three cases run in the fast lane; a subprocess costs seconds, the rest are `slow`
+#: three cases run in the fast lane; a process each costs a fraction of a second, the rest are `slow`
 _FAST = {0, 1, 8}
 
 
@@ -75,13 +85,12 @@ _FAST = {0, 1, 8}
     pytest.param(*case, id=f"{case[1]}-{next(iter(case[0].items()))}",
                  marks=() if i in _FAST else (pytest.mark.slow,)) for i, case in enumerate(MISTAKES)])
 def test_a_configuration_mistake_is_one_line_naming_the_setting_and_an_example(
-    tmp_path: Path, env: dict[str, str], command: str, setting: str,
+    tmp_path: Path, cli: CliForks, env: dict[str, str], command: str, setting: str,
 ) -> None:
     base = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s" * 32, "INVOICEBOT_CONFIG": str(tmp_path / "none"),
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"}
-    args = [sys.executable, "-m", "bot.cli", command] + (["--port", "0"] if command in ("serve",) else [])
-    result = subprocess.run(args, cwd=tmp_path, env=_clean_env(**{**base, **env}), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=60, check=False)
+    args = [command] + (["--port", "0"] if command in ("serve",) else [])
+    result = cli.run(args, cwd=tmp_path, env=_clean_env(**{**base, **env}), timeout=60)
 
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [line for line in result.stderr.splitlines() if line.strip()]

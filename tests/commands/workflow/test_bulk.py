@@ -9,12 +9,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from commands.ledger import ApprovalState, IdempotencyState, Lifecycle, Store
 from commands.workflow import InvoiceService, IssueDraft
 from commands.workflow.bulk import RowDraft
 from commands.workflow.checks import ChecksFailed
+from providers.base import BulkResult
 from providers.config import DEMO_POPBILL, SellerConfig
+from providers.errors import ProviderRejected
 from providers.http import HttpPolicy
 from providers.models import DocumentKind, LineItem, Party, Provider
 from providers.popbill.service import PopbillService
@@ -91,16 +94,25 @@ async def test_120_rows_are_one_approval_and_two_bulk_submits(
     assert approval.payload["bulk"]["rows"] == 120
     first = await service.decide(approval.id, APPROVER, approve=True)
     assert first.execution is None and first.approval.state is ApprovalState.PENDING  # one of two votes
+    commits: list[int] = []
+    sa.event.listen(store.engine.sync_engine, "commit", lambda _conn: commits.append(1))
     decided = await service.decide(approval.id, "U_CAROL", approve=True)
     assert decided.execution is not None and decided.execution.ok, decided.execution
     assert decided.approval.state is ApprovalState.SUCCEEDED
     assert len(bulk_submits(sandbox)) == 2
+    # the rows of a submission are written together, a transaction per step (made issuing; claimed with
+    # the submission recorded; outcomes, audits and results): 17, not one per row per step (854 before)
+    assert len(commits) <= 24, len(commits)
     docs = await documents_at(sandbox)
     assert len(docs) == 120 and set(docs.values()) == {1}
     batch = await service.bulk_batch(approval.id)
-    assert batch is not None and all(r.lifecycle is Lifecycle.ISSUED for r in batch[1])
-    key = await store.idempotency.get(f"issue:{batch[1][0].ref}")
-    assert key is not None and key.state is IdempotencyState.DONE
+    assert batch is not None and len(batch[1]) == 120
+    assert all(r.lifecycle is Lifecycle.ISSUED and r.result_code == "issued" for r in batch[1])
+    for row in batch[1]:  # every row's outcome and audit kept
+        key = await store.idempotency.get(f"issue:{row.ref}")
+        assert key is not None and key.state is IdempotencyState.DONE and key.result is not None
+    issued = [e for e in await store.audit.search(operation="issue", limit=1_000) if e.outcome == "ok"]
+    assert sorted(e.document_id or 0 for e in issued) == sorted(r.document_id for r in batch[1])
     with pytest.raises(Exception, match="already submitted"):
         await service.request_bulk(preview, REQUESTER, CHANNEL, file_id="F120", file_name="m.csv")
 
@@ -121,6 +133,53 @@ async def test_a_lost_bulk_result_is_read_back_before_anything_is_sent_again(
     assert len(bulk_submits(sandbox)) == 2  # the first was never sent again
     docs = await documents_at(sandbox)
     assert len(docs) == 150 and set(docs.values()) == {1}
+
+
+async def test_a_refused_submission_and_a_refused_row_are_each_recorded_as_refused(
+        store: Store, popbill: tuple[PopbillSandbox, PopbillService]) -> None:
+    sandbox, client = popbill
+    service = service_on(store, client)
+    refused = await service.request_bulk(await service.check_bulk(rows(2), REQUESTER), REQUESTER, CHANNEL,
+                                         file_id="FR", file_name=None)
+    real_submit, real_result = client.bulk_submit, client.bulk_result
+
+    async def refuse(*_args: object) -> str:
+        raise ProviderRejected("seller suspended", provider="popbill", code="-11000001")
+
+    client.bulk_submit = refuse  # type: ignore[method-assign,assignment]
+    decided = await service.decide(refused.id, APPROVER, approve=True)
+    assert decided.approval.state is ApprovalState.FAILED
+    batch = await service.bulk_batch(refused.id)
+    assert batch is not None and {(r.lifecycle, r.result_code) for r in batch[1]} == {(Lifecycle.FAILED, "-11000001")}
+    for row in batch[1]:  # nothing was issued: each key may be claimed again
+        key = await store.idempotency.get(f"issue:{row.ref}")
+        assert key is not None and key.state is IdempotencyState.FAILED
+
+    client.bulk_submit = real_submit  # type: ignore[method-assign]
+    approval = await service.request_bulk(await service.check_bulk(rows(3), REQUESTER), REQUESTER, CHANNEL,
+                                          file_id="FR2", file_name=None)
+    batch = await service.bulk_batch(approval.id)
+    assert batch is not None
+    second = batch[1][1].ref
+
+    async def one_refused(family: str, submit_id: str) -> BulkResult | None:
+        result = await real_result(family, submit_id)
+        if result is None or not result.done:
+            return result
+        outcomes = tuple(o.model_copy(update={"ok": False, "code": "-99", "message": "no"}) if o.key == second else o
+                         for o in result.outcomes)
+        return result.model_copy(update={"outcomes": outcomes})
+
+    client.bulk_result = one_refused  # type: ignore[method-assign]
+    decided = await service.decide(approval.id, APPROVER, approve=True)
+    assert decided.approval.state is ApprovalState.SUCCEEDED and decided.approval.outcome_code == "partial"
+    batch = await service.bulk_batch(approval.id)
+    assert batch is not None
+    assert [(r.lifecycle, r.result_code) for r in batch[1]] == [
+        (Lifecycle.ISSUED, "issued"), (Lifecycle.FAILED, "-99"), (Lifecycle.ISSUED, "issued")]
+    states = [k.state if (k := await store.idempotency.get(f"issue:{r.ref}")) else None for r in batch[1]]
+    assert states == [IdempotencyState.DONE, IdempotencyState.FAILED, IdempotencyState.DONE]
+    assert len(bulk_submits(sandbox)) == 1
 
 
 async def test_rejecting_a_batch_rejects_every_row(
