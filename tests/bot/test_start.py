@@ -41,8 +41,25 @@ def _loaded_after(code: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> list[
     return [m for m in done.stdout.strip().split(",") if m]
 
 
-def test_serve_imports_nothing_heavy(tmp_path: Path) -> None:
-    assert _loaded_after("import bot.cli, bot.serve, bot.runtime", tmp_path) == []
+@pytest.fixture(scope="module")
+def serve_imported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """One fresh process that imports what `serve` imports: which of `HEAVY` it loaded, and which of
+    `ACK_MODELS` its imports left unbuilt (one process for both: an interpreter start is most of either)."""
+    names = ", ".join(f"({name.rsplit('.', 1)[0]!r}, {name.rsplit('.', 1)[1]!r})" for name in ACK_MODELS)
+    code = ("import importlib, json\nimport bot.cli, bot.serve, bot.runtime\n"
+            f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+            f"unbuilt = [m + '.' + c for m, c in [{names}] if not getattr(importlib.import_module(m), c)"
+            ".__pydantic_complete__]\nprint(json.dumps({'heavy': heavy, 'unbuilt': unbuilt}))")
+    probe = f"import sys\n{code}"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path_factory.mktemp("imports"), capture_output=True,
+                          text=True, timeout=120, check=True,
+                          env={"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin"})
+    found: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_serve_imports_nothing_heavy(serve_imported: dict[str, list[str]]) -> None:
+    assert serve_imported["heavy"] == []
 
 
 def test_the_command_line_loads_nothing_of_the_bot_before_serve_listens(tmp_path: Path) -> None:
@@ -143,59 +160,17 @@ def built_models():
                     built.append(name)
     return sorted(built)
 """
-_IDLE_PROBE = """
-import asyncio, sys
-import babel.core
-from bot.config_errors import load_settings_checked
-from bot.runtime import start_runtime
-
-async def main():
-    runtime = await start_runtime(load_settings_checked(), sandbox_in_thread=True)
-    try:
-        assert (await runtime.health())["ok"]
-        await asyncio.sleep(0.2)
-        loaded = [m for m in WATCH if m in sys.modules]
-        print(",".join(loaded + (["babel global data"] if babel.core._global_data is not None else [])
-                       + built_models()))
-    finally:
-        await runtime.aclose()
-
-asyncio.run(main())
-"""
-
-
-def test_a_started_bot_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:
-    """The runtime `serve` starts (SQLite, the four sandboxes, the scheduler) loads neither the
-    PostgreSQL dialect nor CLDR's global data (2 MB each) nor any module of `IDLE_UNUSED`, and
-    builds no model of `DEFERRED_MODELS`."""
-    assert _idle_bot_holds(tmp_path, IDLE_UNUSED, _IDLE_PROBE) == ""
-
-
-def _idle_bot_holds(tmp_path: Path, watch: tuple[str, ...], probe: str) -> str:
-    """What of `watch` (and of `DEFERRED_MODELS`, built) the bot `probe` starts on a migrated
-    SQLite database holds once idle, as the probe prints it ("" for nothing)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    migrate(url)
-    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
-           "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
-           "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    code = f"WATCH = {watch!r}\nDEFERRED = {set(DEFERRED_MODELS)!r}\n{_BUILT}\n{probe}"
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip()
-
-
 #: what `serve` itself (through `bot.cli`, as bench/start.py launches it) holds at idle only if something
 #: loaded it for nothing: `IDLE_UNUSED`, and SQLAlchemy's ORM (`bot.lazy_orm`: the ledger uses Core only)
 SERVE_IDLE_UNUSED = (*IDLE_UNUSED, "sqlalchemy.orm")
 _SERVE_PROBE = """
-import asyncio, os, signal, sys
+import asyncio, json, os, signal, sys
+import babel.core
 import bot.heap
 
 def settled():  # `serve` settles the heap once it is ready and no ack waits: the idle bot
-    print(",".join([m for m in WATCH if m in sys.modules] + built_models()), flush=True)
+    print(json.dumps({"loaded": [m for m in WATCH if m in sys.modules], "built": built_models(),
+                      "babel_global_data": babel.core._global_data is not None}), flush=True)
     asyncio.get_running_loop().call_later(0.2, os.kill, os.getpid(), signal.SIGTERM)  # once it waits for one
     return 0
 
@@ -205,19 +180,46 @@ sys.exit(main(["serve", "--http", "--host", "127.0.0.1", "--port", "0"]))
 """
 
 
-def test_the_models_an_ack_validates_are_built_at_import(tmp_path: Path) -> None:
-    names = ", ".join(f"({name.rsplit('.', 1)[0]!r}, {name.rsplit('.', 1)[1]!r})" for name in ACK_MODELS)
-    code = ("import importlib\n"
-            f"unbuilt = [m + '.' + c for m, c in [{names}] if not getattr(importlib.import_module(m), c)"
-            ".__pydantic_complete__]\nprint(','.join(unbuilt))")
-    assert _loaded_after(code, tmp_path, ()) == []
+@pytest.fixture(scope="module")
+def idle_serve(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`invoicebot serve` on its defaults (SQLite migrated, the four sandboxes in its process, the
+    scheduler), started once for the tests below: what of `SERVE_IDLE_UNUSED` it holds once ready and
+    idle, which of `DEFERRED_MODELS` it built, whether CLDR's global data is loaded, and its exit code
+    on SIGTERM (a bot start is most of each test's cost: one start serves them all)."""
+    folder = tmp_path_factory.mktemp("idle")
+    url = f"sqlite+aiosqlite:///{folder / 'bot.db'}"
+    migrate(url)
+    env = {"PYTHONPATH": str(REPO_ROOT), "PATH": "/usr/bin:/bin", "DATABASE_URL": url,
+           "INVOICEBOT_CONFIG": str(folder / "none.toml"), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+           "MPLCONFIGDIR": str(folder / "mpl")}
+    code = f"WATCH = {SERVE_IDLE_UNUSED!r}\nDEFERRED = {set(DEFERRED_MODELS)!r}\n{_BUILT}\n{_SERVE_PROBE}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.stdout.strip(), done.stderr[-2000:]
+    found: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    found["returncode"] = done.returncode
+    found["stderr"] = done.stderr[-2000:]
+    return found
 
 
-def test_serve_idles_without_what_only_some_requests_need(tmp_path: Path) -> None:
-    """`invoicebot serve` on its defaults (SQLite, the four sandboxes in its process), once ready,
-    has loaded none of `SERVE_IDLE_UNUSED` and built no model of `DEFERRED_MODELS`; it still
+def test_a_started_bot_idles_without_what_only_some_requests_need(idle_serve: dict[str, Any]) -> None:
+    """A started bot loads neither the PostgreSQL dialect nor CLDR's global data (2 MB each) nor any
+    module of `IDLE_UNUSED`, and builds no model of `DEFERRED_MODELS`."""
+    assert [m for m in idle_serve["loaded"] if m in IDLE_UNUSED] == []
+    assert idle_serve["built"] == []
+    assert not idle_serve["babel_global_data"]
+
+
+def test_serve_idles_without_what_only_some_requests_need(idle_serve: dict[str, Any]) -> None:
+    """`invoicebot serve`, once ready, has loaded none of `SERVE_IDLE_UNUSED` (the ORM too) and still
     serves (exit 0 on SIGTERM)."""
-    assert _idle_bot_holds(tmp_path, SERVE_IDLE_UNUSED, _SERVE_PROBE) == ""
+    assert idle_serve["loaded"] == []
+    assert idle_serve["returncode"] == 0, idle_serve["stderr"]
+
+
+def test_the_models_an_ack_validates_are_built_at_import(serve_imported: dict[str, list[str]]) -> None:
+    assert serve_imported["unbuilt"] == []
 
 
 def test_opening_a_migrated_database_does_not_load_alembic(tmp_path: Path) -> None:
