@@ -56,12 +56,12 @@ def test_without_workers_the_longest_run_first() -> None:
     assert ordered[1].nodeid.startswith("tests/faults/test_kill_and_restart.py")
 
 
-def test_n_auto_starts_one_worker_per_core_plus_one(pytestconfig: pytest.Config,
+def test_n_auto_starts_one_worker_per_core_plus_two(pytestconfig: pytest.Config,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """`pytest -n auto` (as the README says) runs as many workers as scripts/test: a third worker
-    on 2 cores fills the tests' waits. The environment's override still wins."""
+    """`pytest -n auto` (as the README says) runs as many workers as scripts/test: two more than
+    the cores fill the tests' waits. The environment's override still wins."""
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
     cores = len(os.sched_getaffinity(0))
-    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == cores + 1
+    assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == cores + 2
     monkeypatch.setenv("PYTEST_XDIST_AUTO_NUM_WORKERS", "5")
     assert pytestconfig.hook.pytest_xdist_auto_num_workers(config=pytestconfig) == 5
