@@ -85,7 +85,7 @@ def test_a_new_user_runs_the_whole_day_in_the_console(tmp_path: Path) -> None:
     assert (tmp_path / "invoicebot.db").exists()  # the embedded default: a SQLite file here
     assert "Providers on their SANDBOX: popbill, payssam, hiworks, abillify" in out
     for what in ("tax invoice INV-000001", "bill INV-000002", "statement INV-000003"):
-        assert re.search(rf"Approved and done: issue {what}", out), what
+        assert re.search(rf"Approved and done: issue {what}", out), f"{what}; the session's end:\n{out[-4000:]}"
         assert re.search(rf"Approved and done: destroy {what}", out), what
     # Popbill: issued, resent by e-mail, then cancelled and deleted.
     assert "INV-000001 issued at popbill" in out
