@@ -23,8 +23,9 @@ makes) imports only `rows`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commands.ledger.lazy import homes, lazy_getattr
 
 if TYPE_CHECKING:
     from commands.ledger.digest_queries.activity import callback_seen, closure_changes, last_sweep, pending_approvals
@@ -61,33 +62,19 @@ if TYPE_CHECKING:
         release_unposted_run,
     )
 
-#: the module of `commands.ledger.digest_queries` each public name lives in
-_HOMES = {
-    **dict.fromkeys((
-        "callback_seen", "closure_changes", "last_sweep", "pending_approvals"
-    ), "activity"),
-    **dict.fromkeys((
+#: where each public name of `commands.ledger.digest_queries` lives
+_HOMES = homes({
+    f"{__name__}.activity": ("callback_seen", "closure_changes", "last_sweep", "pending_approvals"),
+    f"{__name__}.listings": (
         "cancelled_totals", "daily_issued_krw", "daily_issued_krw_from_documents", "expiring", "failures",
         "issued_totals", "open_buyer_biznos", "overdue", "recent_requests", "touch_checked", "unpaid",
-        "unpaid_totals"
-    ), "listings"),
-    **dict.fromkeys((
+        "unpaid_totals"),
+    f"{__name__}.rows": (
         "OPEN_STATES", "SWEEP_AUDIT_OPERATION", "ApprovalRow", "ClosureChangeRow", "DocumentRow", "IssuedTotal",
-        "Listing", "PostedRun", "SweepSummary", "one_connection"
-    ), "rows"),
-    **dict.fromkeys((
-        "last_posted_digest", "last_posted_run", "latest_posted_run", "release_unposted_run"
-    ), "runs"),
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
+        "Listing", "PostedRun", "SweepSummary", "one_connection"),
+    f"{__name__}.runs": ("last_posted_digest", "last_posted_run", "latest_posted_run", "release_unposted_run"),
+})
+__getattr__ = lazy_getattr(__name__, _HOMES, globals())
 
 __all__ = [
     "OPEN_STATES",

@@ -20,8 +20,9 @@ workflow, which an idle bot does not hold (idle memory, `tests/bot/test_start.py
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from commands.ledger.lazy import homes, lazy_getattr
 from commands.ledger.vocabulary import ApprovalState
 from commands.slack.blocks.approval import (
     approval_text,
@@ -100,13 +101,5 @@ __all__ = [
     "status_text",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """`build_export_message` and `export_text`, imported on first access (see the module's docstring)."""
-    if name in ("build_export_message", "export_text"):
-        from commands.slack.blocks import export
-
-        value = getattr(export, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, homes({"commands.slack.blocks.export": ("build_export_message", "export_text")}),
+                           globals())

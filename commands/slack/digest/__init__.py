@@ -30,8 +30,9 @@ use, measured by importing them into an idle bot; `tests/bot/test_start.py`).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from commands.ledger.lazy import homes, lazy_getattr
 
 if TYPE_CHECKING:
     from commands.slack.digest.command import (
@@ -57,25 +58,16 @@ if TYPE_CHECKING:
     from commands.slack.ids import REMINDER_RESEND_ACTION_ID
 
 #: where each public name lives
-_HOMES = {
-    **dict.fromkeys(("DigestControl", "digest_now", "digest_off", "digest_schedule", "digest_show",
-                     "handle_digest_command"), "commands.slack.digest.command"),
-    **dict.fromkeys(("CHART_DAYS", "MAX_WINDOW", "DigestData", "DigestWindow", "WindowBasis", "build_digest_data",
-                     "digest_window", "find_window"), "commands.slack.digest.data"),
-    **dict.fromkeys(("MAX_DIGEST_BLOCKS", "build_digest_blocks", "digest_text", "summary_line"),
-                    "commands.slack.digest.message"),
-    **dict.fromkeys(("DigestPublisher", "PostedDigest", "post_digest"), "commands.slack.digest.post"),
-    "REMINDER_RESEND_ACTION_ID": "commands.slack.ids",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
-
+_HOMES = homes({
+    "commands.slack.digest.command": ("DigestControl", "digest_now", "digest_off", "digest_schedule", "digest_show",
+                                      "handle_digest_command"),
+    "commands.slack.digest.data": ("CHART_DAYS", "MAX_WINDOW", "DigestData", "DigestWindow", "WindowBasis",
+                                   "build_digest_data", "digest_window", "find_window"),
+    "commands.slack.digest.message": ("MAX_DIGEST_BLOCKS", "build_digest_blocks", "digest_text", "summary_line"),
+    "commands.slack.digest.post": ("DigestPublisher", "PostedDigest", "post_digest"),
+    "commands.slack.ids": ("REMINDER_RESEND_ACTION_ID",),
+})
+__getattr__ = lazy_getattr(__name__, _HOMES, globals())
 
 __all__ = [
     "CHART_DAYS",
