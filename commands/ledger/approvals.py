@@ -10,6 +10,7 @@ so a caller's mistake is an error rather than a silently rewritten history.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection, Mapping
 from typing import Any, ClassVar
 
@@ -22,6 +23,32 @@ from commands.ledger.vocabulary import TRANSITIONS, ApprovalAction, ApprovalStat
 from commands.ledger.workspaces import WorkspaceScope, owned_by
 
 __all__ = ["ApprovalRepo", "check_moves"]
+
+#: built once: each step of an approval reads it again (`commands.ledger.documents` says why)
+_BY_ID = sa.select(approval_requests).where(approval_requests.c.id == sa.bindparam("approval_id"))
+
+
+@functools.cache
+def _transition_statement(unexpired: bool, attempts_seen: bool, retryable_only: bool, count_attempt: bool,
+                          changes: tuple[str, ...]) -> sa.Update:
+    """`ApprovalRepo.transition`'s UPDATE for one combination of its options, built once (a few
+    combinations exist: the conditions a move checks and the columns it sets, all known names)."""
+    c = approval_requests.c
+    where: list[sa.ColumnElement[bool]] = [c.id == sa.bindparam("approval_id"),
+                                           c.state.in_(sa.bindparam("expected", expanding=True))]
+    if unexpired:
+        unexpired_at = sa.bindparam("unexpired_at", type_=c.expires_at.type)
+        where.append(sa.or_(c.expires_at.is_(None), c.expires_at > unexpired_at))
+    if attempts_seen:
+        where.append(c.attempts == sa.bindparam("attempts_seen", type_=c.attempts.type))
+    if retryable_only:
+        where.append(c.retryable.is_(True))
+    values: dict[str, Any] = {"state": sa.bindparam("to_state", type_=c.state.type),
+                              "updated_at": sa.bindparam("now", type_=c.updated_at.type),
+                              **{name: sa.bindparam(f"set_{name}", type_=c[name].type) for name in changes}}
+    if count_attempt:
+        values["attempts"] = c.attempts + 1
+    return sa.update(approval_requests).where(*where).values(**values)
 
 
 def check_moves(expected: ApprovalState | Collection[ApprovalState], to: ApprovalState) -> None:
@@ -103,11 +130,7 @@ class ApprovalRepo(Repo):
 
     async def get(self, approval_id: int) -> ApprovalRecord | None:
         async with self._db.read() as conn:
-            row = (
-                (await conn.execute(sa.select(approval_requests).where(approval_requests.c.id == approval_id)))
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(_BY_ID, {"approval_id": approval_id})).mappings().first()
         return ApprovalRecord.from_row(row) if row else None
 
     async def transition(
@@ -139,19 +162,16 @@ class ApprovalRepo(Repo):
         unknown = set(changes) - self._CHANGEABLE
         if unknown:
             raise TypeError(f"cannot set {sorted(unknown)} on an approval request")
-        c = approval_requests.c
-        where: list[sa.ColumnElement[bool]] = [c.id == approval_id, c.state.in_(state_values(expected))]
+        stmt = _transition_statement(unexpired_at is not None, attempts_seen is not None, retryable_only,
+                                     count_attempt, tuple(sorted(changes)))
+        params: dict[str, Any] = {"approval_id": approval_id, "expected": state_values(expected), "to_state": to.value,
+                                  "now": now_or(now), **{f"set_{name}": value for name, value in changes.items()}}
         if unexpired_at is not None:
-            where.append(sa.or_(c.expires_at.is_(None), c.expires_at > unexpired_at))
+            params["unexpired_at"] = unexpired_at
         if attempts_seen is not None:
-            where.append(c.attempts == attempts_seen)
-        if retryable_only:
-            where.append(c.retryable.is_(True))
-        values: dict[str, Any] = {"state": to.value, "updated_at": now_or(now), **changes}
-        if count_attempt:
-            values["attempts"] = c.attempts + 1
+            params["attempts_seen"] = attempts_seen
         async with self._db.write() as conn:
-            return (await conn.execute(sa.update(approval_requests).where(*where).values(**values))).rowcount == 1
+            return (await conn.execute(stmt, params)).rowcount == 1
 
     async def merge_payload(
         self,

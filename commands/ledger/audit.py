@@ -31,6 +31,16 @@ _HISTORY = (
     .limit(sa.bindparam("limit", type_=sa.Integer))
 )
 
+#: `AuditRepo.record`'s INSERTs, built once (every workflow step records events): the columns come
+#: with the execution's parameters; the second takes the workspace from the document the event is about
+_INSERT = sa.insert(audit_events).returning(audit_events.c.id)
+_OWNER = sa.select(documents.c.team_id, documents.c.enterprise_id).where(
+    documents.c.id == sa.bindparam("owner_document_id", type_=documents.c.id.type))
+_INSERT_IN_DOCUMENTS_WORKSPACE = _INSERT.values(
+    team_id=_OWNER.with_only_columns(documents.c.team_id).scalar_subquery(),
+    enterprise_id=_OWNER.with_only_columns(documents.c.enterprise_id).scalar_subquery(),
+)
+
 
 def event_values(*, actor: str, action: AuditKind, operation: AuditOperation | None = None,
                  document_id: int | None = None, document_ref: str | None = None, approval_id: int | None = None,
@@ -83,15 +93,13 @@ class AuditRepo(Repo):
                            now=now),
             **scope_columns(workspace),
         }
+        stmt = _INSERT
         if workspace is None and document_id is not None:
             # an event about a document belongs to the document's workspace, whoever recorded it
-            owner = sa.select(documents.c.team_id, documents.c.enterprise_id).where(documents.c.id == document_id)
-            values["team_id"] = owner.with_only_columns(documents.c.team_id).scalar_subquery()
-            values["enterprise_id"] = owner.with_only_columns(documents.c.enterprise_id).scalar_subquery()
+            stmt = _INSERT_IN_DOCUMENTS_WORKSPACE
+            values["owner_document_id"] = document_id
         async with self._db.write() as conn:
-            return int(
-                (await conn.execute(sa.insert(audit_events).values(**values).returning(audit_events.c.id))).scalar_one()
-            )
+            return int((await conn.execute(stmt, values)).scalar_one())
 
     async def history(self, document_id: int, *, limit: int) -> list[AuditEventRecord]:
         """The first `limit` events of a document, oldest first: `search(document_id=..., limit=...)`

@@ -21,6 +21,17 @@ from commands.ledger.vocabulary import IdempotencyState
 
 __all__ = ["IdempotencyConflict", "IdempotencyRepo"]
 
+#: built once: every provider write reads and finishes its key, and building a statement and its
+#: cache key per call cost more CPU than running it (`commands.ledger.documents` says more)
+_BY_KEY = sa.select(idempotency_keys).where(idempotency_keys.c.key == sa.bindparam("key"))
+_FINISH = (
+    sa.update(idempotency_keys)
+    .where(idempotency_keys.c.key == sa.bindparam("finished_key"))
+    .values(state=sa.bindparam("to", type_=idempotency_keys.c.state.type),
+            result=sa.bindparam("result_value", type_=idempotency_keys.c.result.type),
+            updated_at=sa.bindparam("now", type_=idempotency_keys.c.updated_at.type))
+)
+
 
 class IdempotencyConflict(Exception):
     """The key was already used for a different request."""
@@ -70,8 +81,7 @@ class IdempotencyRepo(Repo):
 
     async def get(self, key: str) -> IdempotencyRecord | None:
         async with self._db.read() as conn:
-            stmt = sa.select(idempotency_keys).where(idempotency_keys.c.key == key)
-            row = (await conn.execute(stmt)).mappings().first()
+            row = (await conn.execute(_BY_KEY, {"key": key})).mappings().first()
         return IdempotencyRecord.from_row(row) if row else None
 
     async def complete(self, key: str, result: Mapping[str, Any] | None, *, now: dt.datetime | None = None) -> None:
@@ -84,10 +94,7 @@ class IdempotencyRepo(Repo):
     async def _finish(
         self, key: str, state: IdempotencyState, result: Mapping[str, Any] | None, now: dt.datetime | None
     ) -> None:
-        stmt = (
-            sa.update(idempotency_keys)
-            .where(idempotency_keys.c.key == key)
-            .values(state=state.value, result=jsonable(result) if result is not None else None, updated_at=now_or(now))
-        )
+        params = {"finished_key": key, "to": state.value, "now": now_or(now),
+                  "result_value": jsonable(result) if result is not None else None}
         async with self._db.write() as conn:
-            await conn.execute(stmt)
+            await conn.execute(_FINISH, params)

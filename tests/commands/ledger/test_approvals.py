@@ -158,3 +158,29 @@ async def test_votes_are_unique_per_approver_even_when_concurrent(store: Store) 
     assert added.count(True) == 1
     assert await store.approvals.add_vote(approval.id, "U_C", now=T0)
     assert await store.approvals.voters(approval.id) == ["U_B", "U_C"]
+
+
+async def test_moves_of_one_shape_share_one_statement_and_still_compare_their_own_values(store: Store) -> None:
+    from commands.ledger.approvals import _transition_statement
+
+    failed, unknown = [
+        await store.approvals.create(action=ApprovalAction.ISSUE, document_id=await new_document(store),
+                                     requester="U_ALICE", state=state, now=T0)
+        for state in (ApprovalState.FAILED, ApprovalState.UNKNOWN)
+    ]
+    _transition_statement.cache_clear()
+    retried = (ApprovalState.FAILED, ApprovalState.UNKNOWN)
+
+    assert await store.approvals.transition(failed.id, expected=retried, to=ApprovalState.EXECUTING,
+                                            outcome_code="retry", started_at=T0, now=T0)
+    # the same shape: another row, other values, another set of expected states
+    assert not await store.approvals.transition(unknown.id, expected=ApprovalState.FAILED, to=ApprovalState.EXECUTING,
+                                                outcome_code="reconcile", started_at=T0, now=T0)
+    assert await store.approvals.transition(unknown.id, expected=retried, to=ApprovalState.EXECUTING,
+                                            outcome_code="reconcile", started_at=T0, now=T0)
+
+    info = _transition_statement.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+    one, two = await store.approvals.get(failed.id), await store.approvals.get(unknown.id)
+    assert one is not None and (one.state, one.outcome_code) == (ApprovalState.EXECUTING, "retry")
+    assert two is not None and (two.state, two.outcome_code) == (ApprovalState.EXECUTING, "reconcile")
