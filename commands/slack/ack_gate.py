@@ -17,8 +17,9 @@ import collections
 import heapq
 import itertools
 import time
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
+from types import TracebackType
 from typing import Any
 
 __all__ = ["QUIET_SECONDS", "AckGate"]
@@ -56,6 +57,7 @@ class AckGate:
         self._overdue: collections.deque[asyncio.Future[bool | None]] = collections.deque()
         self._trickle_timer: asyncio.TimerHandle | None = None
         self.overdue_share = overdue_share
+        self._answering = _Answering(self)
         self.trickle_delay = 0.0
         self._compact_at = 1024
         self._watchers: list[tuple[Callable[[], None], Callable[[], None]]] = []
@@ -137,14 +139,13 @@ class AckGate:
         else:
             self._flushing = False
 
-    @contextmanager
-    def answering(self) -> Iterator[None]:
-        """Hold the gate shut while a request is being answered."""
-        self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
+    def answering(self) -> AbstractContextManager[None]:
+        """Hold the gate shut while a request is being answered (``with gate.answering(): ...``).
+
+        One stateless context manager per gate, not a generator-based one per request: this runs
+        on every ack, where `contextlib.contextmanager`'s generator cost more than entering the gate.
+        """
+        return self._answering
 
     def idle(self) -> bool:
         return self.open or (self.pending == 0 and self._settling is None)
@@ -223,3 +224,19 @@ class AckGate:
         self.trickle_delay = seconds * (1.0 - self.overdue_share) / self.overdue_share
         if self._overdue:
             self._schedule_trickle(self.trickle_delay)
+
+
+class _Answering(AbstractContextManager[None]):
+    """`AckGate.answering`: shut while inside (entries nest; the gate counts them)."""
+
+    __slots__ = ("_gate",)
+
+    def __init__(self, gate: AckGate) -> None:
+        self._gate = gate
+
+    def __enter__(self) -> None:
+        self._gate.enter()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._gate.leave()

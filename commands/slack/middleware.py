@@ -198,6 +198,10 @@ def _describe(body: dict[str, Any]) -> str:
     return str(kind)
 
 
+def _log_arrival(body: dict[str, Any], user: object, retry: str | None) -> None:
+    log.info("slack %s from %s%s", _describe(body), user, f" (Slack's retry {retry})" if retry else "")
+
+
 def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None) -> AsyncMiddleware:
     """Global middleware: log who asked for what, note the request's replay key, and (with a
     `gate`) answer an event Slack already delivered without handling it again.
@@ -210,8 +214,8 @@ def request_arrival(gate: ReplayGate | None = None, acks: AckGate | None = None)
         body = req.body
         user = body.get("user_id") or (body.get("user") or {}).get("id") or (body.get("event") or {}).get("user")
         retry = req.headers.get("x-slack-retry-num", [None])[0] if req.headers else None
-        line = functools.partial(log.info, "slack %s from %s%s", _describe(body), user,
-                                 f" (Slack's retry {retry})" if retry else "")
+        # described when written: with `acks`, once no request waits for its ack
+        line = functools.partial(_log_arrival, body, user, retry)
         if acks is None:
             line()
         else:
