@@ -74,8 +74,7 @@ def build_web_app(bolt: AsyncApp, health: HealthCheck, *, path: str | None = "/s
                            request.content_length or MAX_SLACK_BODY + 1)
         if signing_secret is not None and not is_ssl_check(raw):
             # headers and signature here; the body is read once, by Bolt, just below
-            refusal = check_slack_request(raw, request.headers, request.content_type, signing_secret, time.time(),
-                                          check_body=False)
+            refusal = check_slack_request(raw, request.headers, signing_secret, time.time())
             if refusal is not None:
                 return _refuse(request, refusal.status, refusal.reason, len(raw))
         try:

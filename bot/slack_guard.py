@@ -77,18 +77,19 @@ def is_ssl_check(raw: bytes) -> bool:
     return raw.startswith(b"ssl_check=1") and len(raw) < 512
 
 
-def check_slack_request(raw: bytes, headers: Mapping[str, str], content_type: str,
-                        secret: str, now: float, *, check_body: bool = True) -> Refusal | None:
-    """None when the request is signed by Slack and readable, else why not.
+def check_slack_request(raw: bytes, headers: Mapping[str, str], secret: str, now: float, *,
+                        content_type: str | None = None) -> Refusal | None:
+    """None when the request is signed by Slack (and, given its `content_type`, readable), else why not.
 
     Args:
         raw: the body bytes exactly as received (the signature covers them).
         headers: the request headers (case-insensitive mapping).
-        content_type: the media type without parameters.
         secret: the signing secret; Slack signs ``v0:<timestamp>:<body bytes>`` with HMAC-SHA256.
         now: unix time.
-        check_body: False when the caller parses the body itself right after and refuses what it
-            cannot read (`bot.server` lets Bolt parse it once instead of twice on the ack path).
+        content_type: the media type without parameters, to check that the body is readable too;
+            None when the caller parses the body itself right after and refuses what it cannot read
+            (`bot.server` lets Bolt parse it once instead of twice on the ack path, and does not
+            parse the Content-Type header for nothing).
     """
     refusal = _check_headers(headers, now)
     if refusal is not None:
@@ -97,7 +98,7 @@ def check_slack_request(raw: bytes, headers: Mapping[str, str], content_type: st
     signature = _header(headers, "X-Slack-Signature") or ""
     if not hmac.compare_digest(_signature(secret, timestamp, raw), signature.encode("utf-8", "replace")):
         return Refusal(401, "invalid signature")
-    if not check_body:
+    if content_type is None:
         return None
     try:
         text = raw.decode("utf-8")
