@@ -21,7 +21,9 @@ schedule's workspace, `bot.digest_runs`); work bound to no workspace reads the e
 Answers are cached for `ttl` seconds (a click costs no lookup most of the time), and a lookup
 already under way is shared: a burst of requests from a person not yet known (or from many, for
 the channel majority) costs one ledger read and one ``users.info``, not one each. A failed Slack
-lookup falls back to the channel language and is never an error.
+lookup falls back to the channel language and is never an error; it is tried again after
+`FAILED_LOOKUP_RETRY` seconds, not after the whole `ttl`. A channel majority counted while
+someone's language became known is not cached (the next asker counts again).
 """
 
 from __future__ import annotations
@@ -41,13 +43,16 @@ from commands.i18n import SUPPORTED_LOCALES, normalise_locale
 from commands.ledger import Store
 from commands.slack.clients import current_client
 
-__all__ = ["AUTO", "FALLBACK_LANGUAGE", "Languages"]
+__all__ = ["AUTO", "FAILED_LOOKUP_RETRY", "FALLBACK_LANGUAGE", "Languages"]
 
 log = logging.getLogger("invoicebot.language")
 
 AUTO = "auto"
 #: the channel language when nobody is known yet (see the module docstring)
 FALLBACK_LANGUAGE = "ko"
+#: seconds before a person whose Slack lookup failed (timed out, refused) is looked up again: a
+#: moment's slowness must not leave them reading the channel language for the whole `ttl`
+FAILED_LOOKUP_RETRY = 60.0
 
 T = TypeVar("T")
 
@@ -83,6 +88,9 @@ class Languages:
         self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
         #: bumped by every `choose`, so an answer read before the choice is not cached after it
         self._choices = 0
+        #: bumped by every choice and every Slack locale learned: a channel majority counted before
+        #: either is not cached after it (a read under way when the first person became known)
+        self._people_known = 0
 
     def use_workspace_setting(self, source: Callable[[], Awaitable[str | None]]) -> None:
         """Read the language of the workspace being served (its settings) instead of `setting`."""
@@ -108,7 +116,9 @@ class Languages:
             chosen = await self._once("chosen", user_id, lambda: self.chosen(user_id))
         fixed = None if chosen else await self.fixed()
         if not chosen and not fixed and not asked:
-            asked, slack = True, await self._once("slack", user_id, lambda: self._slack_language(user_id))
+            asked, (found, slack) = True, await self._once("slack", user_id, lambda: self._slack_language(user_id))
+            if not found:  # kept for `FAILED_LOOKUP_RETRY` seconds instead of the whole `ttl`
+                at = self._monotonic() - self._ttl + min(self._ttl, FAILED_LOOKUP_RETRY)
         if choices == self._choices:  # no choice was recorded meanwhile: what was read still holds
             self._people[user_id] = (at, chosen, asked, slack)
         return chosen or fixed or slack or await self.for_channel()
@@ -137,11 +147,18 @@ class Languages:
             return fixed
         if self._channel and self._monotonic() - self._channel[0] < self._ttl:
             return self._channel[1]
-        choices = self._choices
+        known = self._people_known
         language = await self._once("channel", "", self._majority)
-        if choices == self._choices:
+        if known == self._people_known:
             self._channel = (self._monotonic(), language)
         return language
+
+    def _forget_majority(self) -> None:
+        """Someone's language became known: the channel majority is counted again by the next asker
+        (a count under way may predate it; its own askers still get it, nobody else does)."""
+        self._people_known += 1
+        self._channel = None
+        self._inflight.pop(("channel", ""), None)
 
     async def _majority(self) -> str:
         if self._store is None:
@@ -156,8 +173,8 @@ class Languages:
             await self._store.user_prefs.set_language(user_id, language)
         self._choices += 1
         self._people.pop(user_id, None)
-        self._channel = None
-        for name in [n for n in self._inflight if n[1] in (user_id, "")]:
+        self._forget_majority()
+        for name in [n for n in self._inflight if n[1] == user_id]:
             del self._inflight[name]  # a read under way may predate the choice: the next asker reads again
 
     async def chosen(self, user_id: str) -> str | None:
@@ -167,21 +184,22 @@ class Languages:
         record = await self._store.user_prefs.get(user_id)
         return record.language if record is not None else None
 
-    async def _slack_language(self, user_id: str) -> str | None:
-        """The user's Slack locale as a language we speak, remembered for the channel majority."""
+    async def _slack_language(self, user_id: str) -> tuple[bool, str | None]:
+        """(whether Slack answered, the user's Slack locale as a language we speak or None); the
+        locale is remembered for the channel majority."""
         client = current_client() or self._client  # the workspace's own token, with OAuth installs
         if client is None:
-            return None
+            return True, None
         try:
             answer = await asyncio.wait_for(client.users_info(user=user_id, include_locale=True), self._timeout)
         except (SlackApiError, SlackClientError, TimeoutError) as exc:
             log.warning("could not read the locale of %s: %s", user_id, type(exc).__name__)
-            return None
+            return False, None
         locale = str((answer.get("user") or {}).get("locale") or "")
         if locale and self._store is not None:
             await self._store.user_prefs.record_slack_locale(user_id, locale)
-            self._channel = None
-        return normalise_locale(locale)
+            self._forget_majority()
+        return True, normalise_locale(locale)
 
 
 def majority_language(counts: Counter[tuple[str | None, str | None]]) -> str:

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from commands.ledger import Store
-from commands.slack.language import Languages, majority_language
+from commands.slack.language import FAILED_LOOKUP_RETRY, Languages, majority_language
 
 
 @pytest.fixture
@@ -116,3 +116,21 @@ async def test_a_workspaces_own_language_setting_applies_at_once(
     assert await languages.for_person("U_KIM") == "ko"
     setting[0] = None  # nothing saved: the environment's setting
     assert await languages.for_person("U_ANNA") == "en"
+
+
+async def test_a_failed_lookup_is_tried_again_after_a_minute_not_after_the_ttl(
+        store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]) -> None:
+    double, client = slack
+    clock = Clock()
+    languages = Languages("auto", store=store, client=client, ttl=3600, monotonic=clock)
+    assert await languages.for_person("U_LATE") == "ko"  # not known to Slack yet: the channel language
+    double.add_user("U_LATE", locale="en-US")
+
+    clock.now = FAILED_LOOKUP_RETRY - 1
+    assert await languages.for_person("U_LATE") == "ko"  # not asked again at once (each click would wait)
+    assert len(double.calls("users.info")) == 1
+    clock.now = FAILED_LOOKUP_RETRY + 1
+    assert await languages.for_person("U_LATE") == "en"
+    assert len(double.calls("users.info")) == 2
+    clock.now = FAILED_LOOKUP_RETRY + 3000  # an answer is kept for the whole ttl
+    assert await languages.for_person("U_LATE") == "en" and len(double.calls("users.info")) == 2

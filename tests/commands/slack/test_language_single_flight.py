@@ -108,3 +108,29 @@ async def test_a_choice_made_while_a_lookup_runs_is_not_overwritten_by_it(
 
     assert await first == "ko"  # it asked before the choice
     assert await languages.for_person("U_KIM") == "en"  # the choice holds: the stale answer was not cached
+
+
+async def test_a_channel_majority_read_before_a_locale_was_learned_is_not_kept_after_it(
+        store: Store, slack: tuple[SlackWebApiDouble, AsyncWebClient]) -> None:
+    """A console day under load: the start-up recovery asked for the channel language (nobody known:
+    Korean) while the first person's Slack locale was being learned; that answer was cached for an
+    hour and the person's approval card came out in Korean although everyone known reads English."""
+    _double, client = slack
+    languages = Languages("auto", store=store, client=client)
+    release = asyncio.Event()
+    counts = store.user_prefs.locale_counts
+
+    async def slow_counts():  # type: ignore[no-untyped-def]
+        answer = await counts()  # read before the locale is recorded...
+        await release.wait()  # ...and answered after
+        return answer
+
+    store.user_prefs.locale_counts = slow_counts  # type: ignore[method-assign]
+    early = asyncio.create_task(languages.for_channel())
+    await asyncio.sleep(0.05)
+
+    assert await languages.for_person("U_ANNA") == "en"  # learns U_ANNA's en-GB
+    release.set()
+    assert await early == "ko"  # the early asker gets what it read
+
+    assert await languages.for_channel() == "en"  # but it was not kept
