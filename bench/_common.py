@@ -176,7 +176,7 @@ def child_env(extra: Mapping[str, str], *, workdir: Path) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update({
-        "PYTHONPATH": (os.environ["GCB"] + ":" if os.environ.get("GCB") else "") + str(REPO),
+        "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
         "INVOICEBOT_CONFIG": str(workdir / "no-such-invoicebot.toml"),
         "MPLCONFIGDIR": str(workdir / "mpl"),
