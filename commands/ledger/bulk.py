@@ -17,10 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from commands.ledger._db import Repo, now_or
-from commands.ledger.idempotency import IdempotencyConflict
 from commands.ledger.records import DocumentRecord
-from commands.ledger.schema import bulk_batches, bulk_rows, bulk_submissions, documents, idempotency_keys
-from commands.ledger.vocabulary import IdempotencyState, Lifecycle
+from commands.ledger.schema import bulk_batches, bulk_rows, bulk_submissions, documents
+from commands.ledger.vocabulary import Lifecycle
 
 __all__ = ["BulkBatchRecord", "BulkRepo", "BulkRowRecord", "BulkSubmissionRecord", "SubmissionState"]
 
@@ -134,39 +133,6 @@ class BulkRepo(Repo):
                 created_at=now, updated_at=now))
             await conn.execute(sa.update(bulk_rows).where(bulk_rows.c.document_id.in_(list(document_ids)))
                                .values(submit_id=submit_id))
-
-    async def claim_keys(self, claims: Sequence[tuple[str, str]], *, operation: str,
-                         now: dt.datetime | None = None) -> None:
-        """`IdempotencyRepo.claim` for every row of a submission, in three statements instead of two
-        per row: each (key, request hash) inserted unless its key exists, a key whose write
-        definitely failed taken again for the same request, and every key read back, raising
-        `IdempotencyConflict` when one was used for a different request. Like `claim`, it does not
-        say who won a key: a submission's rows are guarded by the submission recorded with them."""
-        if not claims:
-            return
-        now = now_or(now)
-        keys = [key for key, _hash in claims]
-        fresh = [{"key": key, "operation": operation, "request_hash": digest,
-                  "state": IdempotencyState.IN_FLIGHT.value, "attempts": 1, "created_at": now, "updated_at": now}
-                 for key, digest in claims]
-        again = (sa.update(idempotency_keys)
-                 .where(idempotency_keys.c.key == sa.bindparam("claim_key"),
-                        idempotency_keys.c.state == IdempotencyState.FAILED.value,
-                        idempotency_keys.c.request_hash == sa.bindparam("claim_hash"))
-                 .values(state=IdempotencyState.IN_FLIGHT.value, attempts=idempotency_keys.c.attempts + 1,
-                         updated_at=now))
-        read = sa.select(idempotency_keys.c.key, idempotency_keys.c.operation, idempotency_keys.c.request_hash).where(
-            idempotency_keys.c.key.in_(keys))
-        async with self._db.write() as conn:
-            await conn.execute(self._db.insert(idempotency_keys).on_conflict_do_nothing(index_elements=["key"]), fresh)
-            await conn.execute(again, [{"claim_key": key, "claim_hash": digest} for key, digest in claims])
-            found = {r.key: r for r in (await conn.execute(read)).all()}
-        for key, digest in claims:
-            record = found.get(key)
-            if record is None:  # pragma: no cover - rows are never deleted
-                raise RuntimeError(f"idempotency key {key} vanished")
-            if record.request_hash != digest:
-                raise IdempotencyConflict(f"idempotency key {key} was already used for a different {record.operation}")
 
     async def submissions(self, batch_id: int) -> list[BulkSubmissionRecord]:
         query = sa.select(bulk_submissions).where(bulk_submissions.c.batch_id == batch_id).order_by(

@@ -166,7 +166,7 @@ class DocumentRepo(Repo):
         return DocumentRecord.from_row(row)
 
     async def get(self, document_id: int) -> DocumentRecord | None:
-        return await self._prebuilt(_BY_ID, {"document_id": document_id})
+        return await self._first(_BY_ID, {"document_id": document_id})
 
     async def amendments_of(self, document_id: int) -> list[DocumentRecord]:
         """The documents that amend `document_id` (수정세금계산서), oldest first."""
@@ -186,17 +186,13 @@ class DocumentRepo(Repo):
         return doc, [r for r in records if r.id != document_id]
 
     async def get_by_ref(self, ref: str) -> DocumentRecord | None:
-        return await self._prebuilt(_BY_REF, {"ref": ref})
+        return await self._first(_BY_REF, {"ref": ref})
 
     async def get_by_provider_id(self, provider: Provider, provider_id: str) -> DocumentRecord | None:
-        return await self._one(sa.and_(documents.c.provider == provider.value, documents.c.provider_id == provider_id))
+        return await self._first(sa.select(documents).where(documents.c.provider == provider.value,
+                                                        documents.c.provider_id == provider_id))
 
-    async def _one(self, where: sa.ColumnElement[bool]) -> DocumentRecord | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(sa.select(documents).where(where))).mappings().first()
-        return DocumentRecord.from_row(row) if row else None
-
-    async def _prebuilt(self, stmt: sa.Select[Any], params: dict[str, Any]) -> DocumentRecord | None:
+    async def _first(self, stmt: sa.Select[Any], params: dict[str, Any] | None = None) -> DocumentRecord | None:
         async with self._db.read() as conn:
             row = (await conn.execute(stmt, params)).mappings().first()
         return DocumentRecord.from_row(row) if row else None

@@ -9,7 +9,7 @@ from issuing the same invoice twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,15 @@ __all__ = ["IdempotencyConflict", "IdempotencyRepo"]
 #: built once: every provider write reads and finishes its key, and building a statement and its
 #: cache key per call cost more CPU than running it (`commands.ledger.documents` says more)
 _BY_KEY = sa.select(idempotency_keys).where(idempotency_keys.c.key == sa.bindparam("key"))
+#: a key whose write definitely failed, taken again for the same request (one caller wins it)
+_RETAKE = (
+    sa.update(idempotency_keys)
+    .where(idempotency_keys.c.key == sa.bindparam("claim_key"),
+           idempotency_keys.c.state == IdempotencyState.FAILED.value,
+           idempotency_keys.c.request_hash == sa.bindparam("claim_hash"))
+    .values(state=IdempotencyState.IN_FLIGHT.value, attempts=idempotency_keys.c.attempts + 1,
+            updated_at=sa.bindparam("claim_now", type_=idempotency_keys.c.updated_at.type))
+)
 _FINISH = (
     sa.update(idempotency_keys)
     .where(idempotency_keys.c.key == sa.bindparam("finished_key"))
@@ -35,6 +44,16 @@ _FINISH = (
 
 class IdempotencyConflict(Exception):
     """The key was already used for a different request."""
+
+
+def _same_request(key: str, asked: str, found: Any) -> Any:
+    """`found` (the key's stored record or row) when it holds the request asked for, else raise: the
+    rule of `claim` and `claim_many`."""
+    if found is None:  # pragma: no cover - rows are never deleted
+        raise RuntimeError(f"idempotency key {key} vanished")
+    if found.request_hash != asked:
+        raise IdempotencyConflict(f"idempotency key {key} was already used for a different {found.operation}")
+    return found
 
 
 class IdempotencyRepo(Repo):
@@ -59,25 +78,33 @@ class IdempotencyRepo(Repo):
         )
         if not inserted:
             # a definite failure means nothing happened: the key may be used again, by one caller
-            stmt = (
-                sa.update(idempotency_keys)
-                .where(
-                    idempotency_keys.c.key == key,
-                    idempotency_keys.c.state == IdempotencyState.FAILED.value,
-                    idempotency_keys.c.request_hash == request_hash,
-                )
-                .values(
-                    state=IdempotencyState.IN_FLIGHT.value, attempts=idempotency_keys.c.attempts + 1, updated_at=now
-                )
-            )
             async with self._db.write() as conn:
-                inserted = (await conn.execute(stmt)).rowcount == 1
-        record = await self.get(key)
-        if record is None:  # pragma: no cover - rows are never deleted
-            raise RuntimeError(f"idempotency key {key} vanished")
-        if record.request_hash != request_hash:
-            raise IdempotencyConflict(f"idempotency key {key} was already used for a different {record.operation}")
+                retake = {"claim_key": key, "claim_hash": request_hash, "claim_now": now}
+                inserted = (await conn.execute(_RETAKE, retake)).rowcount == 1
+        record: IdempotencyRecord = _same_request(key, request_hash, await self.get(key))
         return Claim(claimed=inserted, record=record)
+
+    async def claim_many(self, claims: Sequence[tuple[str, str]], operation: str, *,
+                         now: dt.datetime | None = None) -> None:
+        """`claim` for many (key, request hash) at once, in three statements instead of two per key
+        (a bulk submission's rows): every key inserted unless it exists, a key whose write definitely
+        failed taken again for the same request, then every key read back. Unlike `claim`, it does
+        not say who won each key: a submission's rows are guarded by the submission recorded with them."""
+        if not claims:
+            return
+        now = now_or(now)
+        fresh = [{"key": key, "operation": operation, "request_hash": digest,
+                  "state": IdempotencyState.IN_FLIGHT.value, "attempts": 1, "created_at": now, "updated_at": now}
+                 for key, digest in claims]
+        read = sa.select(idempotency_keys.c.key, idempotency_keys.c.operation, idempotency_keys.c.request_hash).where(
+            idempotency_keys.c.key.in_([key for key, _digest in claims]))
+        async with self._db.write() as conn:
+            await conn.execute(self._db.insert(idempotency_keys).on_conflict_do_nothing(index_elements=["key"]), fresh)
+            await conn.execute(_RETAKE, [{"claim_key": key, "claim_hash": digest, "claim_now": now}
+                                         for key, digest in claims])
+            found = {r.key: r for r in (await conn.execute(read)).all()}
+        for key, digest in claims:
+            _same_request(key, digest, found.get(key))
 
     async def get(self, key: str) -> IdempotencyRecord | None:
         async with self._db.read() as conn:

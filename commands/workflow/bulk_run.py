@@ -186,7 +186,7 @@ class _Batch:
         submit_id = f"B{self.batch.id}-{secrets.token_hex(8)}"
         claims = [(a.run.key, request_digest(a.request.model_dump(mode="json"))) for a in actions]
         async with self.store.transaction() as tx:  # every row claimed and the submission recorded, then sent
-            await tx.bulk.claim_keys(claims, operation=AuditOperation.ISSUE.value, now=self.run.now())
+            await tx.idempotency.claim_many(claims, AuditOperation.ISSUE.value, now=self.run.now())
             await tx.bulk.record_submission(submit_id=submit_id, batch_id=self.batch.id, family=family,
                                             document_ids=[a.doc.id for a in actions], now=self.run.now())
         try:
