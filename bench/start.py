@@ -15,6 +15,10 @@ fresh process.
   scheduler, providers up): reported next to it, never hidden behind the first figure. The bare
   app's first answer is its 200;
 * idle RSS: VmRSS of the process 3 s after it is ready, nothing asked of it since.
+
+The bot is launched as users launch it, with the installed `invoicebot` command (`bench._bot.bot_argv`),
+which restarts `serve` under ``python -OO`` (`bot.launch`): the restart is inside both times, and
+the idle RSS is the serving process's. The bare app runs without ``-OO``.
 """
 
 from __future__ import annotations

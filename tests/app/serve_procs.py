@@ -64,12 +64,13 @@ class Cluster:
         return self.slack.double
 
     def start_serve(self, name: str, **extra_env: str) -> int:
-        """Start one `serve --http` replica; its port."""
+        """Start one `serve --http` replica as the `invoicebot` command starts it (`bot.launch`:
+        restarted under python -OO, so these scenarios run the bot as it runs in production); its port."""
         port = free_port()
         log = (self.tmp / f"{name}.log").open("wb")
         env = dict(self.env, INVOICEBOT_INSTANCE_ID=name, **extra_env)
         self.procs[port] = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "bot.launch", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         return port
 
