@@ -258,7 +258,9 @@ async def test_a_parsed_url_is_reused_and_every_request_still_goes_where_httpx_w
             await http.send("POST", path, content=b"{}", params=params, write=False)
         expected = [str(http.client.build_request("POST", path, params=params).url) for path, params in calls]
         assert [str(r.url) for r in seen] == expected
-        parsed = http._urls["/bill/read"]._uri_reference
+        cached = http._urls.cached("/bill/read")
+        assert cached is not None
+        parsed = cached._uri_reference
         assert seen[0].url._uri_reference is parsed and seen[-1].url._uri_reference is parsed  # parsed once
         for index in range(URL_CACHE * 2):
             await http.send("GET", f"/v4/invoices/{index}", write=False)
