@@ -2,7 +2,7 @@
 anything else is imported, then `bot.cli.main` runs the subcommand.
 
 A server never reads a docstring, and ours and our libraries' are about 5 MB of an idle bot's
-memory (82 against 77 MB, bench/start.py). Product code uses `assert` only to narrow types for
+memory (81 against 76 MB idle, bench/start.py). Product code uses `assert` only to narrow types for
 mypy, never to check input, so dropping asserts changes no behaviour. This module imports only
 `os` and `sys`: the first interpreter does nothing the second one would do again.
 """

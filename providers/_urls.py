@@ -5,7 +5,7 @@ is built (13 µs for a 45-character URL, measured with `timeit`; `URL.copy_with`
 again: 17 µs). A client keeps the URLs it has built (`URL_CACHE` of them: Payssam's `/bill/read`,
 Popbill's paths are the same on every call). Hiworks and Abillify name the document in the path,
 so a status sweep builds a new URL for every document it reads: 6% of the sweep's CPU at 1,000
-documents (py-spy, `python -m bench --only sweep`).
+documents (py-spy over the rounds of `bench/sweep.py` at that size).
 
 A relative path made only of characters httpx keeps as written (letters, digits, ``-``, ``_``,
 ``~``, ``/`` and upper-case ``%XX`` escapes, which our clients use to quote ids) and with no dot

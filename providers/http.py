@@ -26,7 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from providers._pool import FreeListTransport, read_now
-from providers._urls import URL_CACHE, UrlJoiner
+from providers._urls import UrlJoiner
 from providers.errors import (
     OutcomeUnknown,
     ProviderProtocolError,
@@ -35,7 +35,7 @@ from providers.errors import (
 )
 from providers.redact import redact_mapping
 
-__all__ = ["URL_CACHE", "HttpPolicy", "ProviderHttp", "parse_retry_after", "tls_context", "verified_context"]
+__all__ = ["HttpPolicy", "ProviderHttp", "parse_retry_after", "tls_context", "verified_context"]
 
 log = logging.getLogger("invoicebot.providers.http")
 

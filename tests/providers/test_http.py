@@ -242,7 +242,7 @@ async def test_a_call_sends_the_clients_headers_merged_with_its_own_as_httpx_mer
 async def test_a_parsed_url_is_reused_and_every_request_still_goes_where_httpx_would_send_it() -> None:
     """`ProviderHttp` keeps the URLs it parsed (the sweep reads the same path thousands of times),
     bounded, and the request goes to the same place as through httpx's own client."""
-    from providers.http import URL_CACHE
+    from providers._urls import URL_CACHE
 
     seen: list[httpx.Request] = []
 
