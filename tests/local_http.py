@@ -10,6 +10,7 @@ trusting nothing, so a client sent to an HTTPS address by mistake fails closed.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,10 +20,17 @@ from aiohttp import web
 
 from providers.http import tls_context
 
-__all__ = ["LOCAL_TLS", "JsonPosts", "json_posts"]
+__all__ = ["LOCAL_TLS", "JsonPosts", "free_port", "json_posts"]
 
 #: the `verify=` of every test client of a local plain-HTTP server
 LOCAL_TLS = tls_context("http://127.0.0.1")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for a server a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass

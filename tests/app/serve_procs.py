@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
 from tests.app.harness import find_button
 from tests.faults.flows import BUYER
-from tests.local_http import LOCAL_TLS
+from tests.local_http import LOCAL_TLS, free_port
 from tests.paths import REPO_ROOT
 
 SECRET = "replica-test-signing-secret-0123456789"
@@ -40,11 +39,6 @@ TOKEN = "xoxb-test"
 APPROVALS = "C_APPROVALS"
 FINAL = ("succeeded", "failed", "unknown", "rejected", "expired")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ import pytest
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SlackRequestFactory
 from tests.app.harness import BOT_TOKEN, SIGNING_SECRET
-from tests.local_http import LOCAL_TLS
+from tests.local_http import LOCAL_TLS, free_port
 
 pytestmark = pytest.mark.slow  # starts `invoicebot serve` as a process
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -19,8 +19,8 @@ import pytest
 
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from tests.app.harness import BOT_TOKEN
-from tests.app.test_serve import clean_env, free_port
-from tests.local_http import LOCAL_TLS
+from tests.app.test_serve import clean_env
+from tests.local_http import LOCAL_TLS, free_port
 
 pytestmark = pytest.mark.slow  # a Socket Mode session over a real WebSocket
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 from bot.launch import optimized_restart
+from tests.local_http import free_port
 from tests.paths import REPO_ROOT
 
 
@@ -33,18 +33,13 @@ def test_an_explicit_pythonoptimize_is_obeyed_and_nothing_else_restarts() -> Non
     assert optimized_restart([], {}, 0) is None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _serve_command_line(tmp_path: Path) -> str:
     """Start the installed `invoicebot serve`, wait for its first /health answer, and return the
     command line its process (the one we started) runs by then."""
     exe = Path(sys.executable).parent / "invoicebot"
     assert exe.exists(), "scripts/bootstrap installs the `invoicebot` command"
-    port = _free_port()
+    port = free_port()
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "INVOICEBOT_CONFIG": str(tmp_path / "none.toml"),
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", "SLACK_BOT_TOKEN": "xoxb-test",
            "SLACK_SIGNING_SECRET": "test-secret", "SLACK_API_URL": "http://127.0.0.1:9/api/",

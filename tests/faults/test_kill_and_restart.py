@@ -29,9 +29,9 @@ from bot.console.render import build_view_state, modal_to_prompts
 from bot.console.slack_double import SlackDoubleThread, SlackWebApiDouble
 from bot.console.slack_requests import SignedRequest, SlackRequestFactory
 from providers.config import DEMO_POPBILL
-from tests.app.serve_procs import FINAL, approval_id, free_port, now_true, wait_until
+from tests.app.serve_procs import FINAL, approval_id, now_true, wait_until
 from tests.faults.flows import BUYER, assert_find_before_every_resend, header
-from tests.local_http import LOCAL_TLS
+from tests.local_http import LOCAL_TLS, free_port
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # kill -9 of a real process amid a hundred issuances

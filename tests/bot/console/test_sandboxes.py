@@ -5,16 +5,11 @@ from __future__ import annotations
 import socket
 
 from bot.console.sandboxes import listening_socket
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.local_http import free_port
 
 
 def test_the_fixed_port_is_taken_and_held_when_free() -> None:
-    port = _free_port()
+    port = free_port()
     held = listening_socket(port)
     try:
         assert held.getsockname()[1] == port
@@ -25,7 +20,7 @@ def test_the_fixed_port_is_taken_and_held_when_free() -> None:
 
 
 def test_a_second_console_gets_another_port_instead_of_failing_to_bind() -> None:
-    port = _free_port()
+    port = free_port()
     first = listening_socket(port)
     try:
         second = listening_socket(port)

@@ -17,7 +17,7 @@ from providers.sandbox.hiworks import HiworksSandbox
 from providers.sandbox.payssam import PayssamSandbox
 from providers.sandbox.persist import SandboxStateFile
 from providers.sandbox.popbill import PopbillSandbox
-from tests.local_http import LOCAL_TLS
+from tests.local_http import LOCAL_TLS, free_port
 
 
 def new_bill(bill_id: str) -> dict[str, object]:
@@ -89,11 +89,6 @@ def test_build_sandboxes_gives_each_its_file_beside_the_state_dir(tmp_path: Path
         name: tmp_path / f"{name}.state" for name in ("popbill", "payssam", "hiworks", "abillify")}
     assert all(s.state_file is None for s in build_sandboxes(ProviderConfigs()))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_fixed_ports_are_used_and_a_taken_one_falls_back(tmp_path: Path) -> None:
